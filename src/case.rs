@@ -1,0 +1,239 @@
+//! Case files: the inputs of one experiment, as JSON (CLI contract, issue 2).
+//!
+//! ```json
+//! {"model": "single_neuron", "x": [[1, 0], [0, 1]], "y": ["0", "1"], "a0": 1, "w0": [-1, 0],
+//!  "eta_a": 1, "eta_w": 1, "times": [0, 1, 2.5]}
+//! ```
+//!
+//! Every number may be a JSON number or a decimal string; both are kept as text ([`Num`]) so that
+//! arbitrary-precision code parses them exactly at its working precision. The `"model"` field
+//! selects the model; each model has its own fields. Parsing validates shapes and finiteness; the
+//! model constructors validate the rest (rates > 0 and so on).
+
+use crate::num::decimal::Num;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Errors from reading a case.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaseError {
+    /// Not valid JSON.
+    #[error("case is not valid JSON ({detail}): check the file's syntax")]
+    Json {
+        /// Parser message.
+        detail: String,
+    },
+    /// Missing field.
+    #[error("case has no field \"{field}\": add it (see README, 'Case files')")]
+    Missing {
+        /// Field name.
+        field: String,
+    },
+    /// Wrong type or shape in a field.
+    #[error("case field \"{field}\": {problem}")]
+    Field {
+        /// Field path.
+        field: String,
+        /// What is wrong and what is expected.
+        problem: String,
+    },
+    /// Unknown model name.
+    #[error("unknown model \"{model}\": supported models are: {supported}")]
+    UnknownModel {
+        /// The name found.
+        model: String,
+        /// Supported names.
+        supported: String,
+    },
+}
+
+/// Single-neuron case (P1 §3): f(x) = a·wᵀx.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SingleNeuronCase {
+    /// Data rows x_i (n × d).
+    pub x: Vec<Vec<Num>>,
+    /// Targets (n).
+    pub y: Vec<Num>,
+    /// Initial a.
+    pub a0: Num,
+    /// Initial w (d).
+    pub w0: Vec<Num>,
+    /// Learning rate of a.
+    pub eta_a: Num,
+    /// Learning rate of w.
+    pub eta_w: Num,
+    /// Output times (≥ 0, non-decreasing).
+    pub times: Vec<Num>,
+}
+
+/// A parsed case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Case {
+    /// `"model": "single_neuron"`.
+    SingleNeuron(SingleNeuronCase),
+}
+
+/// Names accepted in the `"model"` field.
+pub const SUPPORTED_MODELS: &[&str] = &["single_neuron"];
+
+impl Case {
+    /// Parse a case from JSON text.
+    ///
+    /// # Errors
+    /// [`CaseError`] naming the field and the problem.
+    pub fn from_json(text: &str) -> Result<Case, CaseError> {
+        let v: Value = serde_json::from_str(text).map_err(|e| CaseError::Json { detail: e.to_string() })?;
+        let obj = v.as_object().ok_or_else(|| CaseError::Field {
+            field: "(top level)".into(),
+            problem: "expected a JSON object {\"model\": ..., ...}".into(),
+        })?;
+        let model = obj
+            .get("model")
+            .ok_or_else(|| CaseError::Missing { field: "model".into() })?
+            .as_str()
+            .ok_or_else(|| CaseError::Field {
+                field: "model".into(),
+                problem: "expected a string such as \"single_neuron\"".into(),
+            })?;
+        match model {
+            "single_neuron" => Ok(Case::SingleNeuron(SingleNeuronCase {
+                x: matrix(&v, "x")?,
+                y: vector(&v, "y")?,
+                a0: scalar(&v, "a0")?,
+                w0: vector(&v, "w0")?,
+                eta_a: scalar(&v, "eta_a")?,
+                eta_w: scalar(&v, "eta_w")?,
+                times: vector(&v, "times")?,
+            })),
+            other => Err(CaseError::UnknownModel {
+                model: other.into(),
+                supported: SUPPORTED_MODELS.join(", "),
+            }),
+        }
+    }
+
+    /// The model name.
+    pub fn model_name(&self) -> &'static str {
+        match self {
+            Case::SingleNeuron(_) => "single_neuron",
+        }
+    }
+
+    /// Serialize back to JSON (numbers as decimal strings, so nothing is lost).
+    pub fn to_json(&self) -> String {
+        match self {
+            Case::SingleNeuron(c) => {
+                let mut v = serde_json::to_value(c).expect("invariant: case serializes");
+                v["model"] = Value::String("single_neuron".into());
+                serde_json::to_string_pretty(&v).expect("invariant: value serializes")
+            }
+        }
+    }
+}
+
+impl SingleNeuronCase {
+    /// Data rows as f64.
+    pub fn x_f64(&self) -> Vec<Vec<f64>> {
+        self.x.iter().map(|r| r.iter().map(Num::to_f64).collect()).collect()
+    }
+    /// Targets as f64.
+    pub fn y_f64(&self) -> Vec<f64> {
+        self.y.iter().map(Num::to_f64).collect()
+    }
+    /// w0 as f64.
+    pub fn w0_f64(&self) -> Vec<f64> {
+        self.w0.iter().map(Num::to_f64).collect()
+    }
+    /// Times as f64.
+    pub fn times_f64(&self) -> Vec<f64> {
+        self.times.iter().map(Num::to_f64).collect()
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, CaseError> {
+    v.get(name).ok_or_else(|| CaseError::Missing { field: name.into() })
+}
+
+fn num(v: &Value, path: &str) -> Result<Num, CaseError> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => {
+            return Err(CaseError::Field {
+                field: path.into(),
+                problem: format!("expected a number or a decimal string, found {v}"),
+            });
+        }
+    };
+    Num::parse(&text).map_err(|e| CaseError::Field {
+        field: path.into(),
+        problem: e.to_string(),
+    })
+}
+
+fn scalar(v: &Value, name: &str) -> Result<Num, CaseError> {
+    num(field(v, name)?, name)
+}
+
+fn vector_of(v: &Value, path: &str) -> Result<Vec<Num>, CaseError> {
+    let arr = v.as_array().ok_or_else(|| CaseError::Field {
+        field: path.into(),
+        problem: "expected a list of numbers".into(),
+    })?;
+    arr.iter()
+        .enumerate()
+        .map(|(i, e)| num(e, &format!("{path}[{i}]")))
+        .collect()
+}
+
+fn vector(v: &Value, name: &str) -> Result<Vec<Num>, CaseError> {
+    vector_of(field(v, name)?, name)
+}
+
+fn matrix(v: &Value, name: &str) -> Result<Vec<Vec<Num>>, CaseError> {
+    let arr = field(v, name)?.as_array().ok_or_else(|| CaseError::Field {
+        field: name.into(),
+        problem: "expected a list of rows (a list of lists of numbers)".into(),
+    })?;
+    arr.iter()
+        .enumerate()
+        .map(|(i, r)| vector_of(r, &format!("{name}[{i}]")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"model":"single_neuron","x":[[1,0],[0,1]],"y":["0.1",1],
+        "a0":1,"w0":[-1,0],"eta_a":1,"eta_w":"2","times":[0,1]}"#;
+
+    #[test]
+    fn parses_and_round_trips() {
+        let c = Case::from_json(GOOD).unwrap();
+        let Case::SingleNeuron(sn) = &c;
+        assert_eq!(sn.y[0].as_str(), "0.1");
+        assert_eq!(sn.eta_w.to_f64(), 2.0);
+        let again = Case::from_json(&c.to_json()).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn long_json_numbers_keep_their_digits() {
+        let t = GOOD.replace("\"a0\":1", "\"a0\":0.12345678901234567890123456789");
+        let Case::SingleNeuron(sn) = Case::from_json(&t).unwrap();
+        assert_eq!(sn.a0.as_str(), "0.12345678901234567890123456789");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = Case::from_json(&GOOD.replace("\"a0\":1,", "")).unwrap_err();
+        assert_eq!(e, CaseError::Missing { field: "a0".into() });
+        let e = Case::from_json(&GOOD.replace("\"0.1\"", "\"NaN\"")).unwrap_err();
+        assert!(e.to_string().contains("y[0]"), "{e}");
+        let e = Case::from_json(&GOOD.replace("single_neuron", "resnet")).unwrap_err();
+        assert!(matches!(e, CaseError::UnknownModel { .. }));
+        assert!(matches!(Case::from_json("{not json"), Err(CaseError::Json { .. })));
+    }
+}

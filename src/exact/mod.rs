@@ -1,0 +1,44 @@
+//! Layer 2: closed-form solutions, in f64 and at arbitrary precision (MPFR via `rug`).
+//!
+//! - [`single_neuron`]: the single-neuron closed form in f64, overflow-free for large t.
+//! - [`single_neuron_mp`]: the same solution at any precision by two routes — the linearised
+//!   closed form and the paper's route (Riccati ν, Bernoulli a, hyperbolic coordinates) — each
+//!   value with an error bound.
+
+pub mod single_neuron;
+pub mod single_neuron_mp;
+
+use crate::models::ModelError;
+use crate::num::mp::PrecError;
+
+/// Errors from setting up or evaluating a closed form.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExactError {
+    /// The closed form assumes whitened data.
+    #[error(
+        "the closed form assumes whitened data (XᵀX = I) but max|XᵀX − I| = {defect:.3e} \
+         (tolerance {tol:.0e}): whiten X (orthonormal columns, n ≥ d), or use `simulate`, \
+         which works for any X"
+    )]
+    NotWhitened {
+        /// Measured max|XᵀX − I|.
+        defect: f64,
+        /// Tolerance.
+        tol: f64,
+    },
+    /// Invalid model input.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Invalid precision.
+    #[error(transparent)]
+    Prec(#[from] PrecError),
+    /// A formula is singular at this input.
+    #[error("{form} form is singular here: {why}; use --form linearised, which has no singular points")]
+    Singular {
+        /// Which form.
+        form: &'static str,
+        /// Why.
+        why: String,
+    },
+}

@@ -1,0 +1,187 @@
+//! Single-neuron closed form in f64 (`theory.md` §1.4, derived there and verified to 50 digits).
+//!
+//! Assumes whitened data, XᵀX = I_d, so that β* = Xᵀy. With s = ‖β*‖, p0 = w0ᵀβ*,
+//! δ = η_w a0² − η_a‖w0‖², K = √(δ² + 4η_aη_w s²), λ± = (δ ± K)/2 and g(t) = √(1 + 2η_w I2(t)):
+//!
+//! ```text
+//! A(t)  = c₊ e^{λ₊t} + c₋ e^{λ₋t},   c₊ = (η_a p0 + a0 λ₊)/K,  c₋ = −(η_a p0 + a0 λ₋)/K
+//! I1(t) = ∫₀ᵗ A,   I2(t) = ∫₀ᵗ A²
+//! a(t)  = A/g,     w(t) = (w0 + η_w I1 β*)/g
+//! ```
+//!
+//! valid for every δ (including 0) and through sign changes of a. For large t every term grows
+//! like e^{λ₊t}; the evaluation divides A, I1 and g by e^{λ₊t} and writes every
+//! (e^{λt} − 1)/λ through `expm1`, so nothing overflows and nothing cancels (the "overflow-free
+//! evaluation" of §1.4). λ± are computed without the cancellation of δ ± K
+//! (λ₊λ₋ = −η_aη_w s²).
+//!
+//! # Accuracy (measured, see `tests/exact_single_neuron.rs`)
+//! Against 256-bit MPFR on the catalog regimes the relative error of a, w is a few ulp for
+//! |δ| ≲ 1 and grows roughly like (1 + |δ|)·ε for large |δ|: the inputs (a0, w0) determine δ by
+//! the cancelling difference η_w a0² − η_a‖w0‖², and near a balanced initialisation with large
+//! weights the rounding of δ itself is amplified. The tests pin the bound
+//! [`F64_REL_BOUND_PER_UNIT_DELTA`].
+
+use super::ExactError;
+use crate::models::single_neuron::SingleNeuron;
+use crate::num::tol;
+
+/// Relative accuracy of the f64 closed form, per unit of (1 + |δ|·t_scale): the measured error
+/// of a(t), w(t) against 256-bit MPFR is below `F64_REL_BOUND_PER_UNIT_DELTA · (1 + |δ|) · ε`
+/// across the catalog's regimes (see the tests). 64 ulp covers the O(d) dot products and the
+/// ~10 chained operations of the formula with margin.
+pub const F64_REL_BOUND_PER_UNIT_DELTA: f64 = 64.0;
+
+/// (e^{λt} − 1)/λ, equal to t at λ = 0, accurate for small |λt|.
+#[inline]
+pub(crate) fn em(lambda: f64, t: f64) -> f64 {
+    if lambda == 0.0 {
+        t
+    } else {
+        (lambda * t).exp_m1() / lambda
+    }
+}
+
+/// The t → ∞ limit of the flow (`theory.md` §1.4) and its basin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limit {
+    /// sgn(c₊): which branch of the hyperbola of minima the flow reaches (0 on the separatrix).
+    pub sign: f64,
+    /// a∞.
+    pub a: f64,
+    /// w∞.
+    pub w: Vec<f64>,
+}
+
+/// The single-neuron closed form in f64.
+#[derive(Debug, Clone)]
+pub struct ClosedForm {
+    eta_a: f64,
+    eta_w: f64,
+    bstar: Vec<f64>,
+    w0: Vec<f64>,
+    a0: f64,
+    s2: f64,
+    delta: f64,
+    k: f64,
+    lp: f64,
+    lm: f64,
+    cp: f64,
+    cm: f64,
+}
+
+/// λ₊, λ₋ and K for δ and e·s² = η_aη_w s², without cancellation.
+pub(crate) fn rates(delta: f64, es2: f64) -> (f64, f64, f64) {
+    let k = delta.hypot(2.0 * es2.sqrt());
+    if delta >= 0.0 {
+        let lp = 0.5 * (delta + k);
+        let lm = if lp > 0.0 { -es2 / lp } else { 0.0 };
+        (lp, lm, k)
+    } else {
+        let lm = 0.5 * (delta - k);
+        (-es2 / lm, lm, k)
+    }
+}
+
+impl ClosedForm {
+    /// Set up the closed form for `model` (whitened) from (a0, w0).
+    ///
+    /// # Errors
+    /// [`ExactError::NotWhitened`] when max|XᵀX − I| exceeds [`tol::WHITENING_TOL`];
+    /// [`ExactError::Model`] for a w0 of the wrong length or non-finite values.
+    pub fn new(model: &SingleNeuron, a0: f64, w0: &[f64]) -> Result<Self, ExactError> {
+        let defect = model.whitening_defect();
+        if defect > tol::WHITENING_TOL {
+            return Err(ExactError::NotWhitened {
+                defect,
+                tol: tol::WHITENING_TOL,
+            });
+        }
+        let theta0 = model.theta(a0, w0)?;
+        let bstar = model.xty().to_vec();
+        let (eta_a, eta_w) = (model.eta_a(), model.eta_w());
+        let s2: f64 = bstar.iter().map(|b| b * b).sum();
+        let p0: f64 = w0.iter().zip(&bstar).map(|(w, b)| w * b).sum();
+        let delta = model.delta(&theta0);
+        let (lp, lm, k) = rates(delta, eta_a * eta_w * s2);
+        let (cp, cm) = if k > 0.0 {
+            ((eta_a * p0 + a0 * lp) / k, -(eta_a * p0 + a0 * lm) / k)
+        } else {
+            // δ = 0 and β* = 0: A(t) ≡ a0.
+            (a0, 0.0)
+        };
+        Ok(ClosedForm {
+            eta_a,
+            eta_w,
+            bstar,
+            w0: w0.to_vec(),
+            a0,
+            s2,
+            delta,
+            k,
+            lp,
+            lm,
+            cp,
+            cm,
+        })
+    }
+
+    /// The conserved quantity δ.
+    pub fn delta(&self) -> f64 {
+        self.delta
+    }
+
+    /// (a(t), w(t)) packed as θ = (a, w) into `theta` (length d + 1).
+    pub fn theta_at_inplace(&self, t: f64, theta: &mut [f64]) {
+        let (lp, lm, cp, cm) = (self.lp, self.lm, self.cp, self.cm);
+        let eps = (-lp * t).exp(); // e^{−λ₊t}
+        let ekt = (-self.k * t).exp(); // e^{−Kt}
+        let a_s = cp + cm * ekt;
+        let i1_s = cp * em(-lp, t) + cm * eps * em(lm, t);
+        let cross = if self.delta >= 0.0 {
+            ekt * em(-self.delta, t)
+        } else {
+            eps * eps * em(self.delta, t)
+        };
+        let i2_s = cp * cp * em(-2.0 * lp, t) + 2.0 * cp * cm * cross + cm * cm * eps * eps * em(2.0 * lm, t);
+        let g_s = (eps * eps + 2.0 * self.eta_w * i2_s).sqrt();
+        theta[0] = a_s / g_s;
+        for (i, w) in theta[1..].iter_mut().enumerate() {
+            *w = (eps * self.w0[i] + self.eta_w * i1_s * self.bstar[i]) / g_s;
+        }
+    }
+
+    /// θ(t) as a new vector.
+    pub fn theta_at(&self, t: f64) -> Vec<f64> {
+        let mut th = vec![0.0; self.w0.len() + 1];
+        self.theta_at_inplace(t, &mut th);
+        th
+    }
+
+    /// The t → ∞ limit (requires β* ≠ 0).
+    pub fn limit(&self) -> Option<Limit> {
+        if self.s2 == 0.0 {
+            return None;
+        }
+        let sign = if self.cp > 0.0 {
+            1.0
+        } else if self.cp < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
+        let s = self.s2.sqrt();
+        let a = sign * (self.lp / self.eta_w).sqrt();
+        let wn = sign * (-self.lm / self.eta_a).sqrt() / s;
+        Some(Limit {
+            sign,
+            a,
+            w: self.bstar.iter().map(|b| wn * b).collect(),
+        })
+    }
+
+    /// a0 (for reference).
+    pub fn a0(&self) -> f64 {
+        self.a0
+    }
+}

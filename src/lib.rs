@@ -1,0 +1,27 @@
+//! # lazyrich
+//!
+//! Exact theories of neural-network learning dynamics, checked against simulation, with error
+//! bars you can trust.
+//!
+//! Layers (nothing imports upward):
+//!
+//! | layer | module | what |
+//! |---|---|---|
+//! | 0 | [`num`], [`case`] | tolerances, bounds, MPFR helpers, decimal inputs, case files |
+//! | 1 | [`models`] | loss, gradient, Hessian of each network (f64, no I/O) |
+//! | 2 | [`exact`], [`flow`] | closed forms (f64 and MPFR); gradient-flow integration (diffsol) |
+//! | 3 | [`metrics`] | observables of states: μ, φ, kernel distance, loss |
+//! | 4 | [`verify`] | theorem checks returning certified rows |
+//! | 5 | [`report`] | Markdown/CSV/JSON tables and SVG figures |
+//! | 6 | `cli` (binary) | commands, files, exit codes |
+
+#![warn(missing_docs)]
+
+pub mod case;
+pub mod exact;
+pub mod flow;
+pub mod metrics;
+pub mod models;
+pub mod num;
+pub mod report;
+pub mod verify;

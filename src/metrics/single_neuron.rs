@@ -1,0 +1,165 @@
+//! Observables of the single neuron f(x) = a·wᵀx (P1 §3; `theory.md` §1.3, §1.5).
+//!
+//! - β = a w, μ = a‖w‖, φ = wᵀβ*/(‖w‖‖β*‖) with β* = Xᵀy (the cosine of §1.3; for non-whitened X
+//!   it is still defined with Xᵀy).
+//! - NTK K = X M Xᵀ with M = η_w a² I + η_a w wᵀ (P1 §3, `theory.md` §1.5), and the kernel
+//!   distance S(0,t) = 1 − ⟨K0,Kt⟩_F/(‖K0‖_F‖Kt‖_F) (Fort et al. 2020), computed as
+//!   S = ½‖K̂0 − K̂t‖²_F = ½ tr(D G D G) with D = M0/‖K0‖ − Mt/‖Kt‖, G = XᵀX: a sum of squares,
+//!   so small S (lazy regime) keeps its relative accuracy instead of drowning in the rounding
+//!   of 1 − (≈1).
+//! - The loss L = ½‖Xβ − y‖².
+
+use crate::models::single_neuron::SingleNeuron;
+use serde::Serialize;
+
+/// Observables at one time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observables {
+    /// Time.
+    pub t: f64,
+    /// a.
+    pub a: f64,
+    /// w.
+    pub w: Vec<f64>,
+    /// β = a w.
+    pub beta: Vec<f64>,
+    /// μ = a‖w‖.
+    pub mu: f64,
+    /// φ = cos∠(w, Xᵀy) (NaN when w = 0 or Xᵀy = 0).
+    pub phi: f64,
+    /// S(0, t).
+    pub kernel_distance: f64,
+    /// L.
+    pub loss: f64,
+}
+
+/// Names of the scalar-or-vector quantities in output order (same as the exact layer's).
+pub const QUANTITIES: [&str; 7] = ["a", "w", "beta", "mu", "phi", "kernel_distance", "loss"];
+
+impl Observables {
+    /// Values of quantity `name`.
+    pub fn values(&self, name: &str) -> Vec<f64> {
+        match name {
+            "a" => vec![self.a],
+            "w" => self.w.clone(),
+            "beta" => self.beta.clone(),
+            "mu" => vec![self.mu],
+            "phi" => vec![self.phi],
+            "kernel_distance" => vec![self.kernel_distance],
+            "loss" => vec![self.loss],
+            _ => vec![],
+        }
+    }
+}
+
+/// Observables of θ = (a, w) at time t, with θ0 the initial state (for S(0,t)).
+pub fn observables(model: &SingleNeuron, theta0: &[f64], t: f64, theta: &[f64]) -> Observables {
+    let a = theta[0];
+    let w = theta[1..].to_vec();
+    let beta: Vec<f64> = w.iter().map(|v| a * v).collect();
+    let wn = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let bs = model.xty();
+    let sn = bs.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let phi = if wn > 0.0 && sn > 0.0 {
+        w.iter().zip(bs).map(|(x, y)| x * y).sum::<f64>() / (wn * sn)
+    } else {
+        f64::NAN
+    };
+    Observables {
+        t,
+        a,
+        mu: a * wn,
+        phi,
+        kernel_distance: kernel_distance(model, theta0, theta),
+        loss: model.loss_beta(&beta),
+        w,
+        beta,
+    }
+}
+
+/// tr(A G B G) for symmetric d×d A, B (row-major) and G.
+fn tr_agbg(a: &[f64], g: &[f64], b: &[f64], d: usize) -> f64 {
+    // (AG)_{ij} and (BG)_{ji}; tr(AG·BG) = Σ_ij (AG)_ij (BG)_ji
+    let mut s = 0.0;
+    for i in 0..d {
+        for j in 0..d {
+            let ag: f64 = (0..d).map(|k| a[i * d + k] * g[k * d + j]).sum();
+            let bg: f64 = (0..d).map(|k| b[j * d + k] * g[k * d + i]).sum();
+            s += ag * bg;
+        }
+    }
+    s
+}
+
+/// M = η_w a² I + η_a w wᵀ, row-major.
+fn m_matrix(model: &SingleNeuron, theta: &[f64]) -> Vec<f64> {
+    let d = model.d();
+    let (a, w) = (theta[0], &theta[1..]);
+    let mut m = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            m[i * d + j] = model.eta_a() * w[i] * w[j] + if i == j { model.eta_w() * a * a } else { 0.0 };
+        }
+    }
+    m
+}
+
+/// Kernel distance S(θ0, θ) = 1 − ⟨K0,K⟩/(‖K0‖‖K‖) of the η-weighted NTK K = X M Xᵀ, computed as
+/// ½‖K̂0 − K̂‖²_F (see the module doc). NaN if either kernel is zero.
+pub fn kernel_distance(model: &SingleNeuron, theta0: &[f64], theta: &[f64]) -> f64 {
+    let d = model.d();
+    let g = model.gram();
+    let m0 = m_matrix(model, theta0);
+    let mt = m_matrix(model, theta);
+    let n0 = tr_agbg(&m0, g, &m0, d).max(0.0).sqrt();
+    let nt = tr_agbg(&mt, g, &mt, d).max(0.0).sqrt();
+    if !(n0 > 0.0 && nt > 0.0) {
+        return f64::NAN;
+    }
+    let dm: Vec<f64> = m0.iter().zip(&mt).map(|(x, y)| x / n0 - y / nt).collect();
+    0.5 * tr_agbg(&dm, g, &dm, d).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// S from its definition with the n×n kernel matrices, as an independent check.
+    fn kernel_distance_direct(x: &[Vec<f64>], model: &SingleNeuron, th0: &[f64], th: &[f64]) -> f64 {
+        let k = |th: &[f64]| -> Vec<f64> {
+            let n = x.len();
+            let mut out = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    let xx: f64 = x[i].iter().zip(&x[j]).map(|(a, b)| a * b).sum();
+                    let wx: f64 = x[i].iter().zip(&th[1..]).map(|(a, b)| a * b).sum();
+                    let wy: f64 = x[j].iter().zip(&th[1..]).map(|(a, b)| a * b).sum();
+                    out[i * n + j] = model.eta_w() * th[0] * th[0] * xx + model.eta_a() * wx * wy;
+                }
+            }
+            out
+        };
+        let (k0, kt) = (k(th0), k(th));
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        1.0 - dot(&k0, &kt) / (dot(&k0, &k0).sqrt() * dot(&kt, &kt).sqrt())
+    }
+
+    #[test]
+    fn kernel_distance_matches_definition_for_general_x() {
+        let x = vec![
+            vec![0.3, -1.2, 0.5],
+            vec![1.1, 0.4, -0.7],
+            vec![-0.2, 0.9, 1.3],
+            vec![0.8, 0.1, 0.2],
+        ];
+        let y = vec![0.5, -0.3, 1.0, 0.2];
+        let m = SingleNeuron::new(&x, &y, 0.7, 1.9).unwrap();
+        let th0 = [0.4, 0.2, -0.5, 0.9];
+        let th = [1.3, -0.6, 0.1, 0.4];
+        let s = kernel_distance(&m, &th0, &th);
+        let s_ref = kernel_distance_direct(&x, &m, &th0, &th);
+        // S is O(0.1) here; both forms are accurate to a few ulp of 1.
+        assert!((s - s_ref).abs() < 1e-14, "{s} vs {s_ref}");
+        assert_eq!(kernel_distance(&m, &th0, &th0), 0.0);
+    }
+}

@@ -1,0 +1,130 @@
+//! Layer 1: the mathematics of each network, in f64, with no I/O.
+//!
+//! A model is a loss L(θ) with one learning rate per parameter; its gradient flow is
+//! θ̇ = −η ⊙ ∇L(θ) (P1 §3, `theory.md` §1.1). Models provide the gradient and an analytic
+//! Hessian so that implicit solvers get an exact Jacobian J = −diag(η) ∇²L.
+//!
+//! - [`GradientFlowModel`]: loss, gradient, Hessian and Hessian-vector product, rates.
+//! - [`VectorField`]: any autonomous ODE ẏ = F(y) with its Jacobian; [`ParameterFlow`] turns a
+//!   model into one. The `flow` layer integrates any `VectorField`.
+//! - [`single_neuron`]: f(x) = a·wᵀx (P1 §3) and its function-space flow (P1 eqs. 3–4).
+
+pub mod samples;
+pub mod single_neuron;
+
+/// Errors from building a model.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// An array has the wrong shape.
+    #[error("{what} has the wrong shape: expected {expected}, found {found}")]
+    Shape {
+        /// Which input.
+        what: String,
+        /// Expected shape.
+        expected: String,
+        /// Found shape.
+        found: String,
+    },
+    /// A value is NaN or infinite.
+    #[error("{what} is not finite ({value}): every input number must be finite")]
+    NonFinite {
+        /// Which entry.
+        what: String,
+        /// The value.
+        value: f64,
+    },
+    /// A learning rate is not positive.
+    #[error("learning rate {name} = {value} must be > 0 (gradient flow needs positive rates)")]
+    NonPositiveRate {
+        /// Rate name.
+        name: &'static str,
+        /// The value.
+        value: f64,
+    },
+}
+
+/// Check that every entry is finite.
+///
+/// # Errors
+/// [`ModelError::NonFinite`] naming `what[index]`.
+pub fn check_finite(what: &str, values: &[f64]) -> Result<(), ModelError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(ModelError::NonFinite {
+            what: format!("{what}[{i}]"),
+            value: values[i],
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Check a learning rate.
+///
+/// # Errors
+/// [`ModelError::NonPositiveRate`] when `value` is not a finite positive number.
+pub fn check_rate(name: &'static str, value: f64) -> Result<f64, ModelError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(ModelError::NonPositiveRate { name, value })
+    }
+}
+
+/// A loss with per-parameter learning rates, whose gradient flow is θ̇ = −η ⊙ ∇L(θ).
+pub trait GradientFlowModel {
+    /// Number of parameters.
+    fn n_params(&self) -> usize;
+    /// Learning rate η_i of parameter `i`.
+    fn rate(&self, i: usize) -> f64;
+    /// The loss L(θ).
+    fn loss(&self, theta: &[f64]) -> f64;
+    /// ∇L(θ) into `grad` (no allocation).
+    fn grad_inplace(&self, theta: &[f64], grad: &mut [f64]);
+    /// ∇²L(θ) into `hess`, column-major `n × n` (symmetric).
+    fn hessian_inplace(&self, theta: &[f64], hess: &mut [f64]);
+    /// ∇²L(θ)·v into `out` (no allocation).
+    fn hvp_inplace(&self, theta: &[f64], v: &[f64], out: &mut [f64]);
+}
+
+/// An autonomous ODE ẏ = F(y) with analytic Jacobian.
+pub trait VectorField {
+    /// State dimension.
+    fn dim(&self) -> usize;
+    /// F(y) into `dy` (no allocation).
+    fn eval_inplace(&self, y: &[f64], dy: &mut [f64]);
+    /// ∂F/∂y into `jac`, column-major `dim × dim`.
+    fn jacobian_inplace(&self, y: &[f64], jac: &mut [f64]);
+    /// (∂F/∂y)·v into `out` (no allocation).
+    fn jvp_inplace(&self, y: &[f64], v: &[f64], out: &mut [f64]);
+}
+
+/// The gradient flow θ̇ = −η ⊙ ∇L(θ) of a model, as a [`VectorField`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParameterFlow<'a, M: ?Sized>(pub &'a M);
+
+impl<M: GradientFlowModel + ?Sized> VectorField for ParameterFlow<'_, M> {
+    fn dim(&self) -> usize {
+        self.0.n_params()
+    }
+    fn eval_inplace(&self, y: &[f64], dy: &mut [f64]) {
+        self.0.grad_inplace(y, dy);
+        for (i, g) in dy.iter_mut().enumerate() {
+            *g *= -self.0.rate(i);
+        }
+    }
+    fn jacobian_inplace(&self, y: &[f64], jac: &mut [f64]) {
+        let n = self.0.n_params();
+        self.0.hessian_inplace(y, jac);
+        for j in 0..n {
+            for i in 0..n {
+                jac[i + j * n] *= -self.0.rate(i);
+            }
+        }
+    }
+    fn jvp_inplace(&self, y: &[f64], v: &[f64], out: &mut [f64]) {
+        self.0.hvp_inplace(y, v, out);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o *= -self.0.rate(i);
+        }
+    }
+}

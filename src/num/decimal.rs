@@ -1,0 +1,129 @@
+//! Numbers kept as decimal text.
+//!
+//! A case file may give every number as a JSON number or as a decimal string. Both are kept as the
+//! text the user wrote, so `0.1` is parsed *exactly* (correctly rounded) at whatever working
+//! precision is asked for, instead of going through the binary64 value `0.1000000000000000055…`.
+
+use crate::num::mp;
+use rug::Float;
+use serde::Serialize;
+use std::fmt;
+
+/// Errors from parsing a decimal number.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecimalError {
+    /// The text is not a finite decimal number.
+    #[error(
+        "'{text}' is not a finite decimal number: write digits with an optional sign, point and \
+         exponent, e.g. \"-1.25e-3\" (NaN and infinities are not accepted)"
+    )]
+    NotANumber {
+        /// The offending text.
+        text: String,
+    },
+}
+
+/// A finite real number kept as validated decimal text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Num {
+    text: String,
+    f64_value: f64,
+}
+
+impl Num {
+    /// Parse decimal text (e.g. `"0.1"`, `"-2.5e-3"`, `"7"`).
+    ///
+    /// # Errors
+    /// [`DecimalError::NotANumber`] for anything that is not a finite decimal number.
+    pub fn parse(text: &str) -> Result<Self, DecimalError> {
+        let t = text.trim();
+        let err = || DecimalError::NotANumber { text: text.to_string() };
+        let ok_chars = !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
+        if !ok_chars || !t.chars().any(|c| c.is_ascii_digit()) {
+            return Err(err());
+        }
+        let v: f64 = t.parse().map_err(|_| err())?;
+        if !v.is_finite() {
+            return Err(err());
+        }
+        Float::parse(t).map_err(|_| err())?;
+        Ok(Num {
+            text: t.to_string(),
+            f64_value: v,
+        })
+    }
+
+    /// The number holding exactly the binary64 value `x` (written in shortest round-trip form, so
+    /// that [`Num::to_f64`] returns `x` bit for bit).
+    ///
+    /// # Errors
+    /// [`DecimalError::NotANumber`] if `x` is NaN or infinite.
+    pub fn from_f64(x: f64) -> Result<Self, DecimalError> {
+        if !x.is_finite() {
+            return Err(DecimalError::NotANumber { text: format!("{x}") });
+        }
+        Ok(Num {
+            text: format!("{x:?}"),
+            f64_value: x,
+        })
+    }
+
+    /// Correctly rounded binary64 value.
+    pub fn to_f64(&self) -> f64 {
+        self.f64_value
+    }
+
+    /// Correctly rounded value at `prec` bits.
+    pub fn to_mp(&self, prec: u32) -> Float {
+        mp::parse_decimal(&self.text, prec).expect("invariant: text validated at construction")
+    }
+
+    /// The decimal text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_numbers() {
+        for bad in ["", "NaN", "nan", "inf", "-inf", "1e999", "abc", "1.2.3", "--1", "e5"] {
+            assert!(Num::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn parses_exactly_at_high_precision() {
+        let n = Num::parse("0.1").unwrap();
+        let hi = n.to_mp(256);
+        // 0.1 at 256 bits differs from the binary64 0.1 by ~5.5e-18.
+        let diff = (hi - Float::with_val(256, 0.1f64)).abs().to_f64();
+        assert!(diff > 5e-18 && diff < 6e-18, "{diff}");
+        assert_eq!(n.to_f64(), 0.1);
+    }
+
+    #[test]
+    fn f64_round_trip() {
+        let x = 1.0f64 / 3.0;
+        assert_eq!(Num::from_f64(x).unwrap().to_f64(), x);
+        assert!(Num::from_f64(f64::NAN).is_err());
+    }
+}

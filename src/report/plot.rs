@@ -1,0 +1,948 @@
+//! SVG figures for reports: line, dashed-line and marker plots laid out as a
+//! grid of panels, drawn with `plotters`' SVG backend.
+//!
+//! A [`Figure`] holds an overall title and a list of [`Panel`]s; each panel
+//! has its own title, axis labels, optional logarithmic axes, a legend and
+//! any number of [`Series`]. [`render_svg`] turns a figure into a complete
+//! SVG document held in a `String`. All text (titles, tick labels, legends)
+//! is emitted as SVG `<text>` elements, so no font files are needed, and the
+//! output is a pure function of the input: rendering the same figure twice
+//! gives byte-identical text (no timestamps, no randomness), which makes the
+//! files diff-friendly and safe to regenerate.
+//!
+//! Data rules: non-finite points (NaN, ±inf) are skipped (lines are broken
+//! at them); a panel without a single finite point is an error, and so is a
+//! non-positive value on a logarithmic axis.
+
+use plotters::coord::Shift;
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::RGBColor;
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesStyle {
+    /// A solid polyline through the points, broken at non-finite points.
+    Line,
+    /// A filled circle at every point, no connecting line.
+    Markers,
+    /// A dashed polyline through the points, broken at non-finite points.
+    DashedLine,
+}
+
+/// One curve in a panel.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend text; an empty label keeps the series out of the legend.
+    pub label: String,
+    /// The `(x, y)` data; non-finite points are skipped.
+    pub points: Vec<(f64, f64)>,
+    /// How the points are drawn.
+    pub style: SeriesStyle,
+    /// Index into [`palette`] (taken modulo the palette length).
+    pub color_index: usize,
+}
+
+/// One panel (subplot) of a figure.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    /// Caption drawn above the plotting area (also names the panel in errors).
+    pub title: String,
+    /// Description of the horizontal axis.
+    pub x_label: String,
+    /// Description of the vertical axis.
+    pub y_label: String,
+    /// The curves, drawn in order (later series on top).
+    pub series: Vec<Series>,
+    /// Use a base-10 logarithmic horizontal axis (all x must be positive).
+    pub log_x: bool,
+    /// Use a base-10 logarithmic vertical axis (all y must be positive).
+    pub log_y: bool,
+}
+
+/// A figure: panels laid out row by row in a grid with `columns` columns,
+/// under an overall title.
+///
+/// `columns` is clamped to `1..=panels.len()`; panel sizes below
+/// [`MIN_PANEL_WIDTH`] × [`MIN_PANEL_HEIGHT`] pixels are raised to that minimum.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// Overall title drawn centred at the top (omitted when empty).
+    pub title: String,
+    /// The panels, in reading order (left to right, then top to bottom).
+    pub panels: Vec<Panel>,
+    /// Number of grid columns.
+    pub columns: usize,
+    /// Width of one panel in pixels.
+    pub panel_width: u32,
+    /// Height of one panel in pixels.
+    pub panel_height: u32,
+}
+
+/// Why a figure could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// The figure has no panels at all.
+    #[error("figure '{figure}' has no panels: add at least one panel")]
+    Empty {
+        /// Title of the figure.
+        figure: String,
+    },
+    /// Every point of every series in the panel is non-finite (or there are none).
+    #[error("panel '{panel}' has no finite points to plot")]
+    NoFinitePoints {
+        /// Title of the panel (or `#n`, its 1-based position, when untitled).
+        panel: String,
+    },
+    /// A zero or negative coordinate on a logarithmic axis (the first one found).
+    #[error("log axis in panel '{panel}' needs positive values, found {value}")]
+    NonPositiveOnLogAxis {
+        /// Title of the panel (or `#n`, its 1-based position, when untitled).
+        panel: String,
+        /// The offending coordinate.
+        value: f64,
+    },
+    /// The drawing backend reported an error.
+    #[error("drawing failed: {0}")]
+    Draw(String),
+}
+
+/// Smallest panel width, in pixels, that [`render_svg`] will lay out.
+pub const MIN_PANEL_WIDTH: u32 = 200;
+/// Smallest panel height, in pixels, that [`render_svg`] will lay out.
+pub const MIN_PANEL_HEIGHT: u32 = 150;
+
+/// The Okabe–Ito colour-blind-safe palette, reordered so that the most
+/// distinct, high-contrast colours come first (yellow, weak on white, last).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(0, 0, 0),       // black
+    RGBColor(240, 228, 66),  // yellow
+];
+
+/// A fixed, colour-blind-friendly palette (Okabe–Ito), indexed modulo its
+/// length, so any `usize` is a valid colour index.
+pub fn palette(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+const FONT: &str = "sans-serif";
+/// The SVG backend writes `font-size = size / 1.24`; this undoes that so the
+/// constants below are the pixel sizes that end up in the document.
+const SVG_FONT_SCALE: f64 = 1.24;
+const FIGURE_TITLE_PX: f64 = 20.0;
+const PANEL_TITLE_PX: f64 = 16.0;
+const AXIS_DESC_PX: f64 = 14.0;
+const TICK_PX: f64 = 12.0;
+const LEGEND_PX: f64 = 12.0;
+/// Extra canvas height reserved for the figure title.
+const TITLE_BAND: u32 = 36;
+const LINE_WIDTH: u32 = 2;
+const MARKER_RADIUS: i32 = 3;
+const DASH: i32 = 8;
+const GAP: i32 = 5;
+const LEGEND_MARGIN: u32 = 8;
+const LEGEND_SAMPLE: i32 = 24;
+
+fn font_size(px: f64) -> f64 {
+    px * SVG_FONT_SCALE
+}
+
+fn draw_err(e: impl std::fmt::Display) -> PlotError {
+    PlotError::Draw(e.to_string())
+}
+
+/// Render to an SVG document held in memory (the caller writes it to disk
+/// atomically).
+///
+/// Every panel is validated before anything is drawn, so an error never
+/// leaves a half-drawn document behind.
+pub fn render_svg(fig: &Figure) -> Result<String, PlotError> {
+    if fig.panels.is_empty() {
+        return Err(PlotError::Empty {
+            figure: fig.title.clone(),
+        });
+    }
+    let prepared = fig
+        .panels
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PreparedPanel::new(i, p))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let n = fig.panels.len();
+    let cols = fig.columns.clamp(1, n);
+    let rows = n.div_ceil(cols);
+    let pw = fig.panel_width.max(MIN_PANEL_WIDTH);
+    let ph = fig.panel_height.max(MIN_PANEL_HEIGHT);
+    let title_band = if fig.title.is_empty() { 0 } else { TITLE_BAND };
+    let to_u32 = |k: usize| u32::try_from(k).unwrap_or(u32::MAX);
+    let width = pw.saturating_mul(to_u32(cols));
+    let height = ph.saturating_mul(to_u32(rows)).saturating_add(title_band);
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let body = if fig.title.is_empty() {
+            root.clone()
+        } else {
+            root.titled(&fig.title, (FONT, font_size(FIGURE_TITLE_PX)))
+                .map_err(draw_err)?
+        };
+        for (area, panel) in body.split_evenly((rows, cols)).iter().zip(&prepared) {
+            panel.draw(area)?;
+        }
+        root.present().map_err(draw_err)?;
+    }
+    Ok(svg)
+}
+
+/// A series with its finite points split into runs (maximal stretches of
+/// consecutive finite points), so lines are broken where data is missing.
+struct PreparedSeries<'a> {
+    series: &'a Series,
+    runs: Vec<Vec<(f64, f64)>>,
+}
+
+/// A validated panel with its data extent.
+struct PreparedPanel<'a> {
+    panel: &'a Panel,
+    series: Vec<PreparedSeries<'a>>,
+    x_extent: (f64, f64),
+    y_extent: (f64, f64),
+}
+
+impl<'a> PreparedPanel<'a> {
+    fn new(index: usize, panel: &'a Panel) -> Result<Self, PlotError> {
+        let name = || {
+            if panel.title.is_empty() {
+                format!("#{}", index + 1)
+            } else {
+                panel.title.clone()
+            }
+        };
+        let mut x_extent = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut y_extent = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut series = Vec::with_capacity(panel.series.len());
+        for s in &panel.series {
+            let mut runs = Vec::new();
+            let mut run = Vec::new();
+            for &(x, y) in &s.points {
+                if !(x.is_finite() && y.is_finite()) {
+                    if !run.is_empty() {
+                        runs.push(std::mem::take(&mut run));
+                    }
+                    continue;
+                }
+                for (log, value) in [(panel.log_x, x), (panel.log_y, y)] {
+                    if log && value <= 0.0 {
+                        return Err(PlotError::NonPositiveOnLogAxis { panel: name(), value });
+                    }
+                }
+                x_extent = (x_extent.0.min(x), x_extent.1.max(x));
+                y_extent = (y_extent.0.min(y), y_extent.1.max(y));
+                run.push((x, y));
+            }
+            if !run.is_empty() {
+                runs.push(run);
+            }
+            series.push(PreparedSeries { series: s, runs });
+        }
+        if x_extent.0 > x_extent.1 {
+            return Err(PlotError::NoFinitePoints { panel: name() });
+        }
+        Ok(Self {
+            panel,
+            series,
+            x_extent,
+            y_extent,
+        })
+    }
+
+    /// Dispatch on the axis kinds: each combination is a different
+    /// coordinate type in `plotters`.
+    fn draw(&self, area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError> {
+        let (pw, ph) = area.dim_in_pixel();
+        let x = Axis::new(self.x_extent, self.panel.log_x, (pw / 80).clamp(2, 10));
+        let y = Axis::new(self.y_extent, self.panel.log_y, (ph / 35).clamp(2, 10));
+        let (xr, yr) = (x.lo..x.hi, y.lo..y.hi);
+        match (self.panel.log_x, self.panel.log_y) {
+            (false, false) => self.draw_with(area, xr, yr, &x, &y),
+            (true, false) => self.draw_with(area, x.log_coord(), yr, &x, &y),
+            (false, true) => self.draw_with(area, xr, y.log_coord(), &x, &y),
+            (true, true) => self.draw_with(area, x.log_coord(), y.log_coord(), &x, &y),
+        }
+    }
+
+    fn draw_with<X, Y>(
+        &self,
+        area: &DrawingArea<SVGBackend<'_>, Shift>,
+        x_spec: X,
+        y_spec: Y,
+        x: &Axis,
+        y: &Axis,
+    ) -> Result<(), PlotError>
+    where
+        X: AsRangedCoord<Value = f64>,
+        Y: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let panel = self.panel;
+        let mut builder = ChartBuilder::on(area);
+        builder
+            .margin(10)
+            .margin_right(18)
+            .x_label_area_size(if panel.x_label.is_empty() { 28 } else { 48 })
+            .y_label_area_size(if panel.y_label.is_empty() { 56 } else { 76 });
+        if !panel.title.is_empty() {
+            builder.caption(&panel.title, (FONT, font_size(PANEL_TITLE_PX)));
+        }
+        let mut chart = builder.build_cartesian_2d(x_spec, y_spec).map_err(draw_err)?;
+
+        let x_fmt = |v: &f64| x.format.label(*v);
+        let y_fmt = |v: &f64| y.format.label(*v);
+        let mut mesh = chart.configure_mesh();
+        mesh.x_labels(x.labels)
+            .y_labels(y.labels)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .label_style((FONT, font_size(TICK_PX)))
+            .axis_desc_style((FONT, font_size(AXIS_DESC_PX)))
+            .bold_line_style(BLACK.mix(0.12))
+            .light_line_style(BLACK.mix(0.04))
+            .max_light_lines(4)
+            .axis_style(BLACK.mix(0.8));
+        if !panel.x_label.is_empty() {
+            mesh.x_desc(&panel.x_label);
+        }
+        if !panel.y_label.is_empty() {
+            mesh.y_desc(&panel.y_label);
+        }
+        mesh.draw().map_err(draw_err)?;
+
+        let mut legend_entries = Vec::new();
+        for ps in &self.series {
+            let color = palette(ps.series.color_index);
+            let line = color.stroke_width(LINE_WIDTH);
+            let anno = match ps.series.style {
+                SeriesStyle::Line => chart.draw_series(
+                    ps.runs
+                        .iter()
+                        .filter(|run| run.len() > 1)
+                        .map(|run| PathElement::new(run.clone(), line)),
+                ),
+                SeriesStyle::DashedLine => chart.draw_series(
+                    ps.runs
+                        .iter()
+                        .filter(|run| run.len() > 1)
+                        .map(|run| DashedPathElement::new(run.iter().copied(), DASH, GAP, line)),
+                ),
+                SeriesStyle::Markers => chart.draw_series(
+                    ps.runs
+                        .iter()
+                        .flatten()
+                        .map(|&p| Circle::new(p, MARKER_RADIUS, color.filled())),
+                ),
+            }
+            .map_err(draw_err)?;
+            if ps.series.label.is_empty() {
+                continue;
+            }
+            legend_entries.push(ps.series.label.as_str());
+            let anno = anno.label(&ps.series.label);
+            match ps.series.style {
+                SeriesStyle::Line => {
+                    anno.legend(move |(px, py)| PathElement::new(vec![(px, py), (px + LEGEND_SAMPLE, py)], line))
+                }
+                SeriesStyle::DashedLine => anno
+                    .legend(move |(px, py)| DashedPathElement::new([(px, py), (px + LEGEND_SAMPLE, py)], 6, 3, line)),
+                SeriesStyle::Markers => anno
+                    .legend(move |(px, py)| Circle::new((px + LEGEND_SAMPLE / 2, py), MARKER_RADIUS, color.filled())),
+            };
+        }
+
+        if !legend_entries.is_empty() {
+            let position = self.legend_position(&chart, &legend_entries)?;
+            chart
+                .configure_series_labels()
+                .position(position)
+                .margin(LEGEND_MARGIN)
+                .legend_area_size(LEGEND_SAMPLE + 8)
+                .label_font((FONT, font_size(LEGEND_PX)))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.4))
+                .draw()
+                .map_err(draw_err)?;
+        }
+        Ok(())
+    }
+
+    /// Pick the plot corner where the legend box covers the least data.
+    ///
+    /// The box size is computed exactly as `plotters` lays it out; the data
+    /// are sampled at every point and along every line segment in pixel
+    /// space. Ties go to the earlier corner in
+    /// upper-right, upper-left, lower-right, lower-left order.
+    fn legend_position<X, Y>(
+        &self,
+        chart: &ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+        labels: &[&str],
+    ) -> Result<SeriesLabelPosition, PlotError>
+    where
+        X: Ranged<ValueType = f64>,
+        Y: Ranged<ValueType = f64>,
+    {
+        let font: TextStyle = (FONT, font_size(LEGEND_PX)).into_font().into();
+        let mut text = MultiLineText::<_, &str>::new((0, 0), &font);
+        for label in labels {
+            text.push_line(*label);
+        }
+        let (tw, th) = text.estimate_dimension().map_err(draw_err)?;
+        let margin = LEGEND_MARGIN as i32;
+        let (w, h) = (tw + LEGEND_SAMPLE + 8 + 2 * margin, th + 2 * margin);
+        let area = chart.plotting_area();
+        let (base_x, base_y) = area.get_base_pixel();
+        let (aw, ah) = area.dim_in_pixel();
+        let (aw, ah) = (aw as i32, ah as i32);
+
+        let candidates = [
+            (SeriesLabelPosition::UpperRight, aw - w - 5, 5),
+            (SeriesLabelPosition::UpperLeft, 5, 5),
+            (SeriesLabelPosition::LowerRight, aw - w - 5, ah - h - 5),
+            (SeriesLabelPosition::LowerLeft, 5, ah - h - 5),
+        ];
+        let mut counts = [0usize; 4];
+        let pad = MARKER_RADIUS + 1;
+        let mut visit = |(px, py): (i32, i32)| {
+            let (px, py) = (px.saturating_sub(base_x), py.saturating_sub(base_y));
+            for (count, &(_, x0, y0)) in counts.iter_mut().zip(&candidates) {
+                if px >= x0 - pad && px <= x0 + w + pad && py >= y0 - pad && py <= y0 + h + pad {
+                    *count += 1;
+                }
+            }
+        };
+        for ps in &self.series {
+            for run in &ps.runs {
+                let pix: Vec<(i32, i32)> = run.iter().map(|p| chart.backend_coord(p)).collect();
+                pix.iter().copied().for_each(&mut visit);
+                if ps.series.style == SeriesStyle::Markers {
+                    continue;
+                }
+                for seg in pix.windows(2) {
+                    let (a, b) = (seg[0], seg[1]);
+                    let len = a.0.abs_diff(b.0).max(a.1.abs_diff(b.1));
+                    let steps = (len / 4).clamp(1, 200);
+                    for k in 1..steps {
+                        let t = f64::from(k) / f64::from(steps);
+                        let lerp = |u: i32, v: i32| (f64::from(u) + (f64::from(v) - f64::from(u)) * t).round() as i32;
+                        visit((lerp(a.0, b.0), lerp(a.1, b.1)));
+                    }
+                }
+            }
+        }
+        let best = (0..candidates.len()).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
+        Ok(candidates[best].0.clone())
+    }
+}
+
+/// Range, label count and tick-label format of one axis.
+struct Axis {
+    lo: f64,
+    hi: f64,
+    labels: usize,
+    format: TickFormat,
+}
+
+impl Axis {
+    /// The log-scaled coordinate with our own tick positions (labelled
+    /// ticks plus unlabelled minor grid lines).
+    fn log_coord(&self) -> WithKeyPoints<LogCoord<f64>> {
+        let (bold, light) = log_ticks(self.lo, self.hi, self.labels);
+        (self.lo..self.hi)
+            .log_scale()
+            .with_key_points(bold)
+            .with_light_points(light)
+    }
+
+    fn new(extent: (f64, f64), log: bool, labels: u32) -> Self {
+        let labels = labels as usize;
+        let (lo, hi) = if log { log_range(extent) } else { linear_range(extent) };
+        let format = if log {
+            TickFormat::Log
+        } else {
+            TickFormat::linear(lo, hi, labels)
+        };
+        Self { lo, hi, labels, format }
+    }
+}
+
+/// Data extent plus a 5% margin; a degenerate extent is widened to
+/// `±0.5` around zero or `±10%` of the value otherwise.
+fn linear_range((lo, hi): (f64, f64)) -> (f64, f64) {
+    let span = hi - lo;
+    let scale = lo.abs().max(hi.abs());
+    let (a, b) = if span <= scale * 1e-9 {
+        let mid = 0.5 * lo + 0.5 * hi;
+        let pad = if mid == 0.0 { 0.5 } else { mid.abs() * 0.1 };
+        (mid - pad, mid + pad)
+    } else {
+        let pad = 0.05 * span;
+        (lo - pad, hi + pad)
+    };
+    // Only values near ±f64::MAX need this: keep the ends and the width
+    // finite (the data may then poke out of the frame).
+    let (a, b) = (a.max(f64::MIN), b.min(f64::MAX));
+    if (b - a).is_finite() {
+        (a, b)
+    } else {
+        (0.5 * a, 0.5 * b)
+    }
+}
+
+/// Data extent (positive) plus a 5% margin in decades, and at least a
+/// factor of two wide (centred on the data), so that [`log_ticks`] always
+/// finds two values to label.
+fn log_range((lo, hi): (f64, f64)) -> (f64, f64) {
+    const MIN_SPAN: f64 = std::f64::consts::LOG10_2;
+    let (a, b) = (lo.log10(), hi.log10());
+    let pad = 0.05 * (b - a);
+    let (mut a, mut b) = (a - pad, b + pad);
+    if b - a < MIN_SPAN {
+        let mid = 0.5 * (a + b);
+        (a, b) = (mid - 0.5 * MIN_SPAN, mid + 0.5 * MIN_SPAN);
+    }
+    // Keep clear of subnormals and overflow (the data may then poke out of
+    // the frame, which only happens within a factor of ~2 of the limits).
+    let a = a.clamp(-307.0, 308.0 - MIN_SPAN);
+    let b = b.clamp(a + MIN_SPAN, 308.0);
+    (10f64.powf(a), 10f64.powf(b))
+}
+
+/// The smallest 1-2-5 number (1, 2, 5, 10, 20, ...) that is at least `x`.
+fn nice_at_least(x: usize) -> usize {
+    let mut base = 1usize;
+    loop {
+        for m in [1, 2, 5] {
+            let candidate = base.saturating_mul(m);
+            if candidate >= x || candidate == usize::MAX {
+                return candidate;
+            }
+        }
+        base = base.saturating_mul(10);
+    }
+}
+
+/// Labelled and minor (unlabelled grid line) tick positions for a log axis
+/// over `lo..hi`, with at most about `max_labels` labels.
+///
+/// With two or more powers of ten in range the labels are decades, every
+/// s-th one for a 1-2-5 stride s when there are too many; the minor lines
+/// are 2..9 times each decade, or a subdivision of the stride. With fewer
+/// decades the labels are 1, 2 and 5 times powers of ten when that gives
+/// three or more, else evenly spaced round values (as on a linear axis).
+fn log_ticks(lo: f64, hi: f64, max_labels: usize) -> (Vec<f64>, Vec<f64>) {
+    let inside = |v: &f64| *v >= lo * (1.0 - 1e-12) && *v <= hi * (1.0 + 1e-12);
+    // Bounded even for out-of-range input, so the loops below are short.
+    let first = lo.log10().floor().clamp(-330.0, 330.0) as i32;
+    let last = hi.log10().ceil().clamp(-330.0, 330.0) as i32;
+    let decade = |k: i32| 10f64.powi(k);
+    let multiples = |mantissas: &[f64]| -> Vec<f64> {
+        (first..=last)
+            .flat_map(|k| mantissas.iter().map(move |m| m * decade(k)))
+            .filter(inside)
+            .collect()
+    };
+
+    let decades: Vec<i32> = (first..=last).filter(|&k| inside(&decade(k))).collect();
+    if decades.len() >= 2 {
+        let stride = nice_at_least(decades.len().div_ceil(max_labels.max(2)));
+        let every = |n: usize| -> Vec<f64> {
+            let n = i32::try_from(n).unwrap_or(i32::MAX);
+            decades
+                .iter()
+                .filter(|k| k.rem_euclid(n) == 0)
+                .map(|&k| decade(k))
+                .collect()
+        };
+        let labelled = every(stride);
+        if stride == 1 || labelled.len() < 2 {
+            return (
+                decades.iter().map(|&k| decade(k)).collect(),
+                if decades.len() <= 30 {
+                    multiples(&[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+                } else {
+                    Vec::new()
+                },
+            );
+        }
+        // 10 -> 2, 20 -> 10, 50 -> 10, 100 -> 20, ...; 2 and 5 -> 1.
+        let leading = stride / 10usize.pow(stride.ilog10());
+        let sub = if leading == 2 { stride / 2 } else { stride / 5 }.max(1);
+        let light = every(sub).into_iter().filter(|v| !labelled.contains(v)).collect();
+        return (labelled, light);
+    }
+    let coarse = multiples(&[1.0, 2.0, 5.0]);
+    if coarse.len() >= 3 {
+        let light = multiples(&[3.0, 4.0, 6.0, 7.0, 8.0, 9.0]);
+        return (coarse, light);
+    }
+    // Less than about a factor of five: evenly spaced round values read
+    // better than sparse 1-2-5 ones.
+    let even: Vec<f64> = RangedCoordf64::from(lo..hi)
+        .key_points(max_labels.max(2))
+        .into_iter()
+        .filter(inside)
+        .collect();
+    if even.len() >= 2 {
+        return (even, Vec::new());
+    }
+    (multiples(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]), Vec::new())
+}
+
+/// How tick values are turned into labels.
+#[derive(Debug, Clone, Copy)]
+enum TickFormat {
+    /// Plain decimals with a fixed number of digits after the point.
+    Fixed { decimals: usize, zero_tol: f64 },
+    /// Scientific notation precise down to `10^step_exp`.
+    Sci { step_exp: i32, zero_tol: f64 },
+    /// Log axis: plain for 1e-3..1e4, scientific outside.
+    Log,
+}
+
+impl TickFormat {
+    /// Choose the precision from the actual tick spacing `plotters` will use
+    /// for this range and label count.
+    fn linear(lo: f64, hi: f64, labels: usize) -> Self {
+        let ticks = RangedCoordf64::from(lo..hi).key_points(labels);
+        let step = match ticks.as_slice() {
+            [a, b, ..] => (b - a).abs(),
+            _ => (hi - lo).abs(),
+        };
+        let step = if step.is_finite() && step > 0.0 { step } else { 1.0 };
+        let step_exp = (step.log10() + 1e-6).floor() as i32;
+        let zero_tol = step * 1e-6;
+        let magnitude = lo.abs().max(hi.abs());
+        if !(1e-3..1e6).contains(&magnitude) {
+            Self::Sci { step_exp, zero_tol }
+        } else {
+            Self::Fixed {
+                decimals: usize::try_from(-step_exp).unwrap_or(0),
+                zero_tol,
+            }
+        }
+    }
+
+    fn label(self, v: f64) -> String {
+        match self {
+            Self::Fixed { decimals, zero_tol } => {
+                if v.abs() < zero_tol {
+                    format!("{:.*}", decimals, 0.0)
+                } else {
+                    format!("{v:.decimals$}")
+                }
+            }
+            Self::Sci { step_exp, zero_tol } => {
+                if v.abs() < zero_tol {
+                    "0".to_string()
+                } else {
+                    let exp = (v.abs().log10() + 1e-9).floor() as i32;
+                    let digits = usize::try_from(exp - step_exp).unwrap_or(0);
+                    format!("{v:.digits$e}")
+                }
+            }
+            Self::Log => log_label(v),
+        }
+    }
+}
+
+/// Up to three significant digits; plain for 1e-3..1e4, else like `2.5e-7`.
+fn log_label(v: f64) -> String {
+    if !(v.is_finite() && v > 0.0) {
+        return format!("{v}");
+    }
+    let sci = format!("{v:.2e}");
+    let Some((mant, exp)) = sci.split_once('e') else {
+        return sci;
+    };
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mant = mant.trim_end_matches('0').trim_end_matches('.');
+    if (-3..=4).contains(&exp) {
+        let mant_decimals = mant.split_once('.').map_or(0, |(_, f)| f.len());
+        let decimals = usize::try_from(mant_decimals as i32 - exp).unwrap_or(0);
+        format!("{v:.decimals$}")
+    } else {
+        format!("{mant}e{exp}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(label: &str, style: SeriesStyle, color: usize, points: Vec<(f64, f64)>) -> Series {
+        Series {
+            label: label.to_string(),
+            points,
+            style,
+            color_index: color,
+        }
+    }
+
+    fn panel(title: &str, series: Vec<Series>) -> Panel {
+        Panel {
+            title: title.to_string(),
+            x_label: "time t".to_string(),
+            y_label: "loss".to_string(),
+            series,
+            log_x: false,
+            log_y: false,
+        }
+    }
+
+    fn figure(panels: Vec<Panel>) -> Figure {
+        Figure {
+            title: "Lazy vs rich dynamics".to_string(),
+            panels,
+            columns: 2,
+            panel_width: 420,
+            panel_height: 320,
+        }
+    }
+
+    fn sample_figure() -> Figure {
+        let t: Vec<f64> = (0..60).map(|i| f64::from(i) * 0.1).collect();
+        let theory: Vec<(f64, f64)> = t.iter().map(|&x| (x, (-x).exp())).collect();
+        let sim: Vec<(f64, f64)> = t
+            .iter()
+            .step_by(4)
+            .map(|&x| (x, (-x).exp() * (1.0 + 0.05 * (7.0 * x).sin())))
+            .collect();
+        let bound: Vec<(f64, f64)> = t.iter().map(|&x| (x, 0.9 * (-0.8 * x).exp())).collect();
+        let mut p1 = panel(
+            "Training loss",
+            vec![
+                series("theory", SeriesStyle::Line, 0, theory.clone()),
+                series("simulation", SeriesStyle::Markers, 1, sim),
+                series("bound", SeriesStyle::DashedLine, 2, bound),
+            ],
+        );
+        p1.log_y = true;
+
+        let widths: Vec<(f64, f64)> = (1..=8)
+            .map(|k| {
+                let n = f64::from(1u32 << (k + 3));
+                (n, 2.0 / n.sqrt())
+            })
+            .collect();
+        let mut p2 = panel(
+            "Finite-width error",
+            vec![
+                series("|sim - theory|", SeriesStyle::Markers, 3, widths.clone()),
+                series(
+                    "n^-1/2 fit",
+                    SeriesStyle::DashedLine,
+                    4,
+                    widths.iter().map(|&(n, _)| (n, 2.1 / n.sqrt())).collect(),
+                ),
+            ],
+        );
+        p2.log_x = true;
+        p2.log_y = true;
+        p2.x_label = "width n".to_string();
+        p2.y_label = "error".to_string();
+
+        let mut gap = theory.clone();
+        gap[30].1 = f64::NAN;
+        let p3 = panel(
+            "Kernel alignment",
+            vec![
+                series(
+                    "alignment",
+                    SeriesStyle::Line,
+                    5,
+                    gap.iter().map(|&(x, y)| (x, 1.0 - y)).collect(),
+                ),
+                series("", SeriesStyle::Line, 6, vec![(0.0, 0.5), (6.0, 0.5)]),
+            ],
+        );
+        figure(vec![p1, p2, p3])
+    }
+
+    #[test]
+    fn three_panel_figure_renders_with_all_text_and_shapes() {
+        let fig = sample_figure();
+        let svg = render_svg(&fig).expect("render");
+        assert!(svg.starts_with("<svg"), "not an SVG document");
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("Lazy vs rich dynamics"));
+        for p in &fig.panels {
+            assert!(svg.contains(&p.title), "missing panel title {}", p.title);
+            for s in p.series.iter().filter(|s| !s.label.is_empty()) {
+                // The backend escapes XML metacharacters in text.
+                let escaped = s.label.replace('&', "&amp;").replace('<', "&lt;");
+                assert!(svg.contains(&escaped), "missing legend label {}", s.label);
+            }
+        }
+        assert!(svg.contains("<circle"));
+        assert!(svg.contains("<polyline") || svg.contains("<path"));
+        assert!(svg.contains("<text"));
+        assert!(svg.contains("font-size=\"20\""), "figure title size");
+        assert!(svg.contains("time t") && svg.contains("loss"));
+        // Log-axis decade labels.
+        for tick in ["0.01", "0.1", "1", "100", "1000", "0.05", "0.2"] {
+            assert!(svg.contains(&format!(">\n{tick}\n<")), "missing tick {tick}");
+        }
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let fig = sample_figure();
+        let a = render_svg(&fig).expect("render");
+        let b = render_svg(&fig).expect("render");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn empty_figure_is_an_error() {
+        let err = render_svg(&figure(vec![])).expect_err("must fail");
+        assert!(matches!(err, PlotError::Empty { ref figure } if figure == "Lazy vs rich dynamics"));
+        assert!(err.to_string().contains("has no panels"));
+    }
+
+    #[test]
+    fn panel_with_only_nan_points_is_an_error() {
+        let p = panel(
+            "all nan",
+            vec![series(
+                "nan",
+                SeriesStyle::Line,
+                0,
+                vec![(f64::NAN, 1.0), (1.0, f64::NAN), (f64::INFINITY, 2.0)],
+            )],
+        );
+        let ok = panel("fine", vec![series("a", SeriesStyle::Line, 0, vec![(0.0, 1.0)])]);
+        let err = render_svg(&figure(vec![ok, p])).expect_err("must fail");
+        assert!(matches!(err, PlotError::NoFinitePoints { ref panel } if panel == "all nan"));
+        let no_series = panel("", vec![]);
+        let err = render_svg(&figure(vec![no_series])).expect_err("must fail");
+        assert!(matches!(err, PlotError::NoFinitePoints { ref panel } if panel == "#1"));
+    }
+
+    #[test]
+    fn log_axis_with_zero_is_an_error() {
+        let mut p = panel(
+            "log",
+            vec![series(
+                "s",
+                SeriesStyle::Markers,
+                0,
+                vec![(1.0, 1.0), (f64::NAN, -1.0), (2.0, 0.0), (3.0, -2.0)],
+            )],
+        );
+        p.log_y = true;
+        let err = render_svg(&figure(vec![p.clone()])).expect_err("must fail");
+        assert!(matches!(err, PlotError::NonPositiveOnLogAxis { ref panel, value } if panel == "log" && value == 0.0));
+        // The same data on linear axes is fine.
+        p.log_y = false;
+        render_svg(&figure(vec![p])).expect("linear axes accept zero");
+    }
+
+    #[test]
+    fn degenerate_and_extreme_ranges_render() {
+        let cases = [
+            vec![(1.0, 3.0)],
+            vec![(0.0, 0.0), (0.0, 0.0)],
+            vec![(0.0, 1e-9), (1.0, 3e-9)],
+            vec![(1e7, 1.0), (2e7, 1.0 + 1e-13)],
+            vec![(-f64::MAX, f64::MAX), (f64::MAX, -f64::MAX)],
+            vec![(f64::MAX, f64::MAX)],
+            vec![(-f64::MAX, 0.0), (-f64::MAX, 1.0)],
+            vec![(f64::MIN_POSITIVE, 5e-324), (1.0, 1.0)],
+        ];
+        for pts in cases {
+            let fig = figure(vec![panel(
+                "edge",
+                vec![series("s", SeriesStyle::Line, 9, pts.clone())],
+            )]);
+            render_svg(&fig).unwrap_or_else(|e| panic!("{pts:?}: {e}"));
+        }
+        let mut p = panel(
+            "log edge",
+            vec![series("s", SeriesStyle::DashedLine, 0, vec![(2.0, 3.0), (3.0, 3.0)])],
+        );
+        p.log_x = true;
+        p.log_y = true;
+        render_svg(&figure(vec![p.clone()])).expect("narrow log range");
+        for pts in [
+            vec![(5e-324, 1e300), (f64::MAX, f64::MIN_POSITIVE)],
+            vec![(f64::MAX, f64::MAX)],
+            vec![(1e-300, 1e-300)],
+        ] {
+            p.series[0].points = pts.clone();
+            render_svg(&figure(vec![p.clone()])).unwrap_or_else(|e| panic!("{pts:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn layout_is_clamped_and_text_is_escaped() {
+        let p = panel(
+            "a < b & c",
+            vec![series("x<y", SeriesStyle::Line, 0, vec![(0.0, 1.0), (1.0, 2.0)])],
+        );
+        let mut fig = figure(vec![p.clone(), p]);
+        fig.title = String::new();
+        fig.columns = 0;
+        fig.panel_width = 0;
+        fig.panel_height = 0;
+        let svg = render_svg(&fig).expect("render");
+        let expected = format!("<svg width=\"{MIN_PANEL_WIDTH}\" height=\"{}\"", 2 * MIN_PANEL_HEIGHT);
+        assert!(svg.starts_with(&expected), "{}", &svg[..80]);
+        assert!(svg.contains("a &lt; b &amp; c") && svg.contains("x&lt;y"));
+        fig.columns = 5;
+        fig.title = "T".to_string();
+        let svg = render_svg(&fig).expect("render");
+        let expected = format!(
+            "<svg width=\"{}\" height=\"{}\"",
+            2 * MIN_PANEL_WIDTH,
+            MIN_PANEL_HEIGHT + TITLE_BAND
+        );
+        assert!(svg.starts_with(&expected), "{}", &svg[..80]);
+    }
+
+    #[test]
+    fn palette_wraps_and_tick_labels_are_tidy() {
+        assert_eq!(palette(0), palette(PALETTE.len()));
+        assert_ne!(palette(0), palette(1));
+        assert_eq!(log_label(1e-5), "1e-5");
+        assert_eq!(log_label(0.001_000_000_000_000_2), "0.001");
+        assert_eq!(log_label(2.5e-3), "0.0025");
+        assert_eq!(log_label(300.000_000_000_1), "300");
+        assert_eq!(log_label(1e5), "1e5");
+        assert_eq!(nice_at_least(3), 5);
+        assert_eq!(nice_at_least(37), 50);
+        let (bold, light) = log_ticks(1e-300, 1e300, 6);
+        assert!(bold.len() >= 2 && bold.len() <= 7, "{bold:?}");
+        assert!(light.len() < 40, "{} light lines", light.len());
+        for (lo, hi) in [(1.0, 2.0), (1.1, 2.2), (1.49, 2.98), (3.0, 6.0), (0.7, 1.4)] {
+            let (bold, _) = log_ticks(lo, hi, 5);
+            assert!(bold.len() >= 2, "{lo}..{hi}: {bold:?}");
+        }
+        let f = TickFormat::linear(0.0, 1.0, 10);
+        assert_eq!(f.label(0.300_000_000_000_000_04), "0.3");
+        assert_eq!(f.label(-1e-17), "0.0");
+        let f = TickFormat::linear(0.0, 1e-6, 5);
+        assert_eq!(f.label(2e-7), "2e-7");
+        assert_eq!(f.label(0.0), "0");
+    }
+}

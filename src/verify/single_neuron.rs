@@ -1,0 +1,957 @@
+//! Single-neuron checks (P1 §3; `theory.md` §1). Ids (stable; see `verification/README.md`):
+//!
+//! - `SN-ODE`: the closed form satisfies the ODE: 6th-order finite-difference derivative at
+//!   256 bits vs the right-hand side, relative residual ≤ [`ODE_RESIDUAL_TOL`].
+//! - `SN-ROUTES`: linearised form vs the paper's route (Riccati/Bernoulli/hyperbolic) at 256 bits
+//!   agree to ≥ 45 digits ([`ROUTES_REL_TOL`]).
+//! - `SN-F64`: f64 closed form vs 256-bit value within [`F64_ULP_BOUND`] ulp (normwise).
+//! - `SN-CONS`: δ conserved by the closed form to working precision at 256 bits.
+//! - `SN-FLOW`: diffsol gradient flow (every method, two tolerances) vs the exact solution, for
+//!   a, w, β, μ, φ, S(0,t), L, with the accumulated-local-error bound (see [`flow_bound_why`]).
+//! - `SN-FS`: function-space flow β̇ = −M(β,δ)Xᵀ(Xβ − y) vs the parameter flow's β (any X).
+//! - `SN-BASIN`: the sign of a(∞) predicted by sgn(c₊) (`theory.md` §1.3) vs a long simulation
+//!   started 1e-3 either side of the separating surface.
+
+use super::{Mode, Row};
+use crate::case::SingleNeuronCase;
+use crate::exact::single_neuron::ClosedForm;
+use crate::exact::single_neuron_mp::{self as emp, ClosedFormMp, Form};
+use crate::flow::{FlowOptions, Method, Trajectory, integrate};
+use crate::metrics::single_neuron::{Observables, QUANTITIES, observables};
+use crate::metrics::{max_abs, max_abs_diff};
+use crate::models::samples;
+use crate::models::single_neuron::{FunctionSpaceFlow, SingleNeuron};
+use crate::models::{ParameterFlow, VectorField};
+use crate::num::mp::two_precision_bound;
+use crate::num::tol;
+use rug::Float;
+
+/// Relative ODE residual the closed form must meet at 256 bits. The residual's own floor is
+/// ≈ 2^(−6·256/7) ≈ 1e-66 (see [`emp::ode_residual`]); 1e-60 leaves a 10⁶ margin and still
+/// proves agreement far beyond anything a double-precision formula could reach.
+pub const ODE_RESIDUAL_TOL: f64 = 1e-60;
+/// Precision of the high-precision checks.
+pub const HIGH_PREC: u32 = 256;
+/// Agreement required between the two closed-form routes at 256 bits: ≥ 45 digits (issue 2).
+pub const ROUTES_REL_TOL: f64 = 1e-45;
+/// f64 closed form vs 256 bits: max error ≤ 8 ulp of max|θ(t)| (normwise). Measured ≤ 2 ulp on
+/// the catalog; each output is ~10 chained correctly rounded operations plus O(d) dot products,
+/// and the scaling by e^{−λ₊t} adds no error beyond that.
+pub const F64_ULP_BOUND: f64 = 8.0;
+/// δ(t) drift of the closed form at 256 bits, relative to η_w a0² + η_a‖w0‖²: a few hundred
+/// operations each within 2⁻²⁵⁶ give ≲ 1e-74; 1e-70 is the promise.
+pub const CONS_REL_TOL: f64 = 1e-70;
+/// Precision of the reference values for flow checks (two-precision bounds at 128/192 bits).
+pub const REF_PREC: u32 = 128;
+
+/// Why the flow bound.
+pub fn flow_bound_why() -> &'static str {
+    "accumulated local error e = N_steps·√n·(atol + rtol·max|θ|) (diffsol's RMS error test bounds each \
+     step's local error; no amplification assumed), propagated to the quantity as \
+     Σ|∂q/∂θ_i|·e + ½Σ|∂²q/∂θ_i∂θ_j|·e²"
+}
+
+/// A catalog entry.
+pub struct CatalogCase {
+    /// Name.
+    pub name: String,
+    /// Inputs.
+    pub case: SingleNeuronCase,
+    /// Whether it is in the quick catalog.
+    pub quick: bool,
+}
+
+/// Regime label of δ: sign class and size class.
+pub fn regime(delta: f64) -> String {
+    let sign = if delta < 0.0 {
+        "downstream"
+    } else if delta > 0.0 {
+        "upstream"
+    } else {
+        return "balanced/exact0".into();
+    };
+    let size = if delta.abs() <= 1e-3 {
+        "small"
+    } else if delta.abs() >= 20.0 {
+        "large"
+    } else {
+        "order1"
+    };
+    format!("{sign}/{size}")
+}
+
+/// The catalog's cases (all whitened; see [`non_whitened_case`] for the function-space check).
+pub fn catalog() -> Vec<CatalogCase> {
+    let mut v = Vec::new();
+    let mut push = |name: String, case: SingleNeuronCase, quick: bool| v.push(CatalogCase { name, case, quick });
+    for d in [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0] {
+        push(
+            format!("fig3_delta{d:+}"),
+            samples::fig3(d),
+            d == -4.0 || d == 0.0 || d == 4.0,
+        );
+    }
+    push("small_up_1e-4".into(), samples::fig3(1e-4), true);
+    push("small_down_1e-4".into(), samples::fig3(-1e-4), false);
+    push("large_up_25".into(), samples::fig3(25.0), true);
+    push("large_down_25".into(), samples::fig3(-25.0), true);
+    // η_a ≠ η_w, d = 4 (Hadamard X), δ = 1.5
+    let (a0, w0) = samples::init_from_beta0(&[0.3, -0.2, 0.1, 0.4], 1.5, 0.5, 2.0, 1.0);
+    let times = samples::default_times(20.0);
+    push(
+        "eta_unequal".into(),
+        samples::case(
+            &samples::hadamard(4),
+            &[1.0, -0.5, 0.25, 0.75],
+            a0,
+            &w0,
+            0.5,
+            2.0,
+            &times,
+        ),
+        true,
+    );
+    // a(t) changes sign: w0 points against β* and a0 is small, so c₊ < 0 while a0 > 0.
+    push(
+        "sign_change".into(),
+        samples::case(&samples::identity(2), &[1.0, 0.5], 0.1, &[-1.5, 0.3], 1.0, 1.0, &times),
+        true,
+    );
+    push("problem_L".into(), samples::problem_l(1), true);
+    for (seed, delta) in [(11u64, -3.0), (12, 0.5), (13, 40.0)] {
+        push(
+            format!("random_seed{seed}"),
+            samples::random_whitened(seed, delta, 20.0),
+            false,
+        );
+    }
+    v
+}
+
+/// A non-whitened case (n = 6, d = 3, seeded), for the function-space check.
+pub fn non_whitened_case() -> SingleNeuronCase {
+    let x = vec![
+        vec![0.9, -0.3, 0.4],
+        vec![0.2, 1.1, -0.5],
+        vec![-0.7, 0.3, 0.8],
+        vec![0.5, 0.6, 0.1],
+        vec![-0.1, -0.8, 0.6],
+        vec![1.2, 0.2, -0.3],
+    ];
+    let y = [0.7, -0.2, 0.5, 0.9, -0.4, 0.3];
+    samples::case(&x, &y, 0.6, &[0.3, -0.4, 0.2], 1.0, 1.0, &samples::default_times(20.0))
+}
+
+/// The model of a case.
+///
+/// # Errors
+/// From [`SingleNeuron::new`].
+pub fn model_of(c: &SingleNeuronCase) -> Result<SingleNeuron, crate::models::ModelError> {
+    SingleNeuron::new(&c.x_f64(), &c.y_f64(), c.eta_a.to_f64(), c.eta_w.to_f64())
+}
+
+struct Ctx<'a> {
+    name: &'a str,
+    regime: String,
+}
+
+impl Ctx<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        check: &str,
+        method: &str,
+        tolerance: Option<f64>,
+        quantity: &str,
+        abs_err: f64,
+        scale: f64,
+        ref_bound: f64,
+        ref_method: &str,
+        drift: Option<f64>,
+        bound: f64,
+        bound_why: &str,
+        margin: f64,
+        note: String,
+    ) -> Row {
+        Row {
+            check: check.into(),
+            family: "single_neuron".into(),
+            case: self.name.into(),
+            regime: self.regime.clone(),
+            method: method.into(),
+            tolerance,
+            quantity: quantity.into(),
+            abs_err,
+            rel_err: if scale > 0.0 { abs_err / scale } else { abs_err },
+            ref_bound,
+            ref_method: ref_method.into(),
+            ref_rigorous: false,
+            drift,
+            bound,
+            bound_why: bound_why.into(),
+            margin,
+            pass: margin.is_finite() && margin <= 1.0,
+            note,
+        }
+    }
+    fn failed(&self, check: &str, method: &str, tolerance: Option<f64>, note: String) -> Row {
+        let mut r = self.row(
+            check,
+            method,
+            tolerance,
+            "-",
+            f64::NAN,
+            0.0,
+            f64::NAN,
+            "-",
+            None,
+            f64::NAN,
+            "-",
+            f64::NAN,
+            note,
+        );
+        r.pass = false;
+        r
+    }
+}
+
+/// Reference observables at the case's times, with per-value two-precision bounds.
+struct Reference {
+    obs: Vec<Observables>,
+    bounds: Vec<Vec<(String, Vec<f64>)>>,
+}
+
+fn reference(c: &SingleNeuronCase) -> Result<Reference, String> {
+    let pts = emp::evaluate_with_bounds(c, REF_PREC, Form::Linearised).map_err(|e| e.to_string())?;
+    let f = |x: &Float| x.to_f64();
+    let obs = pts
+        .iter()
+        .map(|bp| {
+            let p = &bp.point;
+            Observables {
+                t: f(&p.t),
+                a: f(&p.a),
+                w: p.w.iter().map(f).collect(),
+                beta: p.beta.iter().map(f).collect(),
+                mu: f(&p.mu),
+                phi: f(&p.phi),
+                kernel_distance: f(&p.kernel_distance),
+                loss: f(&p.loss),
+            }
+        })
+        .collect();
+    // Bound of the f64 rounding of the reference: half an ulp of each value on top of the
+    // two-precision bound.
+    let bounds = pts
+        .iter()
+        .map(|bp| {
+            QUANTITIES
+                .iter()
+                .map(|q| {
+                    let vals = bp.point.values(q);
+                    let b = bp
+                        .bounds_of(q)
+                        .iter()
+                        .zip(vals)
+                        .map(|(b, v)| b.abs + v.to_f64().abs() * tol::F64_UNIT_ROUNDOFF)
+                        .collect();
+                    (q.to_string(), b)
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Reference { obs, bounds })
+}
+
+fn ref_bound_of(r: &Reference, k: usize, q: &str) -> Vec<f64> {
+    r.bounds[k]
+        .iter()
+        .find(|(n, _)| n == q)
+        .map(|(_, b)| b.clone())
+        .unwrap_or_default()
+}
+
+/// Sensitivities of every component of every quantity at one time: first order Σ_i|∂q/∂θ_i|
+/// and second order Σ_ij|∂²q/∂θ_i∂θ_j|, by central differences with step
+/// h_i = 1e-4·(1+|θ_i|). They only scale a bound, so their O(h²) + O(ε/h²) ≈ 1e-8 relative
+/// error is immaterial. The second-order term matters where q is stationary (φ → ±1, the loss
+/// at its minimum, S(0,0) = 0).
+struct Sens {
+    /// Per quantity (order of [`QUANTITIES`]), per component: (first, second).
+    q: Vec<Vec<(f64, f64)>>,
+}
+
+fn all_values(model: &SingleNeuron, theta0: &[f64], t: f64, theta: &[f64]) -> Vec<Vec<f64>> {
+    let o = observables(model, theta0, t, theta);
+    QUANTITIES.iter().map(|q| o.values(q)).collect()
+}
+
+fn sensitivities(model: &SingleNeuron, theta0: &[f64], t: f64, theta: &[f64]) -> Sens {
+    let n = theta.len();
+    let h: Vec<f64> = theta.iter().map(|v| 1e-4 * (1.0 + v.abs())).collect();
+    let eval = |di: Option<(usize, f64)>, dj: Option<(usize, f64)>| {
+        let mut th = theta.to_vec();
+        if let Some((i, s)) = di {
+            th[i] += s * h[i];
+        }
+        if let Some((j, s)) = dj {
+            th[j] += s * h[j];
+        }
+        all_values(model, theta0, t, &th)
+    };
+    let base = eval(None, None);
+    let mut q: Vec<Vec<(f64, f64)>> = base.iter().map(|v| vec![(0.0, 0.0); v.len()]).collect();
+    let acc = |q: &mut Vec<Vec<(f64, f64)>>, vals: [&Vec<Vec<f64>>; 4], w: [f64; 4], scale: f64, second: bool| {
+        for (k, comps) in q.iter_mut().enumerate() {
+            for (c, slot) in comps.iter_mut().enumerate() {
+                let v: f64 = (0..4).map(|m| w[m] * vals[m][k][c]).sum::<f64>() / scale;
+                if v.is_finite() {
+                    if second {
+                        slot.1 += v.abs();
+                    } else {
+                        slot.0 += v.abs();
+                    }
+                }
+            }
+        }
+    };
+    for i in 0..n {
+        let up = eval(Some((i, 1.0)), None);
+        let dn = eval(Some((i, -1.0)), None);
+        acc(
+            &mut q,
+            [&up, &dn, &base, &base],
+            [1.0, -1.0, 0.0, 0.0],
+            2.0 * h[i],
+            false,
+        );
+        acc(
+            &mut q,
+            [&up, &dn, &base, &base],
+            [1.0, 1.0, -2.0, 0.0],
+            h[i] * h[i],
+            true,
+        );
+        for j in 0..n {
+            if j == i {
+                continue;
+            }
+            let pp = eval(Some((i, 1.0)), Some((j, 1.0)));
+            let pm = eval(Some((i, 1.0)), Some((j, -1.0)));
+            let mp = eval(Some((i, -1.0)), Some((j, 1.0)));
+            let mm = eval(Some((i, -1.0)), Some((j, -1.0)));
+            acc(
+                &mut q,
+                [&pp, &pm, &mp, &mm],
+                [1.0, -1.0, -1.0, 1.0],
+                4.0 * h[i] * h[j],
+                true,
+            );
+        }
+    }
+    Sens { q }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn flow_rows(
+    ctx: &Ctx,
+    model: &SingleNeuron,
+    theta0: &[f64],
+    reference: &Reference,
+    sens: &[Sens],
+    method: Method,
+    rtol: f64,
+    out: &mut Vec<Row>,
+) {
+    let atol = rtol * 1e-2;
+    let times: Vec<f64> = reference.obs.iter().map(|o| o.t).collect();
+    let opts = FlowOptions::new(method).with_tol(rtol, atol);
+    let traj: Trajectory = match integrate(&ParameterFlow(model), theta0, &times, &opts) {
+        Ok(t) => t,
+        Err(e) => {
+            out.push(ctx.failed("SN-FLOW", method.as_str(), Some(rtol), e.to_string()));
+            return;
+        }
+    };
+    let delta0 = model.delta(theta0);
+    let drift = traj
+        .states
+        .iter()
+        .map(|th| (model.delta(th) - delta0).abs())
+        .fold(0.0, f64::max);
+    let n = theta0.len() as f64;
+    let ymax = reference
+        .obs
+        .iter()
+        .map(|o| o.a.abs().max(max_abs(&o.w)))
+        .fold(0.0, f64::max);
+    let e_state = traj.stats.steps.max(1) as f64 * n.sqrt() * (atol + rtol * ymax);
+    let note = format!(
+        "steps={} rejected={} rhs={} jac={} lu={}",
+        traj.stats.steps,
+        traj.stats.rejected_steps,
+        traj.stats.rhs_evals,
+        traj.stats.jac_evals,
+        traj.stats.lu_factorizations
+    );
+    for (qi, q) in QUANTITIES.iter().copied().enumerate() {
+        let (mut err, mut scale, mut rb_max, mut bound_at, mut margin) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for (k, (th, ro)) in traj.states.iter().zip(&reference.obs).enumerate() {
+            let sim = observables(model, theta0, ro.t, th).values(q);
+            let rv = ro.values(q);
+            let rb = ref_bound_of(reference, k, q);
+            for c in 0..rv.len() {
+                let e = (sim[c] - rv[c]).abs();
+                let e = if e.is_nan() && sim[c].is_nan() && rv[c].is_nan() {
+                    0.0
+                } else {
+                    e
+                };
+                let (g1, g2) = sens[k].q[qi][c];
+                let b = g1 * e_state + 0.5 * g2 * e_state * e_state;
+                let m = e / (b + rb[c]);
+                err = err.max(e);
+                scale = scale.max(rv[c].abs());
+                rb_max = rb_max.max(rb[c]);
+                if m > margin || margin == 0.0 {
+                    margin = margin.max(m);
+                    bound_at = b;
+                }
+                if m.is_nan() {
+                    margin = f64::NAN;
+                }
+            }
+        }
+        out.push(ctx.row(
+            "SN-FLOW",
+            method.as_str(),
+            Some(rtol),
+            q,
+            err,
+            scale,
+            rb_max,
+            "closed form (linearised) at 128 bits, two-precision bound vs 192 bits",
+            Some(drift),
+            bound_at,
+            flow_bound_why(),
+            margin,
+            note.clone(),
+        ));
+    }
+}
+
+fn high_precision_rows(ctx: &Ctx, c: &SingleNeuronCase, out: &mut Vec<Row>) {
+    let hp = match ClosedFormMp::new(c, HIGH_PREC) {
+        Ok(h) => h,
+        Err(e) => {
+            out.push(ctx.failed("SN-ODE", "closed_form@256", None, e.to_string()));
+            return;
+        }
+    };
+    for form in [Form::Linearised, Form::Hyperbolic] {
+        let mut worst = 0.0f64;
+        let mut note = String::new();
+        for t in &c.times {
+            match emp::ode_residual(&hp, &t.to_mp(HIGH_PREC), form) {
+                Ok(r) => worst = worst.max(r.to_f64()),
+                Err(e) => {
+                    note = e.to_string();
+                    worst = f64::NAN;
+                    break;
+                }
+            }
+        }
+        out.push(ctx.row(
+            "SN-ODE",
+            &format!("{}@256", form.as_str()),
+            None,
+            "ode_residual",
+            worst,
+            1.0,
+            0.0,
+            "6th-order central difference of the closed form vs the ODE right-hand side",
+            None,
+            ODE_RESIDUAL_TOL,
+            "truncation and rounding of the difference quotient ≈ 2^(−6p/7) ≈ 1e-66; 10⁶ margin",
+            worst / ODE_RESIDUAL_TOL,
+            note,
+        ));
+    }
+    // Routes
+    let (mut worst_diff, mut worst_scale) = ([0.0f64; 4], [0.0f64; 4]);
+    let mut note = String::new();
+    for t in &c.times {
+        let tm = t.to_mp(HIGH_PREC);
+        let (Ok(l), h) = (hp.point(&tm, Form::Linearised), hp.point(&tm, Form::Hyperbolic)) else {
+            continue;
+        };
+        match h {
+            Ok(h) => {
+                for (k, q) in ["a", "w", "mu", "phi"].iter().enumerate() {
+                    // normwise over components and times: max|x − y| / max|x|
+                    for (x, y) in l.values(q).iter().zip(h.values(q)) {
+                        worst_diff[k] = worst_diff[k].max(Float::with_val(HIGH_PREC, *x - y).abs().to_f64());
+                        worst_scale[k] = worst_scale[k].max(x.to_f64().abs());
+                    }
+                }
+            }
+            Err(e) => note = e.to_string(),
+        }
+    }
+    for (k, q) in ["a", "w", "mu", "phi"].iter().enumerate() {
+        let w = if note.is_empty() {
+            worst_diff[k] / worst_scale[k].max(f64::MIN_POSITIVE)
+        } else {
+            f64::NAN
+        };
+        out.push(ctx.row(
+            "SN-ROUTES",
+            "hyperbolic@256",
+            None,
+            q,
+            w,
+            1.0,
+            0.0,
+            "linearised closed form at 256 bits",
+            None,
+            ROUTES_REL_TOL,
+            "≥ 45 digits required; both routes are exact formulas rounded at 256 bits (≈1e-77)",
+            w / ROUTES_REL_TOL,
+            note.clone(),
+        ));
+    }
+    // Conservation of δ by the closed form
+    let mut worst = 0.0f64;
+    for t in &c.times {
+        if let Ok(d) = emp::delta_drift(&hp, &t.to_mp(HIGH_PREC), Form::Linearised) {
+            worst = worst.max(d.to_f64());
+        }
+    }
+    out.push(ctx.row(
+        "SN-CONS",
+        "linearised@256",
+        None,
+        "delta_drift_rel",
+        worst,
+        1.0,
+        0.0,
+        "δ(0) at 256 bits",
+        Some(worst),
+        CONS_REL_TOL,
+        "closed form rounded at 256 bits: a few hundred operations each within 2⁻²⁵⁶",
+        worst / CONS_REL_TOL,
+        String::new(),
+    ));
+}
+
+fn f64_rows(ctx: &Ctx, model: &SingleNeuron, c: &SingleNeuronCase, out: &mut Vec<Row>) {
+    let cf = match ClosedForm::new(model, c.a0.to_f64(), &c.w0_f64()) {
+        Ok(cf) => cf,
+        Err(e) => {
+            out.push(ctx.failed("SN-F64", "closed_form_f64", None, e.to_string()));
+            return;
+        }
+    };
+    // Reference at 256 bits from the *same* binary64 inputs.
+    let c_exact = samples::case(
+        &c.x_f64(),
+        &c.y_f64(),
+        c.a0.to_f64(),
+        &c.w0_f64(),
+        c.eta_a.to_f64(),
+        c.eta_w.to_f64(),
+        &c.times_f64(),
+    );
+    let (Ok(lo), Ok(hi)) = (
+        ClosedFormMp::new(&c_exact, HIGH_PREC),
+        ClosedFormMp::new(&c_exact, HIGH_PREC + tol::GUARD_BITS),
+    ) else {
+        out.push(ctx.failed("SN-F64", "closed_form_f64", None, "reference setup failed".into()));
+        return;
+    };
+    let (mut err_ulps, mut err, mut scale, mut rb) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for t in c.times_f64() {
+        let th = cf.theta_at(t);
+        let pl = lo
+            .point(&Float::with_val(HIGH_PREC, t), Form::Linearised)
+            .expect("linearised has no singular points");
+        let ph = hi
+            .point(&Float::with_val(HIGH_PREC + tol::GUARD_BITS, t), Form::Linearised)
+            .expect("linearised has no singular points");
+        let rv: Vec<f64> = std::iter::once(&pl.a).chain(&pl.w).map(|x| x.to_f64()).collect();
+        let rh: Vec<&Float> = std::iter::once(&ph.a).chain(&ph.w).collect();
+        let rl: Vec<&Float> = std::iter::once(&pl.a).chain(&pl.w).collect();
+        let sc = max_abs(&rv);
+        let e = max_abs_diff(&th, &rv);
+        for (l, h) in rl.iter().zip(&rh) {
+            rb = rb.max(two_precision_bound(l, h).abs);
+        }
+        err = err.max(e);
+        scale = scale.max(sc);
+        err_ulps = err_ulps.max(e / (sc * f64::EPSILON));
+    }
+    out.push(ctx.row(
+        "SN-F64",
+        "closed_form_f64",
+        None,
+        "theta",
+        err,
+        scale,
+        rb,
+        "closed form at 256 bits on the same binary64 inputs, two-precision bound",
+        None,
+        F64_ULP_BOUND * scale * f64::EPSILON,
+        "≤ 8 ulp of max|θ(t)|: ~10 chained correctly rounded operations + O(d) dot products",
+        err_ulps / F64_ULP_BOUND,
+        format!("max error {err_ulps:.2} ulp"),
+    ));
+}
+
+/// Function-space flow vs the parameter flow (or the exact solution when whitened).
+fn function_space_rows(
+    ctx: &Ctx,
+    model: &SingleNeuron,
+    theta0: &[f64],
+    times: &[f64],
+    exact: Option<&Reference>,
+    out: &mut Vec<Row>,
+) {
+    let delta0 = model.delta(theta0);
+    let fs = FunctionSpaceFlow::new(model, delta0);
+    let mut beta0 = vec![0.0; model.d()];
+    model.beta_inplace(theta0, &mut beta0);
+    // Reference β(t): exact, or a tight parameter flow.
+    let ref_rtol = 1e-13;
+    let (ref_beta, ref_b, ref_method): (Vec<Vec<f64>>, Vec<f64>, String) = match exact {
+        Some(r) => (
+            r.obs.iter().map(|o| o.beta.clone()).collect(),
+            (0..r.obs.len())
+                .map(|k| ref_bound_of(r, k, "beta").into_iter().fold(0.0, f64::max))
+                .collect(),
+            "closed form at 128 bits".into(),
+        ),
+        None => {
+            let opts = FlowOptions::new(Method::Tsit45).with_tol(ref_rtol, ref_rtol * 1e-2);
+            match integrate(&ParameterFlow(model), theta0, times, &opts) {
+                Ok(tr) => {
+                    let ymax = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
+                    let e = tr.stats.steps as f64 * (theta0.len() as f64).sqrt() * (ref_rtol * 1e-2 + ref_rtol * ymax);
+                    let betas: Vec<Vec<f64>> = tr
+                        .states
+                        .iter()
+                        .map(|s| {
+                            let mut b = vec![0.0; model.d()];
+                            model.beta_inplace(s, &mut b);
+                            b
+                        })
+                        .collect();
+                    let rb = tr.states.iter().map(|s| e * (s[0].abs() + max_abs(&s[1..]))).collect();
+                    (
+                        betas,
+                        rb,
+                        format!("parameter flow, tsit45 rtol {ref_rtol:.0e}, accumulated-local-error bound"),
+                    )
+                }
+                Err(e) => {
+                    out.push(ctx.failed("SN-FS", "reference", None, e.to_string()));
+                    return;
+                }
+            }
+        }
+    };
+    for method in [Method::Tsit45, Method::Bdf] {
+        for rtol in [1e-8, 1e-11] {
+            let atol = rtol * 1e-2;
+            let opts = FlowOptions::new(method).with_tol(rtol, atol);
+            let tr = match integrate(&fs, &beta0, times, &opts) {
+                Ok(t) => t,
+                Err(e) => {
+                    out.push(ctx.failed("SN-FS", method.as_str(), Some(rtol), e.to_string()));
+                    continue;
+                }
+            };
+            let diag = function_space_diagnostics(&fs, &beta0, times[times.len() - 1], &opts);
+            let bmax = ref_beta.iter().map(|b| max_abs(b)).fold(0.0, f64::max);
+            let e_state =
+                tr.stats.steps.max(1) as f64 * (model.d() as f64).sqrt() * (atol + rtol * bmax) * diag.amplification;
+            let (mut err, mut margin, mut rb) = (0.0f64, 0.0f64, 0.0f64);
+            for (k, b) in tr.states.iter().enumerate() {
+                let e = max_abs_diff(b, &ref_beta[k]);
+                err = err.max(e);
+                rb = rb.max(ref_b[k]);
+                margin = margin.max(e / (e_state + ref_b[k]));
+            }
+            out.push(ctx.row(
+                "SN-FS",
+                method.as_str(),
+                Some(rtol),
+                "beta",
+                err,
+                bmax,
+                rb,
+                &ref_method,
+                None,
+                e_state,
+                "accumulated local error N·√d·(atol + rtol·max|β|), times the amplification max|β|/min|β| near the singular point β = 0",
+                margin,
+                format!(
+                    "steps={} min|beta|={:.3e} amplification={:.3e}{}",
+                    tr.stats.steps,
+                    diag.min_beta_norm,
+                    diag.amplification,
+                    diag.warning.as_deref().map(|w| format!("; {w}")).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+}
+
+/// Diagnostics of a function-space integration near the singular point β = 0 of M(β, δ).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSpaceDiagnostics {
+    /// min‖β(t)‖ over a fine grid of the trajectory.
+    pub min_beta_norm: f64,
+    /// max‖β(t)‖.
+    pub max_beta_norm: f64,
+    /// Largest condition number of M along the trajectory.
+    pub max_condition: f64,
+    /// Estimated error amplification max‖β‖/min‖β‖ (1 when M is not singular, δ > 0).
+    pub amplification: f64,
+    /// Set when the amplification costs digits: the loss of accuracy, stated.
+    pub warning: Option<String>,
+}
+
+/// Sample the function-space trajectory on 2001 points to find how close it comes to β = 0.
+pub fn function_space_diagnostics(
+    fs: &FunctionSpaceFlow,
+    beta0: &[f64],
+    t_end: f64,
+    opts: &FlowOptions,
+) -> FunctionSpaceDiagnostics {
+    let grid: Vec<f64> = (0..=2000).map(|k| t_end * k as f64 / 2000.0).collect();
+    let (mut mn, mut mx, mut cond) = (f64::INFINITY, 0.0f64, 1.0f64);
+    if let Ok(tr) = integrate(fs, beta0, &grid, opts) {
+        for b in &tr.states {
+            let nb = b.iter().map(|v| v * v).sum::<f64>().sqrt();
+            mn = mn.min(nb);
+            mx = mx.max(nb);
+            cond = cond.max(fs.condition(b));
+        }
+    }
+    let singular = fs.m_coefficients(&vec![0.0; beta0.len()]).0 == 0.0;
+    let amplification = if singular && mn > 0.0 {
+        (mx / mn).max(1.0)
+    } else if singular {
+        f64::INFINITY
+    } else {
+        1.0
+    };
+    let lost = amplification.log10();
+    let warning = (lost >= 2.0).then(|| {
+        format!(
+            "trajectory passes within |β| = {mn:.2e} of the singular point β = 0 of M (δ ≤ 0): expect ~{lost:.0} digits lost, error ≈ tolerance × {amplification:.1e}; the parameter flow does not have this problem"
+        )
+    });
+    FunctionSpaceDiagnostics {
+        min_beta_norm: mn,
+        max_beta_norm: mx,
+        max_condition: cond,
+        amplification,
+        warning,
+    }
+}
+
+fn basin_rows(out: &mut Vec<Row>) {
+    // App. Fig. 7 setup (theory.md §1.8): β* = (1, 0.25), δ ∈ {0, −2, −10}, η = 1; start 1e-3
+    // either side of the separating surface p0 + a0(δ + K)/2 = 0 and integrate to T = 200.
+    let y: [f64; 2] = [1.0, 0.25];
+    let s = y[0].hypot(y[1]);
+    let (bh, bp) = ([y[0] / s, y[1] / s], [-y[1] / s, y[0] / s]);
+    for delta in [0.0f64, -2.0, -10.0] {
+        let k = delta.hypot(2.0 * s);
+        let (a0, w0) = if delta == 0.0 {
+            // on the cone the separatrix is w0 antiparallel to β* with a0 = ‖w0‖
+            let r = 0.8;
+            (r, [-r * bh[0], -r * bh[1]])
+        } else {
+            // w0 = r u with u·β* = c = −λ₊/2 (|c| < λ₊ keeps the surface reachable), then
+            // r² = −δ/(1 − 4c²/(δ+K)²) and a0 = −2rc/(δ+K).
+            let lp = 0.5 * (delta + k);
+            let c = -0.5 * lp;
+            let (uc, up) = (c / s, (1.0 - (c / s) * (c / s)).sqrt());
+            let u = [uc * bh[0] + up * bp[0], uc * bh[1] + up * bp[1]];
+            let r = (-delta / (1.0 - 4.0 * c * c / ((delta + k) * (delta + k)))).sqrt();
+            (-2.0 * r * c / (delta + k), [r * u[0], r * u[1]])
+        };
+        for side in [-1.0, 1.0] {
+            let a0s = a0 + side * 1e-3;
+            let case = samples::case(&samples::identity(2), &y, a0s, &w0, 1.0, 1.0, &[0.0, 200.0]);
+            let model = model_of(&case).expect("valid sample");
+            let th0 = model.theta(a0s, &w0).expect("valid sample");
+            let name = format!("basin_delta{delta:+}_side{side:+}");
+            let ctx = Ctx {
+                name: &name,
+                regime: regime(model.delta(&th0)),
+            };
+            let cf = ClosedForm::new(&model, a0s, &w0).expect("whitened");
+            let predicted = cf.limit().map(|l| l.sign).unwrap_or(0.0);
+            match integrate(
+                &ParameterFlow(&model),
+                &th0,
+                &[0.0, 200.0],
+                &FlowOptions::new(Method::Bdf).with_tol(1e-10, 1e-12),
+            ) {
+                Ok(tr) => {
+                    let a_end = tr.states[1][0];
+                    let ok = a_end.signum() == predicted;
+                    let mut r = ctx.row(
+                        "SN-BASIN",
+                        "bdf",
+                        Some(1e-10),
+                        "sign_a_inf",
+                        if ok { 0.0 } else { 1.0 },
+                        1.0,
+                        0.0,
+                        "sgn(c₊) from the closed form (theory.md §1.3)",
+                        None,
+                        0.0,
+                        "the sign must match exactly",
+                        if ok { 0.0 } else { f64::INFINITY },
+                        format!("a0 = {a0s:.6}, a(200) = {a_end:.6e}, predicted sign {predicted:+}"),
+                    );
+                    r.pass = ok;
+                    out.push(r);
+                }
+                Err(e) => out.push(ctx.failed("SN-BASIN", "bdf", Some(1e-10), e.to_string())),
+            }
+        }
+    }
+}
+
+/// Run the single-neuron checks.
+pub fn run(mode: Mode) -> Vec<Row> {
+    let mut out = Vec::new();
+    let tols = [1e-6, 1e-10];
+    for cc in catalog() {
+        if mode == Mode::Quick && !cc.quick {
+            continue;
+        }
+        let c = &cc.case;
+        let model = match model_of(c) {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(
+                    Ctx {
+                        name: &cc.name,
+                        regime: "?".into(),
+                    }
+                    .failed("SN-FLOW", "-", None, e.to_string()),
+                );
+                continue;
+            }
+        };
+        let theta0 = model
+            .theta(c.a0.to_f64(), &c.w0_f64())
+            .expect("catalog cases are valid");
+        let ctx = Ctx {
+            name: &cc.name,
+            regime: regime(model.delta(&theta0)),
+        };
+        high_precision_rows(&ctx, c, &mut out);
+        f64_rows(&ctx, &model, c, &mut out);
+        let reference = match reference(c) {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(ctx.failed("SN-FLOW", "-", None, e));
+                continue;
+            }
+        };
+        let sens: Vec<Sens> = reference
+            .obs
+            .iter()
+            .map(|o| {
+                let th: Vec<f64> = std::iter::once(o.a).chain(o.w.iter().copied()).collect();
+                sensitivities(&model, &theta0, o.t, &th)
+            })
+            .collect();
+        for method in Method::ALL {
+            for rtol in tols {
+                flow_rows(&ctx, &model, &theta0, &reference, &sens, method, rtol, &mut out);
+            }
+        }
+        if matches!(
+            cc.name.as_str(),
+            "fig3_delta-4" | "fig3_delta+0" | "large_up_25" | "sign_change" | "problem_L"
+        ) {
+            function_space_rows(&ctx, &model, &theta0, &c.times_f64(), Some(&reference), &mut out);
+        }
+    }
+    let nw = non_whitened_case();
+    let model = model_of(&nw).expect("valid sample");
+    let theta0 = model.theta(nw.a0.to_f64(), &nw.w0_f64()).expect("valid sample");
+    let ctx = Ctx {
+        name: "non_whitened",
+        regime: regime(model.delta(&theta0)),
+    };
+    function_space_rows(&ctx, &model, &theta0, &nw.times_f64(), None, &mut out);
+    basin_rows(&mut out);
+    out
+}
+
+/// Data of the P1 Fig. 3 reproduction: for each δ, theory on a fine grid and simulation at the
+/// catalog times, for μ, φ and S(0,t).
+pub struct Fig3Data {
+    /// One curve per δ.
+    pub curves: Vec<Fig3Curve>,
+}
+
+/// Rows (t, μ, φ, S).
+pub type Fig3Rows = Vec<[f64; 4]>;
+
+/// (δ, theory on a fine grid, simulation at integer times).
+pub type Fig3Curve = (f64, Fig3Rows, Fig3Rows);
+
+/// Compute the Fig. 3 data (theory: f64 closed form; simulation: BDF at rtol 1e-8).
+///
+/// # Errors
+/// A message if a closed form or an integration fails.
+pub fn fig3_data() -> Result<Fig3Data, String> {
+    let mut curves = Vec::new();
+    for delta in [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0] {
+        let c = samples::fig3(delta);
+        let model = model_of(&c).map_err(|e| e.to_string())?;
+        let th0 = model.theta(c.a0.to_f64(), &c.w0_f64()).map_err(|e| e.to_string())?;
+        let cf = ClosedForm::new(&model, c.a0.to_f64(), &c.w0_f64()).map_err(|e| e.to_string())?;
+        let fine: Vec<[f64; 4]> = (0..=400)
+            .map(|k| {
+                let t = 20.0 * k as f64 / 400.0;
+                let o = observables(&model, &th0, t, &cf.theta_at(t));
+                [t, o.mu, o.phi, o.kernel_distance]
+            })
+            .collect();
+        let times: Vec<f64> = (0..=20).map(|k| k as f64).collect();
+        let tr = integrate(
+            &ParameterFlow(&model),
+            &th0,
+            &times,
+            &FlowOptions::new(Method::Bdf).with_tol(1e-8, 1e-10),
+        )
+        .map_err(|e| e.to_string())?;
+        let sim = tr
+            .states
+            .iter()
+            .zip(&times)
+            .map(|(th, t)| {
+                let o = observables(&model, &th0, *t, th);
+                [*t, o.mu, o.phi, o.kernel_distance]
+            })
+            .collect();
+        curves.push((delta, fine, sim));
+    }
+    Ok(Fig3Data { curves })
+}
+
+/// Check that a vector field's dimension matches (kept for API symmetry with other families).
+pub fn dims_ok<F: VectorField>(f: &F, y: &[f64]) -> bool {
+    f.dim() == y.len()
+}
