@@ -47,10 +47,10 @@ enum Command {
         #[arg(long, value_enum)]
         method: MethodArg,
         /// Relative tolerance.
-        #[arg(long, default_value_t = 1e-8)]
+        #[arg(long, default_value_t = 1e-8, allow_negative_numbers = true)]
         rtol: f64,
         /// Absolute tolerance.
-        #[arg(long, default_value_t = 1e-10)]
+        #[arg(long, default_value_t = 1e-10, allow_negative_numbers = true)]
         atol: f64,
         /// Parameter space (θ = (a, w)) or function space (β, P1 eqs. 3–4).
         #[arg(long, value_enum, default_value_t = SpaceArg::Parameter)]
@@ -63,6 +63,12 @@ enum Command {
         quick: bool,
         /// Output folder.
         #[arg(long, default_value = "report")]
+        out: PathBuf,
+    },
+    /// Write the catalog's case files (JSON) into a folder.
+    Cases {
+        /// Output folder.
+        #[arg(long, default_value = "data/cases")]
         out: PathBuf,
     },
     /// The full precision report: the whole catalog, tables and figures.
@@ -143,6 +149,26 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),
         Command::Report { out } => run_catalog(Mode::Full, &out, true),
+        Command::Cases { out } => {
+            let cases = verify::single_neuron::catalog();
+            let mut files: Vec<(String, String)> = cases
+                .iter()
+                .map(|c| {
+                    (
+                        format!("{}.json", c.name),
+                        Case::SingleNeuron(c.case.clone()).to_json() + "\n",
+                    )
+                })
+                .collect();
+            files.push((
+                "non_whitened.json".into(),
+                Case::SingleNeuron(verify::single_neuron::non_whitened_case()).to_json() + "\n",
+            ));
+            let refs: Vec<(&str, String)> = files.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
+            write_all_atomically(&out, &refs)?;
+            eprintln!("wrote {} case files to {}", refs.len(), out.display());
+            Ok(0)
+        }
     }
 }
 
@@ -211,7 +237,17 @@ fn exact_json(c: &SingleNeuronCase, prec: u32, form: Form) -> Result<Value> {
     } else {
         let pts = emp::evaluate_with_bounds(c, prec, form)?;
         let cf = emp::ClosedFormMp::new(c, prec)?;
-        out.insert("delta".into(), json!(mp::to_decimal(cf.delta(), 0.0)));
+        let cf_hi = emp::ClosedFormMp::new(c, prec + tol::GUARD_BITS)?;
+        let db = mp::two_precision_bound(cf.delta(), cf_hi.delta());
+        out.insert(
+            "delta".into(),
+            if prec == tol::MIN_PREC_BITS {
+                json!(cf.delta().to_f64())
+            } else {
+                json!(mp::to_decimal(cf.delta(), db.abs))
+            },
+        );
+        out.insert("delta_abs_err_bound".into(), json!(db.abs));
         out.insert("ref_method".into(), json!(BoundMethod::TwoPrecision.as_str()));
         out.insert("whitening_defect".into(), json!(cf.whitening_defect().to_f64()));
         let as_f64 = prec == tol::MIN_PREC_BITS;

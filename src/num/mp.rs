@@ -78,9 +78,10 @@ pub fn ulp(x: &Float) -> f64 {
 }
 
 /// Decimal text of `x` with as many significant digits as `bound` certifies (at least 1, at most
-/// what `x`'s precision holds). Exactly zero prints as `"0"`.
+/// what `x`'s precision holds). Exactly zero, and any value with |x| ≤ bound (no digit is
+/// certified: the value is indistinguishable from 0), prints as `"0"`.
 pub fn to_decimal(x: &Float, bound: f64) -> String {
-    if x.is_zero() {
+    if x.is_zero() || x.to_f64().abs() <= bound {
         return "0".to_string();
     }
     let digits = tol::correct_digits(x.to_f64().abs(), bound, max_digits(x.prec()));
@@ -121,6 +122,7 @@ mod tests {
         let s = to_decimal(&third, 1e-20);
         assert_eq!(s, "3.333333333333333333e-1");
         assert_eq!(to_decimal(&Float::new(256), 1e-3), "0");
+        assert_eq!(to_decimal(&Float::with_val(256, 4e-158), 7e-158), "0");
     }
 
     #[test]

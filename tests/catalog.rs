@@ -1,0 +1,64 @@
+//! The quick verification catalog passes, covers every regime and method, and the committed
+//! case files in `data/cases/` are the catalog's (so they cannot drift from the code).
+
+use lazyrich::case::Case;
+use lazyrich::flow::Method;
+use lazyrich::verify::{self, Mode};
+
+#[test]
+fn quick_catalog_passes_and_covers_every_regime_and_method() {
+    let rows = verify::run(Mode::Quick);
+    let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
+    assert!(failed.is_empty(), "failing rows: {failed:#?}");
+    for regime in [
+        "downstream/order1",
+        "downstream/large",
+        "balanced/exact0",
+        "upstream/small",
+        "upstream/order1",
+        "upstream/large",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.regime == regime && r.check == "SN-FLOW"),
+            "regime {regime} missing"
+        );
+    }
+    for m in Method::ALL {
+        for tol in [1e-6, 1e-10] {
+            assert!(
+                rows.iter().any(|r| r.method == m.as_str() && r.tolerance == Some(tol)),
+                "{m} at {tol:e} missing"
+            );
+        }
+    }
+    for check in [
+        "SN-ODE",
+        "SN-ROUTES",
+        "SN-F64",
+        "SN-CONS",
+        "SN-FLOW",
+        "SN-FS",
+        "SN-BASIN",
+    ] {
+        assert!(rows.iter().any(|r| r.check == check), "check {check} missing");
+    }
+}
+
+#[test]
+fn full_catalog_covers_small_downstream_and_passes() {
+    let rows = verify::run(Mode::Full);
+    assert!(rows.iter().any(|r| r.regime == "downstream/small"));
+    let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
+    assert!(failed.is_empty(), "failing rows: {failed:#?}");
+}
+
+#[test]
+fn committed_case_files_match_the_catalog() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases");
+    for cc in verify::single_neuron::catalog() {
+        let path = format!("{dir}/{}.json", cc.name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (run `lazyrich cases`)"));
+        let Case::SingleNeuron(c) = Case::from_json(&text).unwrap();
+        assert_eq!(c, cc.case, "{path} differs from the catalog: run `lazyrich cases`");
+    }
+}

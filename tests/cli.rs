@@ -1,0 +1,313 @@
+//! The command-line contract: JSON shapes, exit codes, and every bad-input class (clear
+//! message, exit code 2, no panic, no partial output file).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn write_case(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const GOOD: &str = r#"{"model": "single_neuron", "x": [[1, 0], [0, 1]], "y": [0, 1], "a0": 1,
+  "w0": [-1, 0], "eta_a": 1, "eta_w": 1, "times": [0, 1, 5, 20]}"#;
+
+fn json_of(o: &Output) -> Value {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
+}
+
+fn expect_bad(args: &[&str], needle: &str) {
+    let o = run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "args {args:?}: stderr {err}");
+    assert!(err.contains(needle), "args {args:?}: expected {needle:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        o.stdout.is_empty(),
+        "no partial output on stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn exact_and_simulate_print_the_contract_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = write_case(dir.path(), "good.json", GOOD);
+    let c = case.to_str().unwrap();
+    let e = json_of(&run(&["exact", "--case", c]));
+    for k in ["model", "delta", "prec_bits", "points"] {
+        assert!(e.get(k).is_some(), "exact lacks {k}");
+    }
+    assert_eq!(e["delta"].as_f64(), Some(0.0));
+    let p = &e["points"][3];
+    for k in [
+        "t",
+        "a",
+        "w",
+        "beta",
+        "mu",
+        "phi",
+        "kernel_distance",
+        "loss",
+        "abs_err_bound",
+    ] {
+        assert!(p.get(k).is_some(), "exact point lacks {k}");
+    }
+    // δ = 0, η = 1, β* = (0,1), β0 = (−1,0): φ(t) = tanh(artanh φ0 + s t) with φ0 = 0, s = 1
+    // while μ > 0 (theory.md §1.4, the authors' balanced_theory) — an independent formula.
+    let phi = p["phi"].as_f64().unwrap();
+    assert!((phi - 20f64.tanh()).abs() < 1e-15, "{phi}");
+    let p1 = &e["points"][1];
+    assert!((p1["phi"].as_f64().unwrap() - 1f64.tanh()).abs() < 1e-15);
+
+    let s = json_of(&run(&[
+        "simulate", "--case", c, "--method", "tsit45", "--rtol", "1e-10", "--atol", "1e-12",
+    ]));
+    for k in ["stats", "delta_drift", "points"] {
+        assert!(s.get(k).is_some(), "simulate lacks {k}");
+    }
+    assert!(s["stats"]["steps"].as_u64().unwrap() > 0);
+    let sp = &s["points"][3];
+    assert!((sp["phi"].as_f64().unwrap() - 20f64.tanh()).abs() < 1e-8);
+    for m in ["bdf", "esdirk34", "tr-bdf2"] {
+        json_of(&run(&["simulate", "--case", c, "--method", m]));
+    }
+    let fs = json_of(&run(&[
+        "simulate",
+        "--case",
+        c,
+        "--method",
+        "bdf",
+        "--form",
+        "function_space",
+    ]));
+    assert!(fs["points"][3]["beta"].is_array() && fs.get("function_space").is_some());
+}
+
+/// `exact --prec 256` agrees with `--form hyperbolic` (the paper's route) to ≥ 45 digits, both
+/// printed as decimal strings with only certified digits.
+#[test]
+fn exact_at_256_bits_two_routes_agree_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"{"model": "single_neuron", "x": [[1, 0], [0, 1]], "y": ["1", "0.5"], "a0": "0.1",
+      "w0": ["-1.5", "0.3"], "eta_a": "0.7", "eta_w": "1.3", "times": ["0", "0.5", "3", "20"]}"#;
+    let case = write_case(dir.path(), "c.json", text);
+    let c = case.to_str().unwrap();
+    let l = json_of(&run(&["exact", "--case", c, "--prec", "256"]));
+    let h = json_of(&run(&["exact", "--case", c, "--prec", "256", "--form", "hyperbolic"]));
+    assert_eq!(l["delta"].as_str().unwrap()[..12].to_string(), "-1.625000000");
+    for (pl, ph) in l["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(h["points"].as_array().unwrap())
+    {
+        for q in ["a", "mu", "phi", "loss"] {
+            let (x, y) = (pl[q].as_str().unwrap(), ph[q].as_str().unwrap());
+            let (xf, yf) = (
+                rug::Float::with_val(300, rug::Float::parse(x).unwrap()),
+                rug::Float::with_val(300, rug::Float::parse(y).unwrap()),
+            );
+            let rel = (rug::Float::with_val(300, &xf - &yf) / &xf).abs().to_f64();
+            assert!(rel < 1e-45, "{q}: {x} vs {y}");
+            assert!(x.len() > 45, "{q} printed with only {} chars", x.len());
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_exit_2_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = |name: &str, text: &str| write_case(d, name, text).to_str().unwrap().to_string();
+    let good = p("good.json", GOOD);
+    // unreadable / missing / not JSON
+    expect_bad(
+        &["exact", "--case", d.join("missing.json").to_str().unwrap()],
+        "cannot read case file",
+    );
+    expect_bad(&["exact", "--case", &p("bad.json", "{\"model\": ")], "not valid JSON");
+    // wrong shapes
+    expect_bad(
+        &[
+            "simulate",
+            "--case",
+            &p("s1.json", &GOOD.replace("\"y\": [0, 1]", "\"y\": [0, 1, 2]")),
+            "--method",
+            "bdf",
+        ],
+        "y has the wrong shape",
+    );
+    expect_bad(
+        &[
+            "simulate",
+            "--case",
+            &p("s2.json", &GOOD.replace("[-1, 0]", "[-1, 0, 3]")),
+            "--method",
+            "bdf",
+        ],
+        "w0 has the wrong shape",
+    );
+    expect_bad(
+        &[
+            "simulate",
+            "--case",
+            &p("s3.json", &GOOD.replace("[0, 1]]", "[0]]")),
+            "--method",
+            "bdf",
+        ],
+        "x row 1",
+    );
+    // NaN / infinity
+    expect_bad(
+        &[
+            "exact",
+            "--case",
+            &p("n1.json", &GOOD.replace("\"a0\": 1", "\"a0\": \"NaN\"")),
+        ],
+        "a0",
+    );
+    expect_bad(
+        &[
+            "exact",
+            "--case",
+            &p("n2.json", &GOOD.replace("\"y\": [0, 1]", "\"y\": [0, 1e999]")),
+        ],
+        "finite",
+    );
+    // rates ≤ 0
+    expect_bad(
+        &[
+            "simulate",
+            "--case",
+            &p("r1.json", &GOOD.replace("\"eta_a\": 1", "\"eta_a\": 0")),
+            "--method",
+            "tsit45",
+        ],
+        "eta_a",
+    );
+    expect_bad(
+        &[
+            "exact",
+            "--case",
+            &p("r2.json", &GOOD.replace("\"eta_w\": 1", "\"eta_w\": -2")),
+        ],
+        "eta_w",
+    );
+    // times
+    expect_bad(
+        &[
+            "simulate",
+            "--case",
+            &p("t1.json", &GOOD.replace("[0, 1, 5, 20]", "[0, -1]")),
+            "--method",
+            "bdf",
+        ],
+        "negative",
+    );
+    expect_bad(
+        &[
+            "exact",
+            "--case",
+            &p("t2.json", &GOOD.replace("[0, 1, 5, 20]", "[0, 5, 1]")),
+        ],
+        "increasing order",
+    );
+    // precision below 53 bits
+    expect_bad(&["exact", "--case", &good, "--prec", "32"], "below the 53 bits");
+    // non-whitened X for exact: names the defect and points to simulate
+    let nw = p("nw.json", &GOOD.replace("[[1, 0], [0, 1]]", "[[1, 0.5], [0, 1]]"));
+    expect_bad(&["exact", "--case", &nw], "simulate");
+    let o = run(&["simulate", "--case", &nw, "--method", "bdf"]);
+    assert!(o.status.success(), "simulate works for non-whitened X");
+    // tolerances and methods
+    expect_bad(
+        &["simulate", "--case", &good, "--method", "bdf", "--rtol", "-1"],
+        "rtol",
+    );
+    let o = run(&["simulate", "--case", &good, "--method", "rk4"]);
+    assert_eq!(o.status.code(), Some(2));
+    // unknown model
+    expect_bad(
+        &[
+            "exact",
+            "--case",
+            &p("m.json", &GOOD.replace("single_neuron", "transformer")),
+        ],
+        "unknown model",
+    );
+    // singular point of the hyperbolic route
+    expect_bad(
+        &[
+            "exact",
+            "--case",
+            &p("z.json", &GOOD.replace("\"a0\": 1", "\"a0\": 0")),
+            "--prec",
+            "128",
+            "--form",
+            "hyperbolic",
+        ],
+        "linearised",
+    );
+}
+
+#[test]
+fn verify_quick_writes_tables_and_figure_and_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rep");
+    let o = run(&["verify", "--quick", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["table.md", "table.csv", "table.json", "fig3_single_neuron.svg"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let rows: Value = serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    let r = &rows[0];
+    for k in [
+        "check",
+        "family",
+        "case",
+        "method",
+        "quantity",
+        "abs_err",
+        "rel_err",
+        "ref_bound",
+        "ref_method",
+        "bound",
+        "pass",
+    ] {
+        assert!(r.get(k).is_some(), "row lacks {k}");
+    }
+    // no temporary files left behind
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn unwritable_output_folder_is_an_error_without_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let o = run(&["verify", "--quick", "--out", blocker.join("sub").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create output folder"));
+}
