@@ -138,6 +138,37 @@ pub struct ClosedFormMp {
     resid0: Float,
     /// max|XᵀX − I| at this precision.
     whitening_defect: Float,
+    lin: LinCoeffs,
+}
+
+/// t-independent coefficients of the linearised route: r± = η_w c±/λ±, q± = η_w c±²/λ±,
+/// q₀ = 4η_w c₊c₋/δ (each with λ = 0 replaced by its limit: the coefficient then multiplies t,
+/// holding η_w c±, 2η_w c±² and 4η_w c₊c₋ instead).
+#[derive(Debug, Clone)]
+struct LinCoeffs {
+    rp: Float,
+    rm: Float,
+    qp: Float,
+    qm: Float,
+    q0: Float,
+}
+
+impl LinCoeffs {
+    fn new(p: u32, eta_w: &Float, cp: &Float, cm: &Float, lp: &Float, lm: &Float, delta: &Float) -> Self {
+        let div = |x: Float, l: &Float| if l.is_zero() { x } else { x / l };
+        let ecp = Float::with_val(p, eta_w * cp);
+        let ecm = Float::with_val(p, eta_w * cm);
+        // E(2λ) = m(2+m)/(2λ), so 2η_w c²E(2λ) = η_w c² m(2+m)/λ; limit 2η_w c² t.
+        let qp = if lp.is_zero() { Float::with_val(p, &ecp * cp) * 2u32 } else { Float::with_val(p, &ecp * cp) / lp };
+        let qm = if lm.is_zero() { Float::with_val(p, &ecm * cm) * 2u32 } else { Float::with_val(p, &ecm * cm) / lm };
+        LinCoeffs {
+            rp: div(ecp.clone(), lp),
+            rm: div(ecm.clone(), lm),
+            qp,
+            qm,
+            q0: div(Float::with_val(p, &ecp * cm) * 4u32, delta),
+        }
+    }
 }
 
 impl ClosedFormMp {
@@ -231,7 +262,9 @@ impl ClosedFormMp {
         } else {
             (a0.clone(), f(0.0))
         };
+        let lin = LinCoeffs::new(p, &eta_w, &cp, &cm, &lp, &lm, &delta);
         Ok(ClosedFormMp {
+            lin,
             prec: p,
             eta_a,
             eta_w,
@@ -276,37 +309,50 @@ impl ClosedFormMp {
         Ok(self.observables(t, a, w, form))
     }
 
+    /// (a(t), w(t)) by the linearised route, without the derived observables.
+    pub fn state(&self, t: &Float) -> (Float, Vec<Float>) {
+        self.linearised(t)
+    }
+
     fn linearised(&self, t: &Float) -> (Float, Vec<Float>) {
+        // A = a0 + c₊m₊ + c₋m₋, η_w I1 = r₊m₊ + r₋m₋,
+        // g² = 1 + q₊m₊(2+m₊) + q₀m_δ + q₋m₋(2+m₋), with m = expm1(λt) and the t-independent
+        // coefficients of `LinCoeffs` (λ = 0 terms use t in place of m/λ).
         let p = self.prec;
-        let mp_ = Float::with_val(p, &self.lp * t).exp_m1();
-        let mm = Float::with_val(p, &self.lm * t).exp_m1();
-        let md = Float::with_val(p, &self.delta * t).exp_m1();
-        let one = Float::with_val(p, 1);
-        let a_big = Float::with_val(p, &self.cp * Float::with_val(p, &one + &mp_))
-            + Float::with_val(p, &self.cm * Float::with_val(p, &one + &mm));
-        let e_lp = ratio_or_t(&mp_, &self.lp, t);
-        let e_lm = ratio_or_t(&mm, &self.lm, t);
-        let e_d = ratio_or_t(&md, &self.delta, t);
-        // E(2λ) = m(2 + m)/(2λ)
-        let e2 = |m: &Float, l: &Float| -> Float {
-            if l.is_zero() {
-                t.clone()
-            } else {
-                Float::with_val(p, m * Float::with_val(p, m + 2u32)) / Float::with_val(p, l * 2u32)
-            }
+        let k = &self.lin;
+        let m = |l: &Float| -> Float {
+            let mut x = Float::with_val(p, l * t);
+            x.exp_m1_mut();
+            x
         };
-        let i1 = Float::with_val(p, &self.cp * &e_lp) + Float::with_val(p, &self.cm * &e_lm);
-        let i2 = Float::with_val(p, self.cp.clone().square() * e2(&mp_, &self.lp))
-            + Float::with_val(p, Float::with_val(p, &self.cp * &self.cm) * &e_d) * 2u32
-            + Float::with_val(p, self.cm.clone().square() * e2(&mm, &self.lm));
-        let g = Float::with_val(p, Float::with_val(p, &self.eta_w * &i2) * 2u32 + 1u32).sqrt();
-        let a = Float::with_val(p, &a_big / &g);
-        let c = Float::with_val(p, &self.eta_w * &i1);
+        let (mp_, mm, md) = (m(&self.lp), m(&self.lm), m(&self.delta));
+        // term(m, r, λ): r·m, or r·λ·t when λ = 0 (then r holds c instead of c/λ)
+        let term = |mv: &Float, r: &Float, l: &Float| -> Float {
+            if l.is_zero() { Float::with_val(p, r * t) } else { Float::with_val(p, r * mv) }
+        };
+        let mut a_big = Float::with_val(p, &self.cp * &mp_);
+        a_big += Float::with_val(p, &self.cm * &mm);
+        a_big += &self.a0;
+        let mut ewi1 = term(&mp_, &k.rp, &self.lp);
+        ewi1 += term(&mm, &k.rm, &self.lm);
+        let sq = |mv: &Float| -> Float { Float::with_val(p, mv * Float::with_val(p, mv + 2u32)) };
+        let mut g2 = Float::with_val(p, 1u32);
+        g2 += term(&sq(&mp_), &k.qp, &self.lp);
+        g2 += term(&md, &k.q0, &self.delta);
+        g2 += term(&sq(&mm), &k.qm, &self.lm);
+        g2.recip_sqrt_mut();
+        let ginv = g2;
+        let a = Float::with_val(p, &a_big * &ginv);
+        ewi1 *= &ginv;
         let w = self
             .w0
             .iter()
             .zip(&self.bstar)
-            .map(|(w0, b)| (Float::with_val(p, &c * b) + w0) / &g)
+            .map(|(w0, b)| {
+                let mut wi = Float::with_val(p, w0 * &ginv);
+                wi += Float::with_val(p, &ewi1 * b);
+                wi
+            })
             .collect();
         (a, w)
     }
