@@ -30,7 +30,9 @@ fn exact(c: &mut Criterion) {
     let hp = ClosedFormMp::new(&case, 256).unwrap();
     let t = Float::with_val(256, 7.3);
     g.bench_function("mp256_point_a_w", |b| b.iter(|| hp.state(black_box(&t))));
-    g.bench_function("mp256_point_all_observables", |b| b.iter(|| hp.point(black_box(&t), Form::Linearised).unwrap()));
+    g.bench_function("mp256_point_all_observables", |b| {
+        b.iter(|| hp.point(black_box(&t), Form::Linearised).unwrap())
+    });
     g.finish();
 }
 
@@ -38,7 +40,9 @@ fn models(c: &mut Criterion) {
     let (_, m, th0) = problem_l();
     let mut g = c.benchmark_group("models/single_neuron");
     let mut out = vec![0.0; th0.len()];
-    g.bench_function("grad_problem_L", |b| b.iter(|| m.grad_inplace(black_box(&th0), &mut out)));
+    g.bench_function("grad_problem_L", |b| {
+        b.iter(|| m.grad_inplace(black_box(&th0), &mut out))
+    });
     g.finish();
 }
 

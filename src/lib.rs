@@ -25,3 +25,8 @@ pub mod models;
 pub mod num;
 pub mod report;
 pub mod verify;
+
+/// The README's Rust example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctest;

@@ -220,10 +220,20 @@ fn not_whitened_is_rejected_with_the_measured_defect() {
 #[test]
 fn zero_target_limits_satisfy_the_ode() {
     for (a0, w0) in [(0.9, [0.3, -0.2]), (0.2, [0.5, 0.6]), (0.5, [0.3, -0.4])] {
-        let c = samples::case(&samples::identity(2), &[0.0, 0.0], a0, &w0, 1.0, 1.0, &samples::default_times(20.0));
+        let c = samples::case(
+            &samples::identity(2),
+            &[0.0, 0.0],
+            a0,
+            &w0,
+            1.0,
+            1.0,
+            &samples::default_times(20.0),
+        );
         let hp = ClosedFormMp::new(&c, 256).unwrap();
         for t in &c.times {
-            let r = emp::ode_residual(&hp, &t.to_mp(256), Form::Linearised).unwrap().to_f64();
+            let r = emp::ode_residual(&hp, &t.to_mp(256), Form::Linearised)
+                .unwrap()
+                .to_f64();
             assert!(r <= ODE_RESIDUAL_TOL, "a0 {a0}: residual {r:e} at t={t}");
         }
         let u = f64_error_ulps(&c);

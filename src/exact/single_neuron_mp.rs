@@ -159,8 +159,16 @@ impl LinCoeffs {
         let ecp = Float::with_val(p, eta_w * cp);
         let ecm = Float::with_val(p, eta_w * cm);
         // E(2λ) = m(2+m)/(2λ), so 2η_w c²E(2λ) = η_w c² m(2+m)/λ; limit 2η_w c² t.
-        let qp = if lp.is_zero() { Float::with_val(p, &ecp * cp) * 2u32 } else { Float::with_val(p, &ecp * cp) / lp };
-        let qm = if lm.is_zero() { Float::with_val(p, &ecm * cm) * 2u32 } else { Float::with_val(p, &ecm * cm) / lm };
+        let qp = if lp.is_zero() {
+            Float::with_val(p, &ecp * cp) * 2u32
+        } else {
+            Float::with_val(p, &ecp * cp) / lp
+        };
+        let qm = if lm.is_zero() {
+            Float::with_val(p, &ecm * cm) * 2u32
+        } else {
+            Float::with_val(p, &ecm * cm) / lm
+        };
         LinCoeffs {
             rp: div(ecp.clone(), lp),
             rm: div(ecm.clone(), lm),
@@ -328,7 +336,11 @@ impl ClosedFormMp {
         let (mp_, mm, md) = (m(&self.lp), m(&self.lm), m(&self.delta));
         // term(m, r, λ): r·m, or r·λ·t when λ = 0 (then r holds c instead of c/λ)
         let term = |mv: &Float, r: &Float, l: &Float| -> Float {
-            if l.is_zero() { Float::with_val(p, r * t) } else { Float::with_val(p, r * mv) }
+            if l.is_zero() {
+                Float::with_val(p, r * t)
+            } else {
+                Float::with_val(p, r * mv)
+            }
         };
         let mut a_big = Float::with_val(p, &self.cp * &mp_);
         a_big += Float::with_val(p, &self.cm * &mm);

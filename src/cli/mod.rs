@@ -1,0 +1,262 @@
+//! Subcommands: `exact`, `simulate`, `verify`, `report`, `cases`.
+//!
+//! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
+//! `simulate` dispatch on the case's `"model"` field.
+
+mod single_neuron;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use lazyrich::case::Case;
+use lazyrich::exact::single_neuron_mp::Form;
+use lazyrich::flow::{FlowOptions, Method};
+use lazyrich::report::{self, plot, table};
+use lazyrich::verify::{self, Mode, Row};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// Exact learning dynamics of neural networks, checked against simulation.
+#[derive(Parser, Debug)]
+#[command(name = "lazyrich", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Evaluate the closed-form solution of a case at its times (JSON on stdout).
+    Exact {
+        /// Case file (JSON).
+        #[arg(long)]
+        case: PathBuf,
+        /// Working precision in bits (53 = f64 closed form; more = MPFR).
+        #[arg(long, default_value_t = 53)]
+        prec: u32,
+        /// Which closed-form route.
+        #[arg(long, value_enum, default_value_t = FormArg::Linearised)]
+        form: FormArg,
+    },
+    /// Integrate the gradient flow of a case (JSON on stdout).
+    Simulate {
+        /// Case file (JSON).
+        #[arg(long)]
+        case: PathBuf,
+        /// Integration method.
+        #[arg(long, value_enum)]
+        method: MethodArg,
+        /// Relative tolerance.
+        #[arg(long, default_value_t = 1e-8, allow_negative_numbers = true)]
+        rtol: f64,
+        /// Absolute tolerance.
+        #[arg(long, default_value_t = 1e-10, allow_negative_numbers = true)]
+        atol: f64,
+        /// Parameter space (θ = (a, w)) or function space (β, P1 eqs. 3–4).
+        #[arg(long, value_enum, default_value_t = SpaceArg::Parameter)]
+        form: SpaceArg,
+    },
+    /// Run the verification catalog and write certified tables and a figure.
+    Verify {
+        /// Only the quick catalog (every regime and method, fewer cases).
+        #[arg(long)]
+        quick: bool,
+        /// Output folder.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+    },
+    /// Write the catalog's case files (JSON) into a folder.
+    Cases {
+        /// Output folder.
+        #[arg(long, default_value = "data/cases")]
+        out: PathBuf,
+    },
+    /// The full precision report: the whole catalog, tables and figures.
+    Report {
+        /// Output folder.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormArg {
+    Linearised,
+    Hyperbolic,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SpaceArg {
+    Parameter,
+    #[value(name = "function_space")]
+    FunctionSpace,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum MethodArg {
+    Bdf,
+    Esdirk34,
+    #[value(name = "tr-bdf2")]
+    TrBdf2,
+    Tsit45,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Method {
+        match m {
+            MethodArg::Bdf => Method::Bdf,
+            MethodArg::Esdirk34 => Method::Esdirk34,
+            MethodArg::TrBdf2 => Method::TrBdf2,
+            MethodArg::Tsit45 => Method::Tsit45,
+        }
+    }
+}
+
+/// Entry point; returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Exact { case, prec, form } => {
+            let v = match read_case(&case)? {
+                Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
+            };
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(0)
+        }
+        Command::Simulate {
+            case,
+            method,
+            rtol,
+            atol,
+            form,
+        } => {
+            let opts = FlowOptions::new(method.into()).with_tol(rtol, atol);
+            let function_space = matches!(form, SpaceArg::FunctionSpace);
+            let v = match read_case(&case)? {
+                Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
+            };
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(0)
+        }
+        Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),
+        Command::Report { out } => run_catalog(Mode::Full, &out, true),
+        Command::Cases { out } => {
+            let cases = verify::single_neuron::catalog();
+            let mut files: Vec<(String, String)> = cases
+                .iter()
+                .map(|c| {
+                    (
+                        format!("{}.json", c.name),
+                        Case::SingleNeuron(c.case.clone()).to_json() + "\n",
+                    )
+                })
+                .collect();
+            files.push((
+                "non_whitened.json".into(),
+                Case::SingleNeuron(verify::single_neuron::non_whitened_case()).to_json() + "\n",
+            ));
+            let refs: Vec<(&str, String)> = files.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
+            write_all_atomically(&out, &refs)?;
+            eprintln!("wrote {} case files to {}", refs.len(), out.display());
+            Ok(0)
+        }
+    }
+}
+
+fn read_case(path: &Path) -> Result<Case> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read case file {}: check the path and permissions",
+            path.display()
+        )
+    })?;
+    Case::from_json(&text).with_context(|| format!("in case file {}", path.display()))
+}
+
+impl From<FormArg> for Form {
+    fn from(f: FormArg) -> Form {
+        match f {
+            FormArg::Linearised => Form::Linearised,
+            FormArg::Hyperbolic => Form::Hyperbolic,
+        }
+    }
+}
+
+/// A finite f64 as a JSON number, anything else as null.
+pub(crate) fn num_or_null(x: f64) -> Value {
+    if x.is_finite() { json!(x) } else { Value::Null }
+}
+
+fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
+    eprintln!(
+        "running the {} catalog…",
+        if mode == Mode::Quick { "quick" } else { "full" }
+    );
+    let start = std::time::Instant::now();
+    let rows: Vec<Row> = verify::run(mode);
+    let fig = verify::single_neuron::fig3_data().map_err(|e| anyhow!("figure data: {e}"))?;
+    let svg = plot::render_svg(&report::fig3_figure(&fig)).map_err(|e| anyhow!("figure: {e}"))?;
+    let title = if full_report {
+        "lazyrich precision report"
+    } else {
+        "lazyrich verification"
+    };
+    let files: Vec<(&str, String)> = vec![
+        ("table.md", table::markdown(title, &rows)),
+        ("table.csv", table::csv(&rows)),
+        ("table.json", table::json(&rows)),
+        ("fig3_single_neuron.svg", svg),
+    ];
+    write_all_atomically(out, &files)?;
+    let failed = rows.iter().filter(|r| !r.pass).count();
+    eprintln!(
+        "{} rows, {} passed, {} failed in {:.1} s; wrote {}",
+        rows.len(),
+        rows.len() - failed,
+        failed,
+        start.elapsed().as_secs_f64(),
+        files
+            .iter()
+            .map(|(n, _)| out.join(n).display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for r in rows.iter().filter(|r| !r.pass) {
+        eprintln!(
+            "FAIL {} {} {} {:?} {}: err {:.3e} bound {:.3e} {}",
+            r.check, r.case, r.method, r.tolerance, r.quantity, r.abs_err, r.bound, r.note
+        );
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Write every file to a temporary name in `dir`, then rename them all: an error leaves no
+/// partial file behind.
+fn write_all_atomically(dir: &Path, files: &[(&str, String)]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    let tmp: Vec<PathBuf> = files
+        .iter()
+        .map(|(n, _)| dir.join(format!(".{n}.tmp-{}", std::process::id())))
+        .collect();
+    for ((_, content), t) in files.iter().zip(&tmp) {
+        if let Err(e) = std::fs::write(t, content) {
+            for t in &tmp {
+                let _ = std::fs::remove_file(t);
+            }
+            bail!("cannot write {}: {e}", t.display());
+        }
+    }
+    for ((name, _), t) in files.iter().zip(&tmp) {
+        std::fs::rename(t, dir.join(name)).with_context(|| format!("cannot write {}", dir.join(name).display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! `exact` and `simulate` for the single neuron (`"model": "single_neuron"`).
+
+use super::num_or_null;
+use anyhow::Result;
+use lazyrich::case::SingleNeuronCase;
+use lazyrich::exact::single_neuron::ClosedForm;
+use lazyrich::exact::single_neuron_mp::{self as emp, Form};
+use lazyrich::flow::{FlowOptions, integrate};
+use lazyrich::metrics::single_neuron::{QUANTITIES, observables};
+use lazyrich::models::ParameterFlow;
+use lazyrich::models::single_neuron::{FunctionSpaceFlow, SingleNeuron};
+use lazyrich::num::mp;
+use lazyrich::num::tol::{self, BoundMethod};
+use lazyrich::verify;
+use serde_json::{Map, Value, json};
+
+fn model_and_theta(c: &SingleNeuronCase) -> Result<(SingleNeuron, Vec<f64>)> {
+    let model = SingleNeuron::new(&c.x_f64(), &c.y_f64(), c.eta_a.to_f64(), c.eta_w.to_f64())?;
+    let theta0 = model.theta(c.a0.to_f64(), &c.w0_f64())?;
+    lazyrich::num::check_times(&c.times_f64())?;
+    Ok((model, theta0))
+}
+
+pub(super) fn exact_json(c: &SingleNeuronCase, prec: u32, form: Form) -> Result<Value> {
+    mp::check_prec(prec)?;
+    let (model, theta0) = model_and_theta(c)?;
+    let mut out = Map::new();
+    out.insert("model".into(), json!("single_neuron"));
+    out.insert("form".into(), json!(form.as_str()));
+    out.insert("prec_bits".into(), json!(prec));
+    if prec == tol::MIN_PREC_BITS && form == Form::Linearised {
+        // f64 closed form; bound from a 128-bit MPFR evaluation.
+        let cf = ClosedForm::new(&model, c.a0.to_f64(), &c.w0_f64())?;
+        let refs = emp::evaluate_with_bounds(c, 128, Form::Linearised)?;
+        out.insert("delta".into(), json!(cf.delta()));
+        out.insert("ref_method".into(), json!(BoundMethod::F64VsMp.as_str()));
+        let mut pts = Vec::new();
+        for (t, r) in c.times_f64().iter().zip(&refs) {
+            let o = observables(&model, &theta0, *t, &cf.theta_at(*t));
+            let mut bmax = 0.0f64;
+            let mut per = Map::new();
+            for q in QUANTITIES {
+                let ours = o.values(q);
+                let theirs = r.point.values(q);
+                let rb = r.bounds_of(q);
+                let b = ours
+                    .iter()
+                    .zip(&theirs)
+                    .zip(rb)
+                    .map(|((x, y), b)| (x - y.to_f64()).abs() + b.abs + y.to_f64().abs() * tol::F64_UNIT_ROUNDOFF)
+                    .fold(0.0, f64::max);
+                bmax = bmax.max(b);
+                per.insert(q.into(), num_or_null(b));
+            }
+            pts.push(json!({
+                "t": t, "a": o.a, "w": o.w, "beta": o.beta, "mu": o.mu, "phi": num_or_null(o.phi),
+                "kernel_distance": num_or_null(o.kernel_distance), "loss": o.loss,
+                "abs_err_bound": bmax, "err_bounds": per,
+            }));
+        }
+        out.insert("points".into(), Value::Array(pts));
+    } else {
+        let pts = emp::evaluate_with_bounds(c, prec, form)?;
+        let cf = emp::ClosedFormMp::new(c, prec)?;
+        let cf_hi = emp::ClosedFormMp::new(c, prec + tol::GUARD_BITS)?;
+        let db = mp::two_precision_bound(cf.delta(), cf_hi.delta());
+        out.insert(
+            "delta".into(),
+            if prec == tol::MIN_PREC_BITS {
+                json!(cf.delta().to_f64())
+            } else {
+                json!(mp::to_decimal(cf.delta(), db.abs))
+            },
+        );
+        out.insert("delta_abs_err_bound".into(), json!(db.abs));
+        out.insert("ref_method".into(), json!(BoundMethod::TwoPrecision.as_str()));
+        out.insert("whitening_defect".into(), json!(cf.whitening_defect().to_f64()));
+        let as_f64 = prec == tol::MIN_PREC_BITS;
+        let fmt = |x: &rug::Float, b: f64| -> Value {
+            if as_f64 {
+                num_or_null(x.to_f64())
+            } else {
+                json!(mp::to_decimal(x, b))
+            }
+        };
+        let mut arr = Vec::new();
+        for bp in &pts {
+            let mut o = Map::new();
+            o.insert("t".into(), fmt(&bp.point.t, 0.0));
+            let mut per = Map::new();
+            for q in QUANTITIES {
+                let vals = bp.point.values(q);
+                let bs = bp.bounds_of(q);
+                let rendered: Vec<Value> = vals.iter().zip(bs).map(|(v, b)| fmt(v, b.abs)).collect();
+                let v = if q == "w" || q == "beta" {
+                    Value::Array(rendered)
+                } else {
+                    rendered.into_iter().next().unwrap_or(Value::Null)
+                };
+                o.insert(q.into(), v);
+                per.insert(q.into(), num_or_null(bs.iter().map(|b| b.abs).fold(0.0, f64::max)));
+            }
+            o.insert("abs_err_bound".into(), num_or_null(bp.max_bound()));
+            o.insert("err_bounds".into(), Value::Object(per));
+            arr.push(Value::Object(o));
+        }
+        out.insert("points".into(), Value::Array(arr));
+    }
+    if let Ok(cf) = ClosedForm::new(&model, c.a0.to_f64(), &c.w0_f64())
+        && let Some(l) = cf.limit()
+    {
+        out.insert("limit".into(), json!({"sign": l.sign, "a": l.a, "w": l.w}));
+    }
+    Ok(Value::Object(out))
+}
+
+pub(super) fn simulate_json(c: &SingleNeuronCase, opts: &FlowOptions, function_space: bool) -> Result<Value> {
+    let (model, theta0) = model_and_theta(c)?;
+    let times = c.times_f64();
+    let opts = *opts;
+    let delta0 = model.delta(&theta0);
+    let mut out = Map::new();
+    out.insert("model".into(), json!("single_neuron"));
+    out.insert("method".into(), json!(opts.method.as_str()));
+    out.insert("rtol".into(), json!(opts.rtol));
+    out.insert("atol".into(), json!(opts.atol));
+    out.insert("delta".into(), json!(delta0));
+    if function_space {
+        out.insert("form".into(), json!("function_space"));
+        let fs = FunctionSpaceFlow::new(&model, delta0);
+        let mut beta0 = vec![0.0; model.d()];
+        model.beta_inplace(&theta0, &mut beta0);
+        let tr = integrate(&fs, &beta0, &times, &opts)?;
+        let diag = verify::single_neuron::function_space_diagnostics(&fs, &beta0, *times.last().unwrap_or(&0.0), &opts);
+        let pts: Vec<Value> = tr
+            .states
+            .iter()
+            .zip(&times)
+            .map(|(b, t)| {
+                // (a, w) up to the symmetry (a, w) → (−a, −w): M and the kernel do not see it.
+                let th = theta_from_beta(&model, b, delta0);
+                let o = observables(&model, &theta0, *t, &th);
+                json!({"t": t, "beta": b, "loss": model.loss_beta(b), "kernel_distance": num_or_null(o.kernel_distance),
+                       "a": Value::Null, "w": Value::Null, "mu": Value::Null, "phi": Value::Null})
+            })
+            .collect();
+        out.insert("points".into(), Value::Array(pts));
+        out.insert("stats".into(), serde_json::to_value(tr.stats)?);
+        out.insert("delta_drift".into(), json!(0.0));
+        out.insert(
+            "function_space".into(),
+            json!({"min_beta_norm": diag.min_beta_norm, "max_beta_norm": diag.max_beta_norm,
+                   "max_condition_of_M": num_or_null(diag.max_condition), "error_amplification": num_or_null(diag.amplification),
+                   "warning": diag.warning,
+                   "note": "a, w, mu, phi are not defined by beta alone (sign of a); beta, loss and the kernel are"}),
+        );
+        if let Some(w) = &diag.warning {
+            eprintln!("warning: {w}");
+        }
+    } else {
+        out.insert("form".into(), json!("parameter"));
+        let tr = integrate(&ParameterFlow(&model), &theta0, &times, &opts)?;
+        let drift = tr
+            .states
+            .iter()
+            .map(|th| (model.delta(th) - delta0).abs())
+            .fold(0.0, f64::max);
+        let pts: Vec<Value> = tr
+            .states
+            .iter()
+            .zip(&times)
+            .map(|(th, t)| {
+                let o = observables(&model, &theta0, *t, th);
+                json!({"t": t, "a": o.a, "w": o.w, "beta": o.beta, "mu": o.mu, "phi": num_or_null(o.phi),
+                       "kernel_distance": num_or_null(o.kernel_distance), "loss": o.loss,
+                       "delta_drift": (model.delta(th) - delta0).abs()})
+            })
+            .collect();
+        out.insert("points".into(), Value::Array(pts));
+        out.insert("stats".into(), serde_json::to_value(tr.stats)?);
+        out.insert("delta_drift".into(), json!(drift));
+    }
+    Ok(Value::Object(out))
+}
+
+/// (a, w) with a ≥ 0 from β and δ: a² = (δ + κ)/(2η_w), w = β/a.
+fn theta_from_beta(model: &SingleNeuron, beta: &[f64], delta: f64) -> Vec<f64> {
+    let b2: f64 = beta.iter().map(|v| v * v).sum();
+    let kappa = delta.hypot(2.0 * (model.eta_a() * model.eta_w() * b2).sqrt());
+    let a2 = if delta >= 0.0 {
+        (delta + kappa) / (2.0 * model.eta_w())
+    } else {
+        2.0 * model.eta_a() * b2 / (kappa - delta)
+    };
+    let a = a2.sqrt();
+    let mut th = vec![a];
+    th.extend(beta.iter().map(|b| if a > 0.0 { b / a } else { 0.0 }));
+    th
+}
