@@ -210,11 +210,13 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     } else {
         "lazyrich verification"
     };
+    let figure_names = ["fig3_single_neuron.svg"];
     let files: Vec<(&str, String)> = vec![
+        ("README.md", report::summary(title, &rows, &figure_names)),
         ("table.md", table::markdown(title, &rows)),
         ("table.csv", table::csv(&rows)),
         ("table.json", table::json(&rows)),
-        ("fig3_single_neuron.svg", svg),
+        (figure_names[0], svg),
     ];
     write_all_atomically(out, &files)?;
     let failed = rows.iter().filter(|r| !r.pass).count();

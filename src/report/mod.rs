@@ -4,6 +4,7 @@
 pub mod plot;
 pub mod table;
 
+use crate::verify::Row;
 use crate::verify::single_neuron::Fig3Data;
 use plot::{Figure, Panel, Series, SeriesStyle};
 
@@ -51,4 +52,45 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
         panel_width: 520,
         panel_height: 400,
     }
+}
+
+/// The report's front page (Markdown): what was checked, per check and per regime how many rows
+/// passed and the worst margin (error / promised bound), and links to the tables and figures.
+pub fn summary(title: &str, rows: &[Row], figures: &[&str]) -> String {
+    let mut out = format!("# {title}\n\n");
+    let failed = rows.iter().filter(|r| !r.pass).count();
+    out.push_str(&format!(
+        "{} rows, {} passed, {} failed. Every row compares a computed value with a reference that carries its own \
+         error bound (`ref_method`: how it was obtained; `ref_rigorous`: whether it is a proof), and states the bound \
+         it promises and why (`bound_why`). `margin` = max error / (bound + reference bound); a row passes when it is \
+         ≤ 1. Check ids are described in `verification/README.md`.\n\n",
+        rows.len(),
+        rows.len() - failed,
+        failed
+    ));
+    out.push_str("Tables: [table.md](table.md), [table.csv](table.csv), [table.json](table.json).\n\n");
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for r in rows {
+        let k = (r.check.clone(), r.regime.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    out.push_str("| check | regime | rows | failed | worst margin |\n|---|---|---|---|---|\n");
+    for (c, g) in &keys {
+        let rs: Vec<&Row> = rows.iter().filter(|r| &r.check == c && &r.regime == g).collect();
+        let f = rs.iter().filter(|r| !r.pass).count();
+        let worst = rs
+            .iter()
+            .map(|r| r.margin)
+            .fold(0.0f64, |a, b| if b.is_nan() { f64::NAN } else { a.max(b) });
+        out.push_str(&format!("| {c} | {g} | {} | {f} | {worst:.3e} |\n", rs.len()));
+    }
+    if !figures.is_empty() {
+        out.push_str("\n## Figures\n\n");
+        for f in figures {
+            out.push_str(&format!("![{f}]({f})\n\n"));
+        }
+    }
+    out
 }
