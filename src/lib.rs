@@ -25,6 +25,7 @@ pub mod models;
 pub mod num;
 pub mod report;
 pub mod verify;
+pub mod workprec;
 
 /// The README's Rust example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

@@ -311,3 +311,49 @@ fn unwritable_output_folder_is_an_error_without_partial_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create output folder"));
 }
+
+#[test]
+fn bench_quick_writes_tables_and_diagram_and_gates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let base = dir.path().join("baseline.json");
+    let o = run(&[
+        "bench",
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+        "--write-baseline",
+        base.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["workprec.md", "workprec.csv", "workprec.json", "workprec.svg"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let rows: Value = serde_json::from_str(&std::fs::read_to_string(out.join("workprec.json")).unwrap()).unwrap();
+    // the true error (not the tolerance) is reported, and it falls along the ladder
+    let pl: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["problem"] == "problem_L" && r["solver"] == "lazyrich-bdf")
+        .collect();
+    let errs: Vec<f64> = pl.iter().map(|r| r["error"].as_f64().unwrap()).collect();
+    assert!(errs.len() == 3 && errs[2] < errs[0], "{errs:?}");
+    // a baseline 100× faster than reality must trip the gate (exit code 1)
+    let mut b: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    for e in b["entries"].as_array_mut().unwrap() {
+        let r = e[3].as_f64().unwrap();
+        e[3] = serde_json::json!(r / 100.0);
+    }
+    std::fs::write(&base, serde_json::to_string(&b).unwrap()).unwrap();
+    let o = run(&[
+        "bench",
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+        "--gate",
+        base.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("GATE FAIL"));
+}

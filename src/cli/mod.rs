@@ -3,6 +3,7 @@
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
 
+mod bench;
 mod single_neuron;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -63,6 +64,27 @@ enum Command {
         /// Output folder.
         #[arg(long, default_value = "report")]
         out: PathBuf,
+    },
+    /// Work-precision benchmark of every solver over a ladder of tolerances (tables + diagram).
+    Bench {
+        /// Short ladder (3 tolerances) and fewer repeats, for CI.
+        #[arg(long)]
+        quick: bool,
+        /// Output folder.
+        #[arg(long, default_value = "report/bench")]
+        out: PathBuf,
+        /// Compare ratios with this baseline; exit code 1 if a point is slower than the gate factor.
+        #[arg(long)]
+        gate: Option<PathBuf>,
+        /// Write the measured ratios as a new baseline to this file.
+        #[arg(long)]
+        write_baseline: Option<PathBuf>,
+        /// Rows measured by the peers harness (benches/peers), merged into the tables and diagram.
+        #[arg(long)]
+        peers: Option<PathBuf>,
+        /// Write the problems (initial state, times, reference, model data) as JSON for the peers harness.
+        #[arg(long)]
+        export_problems: Option<PathBuf>,
     },
     /// Write the catalog's case files (JSON) into a folder.
     Cases {
@@ -149,6 +171,21 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),
         Command::Report { out } => run_catalog(Mode::Full, &out, true),
+        Command::Bench {
+            quick,
+            out,
+            gate,
+            write_baseline,
+            peers,
+            export_problems,
+        } => bench::run(
+            quick,
+            &out,
+            gate.as_deref(),
+            write_baseline.as_deref(),
+            peers.as_deref(),
+            export_problems.as_deref(),
+        ),
         Command::Cases { out } => {
             let cases = verify::single_neuron::catalog();
             let mut files: Vec<(String, String)> = cases
@@ -243,7 +280,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
 
 /// Write every file to a temporary name in `dir`, then rename them all: an error leaves no
 /// partial file behind.
-fn write_all_atomically(dir: &Path, files: &[(&str, String)]) -> Result<()> {
+pub(crate) fn write_all_atomically(dir: &Path, files: &[(&str, String)]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))?;
     let tmp: Vec<PathBuf> = files
         .iter()

@@ -199,7 +199,7 @@ pub enum FlowError {
 ///
 /// # Errors
 /// [`FlowError`] for bad options or inputs, solver failure, a non-finite state or the step limit.
-pub fn integrate<F: VectorField>(
+pub fn integrate<F: VectorField + ?Sized>(
     field: &F,
     y0: &[f64],
     times: &[f64],

@@ -3,6 +3,7 @@
 
 pub mod plot;
 pub mod table;
+pub mod workprec;
 
 use crate::verify::Row;
 use crate::verify::single_neuron::Fig3Data;
