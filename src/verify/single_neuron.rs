@@ -21,7 +21,7 @@ use crate::metrics::single_neuron::{Observables, QUANTITIES, observables};
 use crate::metrics::{max_abs, max_abs_diff};
 use crate::models::samples;
 use crate::models::single_neuron::{FunctionSpaceFlow, SingleNeuron};
-use crate::models::{ParameterFlow, VectorField};
+use crate::models::ParameterFlow;
 use crate::num::mp::two_precision_bound;
 use crate::num::tol;
 use rug::Float;
@@ -949,9 +949,4 @@ pub fn fig3_data() -> Result<Fig3Data, String> {
         curves.push((delta, fine, sim));
     }
     Ok(Fig3Data { curves })
-}
-
-/// Check that a vector field's dimension matches (kept for API symmetry with other families).
-pub fn dims_ok<F: VectorField>(f: &F, y: &[f64]) -> bool {
-    f.dim() == y.len()
 }
