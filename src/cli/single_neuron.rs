@@ -63,44 +63,60 @@ pub(super) fn exact_json(c: &SingleNeuronCase, prec: u32, form: Form) -> Result<
         let pts = emp::evaluate_with_bounds(c, prec, form)?;
         let cf = emp::ClosedFormMp::new(c, prec)?;
         let cf_hi = emp::ClosedFormMp::new(c, prec + tol::GUARD_BITS)?;
-        let db = mp::two_precision_bound(cf.delta(), cf_hi.delta());
+        let db = mp::two_precision_bound_mp(cf.delta(), cf_hi.delta());
         out.insert(
             "delta".into(),
             if prec == tol::MIN_PREC_BITS {
                 json!(cf.delta().to_f64())
             } else {
-                json!(mp::to_decimal(cf.delta(), db.abs))
+                json!(mp::to_decimal_mp(cf.delta(), &db))
             },
         );
-        out.insert("delta_abs_err_bound".into(), json!(db.abs));
+        let as_f64 = prec == tol::MIN_PREC_BITS;
+        // At 53 bits values and bounds are JSON numbers; above, decimal strings (bounds can be far
+        // below f64's range: ≈ 1e-1233 at 4096 bits).
+        let bound_json = |b: &rug::Float| -> Value {
+            if as_f64 {
+                num_or_null(b.to_f64_round(rug::float::Round::Up))
+            } else {
+                json!(mp::bound_text(b))
+            }
+        };
+        out.insert("delta_abs_err_bound".into(), bound_json(&db));
         out.insert("ref_method".into(), json!(BoundMethod::TwoPrecision.as_str()));
         out.insert("whitening_defect".into(), json!(cf.whitening_defect().to_f64()));
-        let as_f64 = prec == tol::MIN_PREC_BITS;
-        let fmt = |x: &rug::Float, b: f64| -> Value {
+        let fmt = |x: &rug::Float, b: &rug::Float| -> Value {
             if as_f64 {
                 num_or_null(x.to_f64())
             } else {
-                json!(mp::to_decimal(x, b))
+                json!(mp::to_decimal_mp(x, b))
             }
         };
         let mut arr = Vec::new();
-        for bp in &pts {
+        for (bp, t) in pts.iter().zip(&c.times) {
             let mut o = Map::new();
-            o.insert("t".into(), fmt(&bp.point.t, 0.0));
+            // the time exactly as the case gave it
+            o.insert("t".into(), if as_f64 { json!(t.to_f64()) } else { json!(t.as_str()) });
             let mut per = Map::new();
             for q in QUANTITIES {
                 let vals = bp.point.values(q);
-                let bs = bp.bounds_of(q);
-                let rendered: Vec<Value> = vals.iter().zip(bs).map(|(v, b)| fmt(v, b.abs)).collect();
+                let bs = bp.bounds_mp_of(q);
+                let rendered: Vec<Value> = vals.iter().zip(bs).map(|(v, b)| fmt(v, b)).collect();
                 let v = if q == "w" || q == "beta" {
                     Value::Array(rendered)
                 } else {
                     rendered.into_iter().next().unwrap_or(Value::Null)
                 };
                 o.insert(q.into(), v);
-                per.insert(q.into(), num_or_null(bs.iter().map(|b| b.abs).fold(0.0, f64::max)));
+                let mut m = rug::Float::new(64);
+                for b in bs {
+                    if *b > m {
+                        m = b.clone();
+                    }
+                }
+                per.insert(q.into(), bound_json(&m));
             }
-            o.insert("abs_err_bound".into(), num_or_null(bp.max_bound()));
+            o.insert("abs_err_bound".into(), bound_json(&bp.max_bound_mp()));
             o.insert("err_bounds".into(), Value::Object(per));
             arr.push(Value::Object(o));
         }

@@ -27,7 +27,7 @@
 use super::ExactError;
 use crate::case::SingleNeuronCase;
 use crate::models::{ModelError, check_rate};
-use crate::num::mp::{self, two_precision_bound};
+use crate::num::mp::{self, two_precision_bound_mp};
 use crate::num::tol::{self, Bound};
 use rug::Float;
 
@@ -95,25 +95,43 @@ impl PointMp {
 pub struct BoundedPoint {
     /// Values at the working precision.
     pub point: PointMp,
-    /// Bounds, in the order of [`QUANTITIES`] and of the components of each.
-    pub bounds: Vec<(&'static str, Vec<Bound>)>,
+    /// Two-precision bounds as 64-bit MPFR numbers (they can be far below f64's range), in the
+    /// order of [`QUANTITIES`] and of the components of each.
+    pub bounds: Vec<(&'static str, Vec<Float>)>,
 }
 
 impl BoundedPoint {
-    /// Largest absolute bound over all values.
-    pub fn max_bound(&self) -> f64 {
-        self.bounds
-            .iter()
-            .flat_map(|(_, b)| b.iter().map(|b| b.abs))
-            .fold(0.0, f64::max)
+    /// Largest bound over all values.
+    pub fn max_bound_mp(&self) -> Float {
+        let mut m = Float::new(64);
+        for b in self.bounds.iter().flat_map(|(_, b)| b.iter()) {
+            if *b > m {
+                m = b.clone();
+            }
+        }
+        m
     }
-    /// Bounds of one quantity.
-    pub fn bounds_of(&self, name: &str) -> &[Bound] {
+    /// Largest absolute bound over all values, as an f64 rounded up.
+    pub fn max_bound(&self) -> f64 {
+        self.max_bound_mp().to_f64_round(rug::float::Round::Up)
+    }
+    /// Bounds of one quantity as MPFR numbers.
+    pub fn bounds_mp_of(&self, name: &str) -> &[Float] {
         self.bounds
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, b)| b.as_slice())
             .unwrap_or(&[])
+    }
+    /// Bounds of one quantity as f64 (rounded up).
+    pub fn bounds_of(&self, name: &str) -> Vec<Bound> {
+        self.bounds_mp_of(name)
+            .iter()
+            .map(|b| Bound {
+                abs: b.to_f64_round(rug::float::Round::Up),
+                method: crate::num::tol::BoundMethod::TwoPrecision,
+            })
+            .collect()
     }
 }
 
@@ -567,7 +585,7 @@ pub fn evaluate_with_bounds(case: &SingleNeuronCase, prec: u32, form: Form) -> R
                         .values(q)
                         .iter()
                         .zip(ph.values(q))
-                        .map(|(l, h)| two_precision_bound(l, h))
+                        .map(|(l, h)| two_precision_bound_mp(l, h))
                         .collect();
                     (*q, b)
                 })

@@ -6,6 +6,7 @@
 use crate::num::tol::{self, Bound, BoundMethod};
 use rug::Float;
 use rug::float::Round;
+use rug::ops::AddAssignRound;
 
 /// Errors about working precision.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,14 +57,55 @@ pub fn max_digits(prec: u32) -> usize {
 }
 
 /// Two-precision error estimate for a value computed at `prec` (`lo`) and at `prec + 64` (`hi`):
-/// `2|lo − hi| + ulp(lo)`, method [`BoundMethod::TwoPrecision`].
+/// `2|lo − hi| + ulp(lo)`, method [`BoundMethod::TwoPrecision`]. As an f64 (rounded up): below
+/// ~1e-308 use [`two_precision_bound_mp`].
 pub fn two_precision_bound(lo: &Float, hi: &Float) -> Bound {
-    let diff = Float::with_val(hi.prec(), lo - hi).abs();
-    let diff_up = diff.to_f64_round(Round::Up);
     Bound {
-        abs: tol::TWO_PRECISION_SAFETY * diff_up + ulp(lo),
+        abs: two_precision_bound_mp(lo, hi).to_f64_round(Round::Up),
         method: BoundMethod::TwoPrecision,
     }
+}
+
+/// [`two_precision_bound`] as a 64-bit MPFR number rounded up: keeps bounds far below f64's range
+/// (≈ 2^−4096 at 4096 bits).
+pub fn two_precision_bound_mp(lo: &Float, hi: &Float) -> Float {
+    let diff = Float::with_val(hi.prec().max(lo.prec()) + 1, lo - hi).abs();
+    let mut b = Float::with_val_round(64, &diff * tol::TWO_PRECISION_SAFETY, Round::Up).0;
+    b.add_assign_round(ulp_mp(lo), Round::Up);
+    b
+}
+
+/// One unit in the last place of `x` at its own precision (64-bit Float; 0 for x = 0).
+pub fn ulp_mp(x: &Float) -> Float {
+    match x.get_exp() {
+        Some(e) if x.is_finite() && !x.is_zero() => Float::with_val(64, Float::i_exp(1, e - x.prec() as i32)),
+        _ => Float::new(64),
+    }
+}
+
+/// A bound as short decimal text (3 significant digits; the bound is rounded up).
+pub fn bound_text(b: &Float) -> String {
+    if b.is_zero() {
+        return "0".into();
+    }
+    tidy_exponent(&b.to_string_radix_round(10, Some(3), Round::Up))
+}
+
+/// Decimal text of `x` with the digits an MPFR `bound` certifies (as [`to_decimal`], for bounds
+/// of any size).
+pub fn to_decimal_mp(x: &Float, bound: &Float) -> String {
+    if x.is_zero() || Float::with_val(x.prec(), x.abs_ref()) <= *bound {
+        return "0".to_string();
+    }
+    let max = max_digits(x.prec());
+    let digits = if bound.is_zero() {
+        max
+    } else {
+        let r = Float::with_val(64, x.abs_ref()) / bound;
+        let d = r.log10().floor().to_f64();
+        if d < 1.0 { 1 } else { (d as usize).min(max) }
+    };
+    tidy_exponent(&x.to_string_radix(10, Some(digits)))
 }
 
 /// One unit in the last place of `x` at its own precision, as an f64 rounded up (0 for x = 0).
@@ -123,6 +165,20 @@ mod tests {
         assert_eq!(s, "3.333333333333333333e-1");
         assert_eq!(to_decimal(&Float::new(256), 1e-3), "0");
         assert_eq!(to_decimal(&Float::with_val(256, 4e-158), 7e-158), "0");
+    }
+
+    #[test]
+    fn bounds_below_the_f64_range() {
+        let lo = Float::with_val(4096, 1) / 3u32;
+        let hi = Float::with_val(4160, 1) / 3u32;
+        let b = two_precision_bound_mp(&lo, &hi);
+        // ≈ 2^−4097, far below f64's smallest subnormal, but not zero.
+        assert!(b > 0 && b < Float::with_val(64, Float::i_exp(1, -4090)));
+        let exact = Float::with_val(8192, 1) / 3u32;
+        assert!(Float::with_val(8192, &lo - &exact).abs() <= b);
+        let s = to_decimal_mp(&lo, &b);
+        assert!(s.len() > 1230, "{}", s.len());
+        assert!(bound_text(&b).contains("e-123"), "{}", bound_text(&b));
     }
 
     #[test]

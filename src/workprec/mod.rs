@@ -350,7 +350,9 @@ mod tests {
     #[test]
     fn gate_flags_a_slowdown() {
         let base = baseline_of(&[row("p", 1e-6, 1.0)], "test");
-        assert!(gate(&[row("p", 1e-6, 1.5)], &base)[0].pass);
-        assert!(!gate(&[row("p", 1e-6, 2.5)], &base)[0].pass);
+        assert!(gate(&[row("p", 1e-6, 2.9)], &base)[0].pass);
+        let slow = gate(&[row("p", 1e-6, 3.5)], &base);
+        assert!(!slow[0].pass);
+        assert!((geomean_slowdown(&slow) - 3.5).abs() < 1e-12);
     }
 }
