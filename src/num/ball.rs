@@ -90,7 +90,14 @@ pub fn pow2_up(e: i64) -> f64 {
 #[inline]
 fn add_up(a: f64, b: f64) -> f64 {
     let s = a + b;
-    if s.is_nan() { f64::INFINITY } else { s.next_up() }
+    // A sum that rounds to 0 is exactly 0 (gradual underflow); otherwise step up one ulp.
+    if s.is_nan() {
+        f64::INFINITY
+    } else if s == 0.0 {
+        0.0
+    } else {
+        s.next_up()
+    }
 }
 
 /// a·b rounded up, for a, b ≥ 0 (0 if either is 0, even when the other is +∞).
