@@ -36,6 +36,9 @@ enum Command {
         /// Which closed-form route.
         #[arg(long, value_enum, default_value_t = FormArg::Linearised)]
         form: FormArg,
+        /// Rigorous enclosures (ball arithmetic, linearised form): print lo/hi per quantity.
+        #[arg(long)]
+        rigorous: bool,
     },
     /// Integrate the gradient flow of a case (JSON on stdout).
     Simulate {
@@ -125,8 +128,17 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Exact { case, prec, form } => {
+        Command::Exact {
+            case,
+            prec,
+            form,
+            rigorous,
+        } => {
+            if rigorous && matches!(form, FormArg::Hyperbolic) {
+                bail!("--rigorous evaluates the linearised form only: drop --form hyperbolic");
+            }
             let v = match read_case(&case)? {
+                Case::SingleNeuron(c) if rigorous => single_neuron::exact_rigorous_json(&c, prec)?,
                 Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
             };
             println!("{}", serde_json::to_string_pretty(&v)?);

@@ -114,6 +114,43 @@ pub(super) fn exact_json(c: &SingleNeuronCase, prec: u32, form: Form) -> Result<
     Ok(Value::Object(out))
 }
 
+/// `exact --rigorous`: every quantity as an enclosure [lo, hi] (decimal strings, lo rounded down,
+/// hi rounded up, with the digits the precision holds).
+pub(super) fn exact_rigorous_json(c: &SingleNeuronCase, prec: u32) -> Result<Value> {
+    use lazyrich::exact::single_neuron_ball::{ClosedFormBall, PointBall};
+    use lazyrich::num::ball::Ball;
+    mp::check_prec(prec)?;
+    model_and_theta(c)?;
+    let cf = ClosedFormBall::new(c, prec)?;
+    let pts: Vec<PointBall> = c.times.iter().map(|t| cf.point(t)).collect::<Result<_, _>>()?;
+    let digits = mp::max_digits(prec);
+    let enc = |b: &Ball| json!({"lo": b.lo_decimal(digits), "hi": b.hi_decimal(digits), "rad": b.rad()});
+    let mut out = Map::new();
+    out.insert("model".into(), json!("single_neuron"));
+    out.insert("form".into(), json!("linearised"));
+    out.insert("prec_bits".into(), json!(prec));
+    out.insert("bound_method".into(), json!(BoundMethod::Rigorous.as_str()));
+    out.insert("delta".into(), enc(cf.delta()));
+    let mut arr = Vec::new();
+    for (t, pb) in c.times.iter().zip(&pts) {
+        let mut o = Map::new();
+        o.insert("t".into(), json!(t.as_str()));
+        for q in emp::QUANTITIES {
+            let v: Vec<Value> = pb.values(q).into_iter().map(enc).collect();
+            let v = if q == "w" || q == "beta" {
+                Value::Array(v)
+            } else {
+                v.into_iter().next().unwrap_or(Value::Null)
+            };
+            o.insert(q.into(), v);
+        }
+        o.insert("max_rel_rad".into(), num_or_null(pb.max_rel_rad()));
+        arr.push(Value::Object(o));
+    }
+    out.insert("points".into(), Value::Array(arr));
+    Ok(Value::Object(out))
+}
+
 pub(super) fn simulate_json(c: &SingleNeuronCase, opts: &FlowOptions, function_space: bool) -> Result<Value> {
     let (model, theta0) = model_and_theta(c)?;
     let times = c.times_f64();
