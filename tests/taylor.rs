@@ -244,3 +244,27 @@ fn bad_options_are_errors() {
     assert!(integrate(&mut f, &th, &[2.0, 1.0], &TaylorOptions::new(1e-8)).is_err());
     assert!(integrate(&mut f, &th, &[-1.0], &TaylorOptions::new(1e-8)).is_err());
 }
+
+/// The `SN-TAYLOR-RIG` catalog family passes in quick mode and shows ≥ 95 digits.
+#[test]
+fn taylor_rigorous_catalog_rows_pass() {
+    let t0 = std::time::Instant::now();
+    let rows = lazyrich::verify::taylor_rigorous::run(lazyrich::verify::Mode::Quick);
+    eprintln!(
+        "SN-TAYLOR-RIG quick: {} rows in {:.2} s",
+        rows.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(rows.len(), 10);
+    for r in &rows {
+        eprintln!(
+            "{} {} {} err {:.3e} est {:.3e} rad {:.3e} margin {:.3e} | {}",
+            r.case, r.regime, r.quantity, r.abs_err, r.bound, r.ref_bound, r.margin, r.note
+        );
+        assert!(r.pass && r.ref_rigorous, "{r:?}");
+        assert!(r.rel_err <= 1e-95, "{r:?}");
+    }
+    for regime in ["downstream/large", "balanced/exact0", "upstream/large"] {
+        assert!(rows.iter().any(|r| r.regime == regime), "no {regime} row");
+    }
+}
