@@ -10,8 +10,9 @@
 //! - g² = 1 + 2η_w I2 = 1 + q₊m₊(2+m₊) + q₀m_δ + q₋m₋(2+m₋) (q± = η_w c±²/λ±, q₀ = 4η_w c₊c₋/δ),
 //! - a = A/g, w = (w0 + η_w I1 β*)/g, β = a w, μ = a‖w‖, φ = (p0 + η_w s² I1)/(s‖w0 + η_w I1 β*‖).
 //!
-//! Only two transcendental calls per time point when |δ| ≥ K/4: m_δ = expm1(δt) =
-//! m₊ + m₋ + m₊m₋ because λ₊ + λ₋ = δ (for |δ| < K/4 that sum cancels, and the cross term is evaluated as 4η_w c₊c₋·t·φ₁(δt)). Everything that does not depend on t is computed once in [`ClosedFormBall::new`].
+//! Only two transcendental calls per time point: e^{δt} = e^{λ₊t}e^{λ₋t} because λ₊ + λ₋ = δ,
+//! so for |δ| ≥ K/4 m_δ = expm1(δt) = m₊ + m₋ + m₊m₋; for |δ| < K/4 that sum would cancel, and
+//! the cross term is evaluated as 4η_w c₊c₋·t·φ₁(δt), with m₋ = (m_δ − m₊)/(1 + m₊). Everything that does not depend on t is computed once in [`ClosedFormBall::new`].
 //! When λ± or δ is a ball that contains 0 (e.g. δ = 0 exactly), the matching term is evaluated as
 //! coefficient·t·φ₁(λt) with φ₁(z) = (eᶻ − 1)/z ([`Ball::expm1_over_x`]), which has no
 //! singularity.
@@ -309,23 +310,38 @@ impl ClosedFormBall {
         let one = Ball::from_u32(self.prec, 1);
         let two = Ball::from_u32(self.prec, 2);
         let sq = |m: &Ball| m.mul(&m.add(&two));
-        let mm = self.lm.mul(t).expm1();
         let two_lm = self.lm.mul_pow2(1);
         if !scaled {
             let mp_ = self.lp.mul(t).expm1();
+            // Two transcendental calls per point. Series cross term (|δ| < K/4): φ₁(δt) and m₊,
+            // then m_δ = δt·φ₁(δt) and m₋ = (m_δ − m₊)/(1 + m₊) (since e^{λ₋t} = e^{δt}/e^{λ₊t};
+            // |λ₋| ≥ 3|λ₊|/5 here, so the difference loses < 2 bits). Otherwise m₋ directly and
+            // m_δ = m₊ + m₋ + m₊m₋.
+            let (mm, md, phi_d) = if let Term::Series(_) = &self.q0 {
+                let z = self.delta.mul(t);
+                let phi_d = z.expm1_over_x();
+                let md = z.mul(&phi_d);
+                let mm = md.sub(&mp_).div(&one.add(&mp_)).map_err(rig)?;
+                (mm, md, Some(phi_d))
+            } else {
+                let mm = self.lm.mul(t).expm1();
+                let md = mp_.add(&mm).add(&mp_.mul(&mm));
+                (mm, md, None)
+            };
             let a_big = self.a0.add(&self.cp.mul(&mp_)).add(&self.cm.mul(&mm));
             let ewi1 = term(&self.rp, &mp_, &self.lp).add(&term(&self.rm, &mm, &self.lm));
             let two_lp = self.lp.mul_pow2(1);
             let mut g2 = one;
             g2 = g2.add(&term(&self.qp, &sq(&mp_), &two_lp));
             g2 = g2.add(&term(&self.qm, &sq(&mm), &two_lm));
-            // m_δ = m₊ + m₋ + m₊m₋ costs no transcendental call (only used when |δ| ≥ K/4;
-            // otherwise q₀ is a series term and calls φ₁(δt)).
-            let md = mp_.add(&mm).add(&mp_.mul(&mm));
-            g2 = g2.add(&term(&self.q0, &md, &self.delta));
+            g2 = g2.add(&match (&self.q0, phi_d) {
+                (Term::Series(c), Some(phi_d)) => c.mul(t).mul(&phi_d),
+                (q0, _) => term(q0, &md, &self.delta),
+            });
             let ginv = g2.sqrt().and_then(|g| g.recip()).map_err(rig)?;
             return Ok((a_big.mul(&ginv), ewi1.mul(&ginv), ginv));
         }
+        let mm = self.lm.mul(t).expm1();
         // Scaled by S = e^{−λ₊t}: m₊S = 1 − S, m₊(2+m₊)S² = 1 − S², m_δS² = (1+m₋)S − S².
         let (Term::OverLambda(rp), Term::OverLambda(qp)) = (&self.rp, &self.qp) else {
             unreachable!("checked above")
