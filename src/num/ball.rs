@@ -13,7 +13,7 @@
 //!   upper bound of |f′| on the whole ball written in terms of the computed value (e.g.
 //!   |eˣ − eᵐ| = eᵐ|e^ξ − 1| ≤ eᵐ(eʳ − 1); cosh m ≤ 1 + |sinh m|; |tanh′| ≤ 1);
 //! - radius arithmetic in f64 rounded upward: each f64 result `v` computed to nearest is replaced
-//!   by `v.next_up()`, which is ≥ the exact value (the rounding error is at most half an ulp of
+//!   by the next f64 above `v`, which is ≥ the exact value (the rounding error is at most half an ulp of
 //!   `v`). Products with a zero factor are 0 (never `0·∞ = NaN`).
 //!
 //! **Why an f64 radius** (Arb uses a 30-bit mantissa with an unbounded exponent): the radius only
@@ -86,6 +86,26 @@ pub fn pow2_up(e: i64) -> f64 {
     }
 }
 
+/// The next f64 above x (x itself for +∞ and NaN); `f64::next_up` without needing Rust 1.86.
+#[inline]
+fn up1(x: f64) -> f64 {
+    if x.is_nan() || x == f64::INFINITY {
+        x
+    } else if x == 0.0 {
+        f64::from_bits(1)
+    } else if x > 0.0 {
+        f64::from_bits(x.to_bits() + 1)
+    } else {
+        f64::from_bits(x.to_bits() - 1)
+    }
+}
+
+/// The next f64 below x.
+#[inline]
+fn down1(x: f64) -> f64 {
+    -up1(-x)
+}
+
 /// a + b rounded up.
 #[inline]
 fn add_up(a: f64, b: f64) -> f64 {
@@ -96,26 +116,26 @@ fn add_up(a: f64, b: f64) -> f64 {
     } else if s == 0.0 {
         0.0
     } else {
-        s.next_up()
+        up1(s)
     }
 }
 
 /// a·b rounded up, for a, b ≥ 0 (0 if either is 0, even when the other is +∞).
 #[inline]
 fn mul_up(a: f64, b: f64) -> f64 {
-    if a == 0.0 || b == 0.0 { 0.0 } else { (a * b).next_up() }
+    if a == 0.0 || b == 0.0 { 0.0 } else { up1(a * b) }
 }
 
 /// a/b rounded up, for a ≥ 0, b > 0.
 #[inline]
 fn div_up(a: f64, b: f64) -> f64 {
-    if a == 0.0 { 0.0 } else { (a / b).next_up() }
+    if a == 0.0 { 0.0 } else { up1(a / b) }
 }
 
 /// a − b rounded down.
 #[inline]
 fn sub_down(a: f64, b: f64) -> f64 {
-    (a - b).next_down()
+    down1(a - b)
 }
 
 /// An f64 ≥ |x|.
@@ -260,7 +280,7 @@ impl Ball {
     }
     /// Whether 0 lies in the ball.
     pub fn contains_zero(&self) -> bool {
-        !(abs_down(&self.mid) > self.rad)
+        abs_down(&self.mid) <= self.rad
     }
     /// Whether the ball is the exact value 0.
     pub fn is_exact_zero(&self) -> bool {
@@ -370,7 +390,7 @@ impl Ball {
     /// [`BallError::Domain`] when y contains 0.
     pub fn div(&self, y: &Ball) -> Result<Ball, BallError> {
         let den = den_down(&y.mid, y.rad);
-        if !(den > 0.0) {
+        if den.is_nan() || den <= 0.0 {
             return Err(BallError::Domain {
                 op: "division",
                 mid: y.mid.to_f64(),
@@ -403,7 +423,7 @@ impl Ball {
     pub fn sqrt(&self) -> Result<Ball, BallError> {
         let negative_mid = self.mid.is_sign_negative() && !self.mid.is_zero();
         // m ≥ m_lo ≥ r (f64 comparison is exact) proves m − r ≥ 0.
-        if negative_mid || (self.rad > 0.0 && !(abs_down(&self.mid) >= self.rad)) {
+        if negative_mid || (self.rad > 0.0 && abs_down(&self.mid) < self.rad) {
             return Err(BallError::Domain {
                 op: "sqrt",
                 mid: self.mid.to_f64(),
@@ -418,9 +438,9 @@ impl Ball {
             0.0
         } else {
             let m_lo = abs_down(&self.mid);
-            let by_sqrt_r = self.rad.sqrt().next_up();
+            let by_sqrt_r = up1(self.rad.sqrt());
             if m_lo > 0.0 {
-                let s = m_lo.sqrt().next_down();
+                let s = down1(m_lo.sqrt());
                 if s > 0.0 {
                     div_up(self.rad, s).min(by_sqrt_r)
                 } else {
@@ -475,7 +495,7 @@ impl Ball {
         if big > 1.0 {
             // Wide ball around 0: |φ| ≤ e^{|x|} on it; enclose crudely.
             let hi = expm1_up(big).max(1.0) + 1.0;
-            return Ball::with_rad(Float::with_val(p, 0), hi.next_up());
+            return Ball::with_rad(Float::with_val(p, 0), up1(hi));
         }
         let at_mid = if self.mid.is_zero() {
             Ball::from_u32(p, 1)
@@ -497,7 +517,7 @@ impl Ball {
     /// [`BallError::Domain`] when the ball reaches 0 or below.
     pub fn ln(&self) -> Result<Ball, BallError> {
         let lo = den_down(&self.mid, self.rad);
-        if self.mid.is_sign_negative() || self.mid.is_zero() || !(lo > 0.0) {
+        if self.mid.is_sign_negative() || self.mid.is_zero() || lo.is_nan() || lo <= 0.0 {
             return Err(BallError::Domain {
                 op: "ln",
                 mid: self.mid.to_f64(),
@@ -557,7 +577,7 @@ impl Ball {
         let ord = mid.asinh_round(Round::Nearest);
         let e = round_err(&mid, ord);
         let lo = sub_down(abs_down(&self.mid), self.rad);
-        let slope = if lo > 1.0 { (1.0 / lo).next_up().min(1.0) } else { 1.0 };
+        let slope = if lo > 1.0 { up1(1.0 / lo).min(1.0) } else { 1.0 };
         Ball {
             rad: add_up(mul_up(self.rad, slope), e),
             mid,

@@ -33,7 +33,7 @@ pub trait TaylorScalar: Clone + Debug + PartialOrd {
     /// A zero with the same precision as `self`.
     fn zero_like(&self) -> Self;
     /// The f64 `v` at the precision of `self` (exact for p ≥ 53).
-    fn from_f64_like(&self, v: f64) -> Self;
+    fn like_f64(&self, v: f64) -> Self;
     /// self = 0.
     fn set_zero(&mut self);
     /// self = x.
@@ -60,7 +60,7 @@ impl TaylorScalar for f64 {
     fn zero_like(&self) -> Self {
         0.0
     }
-    fn from_f64_like(&self, v: f64) -> Self {
+    fn like_f64(&self, v: f64) -> Self {
         v
     }
     fn set_zero(&mut self) {
@@ -100,7 +100,7 @@ impl TaylorScalar for rug::Float {
     fn zero_like(&self) -> Self {
         rug::Float::new(self.prec())
     }
-    fn from_f64_like(&self, v: f64) -> Self {
+    fn like_f64(&self, v: f64) -> Self {
         rug::Float::with_val(self.prec(), v)
     }
     fn set_zero(&mut self) {
@@ -323,7 +323,7 @@ pub fn integrate<S: TaylorScalar, F: JetField<S>>(
             h = t_end - t_f;
             last = true;
         }
-        if !(h > 0.0) || !scale.is_finite() {
+        if h.is_nan() || h <= 0.0 || !scale.is_finite() {
             return Err(TaylorError::Failed {
                 t: t_f,
                 why: format!("step size {h:e} with state norm {scale:e}"),
@@ -332,7 +332,7 @@ pub fn integrate<S: TaylorScalar, F: JetField<S>>(
         if last {
             t_next.assign_from(&times[times.len() - 1]);
         } else {
-            h_s = h_s.from_f64_like(h);
+            h_s = h_s.like_f64(h);
             t_next.assign_from(&t);
             t_next.add_assign_ref(&h_s);
         }

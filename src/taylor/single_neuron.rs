@@ -30,7 +30,7 @@ impl<S: TaylorScalar> SingleNeuronJet<S> {
     pub fn new(gram: Vec<S>, xty: Vec<S>, eta_a: S, eta_w: S) -> Self {
         let d = xty.len();
         let zero = eta_a.zero_like();
-        let one = zero.from_f64_like(1.0);
+        let one = zero.like_f64(1.0);
         let is_identity =
             (0..d).all(|i| (0..d).all(|j| gram[i * d + j] == if i == j { one.clone() } else { zero.clone() }));
         SingleNeuronJet {
@@ -92,8 +92,8 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
             let w = &x[1 + i];
             let b = &mut self.beta[i][k];
             b.set_zero();
-            for j in 0..=k {
-                b.mul_add_assign(&a[j], &w[k - j]);
+            for (aj, wkj) in a[..=k].iter().zip(w[..=k].iter().rev()) {
+                b.mul_add_assign(aj, wkj);
             }
         }
         for i in 0..d {
@@ -115,8 +115,8 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         self.acc.set_zero();
         for i in 0..d {
             let w = &x[1 + i];
-            for j in 0..=k {
-                self.acc.mul_add_assign(&w[j], &self.g[i][k - j]);
+            for (wj, gkj) in w[..=k].iter().zip(self.g[i][..=k].iter().rev()) {
+                self.acc.mul_add_assign(wj, gkj);
             }
         }
         out[0].assign_from(&self.acc);
@@ -125,8 +125,8 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         for i in 0..d {
             let o = &mut out[1 + i];
             o.set_zero();
-            for j in 0..=k {
-                o.mul_add_assign(&a[j], &self.g[i][k - j]);
+            for (aj, gkj) in a[..=k].iter().zip(self.g[i][..=k].iter().rev()) {
+                o.mul_add_assign(aj, gkj);
             }
             o.mul_assign_ref(&self.eta_w);
             o.neg_assign();
