@@ -268,3 +268,30 @@ fn taylor_rigorous_catalog_rows_pass() {
         assert!(rows.iter().any(|r| r.regime == regime), "no {regime} row");
     }
 }
+
+/// The MPFR scalar works at 4096 bits (here with a modest tolerance, 1e-40, to keep the test
+/// fast): the result is within the integrator's estimate of the rigorous enclosure.
+#[test]
+fn runs_at_4096_bits() {
+    let p = 4096;
+    let c = samples::fig3(-1.0);
+    let mut f = SingleNeuronJet::from_case(&c, p);
+    let mut x0 = vec![c.a0.to_mp(p)];
+    x0.extend(c.w0.iter().map(|v| v.to_mp(p)));
+    let times: Vec<Float> = c.times[..4].iter().map(|t| t.to_mp(p)).collect();
+    let tr = integrate(&mut f, &x0, &times, &TaylorOptions::new(1e-40)).unwrap();
+    assert_eq!(tr.states[0][0].prec(), p);
+    let cf = ClosedFormBall::new(&c, p).unwrap();
+    for (t, s) in c.times[..4].iter().zip(&tr.states) {
+        let pb = cf.point(t).unwrap();
+        let diff = Float::with_val(p, &s[0] - pb.a.mid()).abs().to_f64();
+        assert!(
+            diff <= tr.stats.err_estimate + pb.a.rad(),
+            "t={t}: {diff:e} vs {:e}",
+            tr.stats.err_estimate
+        );
+        // The ball radius is an f64: at 4096 bits it bottoms out at the smallest subnormal
+        // (documented limitation of `num::ball`), still far below the 1e-40 checked here.
+        assert!(pb.a.rad() < 1e-320, "{:e}", pb.a.rad());
+    }
+}
