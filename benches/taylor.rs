@@ -9,7 +9,10 @@
 //!   written with X = I and y = Xᵀy: the gradient flow depends on the data only through XᵀX and
 //!   Xᵀy, so this is problem L's dynamics up to the 1e-16 whitening defect.
 //!
-//! This machine is shared (2 cores, other builds running): timings are noisy.
+//! This machine is shared (2 cores, other builds running): timings are noisy. Medians measured on
+//! 2026-11-23 with `-- --warm-up-time 1 --measurement-time 3` at load average ≈ 5 (so inflated):
+//! f64 218 µs (47 steps, order 13), 334 bits 1.13 s (51 steps, order 117), ball point (a, w)
+//! 12.1 µs, all observables 20.4 µs — all above the issue's targets (see the issue-3 report).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
