@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | 0 | [`num`], [`case`] | tolerances, bounds, MPFR helpers, decimal inputs, case files |
 //! | 1 | [`models`] | loss, gradient, Hessian of each network (f64, no I/O) |
-//! | 2 | [`exact`], [`flow`] | closed forms (f64 and MPFR); gradient-flow integration (diffsol) |
+//! | 2 | [`exact`], [`flow`], [`taylor`] | closed forms (f64, MPFR, balls); gradient-flow integration (diffsol; Taylor series in f64/MPFR) |
 //! | 3 | [`metrics`] | observables of states: μ, φ, kernel distance, loss |
 //! | 4 | [`verify`] | theorem checks returning certified rows |
 //! | 5 | [`report`] | Markdown/CSV/JSON tables and SVG figures |
@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod models;
 pub mod num;
 pub mod report;
+pub mod taylor;
 pub mod verify;
 pub mod workprec;
 

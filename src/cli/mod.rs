@@ -37,6 +37,9 @@ enum Command {
         /// Which closed-form route.
         #[arg(long, value_enum, default_value_t = FormArg::Linearised)]
         form: FormArg,
+        /// Rigorous enclosures (ball arithmetic, linearised form): print lo/hi per quantity.
+        #[arg(long)]
+        rigorous: bool,
     },
     /// Integrate the gradient flow of a case (JSON on stdout).
     Simulate {
@@ -55,6 +58,12 @@ enum Command {
         /// Parameter space (θ = (a, w)) or function space (β, P1 eqs. 3–4).
         #[arg(long, value_enum, default_value_t = SpaceArg::Parameter)]
         form: SpaceArg,
+        /// Working precision in bits for `--method taylor` (53 = f64; more = MPFR).
+        #[arg(long, default_value_t = 53)]
+        prec: u32,
+        /// Local error tolerance for `--method taylor`.
+        #[arg(long, default_value_t = 1e-12, allow_negative_numbers = true)]
+        tol: f64,
     },
     /// Run the verification catalog and write certified tables and a figure.
     Verify {
@@ -120,15 +129,19 @@ enum MethodArg {
     #[value(name = "tr-bdf2")]
     TrBdf2,
     Tsit45,
+    /// Taylor series (f64 or MPFR, `--prec`, `--tol`).
+    Taylor,
 }
 
-impl From<MethodArg> for Method {
-    fn from(m: MethodArg) -> Method {
-        match m {
-            MethodArg::Bdf => Method::Bdf,
-            MethodArg::Esdirk34 => Method::Esdirk34,
-            MethodArg::TrBdf2 => Method::TrBdf2,
-            MethodArg::Tsit45 => Method::Tsit45,
+impl MethodArg {
+    /// The diffsol method, or `None` for the Taylor integrator.
+    fn flow_method(self) -> Option<Method> {
+        match self {
+            MethodArg::Bdf => Some(Method::Bdf),
+            MethodArg::Esdirk34 => Some(Method::Esdirk34),
+            MethodArg::TrBdf2 => Some(Method::TrBdf2),
+            MethodArg::Tsit45 => Some(Method::Tsit45),
+            MethodArg::Taylor => None,
         }
     }
 }
@@ -147,8 +160,17 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Exact { case, prec, form } => {
+        Command::Exact {
+            case,
+            prec,
+            form,
+            rigorous,
+        } => {
+            if rigorous && matches!(form, FormArg::Hyperbolic) {
+                bail!("--rigorous evaluates the linearised form only: drop --form hyperbolic");
+            }
             let v = match read_case(&case)? {
+                Case::SingleNeuron(c) if rigorous => single_neuron::exact_rigorous_json(&c, prec)?,
                 Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -160,11 +182,25 @@ fn run(cli: Cli) -> Result<i32> {
             rtol,
             atol,
             form,
+            prec,
+            tol,
         } => {
-            let opts = FlowOptions::new(method.into()).with_tol(rtol, atol);
             let function_space = matches!(form, SpaceArg::FunctionSpace);
-            let v = match read_case(&case)? {
-                Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
+            let v = match method.flow_method() {
+                None => {
+                    if function_space {
+                        bail!("--method taylor integrates the parameter flow only: drop --form function_space");
+                    }
+                    match read_case(&case)? {
+                        Case::SingleNeuron(c) => single_neuron::simulate_taylor_json(&c, prec, tol)?,
+                    }
+                }
+                Some(m) => {
+                    let opts = FlowOptions::new(m).with_tol(rtol, atol);
+                    match read_case(&case)? {
+                        Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
+                    }
+                }
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)

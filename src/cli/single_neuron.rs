@@ -130,6 +130,149 @@ pub(super) fn exact_json(c: &SingleNeuronCase, prec: u32, form: Form) -> Result<
     Ok(Value::Object(out))
 }
 
+/// `exact --rigorous`: every quantity as an enclosure [lo, hi] (decimal strings, lo rounded down,
+/// hi rounded up, with the digits the precision holds).
+pub(super) fn exact_rigorous_json(c: &SingleNeuronCase, prec: u32) -> Result<Value> {
+    use lazyrich::exact::single_neuron_ball::{ClosedFormBall, PointBall};
+    use lazyrich::num::ball::Ball;
+    mp::check_prec(prec)?;
+    model_and_theta(c)?;
+    let cf = ClosedFormBall::new(c, prec)?;
+    let pts: Vec<PointBall> = c.times.iter().map(|t| cf.point(t)).collect::<Result<_, _>>()?;
+    let digits = mp::max_digits(prec);
+    let enc = |b: &Ball| json!({"lo": b.lo_decimal(digits), "hi": b.hi_decimal(digits), "rad": b.rad()});
+    let mut out = Map::new();
+    out.insert("model".into(), json!("single_neuron"));
+    out.insert("form".into(), json!("linearised"));
+    out.insert("prec_bits".into(), json!(prec));
+    out.insert("bound_method".into(), json!(BoundMethod::Rigorous.as_str()));
+    out.insert("delta".into(), enc(cf.delta()));
+    let mut arr = Vec::new();
+    for (t, pb) in c.times.iter().zip(&pts) {
+        let mut o = Map::new();
+        o.insert("t".into(), json!(t.as_str()));
+        for q in emp::QUANTITIES {
+            let v: Vec<Value> = pb.values(q).into_iter().map(enc).collect();
+            let v = if q == "w" || q == "beta" {
+                Value::Array(v)
+            } else {
+                v.into_iter().next().unwrap_or(Value::Null)
+            };
+            o.insert(q.into(), v);
+        }
+        o.insert("max_rel_rad".into(), num_or_null(pb.max_rel_rad()));
+        arr.push(Value::Object(o));
+    }
+    out.insert("points".into(), Value::Array(arr));
+    Ok(Value::Object(out))
+}
+
+/// `simulate --method taylor`: f64 at 53 bits, MPFR above (values as decimal strings with the
+/// digits the integrator's error estimate certifies, at most what the precision holds).
+pub(super) fn simulate_taylor_json(c: &SingleNeuronCase, prec: u32, tol: f64) -> Result<Value> {
+    use lazyrich::taylor::single_neuron::SingleNeuronJet;
+    use lazyrich::taylor::{TaylorOptions, integrate as taylor};
+    use rug::Float;
+    mp::check_prec(prec)?;
+    let (model, theta0) = model_and_theta(c)?;
+    let opts = TaylorOptions::new(tol);
+    let delta0 = model.delta(&theta0);
+    let mut out = Map::new();
+    out.insert("model".into(), json!("single_neuron"));
+    out.insert("method".into(), json!("taylor"));
+    out.insert("form".into(), json!("parameter"));
+    out.insert("prec_bits".into(), json!(prec));
+    out.insert("tol".into(), json!(tol));
+    out.insert("delta".into(), json!(delta0));
+    let mut pts = Vec::new();
+    let (stats, drift) = if prec == tol::MIN_PREC_BITS {
+        let tr = taylor(&mut SingleNeuronJet::from_model(&model), &theta0, &c.times_f64(), &opts)?;
+        let mut drift = 0.0f64;
+        for (th, t) in tr.states.iter().zip(c.times_f64()) {
+            let o = observables(&model, &theta0, t, th);
+            let dd = (model.delta(th) - delta0).abs();
+            drift = drift.max(dd);
+            pts.push(
+                json!({"t": t, "a": o.a, "w": o.w, "beta": o.beta, "mu": o.mu, "phi": num_or_null(o.phi),
+                             "kernel_distance": num_or_null(o.kernel_distance), "loss": o.loss, "delta_drift": dd}),
+            );
+        }
+        (tr.stats, drift)
+    } else {
+        let p = prec;
+        let mut field = SingleNeuronJet::from_case(c, p);
+        let mut x0 = vec![c.a0.to_mp(p)];
+        x0.extend(c.w0.iter().map(|v| v.to_mp(p)));
+        let times: Vec<Float> = c.times.iter().map(|t| t.to_mp(p)).collect();
+        let tr = taylor(&mut field, &x0, &times, &opts)?;
+        let est = tr.stats.err_estimate;
+        let eta_a = c.eta_a.to_mp(p);
+        let eta_w = c.eta_w.to_mp(p);
+        let x: Vec<Vec<Float>> = c.x.iter().map(|r| r.iter().map(|v| v.to_mp(p)).collect()).collect();
+        let y: Vec<Float> = c.y.iter().map(|v| v.to_mp(p)).collect();
+        let d = x0.len() - 1;
+        let bstar: Vec<Float> = (0..d)
+            .map(|j| {
+                x.iter()
+                    .zip(&y)
+                    .fold(Float::new(p), |s, (r, yi)| s + Float::with_val(p, &r[j] * yi))
+            })
+            .collect();
+        let dotp = |u: &[Float], v: &[Float]| {
+            u.iter()
+                .zip(v)
+                .fold(Float::new(p), |s, (a, b)| s + Float::with_val(p, a * b))
+        };
+        let delta_of = |a: &Float, w: &[Float]| {
+            Float::with_val(p, &eta_w * Float::with_val(p, a.square_ref())) - Float::with_val(p, &eta_a * dotp(w, w))
+        };
+        let d0 = delta_of(&x0[0], &x0[1..]);
+        out.insert("delta".into(), json!(mp::to_decimal(&d0, 0.0)));
+        let s_norm = dotp(&bstar, &bstar).sqrt();
+        let whitened = model.whitening_defect() == 0.0;
+        let dec = |v: &Float| json!(mp::to_decimal(v, est));
+        let mut drift = 0.0f64;
+        for (st, t) in tr.states.iter().zip(&c.times) {
+            let (a, w) = (&st[0], &st[1..]);
+            let beta: Vec<Float> = w.iter().map(|wi| Float::with_val(p, a * wi)).collect();
+            let wn = dotp(w, w).sqrt();
+            let mu = Float::with_val(p, a * &wn);
+            let phi = dotp(w, &bstar) / Float::with_val(p, &wn * &s_norm);
+            // L = ½‖Xβ − y‖² (any X)
+            let mut loss = Float::new(p);
+            for (row, yi) in x.iter().zip(&y) {
+                loss += (dotp(row, &beta) - yi).square();
+            }
+            loss /= 2u32;
+            let ks = emp::kernel_distance_mp(&eta_a, &eta_w, &x0[0], &x0[1..], a, w, p);
+            let dd = Float::with_val(p, delta_of(a, w) - &d0).abs().to_f64();
+            drift = drift.max(dd);
+            pts.push(
+                json!({"t": t.as_str(), "a": dec(a), "w": w.iter().map(dec).collect::<Vec<_>>(),
+                             "beta": beta.iter().map(dec).collect::<Vec<_>>(), "mu": dec(&mu),
+                             "phi": if phi.is_finite() { dec(&phi) } else { Value::Null },
+                             "kernel_distance": if ks.is_finite() && whitened { dec(&ks) } else { Value::Null },
+                             "loss": dec(&loss), "delta_drift": dd}),
+            );
+        }
+        if model.whitening_defect() > 0.0 {
+            out.insert(
+                "note".into(),
+                json!(
+                    "kernel_distance is null above 53 bits for non-whitened X (the MPFR kernel distance \
+                       implements the whitened formula tr(M0 Mt) only); use --prec 53 for it"
+                ),
+            );
+        }
+        (tr.stats, drift)
+    };
+    out.insert("points".into(), Value::Array(pts));
+    out.insert("stats".into(), serde_json::to_value(stats)?);
+    out.insert("err_estimate".into(), json!(stats.err_estimate));
+    out.insert("delta_drift".into(), json!(drift));
+    Ok(Value::Object(out))
+}
+
 pub(super) fn simulate_json(c: &SingleNeuronCase, opts: &FlowOptions, function_space: bool) -> Result<Value> {
     let (model, theta0) = model_and_theta(c)?;
     let times = c.times_f64();

@@ -4,11 +4,15 @@
 //! - [`single_neuron_mp`]: the same solution at any precision by two routes — the linearised
 //!   closed form and the paper's route (Riccati ν, Bernoulli a, hyperbolic coordinates) — each
 //!   value with an error bound.
+//! - [`single_neuron_ball`]: the linearised closed form in ball arithmetic: rigorous enclosures.
 
 pub mod single_neuron;
+pub mod single_neuron_ball;
 pub mod single_neuron_mp;
 
 use crate::models::ModelError;
+use crate::num::TimeError;
+use crate::num::ball::BallError;
 use crate::num::mp::PrecError;
 
 /// Errors from setting up or evaluating a closed form.
@@ -41,4 +45,21 @@ pub enum ExactError {
         /// Why.
         why: String,
     },
+    /// The rigorous closed form needs XᵀX = I exactly, and it could not be proved.
+    #[error(
+        "rigorous enclosures need XᵀX = I exactly for the decimal inputs, but XᵀX − I has an entry \
+         of size up to {defect:.3e}: use data whose whitening is exact in binary (e.g. the identity \
+         or a Hadamard matrix scaled by 1/√n with n a power of 4), or drop --rigorous for the \
+         estimated (two-precision) bounds"
+    )]
+    NotExactlyWhitened {
+        /// Largest |entry| (+ radius) of XᵀX − I found.
+        defect: f64,
+    },
+    /// A ball operation left its domain in the rigorous closed form.
+    #[error("rigorous closed form: {0}")]
+    Rigorous(#[from] BallError),
+    /// Invalid output times.
+    #[error(transparent)]
+    Times(#[from] TimeError),
 }

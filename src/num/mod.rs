@@ -4,9 +4,11 @@
 //!   bound together with the method that produced it.
 //! - [`mp`]: helpers around MPFR (`rug`): precision checks, exact parsing of decimal strings,
 //!   decimal output with only the correct digits, and two-precision error estimates.
+//! - [`ball`]: [`ball::Ball`], mid-rad ball arithmetic over MPFR with rigorous enclosures.
 //! - [`decimal`]: [`decimal::Num`], a number kept as the decimal text the user wrote, so that it
 //!   can be parsed exactly at any working precision.
 
+pub mod ball;
 pub mod decimal;
 pub mod mp;
 pub mod tol;

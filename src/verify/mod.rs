@@ -6,6 +6,7 @@
 //! `verification/README.md`.
 
 pub mod single_neuron;
+pub mod taylor_rigorous;
 
 use serde::Serialize;
 
@@ -61,5 +62,7 @@ pub struct Row {
 
 /// Run the whole catalog.
 pub fn run(mode: Mode) -> Vec<Row> {
-    single_neuron::run(mode)
+    let mut rows = single_neuron::run(mode);
+    rows.extend(taylor_rigorous::run(mode));
+    rows
 }

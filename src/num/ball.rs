@@ -1,0 +1,632 @@
+//! Mid-rad ball arithmetic over MPFR: rigorous enclosures with directed rounding.
+//!
+//! A [`Ball`] `[m ± r]` is the set {x : |x − m| ≤ r}. The midpoint `m` is an MPFR `Float` at the
+//! working precision p (rounded to nearest); the radius `r` is an `f64` that is only ever rounded
+//! **up**. Every operation returns a ball that provably contains f(x) for every x in the input
+//! balls (the "enclosure property"), by:
+//!
+//! - the rounding error of the midpoint: MPFR rounds correctly and reports whether the result is
+//!   exact (its ternary value); when it is not, half an ulp of the result, 2^(e−p−1) for
+//!   m = ±0.f·2^e, is added to the radius;
+//! - the propagation of the input radii: exact formulas for +, −, ×, ÷; for the elementary
+//!   functions the mean-value theorem |f(x) − f(m)| ≤ r · max_{|ξ−m|≤r} |f′(ξ)| with an
+//!   upper bound of |f′| on the whole ball written in terms of the computed value (e.g.
+//!   |eˣ − eᵐ| = eᵐ|e^ξ − 1| ≤ eᵐ(eʳ − 1); cosh m ≤ 1 + |sinh m|; |tanh′| ≤ 1);
+//! - radius arithmetic in f64 rounded upward: each f64 result `v` computed to nearest is replaced
+//!   by the next f64 above `v`, which is ≥ the exact value (the rounding error is at most half an ulp of
+//!   `v`). Products with a zero factor are 0 (never `0·∞ = NaN`).
+//!
+//! **Why an f64 radius** (Arb uses a 30-bit mantissa with an unbounded exponent): the radius only
+//! needs a few correct bits, and f64 arithmetic costs a nanosecond and allocates nothing, whereas a
+//! low-precision MPFR radius would double the allocations of every operation. The price is the
+//! f64 exponent range: a radius below 2⁻¹⁰⁷⁴ is rounded up to the smallest subnormal (so balls
+//! around values smaller than ~1e-290 are wider, relative to their value, than 2^−p), and a
+//! radius above 1.8e308 becomes +∞ (an infinite ball, which is a true but useless enclosure).
+//! Neither can produce a wrong finite ball. All values of the closed forms in this crate lie well
+//! inside the f64 range.
+//!
+//! **Domain errors.** Division by a ball that contains 0, `ln` of a ball that reaches 0 or below
+//! and `sqrt` of a ball that reaches below 0 return a [`BallError`] naming the operation and the
+//! ball; they never return a finite ball that could be wrong.
+
+use crate::num::decimal::Num;
+use crate::num::mp::{self, PrecError};
+use rug::Float;
+use rug::float::Round;
+use std::cmp::Ordering;
+use std::fmt;
+
+/// Errors from ball operations.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BallError {
+    /// An operation's argument ball leaves the function's domain.
+    #[error(
+        "{op} of the ball [{mid:e} ± {rad:e}], which {why}: no finite enclosure exists; raise the \
+         precision if the ball is only wide because of rounding, or avoid the singular input"
+    )]
+    Domain {
+        /// Operation name (`"division"`, `"ln"`, `"sqrt"`).
+        op: &'static str,
+        /// Midpoint (as f64, for the message).
+        mid: f64,
+        /// Radius.
+        rad: f64,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// Invalid working precision.
+    #[error(transparent)]
+    Prec(#[from] PrecError),
+}
+
+/// A ball [mid ± rad]: an MPFR midpoint and an upward-rounded f64 radius.
+#[derive(Clone, PartialEq)]
+pub struct Ball {
+    mid: Float,
+    rad: f64,
+}
+
+impl fmt::Debug for Ball {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} ± {:e}]", self.mid.to_string_radix(10, Some(20)), self.rad)
+    }
+}
+
+/// 2^e as an f64, rounded up (the smallest subnormal below the f64 range, +∞ above it).
+pub fn pow2_up(e: i64) -> f64 {
+    if e > 1023 {
+        f64::INFINITY
+    } else if e >= -1022 {
+        f64::from_bits(((e + 1023) as u64) << 52)
+    } else if e >= -1074 {
+        f64::from_bits(1u64 << (e + 1074))
+    } else {
+        f64::from_bits(1)
+    }
+}
+
+/// The next f64 above x (x itself for +∞ and NaN); `f64::next_up` without needing Rust 1.86.
+#[inline]
+fn up1(x: f64) -> f64 {
+    if x.is_nan() || x == f64::INFINITY {
+        x
+    } else if x == 0.0 {
+        f64::from_bits(1)
+    } else if x > 0.0 {
+        f64::from_bits(x.to_bits() + 1)
+    } else {
+        f64::from_bits(x.to_bits() - 1)
+    }
+}
+
+/// The next f64 below x.
+#[inline]
+fn down1(x: f64) -> f64 {
+    -up1(-x)
+}
+
+/// a + b rounded up.
+#[inline]
+fn add_up(a: f64, b: f64) -> f64 {
+    let s = a + b;
+    // A sum that rounds to 0 is exactly 0 (gradual underflow); otherwise step up one ulp.
+    if s.is_nan() {
+        f64::INFINITY
+    } else if s == 0.0 {
+        0.0
+    } else {
+        up1(s)
+    }
+}
+
+/// a·b rounded up, for a, b ≥ 0 (0 if either is 0, even when the other is +∞).
+#[inline]
+fn mul_up(a: f64, b: f64) -> f64 {
+    if a == 0.0 || b == 0.0 { 0.0 } else { up1(a * b) }
+}
+
+/// a/b rounded up, for a ≥ 0, b > 0.
+#[inline]
+fn div_up(a: f64, b: f64) -> f64 {
+    if a == 0.0 { 0.0 } else { up1(a / b) }
+}
+
+/// a − b rounded down.
+#[inline]
+fn sub_down(a: f64, b: f64) -> f64 {
+    down1(a - b)
+}
+
+/// An f64 ≥ |x|.
+#[inline]
+fn abs_up(x: &Float) -> f64 {
+    if x.is_sign_negative() {
+        -x.to_f64_round(Round::Down)
+    } else {
+        x.to_f64_round(Round::Up)
+    }
+}
+
+/// An f64 ≤ |x| (≥ 0).
+#[inline]
+fn abs_down(x: &Float) -> f64 {
+    if x.is_sign_negative() {
+        -x.to_f64_round(Round::Up)
+    } else {
+        x.to_f64_round(Round::Down)
+    }
+}
+
+/// Half an ulp of `x` at its precision if `ord` says the value was rounded, else 0.
+#[inline]
+fn round_err(x: &Float, ord: Ordering) -> f64 {
+    if ord == Ordering::Equal {
+        return 0.0;
+    }
+    match x.get_exp() {
+        Some(e) => pow2_up(i64::from(e) - i64::from(x.prec()) - 1),
+        // Underflow to zero (|true value| below MPFR's smallest number) or overflow to ∞.
+        None if x.is_zero() => f64::from_bits(1),
+        None => f64::INFINITY,
+    }
+}
+
+/// A lower bound of |m| − r, or a tiny positive stand-in (1 smallest subnormal) when |m| − r is
+/// positive but below the f64 range; ≤ 0 when the ball [m ± r] may contain 0.
+fn den_down(m: &Float, r: f64) -> f64 {
+    if m.is_zero() {
+        return -1.0;
+    }
+    let d = sub_down(abs_down(m), r);
+    if d > f64::MIN_POSITIVE {
+        return d;
+    }
+    // Slow path near the bottom of the f64 range: decide with MPFR's exponent range.
+    let lo = Float::with_val_round(64, m.abs_ref(), Round::Down).0;
+    let lo = Float::with_val_round(64, &lo - r, Round::Down).0;
+    if lo > 0 { f64::from_bits(1) } else { -1.0 }
+}
+
+/// An upper bound of num/(|m| − r) given `den` = [`den_down`](m, r) > 0; computed in MPFR when
+/// `den` is the tiny stand-in.
+fn ratio_up(num: f64, m: &Float, r: f64, den: f64) -> f64 {
+    if num == 0.0 {
+        return 0.0;
+    }
+    if den > f64::MIN_POSITIVE {
+        return div_up(num, den);
+    }
+    let lo = Float::with_val_round(64, m.abs_ref(), Round::Down).0;
+    let lo = Float::with_val_round(64, &lo - r, Round::Down).0;
+    Float::with_val_round(64, num / &lo, Round::Up)
+        .0
+        .to_f64_round(Round::Up)
+}
+
+/// An upper bound of eʳ − 1 for r ≥ 0.
+fn expm1_up(r: f64) -> f64 {
+    if r == 0.0 {
+        0.0
+    } else if r <= 0.5 {
+        // eʳ − 1 = r + r²Σ_{k≥2} r^{k−2}/k! ≤ r + r²(e − 2) ≤ r + r² for r ≤ 1.
+        add_up(r, mul_up(r, r))
+    } else {
+        let mut x = Float::with_val(53, r);
+        x.exp_m1_round(Round::Up);
+        x.to_f64_round(Round::Up)
+    }
+}
+
+impl Ball {
+    /// The exact value `x` (radius 0), at `x`'s own precision.
+    pub fn exact(x: Float) -> Self {
+        Ball { mid: x, rad: 0.0 }
+    }
+
+    /// A ball from a midpoint and a radius (the radius must be ≥ 0; NaN becomes +∞).
+    pub fn with_rad(mid: Float, rad: f64) -> Self {
+        let rad = if rad.is_nan() { f64::INFINITY } else { rad.abs() };
+        Ball { mid, rad }
+    }
+
+    /// The exact binary64 value `x` at `prec` ≥ 53 bits (radius 0).
+    pub fn from_f64(prec: u32, x: f64) -> Self {
+        let (mid, ord) = Float::with_val_round(prec, x, Round::Nearest);
+        let rad = round_err(&mid, ord);
+        Ball { mid, rad }
+    }
+
+    /// The integer `k`, exact at `prec` bits.
+    pub fn from_u32(prec: u32, k: u32) -> Self {
+        let (mid, ord) = Float::with_val_round(prec, k, Round::Nearest);
+        let rad = round_err(&mid, ord);
+        Ball { mid, rad }
+    }
+
+    /// An enclosure of the exact value of the decimal text of `x`, at `prec` bits: the correctly
+    /// rounded midpoint and, unless the text is exactly representable, half an ulp of radius.
+    ///
+    /// # Errors
+    /// [`BallError::Prec`] for `prec` below 53 bits or above [`crate::num::tol::MAX_PREC_BITS`].
+    pub fn from_num(x: &Num, prec: u32) -> Result<Self, BallError> {
+        mp::check_prec(prec)?;
+        let parsed = Float::parse(x.as_str()).map_err(|_| BallError::Domain {
+            op: "parse",
+            mid: x.to_f64(),
+            rad: 0.0,
+            why: "is not decimal text",
+        })?;
+        let (mid, ord) = Float::with_val_round(prec, parsed, Round::Nearest);
+        let rad = round_err(&mid, ord);
+        Ok(Ball { mid, rad })
+    }
+
+    /// Midpoint.
+    pub fn mid(&self) -> &Float {
+        &self.mid
+    }
+    /// Radius (an upper bound of the distance from the midpoint to any enclosed value).
+    pub fn rad(&self) -> f64 {
+        self.rad
+    }
+    /// Working precision of the midpoint.
+    pub fn prec(&self) -> u32 {
+        self.mid.prec()
+    }
+    /// Whether the radius is finite.
+    pub fn is_finite(&self) -> bool {
+        self.rad.is_finite() && self.mid.is_finite()
+    }
+    /// Whether 0 lies in the ball.
+    pub fn contains_zero(&self) -> bool {
+        abs_down(&self.mid) <= self.rad
+    }
+    /// Whether the ball is the exact value 0.
+    pub fn is_exact_zero(&self) -> bool {
+        self.mid.is_zero() && self.rad == 0.0
+    }
+
+    /// Whether the (exact) value `x` lies in the ball. Decided rigorously: |x − mid| is bounded
+    /// from above with directed rounding before it is compared with the radius.
+    pub fn contains(&self, x: &Float) -> bool {
+        if !self.rad.is_finite() {
+            return !self.rad.is_nan();
+        }
+        let up = Float::with_val_round(64, x - &self.mid, Round::Up).0;
+        let down = Float::with_val_round(64, x - &self.mid, Round::Down).0;
+        let d = up.to_f64_round(Round::Up).max(-down.to_f64_round(Round::Down));
+        d <= self.rad
+    }
+
+    /// Lower end mid − rad, rounded down at the working precision.
+    pub fn lo(&self) -> Float {
+        Float::with_val_round(self.prec(), &self.mid - self.rad, Round::Down).0
+    }
+    /// Upper end mid + rad, rounded up at the working precision.
+    pub fn hi(&self) -> Float {
+        Float::with_val_round(self.prec(), &self.mid + self.rad, Round::Up).0
+    }
+    /// Radius relative to |mid| (an upper bound; +∞ when mid = 0 and rad > 0, 0 for an exact 0).
+    pub fn rel_rad(&self) -> f64 {
+        if self.rad == 0.0 {
+            0.0
+        } else {
+            let m = abs_down(&self.mid);
+            if m == 0.0 { f64::INFINITY } else { div_up(self.rad, m) }
+        }
+    }
+
+    /// −x (exact).
+    pub fn neg(&self) -> Ball {
+        Ball {
+            mid: Float::with_val(self.prec(), -&self.mid),
+            rad: self.rad,
+        }
+    }
+
+    /// x + y.
+    pub fn add(&self, y: &Ball) -> Ball {
+        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid + &y.mid, Round::Nearest);
+        let rad = add_up(add_up(self.rad, y.rad), round_err(&mid, ord));
+        Ball { mid, rad }
+    }
+
+    /// x − y.
+    pub fn sub(&self, y: &Ball) -> Ball {
+        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid - &y.mid, Round::Nearest);
+        let rad = add_up(add_up(self.rad, y.rad), round_err(&mid, ord));
+        Ball { mid, rad }
+    }
+
+    /// x·y: |xy − m_x m_y| ≤ |m_x| r_y + |m_y| r_x + r_x r_y.
+    pub fn mul(&self, y: &Ball) -> Ball {
+        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid * &y.mid, Round::Nearest);
+        let prop = add_up(
+            add_up(mul_up(abs_up(&self.mid), y.rad), mul_up(abs_up(&y.mid), self.rad)),
+            mul_up(self.rad, y.rad),
+        );
+        Ball {
+            rad: add_up(prop, round_err(&mid, ord)),
+            mid,
+        }
+    }
+
+    /// x²: |x² − m²| ≤ 2|m| r + r².
+    pub fn sqr(&self) -> Ball {
+        let (mid, ord) = Float::with_val_round(self.prec(), self.mid.square_ref(), Round::Nearest);
+        let prop = add_up(mul_up(2.0 * abs_up(&self.mid), self.rad), mul_up(self.rad, self.rad));
+        Ball {
+            rad: add_up(prop, round_err(&mid, ord)),
+            mid,
+        }
+    }
+
+    /// x·2^k (exact on the midpoint unless it over/underflows MPFR's exponent range).
+    pub fn mul_pow2(&self, k: i32) -> Ball {
+        let mut mid = self.mid.clone();
+        if k >= 0 {
+            mid <<= k as u32;
+        } else {
+            mid >>= (-k) as u32;
+        }
+        let f = pow2_up(i64::from(k));
+        Ball {
+            mid,
+            rad: mul_up(self.rad, f),
+        }
+    }
+
+    /// x·k for an integer k.
+    pub fn mul_u32(&self, k: u32) -> Ball {
+        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid * k, Round::Nearest);
+        let rad = add_up(mul_up(self.rad, f64::from(k)), round_err(&mid, ord));
+        Ball { mid, rad }
+    }
+
+    /// x/y, for a ball y that excludes 0: |x/y − m_x/m_y| ≤ (r_x + |m_x/m_y| r_y)/(|m_y| − r_y).
+    ///
+    /// # Errors
+    /// [`BallError::Domain`] when y contains 0.
+    pub fn div(&self, y: &Ball) -> Result<Ball, BallError> {
+        let den = den_down(&y.mid, y.rad);
+        if den.is_nan() || den <= 0.0 {
+            return Err(BallError::Domain {
+                op: "division",
+                mid: y.mid.to_f64(),
+                rad: y.rad,
+                why: "contains 0",
+            });
+        }
+        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid / &y.mid, Round::Nearest);
+        let e = round_err(&mid, ord);
+        let q = add_up(abs_up(&mid), e);
+        let prop = ratio_up(add_up(self.rad, mul_up(q, y.rad)), &y.mid, y.rad, den);
+        Ok(Ball {
+            rad: add_up(prop, e),
+            mid,
+        })
+    }
+
+    /// 1/x.
+    ///
+    /// # Errors
+    /// [`BallError::Domain`] when x contains 0.
+    pub fn recip(&self) -> Result<Ball, BallError> {
+        Ball::from_u32(self.prec(), 1).div(self)
+    }
+
+    /// √x, for a ball within [0, ∞): |√x − √m| ≤ min(r/√m, √r).
+    ///
+    /// # Errors
+    /// [`BallError::Domain`] when the ball reaches below 0.
+    pub fn sqrt(&self) -> Result<Ball, BallError> {
+        let negative_mid = self.mid.is_sign_negative() && !self.mid.is_zero();
+        // m ≥ m_lo ≥ r (f64 comparison is exact) proves m − r ≥ 0.
+        if negative_mid || (self.rad > 0.0 && abs_down(&self.mid) < self.rad) {
+            return Err(BallError::Domain {
+                op: "sqrt",
+                mid: self.mid.to_f64(),
+                rad: self.rad,
+                why: "reaches below 0",
+            });
+        }
+        let mut mid = self.mid.clone();
+        let ord = mid.sqrt_round(Round::Nearest);
+        let e = round_err(&mid, ord);
+        let prop = if self.rad == 0.0 {
+            0.0
+        } else {
+            let m_lo = abs_down(&self.mid);
+            let by_sqrt_r = up1(self.rad.sqrt());
+            if m_lo > 0.0 {
+                let s = down1(m_lo.sqrt());
+                if s > 0.0 {
+                    div_up(self.rad, s).min(by_sqrt_r)
+                } else {
+                    by_sqrt_r
+                }
+            } else {
+                by_sqrt_r
+            }
+        };
+        Ok(Ball {
+            rad: add_up(prop, e),
+            mid,
+        })
+    }
+
+    /// eˣ: |eˣ − eᵐ| ≤ eᵐ(eʳ − 1).
+    pub fn exp(&self) -> Ball {
+        let mut mid = self.mid.clone();
+        let ord = mid.exp_round(Round::Nearest);
+        let e = round_err(&mid, ord);
+        let em = add_up(abs_up(&mid), e);
+        Ball {
+            rad: add_up(mul_up(em, expm1_up(self.rad)), e),
+            mid,
+        }
+    }
+
+    /// eˣ − 1 (no cancellation near 0): |expm1 x − expm1 m| ≤ eᵐ(eʳ − 1), eᵐ = 1 + expm1 m.
+    pub fn expm1(&self) -> Ball {
+        let mut mid = self.mid.clone();
+        let ord = mid.exp_m1_round(Round::Nearest);
+        let e = round_err(&mid, ord);
+        let em = add_up(1.0, add_up(mid.to_f64_round(Round::Up), e)).max(0.0);
+        Ball {
+            rad: add_up(mul_up(em, expm1_up(self.rad)), e),
+            mid,
+        }
+    }
+
+    /// (eˣ − 1)/x, entire (= 1 at x = 0), for any ball. When the ball excludes 0 and |x| > ½
+    /// this is expm1(x)/x in balls; otherwise the value at the midpoint plus r·max|φ′|, with
+    /// |φ′(ξ)| = |Σ_{k≥1} k ξ^{k−1}/(k+1)!| ≤ Σ k/(k+1)! = 1 for |ξ| ≤ 1.
+    pub fn expm1_over_x(&self) -> Ball {
+        let p = self.prec();
+        let big = add_up(abs_up(&self.mid), self.rad);
+        if !self.contains_zero() && abs_down(&self.mid) > 0.5 {
+            return self
+                .expm1()
+                .div(self)
+                .unwrap_or_else(|_| Ball::with_rad(Float::with_val(p, 0), f64::INFINITY));
+        }
+        if big > 1.0 {
+            // Wide ball around 0: |φ| ≤ e^{|x|} on it; enclose crudely.
+            let hi = expm1_up(big).max(1.0) + 1.0;
+            return Ball::with_rad(Float::with_val(p, 0), up1(hi));
+        }
+        let at_mid = if self.mid.is_zero() {
+            Ball::from_u32(p, 1)
+        } else {
+            let m = Ball::exact(self.mid.clone());
+            m.expm1()
+                .div(&m)
+                .unwrap_or_else(|_| Ball::with_rad(Float::with_val(p, 0), f64::INFINITY))
+        };
+        Ball {
+            rad: add_up(at_mid.rad, self.rad),
+            mid: at_mid.mid,
+        }
+    }
+
+    /// ln x, for a ball within (0, ∞): |ln x − ln m| ≤ r/(m − r).
+    ///
+    /// # Errors
+    /// [`BallError::Domain`] when the ball reaches 0 or below.
+    pub fn ln(&self) -> Result<Ball, BallError> {
+        let lo = den_down(&self.mid, self.rad);
+        if self.mid.is_sign_negative() || self.mid.is_zero() || lo.is_nan() || lo <= 0.0 {
+            return Err(BallError::Domain {
+                op: "ln",
+                mid: self.mid.to_f64(),
+                rad: self.rad,
+                why: "reaches 0 or below",
+            });
+        }
+        let mut mid = self.mid.clone();
+        let ord = mid.ln_round(Round::Nearest);
+        let e = round_err(&mid, ord);
+        Ok(Ball {
+            rad: add_up(ratio_up(self.rad, &self.mid, self.rad, lo), e),
+            mid,
+        })
+    }
+
+    /// sinh x: |sinh x − sinh m| ≤ r·cosh(|m| + r) ≤ r(1 + |sinh m|)eʳ.
+    pub fn sinh(&self) -> Ball {
+        let mut mid = self.mid.clone();
+        let ord = mid.sinh_round(Round::Nearest);
+        let e = round_err(&mid, ord);
+        let ch = add_up(1.0, add_up(abs_up(&mid), e));
+        let prop = mul_up(mul_up(self.rad, ch), add_up(1.0, expm1_up(self.rad)));
+        Ball {
+            rad: add_up(prop, e),
+            mid,
+        }
+    }
+
+    /// cosh x: |cosh x − cosh m| ≤ r·sinh(|m| + r) ≤ r·cosh(m)·eʳ.
+    pub fn cosh(&self) -> Ball {
+        let mut mid = self.mid.clone();
+        let ord = mid.cosh_round(Round::Nearest);
+        let e = round_err(&mid, ord);
+        let ch = add_up(abs_up(&mid), e);
+        let prop = mul_up(mul_up(self.rad, ch), add_up(1.0, expm1_up(self.rad)));
+        Ball {
+            rad: add_up(prop, e),
+            mid,
+        }
+    }
+
+    /// tanh x: |tanh′| = sech² ≤ 1, so |tanh x − tanh m| ≤ r.
+    pub fn tanh(&self) -> Ball {
+        let mut mid = self.mid.clone();
+        let ord = mid.tanh_round(Round::Nearest);
+        let e = round_err(&mid, ord);
+        Ball {
+            rad: add_up(self.rad, e),
+            mid,
+        }
+    }
+
+    /// asinh x: |asinh′ ξ| = 1/√(1 + ξ²) ≤ min(1, 1/(|m| − r)).
+    pub fn asinh(&self) -> Ball {
+        let mut mid = self.mid.clone();
+        let ord = mid.asinh_round(Round::Nearest);
+        let e = round_err(&mid, ord);
+        let lo = sub_down(abs_down(&self.mid), self.rad);
+        let slope = if lo > 1.0 { up1(1.0 / lo).min(1.0) } else { 1.0 };
+        Ball {
+            rad: add_up(mul_up(self.rad, slope), e),
+            mid,
+        }
+    }
+
+    /// Decimal text of the lower end, rounded down, with `digits` significant digits.
+    pub fn lo_decimal(&self, digits: usize) -> String {
+        self.lo().to_string_radix_round(10, Some(digits), Round::Down)
+    }
+    /// Decimal text of the upper end, rounded up, with `digits` significant digits.
+    pub fn hi_decimal(&self, digits: usize) -> String {
+        self.hi().to_string_radix_round(10, Some(digits), Round::Up)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pow2_up_range() {
+        assert_eq!(pow2_up(0), 1.0);
+        assert_eq!(pow2_up(-1074), f64::from_bits(1));
+        assert_eq!(pow2_up(-5000), f64::from_bits(1));
+        assert_eq!(pow2_up(1024), f64::INFINITY);
+        assert_eq!(pow2_up(-53), f64::EPSILON / 2.0);
+    }
+
+    #[test]
+    fn decimal_input_is_enclosed() {
+        let b = Ball::from_num(&Num::parse("0.1").unwrap(), 128).unwrap();
+        let exact = Float::with_val(1000, Float::parse("0.1").unwrap());
+        assert!(b.contains(&exact));
+        assert!(b.rad() > 0.0 && b.rad() < 1e-39, "{}", b.rad());
+        let half = Ball::from_num(&Num::parse("0.5").unwrap(), 128).unwrap();
+        assert_eq!(half.rad(), 0.0);
+        assert!(Ball::from_num(&Num::parse("1").unwrap(), 20).is_err());
+    }
+
+    #[test]
+    fn domain_errors_are_errors() {
+        let z = Ball::with_rad(Float::with_val(64, 1e-30), 1e-20);
+        assert!(Ball::from_u32(64, 1).div(&z).is_err());
+        assert!(z.ln().is_err());
+        assert!(z.sqrt().is_err());
+        let msg = z.ln().unwrap_err().to_string();
+        assert!(msg.contains("ln") && msg.contains("reaches 0"), "{msg}");
+        // Exact zero has an exact square root.
+        assert!(Ball::exact(Float::with_val(64, 0)).sqrt().unwrap().is_exact_zero());
+    }
+}

@@ -1,0 +1,380 @@
+//! Layer 2: Taylor-series integration of polynomial vector fields, in f64 or in MPFR at any
+//! precision (53 … ≥ 4096 bits). Beside [`crate::flow`]; it names no diffsol type.
+//!
+//! **Method** (Jorba & Zou 2005, "A software package for the numerical integration of ODEs by
+//! means of high-order Taylor methods", Exp. Math. 14): for ẋ = F(x) with F polynomial, the
+//! normalised Taylor coefficients x_k = x^{(k)}(t_n)/k! satisfy x_{k+1} = F_k/(k + 1), where F_k
+//! is the k-th coefficient of F(x(t)); for polynomials F_k follows from x_0 … x_k by Cauchy
+//! products (a·b)_k = Σ_{j≤k} a_j b_{k−j} ("automatic differentiation" recurrences). A model
+//! plugs in by implementing [`JetField`]: given the jets x_0..x_k, write F_k.
+//!
+//! **Order and step** from the tolerance ε (Jorba–Zou): order N = ⌈−ln ε / 2⌉ + 1 (so that the
+//! cost N²/h is minimal for an error ε), and step h = 0.9·min_{m∈{N−1,N}} (ε·s/‖x_m‖∞)^{1/m}
+//! with s = max(1, ‖x_0‖∞) (absolute error below 1, relative above), so that the last two
+//! terms of the series are each ≈ ε·s.
+//!
+//! **Error estimate** (not a proof): per step, ‖x_{N−1}‖h^{N−1} + ‖x_N‖h^N (the remainder of a
+//! series that decays at least geometrically with ratio h/ρ ≤ e^{−2}) plus the rounding of the
+//! N-term evaluation, 2N·u·s with u = 2^{1−p}; summed over the steps (no amplification is
+//! assumed: along gradient flows near a minimum errors contract; through a saddle they can grow,
+//! which the tests measure).
+//!
+//! **Dense output**: a requested time inside a step is evaluated from that step's Taylor
+//! polynomial (Horner), at the same accuracy as the step's end.
+
+pub mod single_neuron;
+
+use std::fmt::Debug;
+
+/// A scalar the integrator can run on: f64, or `rug::Float` at the precision of its values.
+///
+/// Operations are in place so that the inner loops allocate nothing.
+pub trait TaylorScalar: Clone + Debug + PartialOrd {
+    /// A zero with the same precision as `self`.
+    fn zero_like(&self) -> Self;
+    /// The f64 `v` at the precision of `self` (exact for p ≥ 53).
+    fn like_f64(&self, v: f64) -> Self;
+    /// self = 0.
+    fn set_zero(&mut self);
+    /// self = x.
+    fn assign_from(&mut self, x: &Self);
+    /// self += x.
+    fn add_assign_ref(&mut self, x: &Self);
+    /// self −= x.
+    fn sub_assign_ref(&mut self, x: &Self);
+    /// self += a·b.
+    fn mul_add_assign(&mut self, a: &Self, b: &Self);
+    /// self *= x.
+    fn mul_assign_ref(&mut self, x: &Self);
+    /// self /= k.
+    fn div_u32_assign(&mut self, k: u32);
+    /// self = −self.
+    fn neg_assign(&mut self);
+    /// Nearest f64.
+    fn to_f64(&self) -> f64;
+    /// Precision in bits (53 for f64).
+    fn prec_bits(&self) -> u32;
+}
+
+impl TaylorScalar for f64 {
+    fn zero_like(&self) -> Self {
+        0.0
+    }
+    fn like_f64(&self, v: f64) -> Self {
+        v
+    }
+    fn set_zero(&mut self) {
+        *self = 0.0;
+    }
+    fn assign_from(&mut self, x: &Self) {
+        *self = *x;
+    }
+    fn add_assign_ref(&mut self, x: &Self) {
+        *self += *x;
+    }
+    fn sub_assign_ref(&mut self, x: &Self) {
+        *self -= *x;
+    }
+    #[inline]
+    fn mul_add_assign(&mut self, a: &Self, b: &Self) {
+        *self += *a * *b;
+    }
+    fn mul_assign_ref(&mut self, x: &Self) {
+        *self *= *x;
+    }
+    fn div_u32_assign(&mut self, k: u32) {
+        *self /= f64::from(k);
+    }
+    fn neg_assign(&mut self) {
+        *self = -*self;
+    }
+    fn to_f64(&self) -> f64 {
+        *self
+    }
+    fn prec_bits(&self) -> u32 {
+        53
+    }
+}
+
+impl TaylorScalar for rug::Float {
+    fn zero_like(&self) -> Self {
+        rug::Float::new(self.prec())
+    }
+    fn like_f64(&self, v: f64) -> Self {
+        rug::Float::with_val(self.prec(), v)
+    }
+    fn set_zero(&mut self) {
+        use rug::Assign;
+        self.assign(0u32);
+    }
+    fn assign_from(&mut self, x: &Self) {
+        use rug::Assign;
+        self.assign(x);
+    }
+    fn add_assign_ref(&mut self, x: &Self) {
+        *self += x;
+    }
+    fn sub_assign_ref(&mut self, x: &Self) {
+        *self -= x;
+    }
+    #[inline]
+    fn mul_add_assign(&mut self, a: &Self, b: &Self) {
+        *self += a * b;
+    }
+    fn mul_assign_ref(&mut self, x: &Self) {
+        *self *= x;
+    }
+    fn div_u32_assign(&mut self, k: u32) {
+        *self /= k;
+    }
+    fn neg_assign(&mut self) {
+        rug::ops::NegAssign::neg_assign(self);
+    }
+    fn to_f64(&self) -> f64 {
+        rug::Float::to_f64(self)
+    }
+    fn prec_bits(&self) -> u32 {
+        self.prec()
+    }
+}
+
+/// A polynomial vector field ẋ = F(x) given by its Taylor-coefficient recurrences.
+pub trait JetField<S: TaylorScalar> {
+    /// State dimension.
+    fn dim(&self) -> usize;
+    /// Make room for jets up to order `order` (may allocate; called before stepping, not per step).
+    fn reserve(&mut self, order: usize);
+    /// With `x[i][0..=k]` the normalised Taylor coefficients of the state, write into `out[i]` the
+    /// k-th coefficient of F_i(x(t)). Called for k = 0, 1, 2, … in order within a step, so the
+    /// field may keep the coefficients of its intermediate products from earlier k.
+    fn coeff(&mut self, x: &[Vec<S>], k: usize, out: &mut [S]);
+}
+
+/// Errors from the Taylor integrator.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaylorError {
+    /// The tolerance is not in (0, 1).
+    #[error("Taylor tolerance {tol:e} must be a number in (0, 1), e.g. 1e-10 (f64) or 1e-100 (--prec 400)")]
+    BadTolerance {
+        /// The value.
+        tol: f64,
+    },
+    /// The state has the wrong length.
+    #[error("initial state has {found} entries, the field has dimension {expected}")]
+    Shape {
+        /// Field dimension.
+        expected: usize,
+        /// Given length.
+        found: usize,
+    },
+    /// Output times invalid.
+    #[error(transparent)]
+    Times(#[from] crate::num::TimeError),
+    /// The step size collapsed or the state blew up.
+    #[error(
+        "Taylor integration stopped at t = {t:e}: {why}; the solution may blow up in finite time, or \
+         the tolerance is below what the precision can deliver (use --prec ≥ 3.4·digits)"
+    )]
+    Failed {
+        /// Time reached.
+        t: f64,
+        /// What happened.
+        why: String,
+    },
+}
+
+/// Options of the Taylor integrator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaylorOptions {
+    /// Local error tolerance ε (absolute below 1, relative above).
+    pub tol: f64,
+    /// Maximum number of steps.
+    pub max_steps: usize,
+}
+
+impl TaylorOptions {
+    /// Options with tolerance `tol` and a generous step limit.
+    pub fn new(tol: f64) -> Self {
+        TaylorOptions {
+            tol,
+            max_steps: 1_000_000,
+        }
+    }
+    /// Jorba–Zou order N = ⌈−ln ε / 2⌉ + 1 (at least 2).
+    pub fn order(&self) -> usize {
+        ((-self.tol.ln() / 2.0).ceil() as usize + 1).max(2)
+    }
+}
+
+/// Step statistics.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct TaylorStats {
+    /// Number of steps.
+    pub steps: usize,
+    /// Taylor order N.
+    pub order: usize,
+    /// Smallest step.
+    pub min_step: f64,
+    /// Largest step.
+    pub max_step: f64,
+    /// Jet right-hand-side evaluations (one per order per step).
+    pub coeff_evals: usize,
+    /// Sum over steps of the estimated local errors (truncation + rounding), in the ∞-norm.
+    pub err_estimate: f64,
+}
+
+/// States at the requested times.
+#[derive(Debug, Clone)]
+pub struct TaylorTrajectory<S> {
+    /// One state per requested time.
+    pub states: Vec<Vec<S>>,
+    /// Statistics.
+    pub stats: TaylorStats,
+}
+
+/// Integrate ẋ = F(x), x(0) = `x0`, reporting the state at each of `times` (sorted, ≥ 0).
+///
+/// # Errors
+/// [`TaylorError`] for a tolerance outside (0, 1), a state of the wrong length, invalid times, or
+/// a step that collapses / a state that stops being finite.
+pub fn integrate<S: TaylorScalar, F: JetField<S>>(
+    field: &mut F,
+    x0: &[S],
+    times: &[S],
+    opts: &TaylorOptions,
+) -> Result<TaylorTrajectory<S>, TaylorError> {
+    if !(opts.tol > 0.0 && opts.tol < 1.0) {
+        return Err(TaylorError::BadTolerance { tol: opts.tol });
+    }
+    let n = field.dim();
+    if x0.len() != n {
+        return Err(TaylorError::Shape {
+            expected: n,
+            found: x0.len(),
+        });
+    }
+    crate::num::check_times(&times.iter().map(S::to_f64).collect::<Vec<_>>())?;
+    let order = opts.order();
+    field.reserve(order);
+    let zero = x0[0].zero_like();
+    let prec = x0[0].prec_bits();
+    let unit = 2f64.powi(1 - prec as i32);
+    let mut jets: Vec<Vec<S>> = x0
+        .iter()
+        .map(|v| {
+            let mut j = vec![zero.clone(); order + 1];
+            j[0].assign_from(v);
+            j
+        })
+        .collect();
+    let mut out = vec![zero.clone(); n];
+    let mut states = Vec::with_capacity(times.len());
+    let mut t = zero.clone();
+    let mut tau = zero.clone();
+    let mut h_s = zero.clone();
+    let mut t_next = zero.clone();
+    let mut acc = zero.clone();
+    let mut stats = TaylorStats {
+        steps: 0,
+        order,
+        min_step: f64::INFINITY,
+        max_step: 0.0,
+        coeff_evals: 0,
+        err_estimate: 0.0,
+    };
+    let mut next = 0;
+    // Times equal to 0 (or to the current t) before any step.
+    while next < times.len() && times[next] <= t {
+        states.push(x0.to_vec());
+        next += 1;
+    }
+    while next < times.len() {
+        if stats.steps >= opts.max_steps {
+            return Err(TaylorError::Failed {
+                t: t.to_f64(),
+                why: format!("the step limit {} was reached", opts.max_steps),
+            });
+        }
+        // Taylor coefficients by the recurrences.
+        for k in 0..order {
+            field.coeff(&jets, k, &mut out);
+            for (j, o) in jets.iter_mut().zip(out.iter()) {
+                j[k + 1].assign_from(o);
+                j[k + 1].div_u32_assign((k + 1) as u32);
+            }
+        }
+        stats.coeff_evals += order;
+        let norm = |m: usize| jets.iter().map(|j| j[m].to_f64().abs()).fold(0.0, f64::max);
+        let scale = norm(0).max(1.0);
+        let target = opts.tol * scale;
+        let mut h = f64::INFINITY;
+        for m in [order - 1, order] {
+            let c = norm(m);
+            if c > 0.0 {
+                h = h.min((target / c).powf(1.0 / m as f64));
+            }
+        }
+        h *= 0.9;
+        let t_f = t.to_f64();
+        let t_end = times[times.len() - 1].to_f64();
+        let mut last = false;
+        if !h.is_finite() || t_f + h >= t_end {
+            h = t_end - t_f;
+            last = true;
+        }
+        if h.is_nan() || h <= 0.0 || !scale.is_finite() {
+            return Err(TaylorError::Failed {
+                t: t_f,
+                why: format!("step size {h:e} with state norm {scale:e}"),
+            });
+        }
+        if last {
+            t_next.assign_from(&times[times.len() - 1]);
+        } else {
+            h_s = h_s.like_f64(h);
+            t_next.assign_from(&t);
+            t_next.add_assign_ref(&h_s);
+        }
+        let trunc = norm(order - 1) * h.powi(order as i32 - 1) + norm(order) * h.powi(order as i32);
+        stats.err_estimate += trunc + 2.0 * order as f64 * unit * scale;
+        stats.steps += 1;
+        stats.min_step = stats.min_step.min(h);
+        stats.max_step = stats.max_step.max(h);
+        // Dense output inside (t, t_next].
+        while next < times.len() && times[next] <= t_next {
+            tau.assign_from(&times[next]);
+            tau.sub_assign_ref(&t);
+            states.push(
+                jets.iter()
+                    .map(|j| {
+                        horner_into(j, &tau, &mut acc);
+                        acc.clone()
+                    })
+                    .collect(),
+            );
+            next += 1;
+        }
+        if last {
+            break;
+        }
+        // Advance to t_next.
+        tau.assign_from(&t_next);
+        tau.sub_assign_ref(&t);
+        for j in jets.iter_mut() {
+            horner_into(j, &tau, &mut acc);
+            j[0].assign_from(&acc);
+        }
+        t.assign_from(&t_next);
+    }
+    Ok(TaylorTrajectory { states, stats })
+}
+
+/// acc = Σ_k c_k τ^k by Horner's rule (no allocation).
+fn horner_into<S: TaylorScalar>(c: &[S], tau: &S, acc: &mut S) {
+    acc.assign_from(&c[c.len() - 1]);
+    for ck in c.iter().rev().skip(1) {
+        acc.mul_assign_ref(tau);
+        acc.add_assign_ref(ck);
+    }
+}
