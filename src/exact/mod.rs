@@ -4,7 +4,9 @@
 //! - [`single_neuron_mp`]: the same solution at any precision by two routes — the linearised
 //!   closed form and the paper's route (Riccati ν, Bernoulli a, hyperbolic coordinates) — each
 //!   value with an error bound.
+//! - [`lambda_balanced`]: QQᵀ(t) of λ-balanced two-layer linear networks (P2), f64, stable for long t.
 
+pub mod lambda_balanced;
 pub mod single_neuron;
 pub mod single_neuron_mp;
 

@@ -1,0 +1,244 @@
+//! λ-balanced two-layer linear networks (P2): initialisation, derivatives, closed form vs
+//! simulation, Riccati residual, conservation, NTK.
+
+use lazyrich::exact::lambda_balanced::{ClosedForm, LbError, f_matrix, q_matrix};
+use lazyrich::flow::{FlowOptions, Method, integrate};
+use lazyrich::models::lambda_balanced::{
+    InitError, LinearNetwork, aligned_init, measure_lambda, random_init, whitened_task,
+};
+use lazyrich::models::{GradientFlowModel, ParameterFlow, VectorField};
+use nalgebra::DMatrix;
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Algorithm 1 builds W2ᵀW2 − W1W1ᵀ = R(D2² − D1²)Rᵀ = λRRᵀ with R orthogonal to rounding and
+/// each d² − c² = λ to a few ulps: the defect is a few ulps of max(|λ|, ‖W‖²) times the width.
+/// 64·ε·h·(1 + |λ| + ‖W‖²) covers it with margin; an error in the construction is O(1).
+fn balance_tol(h: usize, lambda: f64, w1: &DMatrix<f64>, w2: &DMatrix<f64>) -> f64 {
+    64.0 * f64::EPSILON * h as f64 * (1.0 + lambda.abs() + w1.norm_squared().max(w2.norm_squared()))
+}
+
+#[test]
+fn random_init_is_lambda_balanced_for_all_shapes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut n_ok = 0;
+    for (d_i, h, d_o) in [(3, 3, 3), (5, 3, 2), (2, 3, 4), (4, 6, 4), (10, 6, 4), (4, 4, 6), (3, 1, 3)] {
+        for lambda in [-5.0, -1.0, 0.0, 1.0, 5.0] {
+            match random_init(d_i, h, d_o, lambda, 0.5, &mut rng) {
+                Ok((w1, w2)) => {
+                    let (l, defect) = measure_lambda(&w1, &w2);
+                    let tol = balance_tol(h, lambda, &w1, &w2);
+                    assert!(defect <= tol, "{d_i},{h},{d_o} λ={lambda}: defect {defect:e} > {tol:e}");
+                    assert!((l - lambda).abs() <= tol, "{d_i},{h},{d_o}: λ {l} vs {lambda}");
+                    n_ok += 1;
+                }
+                Err(InitError::Infeasible { reason, .. }) => {
+                    // Only h > min(d_i, d_o) with the wrong sign of λ may be infeasible.
+                    assert!(h > d_i.min(d_o) && lambda != 0.0, "{d_i},{h},{d_o} λ={lambda}: {reason}");
+                    assert!((lambda > 0.0 && h > d_o) || (lambda < 0.0 && h > d_i), "{reason}");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    // By hand from the rule: 35 combinations minus (5,3,2) λ>0 ×2, (2,3,4) λ<0 ×2,
+    // (4,6,4) λ≠0 ×4, (10,6,4) λ>0 ×2 = 25 feasible.
+    assert_eq!(n_ok, 25);
+    // Explicit infeasible cases with their reason.
+    let e = random_init(3, 4, 2, 1.0, 0.5, &mut rng).unwrap_err();
+    assert!(e.to_string().contains("h ≤ d_o = 2"), "{e}");
+    let e = random_init(2, 4, 3, -1.0, 0.5, &mut rng).unwrap_err();
+    assert!(e.to_string().contains("h ≤ d_i = 2"), "{e}");
+    assert!(random_init(2, 4, 3, f64::NAN, 0.5, &mut rng).is_err());
+}
+
+#[test]
+fn aligned_init_shares_singular_vectors_with_task() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (x, y) = whitened_task(4, 3, 12, &mut rng).unwrap();
+    let net = LinearNetwork::new(&x, &y, 3, 1.0).unwrap();
+    let syx = net.syx();
+    let (w1, w2) = aligned_init(&syx, 3, &[1e-3, 2e-3, 3e-3], -2.0, &mut rng).unwrap();
+    let (l, defect) = measure_lambda(&w1, &w2);
+    assert!(defect <= balance_tol(3, 2.0, &w1, &w2) && (l + 2.0).abs() < 1e-14);
+    // Aligned ⇔ W2W1 commutes with the task in the sense Σ̃_yxᵀ W2W1 symmetric (same V basis,
+    // same U basis, both positive strengths).
+    let w = &w2 * &w1;
+    let a = syx.transpose() * &w;
+    let asym = (&a - a.transpose()).amax();
+    assert!(asym < 1e-15 * (1.0 + a.amax()) * 10.0, "{asym:e}");
+}
+
+fn ode_residual_scale(m: &DMatrix<f64>) -> f64 {
+    1.0 + m.amax()
+}
+
+/// Closed form vs BDF/Tsit45 at rtol 1e-12: the acceptance criterion is ≤ 1e-9 relative.
+/// The integrators' local tolerance is 1e-12; over t ≤ 10 (≲ 60 time constants for |λ| ≤ 5)
+/// the global error stays well below 1e-9 of the solution's scale.
+const SIM_REL_TOL: f64 = 1e-9;
+
+fn compare_with_simulation(d_i: usize, h: usize, d_o: usize, lambda: f64, seed: u64, method: Method) -> f64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (x, y) = whitened_task(d_i, d_o, 2 * d_i + 3, &mut rng).unwrap();
+    let tau = 1.5;
+    let net = LinearNetwork::new(&x, &y, h, tau).unwrap();
+    let (w1, w2) = random_init(d_i, h, d_o, lambda, 0.3, &mut rng).unwrap();
+    let cf = ClosedForm::new(&net, &w1, &w2).unwrap();
+    let times = [0.0, 0.5, 1.0, 2.0, 4.0, 10.0];
+    let pts = cf.evaluate(&times).unwrap();
+    let th0 = net.theta(&w1, &w2).unwrap();
+    let opts = FlowOptions::new(method).with_tol(1e-12, 1e-14);
+    let tr = integrate(&ParameterFlow(&net), &th0, &times, &opts).unwrap();
+    let mut worst: f64 = 0.0;
+    for (p, th) in pts.iter().zip(&tr.states) {
+        let (a1, a2) = net.unpack(th);
+        let sim = q_matrix(&a1, &a2);
+        let sim_qqt = &sim * sim.transpose();
+        let err = (&p.qqt - &sim_qqt).amax() / p.qqt.amax().max(1e-300);
+        worst = worst.max(err);
+    }
+    worst
+}
+
+#[test]
+fn closed_form_matches_simulation_all_regimes() {
+    for (d_i, h, d_o) in [(3, 3, 3), (4, 3, 2), (2, 3, 3), (5, 4, 3)] {
+        for lambda in [-5.0, -1.0, 0.0, 1.0, 5.0] {
+            if lazyrich::models::lambda_balanced::check_feasible(d_i, h, d_o, lambda).is_err() {
+                continue;
+            }
+            let err = compare_with_simulation(d_i, h, d_o, lambda, 11, Method::Tsit45);
+            assert!(
+                err <= SIM_REL_TOL,
+                "({d_i},{h},{d_o}) λ={lambda}: rel err {err:e} > {SIM_REL_TOL:e}"
+            );
+        }
+    }
+    // And with an implicit method (analytic Hessian as Jacobian).
+    let err = compare_with_simulation(3, 3, 2, -1.0, 5, Method::Bdf);
+    assert!(err <= SIM_REL_TOL, "bdf: {err:e}");
+}
+
+#[test]
+fn closed_form_rejects_bad_inputs() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let (x, y) = whitened_task(3, 2, 8, &mut rng).unwrap();
+    let net = LinearNetwork::new(&x, &y, 3, 1.0).unwrap();
+    let (w1, w2) = random_init(3, 3, 2, -1.0, 0.5, &mut rng).unwrap();
+    let mut w1b = w1.clone();
+    w1b[(0, 0)] += 1e-6;
+    match ClosedForm::new(&net, &w1b, &w2) {
+        Err(LbError::NotBalanced { lambda, defect, .. }) => {
+            assert!((lambda + 1.0).abs() < 1e-5 && defect > 1e-7);
+        }
+        other => panic!("{other:?}"),
+    }
+    let x2 = &x * 1.01;
+    let net2 = LinearNetwork::new(&x2, &y, 3, 1.0).unwrap();
+    assert!(matches!(ClosedForm::new(&net2, &w1, &w2), Err(LbError::NotWhitened { .. })));
+    let cf = ClosedForm::new(&net, &w1, &w2).unwrap();
+    assert!(cf.evaluate(&[1.0, 0.5]).is_err());
+    assert!(cf.evaluate(&[-1.0]).is_err());
+    assert!(LinearNetwork::new(&x, &y, 3, 0.0).is_err());
+    assert!(LinearNetwork::new(&x, &DMatrix::zeros(2, 7), 3, 1.0).is_err());
+}
+
+/// Long times: the stable evaluation converges to the fixed point W2W1 → Σ̃_yx (theory.md §4.5,
+/// thesis Thm 4.1.2) with no loss of digits, where a one-shot evaluation overflows.
+#[test]
+fn long_time_limit_is_task() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for lambda in [-2.0, 0.0, 2.0] {
+        let (x, y) = whitened_task(3, 3, 9, &mut rng).unwrap();
+        let net = LinearNetwork::new(&x, &y, 3, 1.0).unwrap();
+        let (w1, w2) = random_init(3, 3, 3, lambda, 0.5, &mut rng).unwrap();
+        let cf = ClosedForm::new(&net, &w1, &w2).unwrap();
+        let p = cf.evaluate(&[2000.0]).unwrap().pop().unwrap();
+        let err = (p.w2w1() - net.syx()).amax();
+        // Converged up to rounding of ~2000·max|f| steps: ≤ 1e-12 is far above that (≈1e-13).
+        assert!(err < 1e-12, "λ={lambda}: {err:e}");
+        // Converged representation W2W2ᵀ − W1ᵀW1 block structure: the λ-balance carries over:
+        // Q̂ steps preserve W2ᵀW2 − W1W1ᵀ only implicitly; check the fixed point of the Riccati
+        // equation instead: F P + P F − P² = 0.
+        let f = f_matrix(&net.syx(), lambda);
+        let res = &f * &p.qqt + &p.qqt * &f - &p.qqt * &p.qqt;
+        assert!(res.amax() < 1e-12 * ode_residual_scale(&p.qqt), "{:e}", res.amax());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// Gradient and HVP vs central differences (step 1e-5: truncation ~1e-10, rounding ~1e-11).
+    #[test]
+    fn derivatives_match_finite_differences(d_i in 1usize..4, h in 1usize..4, d_o in 1usize..4, p in 1usize..6, seed in 0u64..1000) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        use rand::Rng;
+        let x = DMatrix::<f64>::from_fn(d_i, p, |_, _| rng.random_range(-1.0..1.0));
+        let y = DMatrix::<f64>::from_fn(d_o, p, |_, _| rng.random_range(-1.0..1.0));
+        let net = LinearNetwork::new(&x, &y, h, 0.7).unwrap();
+        let n = net.n_params();
+        let th: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let v: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let mut g = vec![0.0; n];
+        net.grad_inplace(&th, &mut g);
+        let step = 1e-5;
+        let mut yv = th.clone();
+        for i in 0..n {
+            yv[i] = th[i] + step; let up = net.loss(&yv);
+            yv[i] = th[i] - step; let dn = net.loss(&yv);
+            yv[i] = th[i];
+            let fd = (up - dn) / (2.0 * step);
+            prop_assert!((fd - g[i]).abs() <= 1e-6 * (1.0 + g[i].abs()), "grad {i}: {fd} vs {}", g[i]);
+        }
+        // HVP vs difference of gradients along v, and Hessian column consistency.
+        let mut hv = vec![0.0; n];
+        net.hvp_inplace(&th, &v, &mut hv);
+        let tp: Vec<f64> = th.iter().zip(&v).map(|(a, b)| a + step * b).collect();
+        let tm: Vec<f64> = th.iter().zip(&v).map(|(a, b)| a - step * b).collect();
+        let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
+        net.grad_inplace(&tp, &mut gp);
+        net.grad_inplace(&tm, &mut gm);
+        for i in 0..n {
+            let fd = (gp[i] - gm[i]) / (2.0 * step);
+            prop_assert!((fd - hv[i]).abs() <= 1e-6 * (1.0 + hv[i].abs()), "hvp {i}: {fd} vs {}", hv[i]);
+        }
+        let mut hess = vec![0.0; n * n];
+        net.hessian_inplace(&th, &mut hess);
+        for i in 0..n { for j in 0..n {
+            prop_assert!((hess[i + j * n] - hess[j + i * n]).abs() <= 1e-12 * (1.0 + hess[i + j * n].abs()));
+        }}
+        let flow = ParameterFlow(&net);
+        let mut dy = vec![0.0; n];
+        flow.eval_inplace(&th, &mut dy);
+        prop_assert!((dy[0] + g[0] / 0.7).abs() <= 1e-15 * (1.0 + g[0].abs()) * 4.0);
+    }
+}
+
+/// λ-balance is conserved along simulated flows (theory.md §4.2): drift ≤ 1e-9 at rtol 1e-12.
+#[test]
+fn balance_is_conserved_along_flow() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let (x, y) = whitened_task(4, 3, 6, &mut rng).unwrap();
+    // Non-whitened data and a non-balanced init: the conservation law holds for any data.
+    let x = &x * 1.3;
+    let net = LinearNetwork::new(&x, &y, 5, 1.0).unwrap();
+    let w1 = DMatrix::<f64>::from_fn(5, 4, |i, j| ((i * 7 + j * 3) % 5) as f64 * 0.1 - 0.2);
+    let w2 = DMatrix::<f64>::from_fn(3, 5, |i, j| ((i * 2 + j * 5) % 7) as f64 * 0.1 - 0.3);
+    let c0 = w2.transpose() * &w2 - &w1 * w1.transpose();
+    let th0 = net.theta(&w1, &w2).unwrap();
+    let tr = integrate(
+        &ParameterFlow(&net),
+        &th0,
+        &[1.0, 5.0, 20.0],
+        &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14),
+    )
+    .unwrap();
+    for th in &tr.states {
+        let (a1, a2) = net.unpack(th);
+        let c = a2.transpose() * &a2 - &a1 * a1.transpose();
+        let drift = (&c - &c0).amax();
+        assert!(drift < 1e-9, "{drift:e}");
+    }
+}
