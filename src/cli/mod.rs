@@ -3,6 +3,7 @@
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
 
+mod lambda_balanced;
 mod single_neuron;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -128,6 +129,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Exact { case, prec, form } => {
             let v = match read_case(&case)? {
                 Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
+                Case::LambdaBalanced(c) => lambda_balanced::exact_json(&c, prec)?,
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
@@ -143,6 +145,7 @@ fn run(cli: Cli) -> Result<i32> {
             let function_space = matches!(form, SpaceArg::FunctionSpace);
             let v = match read_case(&case)? {
                 Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
+                Case::LambdaBalanced(c) => lambda_balanced::simulate_json(&c, &opts)?,
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
