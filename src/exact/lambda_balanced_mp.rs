@@ -111,6 +111,7 @@ pub struct ClosedFormMp {
     x: MatMp,
     y: MatMp,
     qqt0: MatMp,
+    f: MatMp,
 }
 
 /// Cyclic Jacobi eigen-decomposition of a symmetric matrix at `prec` bits: (eigenvalues, V)
@@ -342,6 +343,7 @@ impl ClosedFormMp {
         }
         let f = f_matrix_mp(&syx, &lambda, prec);
         let (eig, basis) = jacobi_eigen(&f, prec)?;
+        let f_keep = f.clone();
         let mut q0 = MatMp::zeros(d_i + d_o, h, prec);
         for a in 0..h {
             for i in 0..d_i {
@@ -357,6 +359,7 @@ impl ClosedFormMp {
             x,
             y,
             qqt0,
+            f: f_keep,
             prec,
             d_i,
             tau,
@@ -432,6 +435,43 @@ impl ClosedFormMp {
             out.push(matmul(&full, &transpose(&full), prec));
         }
         Ok(out)
+    }
+
+    /// max over entries of |τ·dP/dt − (FP + PF − P²)| at time `t`, with dP/dt by a central
+    /// difference of step 2^(−prec/4) (truncation ~2^(−prec/2)·|P'''|, rounding ~2^(−3prec/4)):
+    /// a check of the closed form against the Riccati ODE it claims to solve (`theory.md` §4.3).
+    ///
+    /// # Errors
+    /// [`LbError::Times`] when t − step < 0.
+    pub fn riccati_residual(&self, t: &Num) -> Result<f64, LbError> {
+        let prec = self.prec;
+        let eta = Float::with_val(prec, Float::i_exp(1, -((prec / 4) as i32)));
+        let tc = t.to_mp(prec);
+        let mk = |v: Float| Num::parse(&v.to_string_radix(10, Some(mp::max_digits(prec) + 5))).map_err(|_| LbError::Times(crate::num::TimeError::Empty));
+        let times = [
+            mk(Float::with_val(prec, &tc - &eta))?,
+            mk(tc.clone())?,
+            mk(Float::with_val(prec, &tc + &eta))?,
+        ];
+        let pts = self.evaluate(&times)?;
+        // Use the times exactly as parsed back.
+        let t0 = times[0].to_mp(prec);
+        let t2 = times[2].to_mp(prec);
+        let width = Float::with_val(prec, &t2 - &t0);
+        let n = self.f.rows;
+        let p = &pts[1];
+        let fp = matmul(&self.f, p, prec);
+        let pf = matmul(p, &self.f, prec);
+        let pp = matmul(p, p, prec);
+        let mut worst: f64 = 0.0;
+        for i in 0..n {
+            for j in 0..n {
+                let d = Float::with_val(prec, pts[2].at(i, j) - pts[0].at(i, j)) / &width * &self.tau;
+                let r = d - fp.at(i, j) - pf.at(i, j) + pp.at(i, j);
+                worst = worst.max(r.abs().to_f64());
+            }
+        }
+        Ok(worst)
     }
 
     /// d_i.

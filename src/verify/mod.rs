@@ -5,6 +5,7 @@
 //! check is data (`pass: false`), never a panic or an `Err`. Check ids are stable and indexed in
 //! `verification/README.md`.
 
+pub mod lambda_balanced;
 pub mod single_neuron;
 
 use serde::Serialize;
@@ -61,5 +62,7 @@ pub struct Row {
 
 /// Run the whole catalog.
 pub fn run(mode: Mode) -> Vec<Row> {
-    single_neuron::run(mode)
+    let mut rows = single_neuron::run(mode);
+    rows.extend(lambda_balanced::run(mode == Mode::Quick));
+    rows
 }
