@@ -216,7 +216,10 @@ impl LambdaBalancedCase {
         if let Some(i) = rows.iter().position(|row| row.len() != c) {
             return Err(CaseError::Field {
                 field: format!("{field}[{i}]"),
-                problem: format!("row has {} entries but row 0 has {c}: every row needs the same length", rows[i].len()),
+                problem: format!(
+                    "row has {} entries but row 0 has {c}: every row needs the same length",
+                    rows[i].len()
+                ),
             });
         }
         Ok(nalgebra::DMatrix::from_fn(r, c, |i, j| rows[i][j].to_f64()))
@@ -307,7 +310,9 @@ mod tests {
     #[test]
     fn parses_and_round_trips() {
         let c = Case::from_json(GOOD).unwrap();
-        let Case::SingleNeuron(sn) = &c else { panic!("single_neuron case") };
+        let Case::SingleNeuron(sn) = &c else {
+            panic!("single_neuron case")
+        };
         assert_eq!(sn.y[0].as_str(), "0.1");
         assert_eq!(sn.eta_w.to_f64(), 2.0);
         let again = Case::from_json(&c.to_json()).unwrap();

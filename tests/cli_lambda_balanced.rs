@@ -7,11 +7,19 @@ use std::process::{Command, Output};
 const CASE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases/lambda_balanced_example.json");
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lazyrich")).args(args).output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+        .args(args)
+        .output()
+        .expect("binary runs")
 }
 
 fn json_of(o: &Output) -> Value {
-    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).expect("stdout is JSON")
 }
 
@@ -27,18 +35,38 @@ fn num(v: &Value) -> f64 {
 fn exact_and_simulate_agree_within_bounds() {
     let ex = json_of(&run(&["exact", "--case", CASE]));
     let mp = json_of(&run(&["exact", "--case", CASE, "--prec", "256"]));
-    let sim = json_of(&run(&["simulate", "--case", CASE, "--method", "tsit45", "--rtol", "1e-12", "--atol", "1e-14"]));
+    let sim = json_of(&run(&[
+        "simulate", "--case", CASE, "--method", "tsit45", "--rtol", "1e-12", "--atol", "1e-14",
+    ]));
     // W1 = I, W2 = 2I: λ = 4 − 1 = 3 exactly.
     assert_eq!(num(&ex["lambda"]), 3.0);
-    assert!(mp["lambda"].as_str().unwrap().starts_with("3.0000000000"), "{}", mp["lambda"]);
-    let (pe, pm, ps) = (ex["points"].as_array().unwrap(), mp["points"].as_array().unwrap(), sim["points"].as_array().unwrap());
+    assert!(
+        mp["lambda"].as_str().unwrap().starts_with("3.0000000000"),
+        "{}",
+        mp["lambda"]
+    );
+    let (pe, pm, ps) = (
+        ex["points"].as_array().unwrap(),
+        mp["points"].as_array().unwrap(),
+        sim["points"].as_array().unwrap(),
+    );
     assert_eq!(pe.len(), 5);
     for ((e, m), s) in pe.iter().zip(pm).zip(ps) {
         for q in ["w2w1", "w1tw1", "w2w2t"] {
-            let (re, rm, rs) = (e[q].as_array().unwrap(), m[q].as_array().unwrap(), s[q].as_array().unwrap());
+            let (re, rm, rs) = (
+                e[q].as_array().unwrap(),
+                m[q].as_array().unwrap(),
+                s[q].as_array().unwrap(),
+            );
             assert_eq!(re.len(), rm.len());
             for ((a, b), c) in re.iter().zip(rm).zip(rs) {
-                for ((x, y), z) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()).zip(c.as_array().unwrap()) {
+                for ((x, y), z) in a
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(b.as_array().unwrap())
+                    .zip(c.as_array().unwrap())
+                {
                     let (x, y, z) = (num(x), num(y), num(z));
                     // f64 value within its printed bound of the 256-bit value.
                     assert!((x - y).abs() <= num(&e["err_bounds"][q]) + 1e-300, "{q}: {x} vs {y}");
@@ -77,9 +105,18 @@ fn expect_bad(text: &str, needles: &[&str]) {
 fn exact_rejects_unbalanced_and_unwhitened() {
     let good = std::fs::read_to_string(CASE).unwrap();
     // W2 = diag(2, 1.9): W2ᵀW2 − W1W1ᵀ = diag(3, 2.61), λ = 2.805, defect 0.195.
-    expect_bad(&good.replace("[[2, 0], [0, 2]]", "[[2, 0], [0, 1.9]]"), &["not λ-balanced", "2.805", "1.950e-1"]);
+    expect_bad(
+        &good.replace("[[2, 0], [0, 2]]", "[[2, 0], [0, 1.9]]"),
+        &["not λ-balanced", "2.805", "1.950e-1"],
+    );
     // X scaled by 1.1: XXᵀ/P = 1.21 I, defect 0.21.
-    expect_bad(&good.replace("[[1, 1, 1, 1], [1, -1, 1, -1]]", "[[1.1, 1.1, 1.1, 1.1], [1.1, -1.1, 1.1, -1.1]]"), &["whitened", "2.100e-1"]);
+    expect_bad(
+        &good.replace(
+            "[[1, 1, 1, 1], [1, -1, 1, -1]]",
+            "[[1.1, 1.1, 1.1, 1.1], [1.1, -1.1, 1.1, -1.1]]",
+        ),
+        &["whitened", "2.100e-1"],
+    );
     expect_bad(&good.replace("\"tau\": 1", "\"tau\": -1"), &["tau"]);
     expect_bad(&good.replace("[[2, 0], [0, 2]]", "[[2, 0, 1], [0, 2]]"), &["w2_0[1]"]);
     expect_bad(&good.replace("\"times\": [0,", "\"times\": [-1,"), &["negative"]);

@@ -23,7 +23,15 @@ fn balance_tol(h: usize, lambda: f64, w1: &DMatrix<f64>, w2: &DMatrix<f64>) -> f
 fn random_init_is_lambda_balanced_for_all_shapes() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut n_ok = 0;
-    for (d_i, h, d_o) in [(3, 3, 3), (5, 3, 2), (2, 3, 4), (4, 6, 4), (10, 6, 4), (4, 4, 6), (3, 1, 3)] {
+    for (d_i, h, d_o) in [
+        (3, 3, 3),
+        (5, 3, 2),
+        (2, 3, 4),
+        (4, 6, 4),
+        (10, 6, 4),
+        (4, 4, 6),
+        (3, 1, 3),
+    ] {
         for lambda in [-5.0, -1.0, 0.0, 1.0, 5.0] {
             match random_init(d_i, h, d_o, lambda, 0.5, &mut rng) {
                 Ok((w1, w2)) => {
@@ -35,7 +43,10 @@ fn random_init_is_lambda_balanced_for_all_shapes() {
                 }
                 Err(InitError::Infeasible { reason, .. }) => {
                     // Only h > min(d_i, d_o) with the wrong sign of λ may be infeasible.
-                    assert!(h > d_i.min(d_o) && lambda != 0.0, "{d_i},{h},{d_o} λ={lambda}: {reason}");
+                    assert!(
+                        h > d_i.min(d_o) && lambda != 0.0,
+                        "{d_i},{h},{d_o} λ={lambda}: {reason}"
+                    );
                     assert!((lambda > 0.0 && h > d_o) || (lambda < 0.0 && h > d_i), "{reason}");
                 }
                 Err(e) => panic!("{e}"),
@@ -137,7 +148,10 @@ fn closed_form_rejects_bad_inputs() {
     }
     let x2 = &x * 1.01;
     let net2 = LinearNetwork::new(&x2, &y, 3, 1.0).unwrap();
-    assert!(matches!(ClosedForm::new(&net2, &w1, &w2), Err(LbError::NotWhitened { .. })));
+    assert!(matches!(
+        ClosedForm::new(&net2, &w1, &w2),
+        Err(LbError::NotWhitened { .. })
+    ));
     let cf = ClosedForm::new(&net, &w1, &w2).unwrap();
     assert!(cf.evaluate(&[1.0, 0.5]).is_err());
     assert!(cf.evaluate(&[-1.0]).is_err());
@@ -282,7 +296,10 @@ mod mp {
             let p64 = cf64.evaluate(&c.times_f64()).unwrap();
             for (a, b) in pts.iter().zip(&p64) {
                 let err = (a.to_f64() - &b.qqt).amax();
-                assert!(err < 1e-12 * (1.0 + b.qqt.amax()), "({d_i},{h},{d_o}) λ={lambda}: {err:e}");
+                assert!(
+                    err < 1e-12 * (1.0 + b.qqt.amax()),
+                    "({d_i},{h},{d_o}) λ={lambda}: {err:e}"
+                );
             }
         }
     }
@@ -294,7 +311,13 @@ mod mp {
     #[test]
     fn closed_form_satisfies_riccati_ode() {
         let prec = 256;
-        for (d_i, h, d_o, lambda) in [(3, 3, 3, 0.0), (3, 3, 3, -5.0), (4, 3, 2, -1.0), (2, 3, 3, 1.0), (2, 2, 3, 5.0)] {
+        for (d_i, h, d_o, lambda) in [
+            (3, 3, 3, 0.0),
+            (3, 3, 3, -5.0),
+            (4, 3, 2, -1.0),
+            (2, 3, 3, 1.0),
+            (2, 2, 3, 5.0),
+        ] {
             for t in [0.3, 4.0] {
                 let eta = 1e-20;
                 let times: Vec<Num> = [format!("{t}") + "-1e-20", format!("{t}"), format!("{t}") + "+1e-20"]
@@ -317,23 +340,31 @@ mod mp {
                 let cf = ClosedFormMp::new(&c, prec).unwrap();
                 let pts = cf.evaluate(&c.times).unwrap();
                 let n = d_i + d_o;
-                let f = f_matrix_mp(&{
-                    // Σ̃_yx at prec from the case (YXᵀ/P)
-                    let x = &c.x;
-                    let y = &c.y;
-                    let p = x[0].len();
-                    let mut data = Vec::new();
-                    for o in 0..d_o {
-                        for j in 0..d_i {
-                            let mut acc = Float::new(prec);
-                            for k in 0..p {
-                                acc += y[o][k].to_mp(prec) * x[j][k].to_mp(prec);
+                let f = f_matrix_mp(
+                    &{
+                        // Σ̃_yx at prec from the case (YXᵀ/P)
+                        let x = &c.x;
+                        let y = &c.y;
+                        let p = x[0].len();
+                        let mut data = Vec::new();
+                        for yo in y.iter().take(d_o) {
+                            for xj in x.iter().take(d_i) {
+                                let mut acc = Float::new(prec);
+                                for k in 0..p {
+                                    acc += yo[k].to_mp(prec) * xj[k].to_mp(prec);
+                                }
+                                data.push(acc / p as u32);
                             }
-                            data.push(acc / p as u32);
                         }
-                    }
-                    MatMp { rows: d_o, cols: d_i, data }
-                }, cf.lambda(), prec);
+                        MatMp {
+                            rows: d_o,
+                            cols: d_i,
+                            data,
+                        }
+                    },
+                    cf.lambda(),
+                    prec,
+                );
                 let tau = Float::with_val(prec, Float::parse("1.25").unwrap());
                 let two_eta = Float::with_val(prec, Float::parse("2e-20").unwrap());
                 let p = &pts[1];
@@ -366,7 +397,10 @@ mod mp {
             let hi = ClosedFormMp::new(&c, 320).unwrap().evaluate(&c.times).unwrap();
             let scale = hi[0].data.iter().map(|v| v.to_f64().abs()).fold(0.0, f64::max);
             let err = max_abs_diff(&lo[0], &hi[0]);
-            assert!(err <= 1e-30 * scale, "({d_i},{h},{d_o}) λ={lambda}: {err:e} vs scale {scale}");
+            assert!(
+                err <= 1e-30 * scale,
+                "({d_i},{h},{d_o}) λ={lambda}: {err:e} vs scale {scale}"
+            );
         }
     }
 }
@@ -386,7 +420,10 @@ fn ntk_formula_matches_parameter_jacobian() {
     let n_par = h * d_i + d_o * h;
     let outputs = |a: &DMatrix<f64>, b: &DMatrix<f64>| -> Vec<f64> {
         let f = b * a * &x;
-        (0..d_o).flat_map(|o| (0..p).map(move |n| (o, n))).map(|(o, n)| f[(o, n)]).collect()
+        (0..d_o)
+            .flat_map(|o| (0..p).map(move |n| (o, n)))
+            .map(|(o, n)| f[(o, n)])
+            .collect()
     };
     let mut jac = DMatrix::<f64>::zeros(d_o * p, n_par);
     let w1x = &w1 * &x;

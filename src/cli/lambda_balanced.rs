@@ -91,7 +91,10 @@ pub(super) fn exact_json(c: &LambdaBalancedCase, prec: u32) -> Result<Value> {
         let m0 = pts.first().map(|_| {
             let q = lazyrich::exact::lambda_balanced::q_matrix(&w1, &w2);
             let qq = &q * q.transpose();
-            (qq.view((0, 0), (d_i, d_i)).into_owned(), qq.view((d_i, d_i), (d_o, d_o)).into_owned())
+            (
+                qq.view((0, 0), (d_i, d_i)).into_owned(),
+                qq.view((d_i, d_i), (d_o, d_o)).into_owned(),
+            )
         });
         let mut arr = Vec::new();
         for ((p, (rl, ll, kl)), (rh, lh, kh)) in pts.iter().zip(&refs.lo).zip(&refs.hi) {
@@ -128,7 +131,10 @@ pub(super) fn exact_json(c: &LambdaBalancedCase, prec: u32) -> Result<Value> {
             o.insert("err_bounds".into(), Value::Object(per));
             arr.push(Value::Object(o));
         }
-        out.insert("semigroup_steps".into(), json!(cf.steps_to(*c.times_f64().last().unwrap_or(&0.0))));
+        out.insert(
+            "semigroup_steps".into(),
+            json!(cf.steps_to(*c.times_f64().last().unwrap_or(&0.0))),
+        );
         out.insert("points".into(), Value::Array(arr));
     } else {
         let run = mp_run(c, prec)?;
@@ -138,8 +144,10 @@ pub(super) fn exact_json(c: &LambdaBalancedCase, prec: u32) -> Result<Value> {
         out.insert("ref_method".into(), json!(BoundMethod::TwoPrecision.as_str()));
         out.insert(
             "note".into(),
-            json!("the closed form solves the exactly whitened, exactly λ-balanced problem; lambda_defect and \
-                   whitening_defect say how far the given numbers are from it"),
+            json!(
+                "the closed form solves the exactly whitened, exactly λ-balanced problem; lambda_defect and \
+                   whitening_defect say how far the given numbers are from it"
+            ),
         );
         let mut arr = Vec::new();
         for (t, ((ql, ll, kl), (qh, lh, kh))) in c.times.iter().zip(run.lo.iter().zip(&run.hi)) {

@@ -143,10 +143,7 @@ pub fn jacobi_eigen(a: &MatMp, prec: u32) -> Result<(Vec<Float>, MatMp), LbError
         }
         off.sqrt_mut();
         if off <= thresh {
-            return Ok((
-                (0..n).map(|i| a.at(i, i).clone()).collect(),
-                v,
-            ));
+            return Ok(((0..n).map(|i| a.at(i, i).clone()).collect(), v));
         }
         let _ = sweep;
         for p in 0..n {
@@ -258,13 +255,25 @@ impl ClosedFormMp {
         let w2 = parse_matrix(&c.w2_0, "w2_0", prec)?;
         let (d_i, p, d_o, h) = (x.rows, x.cols, y.rows, w1.rows);
         if y.cols != p {
-            return Err(shape_err("y", format!("d_o×P with P = {p}"), format!("{}×{}", y.rows, y.cols)));
+            return Err(shape_err(
+                "y",
+                format!("d_o×P with P = {p}"),
+                format!("{}×{}", y.rows, y.cols),
+            ));
         }
         if w1.cols != d_i {
-            return Err(shape_err("w1_0", format!("h×d_i with d_i = {d_i}"), format!("{h}×{}", w1.cols)));
+            return Err(shape_err(
+                "w1_0",
+                format!("h×d_i with d_i = {d_i}"),
+                format!("{h}×{}", w1.cols),
+            ));
         }
         if w2.rows != d_o || w2.cols != h {
-            return Err(shape_err("w2_0", format!("d_o×h = {d_o}×{h}"), format!("{}×{}", w2.rows, w2.cols)));
+            return Err(shape_err(
+                "w2_0",
+                format!("d_o×h = {d_o}×{h}"),
+                format!("{}×{}", w2.rows, w2.cols),
+            ));
         }
         let tau = c.tau.to_mp(prec);
         if !(tau.is_finite() && tau > 0) {
@@ -413,7 +422,11 @@ impl ClosedFormMp {
             };
             if k > 0 {
                 let delta = Float::with_val(prec, &span / k as u32);
-                let ev: Vec<Float> = self.eig.iter().map(|f| Float::with_val(prec, f * &delta).exp()).collect();
+                let ev: Vec<Float> = self
+                    .eig
+                    .iter()
+                    .map(|f| Float::with_val(prec, f * &delta).exp())
+                    .collect();
                 let jv: Vec<Float> = self
                     .eig
                     .iter()
@@ -447,7 +460,10 @@ impl ClosedFormMp {
         let prec = self.prec;
         let eta = Float::with_val(prec, Float::i_exp(1, -((prec / 4) as i32)));
         let tc = t.to_mp(prec);
-        let mk = |v: Float| Num::parse(&v.to_string_radix(10, Some(mp::max_digits(prec) + 5))).map_err(|_| LbError::Times(crate::num::TimeError::Empty));
+        let mk = |v: Float| {
+            Num::parse(&v.to_string_radix(10, Some(mp::max_digits(prec) + 5)))
+                .map_err(|_| LbError::Times(crate::num::TimeError::Empty))
+        };
         let times = [
             mk(Float::with_val(prec, &tc - &eta))?,
             mk(tc.clone())?,
@@ -491,7 +507,10 @@ impl ClosedFormMp {
         for (a, b) in r.data.iter_mut().zip(&self.y.data) {
             *a -= b;
         }
-        let mut loss = r.data.iter().fold(Float::new(prec), |acc, v| acc + Float::with_val(prec, v.square_ref()));
+        let mut loss = r
+            .data
+            .iter()
+            .fold(Float::new(prec), |acc, v| acc + Float::with_val(prec, v.square_ref()));
         loss /= 2 * self.x.cols as u32;
         let g = matmul(&self.x, &transpose(&self.x), prec);
         let gg = matmul(&g, &g, prec);
@@ -503,7 +522,11 @@ impl ClosedFormMp {
             let t1 = trace(&matmul(&matmul(&matmul(m, &g, prec), m2, prec), &g, prec)) * d_o as u32;
             let t2 = trace(b2) * trace(&matmul(m, &gg, prec));
             let t3 = trace(b) * trace(&matmul(m2, &gg, prec));
-            let bb = b.data.iter().zip(&b2.data).fold(Float::new(prec), |acc, (u, v)| acc + Float::with_val(prec, u * v));
+            let bb = b
+                .data
+                .iter()
+                .zip(&b2.data)
+                .fold(Float::new(prec), |acc, (u, v)| acc + Float::with_val(prec, u * v));
             t1 + t2 + t3 + bb * trace(&gg)
         };
         let k0t = inner(&m0, &b0, &mt, &bt);
@@ -526,8 +549,8 @@ fn step(q: &MatMp, ev: &[Float], jv: &[Float], n: usize, h: usize, prec: u32) ->
     for a in 0..h {
         for b in 0..=a {
             let mut acc = Float::with_val(prec, if a == b { 1 } else { 0 });
-            for i in 0..n {
-                acc += Float::with_val(prec, q.at(i, a) * q.at(i, b)) * &jv[i];
+            for (i, j) in jv.iter().enumerate().take(n) {
+                acc += Float::with_val(prec, q.at(i, a) * q.at(i, b)) * j;
             }
             *l.at_mut(a, b) = acc;
         }
@@ -549,7 +572,7 @@ fn step(q: &MatMp, ev: &[Float], jv: &[Float], n: usize, h: usize, prec: u32) ->
     }
     // Row i of Q̂ L⁻ᵀ is z with L z = Q̂[i, :]ᵀ (forward substitution), then scale by e_i.
     let mut out = MatMp::zeros(n, h, prec);
-    for i in 0..n {
+    for (i, e) in ev.iter().enumerate().take(n) {
         for a in 0..h {
             let mut v = q.at(i, a).clone();
             for b in 0..a {
@@ -558,7 +581,7 @@ fn step(q: &MatMp, ev: &[Float], jv: &[Float], n: usize, h: usize, prec: u32) ->
             *out.at_mut(i, a) = v / l.at(a, a);
         }
         for a in 0..h {
-            *out.at_mut(i, a) *= &ev[i];
+            *out.at_mut(i, a) *= e;
         }
     }
     out
@@ -594,7 +617,12 @@ pub fn evaluate_with_bounds(c: &LambdaBalancedCase, prec: u32) -> Result<(Closed
         .into_iter()
         .zip(b)
         .map(|(l, h)| {
-            let bounds = l.data.iter().zip(&h.data).map(|(x, y)| two_precision_bound(x, y)).collect();
+            let bounds = l
+                .data
+                .iter()
+                .zip(&h.data)
+                .map(|(x, y)| two_precision_bound(x, y))
+                .collect();
             BoundedQqt { qqt: l, bounds }
         })
         .collect();

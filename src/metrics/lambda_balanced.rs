@@ -27,11 +27,20 @@ pub fn ntk(x: &DMatrix<f64>, m: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64>
 pub fn ntk_inner(g: &DMatrix<f64>, m: &DMatrix<f64>, b: &DMatrix<f64>, m2: &DMatrix<f64>, b2: &DMatrix<f64>) -> f64 {
     let d_o = b.nrows() as f64;
     let gg = g * g;
-    d_o * (m * g * m2 * g).trace() + b2.trace() * (m * &gg).trace() + b.trace() * (m2 * &gg).trace() + b.dot(b2) * gg.trace()
+    d_o * (m * g * m2 * g).trace()
+        + b2.trace() * (m * &gg).trace()
+        + b.trace() * (m2 * &gg).trace()
+        + b.dot(b2) * gg.trace()
 }
 
 /// S(0,t) from (M0, B0) and (Mt, Bt).
-pub fn kernel_distance(x: &DMatrix<f64>, m0: &DMatrix<f64>, b0: &DMatrix<f64>, mt: &DMatrix<f64>, bt: &DMatrix<f64>) -> f64 {
+pub fn kernel_distance(
+    x: &DMatrix<f64>,
+    m0: &DMatrix<f64>,
+    b0: &DMatrix<f64>,
+    mt: &DMatrix<f64>,
+    bt: &DMatrix<f64>,
+) -> f64 {
     let g = x * x.transpose();
     let k0t = ntk_inner(&g, m0, b0, mt, bt);
     let k00 = ntk_inner(&g, m0, b0, m0, b0);

@@ -31,9 +31,7 @@ use std::cell::RefCell;
 #[non_exhaustive]
 pub enum InitError {
     /// The combination of dimensions and sign of λ admits no λ-balanced pair.
-    #[error(
-        "no λ-balanced initialisation exists for (d_i, h, d_o) = ({d_i}, {h}, {d_o}) and λ = {lambda}: {reason}"
-    )]
+    #[error("no λ-balanced initialisation exists for (d_i, h, d_o) = ({d_i}, {h}, {d_o}) and λ = {lambda}: {reason}")]
     Infeasible {
         /// Input dimension.
         d_i: usize,
@@ -163,7 +161,10 @@ pub fn balanced_from_svd(
     if u.ncols() != m || v.ncols() != m || m > h.min(d_i).min(d_o) || r.ncols() != h {
         return Err(ModelError::Shape {
             what: "SVD factors".into(),
-            expected: format!("U d_o×m, V d_i×m, R h×h with m ≤ min(h, d_i, d_o) = {}", h.min(d_i).min(d_o)),
+            expected: format!(
+                "U d_o×m, V d_i×m, R h×h with m ≤ min(h, d_i, d_o) = {}",
+                h.min(d_i).min(d_o)
+            ),
             found: format!(
                 "U {}×{}, V {}×{}, R {}×{}, m = {m}",
                 u.nrows(),
