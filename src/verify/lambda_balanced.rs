@@ -1,10 +1,10 @@
 //! Catalog for λ-balanced two-layer linear networks (P2; `theory.md` §4). Check ids:
 //!
-//! - `lb.cf_vs_sim`: f64 closed form QQᵀ(t) vs Tsit45 simulation of the parameter flow at
+//! - `LB-SIM`: f64 closed form QQᵀ(t) vs Tsit45 simulation of the parameter flow at
 //!   rtol 1e-12 (normwise relative, bound [`SIM_REL_TOL`]).
-//! - `lb.balance_drift`: max|W2ᵀW2 − W1W1ᵀ − C(0)| along that simulation (bound [`DRIFT_TOL`]).
-//! - `lb.f64_vs_mp`: f64 closed form vs the 128-bit MPFR closed form (bound [`F64_MP_REL_TOL`]).
-//! - `lb.riccati`: residual of the Riccati ODE for the 256-bit closed form (bound
+//! - `LB-DRIFT`: max|W2ᵀW2 − W1W1ᵀ − C(0)| along that simulation (bound [`DRIFT_TOL`]).
+//! - `LB-F64`: f64 closed form vs the 128-bit MPFR closed form (bound [`F64_MP_REL_TOL`]).
+//! - `LB-RICCATI`: residual of the Riccati ODE for the 256-bit closed form (bound
 //!   [`RICCATI_TOL`]).
 //!
 //! Cases: (d_i, h, d_o) ∈ {(3,3,3), (4,3,2), (2,3,3)} × λ ∈ {−20, −2, 0, 2, 20} where feasible
@@ -151,23 +151,23 @@ fn mats(c: &LbCase) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>), Strin
 fn check_case(c: &LbCase, rows: &mut Vec<Row>) {
     let (net, w1, w2) = match mats(c) {
         Ok(v) => v,
-        Err(e) => return rows.push(failed("lb.cf_vs_sim", c, e)),
+        Err(e) => return rows.push(failed("LB-SIM", c, e)),
     };
     let times = c.case.times_f64();
     let cf = match ClosedForm::new(&net, &w1, &w2) {
         Ok(cf) => cf,
-        Err(e) => return rows.push(failed("lb.cf_vs_sim", c, e.to_string())),
+        Err(e) => return rows.push(failed("LB-SIM", c, e.to_string())),
     };
     let pts = match cf.evaluate(&times) {
         Ok(p) => p,
-        Err(e) => return rows.push(failed("lb.cf_vs_sim", c, e.to_string())),
+        Err(e) => return rows.push(failed("LB-SIM", c, e.to_string())),
     };
     let scale = pts.iter().map(|p| p.qqt.amax()).fold(0.0, f64::max);
     // Simulation.
     let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14);
     let th0 = match net.theta(&w1, &w2) {
         Ok(t) => t,
-        Err(e) => return rows.push(failed("lb.cf_vs_sim", c, e.to_string())),
+        Err(e) => return rows.push(failed("LB-SIM", c, e.to_string())),
     };
     match integrate(&ParameterFlow(&net), &th0, &times, &opts) {
         Ok(tr) => {
@@ -180,7 +180,7 @@ fn check_case(c: &LbCase, rows: &mut Vec<Row>) {
                 drift = drift.max((a2.transpose() * &a2 - &a1 * a1.transpose() - &c0).amax());
             }
             rows.push(row(
-                "lb.cf_vs_sim",
+                "LB-SIM",
                 c,
                 "tsit45",
                 Some(1e-12),
@@ -195,7 +195,7 @@ fn check_case(c: &LbCase, rows: &mut Vec<Row>) {
             ));
             let wscale = 1.0 + c0.amax() + w1.norm_squared().max(w2.norm_squared());
             rows.push(row(
-                "lb.balance_drift",
+                "LB-DRIFT",
                 c,
                 "tsit45",
                 Some(1e-12),
@@ -209,7 +209,7 @@ fn check_case(c: &LbCase, rows: &mut Vec<Row>) {
                 String::new(),
             ));
         }
-        Err(e) => rows.push(failed("lb.cf_vs_sim", c, e.to_string())),
+        Err(e) => rows.push(failed("LB-SIM", c, e.to_string())),
     }
     // f64 vs MPFR.
     match ClosedFormMp::new(&c.case, 128).and_then(|m| m.evaluate(&c.case.times)) {
@@ -220,7 +220,7 @@ fn check_case(c: &LbCase, rows: &mut Vec<Row>) {
                 .map(|(p, m)| (&p.qqt - m.to_f64()).amax())
                 .fold(0.0, f64::max);
             rows.push(row(
-                "lb.f64_vs_mp",
+                "LB-F64",
                 c,
                 "closed_form_f64",
                 None,
@@ -234,13 +234,13 @@ fn check_case(c: &LbCase, rows: &mut Vec<Row>) {
                 String::new(),
             ));
         }
-        Err(e) => rows.push(failed("lb.f64_vs_mp", c, e.to_string())),
+        Err(e) => rows.push(failed("LB-F64", c, e.to_string())),
     }
     // Riccati residual at 256 bits, t = 2.
     let t = Num::from_f64(2.0).expect("finite");
     match ClosedFormMp::new(&c.case, 256).and_then(|m| m.riccati_residual(&t)) {
         Ok(res) => rows.push(row(
-            "lb.riccati",
+            "LB-RICCATI",
             c,
             "closed_form_mp256",
             None,
@@ -253,7 +253,7 @@ fn check_case(c: &LbCase, rows: &mut Vec<Row>) {
             None,
             String::new(),
         )),
-        Err(e) => rows.push(failed("lb.riccati", c, e.to_string())),
+        Err(e) => rows.push(failed("LB-RICCATI", c, e.to_string())),
     }
 }
 
