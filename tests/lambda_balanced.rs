@@ -260,7 +260,7 @@ fn balance_is_conserved_along_flow() {
 mod mp {
     use super::*;
     use lazyrich::case::LambdaBalancedCase;
-    use lazyrich::exact::lambda_balanced_mp::{ClosedFormMp, MatMp, f_matrix_mp};
+    use lazyrich::exact::lambda_balanced_mp::{ClosedFormMp, MatMp};
     use lazyrich::num::decimal::Num;
     use rug::Float;
 
@@ -319,7 +319,6 @@ mod mp {
             (2, 2, 3, 5.0),
         ] {
             for t in [0.3, 4.0] {
-                let eta = 1e-20;
                 let times: Vec<Num> = [format!("{t}") + "-1e-20", format!("{t}"), format!("{t}") + "+1e-20"]
                     .iter()
                     .map(|s| {
@@ -340,31 +339,32 @@ mod mp {
                 let cf = ClosedFormMp::new(&c, prec).unwrap();
                 let pts = cf.evaluate(&c.times).unwrap();
                 let n = d_i + d_o;
-                let f = f_matrix_mp(
-                    &{
-                        // Σ̃_yx at prec from the case (YXᵀ/P)
-                        let x = &c.x;
-                        let y = &c.y;
-                        let p = x[0].len();
-                        let mut data = Vec::new();
-                        for yo in y.iter().take(d_o) {
-                            for xj in x.iter().take(d_i) {
-                                let mut acc = Float::new(prec);
-                                for k in 0..p {
-                                    acc += yo[k].to_mp(prec) * xj[k].to_mp(prec);
-                                }
-                                data.push(acc / p as u32);
-                            }
+                // F built here, independently of the library: Σ̃_yx = YXᵀ/P and
+                // λ = tr(W2ᵀW2 − W1W1ᵀ)/h = (‖W2‖²_F − ‖W1‖²_F)/h at 256 bits.
+                let (x, y) = (&c.x, &c.y);
+                let p_n = x[0].len();
+                let sq = |m: &Vec<Vec<Num>>| {
+                    m.iter()
+                        .flatten()
+                        .fold(Float::new(prec), |a, v| a + v.to_mp(prec).square())
+                };
+                let lam = (sq(&c.w2_0) - sq(&c.w1_0)) / h as u32;
+                let mut f = vec![vec![Float::new(prec); n]; n];
+                for (i, row) in f.iter_mut().enumerate().take(d_i) {
+                    row[i] = Float::with_val(prec, -&lam) / 2u32;
+                }
+                for o in 0..d_o {
+                    f[d_i + o][d_i + o] = Float::with_val(prec, &lam) / 2u32;
+                    for jj in 0..d_i {
+                        let mut acc = Float::new(prec);
+                        for k in 0..p_n {
+                            acc += y[o][k].to_mp(prec) * x[jj][k].to_mp(prec);
                         }
-                        MatMp {
-                            rows: d_o,
-                            cols: d_i,
-                            data,
-                        }
-                    },
-                    cf.lambda(),
-                    prec,
-                );
+                        acc /= p_n as u32;
+                        f[d_i + o][jj] = acc.clone();
+                        f[jj][d_i + o] = acc;
+                    }
+                }
                 let tau = Float::with_val(prec, Float::parse("1.25").unwrap());
                 let two_eta = Float::with_val(prec, Float::parse("2e-20").unwrap());
                 let p = &pts[1];
@@ -374,14 +374,13 @@ mod mp {
                         let deriv = Float::with_val(prec, pts[2].at(i, j) - pts[0].at(i, j)) / &two_eta * &tau;
                         let mut rhs = Float::new(prec);
                         for k in 0..n {
-                            rhs += Float::with_val(prec, f.at(i, k) * p.at(k, j));
-                            rhs += Float::with_val(prec, p.at(i, k) * f.at(k, j));
+                            rhs += Float::with_val(prec, &f[i][k] * p.at(k, j));
+                            rhs += Float::with_val(prec, p.at(i, k) * &f[k][j]);
                             rhs -= Float::with_val(prec, p.at(i, k) * p.at(k, j));
                         }
                         worst = worst.max(Float::with_val(prec, deriv - rhs).abs().to_f64());
                     }
                 }
-                let _ = eta;
                 assert!(worst < 1e-35, "({d_i},{h},{d_o}) λ={lambda} t={t}: residual {worst:e}");
             }
         }
