@@ -309,6 +309,7 @@ mod mp {
     /// τ·dP/dt − (FP + PF − P²) must be ≲ 1e-38; any error in the closed form (or a wrong F) is
     /// O(1). The bound 1e-35 leaves a 1000× margin.
     #[test]
+    #[allow(clippy::needless_range_loop)] // index notation mirrors (FP + PF − P²)_ij
     fn closed_form_satisfies_riccati_ode() {
         let prec = 256;
         for (d_i, h, d_o, lambda) in [
