@@ -474,3 +474,39 @@ fn ntk_formula_matches_parameter_jacobian() {
     );
     assert!((s - s_explicit).abs() < 1e-14 && s > 1e-3, "{s} vs {s_explicit}");
 }
+
+/// Derived symmetry (see `verify::lambda_balanced::Fig2Data`): for d_i = h = d_o the network
+/// function W2W1(t) depends on λ only through |λ|; it fails (O(1)) when h < d_i, d_o. Start ±λ from the same W2W1(0) (same seed) and
+/// compare the closed forms, and one simulation; a sign error in F would break it at O(1).
+#[test]
+fn network_function_depends_on_abs_lambda_only() {
+    for (d_i, h, d_o) in [(3, 3, 3), (2, 2, 2), (4, 2, 3)] {
+        let mut rng = ChaCha8Rng::seed_from_u64(31);
+        let (x, y) = whitened_task(d_i, d_o, 9, &mut rng).unwrap();
+        let net = LinearNetwork::new(&x, &y, h, 1.0).unwrap();
+        let times = [0.0, 1.0, 3.0];
+        let mut ws = Vec::new();
+        for lambda in [1.5, -1.5] {
+            let mut r = ChaCha8Rng::seed_from_u64(77);
+            let (w1, w2) = random_init(d_i, h, d_o, lambda, 0.3, &mut r).unwrap();
+            let cf = ClosedForm::new(&net, &w1, &w2).unwrap();
+            ws.push(cf.evaluate(&times).unwrap());
+        }
+        for (a, b) in ws[0].iter().zip(&ws[1]) {
+            let err = (a.w2w1() - b.w2w1()).amax();
+            if d_i == h && h == d_o {
+                assert!(err < 1e-13, "({d_i},{h},{d_o}) t={}: {err:e}", a.t);
+            } else if a.t > 0.0 {
+                assert!(
+                    err > 1e-3,
+                    "({d_i},{h},{d_o}) t={}: symmetry should break, {err:e}",
+                    a.t
+                );
+            }
+            // The representations themselves differ (W2W2ᵀ − W1ᵀW1 carries λ).
+            if d_i == d_o {
+                assert!((a.w2w2t() - b.w2w2t()).amax() > 0.5);
+            }
+        }
+    }
+}

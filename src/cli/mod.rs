@@ -208,6 +208,8 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let rows: Vec<Row> = verify::run(mode);
     let fig = verify::single_neuron::fig3_data().map_err(|e| anyhow!("figure data: {e}"))?;
     let svg = plot::render_svg(&report::fig3_figure(&fig)).map_err(|e| anyhow!("figure: {e}"))?;
+    let fig2 = verify::lambda_balanced::fig2_data().map_err(|e| anyhow!("figure data: {e}"))?;
+    let svg2 = plot::render_svg(&report::lambda_balanced::fig2_figure(&fig2)).map_err(|e| anyhow!("figure: {e}"))?;
     let title = if full_report {
         "lazyrich precision report"
     } else {
@@ -218,6 +220,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         ("table.csv", table::csv(&rows)),
         ("table.json", table::json(&rows)),
         ("fig3_single_neuron.svg", svg),
+        ("fig2_lambda_balanced.svg", svg2),
     ];
     write_all_atomically(out, &files)?;
     let failed = rows.iter().filter(|r| !r.pass).count();

@@ -265,3 +265,77 @@ pub fn run(quick: bool) -> Vec<Row> {
     }
     rows
 }
+
+/// Data of the P2 Fig. 2-style figure: for λ ∈ {−2, 0, 2}, rows `[t, loss, m(t), S(0,t)]` from
+/// the f64 closed form (theory) and from Tsit45 at rtol 1e-10 (simulation), where
+/// m(t) = ⟨W2W1(t), Σ̃_yx⟩_F/‖Σ̃_yx‖²_F is the network function projected on the task.
+/// Setup (`theory.md` §4.6, S5 notebook sizes): d_i = h = d_o = 3, P = 10 whitened points,
+/// τ = 1, small random λ-balanced init (σ = 0.05), t ∈ [0, 12].
+///
+/// The λ = −2 and λ = 2 curves coincide [D]: for d_i = h = d_o, W2W2ᵀ = B(WWᵀ) + λ₊I and
+/// W1ᵀW1 = B(WᵀW) + λ₋I with B(X) = (√(λ²I + 4X) − |λ|)/2, λ± = max(±λ, 0) (`theory.md` §4.5),
+/// so τẆ = B(WWᵀ)G + GB(WᵀW) + |λ|G with G = Σ̃_yx − W depends on |λ| only, and so does S (the
+/// NTK inner product is symmetric under M ↔ B for square whitened data). With h < d_i or h < d_o
+/// the identity terms live only on the h-dimensional ranges and the symmetry breaks (checked:
+/// O(1) difference for (4,2,3)). Both signs start from the same W2W1(0) (same seed). Tested in
+/// `tests/lambda_balanced.rs`.
+#[derive(Debug, Clone)]
+pub struct Fig2Data {
+    /// (λ, theory rows, simulation rows).
+    pub curves: Vec<(f64, Vec<[f64; 4]>, Vec<[f64; 4]>)>,
+}
+
+/// Compute [`Fig2Data`].
+///
+/// # Errors
+/// A message if any closed-form or simulation step fails.
+pub fn fig2_data() -> Result<Fig2Data, String> {
+    use crate::metrics::lambda_balanced::{kernel_distance, loss};
+    let mut curves = Vec::new();
+    for lambda in [-2.0, 0.0, 2.0] {
+        let mut rng = ChaCha8Rng::seed_from_u64(2025);
+        let (x, y) = whitened_task(3, 3, 10, &mut rng).map_err(|e| e.to_string())?;
+        let (w1, w2) = random_init(3, 3, 3, lambda, 0.05, &mut rng).map_err(|e| e.to_string())?;
+        let net = LinearNetwork::new(&x, &y, 3, 1.0).map_err(|e| e.to_string())?;
+        let syx = net.syx();
+        let s2 = syx.norm_squared();
+        let m0 = w1.transpose() * &w1;
+        let b0 = &w2 * w2.transpose();
+        let row = |t: f64, w: &DMatrix<f64>, m: &DMatrix<f64>, b: &DMatrix<f64>| -> [f64; 4] {
+            [
+                t,
+                loss(&x, &y, w),
+                w.dot(&syx) / s2,
+                kernel_distance(&x, &m0, &b0, m, b),
+            ]
+        };
+        let theory_t: Vec<f64> = (0..=240).map(|k| k as f64 * 0.05).collect();
+        let cf = ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string())?;
+        let theory = cf
+            .evaluate(&theory_t)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|p| row(p.t, &p.w2w1(), &p.w1tw1(), &p.w2w2t()))
+            .collect();
+        let sim_t: Vec<f64> = (0..=24).map(|k| k as f64 * 0.5).collect();
+        let th0 = net.theta(&w1, &w2).map_err(|e| e.to_string())?;
+        let tr = integrate(
+            &ParameterFlow(&net),
+            &th0,
+            &sim_t,
+            &FlowOptions::new(Method::Tsit45).with_tol(1e-10, 1e-12),
+        )
+        .map_err(|e| e.to_string())?;
+        let sim = tr
+            .states
+            .iter()
+            .zip(&sim_t)
+            .map(|(th, &t)| {
+                let (a1, a2) = net.unpack(th);
+                row(t, &(&a2 * &a1), &(a1.transpose() * &a1), &(&a2 * a2.transpose()))
+            })
+            .collect();
+        curves.push((lambda, theory, sim));
+    }
+    Ok(Fig2Data { curves })
+}
