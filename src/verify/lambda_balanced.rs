@@ -282,8 +282,11 @@ pub fn run(quick: bool) -> Vec<Row> {
 #[derive(Debug, Clone)]
 pub struct Fig2Data {
     /// (λ, theory rows, simulation rows).
-    pub curves: Vec<(f64, Vec<[f64; 4]>, Vec<[f64; 4]>)>,
+    pub curves: Vec<Fig2Curve>,
 }
+
+/// One λ of [`Fig2Data`]: (λ, theory rows `[t, loss, m, S]`, simulation rows).
+pub type Fig2Curve = (f64, Vec<[f64; 4]>, Vec<[f64; 4]>);
 
 /// Compute [`Fig2Data`].
 ///
