@@ -510,3 +510,43 @@ fn network_function_depends_on_abs_lambda_only() {
         }
     }
 }
+
+/// Singular values of W2W1(t) for a task-aligned init = the per-mode closed form
+/// (theory.md §4.5, P1 §1.4 with d = 1): two different formulas, agreement to 1e-12 relative,
+/// and at t → ∞ both give the task's singular values.
+#[test]
+fn aligned_modes_follow_scalar_closed_form() {
+    use lazyrich::exact::lambda_balanced::mode_strength;
+    use lazyrich::models::lambda_balanced::mode_factors;
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (x, y) = whitened_task(3, 3, 10, &mut rng).unwrap();
+    let tau = 0.8;
+    let net = LinearNetwork::new(&x, &y, 3, tau).unwrap();
+    let mut task_sv: Vec<f64> = net.syx().singular_values().iter().copied().collect();
+    task_sv.sort_by(|a, b| b.total_cmp(a));
+    let s0 = [1e-2, 3e-3, 2e-2];
+    for lambda in [-5.0, -1.0, 0.0, 1.0, 5.0] {
+        let (w1, w2) = aligned_init(&net.syx(), 3, &s0, lambda, &mut rng).unwrap();
+        let cf = ClosedForm::new(&net, &w1, &w2).unwrap();
+        for p in cf.evaluate(&[0.0, 0.7, 2.0, 6.0, 40.0]).unwrap() {
+            let mut got: Vec<f64> = p.w2w1().singular_values().iter().copied().collect();
+            got.sort_by(|a, b| b.total_cmp(a));
+            let mut want: Vec<f64> = task_sv
+                .iter()
+                .zip(&s0)
+                .map(|(&s, &a0)| {
+                    let (c0, d0) = mode_factors(a0, lambda);
+                    mode_strength(s, lambda, c0, d0, p.t, tau)
+                })
+                .collect();
+            want.sort_by(|a, b| b.total_cmp(a));
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                    "λ={lambda} t={}: {g} vs {w}",
+                    p.t
+                );
+            }
+        }
+    }
+}

@@ -312,3 +312,39 @@ pub fn check_balanced(w1: &DMatrix<f64>, w2: &DMatrix<f64>) -> Result<f64, LbErr
         Ok(lambda)
     }
 }
+
+/// Strength a(t) of one task-aligned mode (`theory.md` §4.5, thesis Thm 3.2.1): with
+/// W1 = R diag(c) Ṽᵀ, W2 = Ũ diag(d) Rᵀ, the mode a = c·d obeys τȧ = √(λ² + 4a²)(s − a), the
+/// P1 single-neuron flow with φ ≡ 1. Its closed form is `theory.md` §1.4 with d = 1, a0 → d(0),
+/// w0 → c(0), β* → s, δ → λ, η = 1, time t/τ [D], evaluated overflow-free by dividing by
+/// e^{λ₊ t} (λ₊ = (λ + K)/2 > 0, K = √(λ² + 4s²)).
+///
+/// Inputs: task singular value `s` > 0, λ, initial factors `c0`, `d0` (d0² − c0² = λ), time `t`
+/// and τ. Returns NaN for s ≤ 0 or non-finite input.
+pub fn mode_strength(s: f64, lambda: f64, c0: f64, d0: f64, t: f64, tau: f64) -> f64 {
+    if !(s > 0.0 && lambda.is_finite() && c0.is_finite() && d0.is_finite() && t >= 0.0 && tau > 0.0) {
+        return f64::NAN;
+    }
+    let u = t / tau;
+    let k = lambda.hypot(2.0 * s);
+    let lp = (lambda + k) / 2.0;
+    let lm = (lambda - k) / 2.0;
+    let p0 = c0 * s;
+    let cp = (p0 + d0 * lp) / k;
+    let cm = (d0 * (k - lambda) / 2.0 - p0) / k;
+    // E(μ, u) = (e^{μu} − 1)/μ, scaled by e^{−m u}: (e^{(μ−m)u} − e^{−mu})/μ, = u·e^{−mu} at μ = 0.
+    let e_scaled = |mu: f64, m: f64| -> f64 {
+        if mu == 0.0 {
+            u * (-m * u).exp()
+        } else {
+            ((mu - m) * u).exp() * (-(-mu * u).exp_m1()) / mu
+        }
+    };
+    let inv_x = (-lp * u).exp();
+    let a_hat = cp + cm * (-k * u).exp();
+    let i1_hat = cp * e_scaled(lp, lp) + cm * e_scaled(lm, lp);
+    let i2_hat = cp * cp * e_scaled(2.0 * lp, 2.0 * lp)
+        + 2.0 * cp * cm * e_scaled(lambda, 2.0 * lp)
+        + cm * cm * e_scaled(2.0 * lm, 2.0 * lp);
+    a_hat * (c0 * inv_x + i1_hat * s) / (inv_x * inv_x + 2.0 * i2_hat)
+}
