@@ -67,15 +67,35 @@ pub struct SingleNeuronCase {
     pub times: Vec<Num>,
 }
 
+/// λ-balanced two-layer linear network case (P2; `theory.md` §4): ŷ = W2·W1·x, loss
+/// (1/2P)Σ‖W2W1x − y‖², flow τẆ = −∇L (τ = 1/learning rate).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LambdaBalancedCase {
+    /// Data X, d_i×P (columns are samples).
+    pub x: Vec<Vec<Num>>,
+    /// Targets Y, d_o×P.
+    pub y: Vec<Vec<Num>>,
+    /// Initial W1, h×d_i.
+    pub w1_0: Vec<Vec<Num>>,
+    /// Initial W2, d_o×h.
+    pub w2_0: Vec<Vec<Num>>,
+    /// Time constant τ = 1/learning rate (> 0).
+    pub tau: Num,
+    /// Output times (≥ 0, non-decreasing).
+    pub times: Vec<Num>,
+}
+
 /// A parsed case.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Case {
     /// `"model": "single_neuron"`.
     SingleNeuron(SingleNeuronCase),
+    /// `"model": "lambda_balanced"`.
+    LambdaBalanced(LambdaBalancedCase),
 }
 
 /// Names accepted in the `"model"` field.
-pub const SUPPORTED_MODELS: &[&str] = &["single_neuron"];
+pub const SUPPORTED_MODELS: &[&str] = &["single_neuron", "lambda_balanced"];
 
 impl Case {
     /// Parse a case from JSON text.
@@ -106,6 +126,14 @@ impl Case {
                 eta_w: scalar(&v, "eta_w")?,
                 times: vector(&v, "times")?,
             })),
+            "lambda_balanced" => Ok(Case::LambdaBalanced(LambdaBalancedCase {
+                x: matrix(&v, "x")?,
+                y: matrix(&v, "y")?,
+                w1_0: matrix(&v, "w1_0")?,
+                w2_0: matrix(&v, "w2_0")?,
+                tau: scalar(&v, "tau")?,
+                times: vector(&v, "times")?,
+            })),
             other => Err(CaseError::UnknownModel {
                 model: other.into(),
                 supported: SUPPORTED_MODELS.join(", "),
@@ -117,6 +145,7 @@ impl Case {
     pub fn model_name(&self) -> &'static str {
         match self {
             Case::SingleNeuron(_) => "single_neuron",
+            Case::LambdaBalanced(_) => "lambda_balanced",
         }
     }
 
@@ -128,7 +157,76 @@ impl Case {
                 v["model"] = Value::String("single_neuron".into());
                 serde_json::to_string_pretty(&v).expect("invariant: value serializes")
             }
+            Case::LambdaBalanced(c) => {
+                let mut v = serde_json::to_value(c).expect("invariant: case serializes");
+                v["model"] = Value::String("lambda_balanced".into());
+                serde_json::to_string_pretty(&v).expect("invariant: value serializes")
+            }
         }
+    }
+}
+
+impl LambdaBalancedCase {
+    /// Build a case from f64 matrices (each number written as the shortest decimal that
+    /// round-trips, so the case holds exactly these binary64 values).
+    ///
+    /// # Errors
+    /// [`CaseError::Field`] for a non-finite entry.
+    pub fn from_f64(
+        x: &nalgebra::DMatrix<f64>,
+        y: &nalgebra::DMatrix<f64>,
+        w1_0: &nalgebra::DMatrix<f64>,
+        w2_0: &nalgebra::DMatrix<f64>,
+        tau: f64,
+        times: &[f64],
+    ) -> Result<Self, CaseError> {
+        let n = |v: f64, field: &str| {
+            Num::from_f64(v).map_err(|e| CaseError::Field {
+                field: field.into(),
+                problem: e.to_string(),
+            })
+        };
+        let m = |a: &nalgebra::DMatrix<f64>, field: &str| -> Result<Vec<Vec<Num>>, CaseError> {
+            (0..a.nrows())
+                .map(|i| (0..a.ncols()).map(|j| n(a[(i, j)], field)).collect())
+                .collect()
+        };
+        Ok(LambdaBalancedCase {
+            x: m(x, "x")?,
+            y: m(y, "y")?,
+            w1_0: m(w1_0, "w1_0")?,
+            w2_0: m(w2_0, "w2_0")?,
+            tau: n(tau, "tau")?,
+            times: times.iter().map(|&t| n(t, "times")).collect::<Result<_, _>>()?,
+        })
+    }
+    /// A matrix field as f64 (`nrows` × `ncols` from the rows; ragged rows are an error).
+    ///
+    /// # Errors
+    /// [`CaseError::Field`] for an empty or ragged matrix.
+    pub fn matrix_f64(rows: &[Vec<Num>], field: &str) -> Result<nalgebra::DMatrix<f64>, CaseError> {
+        let r = rows.len();
+        let c = rows.first().map_or(0, Vec::len);
+        if r == 0 || c == 0 {
+            return Err(CaseError::Field {
+                field: field.into(),
+                problem: "expected a non-empty matrix (a list of rows)".into(),
+            });
+        }
+        if let Some(i) = rows.iter().position(|row| row.len() != c) {
+            return Err(CaseError::Field {
+                field: format!("{field}[{i}]"),
+                problem: format!(
+                    "row has {} entries but row 0 has {c}: every row needs the same length",
+                    rows[i].len()
+                ),
+            });
+        }
+        Ok(nalgebra::DMatrix::from_fn(r, c, |i, j| rows[i][j].to_f64()))
+    }
+    /// Times as f64.
+    pub fn times_f64(&self) -> Vec<f64> {
+        self.times.iter().map(Num::to_f64).collect()
     }
 }
 
@@ -212,7 +310,9 @@ mod tests {
     #[test]
     fn parses_and_round_trips() {
         let c = Case::from_json(GOOD).unwrap();
-        let Case::SingleNeuron(sn) = &c;
+        let Case::SingleNeuron(sn) = &c else {
+            panic!("single_neuron case")
+        };
         assert_eq!(sn.y[0].as_str(), "0.1");
         assert_eq!(sn.eta_w.to_f64(), 2.0);
         let again = Case::from_json(&c.to_json()).unwrap();
@@ -222,7 +322,9 @@ mod tests {
     #[test]
     fn long_json_numbers_keep_their_digits() {
         let t = GOOD.replace("\"a0\":1", "\"a0\":0.12345678901234567890123456789");
-        let Case::SingleNeuron(sn) = Case::from_json(&t).unwrap();
+        let Case::SingleNeuron(sn) = Case::from_json(&t).unwrap() else {
+            panic!("single_neuron case")
+        };
         assert_eq!(sn.a0.as_str(), "0.12345678901234567890123456789");
     }
 

@@ -4,6 +4,7 @@
 //! `simulate` dispatch on the case's `"model"` field.
 
 mod bench;
+mod lambda_balanced;
 mod single_neuron;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -172,6 +173,15 @@ fn run(cli: Cli) -> Result<i32> {
             let v = match read_case(&case)? {
                 Case::SingleNeuron(c) if rigorous => single_neuron::exact_rigorous_json(&c, prec)?,
                 Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
+                Case::LambdaBalanced(_) if rigorous => {
+                    bail!("--rigorous is available for single_neuron cases so far: drop it for lambda_balanced")
+                }
+                Case::LambdaBalanced(c) => {
+                    if matches!(form, FormArg::Hyperbolic) {
+                        bail!("--form hyperbolic is a single-neuron route: drop it for lambda_balanced");
+                    }
+                    lambda_balanced::exact_json(&c, prec)?
+                }
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
@@ -193,12 +203,22 @@ fn run(cli: Cli) -> Result<i32> {
                     }
                     match read_case(&case)? {
                         Case::SingleNeuron(c) => single_neuron::simulate_taylor_json(&c, prec, tol)?,
+                        other => bail!(
+                            "--method taylor supports single_neuron cases so far, not {}: use bdf, esdirk34, tr-bdf2 or tsit45",
+                            other.model_name()
+                        ),
                     }
                 }
                 Some(m) => {
                     let opts = FlowOptions::new(m).with_tol(rtol, atol);
                     match read_case(&case)? {
                         Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
+                        Case::LambdaBalanced(c) => {
+                            if function_space {
+                                bail!("--form function_space is defined for single_neuron cases only: drop it");
+                            }
+                            lambda_balanced::simulate_json(&c, &opts)?
+                        }
                     }
                 }
             };
@@ -278,18 +298,21 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let rows: Vec<Row> = verify::run(mode);
     let fig = verify::single_neuron::fig3_data().map_err(|e| anyhow!("figure data: {e}"))?;
     let svg = plot::render_svg(&report::fig3_figure(&fig)).map_err(|e| anyhow!("figure: {e}"))?;
+    let fig2 = verify::lambda_balanced::fig2_data().map_err(|e| anyhow!("figure data: {e}"))?;
+    let svg2 = plot::render_svg(&report::lambda_balanced::fig2_figure(&fig2)).map_err(|e| anyhow!("figure: {e}"))?;
     let title = if full_report {
         "lazyrich precision report"
     } else {
         "lazyrich verification"
     };
-    let figure_names = ["fig3_single_neuron.svg"];
+    let figure_names = ["fig3_single_neuron.svg", "fig2_lambda_balanced.svg"];
     let files: Vec<(&str, String)> = vec![
         ("README.md", report::summary(title, &rows, &figure_names)),
         ("table.md", table::markdown(title, &rows)),
         ("table.csv", table::csv(&rows)),
         ("table.json", table::json(&rows)),
         (figure_names[0], svg),
+        (figure_names[1], svg2),
     ];
     write_all_atomically(out, &files)?;
     let failed = rows.iter().filter(|r| !r.pass).count();

@@ -5,7 +5,11 @@
 //!   closed form and the paper's route (Riccati ν, Bernoulli a, hyperbolic coordinates) — each
 //!   value with an error bound.
 //! - [`single_neuron_ball`]: the linearised closed form in ball arithmetic: rigorous enclosures.
+//! - [`lambda_balanced`]: QQᵀ(t) of λ-balanced two-layer linear networks (P2), f64, stable for long t.
+//! - [`lambda_balanced_mp`]: the same at any precision (MPFR Jacobi eigensolver), with bounds.
 
+pub mod lambda_balanced;
+pub mod lambda_balanced_mp;
 pub mod single_neuron;
 pub mod single_neuron_ball;
 pub mod single_neuron_mp;

@@ -1,7 +1,9 @@
 //! Layer 3: observables of states and trajectories (pure functions, f64).
 //!
 //! - [`single_neuron`]: μ, φ, the kernel distance S(0,t) and the loss of the single neuron.
+//! - [`lambda_balanced`]: NTK (Kronecker form), kernel distance and loss of two-layer linear networks.
 
+pub mod lambda_balanced;
 pub mod single_neuron;
 
 /// max_i |x_i − y_i|.

@@ -8,7 +8,9 @@
 //! - [`VectorField`]: any autonomous ODE ẏ = F(y) with its Jacobian; [`ParameterFlow`] turns a
 //!   model into one. The `flow` layer integrates any `VectorField`.
 //! - [`single_neuron`]: f(x) = a·wᵀx (P1 §3) and its function-space flow (P1 eqs. 3–4).
+//! - [`lambda_balanced`]: two-layer linear network W2W1 (P2) and λ-balanced initialisation.
 
+pub mod lambda_balanced;
 pub mod samples;
 pub mod single_neuron;
 

@@ -5,6 +5,7 @@
 //! check is data (`pass: false`), never a panic or an `Err`. Check ids are stable and indexed in
 //! `verification/README.md`.
 
+pub mod lambda_balanced;
 pub mod single_neuron;
 pub mod taylor_rigorous;
 
@@ -64,5 +65,6 @@ pub struct Row {
 pub fn run(mode: Mode) -> Vec<Row> {
     let mut rows = single_neuron::run(mode);
     rows.extend(taylor_rigorous::run(mode));
+    rows.extend(lambda_balanced::run(mode == Mode::Quick));
     rows
 }

@@ -1,0 +1,234 @@
+//! `exact` and `simulate` for λ-balanced two-layer linear networks (`"model": "lambda_balanced"`).
+//!
+//! Points carry `t`, `w2w1`, `w1tw1`, `w2w2t` (row-major nested lists), `kernel_distance` and
+//! `loss`. `exact` at 53 bits prints f64 numbers whose bounds come from a 128-bit MPFR evaluation
+//! (`f64_vs_mp`); above 53 bits it prints decimal strings with only the digits the two-precision
+//! bound certifies.
+
+use super::num_or_null;
+use anyhow::Result;
+use lazyrich::case::LambdaBalancedCase;
+use lazyrich::exact::lambda_balanced::ClosedForm;
+use lazyrich::exact::lambda_balanced_mp::{ClosedFormMp, MatMp};
+use lazyrich::flow::{FlowOptions, integrate};
+use lazyrich::metrics::lambda_balanced::{kernel_distance, loss};
+use lazyrich::models::ParameterFlow;
+use lazyrich::models::lambda_balanced::LinearNetwork;
+use lazyrich::num::mp;
+use lazyrich::num::tol::{self, BoundMethod};
+use nalgebra::DMatrix;
+use rug::Float;
+use serde_json::{Map, Value, json};
+
+fn network(c: &LambdaBalancedCase) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>)> {
+    let x = LambdaBalancedCase::matrix_f64(&c.x, "x")?;
+    let y = LambdaBalancedCase::matrix_f64(&c.y, "y")?;
+    let w1 = LambdaBalancedCase::matrix_f64(&c.w1_0, "w1_0")?;
+    let w2 = LambdaBalancedCase::matrix_f64(&c.w2_0, "w2_0")?;
+    let net = LinearNetwork::new(&x, &y, w1.nrows(), c.tau.to_f64())?;
+    net.theta(&w1, &w2)?;
+    lazyrich::num::check_times(&c.times_f64())?;
+    Ok((net, w1, w2))
+}
+
+fn rows(m: &DMatrix<f64>) -> Value {
+    Value::Array(
+        (0..m.nrows())
+            .map(|i| Value::Array((0..m.ncols()).map(|j| num_or_null(m[(i, j)])).collect()))
+            .collect(),
+    )
+}
+
+/// One MPFR evaluation at prec and prec + 64: (QQᵀ, loss, S) per time at both precisions.
+struct MpRun {
+    cf: ClosedFormMp,
+    lo: Vec<(MatMp, Float, Float)>,
+    hi: Vec<(MatMp, Float, Float)>,
+}
+
+fn mp_run(c: &LambdaBalancedCase, prec: u32) -> Result<MpRun> {
+    let cf = ClosedFormMp::new(c, prec)?;
+    let cf_hi = ClosedFormMp::new(c, prec + tol::GUARD_BITS)?;
+    let obs = |cf: &ClosedFormMp| -> Result<Vec<(MatMp, Float, Float)>> {
+        Ok(cf
+            .evaluate(&c.times)?
+            .into_iter()
+            .map(|q| {
+                let (l, k) = cf.loss_and_kernel_distance(&q);
+                (q, l, k)
+            })
+            .collect())
+    };
+    let lo = obs(&cf)?;
+    let hi = obs(&cf_hi)?;
+    Ok(MpRun { cf, lo, hi })
+}
+
+/// Blocks of QQᵀ: (name, row0, col0, nrows, ncols).
+fn blocks(d_i: usize, d_o: usize) -> [(&'static str, usize, usize, usize, usize); 3] {
+    [
+        ("w2w1", d_i, 0, d_o, d_i),
+        ("w1tw1", 0, 0, d_i, d_i),
+        ("w2w2t", d_i, d_i, d_o, d_o),
+    ]
+}
+
+pub(super) fn exact_json(c: &LambdaBalancedCase, prec: u32) -> Result<Value> {
+    mp::check_prec(prec)?;
+    let (net, w1, w2) = network(c)?;
+    let (d_i, _, d_o) = net.dims();
+    let mut out = Map::new();
+    out.insert("model".into(), json!("lambda_balanced"));
+    out.insert("prec_bits".into(), json!(prec));
+    if prec == tol::MIN_PREC_BITS {
+        let cf = ClosedForm::new(&net, &w1, &w2)?;
+        let refs = mp_run(c, 128)?;
+        out.insert("lambda".into(), json!(cf.lambda()));
+        out.insert("lambda_defect".into(), json!(cf.lambda_defect()));
+        out.insert("whitening_defect".into(), json!(net.whitening_defect()));
+        out.insert("ref_method".into(), json!(BoundMethod::F64VsMp.as_str()));
+        let pts = cf.evaluate(&c.times_f64())?;
+        let m0 = pts.first().map(|_| {
+            let q = lazyrich::exact::lambda_balanced::q_matrix(&w1, &w2);
+            let qq = &q * q.transpose();
+            (
+                qq.view((0, 0), (d_i, d_i)).into_owned(),
+                qq.view((d_i, d_i), (d_o, d_o)).into_owned(),
+            )
+        });
+        let mut arr = Vec::new();
+        for ((p, (rl, ll, kl)), (rh, lh, kh)) in pts.iter().zip(&refs.lo).zip(&refs.hi) {
+            let mut o = Map::new();
+            o.insert("t".into(), json!(p.t));
+            let mut per = Map::new();
+            let mut bmax: f64 = 0.0;
+            for (name, r0, c0, nr, nc) in blocks(d_i, d_o) {
+                let ours = p.qqt.view((r0, c0), (nr, nc)).into_owned();
+                let mut b: f64 = 0.0;
+                for i in 0..nr {
+                    for j in 0..nc {
+                        let rv = rl.at(r0 + i, c0 + j);
+                        let rb = mp::two_precision_bound(rv, rh.at(r0 + i, c0 + j)).abs;
+                        let r = rv.to_f64();
+                        b = b.max((ours[(i, j)] - r).abs() + rb + r.abs() * tol::F64_UNIT_ROUNDOFF);
+                    }
+                }
+                o.insert(name.into(), rows(&ours));
+                per.insert(name.into(), num_or_null(b));
+                bmax = bmax.max(b);
+            }
+            let (m0, b0) = m0.as_ref().expect("non-empty times");
+            let kd = kernel_distance(net.x(), m0, b0, &p.w1tw1(), &p.w2w2t());
+            let lo = loss(net.x(), &LambdaBalancedCase::matrix_f64(&c.y, "y")?, &p.w2w1());
+            for (name, v, rl, rh) in [("kernel_distance", kd, kl, kh), ("loss", lo, ll, lh)] {
+                let rb = mp::two_precision_bound(rl, rh).abs;
+                let b = (v - rl.to_f64()).abs() + rb + rl.to_f64().abs() * tol::F64_UNIT_ROUNDOFF;
+                o.insert(name.into(), num_or_null(v));
+                per.insert(name.into(), num_or_null(b));
+                bmax = bmax.max(b);
+            }
+            o.insert("abs_err_bound".into(), num_or_null(bmax));
+            o.insert("err_bounds".into(), Value::Object(per));
+            arr.push(Value::Object(o));
+        }
+        out.insert(
+            "semigroup_steps".into(),
+            json!(cf.steps_to(*c.times_f64().last().unwrap_or(&0.0))),
+        );
+        out.insert("points".into(), Value::Array(arr));
+    } else {
+        let run = mp_run(c, prec)?;
+        out.insert("lambda".into(), json!(mp::to_decimal(run.cf.lambda(), 0.0)));
+        out.insert("lambda_defect".into(), json!(run.cf.lambda_defect().to_f64()));
+        out.insert("whitening_defect".into(), json!(run.cf.whitening_defect().to_f64()));
+        out.insert("ref_method".into(), json!(BoundMethod::TwoPrecision.as_str()));
+        out.insert(
+            "note".into(),
+            json!(
+                "the closed form solves the exactly whitened, exactly λ-balanced problem; lambda_defect and \
+                   whitening_defect say how far the given numbers are from it"
+            ),
+        );
+        let mut arr = Vec::new();
+        for (t, ((ql, ll, kl), (qh, lh, kh))) in c.times.iter().zip(run.lo.iter().zip(&run.hi)) {
+            let mut o = Map::new();
+            o.insert("t".into(), json!(t.as_str()));
+            let mut per = Map::new();
+            let mut bmax: f64 = 0.0;
+            for (name, r0, c0, nr, nc) in blocks(d_i, d_o) {
+                let mut b: f64 = 0.0;
+                let v = Value::Array(
+                    (0..nr)
+                        .map(|i| {
+                            Value::Array(
+                                (0..nc)
+                                    .map(|j| {
+                                        let x = ql.at(r0 + i, c0 + j);
+                                        let bb = mp::two_precision_bound(x, qh.at(r0 + i, c0 + j)).abs;
+                                        b = b.max(bb);
+                                        json!(mp::to_decimal(x, bb))
+                                    })
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
+                );
+                o.insert(name.into(), v);
+                per.insert(name.into(), num_or_null(b));
+                bmax = bmax.max(b);
+            }
+            for (name, l, h) in [("kernel_distance", kl, kh), ("loss", ll, lh)] {
+                let bb = mp::two_precision_bound(l, h).abs;
+                o.insert(name.into(), json!(mp::to_decimal(l, bb)));
+                per.insert(name.into(), num_or_null(bb));
+                bmax = bmax.max(bb);
+            }
+            o.insert("abs_err_bound".into(), num_or_null(bmax));
+            o.insert("err_bounds".into(), Value::Object(per));
+            arr.push(Value::Object(o));
+        }
+        out.insert("points".into(), Value::Array(arr));
+    }
+    Ok(Value::Object(out))
+}
+
+pub(super) fn simulate_json(c: &LambdaBalancedCase, opts: &FlowOptions) -> Result<Value> {
+    let (net, w1, w2) = network(c)?;
+    let y = LambdaBalancedCase::matrix_f64(&c.y, "y")?;
+    let times = c.times_f64();
+    let th0 = net.theta(&w1, &w2)?;
+    let tr = integrate(&ParameterFlow(&net), &th0, &times, opts)?;
+    let c0 = w2.transpose() * &w2 - &w1 * w1.transpose();
+    let (lambda, defect) = lazyrich::models::lambda_balanced::measure_lambda(&w1, &w2);
+    let m0 = w1.transpose() * &w1;
+    let b0 = &w2 * w2.transpose();
+    let mut drift: f64 = 0.0;
+    let pts: Vec<Value> = tr
+        .states
+        .iter()
+        .zip(&times)
+        .map(|(th, t)| {
+            let (a1, a2) = net.unpack(th);
+            let d = (a2.transpose() * &a2 - &a1 * a1.transpose() - &c0).amax();
+            drift = drift.max(d);
+            let w = &a2 * &a1;
+            let m = a1.transpose() * &a1;
+            let b = &a2 * a2.transpose();
+            json!({"t": t, "w2w1": rows(&w), "w1tw1": rows(&m), "w2w2t": rows(&b),
+                   "kernel_distance": num_or_null(kernel_distance(net.x(), &m0, &b0, &m, &b)),
+                   "loss": num_or_null(loss(net.x(), &y, &w)), "lambda_drift": d})
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("model".into(), json!("lambda_balanced"));
+    out.insert("method".into(), json!(opts.method.as_str()));
+    out.insert("rtol".into(), json!(opts.rtol));
+    out.insert("atol".into(), json!(opts.atol));
+    out.insert("lambda".into(), json!(lambda));
+    out.insert("lambda_defect".into(), json!(defect));
+    out.insert("whitening_defect".into(), json!(net.whitening_defect()));
+    out.insert("points".into(), Value::Array(pts));
+    out.insert("stats".into(), serde_json::to_value(tr.stats)?);
+    out.insert("lambda_drift".into(), json!(drift));
+    Ok(Value::Object(out))
+}
