@@ -54,6 +54,9 @@ def main():
     rows = []
     for f in sorted(pdir.glob("*.json")):
         p = json.loads(f.read_text())
+        if p.get("case") is None:
+            print(f"{p['name']}: no case file (model not yet in the peers harness), skipped", file=sys.stderr)
+            continue
         case = json.loads((root / p["case"]).read_text())
         if case["model"] != "single_neuron":
             continue

@@ -21,9 +21,7 @@ pub(super) fn run(
             .iter()
             .map(|p| {
                 let v = json!({"name": p.name, "y0": p.y0, "times": p.times, "reference": p.reference,
-                               "ref_bound": p.ref_bound, "ref_method": p.ref_method,
-                               "case": format!("data/cases/{}.json", match p.name.as_str() {
-                                   "problem_L" => "problem_L", _ => "fig3_delta-4" })});
+                               "ref_bound": p.ref_bound, "ref_method": p.ref_method, "case": p.case_file});
                 (
                     format!("{}.json", p.name),
                     serde_json::to_string_pretty(&v).expect("serializes"),

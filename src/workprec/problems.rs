@@ -3,6 +3,10 @@
 //! - `problem_L`: single neuron, d = n = 10, orthonormal X, a0 = 0.02, ‖w0‖ = 0.01, t ∈ [0, 20]
 //!   (issues 2, 3, 7); reference: the closed form at 128 bits (two-precision bound).
 //! - `single_neuron_downstream`: P1 Fig. 3 setup at δ = −4 (slow alignment, delay ∝ |δ|).
+//! - `lambda_balanced_3_3_3`: P2 two-layer linear net, d_i = h = d_o = 3, λ = 2, the first case
+//!   of the λ-balanced catalog; compared through the network function W2W1(t) (the weights
+//!   themselves are fixed by the closed form only up to a rotation); reference: the MPFR closed
+//!   form at 128 bits (two-precision bound).
 
 use super::Problem;
 use crate::exact::single_neuron_mp::{self as emp, Form};
@@ -27,7 +31,7 @@ impl<M: GradientFlowModel> VectorField for Owned<M> {
     }
 }
 
-fn single_neuron(name: &str, case: crate::case::SingleNeuronCase) -> Result<Problem, String> {
+fn single_neuron(name: &str, case: crate::case::SingleNeuronCase, case_file: &str) -> Result<Problem, String> {
     let m = SingleNeuron::new(&case.x_f64(), &case.y_f64(), case.eta_a.to_f64(), case.eta_w.to_f64())
         .map_err(|e| e.to_string())?;
     let y0 = m.theta(case.a0.to_f64(), &case.w0_f64()).map_err(|e| e.to_string())?;
@@ -45,11 +49,62 @@ fn single_neuron(name: &str, case: crate::case::SingleNeuronCase) -> Result<Prob
     Ok(Problem {
         name: name.into(),
         field: Box::new(Owned(m)),
+        observe: Box::new(|y: &[f64]| y.to_vec()),
         y0,
         times: case.times_f64(),
         reference,
         ref_bound: ref_bound + 1.2e-16,
         ref_method: "closed form at 128 bits (two-precision bound), rounded to f64".into(),
+        case_file: Some(case_file.into()),
+    })
+}
+
+fn lambda_balanced(name: &str, lambda: f64) -> Result<Problem, String> {
+    use crate::case::LambdaBalancedCase;
+    use crate::exact::lambda_balanced_mp as lmp;
+    use crate::models::lambda_balanced::LinearNetwork;
+    let cc = crate::verify::lambda_balanced::catalog(true)
+        .into_iter()
+        .find(|c| c.lambda == lambda && c.name.starts_with("lb_3_3_3"))
+        .ok_or("no 3-3-3 catalog case at this λ")?;
+    let c = cc.case;
+    let m = |rows: &[Vec<crate::num::decimal::Num>], f: &str| {
+        LambdaBalancedCase::matrix_f64(rows, f).map_err(|e| e.to_string())
+    };
+    let (x, y, w1, w2) = (m(&c.x, "x")?, m(&c.y, "y")?, m(&c.w1_0, "w1_0")?, m(&c.w2_0, "w2_0")?);
+    let net = LinearNetwork::new(&x, &y, w1.nrows(), c.tau.to_f64()).map_err(|e| e.to_string())?;
+    let y0 = net.theta(&w1, &w2).map_err(|e| e.to_string())?;
+    let (_, pts) = lmp::evaluate_with_bounds(&c, 128).map_err(|e| e.to_string())?;
+    let (d_i, d_o) = (x.nrows(), y.nrows());
+    let reference = pts
+        .iter()
+        .map(|p| {
+            let b = p.qqt.block(d_i, 0, d_o, d_i).to_f64();
+            (0..d_o)
+                .flat_map(|i| (0..d_i).map(move |j| (i, j)))
+                .map(|(i, j)| b[(i, j)])
+                .collect()
+        })
+        .collect();
+    let ref_bound = pts.iter().map(|p| p.max_bound()).fold(0.0, f64::max);
+    let obs_net = LinearNetwork::new(&x, &y, w1.nrows(), c.tau.to_f64()).map_err(|e| e.to_string())?;
+    Ok(Problem {
+        name: name.into(),
+        observe: Box::new(move |th: &[f64]| {
+            let (w1, w2) = obs_net.unpack(th);
+            let f = &w2 * &w1;
+            (0..f.nrows())
+                .flat_map(|i| (0..f.ncols()).map(move |j| (i, j)))
+                .map(|(i, j)| f[(i, j)])
+                .collect()
+        }),
+        field: Box::new(Owned(net)),
+        y0,
+        times: c.times_f64(),
+        reference,
+        ref_bound: ref_bound + 1.2e-16,
+        ref_method: "λ-balanced closed form (MPFR, 128 bits, two-precision bound): W2W1(t)".into(),
+        case_file: None,
     })
 }
 
@@ -59,7 +114,12 @@ fn single_neuron(name: &str, case: crate::case::SingleNeuronCase) -> Result<Prob
 /// A message if a problem cannot be set up (a bug: the samples are valid).
 pub fn all() -> Result<Vec<Problem>, String> {
     Ok(vec![
-        single_neuron("problem_L", samples::problem_l(1))?,
-        single_neuron("single_neuron_downstream", samples::fig3(-4.0))?,
+        single_neuron("problem_L", samples::problem_l(1), "data/cases/problem_L.json")?,
+        single_neuron(
+            "single_neuron_downstream",
+            samples::fig3(-4.0),
+            "data/cases/fig3_delta-4.json",
+        )?,
+        lambda_balanced("lambda_balanced_3_3_3", 2.0)?,
     ])
 }
