@@ -38,6 +38,9 @@ impl Solver {
     }
 }
 
+/// Map from a state to the compared observable.
+pub type Observable = Box<dyn Fn(&[f64]) -> Vec<f64>>;
+
 /// A problem with a reference solution.
 pub struct Problem {
     /// Name (stable; used in the baseline).
@@ -50,7 +53,7 @@ pub struct Problem {
     pub times: Vec<f64>,
     /// What is compared: the observable of a state (the state itself, or e.g. the network
     /// function W2W1 when the parameters are determined only up to a symmetry).
-    pub observe: Box<dyn Fn(&[f64]) -> Vec<f64>>,
+    pub observe: Observable,
     /// Reference observables at `times`.
     pub reference: Vec<Vec<f64>>,
     /// Bound on the reference's own error (max abs).
