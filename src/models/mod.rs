@@ -8,9 +8,14 @@
 //! - [`VectorField`]: any autonomous ODE ẏ = F(y) with its Jacobian; [`ParameterFlow`] turns a
 //!   model into one. The `flow` layer integrates any `VectorField`.
 //! - [`single_neuron`]: f(x) = a·wᵀx (P1 §3) and its function-space flow (P1 eqs. 3–4).
+//! - [`two_layer_linear`], [`deep_linear`]: f(x) = AᵀW_L⋯W_1x (P1 §4, App. B) and the
+//!   Theorem 4.2 β flow.
 
+pub mod deep_linear;
+pub mod linalg;
 pub mod samples;
 pub mod single_neuron;
+pub mod two_layer_linear;
 
 /// Errors from building a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
