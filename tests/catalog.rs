@@ -58,7 +58,9 @@ fn committed_case_files_match_the_catalog() {
     for cc in verify::single_neuron::catalog() {
         let path = format!("{dir}/{}.json", cc.name);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (run `lazyrich cases`)"));
-        let Case::SingleNeuron(c) = Case::from_json(&text).unwrap();
+        let Case::SingleNeuron(c) = Case::from_json(&text).unwrap() else {
+            panic!("{path} is not a single-neuron case");
+        };
         assert_eq!(c, cc.case, "{path} differs from the catalog: run `lazyrich cases`");
     }
 }

@@ -265,6 +265,7 @@ struct Setup {
     delta: f64,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn setup(d: usize, c: usize, h: usize, n: usize, delta: f64, eta_a: f64, eta_w: f64, seed: u64) -> Setup {
     let x = lcg(seed, n * d, -1.0, 1.0);
     let y = lcg(seed ^ 11, n * c, -1.0, 1.0);

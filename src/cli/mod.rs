@@ -3,7 +3,9 @@
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
 
+mod deep_linear;
 mod single_neuron;
+mod two_layer_linear;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -128,6 +130,10 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Exact { case, prec, form } => {
             let v = match read_case(&case)? {
                 Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
+                other => bail!(
+                    "model \"{}\" has no closed form in `exact`: use `lazyrich simulate` (verified flows)",
+                    other.model_name()
+                ),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
@@ -143,6 +149,8 @@ fn run(cli: Cli) -> Result<i32> {
             let function_space = matches!(form, SpaceArg::FunctionSpace);
             let v = match read_case(&case)? {
                 Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
+                Case::TwoLayerLinear(c) => two_layer_linear::simulate_json(&c, &opts, function_space)?,
+                Case::DeepLinear(c) => deep_linear::simulate_json(&c, &opts, function_space)?,
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)

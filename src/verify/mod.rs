@@ -5,7 +5,9 @@
 //! check is data (`pass: false`), never a panic or an `Err`. Check ids are stable and indexed in
 //! `verification/README.md`.
 
+pub mod deep_linear;
 pub mod single_neuron;
+pub mod wide_linear;
 
 use serde::Serialize;
 
@@ -61,5 +63,8 @@ pub struct Row {
 
 /// Run the whole catalog.
 pub fn run(mode: Mode) -> Vec<Row> {
-    single_neuron::run(mode)
+    let mut rows = single_neuron::run(mode);
+    rows.extend(wide_linear::run(mode));
+    rows.extend(deep_linear::run(mode));
+    rows
 }
