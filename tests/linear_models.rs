@@ -310,6 +310,9 @@ fn theorem42_matches_parameter_flow_in_every_regime_non_whitened() {
         (3, 2, 2, 1.2, 2.0, 0.5, 22),
         (3, 2, 4, 0.0, 1.0, 1.5, 23),
         (3, 2, 2, 0.0, 1.0, 1.0, 24),
+        // c > d: the right-hand side decomposes βᵀ instead of β
+        (2, 3, 3, 0.8, 1.3, 0.6, 25),
+        (2, 3, 2, -0.9, 0.6, 1.3, 26),
     ] {
         let s = setup(d, c, h, 8, delta, ea, ew, seed);
         let (rel, drift) = compare(&s, 5.0, true);

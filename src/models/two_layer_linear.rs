@@ -12,7 +12,8 @@
 //!   β̇ = −√(η_aη_w ββᵀ + δ²/4 I_d) G − G √(η_aη_w βᵀβ + δ²/4 I_c),   G = Xᵀ(Xβ − Y),
 //!
 //!   valid when Δ = δI_h and (δ < 0 ⇒ h = d; δ > 0 ⇒ h = c; δ = 0 any h). X need not be
-//!   whitened. The square roots come from a one-sided Jacobi SVD of β and of βᵀ
+//!   whitened. The square roots come from a one-sided Jacobi SVD of β (right-hand side: one SVD,
+//!   on the orientation with min(d, c) columns; Jacobian: β and βᵀ, for full eigenbases)
 //!   ([`super::linalg::jacobi_svd_right`]), never from an eigendecomposition of ββᵀ: at δ = 0
 //!   that would take √ of round-off eigenvalues (`theory.md` §2.4, "Numerics"). Its Jacobian is
 //!   analytic: with T = U diag(t) Uᵀ, the Fréchet derivative of √T in direction dT is
@@ -437,7 +438,8 @@ impl Theorem42Flow {
         self.delta
     }
 
-    /// Decompose β and form S_d, S_c and G in the scratch.
+    /// Decompose β (full orthonormal eigenbases of ββᵀ and βᵀβ, from Jacobi SVDs of β and βᵀ,
+    /// needed by the Fréchet derivative) and form S_d, S_c and G in the scratch.
     fn prepare(&self, beta: &[f64], s: &mut T42Scratch) {
         let (d, c) = (self.data.d, self.data.c);
         let q = self.delta * self.delta / 4.0;
@@ -453,6 +455,35 @@ impl Theorem42Flow {
         }
         sandwich(&mut s.smd, &s.u, &s.rd, d, &mut s.td);
         sandwich(&mut s.smc, &s.v, &s.rc, c, &mut s.tc);
+        self.data.residual_grad(beta, &mut s.r, &mut s.g);
+    }
+
+    /// The right-hand side's S_d, S_c and G from ONE Jacobi SVD, on the orientation of β with
+    /// min(d, c) columns. With β = B Vᵀ (B = βV, columns b_j, σ_j = ‖b_j‖, r_j = √(ησ_j² + δ²/4)):
+    /// √(η βᵀβ + δ²/4) = V diag(r) Vᵀ, and on the other side, without forming U,
+    /// √(η ββᵀ + δ²/4) = |δ|/2·I + Σ_j b_j b_jᵀ · η/(r_j + |δ|/2)
+    /// (since (r_j − |δ|/2)/σ_j² = η/(r_j + |δ|/2); no cancellation, no division by σ_j).
+    fn prepare_rhs(&self, beta: &[f64], s: &mut T42Scratch) {
+        let (d, c) = (self.data.d, self.data.c);
+        let half = self.delta.abs() / 2.0;
+        let q = half * half;
+        if c <= d {
+            s.bv.copy_from_slice(beta);
+            jacobi_svd_right(&mut s.bv, d, c, &mut s.v, &mut s.sc);
+            for (r, sg) in s.rc.iter_mut().zip(&s.sc) {
+                *r = (self.eta * sg * sg + q).sqrt();
+            }
+            sandwich(&mut s.smc, &s.v, &s.rc, c, &mut s.tc);
+            outer_sum(&mut s.smd, &s.bv, &s.sc, &s.rc, d, c, self.eta, half, &mut s.td);
+        } else {
+            transpose(&mut s.bu, beta, d, c);
+            jacobi_svd_right(&mut s.bu, c, d, &mut s.u, &mut s.sd);
+            for (r, sg) in s.rd.iter_mut().zip(&s.sd) {
+                *r = (self.eta * sg * sg + q).sqrt();
+            }
+            sandwich(&mut s.smd, &s.u, &s.rd, d, &mut s.td);
+            outer_sum(&mut s.smc, &s.bu, &s.sd, &s.rd, c, d, self.eta, half, &mut s.tc);
+        }
         self.data.residual_grad(beta, &mut s.r, &mut s.g);
     }
 
@@ -484,6 +515,35 @@ fn sandwich(out: &mut [f64], q: &[f64], r: &[f64], n: usize, t: &mut [f64]) {
         }
     }
     gemm(out, n, n, n, t, false, q, true, false);
+}
+
+/// out (m×m) = half·I + Σ_j b_j b_jᵀ·η/(r_j + half) over the columns b_j of `b` (m×k) with σ_j > 0;
+/// `t` is m×k scratch.
+#[allow(clippy::too_many_arguments)]
+fn outer_sum(
+    out: &mut [f64],
+    b: &[f64],
+    sigma: &[f64],
+    r: &[f64],
+    m: usize,
+    k: usize,
+    eta: f64,
+    half: f64,
+    t: &mut [f64],
+) {
+    for i in 0..m {
+        for j in 0..k {
+            t[i * k + j] = if sigma[j] > 0.0 {
+                b[i * k + j] * eta / (r[j] + half)
+            } else {
+                0.0
+            };
+        }
+    }
+    gemm(out, m, m, k, t, false, b, true, false);
+    for i in 0..m {
+        out[i * m + i] += half;
+    }
 }
 
 /// m ← η(m + mᵀ) for square m (n×n).
@@ -520,7 +580,7 @@ impl VectorField for Theorem42Flow {
         let mut s = self.scratch.borrow_mut();
         let s = &mut *s;
         let (d, c) = (self.data.d, self.data.c);
-        self.prepare(y, s);
+        self.prepare_rhs(y, s);
         gemm(dy, d, c, d, &s.smd, false, &s.g, false, false);
         gemm(dy, d, c, c, &s.g, false, &s.smc, false, true);
         dy.iter_mut().for_each(|o| *o = -*o);
