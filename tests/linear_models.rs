@@ -355,3 +355,45 @@ fn deep_flow_conserves_all_pairs_with_bdf_and_tsit45() {
         assert!(l.windows(2).all(|w| w[1] <= w[0] + 1e-12), "{l:?}");
     }
 }
+
+/// The quick catalog's linear families pass and cover every δ regime, both sizes, depth 3–4,
+/// η_a ≠ η_w and the negative controls.
+#[test]
+fn quick_linear_catalog_passes_and_covers_regimes() {
+    use lazyrich::verify::{Mode, deep_linear, wide_linear};
+    let rows: Vec<_> = wide_linear::run(Mode::Quick)
+        .into_iter()
+        .chain(deep_linear::run(Mode::Quick))
+        .collect();
+    let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    for regime in ["downstream/order1", "upstream/order1", "balanced/exact0"] {
+        assert!(
+            rows.iter().any(|r| r.check == "WL-T42" && r.regime == regime),
+            "{regime}"
+        );
+    }
+    assert!(rows.iter().any(|r| r.check == "WL-T42" && r.case.starts_with("w20x10")));
+    assert!(rows.iter().any(|r| r.check == "WL-T42" && r.method == "bdf"));
+    assert_eq!(rows.iter().filter(|r| r.check == "WL-CTRL").count(), 2);
+    assert!(rows.iter().any(|r| r.check == "DL-CONS" && r.case.starts_with("deep3")));
+    assert!(rows.iter().any(|r| r.check == "DL-CONS" && r.case.starts_with("deep4")));
+    assert!(
+        rows.iter()
+            .any(|r| r.check == "DL-CONS" && r.regime.starts_with("balanced"))
+    );
+}
+
+/// The balanced deep construction has every conserved matrix 0 to rounding.
+#[test]
+fn balanced_deep_init_is_balanced() {
+    use lazyrich::verify::deep_linear;
+    let c = deep_linear::catalog().into_iter().find(|c| c.balanced).unwrap();
+    let (m, th) = deep_linear::build(&c).unwrap();
+    let scale = m.conserved_scale(&th);
+    for q in m.conserved(&th) {
+        let mx = q.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+        // h·ε relative rounding of products of O(1) orthogonal factors: 1e-14 is ~20 ulps.
+        assert!(mx <= 1e-14 * scale, "{mx:e} vs scale {scale:e}");
+    }
+}
