@@ -213,6 +213,8 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let rows: Vec<Row> = verify::run(mode);
     let fig = verify::single_neuron::fig3_data().map_err(|e| anyhow!("figure data: {e}"))?;
     let svg = plot::render_svg(&report::fig3_figure(&fig)).map_err(|e| anyhow!("figure: {e}"))?;
+    let fig42 = verify::wide_linear::thm42_fig_data().map_err(|e| anyhow!("Theorem 4.2 figure data: {e}"))?;
+    let svg42 = plot::render_svg(&report::thm42_figure(&fig42)).map_err(|e| anyhow!("Theorem 4.2 figure: {e}"))?;
     let title = if full_report {
         "lazyrich precision report"
     } else {
@@ -223,6 +225,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         ("table.csv", table::csv(&rows)),
         ("table.json", table::json(&rows)),
         ("fig3_single_neuron.svg", svg),
+        ("thm42_wide_linear.svg", svg42),
     ];
     write_all_atomically(out, &files)?;
     let failed = rows.iter().filter(|r| !r.pass).count();

@@ -462,3 +462,61 @@ pub fn run(mode: Mode) -> Vec<Row> {
     }
     out
 }
+
+/// Rows [t, σ_1, …] of one curve.
+pub type SvRows = Vec<Vec<f64>>;
+
+/// Data of the Theorem 4.2 figure: for each case (label, δ), time series of the singular values
+/// of β from the Theorem 4.2 flow (`theory`) and from the parameter flow (`sim`), rows
+/// [t, σ_1, …, σ_min(d,c)].
+pub struct Thm42FigData {
+    /// (case label, theory rows, simulation rows).
+    pub curves: Vec<(String, SvRows, SvRows)>,
+}
+
+/// Singular values of β (d×c), descending.
+fn singular_values(beta: &[f64], d: usize, c: usize) -> Vec<f64> {
+    let mut s: Vec<f64> = DMatrix::from_row_slice(d, c, beta)
+        .singular_values()
+        .iter()
+        .copied()
+        .collect();
+    s.sort_by(|a, b| b.total_cmp(a));
+    s
+}
+
+/// Integrate the three d = 3, c = 2 regimes (δ < 0, δ = 0, δ > 0) both ways on a 41-point grid
+/// (tsit45, rtol 1e-10).
+///
+/// # Errors
+/// A message when a case cannot be built or integrated.
+pub fn thm42_fig_data() -> Result<Thm42FigData, String> {
+    let mut curves = Vec::new();
+    let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-10, 1e-12);
+    for name in ["w3x2_down_h3", "w3x2_bal_h4", "w3x2_up_h2"] {
+        let w = catalog().into_iter().find(|w| w.name == name).ok_or("missing case")?;
+        let (m, th0, data) = build(&w)?;
+        let ts: Vec<f64> = (0..=40).map(|k| w.t_end * k as f64 / 40.0).collect();
+        let field = Theorem42Flow::new(data, w.eta_a, w.eta_w, w.delta, w.h).map_err(|e| e.to_string())?;
+        let tb = integrate(&field, &m.deep().beta(&th0), &ts, &opts).map_err(|e| e.to_string())?;
+        let tp = integrate(&ParameterFlow(&m), &th0, &ts, &opts).map_err(|e| e.to_string())?;
+        let rows = |bs: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+            bs.iter()
+                .zip(&ts)
+                .map(|(b, t)| {
+                    let mut r = vec![*t];
+                    r.extend(singular_values(b, w.d, w.c));
+                    r
+                })
+                .collect()
+        };
+        let theory = rows(tb.states);
+        let sim = rows(tp.states.iter().map(|th| m.deep().beta(th)).collect());
+        curves.push((
+            format!("δ = {}, h = {}, η_a = {}, η_w = {}", w.delta, w.h, w.eta_a, w.eta_w),
+            theory,
+            sim,
+        ));
+    }
+    Ok(Thm42FigData { curves })
+}
