@@ -397,3 +397,34 @@ fn balanced_deep_init_is_balanced() {
         assert!(mx <= 1e-14 * scale, "{mx:e} vs scale {scale:e}");
     }
 }
+
+/// The mirror-flow identity check can fail, and its hypothesis is Thm B.6's (h ≥ min(d, c)),
+/// weaker than Theorem 4.2's: on the control δ < 0, h = 2 < d = 3 (h = min(d, c) = 2) the
+/// identity still holds to rounding, while on δ > 0, h = 1 < min(d, c) = 2 it fails.
+#[test]
+fn mirror_identity_holds_iff_h_at_least_min_dc_on_the_controls() {
+    use lazyrich::flow::{FlowOptions, Method, integrate};
+    use lazyrich::verify::wide_linear;
+    for w in wide_linear::controls().into_iter().filter(|w| w.quick) {
+        let (m, th0, data) = wide_linear::build(&w).unwrap();
+        let ts: Vec<f64> = (0..=10).map(|k| k as f64 * 0.5).collect();
+        let tp = integrate(
+            &ParameterFlow(&m),
+            &th0,
+            &ts,
+            &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14),
+        )
+        .unwrap();
+        let r = wide_linear::mirror_row(&w, &m, &data, &tp, "control".into());
+        if w.h >= w.d.min(w.c) {
+            assert!(r.pass, "{}: {:e}", w.name, r.rel_err);
+        } else {
+            assert!(
+                r.rel_err >= CONTROL_MIN_MISMATCH && !r.pass,
+                "{}: {:e}",
+                w.name,
+                r.rel_err
+            );
+        }
+    }
+}

@@ -6,6 +6,8 @@
 //! - `WL-T42`: Theorem 4.2's β flow (Tsit45 and BDF with the analytic Fréchet Jacobian) vs the
 //!   parameter flow's β = WᵀA, both at rtol 1e-12, relative error ≤ [`THM42_REL_TOL`], whitened
 //!   and non-whitened X, every δ regime, η_a ≠ η_w.
+//! - `WL-MIRROR`: the mirror-flow identity on singular values (Thm B.6, general η) at every state
+//!   of a simulated parameter flow, relative error ≤ [`MIRROR_REL_TOL`].
 //! - `WL-CTRL`: negative controls: the same β flow when the width condition is violated
 //!   (δ < 0 with h < d, δ > 0 with h < c) must miss the parameter flow by ≥ [`CONTROL_MIN_MISMATCH`],
 //!   and the checked constructor `Theorem42Flow::new` must refuse it, naming the condition.
@@ -292,6 +294,74 @@ fn beta_mismatch(m: &TwoLayerLinear, tp: &Trajectory, tb: &Trajectory) -> (f64, 
     (err, scale)
 }
 
+/// Mirror-flow identity on the singular values (P1 Thm B.6, `theory.md` §2.5, general η):
+/// λ̇_i = −√(δ² + 4η_aη_w λ_i²) ∂L/∂λ_i with ∂L/∂λ_i = u_iᵀ G v_i, i.e. λ̇ = −(∇²Φ_δ)⁻¹∇_λL
+/// with q_δ'' = 1/√(δ² + 4η_aη_w x²). Checked at every state of a simulated parameter flow:
+/// λ̇_i = u_iᵀ β̇ v_i (first-order perturbation of a simple singular value), with β̇ = ẆᵀA + WᵀȦ
+/// from the parameter flow's own right-hand side. Relative tolerance: [`MIRROR_REL_TOL`].
+pub const MIRROR_REL_TOL: f64 = 1e-8;
+
+/// The `WL-MIRROR` row of one case along its parameter trajectory `tp`.
+pub fn mirror_row(w: &WideCase, m: &TwoLayerLinear, data: &LinearData, tp: &Trajectory, reg: String) -> Row {
+    use crate::models::VectorField;
+    let (d, c) = (w.d, w.c);
+    let eta = w.eta_a * w.eta_w;
+    let (mut err, mut scale, mut min_gap) = (0.0f64, 0.0f64, f64::INFINITY);
+    let mut thdot = vec![0.0; tp.states[0].len()];
+    let (mut r, mut g) = (vec![0.0; data.n * c], vec![0.0; d * c]);
+    let wlen = w.h * d;
+    for th in &tp.states {
+        ParameterFlow(m).eval_inplace(th, &mut thdot);
+        // β̇ = ẆᵀA + WᵀȦ (β is bilinear in (W, A)).
+        let mut mixed = thdot[..wlen].to_vec();
+        mixed.extend_from_slice(&th[wlen..]);
+        let mut bdot = m.deep().beta(&mixed);
+        let mut mixed2 = th[..wlen].to_vec();
+        mixed2.extend_from_slice(&thdot[wlen..]);
+        for (x, y) in bdot.iter_mut().zip(m.deep().beta(&mixed2)) {
+            *x += y;
+        }
+        let beta = m.deep().beta(th);
+        data.residual_grad(&beta, &mut r, &mut g);
+        let svd = DMatrix::from_row_slice(d, c, &beta).svd(true, true);
+        let (u, vt) = (svd.u.expect("requested"), svd.v_t.expect("requested"));
+        let sv = &svd.singular_values;
+        let bd = DMatrix::from_row_slice(d, c, &bdot);
+        let gm = DMatrix::from_row_slice(d, c, &g);
+        for i in 0..sv.len() {
+            let gap = (0..sv.len())
+                .filter(|&j| j != i)
+                .map(|j| (sv[i] - sv[j]).abs())
+                .fold(sv[i], f64::min);
+            min_gap = min_gap.min(gap);
+            let lhs = (u.column(i).transpose() * &bd * vt.row(i).transpose())[(0, 0)];
+            let dl = (u.column(i).transpose() * &gm * vt.row(i).transpose())[(0, 0)];
+            let rhs = -(w.delta * w.delta + 4.0 * eta * sv[i] * sv[i]).sqrt() * dl;
+            err = err.max((lhs - rhs).abs());
+            scale = scale.max(lhs.abs());
+        }
+    }
+    let mut row = base_row(
+        "wide_linear",
+        &w.name,
+        reg,
+        "WL-MIRROR",
+        "tsit45",
+        Some(THM42_RTOL),
+        "singular-value velocities",
+    );
+    row.abs_err = err;
+    row.rel_err = err / scale;
+    row.ref_method = "−√(δ² + 4η_aη_w λ²)·u_iᵀGv_i at the same simulated state".into();
+    row.bound = MIRROR_REL_TOL * scale;
+    row.bound_why = "identity at each state, exact when Δ = δI: f64 rounding of the SVD (≈ ε/gap) plus the drift of Δ                      (≤ 1e-10 relative, WL-CONS); 1e-8 relative leaves ≥ 100×"
+        .into();
+    row.margin = err / row.bound;
+    row.pass = row.margin.is_finite() && row.margin <= 1.0;
+    row.note = format!("min singular-value gap (or σ_min) along the flow = {min_gap:.3e}");
+    row
+}
+
 /// Run the wide-linear checks.
 pub fn run(mode: Mode) -> Vec<Row> {
     let fam = "wide_linear";
@@ -362,6 +432,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
                 continue;
             }
         };
+        out.push(mirror_row(&w, &m, &data, &tp, reg.clone()));
         let beta0 = m.deep().beta(&th0);
         let t42_methods: &[Method] = if big && mode == Mode::Quick {
             &[Method::Tsit45]
