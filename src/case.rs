@@ -85,6 +85,40 @@ pub struct LambdaBalancedCase {
     pub times: Vec<Num>,
 }
 
+/// Wide two-layer linear case (P1 §4): f(x) = AᵀWx.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TwoLayerLinearCase {
+    /// Data rows x_i (n × d).
+    pub x: Vec<Vec<Num>>,
+    /// Target rows y_i (n × c).
+    pub y: Vec<Vec<Num>>,
+    /// Initial A (h × c).
+    pub a0: Vec<Vec<Num>>,
+    /// Initial W (h × d).
+    pub w0: Vec<Vec<Num>>,
+    /// Learning rate of A.
+    pub eta_a: Num,
+    /// Learning rate of W.
+    pub eta_w: Num,
+    /// Output times (≥ 0, non-decreasing).
+    pub times: Vec<Num>,
+}
+
+/// Deep linear case (P1 App. B): f(x) = AᵀW_L⋯W_1x.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeepLinearCase {
+    /// Data rows x_i (n × d).
+    pub x: Vec<Vec<Num>>,
+    /// Target rows y_i (n × c).
+    pub y: Vec<Vec<Num>>,
+    /// Initial layers, first layer first (W_1: h_1 × d, …), the last one A (h_L × c).
+    pub weights0: Vec<Vec<Vec<Num>>>,
+    /// One learning rate per layer, in the same order.
+    pub etas: Vec<Num>,
+    /// Output times (≥ 0, non-decreasing).
+    pub times: Vec<Num>,
+}
+
 /// A parsed case.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Case {
@@ -92,10 +126,14 @@ pub enum Case {
     SingleNeuron(SingleNeuronCase),
     /// `"model": "lambda_balanced"`.
     LambdaBalanced(LambdaBalancedCase),
+    /// `"model": "two_layer_linear"`.
+    TwoLayerLinear(TwoLayerLinearCase),
+    /// `"model": "deep_linear"`.
+    DeepLinear(DeepLinearCase),
 }
 
 /// Names accepted in the `"model"` field.
-pub const SUPPORTED_MODELS: &[&str] = &["single_neuron", "lambda_balanced"];
+pub const SUPPORTED_MODELS: &[&str] = &["single_neuron", "lambda_balanced", "two_layer_linear", "deep_linear"];
 
 impl Case {
     /// Parse a case from JSON text.
@@ -134,6 +172,33 @@ impl Case {
                 tau: scalar(&v, "tau")?,
                 times: vector(&v, "times")?,
             })),
+            "two_layer_linear" => Ok(Case::TwoLayerLinear(TwoLayerLinearCase {
+                x: matrix(&v, "x")?,
+                y: matrix(&v, "y")?,
+                a0: matrix(&v, "a0")?,
+                w0: matrix(&v, "w0")?,
+                eta_a: scalar(&v, "eta_a")?,
+                eta_w: scalar(&v, "eta_w")?,
+                times: vector(&v, "times")?,
+            })),
+            "deep_linear" => {
+                let layers = field(&v, "weights0")?.as_array().ok_or_else(|| CaseError::Field {
+                    field: "weights0".into(),
+                    problem: "expected a list of layer matrices (each a list of rows)".into(),
+                })?;
+                let weights0 = layers
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| matrix_of(l, &format!("weights0[{k}]")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Case::DeepLinear(DeepLinearCase {
+                    x: matrix(&v, "x")?,
+                    y: matrix(&v, "y")?,
+                    weights0,
+                    etas: vector(&v, "etas")?,
+                    times: vector(&v, "times")?,
+                }))
+            }
             other => Err(CaseError::UnknownModel {
                 model: other.into(),
                 supported: SUPPORTED_MODELS.join(", "),
@@ -146,23 +211,22 @@ impl Case {
         match self {
             Case::SingleNeuron(_) => "single_neuron",
             Case::LambdaBalanced(_) => "lambda_balanced",
+            Case::TwoLayerLinear(_) => "two_layer_linear",
+            Case::DeepLinear(_) => "deep_linear",
         }
     }
 
     /// Serialize back to JSON (numbers as decimal strings, so nothing is lost).
     pub fn to_json(&self) -> String {
-        match self {
-            Case::SingleNeuron(c) => {
-                let mut v = serde_json::to_value(c).expect("invariant: case serializes");
-                v["model"] = Value::String("single_neuron".into());
-                serde_json::to_string_pretty(&v).expect("invariant: value serializes")
-            }
-            Case::LambdaBalanced(c) => {
-                let mut v = serde_json::to_value(c).expect("invariant: case serializes");
-                v["model"] = Value::String("lambda_balanced".into());
-                serde_json::to_string_pretty(&v).expect("invariant: value serializes")
-            }
+        let mut v = match self {
+            Case::SingleNeuron(c) => serde_json::to_value(c),
+            Case::LambdaBalanced(c) => serde_json::to_value(c),
+            Case::TwoLayerLinear(c) => serde_json::to_value(c),
+            Case::DeepLinear(c) => serde_json::to_value(c),
         }
+        .expect("invariant: case serializes");
+        v["model"] = Value::String(self.model_name().into());
+        serde_json::to_string_pretty(&v).expect("invariant: value serializes")
     }
 }
 
@@ -290,7 +354,11 @@ fn vector(v: &Value, name: &str) -> Result<Vec<Num>, CaseError> {
 }
 
 fn matrix(v: &Value, name: &str) -> Result<Vec<Vec<Num>>, CaseError> {
-    let arr = field(v, name)?.as_array().ok_or_else(|| CaseError::Field {
+    matrix_of(field(v, name)?, name)
+}
+
+fn matrix_of(v: &Value, name: &str) -> Result<Vec<Vec<Num>>, CaseError> {
+    let arr = v.as_array().ok_or_else(|| CaseError::Field {
         field: name.into(),
         problem: "expected a list of rows (a list of lists of numbers)".into(),
     })?;
@@ -298,6 +366,16 @@ fn matrix(v: &Value, name: &str) -> Result<Vec<Vec<Num>>, CaseError> {
         .enumerate()
         .map(|(i, r)| vector_of(r, &format!("{name}[{i}]")))
         .collect()
+}
+
+/// A matrix of [`Num`] as f64 rows.
+pub fn f64_rows(m: &[Vec<Num>]) -> Vec<Vec<f64>> {
+    m.iter().map(|r| r.iter().map(Num::to_f64).collect()).collect()
+}
+
+/// A list of [`Num`] as f64.
+pub fn f64_vec(v: &[Num]) -> Vec<f64> {
+    v.iter().map(Num::to_f64).collect()
 }
 
 #[cfg(test)]
@@ -337,5 +415,27 @@ mod tests {
         let e = Case::from_json(&GOOD.replace("single_neuron", "resnet")).unwrap_err();
         assert!(matches!(e, CaseError::UnknownModel { .. }));
         assert!(matches!(Case::from_json("{not json"), Err(CaseError::Json { .. })));
+    }
+
+    #[test]
+    fn linear_cases_parse_and_round_trip() {
+        let t = r#"{"model":"two_layer_linear","x":[[1,0,0]],"y":[[1,"0.5"]],"a0":[[1,0]],
+            "w0":[[0,1,0]],"eta_a":1,"eta_w":2,"times":[0,1]}"#;
+        let c = Case::from_json(t).unwrap();
+        let Case::TwoLayerLinear(tl) = &c else {
+            panic!("wrong model")
+        };
+        assert_eq!(tl.y[0][1].as_str(), "0.5");
+        assert_eq!(Case::from_json(&c.to_json()).unwrap(), c);
+        let t = r#"{"model":"deep_linear","x":[[1,0]],"y":[[1]],"weights0":[[[1,0]],[[2]],[[3]]],
+            "etas":[1,1,1],"times":[0]}"#;
+        let c = Case::from_json(t).unwrap();
+        let Case::DeepLinear(dl) = &c else {
+            panic!("wrong model")
+        };
+        assert_eq!(dl.weights0.len(), 3);
+        assert_eq!(Case::from_json(&c.to_json()).unwrap(), c);
+        let e = Case::from_json(&t.replace("[[3]]]", "[[\"x\"]]]")).unwrap_err();
+        assert!(e.to_string().contains("weights0[2][0][0]"), "{e}");
     }
 }

@@ -4,8 +4,10 @@
 //! `simulate` dispatch on the case's `"model"` field.
 
 mod bench;
+mod deep_linear;
 mod lambda_balanced;
 mod single_neuron;
+mod two_layer_linear;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -182,6 +184,10 @@ fn run(cli: Cli) -> Result<i32> {
                     }
                     lambda_balanced::exact_json(&c, prec)?
                 }
+                other => bail!(
+                    "model \"{}\" has no closed form in `exact`: use `lazyrich simulate` (verified flows)",
+                    other.model_name()
+                ),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
@@ -215,10 +221,14 @@ fn run(cli: Cli) -> Result<i32> {
                         Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
                         Case::LambdaBalanced(c) => {
                             if function_space {
-                                bail!("--form function_space is defined for single_neuron cases only: drop it");
+                                bail!(
+                                    "--form function_space is defined for single_neuron and the linear models, not lambda_balanced: drop it"
+                                );
                             }
                             lambda_balanced::simulate_json(&c, &opts)?
                         }
+                        Case::TwoLayerLinear(c) => two_layer_linear::simulate_json(&c, &opts, function_space)?,
+                        Case::DeepLinear(c) => deep_linear::simulate_json(&c, &opts, function_space)?,
                     }
                 }
             };
@@ -300,12 +310,18 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let svg = plot::render_svg(&report::fig3_figure(&fig)).map_err(|e| anyhow!("figure: {e}"))?;
     let fig2 = verify::lambda_balanced::fig2_data().map_err(|e| anyhow!("figure data: {e}"))?;
     let svg2 = plot::render_svg(&report::lambda_balanced::fig2_figure(&fig2)).map_err(|e| anyhow!("figure: {e}"))?;
+    let fig42 = verify::wide_linear::thm42_fig_data().map_err(|e| anyhow!("Theorem 4.2 figure data: {e}"))?;
+    let svg42 = plot::render_svg(&report::thm42_figure(&fig42)).map_err(|e| anyhow!("Theorem 4.2 figure: {e}"))?;
     let title = if full_report {
         "lazyrich precision report"
     } else {
         "lazyrich verification"
     };
-    let figure_names = ["fig3_single_neuron.svg", "fig2_lambda_balanced.svg"];
+    let figure_names = [
+        "fig3_single_neuron.svg",
+        "fig2_lambda_balanced.svg",
+        "thm42_wide_linear.svg",
+    ];
     let files: Vec<(&str, String)> = vec![
         ("README.md", report::summary(title, &rows, &figure_names)),
         ("table.md", table::markdown(title, &rows)),
@@ -313,6 +329,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         ("table.json", table::json(&rows)),
         (figure_names[0], svg),
         (figure_names[1], svg2),
+        (figure_names[2], svg42),
     ];
     write_all_atomically(out, &files)?;
     let failed = rows.iter().filter(|r| !r.pass).count();

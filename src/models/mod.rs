@@ -9,10 +9,15 @@
 //!   model into one. The `flow` layer integrates any `VectorField`.
 //! - [`single_neuron`]: f(x) = a·wᵀx (P1 §3) and its function-space flow (P1 eqs. 3–4).
 //! - [`lambda_balanced`]: two-layer linear network W2W1 (P2) and λ-balanced initialisation.
+//! - [`two_layer_linear`], [`deep_linear`]: f(x) = AᵀW_L⋯W_1x (P1 §4, App. B) and the
+//!   Theorem 4.2 β flow.
 
+pub mod deep_linear;
 pub mod lambda_balanced;
+pub mod linalg;
 pub mod samples;
 pub mod single_neuron;
+pub mod two_layer_linear;
 
 /// Errors from building a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -96,3 +96,47 @@ pub fn summary(title: &str, rows: &[Row], figures: &[&str]) -> String {
     }
     out
 }
+
+/// P1 Theorem 4.2 check figure: singular values of β(t) (d = 3, c = 2) in the three δ regimes;
+/// the Theorem 4.2 β flow as lines, the parameter flow β = WᵀA as markers.
+pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData) -> Figure {
+    let panels = data
+        .curves
+        .iter()
+        .map(|(label, theory, sim)| {
+            let k = theory.first().map_or(0, |r| r.len() - 1);
+            let mut series = Vec::new();
+            for i in 0..k {
+                series.push(Series {
+                    label: format!("σ_{} (Thm 4.2)", i + 1),
+                    points: theory.iter().map(|r| (r[0], r[i + 1])).collect(),
+                    style: SeriesStyle::Line,
+                    color_index: i,
+                });
+                series.push(Series {
+                    label: String::new(),
+                    points: sim.iter().map(|r| (r[0], r[i + 1])).collect(),
+                    style: SeriesStyle::Markers,
+                    color_index: i,
+                });
+            }
+            Panel {
+                title: label.clone(),
+                x_label: "t".into(),
+                y_label: "singular values of β".into(),
+                series,
+                log_x: false,
+                log_y: false,
+            }
+        })
+        .collect();
+    Figure {
+        title:
+            "Wide linear net (d = 3, c = 2): Theorem 4.2 β flow (lines) vs parameter flow (markers), tsit45 rtol 1e-10"
+                .into(),
+        panels,
+        columns: 3,
+        panel_width: 520,
+        panel_height: 400,
+    }
+}

@@ -5,9 +5,11 @@
 //! check is data (`pass: false`), never a panic or an `Err`. Check ids are stable and indexed in
 //! `verification/README.md`.
 
+pub mod deep_linear;
 pub mod lambda_balanced;
 pub mod single_neuron;
 pub mod taylor_rigorous;
+pub mod wide_linear;
 
 use serde::Serialize;
 
@@ -66,5 +68,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
     let mut rows = single_neuron::run(mode);
     rows.extend(taylor_rigorous::run(mode));
     rows.extend(lambda_balanced::run(mode == Mode::Quick));
+    rows.extend(wide_linear::run(mode));
+    rows.extend(deep_linear::run(mode));
     rows
 }

@@ -1,0 +1,105 @@
+//! `simulate` for the wide two-layer linear network (`"model": "two_layer_linear"`) and shared
+//! output helpers for the linear models.
+
+use anyhow::Result;
+use lazyrich::case::{TwoLayerLinearCase, f64_rows, f64_vec};
+use lazyrich::flow::{FlowOptions, Trajectory, integrate};
+use lazyrich::models::ParameterFlow;
+use lazyrich::models::deep_linear::{DeepLinear, LinearData};
+use lazyrich::models::two_layer_linear::{Theorem42Flow, TwoLayerLinear};
+use serde_json::{Map, Value, json};
+
+/// β (d×c, row-major) as nested rows.
+pub(super) fn nested(beta: &[f64], d: usize, c: usize) -> Value {
+    Value::Array((0..d).map(|i| json!(beta[i * c..(i + 1) * c])).collect())
+}
+
+/// Header shared by both linear models.
+pub(super) fn header(model: &str, opts: &FlowOptions, form: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("model".into(), json!(model));
+    out.insert("method".into(), json!(opts.method.as_str()));
+    out.insert("rtol".into(), json!(opts.rtol));
+    out.insert("atol".into(), json!(opts.atol));
+    out.insert("form".into(), json!(form));
+    out
+}
+
+/// Points of a parameter-space trajectory: t, β, loss, drift of the conserved matrices.
+pub(super) fn parameter_points(deep: &DeepLinear, theta0: &[f64], tr: &Trajectory, out: &mut Map<String, Value>) {
+    let (d, c) = (deep.data().d, deep.data().c);
+    let mut max_drift: f64 = 0.0;
+    let pts: Vec<Value> = tr
+        .states
+        .iter()
+        .zip(&tr.times)
+        .map(|(th, t)| {
+            let b = deep.beta(th);
+            let drift = deep.conserved_drift(theta0, th);
+            max_drift = max_drift.max(drift);
+            json!({"t": t, "beta": nested(&b, d, c), "loss": deep.loss_beta(&b), "conserved_drift": drift})
+        })
+        .collect();
+    out.insert("points".into(), Value::Array(pts));
+    out.insert("conserved_drift".into(), json!(max_drift));
+    out.insert(
+        "conserved_drift_definition".into(),
+        json!("max_ij |Q_k(θ(t)) − Q_k(θ0)| over consecutive layer pairs, Q_k = η_k N_{k+1}ᵀN_{k+1} − η_{k+1} N_kN_kᵀ"),
+    );
+}
+
+pub(super) fn data_of(
+    x: &[Vec<lazyrich::num::decimal::Num>],
+    y: &[Vec<lazyrich::num::decimal::Num>],
+) -> Result<LinearData> {
+    Ok(LinearData::new(&f64_rows(x), &f64_rows(y))?)
+}
+
+pub(super) fn simulate_json(c: &TwoLayerLinearCase, opts: &FlowOptions, function_space: bool) -> Result<Value> {
+    let data = data_of(&c.x, &c.y)?;
+    let times = f64_vec(&c.times);
+    lazyrich::num::check_times(&times)?;
+    let (model, theta0) = TwoLayerLinear::from_init(
+        data.clone(),
+        &f64_rows(&c.a0),
+        &f64_rows(&c.w0),
+        c.eta_a.to_f64(),
+        c.eta_w.to_f64(),
+    )?;
+    let (delta, defect, _) = model.isotropy(&theta0);
+    let mut out = header(
+        "two_layer_linear",
+        opts,
+        if function_space { "function_space" } else { "parameter" },
+    );
+    out.insert("h".into(), json!(model.h()));
+    out.insert("delta".into(), json!(delta));
+    out.insert("isotropy_defect".into(), json!(defect));
+    if function_space {
+        let delta = model.isotropic_delta(&theta0)?;
+        let field = Theorem42Flow::new(data, model.eta_a(), model.eta_w(), delta, model.h())?;
+        let beta0 = model.deep().beta(&theta0);
+        let tr = integrate(&field, &beta0, &times, opts)?;
+        let (d, cc) = (model.data().d, model.data().c);
+        let pts: Vec<Value> = tr
+            .states
+            .iter()
+            .zip(&times)
+            .map(|(b, t)| {
+                json!({"t": t, "beta": nested(b, d, cc), "loss": model.deep().loss_beta(b), "conserved_drift": Value::Null})
+            })
+            .collect();
+        out.insert("points".into(), Value::Array(pts));
+        out.insert("conserved_drift".into(), Value::Null);
+        out.insert(
+            "note".into(),
+            json!("Theorem 4.2 β flow: Δ = δI_h is built into the equation, so there is no parameter drift to report"),
+        );
+        out.insert("stats".into(), serde_json::to_value(tr.stats)?);
+    } else {
+        let tr = integrate(&ParameterFlow(&model), &theta0, &times, opts)?;
+        parameter_points(model.deep(), &theta0, &tr, &mut out);
+        out.insert("stats".into(), serde_json::to_value(tr.stats)?);
+    }
+    Ok(Value::Object(out))
+}

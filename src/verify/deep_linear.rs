@@ -1,0 +1,279 @@
+//! Deep linear checks (P1 App. B; `theory.md` §2.6). Ids (stable; see `verification/README.md`):
+//!
+//! - `DL-CONS`: every consecutive-pair matrix η_k N_{k+1}ᵀN_{k+1} − η_{k+1} N_kN_kᵀ is conserved
+//!   along diffsol parameter flows (every method), depth 3 and 4, unequal per-layer rates,
+//!   within the accumulated-local-error bound of `WL-CONS`.
+//! - `DL-AGREE`: the network function β(t) of implicit (BDF, analytic Hessian) and explicit
+//!   (Tsit45) integrations agree within the sum of their accumulated-local-error bounds,
+//!   propagated through β = W_1ᵀ⋯W_Lᵀ A (an internal consistency check; no closed form is used).
+//!
+//! δ regimes for deep nets: the sign of δ_top = tr(η_L AAᵀ − η_A W_LW_Lᵀ)/h labels the case
+//! (output layer larger: upstream; first layers larger: downstream); a "balanced" case scales
+//! the layers so that δ_top is small. These inits are not isotropic (Thm B.10's isotropy is not
+//! needed for conservation).
+
+use super::wide_linear::{conservation_row, data_rows, failed_row, regime};
+use super::{Mode, Row};
+use crate::flow::{FlowOptions, Method, integrate};
+use crate::metrics::max_abs;
+use crate::models::ParameterFlow;
+use crate::models::deep_linear::{DeepLinear, LinearData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// A deep catalog entry.
+#[derive(Debug, Clone)]
+pub struct DeepCase {
+    /// Name.
+    pub name: String,
+    /// [d, h_1, …, h_L, c].
+    pub dims: Vec<usize>,
+    /// Per-layer rates.
+    pub etas: Vec<f64>,
+    /// Scale of each layer's Gaussian entries (times 1/√fan-in).
+    pub scales: Vec<f64>,
+    /// Seed.
+    pub seed: u64,
+    /// In the quick catalog.
+    pub quick: bool,
+    /// Balanced construction (every conserved matrix is 0; square dims only): W_l = O_l Σ_l O_{l−1}ᵀ,
+    /// A = O_L Σ_{L+1} Pᵀ with Σ_k = √η_k·Σ, so η_k Σ_{k+1}² = η_{k+1} Σ_k² and Q_k = 0.
+    pub balanced: bool,
+}
+
+fn dc(name: &str, dims: &[usize], etas: &[f64], scales: &[f64], seed: u64, quick: bool) -> DeepCase {
+    DeepCase {
+        name: name.into(),
+        dims: dims.to_vec(),
+        etas: etas.to_vec(),
+        scales: scales.to_vec(),
+        seed,
+        quick,
+        balanced: false,
+    }
+}
+
+/// The deep catalog: depth 3 (two hidden layers) and 4 (three), every sign of δ_top.
+pub fn catalog() -> Vec<DeepCase> {
+    vec![
+        dc("deep3_up", &[3, 3, 3, 2], &[1.0, 0.5, 2.0], &[0.3, 0.5, 1.5], 201, true),
+        dc(
+            "deep3_down",
+            &[3, 3, 3, 2],
+            &[1.0, 1.5, 0.7],
+            &[1.5, 1.2, 0.2],
+            202,
+            true,
+        ),
+        dc(
+            "deep4_mixed",
+            &[4, 4, 4, 4, 3],
+            &[1.0, 1.0, 1.0, 1.0],
+            &[0.4, 0.4, 0.4, 0.4],
+            203,
+            false,
+        ),
+        DeepCase {
+            balanced: true,
+            ..dc(
+                "deep4_bal",
+                &[4, 4, 4, 4, 4],
+                &[1.0, 0.5, 2.0, 1.5],
+                &[0.6, 0.6, 0.6, 0.6],
+                205,
+                true,
+            )
+        },
+        dc(
+            "deep4_up_wide",
+            &[20, 10, 10, 10, 10],
+            &[0.5, 1.0, 1.0, 2.0],
+            &[0.2, 0.3, 0.3, 1.0],
+            204,
+            false,
+        ),
+    ]
+}
+
+/// Model and θ0 of a deep case.
+///
+/// # Errors
+/// A message when the model cannot be built.
+pub fn build(c: &DeepCase) -> Result<(DeepLinear, Vec<f64>), String> {
+    let (d, out) = (c.dims[0], c.dims[c.dims.len() - 1]);
+    let (x, y) = data_rows(d + 3, d, out, c.seed, false);
+    let data = LinearData::new(&x, &y).map_err(|e| e.to_string())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ 0xD00D);
+    let k = c.dims.len() - 1;
+    if c.balanced {
+        let h = c.dims[0];
+        if c.dims.iter().any(|&x| x != h) {
+            return Err(format!("balanced construction needs square dims, got {:?}", c.dims));
+        }
+        let mut orth = || {
+            nalgebra::DMatrix::<f64>::from_fn(h, h, |_, _| {
+                <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
+            })
+            .qr()
+            .q()
+        };
+        let sigma: Vec<f64> = (0..h).map(|i| c.scales[0] * (1.0 + 0.5 * i as f64)).collect();
+        let os: Vec<_> = (0..=k).map(|_| orth()).collect();
+        let mut layers = Vec::new();
+        for i in 0..k {
+            let sd = nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_iterator(
+                h,
+                sigma.iter().map(|s| s * c.etas[i].sqrt()),
+            ));
+            // W_i = O_{i+1} Σ_i O_iᵀ (h×h); A = (O_k Σ_k O_{k+1}ᵀ) read as h×c (c = h).
+            let l = &os[i + 1] * sd * os[i].transpose();
+            let m = if i + 1 < k { l } else { l.transpose() };
+            layers.push(
+                (0..h)
+                    .map(|r| m.row(r).iter().copied().collect())
+                    .collect::<Vec<Vec<f64>>>(),
+            );
+        }
+        return DeepLinear::from_layers(data, &layers, &c.etas).map_err(|e| e.to_string());
+    }
+    let mut layers = Vec::new();
+    for i in 0..k {
+        // W_i: dims[i+1] × dims[i]; A: dims[k-1] × c.
+        let (r, cols) = if i + 1 < k {
+            (c.dims[i + 1], c.dims[i])
+        } else {
+            (c.dims[i], c.dims[i + 1])
+        };
+        let fan = if i + 1 < k { cols } else { r };
+        let s = c.scales[i] / (fan as f64).sqrt();
+        let l: Vec<Vec<f64>> = (0..r)
+            .map(|_| {
+                (0..cols)
+                    .map(|_| s * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
+                    .collect::<Vec<f64>>()
+            })
+            .collect();
+        layers.push(l);
+    }
+    DeepLinear::from_layers(data, &layers, &c.etas).map_err(|e| e.to_string())
+}
+
+/// δ_top = tr(η_L AAᵀ − η_A W_LW_Lᵀ)/h_L.
+pub fn delta_top(m: &DeepLinear, theta: &[f64]) -> f64 {
+    let q = m.conserved(theta);
+    let top = q.last().expect("≥ 2 layers");
+    let h = (top.len() as f64).sqrt() as usize;
+    (0..h).map(|i| top[i * h + i]).sum::<f64>() / h as f64
+}
+
+/// Run the deep-linear checks.
+pub fn run(mode: Mode) -> Vec<Row> {
+    let fam = "deep_linear";
+    let mut out = Vec::new();
+    let ts: Vec<f64> = (0..=10).map(|k| k as f64 * 0.8).collect();
+    for c in catalog().into_iter().filter(|c| mode == Mode::Full || c.quick) {
+        let (m, th0) = match build(&c) {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(failed_row(fam, &c.name, "-".into(), "DL-CONS", "-", None, e));
+                continue;
+            }
+        };
+        let reg = if c.balanced {
+            "balanced (all Q_k = 0 up to rounding)".to_string()
+        } else {
+            format!("{} (δ_top)", regime(delta_top(&m, &th0)))
+        };
+        let mut trs = Vec::new();
+        // Every method on the small nets; tsit45 and BDF (which DL-AGREE needs) on the wide one,
+        // where each implicit step assembles a p×p Hessian (p = 500).
+        let big = th0.len() > 100;
+        let methods: &[Method] = if big {
+            &[Method::Tsit45, Method::Bdf]
+        } else {
+            &Method::ALL
+        };
+        for &method in methods {
+            let opts = FlowOptions::new(method).with_tol(1e-10, 1e-12);
+            match integrate(&ParameterFlow(&m), &th0, &ts, &opts) {
+                Ok(tr) => {
+                    out.push(conservation_row(
+                        fam,
+                        &c.name,
+                        reg.clone(),
+                        "DL-CONS",
+                        &m,
+                        &th0,
+                        &tr,
+                        &opts,
+                    ));
+                    trs.push((method, opts, tr));
+                }
+                Err(e) => out.push(failed_row(
+                    fam,
+                    &c.name,
+                    reg.clone(),
+                    "DL-CONS",
+                    method.as_str(),
+                    Some(1e-10),
+                    e.to_string(),
+                )),
+            }
+        }
+        // DL-AGREE: BDF vs Tsit45 on β.
+        let find = |mm: Method| trs.iter().find(|(me, _, _)| *me == mm);
+        if let (Some((_, ob, tb)), Some((_, ot, tt))) = (find(Method::Bdf), find(Method::Tsit45)) {
+            let p = th0.len() as f64;
+            let th_max = tb
+                .states
+                .iter()
+                .chain(&tt.states)
+                .map(|s| max_abs(s))
+                .fold(0.0, f64::max);
+            let e_b = tb.stats.steps as f64 * p.sqrt() * (ob.atol + ob.rtol * th_max);
+            let e_t = tt.stats.steps as f64 * p.sqrt() * (ot.atol + ot.rtol * th_max);
+            // β is multilinear in K layers: |δβ| ≤ K·m^{K−1}·max|θ|^{K−1}·e (each factor's entries
+            // ≤ max|θ|, inner sums over ≤ m = max width terms).
+            let k = m.n_layers() as f64;
+            let mw = m.dims().iter().copied().max().unwrap_or(1) as f64;
+            let lip = k * (mw * th_max.max(1.0)).powf(k - 1.0);
+            let bound = lip * (e_b + e_t);
+            let (mut err, mut scale) = (0.0f64, 0.0f64);
+            for (a, b) in tb.states.iter().zip(&tt.states) {
+                let (ba, bb) = (m.beta(a), m.beta(b));
+                for (x, y) in ba.iter().zip(&bb) {
+                    err = err.max((x - y).abs());
+                    scale = scale.max(y.abs());
+                }
+            }
+            let mut r = failed_row(
+                fam,
+                &c.name,
+                reg.clone(),
+                "DL-AGREE",
+                "bdf vs tsit45",
+                Some(1e-10),
+                String::new(),
+            );
+            r.quantity = "beta".into();
+            r.abs_err = err;
+            r.rel_err = err / scale.max(f64::MIN_POSITIVE);
+            r.ref_method = "tsit45 rtol 1e-10 (a simulation: no independent bound)".into();
+            r.bound = bound;
+            r.bound_why = "sum of both accumulated local errors N·√p·(atol + rtol·max|θ|), times the Lipschitz \
+                           constant K·(m·max|θ|)^(K−1) of θ ↦ β"
+                .into();
+            r.margin = err / bound;
+            r.pass = r.margin.is_finite() && r.margin <= 1.0;
+            r.note = format!(
+                "dims={:?} steps bdf={} tsit45={}",
+                m.dims(),
+                tb.stats.steps,
+                tt.stats.steps
+            );
+            out.push(r);
+        }
+    }
+    out
+}

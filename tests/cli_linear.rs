@@ -1,0 +1,197 @@
+//! CLI contract for the linear models (issue 4): `simulate` prints t, β (d×c nested rows), loss
+//! and the conserved-quantity drift; `--form function_space` integrates Theorem 4.2 and refuses
+//! violated width conditions, non-isotropic Δ and deep cases with exit code 2 and a message
+//! naming the problem.
+
+use lazyrich::case::Case;
+use lazyrich::verify::wide_linear::{self, WideCase};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Theorem 4.2 vs parameter flow at rtol 1e-12 (issue 4 promise, as in the catalog).
+const THM42_REL_TOL: f64 = wide_linear::THM42_REL_TOL;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn json_of(o: &Output) -> Value {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
+}
+
+fn expect_bad(args: &[&str], needle: &str) {
+    let o = run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "args {args:?}: stderr {err}");
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.stdout.is_empty(), "partial output on error");
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn case_file(dir: &Path, w: &WideCase) -> PathBuf {
+    let c = wide_linear::to_case(w).unwrap();
+    write(dir, &format!("{}.json", w.name), &Case::TwoLayerLinear(c).to_json())
+}
+
+fn betas(v: &Value) -> Vec<Vec<f64>> {
+    v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["beta"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn simulate_both_forms_agree_and_report_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wide_linear::catalog()
+        .into_iter()
+        .find(|w| w.name == "w3x2_down_h3")
+        .unwrap();
+    let f = case_file(dir.path(), &w);
+    let f = f.to_str().unwrap();
+    let base = [
+        "simulate", "--case", f, "--method", "tsit45", "--rtol", "1e-12", "--atol", "1e-14",
+    ];
+    let p = json_of(&run(&base));
+    let mut args = base.to_vec();
+    args.extend(["--form", "function_space"]);
+    let t = json_of(&run(&args));
+    assert_eq!(p["form"], "parameter");
+    assert_eq!(t["form"], "function_space");
+    let pts = p["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 11);
+    let first = &pts[0]["beta"];
+    assert_eq!(first.as_array().unwrap().len(), w.d, "β has d rows");
+    assert_eq!(first[0].as_array().unwrap().len(), w.c, "β rows have c entries");
+    let (bp, bt) = (betas(&p), betas(&t));
+    let scale = bp.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
+    let err = bp
+        .iter()
+        .flatten()
+        .zip(bt.iter().flatten())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(err <= THM42_REL_TOL * scale, "Theorem 4.2 vs parameter flow: {err:e}");
+    // drift of Δ at rtol 1e-12 relative to its scale (≤ 1e-9, see tests/linear_models.rs)
+    assert!(
+        p["conserved_drift"].as_f64().unwrap() <= 1e-9,
+        "{}",
+        p["conserved_drift"]
+    );
+    assert!((p["delta"].as_f64().unwrap() - w.delta).abs() < 1e-12);
+    // the loss decreases
+    let l: Vec<f64> = pts.iter().map(|q| q["loss"].as_f64().unwrap()).collect();
+    assert!(l.windows(2).all(|x| x[1] <= x[0]), "{l:?}");
+}
+
+#[test]
+fn function_space_refuses_violated_width_non_isotropic_and_deep() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, needle) in [
+        ("ctrl_w3x2_down_h2", "h = d when δ < 0"),
+        ("ctrl_w3x2_up_h1", "h = c when δ > 0"),
+    ] {
+        let w = wide_linear::controls().into_iter().find(|w| w.name == name).unwrap();
+        let f = case_file(dir.path(), &w);
+        let f = f.to_str().unwrap();
+        expect_bad(
+            &["simulate", "--case", f, "--method", "bdf", "--form", "function_space"],
+            needle,
+        );
+        // the parameter form still runs
+        json_of(&run(&["simulate", "--case", f, "--method", "bdf"]));
+    }
+    let aniso = r#"{"model":"two_layer_linear","x":[[1,0],[0,1],[1,1]],"y":[[1],[0],[2]],
+        "a0":[[1],[0.5]],"w0":[[0.3,0.1],[0.2,-0.4]],"eta_a":1,"eta_w":1,"times":[0,1]}"#;
+    let f = write(dir.path(), "aniso.json", aniso);
+    expect_bad(
+        &[
+            "simulate",
+            "--case",
+            f.to_str().unwrap(),
+            "--method",
+            "tsit45",
+            "--form",
+            "function_space",
+        ],
+        "not isotropic",
+    );
+    let deep = r#"{"model":"deep_linear","x":[[1,0],[0,1]],"y":[[1],[0]],
+        "weights0":[[[0.5,0.1],[0.2,0.3]],[[0.4,0.1],[0.0,0.2]],[[0.3],[0.7]]],"etas":[1,2,1],"times":[0,1,2]}"#;
+    let f = write(dir.path(), "deep.json", deep);
+    let f = f.to_str().unwrap();
+    expect_bad(
+        &[
+            "simulate",
+            "--case",
+            f,
+            "--method",
+            "tsit45",
+            "--form",
+            "function_space",
+        ],
+        "two-layer",
+    );
+    let v = json_of(&run(&[
+        "simulate", "--case", f, "--method", "bdf", "--rtol", "1e-10", "--atol", "1e-12",
+    ]));
+    assert_eq!(v["dims"], serde_json::json!([2, 2, 2, 1]));
+    assert!(v["conserved_drift"].as_f64().unwrap() < 1e-8);
+}
+
+#[test]
+fn bad_linear_inputs_exit_2_with_a_named_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = r#"{"model":"two_layer_linear","x":[[1,0],[0,1]],"y":[[1],[0]],
+        "a0":[[1]],"w0":[[0.3,0.1]],"eta_a":1,"eta_w":1,"times":[0,1]}"#;
+    for (name, text, needle) in [
+        ("w0", good.replace("[[0.3,0.1]]", "[[0.3,0.1,0.2]]"), "w0"),
+        ("a0", good.replace("\"a0\":[[1]]", "\"a0\":[[1],[2]]"), "a0"),
+        ("y", good.replace("[[1],[0]]", "[[1]]"), "y"),
+        ("eta", good.replace("\"eta_a\":1", "\"eta_a\":-1"), "eta_a"),
+        ("nan", good.replace("0.3", "\"NaN\""), "w0[0][0]"),
+        ("time", good.replace("[0,1]}", "[-1,1]}"), "is negative"),
+        (
+            "deep_shape",
+            r#"{"model":"deep_linear","x":[[1,0]],"y":[[1]],"weights0":[[[1,0]],[[1],[2]]],"etas":[1,1],"times":[0]}"#
+                .into(),
+            "weights0[1]",
+        ),
+        (
+            "deep_etas",
+            r#"{"model":"deep_linear","x":[[1,0]],"y":[[1]],"weights0":[[[1,0]],[[1]]],"etas":[1],"times":[0]}"#.into(),
+            "etas",
+        ),
+    ] {
+        let f = write(dir.path(), &format!("{name}.json"), &text);
+        expect_bad(
+            &["simulate", "--case", f.to_str().unwrap(), "--method", "tsit45"],
+            needle,
+        );
+    }
+}
