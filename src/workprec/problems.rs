@@ -7,6 +7,10 @@
 //!   of the λ-balanced catalog; compared through the network function W2W1(t) (the weights
 //!   themselves are fixed by the closed form only up to a rotation); reference: the MPFR closed
 //!   form at 128 bits (two-precision bound).
+//! - `wide_linear_3x2`: P1 wide two-layer linear net f(x) = AᵀWx, d = 3, c = 2, h = 3,
+//!   δ = −1.5, η_a ≠ η_w, Gaussian X (the wide-linear catalog's first case), compared through
+//!   β = WᵀA; no closed form, so the reference is Tsit45 at rtol 1e-13 with its
+//!   accumulated-local-error estimate as the bound (errors below it are not resolved).
 
 use super::Problem;
 use crate::exact::single_neuron_mp::{self as emp, Form};
@@ -108,6 +112,40 @@ fn lambda_balanced(name: &str, lambda: f64) -> Result<Problem, String> {
     })
 }
 
+fn wide_linear(name: &str) -> Result<Problem, String> {
+    use crate::flow::{FlowOptions, Method, integrate};
+    let w = crate::verify::wide_linear::catalog()
+        .into_iter()
+        .next()
+        .ok_or("empty wide-linear catalog")?;
+    let (m, y0, _) = crate::verify::wide_linear::build(&w)?;
+    let times: Vec<f64> = (0..=10).map(|k| w.t_end * k as f64 / 10.0).collect();
+    let rtol = 1e-13;
+    let tr = integrate(
+        &ParameterFlow(&m),
+        &y0,
+        &times,
+        &FlowOptions::new(Method::Tsit45).with_tol(rtol, rtol * 1e-2),
+    )
+    .map_err(|e| e.to_string())?;
+    let ymax = tr.states.iter().flatten().fold(0.0f64, |a, b| a.max(b.abs()));
+    let e = tr.stats.steps as f64 * (y0.len() as f64).sqrt() * (rtol * 1e-2 + rtol * ymax);
+    let reference = tr.states.iter().map(|s| m.deep().beta(s)).collect();
+    let (m2, _, _) = crate::verify::wide_linear::build(&w)?;
+    Ok(Problem {
+        name: name.into(),
+        observe: Box::new(move |th: &[f64]| m2.deep().beta(th)),
+        field: Box::new(Owned(m)),
+        y0,
+        times,
+        reference,
+        // |δβ| ≤ (|W| + |A|)·e to first order, with entries bounded by max|θ|
+        ref_bound: 2.0 * ymax * e * 3.0,
+        ref_method: "Tsit45 at rtol 1e-13 (accumulated-local-error estimate): β = WᵀA".into(),
+        case_file: None,
+    })
+}
+
 /// Every benchmark problem.
 ///
 /// # Errors
@@ -121,5 +159,6 @@ pub fn all() -> Result<Vec<Problem>, String> {
             "data/cases/fig3_delta-4.json",
         )?,
         lambda_balanced("lambda_balanced_3_3_3", 2.0)?,
+        wide_linear("wide_linear_3x2")?,
     ])
 }
