@@ -10,24 +10,28 @@ use crate::verify::Row;
 use crate::verify::single_neuron::Fig3Data;
 use plot::{Figure, Panel, Series, SeriesStyle};
 
-/// P1 Fig. 3 reproduction: μ, φ and S(0,t) against t for each δ; theory as lines, simulation as
-/// markers (same colour per δ).
-pub fn fig3_figure(data: &Fig3Data) -> Figure {
-    let names = [
-        ("μ(t) = a‖w‖", "μ"),
-        ("φ(t) = cos∠(w, β*)", "φ"),
-        ("kernel distance S(0,t)", "S(0,t)"),
-    ];
+/// One curve of [`theory_vs_simulation`]: (label, theory rows, simulation rows), rows `[t, q1, q2, q3]`.
+pub type Curve<'a> = (String, &'a [[f64; 4]], &'a [[f64; 4]]);
+
+/// Three panels of t-curves, one curve per parameter value: theory as lines (`theory_style`),
+/// simulation as markers of the same colour. Rows are `[t, q1, q2, q3]`; `names` gives each
+/// panel's (title, y label).
+pub fn theory_vs_simulation(
+    title: String,
+    names: [(&str, &str); 3],
+    curves: &[Curve<'_>],
+    theory_style: SeriesStyle,
+) -> Figure {
     let panels = names
         .iter()
         .enumerate()
-        .map(|(k, (title, ylab))| {
+        .map(|(k, (ptitle, ylab))| {
             let mut series = Vec::new();
-            for (i, (delta, theory, sim)) in data.curves.iter().enumerate() {
+            for (i, (label, theory, sim)) in curves.iter().enumerate() {
                 series.push(Series {
-                    label: format!("δ = {delta}"),
+                    label: label.clone(),
                     points: theory.iter().map(|r| (r[0], r[k + 1])).collect(),
-                    style: SeriesStyle::Line,
+                    style: theory_style,
                     color_index: i,
                 });
                 series.push(Series {
@@ -38,7 +42,7 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
                 });
             }
             Panel {
-                title: (*title).into(),
+                title: (*ptitle).into(),
                 x_label: "t".into(),
                 y_label: (*ylab).into(),
                 series,
@@ -48,12 +52,32 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
         })
         .collect();
     Figure {
-        title: "Single neuron, P1 Fig. 3 setup: theory (lines) vs gradient flow, BDF rtol 1e-8 (markers)".into(),
+        title,
         panels,
         columns: 3,
         panel_width: 520,
         panel_height: 400,
     }
+}
+
+/// P1 Fig. 3 reproduction: μ, φ and S(0,t) against t for each δ; theory as lines, simulation as
+/// markers (same colour per δ).
+pub fn fig3_figure(data: &Fig3Data) -> Figure {
+    let curves: Vec<Curve<'_>> = data
+        .curves
+        .iter()
+        .map(|(delta, theory, sim)| (format!("δ = {delta}"), theory.as_slice(), sim.as_slice()))
+        .collect();
+    theory_vs_simulation(
+        "Single neuron, P1 Fig. 3 setup: theory (lines) vs gradient flow, BDF rtol 1e-8 (markers)".into(),
+        [
+            ("μ(t) = a‖w‖", "μ"),
+            ("φ(t) = cos∠(w, β*)", "φ"),
+            ("kernel distance S(0,t)", "S(0,t)"),
+        ],
+        &curves,
+        SeriesStyle::Line,
+    )
 }
 
 /// The report's front page (Markdown): what was checked, per check and per regime how many rows

@@ -10,7 +10,8 @@
 //! - `wide_linear_3x2`: P1 wide two-layer linear net f(x) = AᵀWx, d = 3, c = 2, h = 3,
 //!   δ = −1.5, η_a ≠ η_w, Gaussian X (the wide-linear catalog's first case), compared through
 //!   β = WᵀA; no closed form, so the reference is Tsit45 at rtol 1e-13 with its
-//!   accumulated-local-error estimate as the bound (errors below it are not resolved).
+//!   accumulated-local-error estimate as the bound (errors below it are not resolved, and
+//!   Tsit45's own points there are compared with the same method, so they understate its error).
 
 use super::Problem;
 use crate::exact::single_neuron_mp::{self as emp, Form};
