@@ -1,27 +1,11 @@
 //! CLI contract for `"model": "lambda_balanced"`: `exact` (f64 and MPFR) and `simulate` print the
 //! documented fields, agree within the printed bounds, and bad inputs exit 2 with the reason.
 
+mod common;
+use common::*;
 use serde_json::Value;
-use std::process::{Command, Output};
 
 const CASE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases/lambda_balanced_example.json");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lazyrich"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn json_of(o: &Output) -> Value {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
-}
 
 fn num(v: &Value) -> f64 {
     match v {

@@ -3,50 +3,19 @@
 //! violated width conditions, non-isotropic Δ and deep cases with exit code 2 and a message
 //! naming the problem.
 
+mod common;
+use common::*;
 use lazyrich::case::Case;
 use lazyrich::verify::wide_linear::{self, WideCase};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// Theorem 4.2 vs parameter flow at rtol 1e-12 (issue 4 promise, as in the catalog).
 const THM42_REL_TOL: f64 = wide_linear::THM42_REL_TOL;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lazyrich"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn json_of(o: &Output) -> Value {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
-}
-
-fn expect_bad(args: &[&str], needle: &str) {
-    let o = run(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "args {args:?}: stderr {err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(o.stdout.is_empty(), "partial output on error");
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 fn case_file(dir: &Path, w: &WideCase) -> PathBuf {
     let c = wide_linear::to_case(w).unwrap();
-    write(dir, &format!("{}.json", w.name), &Case::TwoLayerLinear(c).to_json())
+    write_case(dir, &format!("{}.json", w.name), &Case::TwoLayerLinear(c).to_json())
 }
 
 fn betas(v: &Value) -> Vec<Vec<f64>> {
@@ -128,7 +97,7 @@ fn function_space_refuses_violated_width_non_isotropic_and_deep() {
     }
     let aniso = r#"{"model":"two_layer_linear","x":[[1,0],[0,1],[1,1]],"y":[[1],[0],[2]],
         "a0":[[1],[0.5]],"w0":[[0.3,0.1],[0.2,-0.4]],"eta_a":1,"eta_w":1,"times":[0,1]}"#;
-    let f = write(dir.path(), "aniso.json", aniso);
+    let f = write_case(dir.path(), "aniso.json", aniso);
     expect_bad(
         &[
             "simulate",
@@ -143,7 +112,7 @@ fn function_space_refuses_violated_width_non_isotropic_and_deep() {
     );
     let deep = r#"{"model":"deep_linear","x":[[1,0],[0,1]],"y":[[1],[0]],
         "weights0":[[[0.5,0.1],[0.2,0.3]],[[0.4,0.1],[0.0,0.2]],[[0.3],[0.7]]],"etas":[1,2,1],"times":[0,1,2]}"#;
-    let f = write(dir.path(), "deep.json", deep);
+    let f = write_case(dir.path(), "deep.json", deep);
     let f = f.to_str().unwrap();
     expect_bad(
         &[
@@ -188,7 +157,7 @@ fn bad_linear_inputs_exit_2_with_a_named_problem() {
             "etas",
         ),
     ] {
-        let f = write(dir.path(), &format!("{name}.json"), &text);
+        let f = write_case(dir.path(), &format!("{name}.json"), &text);
         expect_bad(
             &["simulate", "--case", f.to_str().unwrap(), "--method", "tsit45"],
             needle,
