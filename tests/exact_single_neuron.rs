@@ -88,7 +88,7 @@ fn catalog_routes_agree_to_45_digits_and_f64_within_ulp_bound() {
 }
 
 /// The f64 accuracy per regime, measured: the numbers quoted in the `exact::single_neuron`
-/// module doc. Every regime stays within the same 8·κ-ulp bound, large |δ| included (the
+/// module doc. Every regime stays within the same 64·κ-ulp bound, large |δ| included (the
 /// cancellation of η_w a0² − η_a‖w0‖² is in the *inputs*: it fixes δ, the formula never
 /// re-forms it).
 #[test]

@@ -17,10 +17,11 @@
 //!
 //! # Accuracy (measured, see `tests/exact_single_neuron.rs`)
 //! Against 256-bit MPFR evaluated on the same binary64 inputs, the error of (a, w) is at most
-//! [`F64_ULP_BOUND`] · κ ulp of max|θ(t)|, in every regime (downstream, balanced, upstream, |δ|
-//! from 1e-4 to 50, t up to 20 and beyond): measured ≤ 2.5 ulp when κ ≈ 1. Large |δ| costs
-//! nothing: the cancellation of η_w a0² − η_a‖w0‖² is in the *inputs* (it fixes δ; the formula
-//! never forms it again), and λ± are formed without cancellation. The one amplification is
+//! [`F64_ULP_BOUND`] · κ ulp of max|θ(t)| (64·κ), in every regime (downstream, balanced, upstream,
+//! |δ| from 1e-4 to 50, t up to 20 and beyond): a few ulp in most cases (≤ 2.5 on the catalog),
+//! up to ~31 ulp observed for downstream δ = −50, growing with t (see the constant's doc). The
+//! cancellation of η_w a0² − η_a‖w0‖² is in the *inputs* (it fixes δ; the formula never forms it
+//! again), and λ± are formed without cancellation. The one amplification is
 //! κ = [`ClosedForm::condition`], the cancellation in c± = ∓(η_a p0 + a0 λ±)/K: it is large
 //! only near the separating surface of the two basins (`theory.md` §1.3), where the exact
 //! solution itself is that sensitive to its inputs (the time spent near the saddle depends on
@@ -31,9 +32,13 @@ use crate::models::single_neuron::SingleNeuron;
 use crate::num::tol;
 
 /// Accuracy of the f64 closed form: max error ≤ `F64_ULP_BOUND · κ` ulp of max|θ(t)|, with κ
-/// the conditioning of c± ([`ClosedForm::condition`]). Each output is ~10 chained correctly
-/// rounded operations plus O(d) dot products; measured ≤ 2.5 ulp at κ ≈ 1, so 8 has a 3× margin.
-pub const F64_ULP_BOUND: f64 = 8.0;
+/// the conditioning of c± ([`ClosedForm::condition`]). Measured against 256-bit MPFR on exactly
+/// the same binary64 inputs: ≤ 2.5 ulp on the catalog (κ ≈ 1); over a sweep of 2,700 seeded
+/// random cases (δ ∈ {±50, ±20, ±2, ±1e-3, 0}, d ∈ {2, 4, 16}, random η, t ≤ 20) the worst was
+/// 30.6·κ ulp, in the downstream large-|δ| regime (δ = −50, d = 16), where the error grows with
+/// t during the slow alignment phase — not yet explained by the cancellation factors the
+/// evaluation measures, so the bound is set from the measurement with a 2× margin.
+pub const F64_ULP_BOUND: f64 = 64.0;
 
 /// (e^{λt} − 1)/λ, equal to t at λ = 0, accurate for small |λt|.
 #[inline]
@@ -157,22 +162,77 @@ impl ClosedForm {
 
     /// (a(t), w(t)) packed as θ = (a, w) into `theta` (length d + 1).
     pub fn theta_at_inplace(&self, t: f64, theta: &mut [f64]) {
+        self.theta_at_cond_inplace(t, theta);
+    }
+
+    /// As [`ClosedForm::theta_at_inplace`], returning the evaluation's condition number: the
+    /// largest cancellation factor Σ|terms|/|Σ terms| among the sums it forms (A, I1, g²), and
+    /// [`ClosedForm::condition`]. A and I1 cancel when A(t) changes sign (c₊, c₋ of opposite
+    /// signs, i.e. near the zero of a(t) or the separatrix). The f64 error is ≤ 8·κ ulp of
+    /// max|θ(t)| ([`F64_ULP_BOUND`]).
+    pub fn theta_at_cond_inplace(&self, t: f64, theta: &mut [f64]) -> f64 {
         let (lp, lm, cp, cm) = (self.lp, self.lm, self.cp, self.cm);
         let eps = (-lp * t).exp(); // e^{−λ₊t}
         let ekt = (-self.k * t).exp(); // e^{−Kt}
         let a_s = cp + cm * ekt;
-        let i1_s = cp * em(-lp, t) + cm * eps * em(lm, t);
+        let (u1, u2) = (cp * em(-lp, t), cm * eps * em(lm, t));
+        let i1_s = u1 + u2;
+        let cancel = |s: f64, m: f64| {
+            if s == 0.0 {
+                if m == 0.0 { 1.0 } else { f64::INFINITY }
+            } else {
+                (m / s.abs()).max(1.0)
+            }
+        };
+        let cond_a = cancel(a_s, cp.abs() + (cm * ekt).abs());
+        let cond_i1 = cancel(i1_s, u1.abs() + u2.abs());
         let cross = if self.delta >= 0.0 {
             ekt * em(-self.delta, t)
         } else {
             eps * eps * em(self.delta, t)
         };
-        let i2_s = cp * cp * em(-2.0 * lp, t) + 2.0 * cp * cm * cross + cm * cm * eps * eps * em(2.0 * lm, t);
-        let g_s = (eps * eps + 2.0 * self.eta_w * i2_s).sqrt();
-        theta[0] = a_s / g_s;
+        let (t1, t2, t3) = (
+            cp * cp * em(-2.0 * lp, t),
+            2.0 * cp * cm * cross,
+            cm * cm * eps * eps * em(2.0 * lm, t),
+        );
+        // g² = 1 + 2η_w I2. The expansion of I2 = ∫A² cancels when A(t) changes sign (c₊, c₋ of
+        // opposite signs); the conservation law gives a second formula, δ·g² = η_w A² − η_a‖v‖²
+        // with v = w0 + η_w I1 β* (from η_a‖w‖² = η_w a² − δ), which cancels only when |δ| is
+        // small against those terms. Take whichever cancels less (their condition numbers).
+        let g2_i2 = eps * eps + 2.0 * self.eta_w * (t1 + t2 + t3);
+        let cond_i2 = (eps * eps + 2.0 * self.eta_w * (t1.abs() + t2.abs() + t3.abs())) / g2_i2.abs();
+        let mut vn2 = 0.0;
         for (i, w) in theta[1..].iter_mut().enumerate() {
-            *w = (eps * self.w0[i] + self.eta_w * i1_s * self.bstar[i]) / g_s;
+            *w = eps * self.w0[i] + self.eta_w * i1_s * self.bstar[i];
+            vn2 += *w * *w;
         }
+        let (pa, pw) = (self.eta_w * a_s * a_s, self.eta_a * vn2);
+        let cond_delta = if self.delta != 0.0 {
+            (pa + pw) / (pa - pw).abs()
+        } else {
+            f64::INFINITY
+        };
+        let g2 = if cond_delta < cond_i2 {
+            (pa - pw) / self.delta
+        } else {
+            g2_i2
+        };
+        let g_s = g2.sqrt();
+        theta[0] = a_s / g_s;
+        for w in theta[1..].iter_mut() {
+            *w /= g_s;
+        }
+        // I1 matters through v = w0 + η_w I1 β*: weigh its cancellation by that term's share.
+        let share = if vn2 > 0.0 {
+            (self.eta_w * i1_s).abs() * self.s2.sqrt() / vn2.sqrt()
+        } else {
+            0.0
+        };
+        self.condition()
+            .max(cond_a.min(1e300))
+            .max(1.0 + share * (cond_i1 - 1.0))
+            .max(cond_i2.min(cond_delta))
     }
 
     /// θ(t) as a new vector.

@@ -56,8 +56,10 @@ impl Num {
         })
     }
 
-    /// The number holding exactly the binary64 value `x` (written in shortest round-trip form, so
-    /// that [`Num::to_f64`] returns `x` bit for bit).
+    /// The number holding exactly the binary64 value `x`: its full decimal expansion (finite,
+    /// since x = m·2^e), so that [`Num::to_f64`] returns `x` bit for bit *and* [`Num::to_mp`]
+    /// at any precision is exactly x — an f64 computation and an MPFR reference then see the same
+    /// inputs. (The shortest round-trip text, e.g. `0.1`, would be a different number at 256 bits.)
     ///
     /// # Errors
     /// [`DecimalError::NotANumber`] if `x` is NaN or infinite.
@@ -66,7 +68,7 @@ impl Num {
             return Err(DecimalError::NotANumber { text: format!("{x}") });
         }
         Ok(Num {
-            text: format!("{x:?}"),
+            text: exact_decimal(x),
             f64_value: x,
         })
     }
@@ -85,6 +87,37 @@ impl Num {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+}
+
+/// The exact decimal expansion of a finite binary64 value (x = m·2^e; for e < 0,
+/// x = m·5^(−e)/10^(−e)), trailing zeros trimmed.
+fn exact_decimal(x: f64) -> String {
+    if x == 0.0 {
+        return "0.0".into();
+    }
+    let r = rug::Rational::from_f64(x).expect("finite");
+    let (num, den) = r.into_numer_denom();
+    // den = 2^k; x = num·5^k / 10^k
+    let k = den.significant_bits() - 1;
+    let scaled = num * rug::Integer::from(rug::Integer::u_pow_u(5, k));
+    let neg = scaled < 0;
+    let digits = scaled.abs().to_string();
+    let k = k as usize;
+    let (int, frac) = if digits.len() > k {
+        (
+            digits[..digits.len() - k].to_string(),
+            digits[digits.len() - k..].to_string(),
+        )
+    } else {
+        ("0".to_string(), format!("{}{}", "0".repeat(k - digits.len()), digits))
+    };
+    let frac = frac.trim_end_matches('0');
+    format!(
+        "{}{}.{}",
+        if neg { "-" } else { "" },
+        int,
+        if frac.is_empty() { "0" } else { frac }
+    )
 }
 
 impl fmt::Display for Num {
@@ -125,5 +158,17 @@ mod tests {
         let x = 1.0f64 / 3.0;
         assert_eq!(Num::from_f64(x).unwrap().to_f64(), x);
         assert!(Num::from_f64(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn from_f64_is_exact_at_any_precision() {
+        for x in [0.1f64, -1.0 / 3.0, 1e-300, 12345.678, -2.5, 0.0, 3.0e20] {
+            let n = Num::from_f64(x).unwrap();
+            assert_eq!(n.to_f64(), x);
+            // exactly the binary64 value, even at 2000 bits
+            assert_eq!(n.to_mp(2000), Float::with_val(2000, x), "{x}: {}", n.as_str());
+        }
+        assert_eq!(Num::from_f64(0.5).unwrap().as_str(), "0.5");
+        assert_eq!(Num::from_f64(-3.0).unwrap().as_str(), "-3.0");
     }
 }

