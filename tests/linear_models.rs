@@ -3,6 +3,8 @@
 //! Theorem 4.2's β flow vs the parameter flow (whitened and non-whitened X), with the width
 //! conditions and their negative controls.
 
+mod common;
+use common::{fd_grad, fd_jacobian};
 use lazyrich::flow::{FlowOptions, Method, integrate};
 use lazyrich::models::deep_linear::{DeepLinear, LinearData};
 use lazyrich::models::two_layer_linear::{Theorem42Flow, TwoLayerLinear, WidthError, isotropic_init};
@@ -24,40 +26,6 @@ const THM42_REL_TOL: f64 = 1e-9;
 const CONS_REL_TOL: f64 = 1e-9;
 /// The violated-width controls must differ by at least this (issue 4).
 const CONTROL_MIN_MISMATCH: f64 = 1e-3;
-
-fn fd_grad(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
-    let mut y = x.to_vec();
-    (0..x.len())
-        .map(|i| {
-            let h = FD_STEP * (1.0 + x[i].abs());
-            y[i] = x[i] + h;
-            let up = f(&y);
-            y[i] = x[i] - h;
-            let dn = f(&y);
-            y[i] = x[i];
-            (up - dn) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn fd_jac(f: &dyn VectorField, x: &[f64]) -> Vec<f64> {
-    let n = f.dim();
-    let mut jac = vec![0.0; n * n];
-    let (mut up, mut dn) = (vec![0.0; n], vec![0.0; n]);
-    let mut y = x.to_vec();
-    for j in 0..n {
-        let h = FD_STEP * (1.0 + x[j].abs());
-        y[j] = x[j] + h;
-        f.eval_inplace(&y, &mut up);
-        y[j] = x[j] - h;
-        f.eval_inplace(&y, &mut dn);
-        y[j] = x[j];
-        for i in 0..n {
-            jac[i + j * n] = (up[i] - dn[i]) / (2.0 * h);
-        }
-    }
-    jac
-}
 
 fn rows(v: &[f64], r: usize, c: usize) -> Vec<Vec<f64>> {
     (0..r).map(|i| v[i * c..(i + 1) * c].to_vec()).collect()
@@ -110,7 +78,7 @@ proptest! {
         let np = m.n_params();
         let mut g = vec![0.0; np];
         m.grad_inplace(&th, &mut g);
-        let fd = fd_grad(|t| m.loss(t), &th);
+        let fd = fd_grad(|t| m.loss(t), &th, FD_STEP);
         let gs = g.iter().fold(0.0f64, |a, b| a.max(b.abs()));
         for i in 0..np {
             prop_assert!((g[i] - fd[i]).abs() <= FD_TOL * (1.0 + gs), "grad {i}: {} vs {}", g[i], fd[i]);
@@ -182,7 +150,7 @@ proptest! {
         let nn = d * c;
         let mut j = vec![0.0; nn * nn];
         f.jacobian_inplace(&beta, &mut j);
-        let fd = fd_jac(&f, &beta);
+        let fd = fd_jacobian(&f, &beta, FD_STEP);
         let js = fd.iter().fold(0.0f64, |a, b| a.max(b.abs()));
         for i in 0..nn * nn {
             prop_assert!((j[i] - fd[i]).abs() <= FD_TOL * (1.0 + js), "J[{i}] {} vs {}", j[i], fd[i]);

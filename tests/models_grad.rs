@@ -1,6 +1,8 @@
 //! Analytic derivatives of the single-neuron model against central finite differences
 //! (argmin/russell pattern), on proptest inputs; and the conservation identity ∇δ·θ̇ = 0.
 
+mod common;
+use common::{fd_grad, fd_jacobian};
 use lazyrich::models::single_neuron::{FunctionSpaceFlow, SingleNeuron};
 use lazyrich::models::{GradientFlowModel, ParameterFlow, VectorField};
 use proptest::prelude::*;
@@ -28,46 +30,11 @@ fn data_strategy() -> impl Strategy<Value = (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, 
     })
 }
 
-fn fd_grad(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
-    let mut y = x.to_vec();
-    (0..x.len())
-        .map(|i| {
-            let h = FD_STEP * (1.0 + x[i].abs());
-            y[i] = x[i] + h;
-            let up = f(&y);
-            y[i] = x[i] - h;
-            let dn = f(&y);
-            y[i] = x[i];
-            (up - dn) / (2.0 * h)
-        })
-        .collect()
-}
-
-/// Column-major Jacobian of a vector field by central differences.
-fn fd_jacobian(field: &dyn VectorField, x: &[f64]) -> Vec<f64> {
-    let n = field.dim();
-    let mut jac = vec![0.0; n * n];
-    let (mut up, mut dn) = (vec![0.0; n], vec![0.0; n]);
-    let mut y = x.to_vec();
-    for j in 0..n {
-        let h = FD_STEP * (1.0 + x[j].abs());
-        y[j] = x[j] + h;
-        field.eval_inplace(&y, &mut up);
-        y[j] = x[j] - h;
-        field.eval_inplace(&y, &mut dn);
-        y[j] = x[j];
-        for i in 0..n {
-            jac[i + j * n] = (up[i] - dn[i]) / (2.0 * h);
-        }
-    }
-    jac
-}
-
 fn check_field(field: &dyn VectorField, x: &[f64], v: &[f64]) -> Result<(), TestCaseError> {
     let n = field.dim();
     let mut jac = vec![0.0; n * n];
     field.jacobian_inplace(x, &mut jac);
-    let fd = fd_jacobian(field, x);
+    let fd = fd_jacobian(field, x, FD_STEP);
     let scale = jac.iter().fold(0.0f64, |m, a| m.max(a.abs()));
     for k in 0..n * n {
         prop_assert!(close(jac[k], fd[k], scale), "J[{k}] = {} vs FD {}", jac[k], fd[k]);
@@ -96,7 +63,7 @@ proptest! {
         let n = m.n_params();
         let mut g = vec![0.0; n];
         m.grad_inplace(&theta, &mut g);
-        let fd = fd_grad(|t| m.loss(t), &theta);
+        let fd = fd_grad(|t| m.loss(t), &theta, FD_STEP);
         let gs = g.iter().fold(0.0f64, |a, b| a.max(b.abs()));
         for i in 0..n {
             prop_assert!(close(g[i], fd[i], gs), "grad[{i}] = {} vs FD {}", g[i], fd[i]);

@@ -1,8 +1,10 @@
-//! Helpers shared by the command-line tests: run the binary, parse its JSON, expect a clean
-//! bad-input failure (exit 2, a message naming the problem, no panic, nothing on stdout).
+//! Helpers shared by the integration tests: run the binary, parse its JSON, expect a clean
+//! bad-input failure (exit 2, a message naming the problem, no panic, nothing on stdout); and
+//! central-difference gradients and Jacobians for the derivative checks.
 
 #![allow(dead_code)] // each test file uses a subset
 
+use lazyrich::models::VectorField;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -45,4 +47,40 @@ pub fn write_case(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// Central-difference gradient of `f` at `x`, step `step·(1 + |x_i|)`.
+pub fn fd_grad(f: impl Fn(&[f64]) -> f64, x: &[f64], step: f64) -> Vec<f64> {
+    let mut y = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            let h = step * (1.0 + x[i].abs());
+            y[i] = x[i] + h;
+            let up = f(&y);
+            y[i] = x[i] - h;
+            let dn = f(&y);
+            y[i] = x[i];
+            (up - dn) / (2.0 * h)
+        })
+        .collect()
+}
+
+/// Column-major Jacobian of a vector field by central differences, step `step·(1 + |x_j|)`.
+pub fn fd_jacobian(field: &dyn VectorField, x: &[f64], step: f64) -> Vec<f64> {
+    let n = field.dim();
+    let mut jac = vec![0.0; n * n];
+    let (mut up, mut dn) = (vec![0.0; n], vec![0.0; n]);
+    let mut y = x.to_vec();
+    for j in 0..n {
+        let h = step * (1.0 + x[j].abs());
+        y[j] = x[j] + h;
+        field.eval_inplace(&y, &mut up);
+        y[j] = x[j] - h;
+        field.eval_inplace(&y, &mut dn);
+        y[j] = x[j];
+        for i in 0..n {
+            jac[i + j * n] = (up[i] - dn[i]) / (2.0 * h);
+        }
+    }
+    jac
 }
