@@ -267,6 +267,11 @@ fn run(cli: Cli) -> Result<i32> {
                 "non_whitened.json".into(),
                 Case::SingleNeuron(verify::single_neuron::non_whitened_case()).to_json() + "\n",
             ));
+            files.extend(
+                verify::lambda_balanced::catalog(false)
+                    .into_iter()
+                    .map(|c| (format!("{}.json", c.name), Case::LambdaBalanced(c.case).to_json() + "\n")),
+            );
             let refs: Vec<(&str, String)> = files.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
             write_all_atomically(&out, &refs)?;
             eprintln!("wrote {} case files to {}", refs.len(), out.display());
