@@ -88,11 +88,11 @@ fn taylor_mp256_matches_mp_closed_form_on_exact_case() {
         for a in 0..3 {
             for b in 0..3 {
                 let mut c = Float::new(prec);
-                for o in 0..3 {
-                    c += Float::with_val(prec, &w2[o][a] * &w2[o][b]);
+                for row in &w2 {
+                    c += Float::with_val(prec, &row[a] * &row[b]);
                 }
-                for j in 0..3 {
-                    c -= Float::with_val(prec, &w1[a][j] * &w1[b][j]);
+                for (p, q) in w1[a].iter().zip(&w1[b]) {
+                    c -= Float::with_val(prec, p * q);
                 }
                 if a == b {
                     c -= lambda;
@@ -100,8 +100,8 @@ fn taylor_mp256_matches_mp_closed_form_on_exact_case() {
                 let tiny = Float::with_val(prec, Float::i_exp(1, -1000));
                 assert!(c.abs() <= tiny, "λ-balance defect at ({a},{b})");
                 let mut g = Float::new(prec);
-                for n in 0..4 {
-                    g += Float::with_val(prec, &x[a][n] * &x[b][n]);
+                for (p, q) in x[a].iter().zip(&x[b]) {
+                    g += Float::with_val(prec, p * q);
                 }
                 g /= 4;
                 if a == b {

@@ -56,6 +56,15 @@ pub const TAYLOR_REL_TOL: f64 = 1e-10;
 /// ≲ 10⁴ steps, closed form rounding ~steps·2⁻²⁵⁶.
 pub const TAYLOR_MP_REL_TOL: f64 = 1e-60;
 
+/// (W1, W2).
+type Pair = (DMatrix<f64>, DMatrix<f64>);
+
+/// One Fig. 3 curve: (λ, theory rows `[t, σ1, σ2, …]`, simulation rows).
+pub type Fig3Curve = (f64, Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+/// One Fig. 5 curve: (architecture, theory rows `[λ, S]`, simulation rows).
+pub type Fig5Curve = (String, Vec<[f64; 2]>, Vec<[f64; 2]>);
+
 fn sorted_singular_values(w: &DMatrix<f64>) -> Vec<f64> {
     let mut s: Vec<f64> = w.singular_values().iter().copied().collect();
     s.sort_by(|a, b| b.total_cmp(a));
@@ -96,7 +105,7 @@ fn simulate(
     w2: &DMatrix<f64>,
     times: &[f64],
     rtol: f64,
-) -> Result<Vec<(DMatrix<f64>, DMatrix<f64>)>, String> {
+) -> Result<Vec<Pair>, String> {
     let th0 = net.theta(w1, w2).map_err(|e| e.to_string())?;
     let opts = FlowOptions::new(Method::Tsit45).with_tol(rtol, rtol * 1e-2);
     let tr = integrate(&ParameterFlow(net), &th0, times, &opts).map_err(|e| e.to_string())?;
@@ -171,7 +180,7 @@ impl AlignedRun {
 #[derive(Debug, Clone)]
 pub struct Fig3Data {
     /// (λ, theory rows, simulation rows).
-    pub curves: Vec<(f64, Vec<Vec<f64>>, Vec<Vec<f64>>)>,
+    pub curves: Vec<Fig3Curve>,
 }
 
 /// Compute [`Fig3Data`].
@@ -441,7 +450,7 @@ fn fig5_sim(dims: (usize, usize, usize), lambda: f64, rtol: f64) -> Result<f64, 
 #[derive(Debug, Clone)]
 pub struct Fig5Data {
     /// (architecture, theory rows, simulation rows).
-    pub curves: Vec<(String, Vec<[f64; 2]>, Vec<[f64; 2]>)>,
+    pub curves: Vec<Fig5Curve>,
 }
 
 /// Compute [`Fig5Data`].
