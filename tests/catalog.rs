@@ -64,3 +64,18 @@ fn committed_case_files_match_the_catalog() {
         assert_eq!(c, cc.case, "{path} differs from the catalog: run `lazyrich cases`");
     }
 }
+
+#[test]
+fn committed_lambda_balanced_case_files_match_the_catalog() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases");
+    let cat = verify::lambda_balanced::catalog(false);
+    assert!(cat.len() >= 10, "λ-balanced catalog unexpectedly small: {}", cat.len());
+    for cc in cat {
+        let path = format!("{dir}/{}.json", cc.name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (run `lazyrich cases`)"));
+        let Case::LambdaBalanced(c) = Case::from_json(&text).unwrap() else {
+            panic!("{path}: not a lambda_balanced case")
+        };
+        assert_eq!(c, cc.case, "{path} differs from the catalog: run `lazyrich cases`");
+    }
+}

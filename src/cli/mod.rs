@@ -267,6 +267,12 @@ fn run(cli: Cli) -> Result<i32> {
                 "non_whitened.json".into(),
                 Case::SingleNeuron(verify::single_neuron::non_whitened_case()).to_json() + "\n",
             ));
+            files.extend(verify::lambda_balanced::catalog(false).into_iter().map(|c| {
+                (
+                    format!("{}.json", c.name),
+                    Case::LambdaBalanced(c.case).to_json() + "\n",
+                )
+            }));
             let refs: Vec<(&str, String)> = files.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
             write_all_atomically(&out, &refs)?;
             eprintln!("wrote {} case files to {}", refs.len(), out.display());
@@ -317,12 +323,14 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     } else {
         "lazyrich verification"
     };
-    let figure_names = [
+    let lb_figs = lambda_balanced::extra_figures()?;
+    let mut figure_names = vec![
         "fig3_single_neuron.svg",
         "fig2_lambda_balanced.svg",
         "thm42_wide_linear.svg",
     ];
-    let files: Vec<(&str, String)> = vec![
+    figure_names.extend(lb_figs.iter().map(|(n, _)| *n));
+    let mut files: Vec<(&str, String)> = vec![
         ("README.md", report::summary(title, &rows, &figure_names)),
         ("table.md", table::markdown(title, &rows)),
         ("table.csv", table::csv(&rows)),
@@ -331,6 +339,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         (figure_names[1], svg2),
         (figure_names[2], svg42),
     ];
+    files.extend(lb_figs);
     write_all_atomically(out, &files)?;
     let failed = rows.iter().filter(|r| !r.pass).count();
     eprintln!(

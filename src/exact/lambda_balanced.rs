@@ -233,6 +233,27 @@ impl ClosedForm {
     /// # Errors
     /// [`LbError::Times`] for bad times.
     pub fn evaluate(&self, times: &[f64]) -> Result<Vec<QqtPoint>, LbError> {
+        Ok(self
+            .evaluate_factors(times)?
+            .into_iter()
+            .zip(times)
+            .map(|(full, &t)| QqtPoint {
+                t,
+                qqt: &full * full.transpose(),
+                d_i: self.d_i,
+            })
+            .collect())
+    }
+
+    /// A factor Q̃(t) = Q(t)·O ((d_i+d_o)×h, O orthogonal h×h) of QQᵀ(t) at each of `times`:
+    /// its top d_i rows transposed and its bottom d_o rows are a λ-balanced pair (W̃1, W̃2) =
+    /// (OᵀW1(t), W2(t)O) with the same network function, representations and λ as the network
+    /// at time t (the closed form depends on Q only through QQᵀ). This is what restarting the
+    /// closed form on a new task needs ([`ClosedForm::from_factor`]).
+    ///
+    /// # Errors
+    /// [`LbError::Times`] for bad times.
+    pub fn evaluate_factors(&self, times: &[f64]) -> Result<Vec<DMatrix<f64>>, LbError> {
         check_times(times)?;
         let h = self.q0_hat.ncols();
         let n = self.eig.len();
@@ -276,15 +297,78 @@ impl ClosedForm {
                 }
             }
             s_now = s;
-            let full = &self.basis * &q;
-            out.push(QqtPoint {
-                t,
-                qqt: &full * full.transpose(),
-                d_i: self.d_i,
-            });
+            out.push(&self.basis * &q);
         }
         Ok(out)
     }
+
+    /// The closed form for task Σ̃_yx (d_o×d_i) and τ, started from a factor `q` of QQᵀ
+    /// ((d_i+d_o)×h, e.g. from [`ClosedForm::evaluate_factors`] of another task): W1 = (top d_i
+    /// rows)ᵀ, W2 = bottom d_o rows. Assumes whitened inputs for the new task (not checked here).
+    pub fn from_factor(syx: &DMatrix<f64>, tau: f64, q: &DMatrix<f64>) -> Self {
+        let (d_i, d_o) = (syx.ncols(), syx.nrows());
+        let w1 = q.rows(0, d_i).transpose();
+        let w2 = q.rows(d_i, d_o).into_owned();
+        Self::unchecked(syx, tau, &w1, &w2)
+    }
+}
+
+/// f(X) for a symmetric positive semi-definite X via its eigen-decomposition (eigenvalues
+/// clamped at 0 against rounding).
+fn sym_fn(x: &DMatrix<f64>, f: impl Fn(f64) -> f64) -> DMatrix<f64> {
+    let se = x.clone().symmetric_eigen();
+    let d = DMatrix::from_diagonal(&se.eigenvalues.map(|v| f(v.max(0.0))));
+    &se.eigenvectors * d * se.eigenvectors.transpose()
+}
+
+/// (W1ᵀW1, W2W2ᵀ) as functions of the network function W = W2W1 alone, for d_i = h = d_o
+/// (`theory.md` §4.5, thesis Thm 4.1.1): W1ᵀW1 = (√(λ²I + 4WᵀW) − λI)/2 and
+/// W2W2ᵀ = (√(λ²I + 4WWᵀ) + λI)/2. The smaller branch is evaluated as 2x/(√(λ²+4x) + |λ|) on
+/// eigenvalues x, free of cancellation for large |λ|.
+///
+/// Assumption: square λ-balanced network (h = d_i = d_o); with h < d_i or h < d_o the extra
+/// directions carry ±λ only on the hidden range and this formula does not apply.
+pub fn representations_of_function(w: &DMatrix<f64>, lambda: f64) -> (DMatrix<f64>, DMatrix<f64>) {
+    let l = lambda.abs();
+    // small(x) = (√(λ²+4x) − |λ|)/2 = 2x/(√(λ²+4x) + |λ|); large(x) = small(x) + |λ|.
+    let small = move |x: f64| {
+        if x > 0.0 {
+            2.0 * x / ((l * l + 4.0 * x).sqrt() + l)
+        } else {
+            0.0
+        }
+    };
+    let wtw = w.transpose() * w;
+    let wwt = w * w.transpose();
+    let (m_add, b_add) = if lambda >= 0.0 { (0.0, l) } else { (l, 0.0) };
+    (
+        sym_fn(&wtw, move |x| small(x) + m_add),
+        sym_fn(&wwt, move |x| small(x) + b_add),
+    )
+}
+
+/// Converged representations (thesis Thm 4.1.2, `theory.md` §4.5): W2W1 → Σ̃_yx, so
+/// W1ᵀW1 → (√(λ²I + 4Σ̃ᵀΣ̃) − λI)/2 and W2W2ᵀ → (√(λ²I + 4Σ̃Σ̃ᵀ) + λI)/2 (square networks,
+/// see [`representations_of_function`]).
+pub fn converged_representations(syx: &DMatrix<f64>, lambda: f64) -> (DMatrix<f64>, DMatrix<f64>) {
+    representations_of_function(syx, lambda)
+}
+
+/// The shallow (linear-regression) limit |λ| → ∞ with time rescaled by |λ| (thesis Thm 4.2.3,
+/// `theory.md` §4.5): W(t) = Σ̃_yx + (W(0) − Σ̃_yx)·e^{−|λ|t/τ}.
+///
+/// Deviation of the λ-balanced square network from it [D]: τẆ = B(WWᵀ)G + GB(WᵀW) + |λ|G with
+/// G = Σ̃_yx − W and 0 ≤ B(X) = (√(λ²I + 4X) − |λ|I)/2 ≤ X/|λ|, so E = W − W_shallow obeys
+/// τĖ = −|λ|E + R with ‖R‖₂ ≤ 2‖W‖₂²‖G‖₂/|λ|, hence ‖E(t)‖₂ ≤ 2·max‖W‖₂²·max‖G‖₂/λ²
+/// ([`shallow_limit_bound`]): the limit is approached at rate 1/λ² uniformly in t.
+pub fn shallow_limit(w0: &DMatrix<f64>, syx: &DMatrix<f64>, lambda: f64, t: f64, tau: f64) -> DMatrix<f64> {
+    syx + (w0 - syx) * (-lambda.abs() * t / tau).exp()
+}
+
+/// The bound 2·w_max²·g_max/λ² of [`shallow_limit`] on ‖W(t) − W_shallow(t)‖₂, given
+/// w_max ≥ max_t ‖W(t)‖₂ and g_max ≥ max_t ‖Σ̃_yx − W(t)‖₂.
+pub fn shallow_limit_bound(w_max: f64, g_max: f64, lambda: f64) -> f64 {
+    2.0 * w_max * w_max * g_max / (lambda * lambda)
 }
 
 /// Number of steps with max|f|·δ ≤ [`STEP_SPAN`] covering a span (0 for an empty span).

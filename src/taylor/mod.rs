@@ -22,6 +22,7 @@
 //! **Dense output**: a requested time inside a step is evaluated from that step's Taylor
 //! polynomial (Horner), at the same accuracy as the step's end.
 
+pub mod lambda_balanced;
 pub mod single_neuron;
 
 use std::fmt::Debug;

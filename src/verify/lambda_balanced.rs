@@ -11,6 +11,8 @@
 //! (the quick catalog keeps (3,3,3) and (4,3,2)). Whitened data X = √P·(orthonormal rows), P = 2d_i+2,
 //! random λ-balanced init (Algorithm 1, σ = 0.4), τ = 1.25, seeds fixed.
 
+pub mod experiments;
+
 use super::Row;
 use crate::case::LambdaBalancedCase;
 use crate::exact::lambda_balanced::{ClosedForm, q_matrix};
@@ -108,12 +110,34 @@ fn row(
     drift: Option<f64>,
     note: String,
 ) -> Row {
+    row_named(
+        check, &c.name, c.lambda, method, tolerance, quantity, abs_err, scale, bound, bound_why, ref_method, drift,
+        note,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row_named(
+    check: &str,
+    name: &str,
+    lambda: f64,
+    method: &str,
+    tolerance: Option<f64>,
+    quantity: &str,
+    abs_err: f64,
+    scale: f64,
+    bound: f64,
+    bound_why: &str,
+    ref_method: &str,
+    drift: Option<f64>,
+    note: String,
+) -> Row {
     let margin = if bound > 0.0 { abs_err / bound } else { f64::INFINITY };
     Row {
         check: check.into(),
         family: "lambda_balanced".into(),
-        case: c.name.clone(),
-        regime: regime(c.lambda),
+        case: name.into(),
+        regime: regime(lambda),
         method: method.into(),
         tolerance,
         quantity: quantity.into(),
@@ -263,6 +287,7 @@ pub fn run(quick: bool) -> Vec<Row> {
     for c in catalog(quick) {
         check_case(&c, &mut rows);
     }
+    rows.extend(experiments::run(quick));
     rows
 }
 
