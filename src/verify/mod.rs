@@ -6,6 +6,7 @@
 //! `verification/README.md`.
 
 pub mod deep_linear;
+pub mod implicit_bias;
 pub mod lambda_balanced;
 pub mod single_neuron;
 pub mod taylor_rigorous;
@@ -70,5 +71,6 @@ pub fn run(mode: Mode) -> Vec<Row> {
     rows.extend(lambda_balanced::run(mode == Mode::Quick));
     rows.extend(wide_linear::run(mode));
     rows.extend(deep_linear::run(mode));
+    rows.extend(implicit_bias::run(mode));
     rows
 }
