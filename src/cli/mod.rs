@@ -312,6 +312,8 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let svg2 = plot::render_svg(&report::lambda_balanced::fig2_figure(&fig2)).map_err(|e| anyhow!("figure: {e}"))?;
     let fig42 = verify::wide_linear::thm42_fig_data().map_err(|e| anyhow!("Theorem 4.2 figure data: {e}"))?;
     let svg42 = plot::render_svg(&report::thm42_figure(&fig42)).map_err(|e| anyhow!("Theorem 4.2 figure: {e}"))?;
+    let fig4b = verify::implicit_bias::fig4b_data().map_err(|e| anyhow!("Fig. 4b data: {e}"))?;
+    let svg4b = plot::render_svg(&report::implicit_bias::fig4b_figure(&fig4b)).map_err(|e| anyhow!("Fig. 4b: {e}"))?;
     let title = if full_report {
         "lazyrich precision report"
     } else {
@@ -321,6 +323,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         "fig3_single_neuron.svg",
         "fig2_lambda_balanced.svg",
         "thm42_wide_linear.svg",
+        "fig4b_implicit_bias.svg",
     ];
     let files: Vec<(&str, String)> = vec![
         ("README.md", report::summary(title, &rows, &figure_names)),
@@ -330,6 +333,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         (figure_names[0], svg),
         (figure_names[1], svg2),
         (figure_names[2], svg42),
+        (figure_names[3], svg4b),
     ];
     write_all_atomically(out, &files)?;
     let failed = rows.iter().filter(|r| !r.pass).count();
