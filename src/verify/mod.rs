@@ -8,6 +8,7 @@
 pub mod deep_linear;
 pub mod implicit_bias;
 pub mod lambda_balanced;
+pub mod mirror_modes;
 pub mod single_neuron;
 pub mod taylor_rigorous;
 pub mod wide_linear;
@@ -72,5 +73,6 @@ pub fn run(mode: Mode) -> Vec<Row> {
     rows.extend(wide_linear::run(mode));
     rows.extend(deep_linear::run(mode));
     rows.extend(implicit_bias::run(mode));
+    rows.extend(mirror_modes::run(mode));
     rows
 }
