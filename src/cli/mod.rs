@@ -184,9 +184,19 @@ fn run(cli: Cli) -> Result<i32> {
                     }
                     lambda_balanced::exact_json(&c, prec)?
                 }
-                other => bail!(
-                    "model \"{}\" has no closed form in `exact`: use `lazyrich simulate` (verified flows)",
-                    other.model_name()
+                Case::TwoLayerLinear(_) if rigorous => {
+                    bail!("--rigorous is available for single_neuron cases so far: drop it for two_layer_linear")
+                }
+                Case::TwoLayerLinear(c) => {
+                    if matches!(form, FormArg::Hyperbolic) {
+                        bail!("--form hyperbolic is a single-neuron route: drop it for two_layer_linear");
+                    }
+                    two_layer_linear::exact_json(&c, prec)?
+                }
+                Case::DeepLinear(_) => bail!(
+                    "model \"deep_linear\" has no closed form in `exact`: the task-aligned modes of a deep net obey \
+                     ȧ_l ∝ Π_(k≠l) a_k (a scalar ODE of degree L+1 per mode) whose solution is not in the theory \
+                     this tool implements; use `lazyrich simulate` (verified flows)"
                 ),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -267,12 +277,35 @@ fn run(cli: Cli) -> Result<i32> {
                 "non_whitened.json".into(),
                 Case::SingleNeuron(verify::single_neuron::non_whitened_case()).to_json() + "\n",
             ));
+            files.extend(linear_case_files()?);
             let refs: Vec<(&str, String)> = files.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
             write_all_atomically(&out, &refs)?;
             eprintln!("wrote {} case files to {}", refs.len(), out.display());
             Ok(0)
         }
     }
+}
+
+/// Case files of the linear catalogs: wide (`wl_*`, the Theorem 4.2 cases and controls), task-aligned
+/// (`al_*`, which `exact` evaluates in closed form) and deep (`dl_*`).
+fn linear_case_files() -> Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    let wide = verify::wide_linear::catalog()
+        .into_iter()
+        .chain(verify::wide_linear::controls());
+    for w in wide {
+        let c = verify::wide_linear::to_case(&w).map_err(|e| anyhow!("{}: {e}", w.name))?;
+        files.push((format!("wl_{}.json", w.name), Case::TwoLayerLinear(c).to_json() + "\n"));
+    }
+    for s in verify::mirror_modes::catalog() {
+        let c = verify::mirror_modes::aligned_case(&s);
+        files.push((format!("al_{}.json", s.0), Case::TwoLayerLinear(c).to_json() + "\n"));
+    }
+    for dcase in verify::deep_linear::catalog() {
+        let c = verify::deep_linear::to_case(&dcase).map_err(|e| anyhow!("{}: {e}", dcase.name))?;
+        files.push((format!("dl_{}.json", dcase.name), Case::DeepLinear(c).to_json() + "\n"));
+    }
+    Ok(files)
 }
 
 fn read_case(path: &Path) -> Result<Case> {
