@@ -46,7 +46,7 @@ pub fn catalog() -> Vec<AlignedSpec> {
         ("al3x2_bal", 3, 2, 0.0, 1.0, 1.0, 202, true),
         ("al3x2_up", 3, 2, 3.0, 1.5, 0.8, 203, true),
         ("al3x2_up_small", 3, 2, 1e-3, 1.0, 1.0, 204, false),
-        ("al3x2_down_large", 3, 2, -25.0, 1.0, 1.0, 205, false),
+        ("al3x2_down_large", 3, 2, -25.0, 1.0, 1.0, 205, true),
         ("al3x2_up_large", 3, 2, 25.0, 1.0, 1.0, 206, false),
         ("al2x3_up", 2, 3, 1.0, 1.0, 2.0, 207, false),
         ("al20x10_down", 20, 10, -1.0, 1.0, 1.0, 208, false),
