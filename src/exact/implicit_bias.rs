@@ -370,7 +370,7 @@ impl KktProblem {
             }
         }
         let scale_b = beta.amax();
-        if !(last_step <= 1e-10 * scale_b.max(1e-300)) {
+        if last_step.is_nan() || last_step > 1e-10 * scale_b.max(1e-300) {
             return Err(not_converged(&format!(
                 "after {it} Newton iterations the last step is {last_step:.2e} (|β| = {scale_b:.2e})"
             )));
@@ -610,9 +610,9 @@ fn gauss_solve(mut a: Vec<Vec<Float>>, mut b: Vec<Float>, p: u32) -> Option<Vec<
             if fct.is_zero() {
                 continue;
             }
-            for j in col..m {
-                let t = Float::with_val(p, &fct * &a[col][j]);
-                a[i][j] -= t;
+            let (top, rest) = a.split_at_mut(i);
+            for (dst, src) in rest[0][col..].iter_mut().zip(&top[col][col..]) {
+                *dst -= Float::with_val(p, &fct * src);
             }
             let t = Float::with_val(p, &fct * &b[col]);
             b[i] -= t;

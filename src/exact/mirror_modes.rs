@@ -20,11 +20,12 @@
 //! β∞ = β* does not depend on δ (the caveat of §2.5).
 //!
 //! **Detection.** A case admits the closed form when (i) max|XᵀX − I| ≤
-//! [`tol::WHITENING_TOL`], (ii) β*'s k singular values are positive and distinct (relative gap
-//! > [`MODE_GAP_TOL`]; otherwise u_i, v_i are not determined), and (iii) the initialisation is
-//! aligned: with p_i = W0u_i, r_i = A0v_i, the defect max(|W0 − Σp_iu_iᵀ|, |A0 − Σr_iv_iᵀ|,
-//! |p_iᵀp_j|, |r_iᵀr_j|, |p_iᵀr_j| (i ≠ j), ‖p_i‖‖r_i‖ − |p_iᵀr_i|) relative to
-//! max(‖W0‖², ‖A0‖², ‖W0‖, ‖A0‖) is ≤ [`ALIGN_TOL`]. Then w_i = ‖p_i‖, a_i = sgn(p_iᵀr_i)‖r_i‖.
+//! [`tol::WHITENING_TOL`], (ii) β*'s k singular values are positive and distinct (relative gap above
+//! [`MODE_GAP_TOL`]; otherwise u_i, v_i are not determined), and (iii) the initialisation is
+//! aligned: with p_i = W0u_i, r_i = A0v_i, the largest of max-abs(W0 − Σp_iu_iᵀ),
+//! max-abs(A0 − Σr_iv_iᵀ), abs(p_iᵀp_j), abs(r_iᵀr_j), abs(p_iᵀr_j) (i ≠ j) and
+//! ‖p_i‖‖r_i‖ − abs(p_iᵀr_i), relative to max(‖W0‖², ‖A0‖², ‖W0‖, ‖A0‖), is ≤ [`ALIGN_TOL`].
+//! Then w_i = ‖p_i‖ and a_i = sgn(p_iᵀr_i)‖r_i‖.
 //!
 //! **Hyperbolic entropy** (general η [derived: §2.5 with 4x² → 4η x²]):
 //! q_δ(x) = (1/(2√η))·(x·asinh(2√η x/|δ|) − (√(δ² + 4ηx²) − |δ|)/(2√η)),
