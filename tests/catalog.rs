@@ -79,3 +79,43 @@ fn committed_lambda_balanced_case_files_match_the_catalog() {
         assert_eq!(c, cc.case, "{path} differs from the catalog: run `lazyrich cases`");
     }
 }
+
+#[test]
+fn committed_linear_case_files_match_the_catalogs() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases");
+    let read = |name: String| -> Case {
+        let path = format!("{dir}/{name}");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (run `lazyrich cases`)"));
+        Case::from_json(&text).unwrap()
+    };
+    for w in verify::wide_linear::catalog()
+        .into_iter()
+        .chain(verify::wide_linear::controls())
+    {
+        let expected = Case::TwoLayerLinear(verify::wide_linear::to_case(&w).unwrap());
+        assert_eq!(
+            read(format!("wl_{}.json", w.name)),
+            expected,
+            "wl_{}: run `lazyrich cases`",
+            w.name
+        );
+    }
+    for s in verify::mirror_modes::catalog() {
+        let expected = Case::TwoLayerLinear(verify::mirror_modes::aligned_case(&s));
+        assert_eq!(
+            read(format!("al_{}.json", s.0)),
+            expected,
+            "al_{}: run `lazyrich cases`",
+            s.0
+        );
+    }
+    for d in verify::deep_linear::catalog() {
+        let expected = Case::DeepLinear(verify::deep_linear::to_case(&d).unwrap());
+        assert_eq!(
+            read(format!("dl_{}.json", d.name)),
+            expected,
+            "dl_{}: run `lazyrich cases`",
+            d.name
+        );
+    }
+}

@@ -164,3 +164,70 @@ fn bad_linear_inputs_exit_2_with_a_named_problem() {
         );
     }
 }
+
+const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases");
+
+#[test]
+fn exact_two_layer_linear_matches_simulation_at_f64_and_mpfr() {
+    // Task-aligned, whitened case: the per-mode closed form vs the parameter flow (rtol 1e-12).
+    let f = format!("{CASES}/al_al3x2_up.json");
+    let sim = json_of(&run(&[
+        "simulate", "--case", &f, "--method", "tsit45", "--rtol", "1e-12", "--atol", "1e-14",
+    ]));
+    let ex53 = json_of(&run(&["exact", "--case", &f]));
+    let ex = json_of(&run(&["exact", "--case", &f, "--prec", "160"]));
+    assert_eq!(ex["ref_method"], "two_precision");
+    let bs = betas(&sim);
+    let b53 = betas(&ex53);
+    let scale = bs.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (k, p) in ex["points"].as_array().unwrap().iter().enumerate() {
+        let bm: Vec<f64> = p["beta"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().parse::<f64>().unwrap())
+            })
+            .collect();
+        let bound: f64 = p["abs_err_bound"].as_str().unwrap().parse().unwrap();
+        assert!(bound < 1e-40, "{bound}");
+        for ((x, y), z) in bm.iter().zip(&bs[k]).zip(&b53[k]) {
+            assert!((x - y).abs() <= THM42_REL_TOL * scale, "t#{k}: exact {x} vs flow {y}");
+            let b53k = ex53["points"][k]["abs_err_bound"].as_f64().unwrap();
+            assert!(
+                (x - z).abs() <= b53k && b53k < 1e-13,
+                "t#{k}: f64 {z} vs 160-bit {x} (bound {b53k:e})"
+            );
+        }
+        let loss: f64 = p["loss"].as_str().unwrap().parse().unwrap();
+        let ls = sim["points"][k]["loss"].as_f64().unwrap();
+        assert!((loss - ls).abs() <= 1e-9 * loss.max(1.0), "loss {loss} vs {ls}");
+    }
+}
+
+#[test]
+fn exact_refuses_linear_cases_without_a_closed_form() {
+    // Not task-aligned (random init): the condition and its size are named.
+    expect_bad(
+        &["exact", "--case", &format!("{CASES}/wl_w3x2_bal_h2_white.json")],
+        "task-aligned",
+    );
+    expect_bad(
+        &["exact", "--case", &format!("{CASES}/wl_w3x2_bal_h2_white.json")],
+        "alignment defect is",
+    );
+    // Not whitened.
+    expect_bad(&["exact", "--case", &format!("{CASES}/wl_w3x2_up_h2.json")], "XᵀX = I");
+    // Deep: no closed form.
+    expect_bad(
+        &["exact", "--case", &format!("{CASES}/dl_deep3_up.json")],
+        "has no closed form",
+    );
+    expect_bad(
+        &["exact", "--case", &format!("{CASES}/al_al3x2_up.json"), "--prec", "40"],
+        "--prec 53",
+    );
+}

@@ -184,9 +184,19 @@ fn run(cli: Cli) -> Result<i32> {
                     }
                     lambda_balanced::exact_json(&c, prec)?
                 }
-                other => bail!(
-                    "model \"{}\" has no closed form in `exact`: use `lazyrich simulate` (verified flows)",
-                    other.model_name()
+                Case::TwoLayerLinear(_) if rigorous => {
+                    bail!("--rigorous is available for single_neuron cases so far: drop it for two_layer_linear")
+                }
+                Case::TwoLayerLinear(c) => {
+                    if matches!(form, FormArg::Hyperbolic) {
+                        bail!("--form hyperbolic is a single-neuron route: drop it for two_layer_linear");
+                    }
+                    two_layer_linear::exact_json(&c, prec)?
+                }
+                Case::DeepLinear(_) => bail!(
+                    "model \"deep_linear\" has no closed form in `exact`: the task-aligned modes of a deep net obey \
+                     ȧ_l ∝ Π_(k≠l) a_k (a scalar ODE of degree L+1 per mode) whose solution is not in the theory \
+                     this tool implements; use `lazyrich simulate` (verified flows)"
                 ),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -273,12 +283,35 @@ fn run(cli: Cli) -> Result<i32> {
                     Case::LambdaBalanced(c.case).to_json() + "\n",
                 )
             }));
+            files.extend(linear_case_files()?);
             let refs: Vec<(&str, String)> = files.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
             write_all_atomically(&out, &refs)?;
             eprintln!("wrote {} case files to {}", refs.len(), out.display());
             Ok(0)
         }
     }
+}
+
+/// Case files of the linear catalogs: wide (`wl_*`, the Theorem 4.2 cases and controls), task-aligned
+/// (`al_*`, which `exact` evaluates in closed form) and deep (`dl_*`).
+fn linear_case_files() -> Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    let wide = verify::wide_linear::catalog()
+        .into_iter()
+        .chain(verify::wide_linear::controls());
+    for w in wide {
+        let c = verify::wide_linear::to_case(&w).map_err(|e| anyhow!("{}: {e}", w.name))?;
+        files.push((format!("wl_{}.json", w.name), Case::TwoLayerLinear(c).to_json() + "\n"));
+    }
+    for s in verify::mirror_modes::catalog() {
+        let c = verify::mirror_modes::aligned_case(&s);
+        files.push((format!("al_{}.json", s.0), Case::TwoLayerLinear(c).to_json() + "\n"));
+    }
+    for dcase in verify::deep_linear::catalog() {
+        let c = verify::deep_linear::to_case(&dcase).map_err(|e| anyhow!("{}: {e}", dcase.name))?;
+        files.push((format!("dl_{}.json", dcase.name), Case::DeepLinear(c).to_json() + "\n"));
+    }
+    Ok(files)
 }
 
 fn read_case(path: &Path) -> Result<Case> {
@@ -318,6 +351,8 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let svg2 = plot::render_svg(&report::lambda_balanced::fig2_figure(&fig2)).map_err(|e| anyhow!("figure: {e}"))?;
     let fig42 = verify::wide_linear::thm42_fig_data().map_err(|e| anyhow!("Theorem 4.2 figure data: {e}"))?;
     let svg42 = plot::render_svg(&report::thm42_figure(&fig42)).map_err(|e| anyhow!("Theorem 4.2 figure: {e}"))?;
+    let fig4b = verify::implicit_bias::fig4b_data().map_err(|e| anyhow!("Fig. 4b data: {e}"))?;
+    let svg4b = plot::render_svg(&report::implicit_bias::fig4b_figure(&fig4b)).map_err(|e| anyhow!("Fig. 4b: {e}"))?;
     let title = if full_report {
         "lazyrich precision report"
     } else {
@@ -328,6 +363,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         "fig3_single_neuron.svg",
         "fig2_lambda_balanced.svg",
         "thm42_wide_linear.svg",
+        "fig4b_implicit_bias.svg",
     ];
     figure_names.extend(lb_figs.iter().map(|(n, _)| *n));
     let mut files: Vec<(&str, String)> = vec![
@@ -338,6 +374,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         (figure_names[0], svg),
         (figure_names[1], svg2),
         (figure_names[2], svg42),
+        (figure_names[3], svg4b),
     ];
     files.extend(lb_figs);
     write_all_atomically(out, &files)?;

@@ -103,3 +103,90 @@ pub(super) fn simulate_json(c: &TwoLayerLinearCase, opts: &FlowOptions, function
     }
     Ok(Value::Object(out))
 }
+
+/// `exact` for a whitened, task-aligned two-layer linear case: the per-mode closed form
+/// ([`lazyrich::exact::mirror_modes`]). At 53 bits the f64 form with an F64VsMp bound (against
+/// 128 bits); above, MPFR at `prec` with two-precision bounds, decimal strings with the
+/// certified digits. Any other case: an error naming the failed condition and its size.
+pub(super) fn exact_json(c: &TwoLayerLinearCase, prec: u32) -> Result<Value> {
+    use lazyrich::exact::mirror_modes::{decompose, evaluate_with_bounds};
+    use lazyrich::num::mp;
+    use lazyrich::num::tol::{self, BoundMethod};
+    mp::check_prec(prec)?;
+    let modes = decompose(c)?;
+    let (d, cc) = (modes.d, modes.c);
+    let mut out = Map::new();
+    out.insert("model".into(), json!("two_layer_linear"));
+    out.insert("prec_bits".into(), json!(prec));
+    out.insert(
+        "method".into(),
+        json!("per-mode closed form: whitened X, task-aligned init; each mode is the single-neuron closed form with d = 1, y = s_i"),
+    );
+    out.insert(
+        "singular_values_of_xty".into(),
+        json!(modes.s.iter().map(|v| super::num_or_null(*v)).collect::<Vec<_>>()),
+    );
+    out.insert("mode_deltas".into(), json!(modes.deltas()));
+    out.insert("alignment_defect".into(), json!(modes.align_defect));
+    out.insert("whitening_defect".into(), json!(modes.whitening_defect));
+    out.insert(
+        "note".into(),
+        json!("the closed form solves the exactly aligned, exactly whitened problem; alignment_defect and whitening_defect say how far the given numbers are from it"),
+    );
+    let ref_prec = if prec == tol::MIN_PREC_BITS { 128 } else { prec };
+    let (_, pts) = evaluate_with_bounds(c, ref_prec)?;
+    let mut arr = Vec::new();
+    for p in &pts {
+        let mut o = Map::new();
+        if prec == tol::MIN_PREC_BITS {
+            let t = p.t.to_f64();
+            let (beta, loss) = modes.beta_loss(t)?;
+            let mut b: f64 = 0.0;
+            for ((x, r), rb) in beta.iter().zip(&p.beta).zip(&p.beta_bounds) {
+                let rv = r.to_f64();
+                b = b.max((x - rv).abs() + rb.to_f64_round(rug::float::Round::Up) + rv.abs() * tol::F64_UNIT_ROUNDOFF);
+            }
+            let lb = (loss - p.loss.to_f64()).abs()
+                + p.loss_bound.to_f64_round(rug::float::Round::Up)
+                + p.loss.to_f64().abs() * tol::F64_UNIT_ROUNDOFF;
+            o.insert("t".into(), json!(t));
+            o.insert("beta".into(), nested(&beta, d, cc));
+            o.insert("loss".into(), super::num_or_null(loss));
+            o.insert("abs_err_bound".into(), super::num_or_null(b.max(lb)));
+        } else {
+            let mut bmax = rug::Float::new(64);
+            let strs: Vec<String> = p
+                .beta
+                .iter()
+                .zip(&p.beta_bounds)
+                .map(|(x, bd)| {
+                    if *bd > bmax {
+                        bmax = bd.clone();
+                    }
+                    mp::to_decimal_mp(x, bd)
+                })
+                .collect();
+            if p.loss_bound > bmax {
+                bmax = p.loss_bound.clone();
+            }
+            o.insert("t".into(), json!(p.t.as_str()));
+            o.insert(
+                "beta".into(),
+                Value::Array((0..d).map(|i| json!(strs[i * cc..(i + 1) * cc])).collect()),
+            );
+            o.insert("loss".into(), json!(mp::to_decimal_mp(&p.loss, &p.loss_bound)));
+            o.insert("abs_err_bound".into(), json!(mp::bound_text(&bmax)));
+        }
+        arr.push(Value::Object(o));
+    }
+    out.insert(
+        "ref_method".into(),
+        json!(if prec == tol::MIN_PREC_BITS {
+            BoundMethod::F64VsMp.as_str()
+        } else {
+            BoundMethod::TwoPrecision.as_str()
+        }),
+    );
+    out.insert("points".into(), Value::Array(arr));
+    Ok(Value::Object(out))
+}

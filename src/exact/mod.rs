@@ -5,11 +5,17 @@
 //!   closed form and the paper's route (Riccati ν, Bernoulli a, hyperbolic coordinates) — each
 //!   value with an error bound.
 //! - [`single_neuron_ball`]: the linearised closed form in ball arithmetic: rigorous enclosures.
+//! - [`implicit_bias`]: the interpolant the flow converges to on low-rank data (P1 Thm 3.1, Thm B.10):
+//!   Newton on the KKT system in f64 and MPFR, with bounds; the δ → ±∞ limits.
+//! - [`mirror_modes`]: wide linear nets with whitened X and task-aligned init: per-mode closed form
+//!   (f64, MPFR) and the hyperbolic entropy q_δ at any precision.
 //! - [`lambda_balanced`]: QQᵀ(t) of λ-balanced two-layer linear networks (P2), f64, stable for long t.
 //! - [`lambda_balanced_mp`]: the same at any precision (MPFR Jacobi eigensolver), with bounds.
 
+pub mod implicit_bias;
 pub mod lambda_balanced;
 pub mod lambda_balanced_mp;
+pub mod mirror_modes;
 pub mod single_neuron;
 pub mod single_neuron_ball;
 pub mod single_neuron_mp;

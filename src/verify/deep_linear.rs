@@ -86,6 +86,22 @@ pub fn catalog() -> Vec<DeepCase> {
             )
         },
         dc(
+            "deep3_up_large",
+            &[3, 3, 3, 2],
+            &[1.0, 1.0, 1.0],
+            &[0.3, 0.4, 9.0],
+            206,
+            false,
+        ),
+        dc(
+            "deep3_down_large",
+            &[3, 3, 3, 2],
+            &[1.0, 1.0, 1.0],
+            &[0.4, 9.0, 0.3],
+            207,
+            false,
+        ),
+        dc(
             "deep4_up_wide",
             &[20, 10, 10, 10, 10],
             &[0.5, 1.0, 1.0, 2.0],
@@ -276,4 +292,35 @@ pub fn run(mode: Mode) -> Vec<Row> {
         }
     }
     out
+}
+
+/// The case file of a catalog entry (CLI contract, `"model": "deep_linear"`): the data, layers
+/// and rates of [`build`], times 0, 0.5, …, 5.
+///
+/// # Errors
+/// As [`build`].
+pub fn to_case(c: &DeepCase) -> Result<crate::case::DeepLinearCase, String> {
+    use crate::num::decimal::Num;
+    let (m, th) = build(c)?;
+    let (d, out) = (c.dims[0], c.dims[c.dims.len() - 1]);
+    let (x, y) = data_rows(d + 3, d, out, c.seed, false);
+    let num = |v: f64| Num::from_f64(v).expect("finite");
+    let mat =
+        |rows: &[Vec<f64>]| -> Vec<Vec<Num>> { rows.iter().map(|r| r.iter().map(|v| num(*v)).collect()).collect() };
+    let weights0 = (0..m.n_layers())
+        .map(|k| {
+            let (r, cc) = m.layer_shape(k);
+            let l = m.layer(&th, k);
+            (0..r)
+                .map(|i| l[i * cc..(i + 1) * cc].iter().map(|v| num(*v)).collect())
+                .collect()
+        })
+        .collect();
+    Ok(crate::case::DeepLinearCase {
+        x: mat(&x),
+        y: mat(&y),
+        weights0,
+        etas: m.etas().iter().map(|v| num(*v)).collect(),
+        times: (0..=10).map(|k| num(0.5 * f64::from(k))).collect(),
+    })
 }

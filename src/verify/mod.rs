@@ -6,7 +6,9 @@
 //! `verification/README.md`.
 
 pub mod deep_linear;
+pub mod implicit_bias;
 pub mod lambda_balanced;
+pub mod mirror_modes;
 pub mod single_neuron;
 pub mod taylor_rigorous;
 pub mod wide_linear;
@@ -70,5 +72,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
     rows.extend(lambda_balanced::run(mode == Mode::Quick));
     rows.extend(wide_linear::run(mode));
     rows.extend(deep_linear::run(mode));
+    rows.extend(implicit_bias::run(mode));
+    rows.extend(mirror_modes::run(mode));
     rows
 }

@@ -1,0 +1,115 @@
+//! Wide linear nets with whitened X and task-aligned init: the per-mode closed form against the
+//! simulated parameter flow (catalog rows), its f64 evaluation against MPFR, its MPFR bound
+//! against a higher precision, the refusals when a condition fails, and q_δ's derivatives
+//! against high-precision finite differences and its ℓ¹/ℓ² limits.
+
+use lazyrich::exact::mirror_modes::{decompose, evaluate_with_bounds, q_delta, q_delta_mp};
+use lazyrich::num::decimal::Num;
+use lazyrich::verify::Mode;
+use lazyrich::verify::mirror_modes::{aligned_case, catalog, run};
+use rug::Float;
+
+#[test]
+fn catalog_rows_pass() {
+    let rows = run(Mode::Full);
+    for r in &rows {
+        eprintln!(
+            "{} {} {} err={:.3e} bound={:.3e} margin={:.3e} {}",
+            r.check, r.case, r.regime, r.abs_err, r.bound, r.margin, r.note
+        );
+    }
+    assert!(rows.iter().all(|r| r.pass));
+    assert!(rows.iter().filter(|r| r.check == "MF-MODES").count() == catalog().len());
+    assert!(rows.iter().filter(|r| r.check == "MF-QLIM").count() == 4);
+}
+
+#[test]
+fn f64_per_mode_form_agrees_with_mpfr_and_mpfr_bounds_hold() {
+    for spec in catalog().iter().filter(|s| s.1 <= 3) {
+        let case = aligned_case(spec);
+        let (modes, p128) = evaluate_with_bounds(&case, 128).unwrap();
+        let (_, p256) = evaluate_with_bounds(&case, 256).unwrap();
+        for (a, b) in p128.iter().zip(&p256) {
+            let (bf, lf) = modes.beta_loss(a.t.to_f64()).unwrap();
+            let scale = b.beta.iter().map(|v| v.to_f64().abs()).fold(0.0, f64::max);
+            for ((x, y), bd) in a.beta.iter().zip(&b.beta).zip(&a.beta_bounds) {
+                let diff = Float::with_val(256, x - y).abs();
+                assert!(diff <= *bd, "{}: 128-bit error {diff} > bound {bd}", spec.0);
+            }
+            // f64: per-mode single-neuron closed form (≤ 64κ ulp, κ ≈ 1 here) times u_iv_iᵀ from
+            // an f64 SVD (≈ d·ε/gap): 1e-13 relative leaves a wide margin.
+            let e = bf
+                .iter()
+                .zip(&b.beta)
+                .map(|(x, y)| (x - y.to_f64()).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                e <= 1e-13 * scale.max(1.0),
+                "{} t={}: f64 vs 256 bits {e:e}",
+                spec.0,
+                a.t.as_str()
+            );
+            assert!((lf - b.loss.to_f64()).abs() <= 1e-13 * b.loss.to_f64().max(1.0));
+        }
+    }
+}
+
+#[test]
+fn refuses_misaligned_degenerate_and_non_whitened_cases_saying_how_far_off() {
+    let spec = catalog()[0];
+    let mut case = aligned_case(&spec);
+    // Perturb one entry of W0 by 1e-3.
+    let v = case.w0[0][0].to_f64() + 1e-3;
+    case.w0[0][0] = Num::from_f64(v).unwrap();
+    let e = decompose(&case).unwrap_err().to_string();
+    assert!(e.contains("task-aligned") && e.contains("alignment defect"), "{e}");
+    let mut case = aligned_case(&spec);
+    let v = case.x[0][0].to_f64() * 1.01;
+    case.x[0][0] = Num::from_f64(v).unwrap();
+    let e = decompose(&case).unwrap_err().to_string();
+    assert!(e.contains("XᵀX = I"), "{e}");
+    // Y = 0: β* = 0, no modes.
+    let mut case = aligned_case(&spec);
+    for r in case.y.iter_mut() {
+        for v in r.iter_mut() {
+            *v = Num::parse("0").unwrap();
+        }
+    }
+    let e = decompose(&case).unwrap_err().to_string();
+    assert!(e.contains("distinct positive singular values"), "{e}");
+}
+
+#[test]
+fn q_delta_derivatives_match_high_precision_finite_differences() {
+    let p = 512;
+    let h = Float::with_val(p, Float::i_exp(1, -60));
+    for (xv, dv, ev) in [(0.3, -2.0, 1.0), (1.5, 0.01, 2.0), (0.7, 40.0, 0.5)] {
+        let (x, d, e) = (Float::with_val(p, xv), Float::with_val(p, dv), Float::with_val(p, ev));
+        let [_, q1, q2] = q_delta_mp(&x, &d, &e, p).unwrap();
+        let xp = Float::with_val(p, &x + &h);
+        let xm = Float::with_val(p, &x - &h);
+        let [qp, q1p, _] = q_delta_mp(&xp, &d, &e, p).unwrap();
+        let [qm, q1m, _] = q_delta_mp(&xm, &d, &e, p).unwrap();
+        let h2 = Float::with_val(p, &h * 2u32);
+        // Central differences: error O(h²) = 2^-120 relative to O(1) derivatives.
+        let fd1 = Float::with_val(p, &qp - &qm) / &h2;
+        let fd2 = Float::with_val(p, &q1p - &q1m) / &h2;
+        assert!(
+            Float::with_val(p, &fd1 - &q1).abs().to_f64() < 1e-30,
+            "q' at {xv}, {dv}"
+        );
+        assert!(
+            Float::with_val(p, &fd2 - &q2).abs().to_f64() < 1e-30,
+            "q'' at {xv}, {dv}"
+        );
+        // f64 version agrees.
+        let f = q_delta(xv, dv, ev);
+        for (a, b) in f
+            .iter()
+            .zip([q_delta_mp(&x, &d, &e, p).unwrap()[0].to_f64(), q1.to_f64(), q2.to_f64()])
+        {
+            assert!((a - b).abs() <= 1e-15 * b.abs().max(1e-300) * 8.0, "{a} vs {b}");
+        }
+    }
+    assert!(q_delta_mp(&Float::with_val(64, 1), &Float::new(64), &Float::with_val(64, 1), 64).is_err());
+}
