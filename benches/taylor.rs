@@ -21,6 +21,7 @@ use lazyrich::models::single_neuron::SingleNeuron;
 use lazyrich::num::ball::Ball;
 use lazyrich::num::decimal::Num;
 use lazyrich::taylor::single_neuron::SingleNeuronJet;
+use lazyrich::taylor::single_neuron_span as span;
 use lazyrich::taylor::{TaylorOptions, integrate};
 use rug::Float;
 use std::hint::black_box;
@@ -37,6 +38,11 @@ fn taylor(c: &mut Criterion) {
     eprintln!("f64 tol 1e-10: {st:?}");
     g.bench_function("f64_tol1e-10", |b| {
         b.iter(|| integrate(&mut f, black_box(&th0), &times, &opts).unwrap())
+    });
+    let st = span::solve(&m, &th0, &times, &opts).unwrap().stats;
+    eprintln!("f64 span tol 1e-10: {st:?}");
+    g.bench_function("f64_span_tol1e-10", |b| {
+        b.iter(|| span::solve(&m, black_box(&th0), &times, &opts).unwrap())
     });
     let p = 334;
     let mut fm = SingleNeuronJet::from_case(&case, p);
