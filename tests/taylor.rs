@@ -319,7 +319,11 @@ fn span_reduced_f64_taylor_matches_closed_form() {
             let sc = exact.iter().map(|v| v.abs()).fold(1.0, f64::max);
             let err = s.iter().zip(&exact).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
             let bound = F64_EST_FACTOR * tr.stats.err_estimate + 64.0 * f64::EPSILON * sc;
-            assert!(err <= bound, "{name} t={t}: span Taylor error {err:e} > {bound:e} ({:?})", tr.stats);
+            assert!(
+                err <= bound,
+                "{name} t={t}: span Taylor error {err:e} > {bound:e} ({:?})",
+                tr.stats
+            );
         }
     }
 }
@@ -333,7 +337,11 @@ fn span_reduced_f64_taylor_matches_closed_form() {
 fn span_reduced_f64_taylor_matches_the_full_field() {
     use lazyrich::taylor::single_neuron_span::{SpanReduction, solve};
     let cases = [
-        ("non_whitened", lazyrich::verify::single_neuron::non_whitened_case(), 3usize),
+        (
+            "non_whitened",
+            lazyrich::verify::single_neuron::non_whitened_case(),
+            3usize,
+        ),
         ("problem_L", samples::problem_l(1), 2),
         ("problem_L_seed7", samples::problem_l(7), 2),
     ];
@@ -349,8 +357,8 @@ fn span_reduced_f64_taylor_matches_the_full_field() {
             for (t, (s, f)) in times.iter().zip(red.states.iter().zip(&full.states)) {
                 let sc = f.iter().map(|v| v.abs()).fold(1.0, f64::max);
                 let dd = s.iter().zip(f).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-                let bound = F64_EST_FACTOR * (red.stats.err_estimate + full.stats.err_estimate)
-                    + 64.0 * f64::EPSILON * sc;
+                let bound =
+                    F64_EST_FACTOR * (red.stats.err_estimate + full.stats.err_estimate) + 64.0 * f64::EPSILON * sc;
                 assert!(dd <= bound, "{name} tol {tol:e} t={t}: span vs full {dd:e} > {bound:e}");
             }
         }

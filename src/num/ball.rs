@@ -351,8 +351,16 @@ impl Ball {
     /// |m_x| r_y + |m_y| r_x + r_x r_y rounded up (|m| read only when the other radius is > 0).
     #[inline]
     fn mul_prop(&self, y: &Ball) -> f64 {
-        let mx_ry = if y.rad == 0.0 { 0.0 } else { mul_up(abs_up(&self.mid), y.rad) };
-        let my_rx = if self.rad == 0.0 { 0.0 } else { mul_up(abs_up(&y.mid), self.rad) };
+        let mx_ry = if y.rad == 0.0 {
+            0.0
+        } else {
+            mul_up(abs_up(&self.mid), y.rad)
+        };
+        let my_rx = if self.rad == 0.0 {
+            0.0
+        } else {
+            mul_up(abs_up(&y.mid), self.rad)
+        };
         add_up(add_up(mx_ry, my_rx), mul_up(self.rad, y.rad))
     }
 

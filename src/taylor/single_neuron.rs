@@ -112,7 +112,7 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         // s_k = Σ_j w_jᵀ u_{k−j} and (a²)_k are symmetric in j ↔ k − j (u = Gw with G
         // symmetric): 2Σ_{j<k−j} + the middle term when k is even, half the products.
         let tmp = &mut self.tmp;
-        let h = (k + 1) / 2;
+        let h = k.div_ceil(2);
         let sk = &mut self.s[k];
         sk.set_zero();
         for (wi, ui) in x[1..].iter().zip(&self.u) {

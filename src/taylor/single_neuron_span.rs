@@ -203,7 +203,7 @@ impl JetField<f64> for SpanJet {
         }
         // s_k = Σ_i Σ_j z_{i,j} u_{i,k−j};  (a²)_k = 2Σ_{j<k−j} a_j a_{k−j} + [k even] a_{k/2}²
         self.s[k] = z.iter().zip(&self.u).map(|(zi, ui)| cauchy(&zi[..=k], &ui[..=k])).sum();
-        let h = (k + 1) / 2;
+        let h = k.div_ceil(2);
         let mut a2k = 2.0 * cauchy_half(a, h);
         if k % 2 == 0 {
             a2k += a[k / 2] * a[k / 2];

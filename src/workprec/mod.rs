@@ -1,6 +1,8 @@
 //! Layer 4: work-precision measurements of the solvers (issue 7).
 //!
-//! For each catalog problem and each solver, a ladder of tolerances is run; each run records the
+//! Solvers: the diffsol methods on every problem, and the f64 Taylor integrator ([`Solver::Taylor`],
+//! tolerance = rtol, its jet evaluations counted as RHS evaluations) on the problems that provide
+//! a jet field. For each catalog problem and each solver, a ladder of tolerances is run; each run records the
 //! *true* error reached (max over the output times and components of |y − y_ref|, with y_ref
 //! the exact solution evaluated in MPFR — not the tolerance), the median wall time over repeats,
 //! and the solver's work counters. A work-precision diagram plots time against true error.

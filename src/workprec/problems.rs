@@ -106,7 +106,9 @@ fn lambda_balanced(name: &str, lambda: f64) -> Result<Problem, String> {
     let ref_bound = pts.iter().map(|p| p.max_bound()).fold(0.0, f64::max);
     let obs_net = LinearNetwork::new(&x, &y, w1.nrows(), c.tau.to_f64()).map_err(|e| e.to_string())?;
     let rows = |m: &nalgebra::DMatrix<f64>| -> Vec<Vec<f64>> {
-        (0..m.nrows()).map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect()).collect()
+        (0..m.nrows())
+            .map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect())
+            .collect()
     };
     let model_data = serde_json::json!({"model": "lambda_balanced", "x": rows(&x), "y": rows(&y),
                                         "h": w1.nrows(), "tau": c.tau.to_f64()});
