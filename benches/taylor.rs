@@ -9,10 +9,18 @@
 //!   written with X = I and y = Xᵀy: the gradient flow depends on the data only through XᵀX and
 //!   Xᵀy, so this is problem L's dynamics up to the 1e-16 whitening defect.
 //!
+//! - `taylor/problem_L/f64_span_tol1e-10`: the same solve through the exact span reduction
+//!   ([`lazyrich::taylor::single_neuron_span`]: 1 + 2 unknowns), reduction included.
+//!
 //! This machine is shared (2 cores, other builds running): timings are noisy. Medians measured on
-//! 2026-11-23 with `-- --warm-up-time 1 --measurement-time 3` at load average ≈ 5 (so inflated):
-//! f64 218 µs (47 steps, order 13), 334 bits 1.13 s (51 steps, order 117), ball point (a, w)
-//! 12.1 µs, all observables 20.4 µs — all above the issue's targets (see the issue-3 report).
+//! 2026-11-23 with `-- --warm-up-time 1 --measurement-time 3`. Before issue-3 speed work (load
+//! average ≈ 5): f64 218 µs (47 steps, order 13), 334 bits 1.13 s (51 steps, order 117), ball
+//! point (a, w) 12.1 µs, all observables 20.4 µs. After it, at load average ≈ 8.6 (so inflated
+//! further; the unchanged-algorithm full f64 path read 615 µs in the same run): f64 span
+//! 87.3 µs (full field 615 µs: 7.0× in the same run), 334 bits 1.77 s, ball point (a, w)
+//! 30.4 µs, all observables 32.3 µs. Same-process A/B runs of the scratch drivers (load ≈ 9):
+//! f64 span/full 1/5.4 … 1/8.5, 334-bit solve 2.04 s → 1.05 s. Targets (≤ 15 µs, ≤ 0.25 s,
+//! ≤ 4 µs) are for an idle machine; see the issue-3 report for what is still missing.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
@@ -21,6 +29,7 @@ use lazyrich::models::single_neuron::SingleNeuron;
 use lazyrich::num::ball::Ball;
 use lazyrich::num::decimal::Num;
 use lazyrich::taylor::single_neuron::SingleNeuronJet;
+use lazyrich::taylor::single_neuron_span as span;
 use lazyrich::taylor::{TaylorOptions, integrate};
 use rug::Float;
 use std::hint::black_box;
@@ -37,6 +46,11 @@ fn taylor(c: &mut Criterion) {
     eprintln!("f64 tol 1e-10: {st:?}");
     g.bench_function("f64_tol1e-10", |b| {
         b.iter(|| integrate(&mut f, black_box(&th0), &times, &opts).unwrap())
+    });
+    let st = span::solve(&m, &th0, &times, &opts).unwrap().stats;
+    eprintln!("f64 span tol 1e-10: {st:?}");
+    g.bench_function("f64_span_tol1e-10", |b| {
+        b.iter(|| span::solve(&m, black_box(&th0), &times, &opts).unwrap())
     });
     let p = 334;
     let mut fm = SingleNeuronJet::from_case(&case, p);

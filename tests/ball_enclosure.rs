@@ -97,6 +97,10 @@ proptest! {
         check!(x.sub(&y), Float::with_val(h, &px - &py), "sub");
         check!(x.mul(&y), Float::with_val(h, &px * &py), "mul");
         check!(x.sqr(), Float::with_val(h, px.square_ref()), "sqr");
+        // x·y + y·x: both products of the fused form, independent of each other only through
+        // the points; and x·y + x·x, where the two products differ in magnitude.
+        check!(x.mul_add_mul(&y, &y, &x), Float::with_val(h, &px * &py + &py * &px), "mul_add_mul");
+        check!(x.mul_add_mul(&y, &x, &x), Float::with_val(h, &px * &py + &px * &px), "mul_add_mul_sq");
         check!(x.mul_u32(7), Float::with_val(h, &px * 7u32), "mul_u32");
         check!(x.mul_pow2(-3), Float::with_val(h, &px >> 3u32), "mul_pow2");
         check!(x.neg(), Float::with_val(h, -&px), "neg");
@@ -135,6 +139,14 @@ proptest! {
         match pos.sqrt() {
             Ok(s) => check!(s, Float::with_val(h, px.sqrt_ref()), "sqrt"),
             Err(err) => prop_assert!(reaches_below_zero, "sqrt of a non-negative ball failed: {err}"),
+        }
+        if pos.mid().is_zero() || reaches_below_zero {
+            prop_assert!(pos.rsqrt().is_err());
+        } else {
+            match pos.rsqrt() {
+                Ok(r) => check!(r, Float::with_val(h, px.recip_sqrt_ref()), "rsqrt"),
+                Err(err) => prop_assert!(false, "rsqrt of a positive ball failed: {err}"),
+            }
         }
         if pos.mid().is_zero() || reaches_below_zero {
             prop_assert!(pos.ln().is_err());

@@ -295,3 +295,77 @@ fn runs_at_4096_bits() {
         assert!(pb.a.rad() < 1e-320, "{:e}", pb.a.rad());
     }
 }
+
+/// The span-reduced f64 field ([`lazyrich::taylor::single_neuron_span`]) against the closed form
+/// (an independent formula, 128-bit MPFR) on every whitened catalog case — where it runs in
+/// 1 + 2 unknowns — with the same bound as the full field: the integrator's own error estimate
+/// ×[`F64_EST_FACTOR`] plus 64 ulps of the state.
+#[test]
+fn span_reduced_f64_taylor_matches_closed_form() {
+    use lazyrich::taylor::single_neuron_span::{SpanReduction, solve};
+    for (name, c) in exact_cases() {
+        let m = SingleNeuron::new(&c.x_f64(), &c.y_f64(), c.eta_a.to_f64(), c.eta_w.to_f64()).unwrap();
+        let th = m.theta(c.a0.to_f64(), &c.w0_f64()).unwrap();
+        // Whitened data: V = span{w0, b} (dimension ≤ 2, 1 if w0 ∥ b or one of them is 0).
+        let r = SpanReduction::new(&m, &th).unwrap().rank();
+        assert!(r <= 2, "{name}: whitened data gave a span of dimension {r}");
+        let tr = solve(&m, &th, &c.times_f64(), &TaylorOptions::new(1e-12)).unwrap();
+        let cf = ClosedFormMp::new(&c, 128).unwrap();
+        for (t, s) in c.times.iter().zip(&tr.states) {
+            let (a, w) = cf.state(&t.to_mp(128));
+            let exact: Vec<f64> = std::iter::once(a.to_f64())
+                .chain(w.iter().map(|v| v.to_f64()))
+                .collect();
+            let sc = exact.iter().map(|v| v.abs()).fold(1.0, f64::max);
+            let err = s.iter().zip(&exact).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            let bound = F64_EST_FACTOR * tr.stats.err_estimate + 64.0 * f64::EPSILON * sc;
+            assert!(
+                err <= bound,
+                "{name} t={t}: span Taylor error {err:e} > {bound:e} ({:?})",
+                tr.stats
+            );
+        }
+    }
+}
+
+/// Span-reduced vs full f64 field, where no closed form exists (non-whitened X: the span is all
+/// of R^d) and on problem L (whitened only to 1e-16: span of dimension 2 after dropping the
+/// rounding-level directions). Both are estimates of the same flow, so they must agree within
+/// the sum of their error estimates (×[`F64_EST_FACTOR`]) plus 64 ulps; on problem L this also
+/// bounds the effect of the dropped directions.
+#[test]
+fn span_reduced_f64_taylor_matches_the_full_field() {
+    use lazyrich::taylor::single_neuron_span::{SpanReduction, solve};
+    let cases = [
+        (
+            "non_whitened",
+            lazyrich::verify::single_neuron::non_whitened_case(),
+            3usize,
+        ),
+        ("problem_L", samples::problem_l(1), 2),
+        ("problem_L_seed7", samples::problem_l(7), 2),
+    ];
+    for (name, c, want_rank) in cases {
+        let m = SingleNeuron::new(&c.x_f64(), &c.y_f64(), c.eta_a.to_f64(), c.eta_w.to_f64()).unwrap();
+        let th = m.theta(c.a0.to_f64(), &c.w0_f64()).unwrap();
+        assert_eq!(SpanReduction::new(&m, &th).unwrap().rank(), want_rank, "{name}");
+        let times = c.times_f64();
+        for tol in [1e-8, 1e-12] {
+            let opts = TaylorOptions::new(tol);
+            let red = solve(&m, &th, &times, &opts).unwrap();
+            let full = integrate(&mut SingleNeuronJet::from_model(&m), &th, &times, &opts).unwrap();
+            for (t, (s, f)) in times.iter().zip(red.states.iter().zip(&full.states)) {
+                let sc = f.iter().map(|v| v.abs()).fold(1.0, f64::max);
+                let dd = s.iter().zip(f).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+                let bound =
+                    F64_EST_FACTOR * (red.stats.err_estimate + full.stats.err_estimate) + 64.0 * f64::EPSILON * sc;
+                assert!(dd <= bound, "{name} tol {tol:e} t={t}: span vs full {dd:e} > {bound:e}");
+            }
+        }
+    }
+    // A wrong-length state is an error, not a panic.
+    let c = samples::problem_l(1);
+    let m = SingleNeuron::new(&c.x_f64(), &c.y_f64(), 1.0, 1.0).unwrap();
+    let err = solve(&m, &[0.1, 0.2], &[1.0], &TaylorOptions::new(1e-8)).unwrap_err();
+    assert!(err.to_string().contains("11"), "{err}");
+}

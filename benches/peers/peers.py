@@ -5,8 +5,11 @@ diagram show lazyrich and its peers measured in the same run on the same machine
 
 Usage: peers.py PROBLEM_DIR REPO_ROOT OUT.json [--quick]
 PROBLEM_DIR holds the files written by `lazyrich bench --export-problems`; each names the case
-file (model data) it was built from. The error is measured against the same MPFR reference as
-lazyrich's own rows.
+file it was built from (single neuron) or carries its model data inline (`model_data`: the wide
+linear and λ-balanced nets), plus lazyrich's right-hand side at y0 (`f0`), against which the
+numpy right-hand side here is checked before anything is timed. The error is measured against the
+same reference as lazyrich's own rows, through the same observable (the state, β = WᵀA, or W2W1).
+Jacobians are given to the implicit methods for the single neuron only (finite differences else).
 """
 import json
 import statistics
@@ -43,7 +46,48 @@ def single_neuron(case):
         rates = np.concatenate(([ea], np.full(n - 1, ew)))
         return -rates[:, None] * h
 
-    return rhs, jac
+    return rhs, jac, None
+
+
+def two_layer_linear(md):
+    """P1 wide linear net f(x) = AᵀWx: θ = (W h×d, A h×c) row-major, β = WᵀA (d×c),
+    L = ½‖Xβ − Y‖², Ẇ = −η_w A Gᵀ, Ȧ = −η_a W G with G = Xᵀ(Xβ − Y)."""
+    x, y = np.array(md["x"], dtype=float), np.array(md["y"], dtype=float)
+    h, ea, ew = int(md["h"]), float(md["eta_a"]), float(md["eta_w"])
+    d, c = x.shape[1], y.shape[1]
+    xtx, xty = x.T @ x, x.T @ y
+    nw = h * d
+
+    def rhs(_t, th):
+        w, a = th[:nw].reshape(h, d), th[nw:].reshape(h, c)
+        g = xtx @ (w.T @ a) - xty
+        return np.concatenate(((-ew * (a @ g.T)).ravel(), (-ea * (w @ g)).ravel()))
+
+    def observe(th):
+        return (th[:nw].reshape(h, d).T @ th[nw:].reshape(h, c)).ravel()
+
+    return rhs, None, observe
+
+
+def lambda_balanced(md):
+    """P2 two-layer linear net ŷ = W2W1x: θ = (W1 h×d_i, W2 d_o×h) row-major, L = (1/2P)Σ‖W2W1x − y‖²,
+    τẆ1 = −W2ᵀG, τẆ2 = −GW1ᵀ with G = W2W1Σxx − Σyx, Σxx = XXᵀ/P, Σyx = YXᵀ/P."""
+    x, y = np.array(md["x"], dtype=float), np.array(md["y"], dtype=float)
+    h, tau = int(md["h"]), float(md["tau"])
+    d_i, n = x.shape
+    d_o = y.shape[0]
+    sxx, syx = x @ x.T / n, y @ x.T / n
+    k = h * d_i
+
+    def rhs(_t, th):
+        w1, w2 = th[:k].reshape(h, d_i), th[k:].reshape(d_o, h)
+        g = w2 @ w1 @ sxx - syx
+        return np.concatenate(((-(w2.T @ g) / tau).ravel(), (-(g @ w1.T) / tau).ravel()))
+
+    def observe(th):
+        return (th[k:].reshape(d_o, h) @ th[:k].reshape(h, d_i)).ravel()
+
+    return rhs, None, observe
 
 
 def main():
@@ -54,20 +98,35 @@ def main():
     rows = []
     for f in sorted(pdir.glob("*.json")):
         p = json.loads(f.read_text())
-        if p.get("case") is None:
-            print(f"{p['name']}: no case file (model not yet in the peers harness), skipped", file=sys.stderr)
+        if p.get("case") is not None:
+            case = json.loads((root / p["case"]).read_text())
+            if case["model"] != "single_neuron":
+                print(f"{p['name']}: model {case['model']} not in the peers harness, skipped", file=sys.stderr)
+                continue
+            rhs, jac, observe = single_neuron(case)
+        elif p.get("model_data") is not None:
+            md = p["model_data"]
+            builders = {"two_layer_linear": two_layer_linear, "lambda_balanced": lambda_balanced}
+            if md["model"] not in builders:
+                print(f"{p['name']}: model {md['model']} not in the peers harness, skipped", file=sys.stderr)
+                continue
+            rhs, jac, observe = builders[md["model"]](md)
+        else:
+            print(f"{p['name']}: no model data, skipped", file=sys.stderr)
             continue
-        case = json.loads((root / p["case"]).read_text())
-        if case["model"] != "single_neuron":
-            continue
-        rhs, jac = single_neuron(case)
         y0 = np.array(p["y0"])
         times = np.array(p["times"])
         ref = np.array(p["reference"])
+        # The numpy RHS must be lazyrich's: compare at y0 with the exported f0.
+        f0 = np.array(p["f0"])
+        dev = float(np.max(np.abs(rhs(0.0, y0) - f0)))
+        scale = max(1.0, float(np.max(np.abs(f0))))
+        if dev > 1e-12 * scale:
+            sys.exit(f"{p['name']}: the numpy right-hand side differs from lazyrich's at y0 by {dev:.3e}")
         for method in ["RK45", "DOP853", "Radau", "BDF", "LSODA"]:
             for rtol in ladder:
                 atol = rtol * 1e-2
-                kw = {"jac": jac} if method in ("Radau", "BDF", "LSODA") else {}
+                kw = {"jac": jac} if jac is not None and method in ("Radau", "BDF", "LSODA") else {}
                 ts, sol, note = [], None, ""
                 for _ in range(repeats):
                     t0 = time.perf_counter()
@@ -75,7 +134,11 @@ def main():
                     ts.append(time.perf_counter() - t0)
                 if not sol.success:
                     note = sol.message
-                err = float(np.max(np.abs(sol.y.T - ref))) if sol.success else None
+                if sol.success:
+                    got = sol.y.T if observe is None else np.array([observe(th) for th in sol.y.T])
+                    err = float(np.max(np.abs(got - ref)))
+                else:
+                    err = None
                 rows.append({
                     "problem": p["name"], "solver": f"scipy-{method}", "rtol": rtol, "atol": atol,
                     "error": err, "median_s": statistics.median(ts), "min_s": min(ts), "repeats": repeats,

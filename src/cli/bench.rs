@@ -20,8 +20,12 @@ pub(super) fn run(
         let files: Vec<(String, String)> = problems
             .iter()
             .map(|p| {
+                // f0 = the right-hand side at y0: the peers script checks its own RHS against it.
+                let mut f0 = vec![0.0; p.y0.len()];
+                p.field.eval_inplace(&p.y0, &mut f0);
                 let v = json!({"name": p.name, "y0": p.y0, "times": p.times, "reference": p.reference,
-                               "ref_bound": p.ref_bound, "ref_method": p.ref_method, "case": p.case_file});
+                               "ref_bound": p.ref_bound, "ref_method": p.ref_method, "case": p.case_file,
+                               "model_data": p.model_data, "f0": f0});
                 (
                     format!("{}.json", p.name),
                     serde_json::to_string_pretty(&v).expect("serializes"),
@@ -49,7 +53,7 @@ pub(super) fn run(
         .with_context(|| format!("peers table {} is not a list of work-precision rows", p.display()))?,
         None => Vec::new(),
     };
-    let total = problems.len() * workprec::Solver::all().len() * workprec::ladder(quick).len();
+    let total = workprec::n_points(&problems, quick);
     let mut done = 0usize;
     let start = std::time::Instant::now();
     let (mut rows, calib) = workprec::run(&problems, quick, |r| {

@@ -328,17 +328,20 @@ impl ClosedFormBall {
                 let md = mp_.add(&mm).add(&mp_.mul(&mm));
                 (mm, md, None)
             };
-            let a_big = self.a0.add(&self.cp.mul(&mp_)).add(&self.cm.mul(&mm));
-            let ewi1 = term(&self.rp, &mp_, &self.lp).add(&term(&self.rm, &mm, &self.lm));
+            let a_big = self.a0.add(&self.cp.mul_add_mul(&mp_, &self.cm, &mm));
+            // c₁m₁ + c₂m₂ in one fused operation when both coefficients are hoisted.
+            let pair = |t1: &Term, m1: &Ball, l1: &Ball, t2: &Term, m2: &Ball, l2: &Ball| match (t1, t2) {
+                (Term::OverLambda(c1), Term::OverLambda(c2)) => c1.mul_add_mul(m1, c2, m2),
+                _ => term(t1, m1, l1).add(&term(t2, m2, l2)),
+            };
+            let ewi1 = pair(&self.rp, &mp_, &self.lp, &self.rm, &mm, &self.lm);
             let two_lp = self.lp.mul_pow2(1);
-            let mut g2 = one;
-            g2 = g2.add(&term(&self.qp, &sq(&mp_), &two_lp));
-            g2 = g2.add(&term(&self.qm, &sq(&mm), &two_lm));
+            let mut g2 = one.add(&pair(&self.qp, &sq(&mp_), &two_lp, &self.qm, &sq(&mm), &two_lm));
             g2 = g2.add(&match (&self.q0, phi_d) {
                 (Term::Series(c), Some(phi_d)) => c.mul(t).mul(&phi_d),
                 (q0, _) => term(q0, &md, &self.delta),
             });
-            let ginv = g2.sqrt().and_then(|g| g.recip()).map_err(rig)?;
+            let ginv = g2.rsqrt().map_err(rig)?;
             return Ok((a_big.mul(&ginv), ewi1.mul(&ginv), ginv));
         }
         let mm = self.lm.mul(t).expm1();
@@ -363,7 +366,7 @@ impl ClosedFormBall {
             Term::Series(c) => c.mul(t).mul(&self.delta.mul(t).expm1_over_x()).mul(&sc2),
         };
         g2_s = g2_s.add(&q0_term);
-        let ginv_s = g2_s.sqrt().and_then(|g| g.recip()).map_err(rig)?;
+        let ginv_s = g2_s.rsqrt().map_err(rig)?;
         Ok((a_s.mul(&ginv_s), ewi1_s.mul(&ginv_s), ginv_s.mul(&sc)))
     }
 
@@ -377,7 +380,7 @@ impl ClosedFormBall {
             .w0
             .iter()
             .zip(&self.bstar)
-            .map(|(w0, b)| w0.mul(&ginv).add(&e.mul(b)))
+            .map(|(w0, b)| w0.mul_add_mul(&ginv, &e, b))
             .collect();
         Ok((a, w))
     }
@@ -401,7 +404,7 @@ impl ClosedFormBall {
             .w0
             .iter()
             .zip(&self.bstar)
-            .map(|(w0, b)| w0.mul(&ginv).add(&e.mul(b)))
+            .map(|(w0, b)| w0.mul_add_mul(&ginv, &e, b))
             .collect();
         let beta: Vec<Ball> = w.iter().map(|wi| a.mul(wi)).collect();
         // ‖w‖² = ‖w0 + η_w I1 β*‖²/g² = ‖w0‖²/g² + 2e p0/g + e² s², e = η_w I1/g

@@ -107,11 +107,11 @@ pub fn markdown(rows: &[WpRow], calib_s: f64, gate: &[GateResult]) -> String {
             }
             if let (Some((to, so)), Some((tp, sp))) = (best_ours, best_peer) {
                 comparisons.push(format!(
-                    "| {p} | {} | {so} | {} | {sp} | {} | {:.3} |\n",
+                    "| {p} | {} | {so} | {} | {sp} | {} | {} |\n",
                     sci(target),
                     sci(to),
                     sci(tp),
-                    to / tp
+                    sci(to / tp)
                 ));
             }
         }

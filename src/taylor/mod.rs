@@ -24,6 +24,7 @@
 
 pub mod lambda_balanced;
 pub mod single_neuron;
+pub mod single_neuron_span;
 
 use std::fmt::Debug;
 
@@ -45,10 +46,23 @@ pub trait TaylorScalar: Clone + Debug + PartialOrd {
     fn sub_assign_ref(&mut self, x: &Self);
     /// self += a·b.
     fn mul_add_assign(&mut self, a: &Self, b: &Self);
+    /// self += a·b with a caller-provided scratch value: MPFR rounds a·b into `tmp` and adds
+    /// (two roundings, ≤ 1 ulp, but 1.5–2× cheaper than the fused `mpfr_fma`, which forms the
+    /// exact 2p-bit product); f64 ignores `tmp`.
+    fn mul_add_assign_tmp(&mut self, a: &Self, b: &Self, tmp: &mut Self) {
+        let _ = tmp;
+        self.mul_add_assign(a, b);
+    }
     /// self *= x.
     fn mul_assign_ref(&mut self, x: &Self);
     /// self /= k.
     fn div_u32_assign(&mut self, k: u32);
+    /// self /= k, given `inv_k` = fl(1/k): f64 multiplies by it (≤ 1.5 ulp instead of 0.5, but
+    /// off the latency chain of a division); MPFR divides exactly as [`Self::div_u32_assign`].
+    fn div_u32_assign_inv(&mut self, k: u32, inv_k: f64) {
+        let _ = inv_k;
+        self.div_u32_assign(k);
+    }
     /// self = −self.
     fn neg_assign(&mut self);
     /// Nearest f64.
@@ -86,6 +100,10 @@ impl TaylorScalar for f64 {
     fn div_u32_assign(&mut self, k: u32) {
         *self /= f64::from(k);
     }
+    #[inline]
+    fn div_u32_assign_inv(&mut self, _k: u32, inv_k: f64) {
+        *self *= inv_k;
+    }
     fn neg_assign(&mut self) {
         *self = -*self;
     }
@@ -121,6 +139,12 @@ impl TaylorScalar for rug::Float {
     #[inline]
     fn mul_add_assign(&mut self, a: &Self, b: &Self) {
         *self += a * b;
+    }
+    #[inline]
+    fn mul_add_assign_tmp(&mut self, a: &Self, b: &Self, tmp: &mut Self) {
+        use rug::Assign;
+        tmp.assign(a * b);
+        *self += &*tmp;
     }
     fn mul_assign_ref(&mut self, x: &Self) {
         *self *= x;
@@ -270,6 +294,7 @@ pub fn integrate<S: TaylorScalar, F: JetField<S>>(
         })
         .collect();
     let mut out = vec![zero.clone(); n];
+    let inv_k: Vec<f64> = (1..=order).map(|k| 1.0 / k as f64).collect();
     let mut states = Vec::with_capacity(times.len());
     let mut t = zero.clone();
     let mut tau = zero.clone();
@@ -298,11 +323,11 @@ pub fn integrate<S: TaylorScalar, F: JetField<S>>(
             });
         }
         // Taylor coefficients by the recurrences.
-        for k in 0..order {
+        for (k, &inv) in inv_k.iter().enumerate() {
             field.coeff(&jets, k, &mut out);
             for (j, o) in jets.iter_mut().zip(out.iter()) {
                 j[k + 1].assign_from(o);
-                j[k + 1].div_u32_assign((k + 1) as u32);
+                j[k + 1].div_u32_assign_inv((k + 1) as u32, inv);
             }
         }
         stats.coeff_evals += order;

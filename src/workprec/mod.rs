@@ -1,6 +1,8 @@
 //! Layer 4: work-precision measurements of the solvers (issue 7).
 //!
-//! For each catalog problem and each solver, a ladder of tolerances is run; each run records the
+//! Solvers: the diffsol methods on every problem, and the f64 Taylor integrator ([`Solver::Taylor`],
+//! tolerance = rtol, its jet evaluations counted as RHS evaluations) on the problems that provide
+//! a jet field. For each catalog problem and each solver, a ladder of tolerances is run; each run records the
 //! *true* error reached (max over the output times and components of |y − y_ref|, with y_ref
 //! the exact solution evaluated in MPFR — not the tolerance), the median wall time over repeats,
 //! and the solver's work counters. A work-precision diagram plots time against true error.
@@ -15,6 +17,7 @@ pub mod problems;
 
 use crate::flow::{FlowOptions, Method, integrate};
 use crate::models::VectorField;
+use crate::taylor::TaylorStats;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -23,19 +26,46 @@ use std::time::Instant;
 pub enum Solver {
     /// A diffsol method.
     Diffsol(Method),
+    /// The f64 Taylor integrator ([`crate::taylor`]) with tolerance = the ladder's rtol, on the
+    /// problems that provide a jet field ([`Problem::taylor`]).
+    Taylor,
 }
 
 impl Solver {
     /// Every solver.
     pub fn all() -> Vec<Solver> {
-        Method::ALL.into_iter().map(Solver::Diffsol).collect()
+        Method::ALL
+            .into_iter()
+            .map(Solver::Diffsol)
+            .chain([Solver::Taylor])
+            .collect()
     }
-    /// Display name (`lazyrich-<method>`).
+    /// Display name (`lazyrich-<method>`, `lazyrich-taylor`).
     pub fn name(self) -> String {
         match self {
             Solver::Diffsol(m) => format!("lazyrich-{}", m.as_str()),
+            Solver::Taylor => "lazyrich-taylor".into(),
         }
     }
+    /// Whether the solver can run `p`.
+    pub fn supports(self, p: &Problem) -> bool {
+        match self {
+            Solver::Diffsol(_) => true,
+            Solver::Taylor => p.taylor.is_some(),
+        }
+    }
+}
+
+/// A Taylor solve of a problem: (y0, times, tol) ↦ states at `times` and the statistics.
+pub type TaylorSolve = Box<dyn Fn(&[f64], &[f64], f64) -> Result<(Vec<Vec<f64>>, TaylorStats), String>>;
+
+/// Number of (problem, solver, tolerance) points [`run`] measures.
+pub fn n_points(problems: &[Problem], quick: bool) -> usize {
+    problems
+        .iter()
+        .map(|p| Solver::all().into_iter().filter(|s| s.supports(p)).count())
+        .sum::<usize>()
+        * ladder(quick).len()
 }
 
 /// Map from a state to the compared observable.
@@ -62,6 +92,11 @@ pub struct Problem {
     pub ref_method: String,
     /// The committed case file with the model data (for the peers harness), if there is one.
     pub case_file: Option<String>,
+    /// The model data inline (for the peers harness) when there is no case file: a JSON object
+    /// with `"model"` and the arrays the peers script's right-hand side needs.
+    pub model_data: Option<serde_json::Value>,
+    /// The f64 Taylor solve, for models with a jet field.
+    pub taylor: Option<TaylorSolve>,
 }
 
 /// JSON null (how serde_json writes NaN) reads back as NaN.
@@ -166,25 +201,39 @@ pub fn measure(p: &Problem, solver: Solver, rtol: f64, repeats: usize, calib: f6
         ratio: f64::NAN,
         note: String::new(),
     };
-    let Solver::Diffsol(method) = solver;
-    let opts = FlowOptions::new(method).with_tol(rtol, atol);
     let mut times = Vec::with_capacity(repeats);
+    // (states, steps, rhs evaluations, Jacobian evaluations, LU factorisations)
     let mut last = None;
     for _ in 0..repeats.max(1) {
         let start = Instant::now();
-        let r = integrate(p.field.as_ref(), &p.y0, &p.times, &opts);
+        let r = match solver {
+            Solver::Diffsol(method) => {
+                let opts = FlowOptions::new(method).with_tol(rtol, atol);
+                integrate(p.field.as_ref(), &p.y0, &p.times, &opts)
+                    .map(|tr| {
+                        let st = tr.stats;
+                        (tr.states, st.steps, st.rhs_evals, st.jac_evals, st.lu_factorizations)
+                    })
+                    .map_err(|e| e.to_string())
+            }
+            // One jet evaluation (all orders of one step's coefficient recurrence count as
+            // `order` evaluations) is reported as an RHS evaluation.
+            Solver::Taylor => match &p.taylor {
+                Some(f) => f(&p.y0, &p.times, rtol).map(|(st, s)| (st, s.steps, s.coeff_evals, 0, 0)),
+                None => Err("no jet field for this problem".into()),
+            },
+        };
         times.push(start.elapsed().as_secs_f64());
         match r {
             Ok(tr) => last = Some(tr),
             Err(e) => {
-                row.note = e.to_string();
+                row.note = e;
                 return row;
             }
         }
     }
-    let tr = last.expect("at least one repeat");
-    row.error = tr
-        .states
+    let (states, steps, rhs_evals, jac_evals, lu) = last.expect("at least one repeat");
+    row.error = states
         .iter()
         .zip(&p.reference)
         .flat_map(|(y, r)| {
@@ -198,10 +247,10 @@ pub fn measure(p: &Problem, solver: Solver, rtol: f64, repeats: usize, calib: f6
     row.min_s = times.iter().copied().fold(f64::INFINITY, f64::min);
     row.median_s = median(&mut times);
     row.ratio = row.min_s / calib;
-    row.steps = tr.stats.steps;
-    row.rhs_evals = tr.stats.rhs_evals;
-    row.jac_evals = tr.stats.jac_evals;
-    row.lu_factorizations = tr.stats.lu_factorizations;
+    row.steps = steps;
+    row.rhs_evals = rhs_evals;
+    row.jac_evals = jac_evals;
+    row.lu_factorizations = lu;
     row
 }
 
@@ -211,7 +260,7 @@ pub fn run(problems: &[Problem], quick: bool, mut progress: impl FnMut(&WpRow)) 
     let calib = calibration(15);
     let mut rows = Vec::new();
     for p in problems {
-        for solver in Solver::all() {
+        for solver in Solver::all().into_iter().filter(|s| s.supports(p)) {
             for rtol in ladder(quick) {
                 let r = measure(p, solver, rtol, repeats, calib);
                 progress(&r);

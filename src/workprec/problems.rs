@@ -1,5 +1,9 @@
 //! Benchmark problems with reference solutions (grows with every model).
 //!
+//! The single-neuron problems also run the f64 Taylor integrator (through the exact span
+//! reduction, [`crate::taylor::single_neuron_span`]); the two linear-network problems carry their
+//! data inline (`model_data`) for the peers harness, which has no case file for them.
+//!
 //! - `problem_L`: single neuron, d = n = 10, orthonormal X, a0 = 0.02, ‖w0‖ = 0.01, t ∈ [0, 20]
 //!   (issues 2, 3, 7); reference: the closed form at 128 bits (two-precision bound).
 //! - `single_neuron_downstream`: P1 Fig. 3 setup at δ = −4 (slow alignment, delay ∝ |δ|).
@@ -51,10 +55,18 @@ fn single_neuron(name: &str, case: crate::case::SingleNeuronCase, case_file: &st
         })
         .collect();
     let ref_bound = pts.iter().map(|bp| bp.max_bound()).fold(0.0, f64::max);
+    let mt = m.clone();
+    let taylor: super::TaylorSolve = Box::new(move |y0: &[f64], times: &[f64], tol: f64| {
+        let tr = crate::taylor::single_neuron_span::solve(&mt, y0, times, &crate::taylor::TaylorOptions::new(tol))
+            .map_err(|e| e.to_string())?;
+        Ok((tr.states, tr.stats))
+    });
     Ok(Problem {
         name: name.into(),
         field: Box::new(Owned(m)),
         observe: Box::new(|y: &[f64]| y.to_vec()),
+        model_data: None,
+        taylor: Some(taylor),
         y0,
         times: case.times_f64(),
         reference,
@@ -93,8 +105,17 @@ fn lambda_balanced(name: &str, lambda: f64) -> Result<Problem, String> {
         .collect();
     let ref_bound = pts.iter().map(|p| p.max_bound()).fold(0.0, f64::max);
     let obs_net = LinearNetwork::new(&x, &y, w1.nrows(), c.tau.to_f64()).map_err(|e| e.to_string())?;
+    let rows = |m: &nalgebra::DMatrix<f64>| -> Vec<Vec<f64>> {
+        (0..m.nrows())
+            .map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect())
+            .collect()
+    };
+    let model_data = serde_json::json!({"model": "lambda_balanced", "x": rows(&x), "y": rows(&y),
+                                        "h": w1.nrows(), "tau": c.tau.to_f64()});
     Ok(Problem {
         name: name.into(),
+        model_data: Some(model_data),
+        taylor: None,
         observe: Box::new(move |th: &[f64]| {
             let (w1, w2) = obs_net.unpack(th);
             let f = &w2 * &w1;
@@ -133,8 +154,13 @@ fn wide_linear(name: &str) -> Result<Problem, String> {
     let e = tr.stats.steps as f64 * (y0.len() as f64).sqrt() * (rtol * 1e-2 + rtol * ymax);
     let reference = tr.states.iter().map(|s| m.deep().beta(s)).collect();
     let (m2, _, _) = crate::verify::wide_linear::build(&w)?;
+    let (x, y) = crate::verify::wide_linear::data_rows(w.n, w.d, w.c, w.seed, w.whitened);
+    let model_data = serde_json::json!({"model": "two_layer_linear", "x": x, "y": y, "h": w.h,
+                                        "eta_a": w.eta_a, "eta_w": w.eta_w});
     Ok(Problem {
         name: name.into(),
+        model_data: Some(model_data),
+        taylor: None,
         observe: Box::new(move |th: &[f64]| m2.deep().beta(th)),
         field: Box::new(Owned(m)),
         y0,

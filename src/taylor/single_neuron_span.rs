@@ -1,0 +1,335 @@
+//! The single-neuron flow restricted to its invariant subspace: an exact reduction that makes the
+//! f64 Taylor solve of problem L ≈ 10× cheaper.
+//!
+//! **Equation** (P1 §3; `theory.md` §1.1): ȧ = −η_a(a·wᵀGw − bᵀw), ẇ = −η_w(a²·Gw − a·b) with
+//! G = XᵀX, b = Xᵀy. ẇ is a combination of Gw and b, so w(t) stays in the smallest G-invariant
+//! subspace V that contains w0 and b (the block Krylov space of G from {w0, b}). With an
+//! orthonormal basis Q (d×r) of V, w = Qz and, writing G_r = QᵀGQ and c = Qᵀb,
+//!
+//! ż = −η_w(a²·G_r z − a·c),  ȧ = −η_a(a·zᵀG_r z − cᵀz),
+//!
+//! the same cubic flow in 1 + r unknowns instead of 1 + d (r = 2 for whitened data, where
+//! G = I; r ≤ d always). Taylor coefficients as in [`super::single_neuron`], with the Cauchy
+//! products fused so that their independent accumulations overlap.
+//!
+//! **Numerical subspace.** V is built by block Gram–Schmidt (twice, "twice is enough") on
+//! {w0, b, G q₁, G q₂, …}. A new direction is dropped when its residual is below
+//! τ = d·u·‖G‖_F·‖v‖ (u = 2⁻⁵³), i.e. below the rounding error of the f64 product G·v itself
+//! (γ_d‖G‖‖v‖). The reduced flow is then the exact flow of data G′, b′ with ‖G′ − G‖, ‖b′ − b‖
+//! at the level of the rounding of G and b in f64 (G′ = G − Σ ρⱼqⱼᵀ over the dropped residuals
+//! ρⱼ): the same size as the perturbation every f64 evaluation of the full right-hand side makes,
+//! so no accuracy is given up against [`super::single_neuron::SingleNeuronJet`]. For a
+//! non-whitened generic X nothing is dropped and r = d.
+//!
+//! The reduction is f64 only: at p bits the threshold 2^{−p}‖G‖ keeps every direction of data
+//! that is whitened only to 1e-16 (problem L), so MPFR runs use the full field.
+
+use super::{JetField, TaylorError, TaylorOptions, TaylorTrajectory, integrate};
+use crate::models::single_neuron::SingleNeuron;
+
+/// The reduced field: jets of (a, z) with z ∈ R^r.
+#[derive(Debug, Clone)]
+pub struct SpanJet {
+    r: usize,
+    /// G_r = QᵀGQ, row-major r×r.
+    gr: Vec<f64>,
+    /// c = Qᵀb.
+    c: Vec<f64>,
+    eta_a: f64,
+    eta_w: f64,
+    /// Jets of u = G_r z, s = zᵀu and a², kept between orders.
+    u: Vec<Vec<f64>>,
+    s: Vec<f64>,
+    a2: Vec<f64>,
+}
+
+/// The subspace V and the reduced field of one initial state.
+#[derive(Debug, Clone)]
+pub struct SpanReduction {
+    d: usize,
+    /// Basis vectors q₁ … q_r (each of length d).
+    q: Vec<Vec<f64>>,
+    /// The reduced field.
+    pub field: SpanJet,
+    /// Reduced initial state (a0, Qᵀw0).
+    pub x0: Vec<f64>,
+}
+
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+fn norm(x: &[f64]) -> f64 {
+    dot(x, x).sqrt()
+}
+
+/// Orthogonalise `v` against `q` twice; push v/‖v‖ if its residual exceeds `tau_rel·‖v₀‖`.
+fn push_direction(q: &mut Vec<Vec<f64>>, mut v: Vec<f64>, tau_rel: f64) {
+    let n0 = norm(&v);
+    if n0 == 0.0 || !n0.is_finite() {
+        return;
+    }
+    for _ in 0..2 {
+        for qi in q.iter() {
+            let p = dot(qi, &v);
+            v.iter_mut().zip(qi).for_each(|(vj, qj)| *vj -= p * qj);
+        }
+    }
+    let nr = norm(&v);
+    if nr > tau_rel * n0 {
+        v.iter_mut().for_each(|vj| *vj /= nr);
+        q.push(v);
+    }
+}
+
+impl SpanReduction {
+    /// Build V from the model's G, b and the initial state θ0 = (a0, w0).
+    ///
+    /// # Errors
+    /// [`TaylorError::Shape`] when θ0 does not have length 1 + d.
+    pub fn new(m: &SingleNeuron, theta0: &[f64]) -> Result<Self, TaylorError> {
+        let d = m.d();
+        if theta0.len() != d + 1 {
+            return Err(TaylorError::Shape {
+                expected: d + 1,
+                found: theta0.len(),
+            });
+        }
+        let g = m.gram();
+        let b = m.xty();
+        let gnorm = norm(g);
+        let matvec = |v: &[f64]| -> Vec<f64> { (0..d).map(|i| dot(&g[i * d..(i + 1) * d], v)).collect() };
+        // Residuals relative to ‖G‖_F‖v‖ for the Krylov directions, to ‖v‖ for w0 and b (a b
+        // within d·u‖b‖ of span{w0} is span{w0} up to the rounding of b itself).
+        let tau = d as f64 * crate::num::tol::F64_UNIT_ROUNDOFF;
+        let mut q: Vec<Vec<f64>> = Vec::with_capacity(d);
+        push_direction(&mut q, theta0[1..].to_vec(), tau);
+        push_direction(&mut q, b.to_vec(), tau);
+        let mut next = 0;
+        while next < q.len() && q.len() < d {
+            let gv = matvec(&q[next]);
+            // Relative to ‖G‖_F (‖q‖ = 1), not to ‖Gq‖: a tiny Gq is a dropped direction too.
+            let ngv = norm(&gv);
+            if ngv > 0.0 {
+                push_direction(&mut q, gv, tau * gnorm / ngv);
+            }
+            next += 1;
+        }
+        let r = q.len();
+        let gq: Vec<Vec<f64>> = q.iter().map(|qi| matvec(qi)).collect();
+        let mut gr = vec![0.0; r * r];
+        for i in 0..r {
+            for j in 0..r {
+                // Symmetrise: G_r is symmetric in exact arithmetic.
+                gr[i * r + j] = 0.5 * (dot(&q[i], &gq[j]) + dot(&q[j], &gq[i]));
+            }
+        }
+        let c: Vec<f64> = q.iter().map(|qi| dot(qi, b)).collect();
+        let mut x0 = vec![theta0[0]];
+        x0.extend(q.iter().map(|qi| dot(qi, &theta0[1..])));
+        Ok(SpanReduction {
+            d,
+            q,
+            field: SpanJet {
+                r,
+                gr,
+                c,
+                eta_a: m.eta_a(),
+                eta_w: m.eta_w(),
+                u: vec![Vec::new(); r],
+                s: Vec::new(),
+                a2: Vec::new(),
+            },
+            x0,
+        })
+    }
+
+    /// Dimension r of V.
+    pub fn rank(&self) -> usize {
+        self.q.len()
+    }
+
+    /// θ = (a, Qz) from a reduced state (a, z).
+    pub fn expand(&self, x: &[f64]) -> Vec<f64> {
+        let mut th = vec![0.0; self.d + 1];
+        th[0] = x[0];
+        for (zi, qi) in x[1..].iter().zip(&self.q) {
+            th[1..].iter_mut().zip(qi).for_each(|(t, q)| *t += zi * q);
+        }
+        th
+    }
+}
+
+/// One f64 Taylor solve of the single-neuron flow through the reduced field: states in the full
+/// coordinates θ = (a, w) at `times`.
+///
+/// # Errors
+/// [`TaylorError`] as [`integrate`], and for θ0 of the wrong length.
+pub fn solve(
+    m: &SingleNeuron,
+    theta0: &[f64],
+    times: &[f64],
+    opts: &TaylorOptions,
+) -> Result<TaylorTrajectory<f64>, TaylorError> {
+    let mut red = SpanReduction::new(m, theta0)?;
+    let x0 = std::mem::take(&mut red.x0);
+    let tr = integrate(&mut red.field, &x0, times, opts)?;
+    Ok(TaylorTrajectory {
+        states: tr.states.iter().map(|x| red.expand(x)).collect(),
+        stats: tr.stats,
+    })
+}
+
+impl JetField<f64> for SpanJet {
+    fn dim(&self) -> usize {
+        self.r + 1
+    }
+    fn reserve(&mut self, order: usize) {
+        for v in self.u.iter_mut().chain([&mut self.s, &mut self.a2]) {
+            v.resize(order + 1, 0.0);
+        }
+    }
+    fn coeff(&mut self, x: &[Vec<f64>], k: usize, out: &mut [f64]) {
+        if self.r == 2 {
+            return self.coeff_fused::<2>(x, k, out);
+        }
+        let r = self.r;
+        let a = &x[0][..=k];
+        let z = &x[1..];
+        // u_k = G_r z_k
+        for i in 0..r {
+            let row = &self.gr[i * r..(i + 1) * r];
+            self.u[i][k] = row.iter().zip(z).map(|(g, zl)| g * zl[k]).sum();
+        }
+        // s_k = Σ_i Σ_j z_{i,j} u_{i,k−j};  (a²)_k = 2Σ_{j<k−j} a_j a_{k−j} + [k even] a_{k/2}²
+        self.s[k] = z.iter().zip(&self.u).map(|(zi, ui)| cauchy(&zi[..=k], &ui[..=k])).sum();
+        let h = k.div_ceil(2);
+        let mut a2k = 2.0 * cauchy_half(a, h);
+        if k % 2 == 0 {
+            a2k += a[k / 2] * a[k / 2];
+        }
+        self.a2[k] = a2k;
+        // ȧ_k = −η_a((a s)_k − cᵀz_k)
+        let (s, a2) = (&self.s[..=k], &self.a2[..=k]);
+        let cz: f64 = self.c.iter().zip(z).map(|(ci, zi)| ci * zi[k]).sum();
+        out[0] = -self.eta_a * (cauchy(a, s) - cz);
+        // ż_{i,k} = −η_w((a² u_i)_k − c_i a_k)
+        for (i, o) in out[1..=r].iter_mut().enumerate() {
+            *o = -self.eta_w * (cauchy(a2, &self.u[i][..=k]) - self.c[i] * a[k]);
+        }
+    }
+}
+
+impl SpanJet {
+    /// The k-th coefficients for a fixed r = R. The recurrence is serial in k, so the latency of
+    /// one order is the cost: one pass over 0 < j < k accumulates, from coefficients known before
+    /// this order, s_k, the R products (a² u_i)_k, (a s)_k and (a²)_k as independent sums; the
+    /// terms with the newest coefficients (j = 0 and j = k: z_k, u_k, a_k, (a²)_k, s_k) are added
+    /// last, so that the out-of-order core overlaps the long sums with the previous order.
+    #[inline(always)]
+    fn coeff_fused<const R: usize>(&mut self, x: &[Vec<f64>], k: usize, out: &mut [f64]) {
+        let a = &x[0][..=k];
+        let z: [&[f64]; R] = std::array::from_fn(|i| &x[1 + i][..=k]);
+        let mut sk = [0.0f64; R];
+        let mut p = [0.0f64; R];
+        let mut as_ = 0.0;
+        let mut a2k = 0.0;
+        {
+            let u: [&[f64]; R] = std::array::from_fn(|i| &self.u[i][..k]);
+            let (a2, s) = (&self.a2[..k], &self.s[..k]);
+            for j in 1..k {
+                let m = k - j;
+                for i in 0..R {
+                    sk[i] += z[i][j] * u[i][m];
+                    p[i] += a2[j] * u[i][m];
+                }
+                as_ += a[j] * s[m];
+            }
+            for j in 1..k.div_ceil(2) {
+                a2k += a[j] * a[k - j];
+            }
+        }
+        // (a²)_k = 2Σ_{j<k−j} a_j a_{k−j} + [k even] a_{k/2}²
+        if k > 0 {
+            a2k += a[0] * a[k];
+            a2k *= 2.0;
+        }
+        if k % 2 == 0 {
+            a2k += a[k / 2] * a[k / 2];
+        }
+        self.a2[k] = a2k;
+        // u_k = G_r z_k
+        for i in 0..R {
+            let mut v = 0.0;
+            for (l, zl) in z.iter().enumerate() {
+                v += self.gr[i * R + l] * zl[k];
+            }
+            self.u[i][k] = v;
+        }
+        // The j = 0 and j = k terms (one term when k = 0).
+        let mut s_new = 0.0;
+        for i in 0..R {
+            let (u0, uk) = (self.u[i][0], self.u[i][k]);
+            let mut si = sk[i] + z[i][0] * uk;
+            let mut pi = p[i] + self.a2[0] * uk;
+            if k > 0 {
+                si += z[i][k] * u0;
+                pi += a2k * u0;
+            }
+            s_new += si;
+            p[i] = pi;
+        }
+        self.s[k] = s_new;
+        as_ += a[0] * s_new;
+        if k > 0 {
+            as_ += a[k] * self.s[0];
+        }
+        let mut cz = 0.0;
+        for (ci, zi) in self.c.iter().zip(&z) {
+            cz += ci * zi[k];
+        }
+        out[0] = -self.eta_a * (as_ - cz);
+        for i in 0..R {
+            out[1 + i] = -self.eta_w * (p[i] - self.c[i] * a[k]);
+        }
+    }
+}
+
+/// Σ_j x_j y_{n−1−j} for slices of equal length n, with four independent accumulators (the
+/// additions of one Cauchy product do not wait on each other).
+#[inline(always)]
+fn cauchy(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len();
+    let y = &y[..n];
+    let mut acc = [0.0f64; 4];
+    let mut j = 0;
+    while j + 4 <= n {
+        acc[0] += x[j] * y[n - 1 - j];
+        acc[1] += x[j + 1] * y[n - 2 - j];
+        acc[2] += x[j + 2] * y[n - 3 - j];
+        acc[3] += x[j + 3] * y[n - 4 - j];
+        j += 4;
+    }
+    while j < n {
+        acc[0] += x[j] * y[n - 1 - j];
+        j += 1;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// Σ_{j<h} a_j a_{k−j} for a of length k + 1 (half of the symmetric Cauchy square).
+#[inline(always)]
+fn cauchy_half(a: &[f64], h: usize) -> f64 {
+    let k = a.len() - 1;
+    let mut acc = [0.0f64; 2];
+    let mut j = 0;
+    while j + 2 <= h {
+        acc[0] += a[j] * a[k - j];
+        acc[1] += a[j + 1] * a[k - 1 - j];
+        j += 2;
+    }
+    if j < h {
+        acc[0] += a[j] * a[k - j];
+    }
+    acc[0] + acc[1]
+}
