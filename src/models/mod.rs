@@ -11,10 +11,13 @@
 //! - [`lambda_balanced`]: two-layer linear network W2W1 (P2) and λ-balanced initialisation.
 //! - [`two_layer_linear`], [`deep_linear`]: f(x) = AᵀW_L⋯W_1x (P1 §4, App. B) and the
 //!   Theorem 4.2 β flow.
+//! - [`piecewise_linear`]: f(x) = aᵀσ(Wx) with σ(z) = max(z, γz) (P1 §5), frozen-pattern and
+//!   eq. (10) fields.
 
 pub mod deep_linear;
 pub mod lambda_balanced;
 pub mod linalg;
+pub mod piecewise_linear;
 pub mod samples;
 pub mod single_neuron;
 pub mod two_layer_linear;
