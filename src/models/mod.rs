@@ -108,6 +108,21 @@ pub trait VectorField {
     fn jvp_inplace(&self, y: &[f64], v: &[f64], out: &mut [f64]);
 }
 
+/// A [`VectorField`] that is smooth between switching surfaces s_j(y) = 0 (e.g. the
+/// activation-pattern boundaries w_kᵀx_i = 0 of a ReLU network). Between switches it evaluates
+/// one smooth piece (frozen across the surface, so an integrator's trial stages never see a
+/// kink); at a located crossing the integrator calls [`SwitchedField::switch`] and restarts.
+pub trait SwitchedField: VectorField {
+    /// Number of surfaces.
+    fn n_surfaces(&self) -> usize;
+    /// s_j(y) for every surface into `s` (no allocation).
+    fn surfaces_inplace(&self, y: &[f64], s: &mut [f64]);
+    /// Move to the piece beyond surface `idx`, crossed at state `y` (other surfaces whose sign
+    /// at `y` disagrees with the current piece are switched too); returns how many surfaces
+    /// were switched.
+    fn switch(&self, y: &[f64], idx: usize) -> usize;
+}
+
 /// The gradient flow θ̇ = −η ⊙ ∇L(θ) of a model, as a [`VectorField`].
 #[derive(Debug, Clone, Copy)]
 pub struct ParameterFlow<'a, M: ?Sized>(pub &'a M);

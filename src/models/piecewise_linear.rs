@@ -37,7 +37,7 @@
 //!   event-located integrator in `flow` integrates it between switches (roots of w_kᵀx_i).
 
 use super::deep_linear::check_matrix;
-use super::{GradientFlowModel, ModelError, VectorField, check_finite, check_rate};
+use super::{GradientFlowModel, ModelError, SwitchedField, VectorField, check_finite, check_rate};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use serde::Serialize;
@@ -762,6 +762,32 @@ impl VectorField for FrozenPatternFlow<'_> {
     }
 }
 
+impl SwitchedField for FrozenPatternFlow<'_> {
+    fn n_surfaces(&self) -> usize {
+        self.model.h * self.model.n
+    }
+    fn surfaces_inplace(&self, y: &[f64], s: &mut [f64]) {
+        self.model.preactivations_into(y, s);
+    }
+    /// Entry `idx` is flipped (the surface was crossed, even if z sits exactly on 0 at `y`);
+    /// every other entry is re-read from the sign of z at `y` (crossings closer together than
+    /// the root finder's time resolution).
+    fn switch(&self, y: &[f64], idx: usize) -> usize {
+        let mut sc = self.model.scratch.borrow_mut();
+        self.model.preactivations_into(y, &mut sc.z);
+        let mut p = self.pattern.borrow_mut();
+        let mut count = 0;
+        for (j, (pj, &z)) in p.iter_mut().zip(&sc.z).enumerate() {
+            let fresh = if j == idx { !*pj } else { z > 0.0 };
+            if fresh != *pj {
+                *pj = fresh;
+                count += 1;
+            }
+        }
+        count
+    }
+}
+
 /// v ← −η ⊙ v.
 fn scale_by_rates(m: &PiecewiseLinear, v: &mut [f64]) {
     let hd = m.h * m.d;
@@ -888,6 +914,106 @@ impl VectorField for SphericalFlow<'_> {
         }
         self.scratch.borrow_mut().3 = yp;
     }
+}
+
+/// P1's student initialisation (App. D.1, `theory.md` §3.2) generalised to rates η: neuron k
+/// gets w_k = ‖w‖·u_k (u_k the unit rows of `dirs`, m×d) and a_k = s_k|a| with
+/// |a|·‖w‖ = τ² and η_w a² − η_a‖w‖² = δ, i.e. a² = (δ + √(δ² + 4η_aη_wτ⁴))/(2η_w) (at η = 1:
+/// |a| = ατ, ‖w‖ = τ/α, δ = τ²(α² − α⁻²), the paper's α, not the seed code's 1/α). With
+/// `symmetrize`, the m neurons are followed by copies with negated a (h = 2m), so
+/// f(x; θ0) ≡ 0 and every δ_k = δ. Returns (W h×d row-major, a).
+///
+/// # Errors
+/// [`ModelError`] for non-finite inputs, τ ≤ 0, rates that are not positive, or `dirs`/`signs`
+/// of inconsistent lengths.
+#[allow(clippy::too_many_arguments)]
+pub fn scaled_init(
+    dirs: &[f64],
+    d: usize,
+    signs: &[f64],
+    tau: f64,
+    delta: f64,
+    eta_a: f64,
+    eta_w: f64,
+    symmetrize: bool,
+) -> Result<(Vec<f64>, Vec<f64>), ModelError> {
+    check_rate("eta_a", eta_a)?;
+    check_rate("eta_w", eta_w)?;
+    check_finite("dirs", dirs)?;
+    check_finite("tau, delta", &[tau, delta])?;
+    let m = signs.len();
+    if d == 0 || dirs.len() != m * d || tau <= 0.0 {
+        return Err(ModelError::Shape {
+            what: "dirs / signs / tau".into(),
+            expected: format!("dirs of length {}·d, τ > 0", m),
+            found: format!("length {}, d = {d}, τ = {tau}", dirs.len()),
+        });
+    }
+    let root = delta.hypot(2.0 * (eta_a * eta_w).sqrt() * tau * tau);
+    // cancellation-free: the larger of a², ‖w‖² from the sum, the other from a·‖w‖ = τ².
+    let (amag, wmag) = if delta >= 0.0 {
+        let a = ((delta + root) / (2.0 * eta_w)).sqrt();
+        (a, tau * tau / a)
+    } else {
+        let w = ((root - delta) / (2.0 * eta_a)).sqrt();
+        (tau * tau / w, w)
+    };
+    let copies = if symmetrize { 2 } else { 1 };
+    let mut w = Vec::with_capacity(copies * m * d);
+    let mut a = Vec::with_capacity(copies * m);
+    for c in 0..copies {
+        for k in 0..m {
+            let u = &dirs[k * d..(k + 1) * d];
+            let nrm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+            w.extend(u.iter().map(|v| wmag * v / nrm));
+            let s = if signs[k] < 0.0 { -1.0 } else { 1.0 };
+            a.push(if c == 0 { s * amag } else { -s * amag });
+        }
+    }
+    Ok((w, a))
+}
+
+/// Issue 6's performance problem R (sizes as arguments; the issue's are d = 100, h = 1000,
+/// n = 1000): x_i ~ N(0, I_d/d); a 3-neuron ReLU teacher with unit w (normalised Gaussian) and
+/// a = ±1 (random signs) gives y; the student (γ = 0, η_a = η_w = 1, loss (1/2n)Σ) starts at
+/// W_kj ~ N(0, 1), a_k ~ N(0, 1/h). The issue does not state the student's initialisation;
+/// this one has z_ki ~ N(0, 1), so the a-block of the Hessian, SᵀS/n, has top eigenvalue
+/// ≈ h·E[relu(z)]² = h/(2π) ≈ 159 for h = 1000, matching the issue's "≈ 161".
+/// Returns the model and θ0.
+///
+/// # Errors
+/// [`ModelError`] only if a size is 0.
+pub fn problem_r(d: usize, h: usize, n: usize, seed: u64) -> Result<(PiecewiseLinear, Vec<f64>), ModelError> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut gauss = |k: usize, s: f64| -> Vec<f64> {
+        (0..k)
+            .map(|_| {
+                let v: f64 = StandardNormal.sample(&mut rng);
+                s * v
+            })
+            .collect::<Vec<f64>>()
+    };
+    let x = gauss(n * d, 1.0 / (d as f64).sqrt());
+    let mut tw = gauss(3 * d, 1.0);
+    for k in 0..3 {
+        let r = &mut tw[k * d..(k + 1) * d];
+        let nrm = r.iter().map(|v| v * v).sum::<f64>().sqrt();
+        r.iter_mut().for_each(|v| *v /= nrm);
+    }
+    let ta: Vec<f64> = gauss(3, 1.0)
+        .iter()
+        .map(|v| if *v < 0.0 { -1.0 } else { 1.0 })
+        .collect();
+    let mut z = vec![0.0; 3 * n];
+    let mut y = vec![0.0; n];
+    network_output_inplace(&tw, &ta, 0.0, d, &x, n, &mut z, &mut y);
+    let w0 = gauss(h * d, 1.0);
+    let a0 = gauss(h, 1.0 / (h as f64).sqrt());
+    let m = PiecewiseLinear::new(x, n, d, y, h, 0.0, 1.0, 1.0, LossScale::HalfMean)?;
+    let th = m.pack(&w0, &a0);
+    Ok((m, th))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod deep_linear;
 pub mod lambda_balanced;
+pub mod piecewise_linear;
 pub mod single_neuron;
 pub mod taylor_rigorous;
 pub mod wide_linear;
@@ -70,5 +71,6 @@ pub fn run(mode: Mode) -> Vec<Row> {
     rows.extend(lambda_balanced::run(mode == Mode::Quick));
     rows.extend(wide_linear::run(mode));
     rows.extend(deep_linear::run(mode));
+    rows.extend(piecewise_linear::run(mode));
     rows
 }
