@@ -150,7 +150,7 @@ fn events_beat_plain_at_same_tolerance() {
 const CASE: &str = r#"{"model":"piecewise_linear",
  "x":[[1,0],[0,1],[-1,0.5],[0.3,-1],[0.7,0.7]], "y":[1,0.5,-0.2,0.4,0.9],
  "a0":[0.5,-0.5,0.4,-0.3], "w0":[[0.4,0.1],[0.4,0.1],[-0.2,0.5],[0.1,-0.6]],
- "gamma":0, "eta_a":1, "eta_w":1, "times":[0,1,2,4]}"#;
+ "gamma":0, "eta_a":1, "eta_w":1, "times":[0,0.5,1,1.4]}"#;
 
 #[test]
 fn cli_simulate_events_on_and_off() {
@@ -203,7 +203,7 @@ fn cli_simulate_events_on_and_off() {
     let bad = write_case(
         dir.path(),
         "bad4.json",
-        &CASE.replace("\"times\":[0,1,2,4]", "\"times\":[0,-1]"),
+        &CASE.replace("\"times\":[0,0.5,1,1.4]", "\"times\":[0,-1]"),
     );
     expect_bad(
         &["simulate", "--case", bad.to_str().unwrap(), "--method", "tsit45"],
