@@ -119,6 +119,34 @@ pub struct DeepLinearCase {
     pub times: Vec<Num>,
 }
 
+/// Two-layer piecewise-linear case (P1 §5, `theory.md` §3): f(x) = aᵀσ(Wx), σ(z) = max(z, γz).
+///
+/// The loss is L = c·Σ_i (f(x_i) − y_i)² with c from the optional field `"loss"`:
+/// `"half-sum"` (c = ½, P1's theory and eqs. 9–10; the default), `"half-mean"` (c = 1/(2n),
+/// issue 6's problem R) or `"mean"` (c = 1/n, the seed code's Fig. 1 objective, whose time runs
+/// ×2/n relative to ½Σ; `theory.md` §5.1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PiecewiseLinearCase {
+    /// Data rows x_i (n × d).
+    pub x: Vec<Vec<Num>>,
+    /// Targets y_i (n).
+    pub y: Vec<Num>,
+    /// Initial a (h).
+    pub a0: Vec<Num>,
+    /// Initial W (h × d).
+    pub w0: Vec<Vec<Num>>,
+    /// Leaky slope γ ∈ [0, 1) (0 = ReLU).
+    pub gamma: Num,
+    /// Learning rate of a.
+    pub eta_a: Num,
+    /// Learning rate of W.
+    pub eta_w: Num,
+    /// Output times (≥ 0, non-decreasing).
+    pub times: Vec<Num>,
+    /// Loss normalisation: "half-sum" (default), "half-mean" or "mean".
+    pub loss: String,
+}
+
 /// A parsed case.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Case {
@@ -130,10 +158,18 @@ pub enum Case {
     TwoLayerLinear(TwoLayerLinearCase),
     /// `"model": "deep_linear"`.
     DeepLinear(DeepLinearCase),
+    /// `"model": "piecewise_linear"`.
+    PiecewiseLinear(PiecewiseLinearCase),
 }
 
 /// Names accepted in the `"model"` field.
-pub const SUPPORTED_MODELS: &[&str] = &["single_neuron", "lambda_balanced", "two_layer_linear", "deep_linear"];
+pub const SUPPORTED_MODELS: &[&str] = &[
+    "single_neuron",
+    "lambda_balanced",
+    "two_layer_linear",
+    "deep_linear",
+    "piecewise_linear",
+];
 
 impl Case {
     /// Parse a case from JSON text.
@@ -199,6 +235,31 @@ impl Case {
                     times: vector(&v, "times")?,
                 }))
             }
+            "piecewise_linear" => {
+                let loss = match v.get("loss") {
+                    None => "half-sum".to_string(),
+                    Some(Value::String(s)) if ["half-sum", "half-mean", "mean"].contains(&s.as_str()) => s.clone(),
+                    Some(other) => {
+                        return Err(CaseError::Field {
+                            field: "loss".into(),
+                            problem: format!(
+                                "{other} is not a loss normalisation: use \"half-sum\" (½Σ), \"half-mean\" (1/(2n)Σ) or \"mean\" (1/nΣ)"
+                            ),
+                        });
+                    }
+                };
+                Ok(Case::PiecewiseLinear(PiecewiseLinearCase {
+                    x: matrix(&v, "x")?,
+                    y: vector(&v, "y")?,
+                    a0: vector(&v, "a0")?,
+                    w0: matrix(&v, "w0")?,
+                    gamma: scalar(&v, "gamma")?,
+                    eta_a: scalar(&v, "eta_a")?,
+                    eta_w: scalar(&v, "eta_w")?,
+                    times: vector(&v, "times")?,
+                    loss,
+                }))
+            }
             other => Err(CaseError::UnknownModel {
                 model: other.into(),
                 supported: SUPPORTED_MODELS.join(", "),
@@ -213,6 +274,7 @@ impl Case {
             Case::LambdaBalanced(_) => "lambda_balanced",
             Case::TwoLayerLinear(_) => "two_layer_linear",
             Case::DeepLinear(_) => "deep_linear",
+            Case::PiecewiseLinear(_) => "piecewise_linear",
         }
     }
 
@@ -223,6 +285,7 @@ impl Case {
             Case::LambdaBalanced(c) => serde_json::to_value(c),
             Case::TwoLayerLinear(c) => serde_json::to_value(c),
             Case::DeepLinear(c) => serde_json::to_value(c),
+            Case::PiecewiseLinear(c) => serde_json::to_value(c),
         }
         .expect("invariant: case serializes");
         v["model"] = Value::String(self.model_name().into());

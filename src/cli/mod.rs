@@ -6,6 +6,7 @@
 mod bench;
 mod deep_linear;
 mod lambda_balanced;
+mod piecewise_linear;
 mod single_neuron;
 mod two_layer_linear;
 
@@ -67,6 +68,33 @@ enum Command {
         /// Local error tolerance for `--method taylor`.
         #[arg(long, default_value_t = 1e-12, allow_negative_numbers = true)]
         tol: f64,
+        /// piecewise_linear only: locate activation switches as events (default on) or not.
+        #[arg(long, value_enum)]
+        events: Option<OnOff>,
+    },
+    /// Time issue 6's problem R (two-layer ReLU, d = 100, h = 1000, n = 1000, t ∈ [0, 50]).
+    BenchProblemR {
+        /// Input dimension.
+        #[arg(long, default_value_t = 100)]
+        d: usize,
+        /// Hidden width.
+        #[arg(long, default_value_t = 1000)]
+        h: usize,
+        /// Samples.
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        /// Final time.
+        #[arg(long, default_value_t = 50.0)]
+        t_end: f64,
+        /// Relative tolerance (atol = rtol/100).
+        #[arg(long, default_value_t = 1e-8)]
+        rtol: f64,
+        /// Repetitions (median reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Method (tsit45 only; implicit methods would form the dense Jacobian).
+        #[arg(long, value_enum, default_value_t = MethodArg::Tsit45)]
+        method: MethodArg,
     },
     /// Run the verification catalog and write certified tables and a figure.
     Verify {
@@ -110,6 +138,12 @@ enum Command {
         #[arg(long, default_value = "report")]
         out: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -210,14 +244,22 @@ fn run(cli: Cli) -> Result<i32> {
             form,
             prec,
             tol,
+            events,
         } => {
             let function_space = matches!(form, SpaceArg::FunctionSpace);
+            let case_v = read_case(&case)?;
+            if events.is_some() && !matches!(case_v, Case::PiecewiseLinear(_)) {
+                bail!(
+                    "--events applies to piecewise_linear cases only (the {} flow is smooth): drop it",
+                    case_v.model_name()
+                );
+            }
             let v = match method.flow_method() {
                 None => {
                     if function_space {
                         bail!("--method taylor integrates the parameter flow only: drop --form function_space");
                     }
-                    match read_case(&case)? {
+                    match case_v {
                         Case::SingleNeuron(c) => single_neuron::simulate_taylor_json(&c, prec, tol)?,
                         other => bail!(
                             "--method taylor supports single_neuron cases so far, not {}: use bdf, esdirk34, tr-bdf2 or tsit45",
@@ -227,7 +269,7 @@ fn run(cli: Cli) -> Result<i32> {
                 }
                 Some(m) => {
                     let opts = FlowOptions::new(m).with_tol(rtol, atol);
-                    match read_case(&case)? {
+                    match case_v {
                         Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
                         Case::LambdaBalanced(c) => {
                             if function_space {
@@ -239,12 +281,30 @@ fn run(cli: Cli) -> Result<i32> {
                         }
                         Case::TwoLayerLinear(c) => two_layer_linear::simulate_json(&c, &opts, function_space)?,
                         Case::DeepLinear(c) => deep_linear::simulate_json(&c, &opts, function_space)?,
+                        Case::PiecewiseLinear(c) => {
+                            if function_space {
+                                bail!("--form function_space is not defined for piecewise_linear: drop it");
+                            }
+                            piecewise_linear::simulate_json(&c, &opts, events != Some(OnOff::Off))?
+                        }
                     }
                 }
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
         }
+        Command::BenchProblemR {
+            d,
+            h,
+            n,
+            t_end,
+            rtol,
+            runs,
+            method,
+        } => match method.flow_method() {
+            Some(m) => piecewise_linear::bench_problem_r(d, h, n, t_end, rtol, runs, m),
+            None => bail!("bench-problem-r: --method taylor is not supported; use tsit45"),
+        },
         Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),
         Command::Report { out } => run_catalog(Mode::Full, &out, true),
         Command::Bench {

@@ -1,6 +1,7 @@
 //! diffsol `OdeEquations` adapter for any [`VectorField`]: right-hand side, analytic Jacobian
 //! matrix (assembled by the field, not by n Jacobian-vector products) and the initial state.
-//! Counts calls for [`super::FlowStats`].
+//! Counts calls for [`super::FlowStats`]. Optionally carries switching surfaces as diffsol
+//! root functions (event location for [`crate::models::SwitchedField`]s).
 
 use crate::models::VectorField;
 use diffsol::op::OpStatistics;
@@ -19,6 +20,14 @@ pub(super) struct FieldEquations<'f, F: ?Sized> {
     y0: Vec<f64>,
     ctx: NalgebraContext,
     stats: RefCell<OpStatistics>,
+    surfaces: Option<Surfaces<'f>>,
+}
+
+/// Root functions: count and evaluator.
+type SurfaceFn<'f> = &'f dyn Fn(&[f64], &mut [f64]);
+struct Surfaces<'f> {
+    n: usize,
+    eval: SurfaceFn<'f>,
 }
 
 impl<'f, F: VectorField + ?Sized> FieldEquations<'f, F> {
@@ -28,7 +37,14 @@ impl<'f, F: VectorField + ?Sized> FieldEquations<'f, F> {
             y0: y0.to_vec(),
             ctx: NalgebraContext::default(),
             stats: RefCell::new(OpStatistics::default()),
+            surfaces: None,
         }
+    }
+    /// With `n` root functions evaluated by `eval` (a sign change of entry j between two step
+    /// ends is located by diffsol's Illinois secant search on the step's interpolant).
+    pub(super) fn with_surfaces(mut self, n: usize, eval: SurfaceFn<'f>) -> Self {
+        self.surfaces = Some(Surfaces { n, eval });
+        self
     }
     pub(super) fn rhs_statistics(&self) -> OpStatistics {
         self.stats.borrow().clone()
@@ -39,6 +55,9 @@ pub(super) struct Rhs<'a, 'f, F: ?Sized> {
     eqn: &'a FieldEquations<'f, F>,
 }
 pub(super) struct Init<'a, 'f, F: ?Sized> {
+    eqn: &'a FieldEquations<'f, F>,
+}
+pub(super) struct Root<'a, 'f, F: ?Sized> {
     eqn: &'a FieldEquations<'f, F>,
 }
 
@@ -69,6 +88,33 @@ macro_rules! impl_op {
 }
 impl_op!(Rhs);
 impl_op!(Init);
+
+impl<F: VectorField + ?Sized> Op for Root<'_, '_, F> {
+    type M = M;
+    type V = V;
+    type T = f64;
+    type C = NalgebraContext;
+    fn nstates(&self) -> usize {
+        self.eqn.field.dim()
+    }
+    fn nout(&self) -> usize {
+        self.eqn.surfaces.as_ref().map_or(0, |s| s.n)
+    }
+    fn nparams(&self) -> usize {
+        0
+    }
+    fn context(&self) -> &Self::C {
+        &self.eqn.ctx
+    }
+}
+
+impl<F: VectorField + ?Sized> NonLinearOp for Root<'_, '_, F> {
+    fn call_inplace(&self, x: &V, _t: f64, y: &mut V) {
+        if let Some(s) = &self.eqn.surfaces {
+            (s.eval)(x.inner().as_slice(), y.inner_mut().as_mut_slice());
+        }
+    }
+}
 
 impl<F: VectorField + ?Sized> NonLinearOp for Rhs<'_, '_, F> {
     fn call_inplace(&self, x: &V, _t: f64, y: &mut V) {
@@ -125,7 +171,7 @@ impl<'a, 'f, F: VectorField + ?Sized> OdeEquationsRef<'a> for FieldEquations<'f,
     type Mass = ParameterisedOp<'a, UnitCallable<M>>;
     type Init = Init<'a, 'f, F>;
     type Out = ParameterisedOp<'a, UnitCallable<M>>;
-    type Root = ParameterisedOp<'a, UnitCallable<M>>;
+    type Root = Root<'a, 'f, F>;
     type Reset = ParameterisedOp<'a, UnitCallable<M>>;
 }
 
@@ -138,6 +184,9 @@ impl<'f, F: VectorField + ?Sized> OdeEquations for FieldEquations<'f, F> {
     }
     fn init(&self) -> Init<'_, 'f, F> {
         Init { eqn: self }
+    }
+    fn root(&self) -> Option<Root<'_, 'f, F>> {
+        self.surfaces.as_ref().map(|_| Root { eqn: self })
     }
     fn set_params(&mut self, _p: &V) {}
     fn get_params(&self, _p: &mut V) {}

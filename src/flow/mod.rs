@@ -7,15 +7,18 @@
 //! the explicit Tsitouras 5(4) pair. Dense output at the requested times comes from each
 //! method's own interpolant, evaluated inside the step that covers the time.
 //!
+//! [`integrate_switched`] integrates a piecewise-smooth [`SwitchedField`] with its switching
+//! surfaces located as events (diffsol root finding) and the method restarted at each switch.
+//!
 //! Tolerances are diffsol's mixed error test |e_i| ≤ atol + rtol·|y_i| per step; the *global*
 //! error of the solution is not bounded by them (see `verification/README.md` for the bounds
 //! the catalog promises and why).
 
 mod equations;
 
-use crate::models::VectorField;
+use crate::models::{SwitchedField, VectorField};
 use crate::num::{TimeError, check_times};
-use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, VectorCommon};
+use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector, VectorCommon};
 use equations::FieldEquations;
 use serde::Serialize;
 use std::fmt;
@@ -136,6 +139,11 @@ pub struct Trajectory {
     pub states: Vec<Vec<f64>>,
     /// Solver statistics.
     pub stats: FlowStats,
+    /// Located events (restarts); 0 without surfaces.
+    pub events: usize,
+    /// Surfaces crossed (≥ events: crossings closer than the root finder's resolution are
+    /// switched together).
+    pub switches: usize,
 }
 
 /// Errors from integration.
@@ -185,6 +193,24 @@ pub enum FlowError {
         /// Limit.
         max_steps: usize,
     },
+    /// Event location chatters on one surface: a sliding mode.
+    #[error(
+        "{method}: surface {surface} was crossed {count} times in a row within Δt = {span:.3e} before t = {t:.6e}: \
+         the flow slides along it (a Filippov sliding mode: the field points into the surface from both sides), \
+         which event location does not integrate; use --events off (plain adaptive integration) or a shorter time span"
+    )]
+    Sliding {
+        /// Method.
+        method: Method,
+        /// Time.
+        t: f64,
+        /// Surface index.
+        surface: usize,
+        /// Consecutive crossings.
+        count: usize,
+        /// Time they spanned.
+        span: f64,
+    },
     /// The solution blew up.
     #[error("{method}: the state became non-finite at t = {t:.6e}")]
     NonFinite {
@@ -205,6 +231,68 @@ pub fn integrate<F: VectorField + ?Sized>(
     times: &[f64],
     opts: &FlowOptions,
 ) -> Result<Trajectory, FlowError> {
+    integrate_inner(field, None, y0, times, opts)
+}
+
+/// Integrate a piecewise-smooth field with its switching surfaces located as events.
+///
+/// Between switches the field's current smooth piece is integrated (its trial stages never
+/// see a kink). diffsol evaluates the n_surfaces root functions at every step end; a sign
+/// change inside an accepted step is located by its Illinois secant search on the step's
+/// interpolant to ~100 ε·t in time, so the event time is as accurate as the interpolant
+/// (≈ the local tolerance). The integrator is then moved back to the event
+/// (`state_mut_back`), [`SwitchedField::switch`] selects the next piece, ẏ is re-evaluated
+/// there (ẏ jumps across a ReLU kink) and the method restarts (BDF at order 1; the explicit
+/// and SDIRK methods keep their step size). [`Trajectory::events`] counts restarts and
+/// [`Trajectory::switches`] the surface crossings.
+///
+/// Limits (be aware): two crossings of one surface inside a single step (cross and return)
+/// produce no sign change at the step ends and go unnoticed, as in CVODE; the cost is one
+/// evaluation of all surfaces per step plus ~5–10 per event. For a ReLU network that is
+/// h·n surfaces, and when switches are dense in time (large h·n, e.g. issue 6's problem R
+/// with 10⁶ surfaces) every step ends at an event and event location degenerates into tiny
+/// steps: see `models::piecewise_linear` and `verification/README.md` (PL family).
+///
+/// Sliding modes: where the field points into a surface from both sides (for ReLU networks
+/// this happens when a_k·g_i has the sign that makes neuron k's own sample i push z_ki back),
+/// the true (Filippov) flow stays on the surface. Event location would chatter; it is detected
+/// ([`SLIDING_EVENTS`] consecutive crossings of one surface within [`SLIDING_SPAN`]) and
+/// reported as [`FlowError::Sliding`] instead. Integrating the sliding motion (a fractional
+/// c_ki ∈ [γ, 1] chosen so that d(w_kᵀx_i)/dt = 0) is not implemented.
+///
+/// # Errors
+/// As [`integrate`].
+pub fn integrate_switched<F: SwitchedField + ?Sized>(
+    field: &F,
+    y0: &[f64],
+    times: &[f64],
+    opts: &FlowOptions,
+) -> Result<Trajectory, FlowError> {
+    let eval = |y: &[f64], s: &mut [f64]| field.surfaces_inplace(y, s);
+    let switch = |y: &[f64], idx: usize| field.switch(y, idx);
+    integrate_inner(field, Some((field.n_surfaces(), &eval, &switch)), y0, times, opts)
+}
+
+/// Sliding detection: this many consecutive events on one surface ...
+pub const SLIDING_EVENTS: usize = 8;
+/// ... within this time span relative to 1 + |t| mean the flow slides along the surface (a
+/// genuine re-crossing takes O(1) time; chattering recrosses within a few step sizes).
+pub const SLIDING_SPAN: f64 = 1e-6;
+
+/// Surfaces: count, evaluator, switch handler.
+type Events<'e> = (
+    usize,
+    &'e dyn Fn(&[f64], &mut [f64]),
+    &'e dyn Fn(&[f64], usize) -> usize,
+);
+
+fn integrate_inner<F: VectorField + ?Sized>(
+    field: &F,
+    events: Option<Events<'_>>,
+    y0: &[f64],
+    times: &[f64],
+    opts: &FlowOptions,
+) -> Result<Trajectory, FlowError> {
     for (name, value) in [("rtol", opts.rtol), ("atol", opts.atol)] {
         if !(value.is_finite() && value > 0.0) {
             return Err(FlowError::BadTolerance { name, value });
@@ -221,7 +309,10 @@ pub fn integrate<F: VectorField + ?Sized>(
     if let Some(i) = y0.iter().position(|v| !v.is_finite()) {
         return Err(FlowError::InitialState(format!("entry {i} is {}", y0[i])));
     }
-    let eqn = FieldEquations::new(field, y0);
+    let mut eqn = FieldEquations::new(field, y0);
+    if let Some((n, eval, _)) = events {
+        eqn = eqn.with_surfaces(n, eval);
+    }
     let t_end = *times.last().expect("checked non-empty");
     let problem = OdeBuilder::<NalgebraMat<f64>>::new()
         .rtol(opts.rtol)
@@ -229,6 +320,9 @@ pub fn integrate<F: VectorField + ?Sized>(
         .build_from_eqn(eqn)
         .map_err(|e| solver_err(opts.method, 0.0, e))?;
     type Ls = NalgebraLU<f64>;
+    let (mut n_events, mut n_switches) = (0usize, 0usize);
+    // (surface, consecutive count, time of the first of the run) for sliding detection.
+    let mut last_event: (usize, usize, f64) = (usize::MAX, 0, 0.0);
     macro_rules! run {
         ($solver:expr) => {{
             let mut s = $solver.map_err(|e| solver_err(opts.method, 0.0, e))?;
@@ -249,10 +343,37 @@ pub fn integrate<F: VectorField + ?Sized>(
                     if s.state().y.inner().iter().any(|v| !v.is_finite()) {
                         return Err(FlowError::NonFinite { method: opts.method, t });
                     }
-                    while k < times.len() && times[k] <= t {
+                    // Outputs are read inside the accepted step, up to the event if there is one.
+                    let t_out = match reason {
+                        OdeSolverStopReason::RootFound(tr, _) => tr,
+                        _ => t,
+                    };
+                    while k < times.len() && times[k] <= t_out {
                         let y = s.interpolate(times[k]).map_err(|e| solver_err(opts.method, t, e))?;
                         out.push(y.inner().as_slice().to_vec());
                         k += 1;
+                    }
+                    if let (OdeSolverStopReason::RootFound(tr, idx), Some((_, _, switch))) = (&reason, events) {
+                        if last_event.0 == *idx {
+                            last_event.1 += 1;
+                        } else {
+                            last_event = (*idx, 1, *tr);
+                        }
+                        let span = *tr - last_event.2;
+                        if last_event.1 >= SLIDING_EVENTS && span <= SLIDING_SPAN * (1.0 + tr.abs()) {
+                            return Err(FlowError::Sliding {
+                                method: opts.method,
+                                t: *tr,
+                                surface: *idx,
+                                count: last_event.1,
+                                span,
+                            });
+                        }
+                        s.state_mut_back(*tr).map_err(|e| solver_err(opts.method, *tr, e))?;
+                        let st = s.state_mut();
+                        n_switches += switch(st.y.inner().as_slice(), *idx);
+                        n_events += 1;
+                        field.eval_inplace(st.y.inner().as_slice(), st.dy.inner_mut().as_mut_slice());
                     }
                     if k == times.len() || matches!(reason, OdeSolverStopReason::TstopReached) {
                         break;
@@ -280,6 +401,8 @@ pub fn integrate<F: VectorField + ?Sized>(
     Ok(Trajectory {
         times: times.to_vec(),
         states,
+        events: n_events,
+        switches: n_switches,
         stats: FlowStats {
             steps: st.number_of_steps,
             rejected_steps: st.number_of_error_test_failures,

@@ -11,10 +11,13 @@
 //! - [`lambda_balanced`]: two-layer linear network W2W1 (P2) and λ-balanced initialisation.
 //! - [`two_layer_linear`], [`deep_linear`]: f(x) = AᵀW_L⋯W_1x (P1 §4, App. B) and the
 //!   Theorem 4.2 β flow.
+//! - [`piecewise_linear`]: f(x) = aᵀσ(Wx) with σ(z) = max(z, γz) (P1 §5), frozen-pattern and
+//!   eq. (10) fields.
 
 pub mod deep_linear;
 pub mod lambda_balanced;
 pub mod linalg;
+pub mod piecewise_linear;
 pub mod samples;
 pub mod single_neuron;
 pub mod two_layer_linear;
@@ -103,6 +106,21 @@ pub trait VectorField {
     fn jacobian_inplace(&self, y: &[f64], jac: &mut [f64]);
     /// (∂F/∂y)·v into `out` (no allocation).
     fn jvp_inplace(&self, y: &[f64], v: &[f64], out: &mut [f64]);
+}
+
+/// A [`VectorField`] that is smooth between switching surfaces s_j(y) = 0 (e.g. the
+/// activation-pattern boundaries w_kᵀx_i = 0 of a ReLU network). Between switches it evaluates
+/// one smooth piece (frozen across the surface, so an integrator's trial stages never see a
+/// kink); at a located crossing the integrator calls [`SwitchedField::switch`] and restarts.
+pub trait SwitchedField: VectorField {
+    /// Number of surfaces.
+    fn n_surfaces(&self) -> usize;
+    /// s_j(y) for every surface into `s` (no allocation).
+    fn surfaces_inplace(&self, y: &[f64], s: &mut [f64]);
+    /// Move to the piece beyond surface `idx`, crossed at state `y` (other surfaces whose sign
+    /// at `y` disagrees with the current piece are switched too); returns how many surfaces
+    /// were switched.
+    fn switch(&self, y: &[f64], idx: usize) -> usize;
 }
 
 /// The gradient flow θ̇ = −η ⊙ ∇L(θ) of a model, as a [`VectorField`].

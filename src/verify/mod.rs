@@ -9,6 +9,7 @@ pub mod deep_linear;
 pub mod implicit_bias;
 pub mod lambda_balanced;
 pub mod mirror_modes;
+pub mod piecewise_linear;
 pub mod single_neuron;
 pub mod taylor_rigorous;
 pub mod wide_linear;
@@ -74,5 +75,6 @@ pub fn run(mode: Mode) -> Vec<Row> {
     rows.extend(deep_linear::run(mode));
     rows.extend(implicit_bias::run(mode));
     rows.extend(mirror_modes::run(mode));
+    rows.extend(piecewise_linear::run(mode));
     rows
 }

@@ -1,0 +1,54 @@
+//! Problem R (issue 6): one gradient of the two-layer ReLU network at d = 100, h = 1000,
+//! n = 1000 (two GEMMs, 4·n·h·d = 4e8 flop, plus O(nh) element-wise work), next to faer's own
+//! dgemm on the same shapes and on a 1000³ square product, all single-threaded
+//! (`Par::Seq`, global parallelism off). The % of dgemm rate is
+//! (4e8 / t_gradient) / (2·m·n·k / t_dgemm); compute it from the printed times.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
+use lazyrich::models::GradientFlowModel;
+use lazyrich::models::piecewise_linear::problem_r;
+use std::hint::black_box;
+use std::time::Duration;
+
+fn bench(c: &mut Criterion) {
+    faer::set_global_parallelism(Par::Seq);
+    let (d, h, n) = (100, 1000, 1000);
+    let (model, th) = problem_r(d, h, n, 2024).expect("sizes > 0");
+    let mut g = vec![0.0; model.n_params()];
+    let mut grp = c.benchmark_group("problem_r");
+    grp.measurement_time(Duration::from_secs(8)).sample_size(30);
+    grp.throughput(Throughput::Elements((4 * n * h * d) as u64));
+    grp.bench_function("gradient", |b| {
+        b.iter(|| {
+            model.grad_inplace(black_box(&th), &mut g);
+        })
+    });
+    // faer dgemm, same shapes as the gradient's two products: (n×d)(d×h) and (h×n)(n×d).
+    let a1 = Mat::<f64>::from_fn(n, d, |i, j| ((i * 31 + j * 17) % 97) as f64 / 97.0);
+    let b1 = Mat::<f64>::from_fn(d, h, |i, j| ((i * 13 + j * 7) % 89) as f64 / 89.0);
+    let mut c1 = Mat::<f64>::zeros(n, h);
+    grp.throughput(Throughput::Elements((2 * n * h * d) as u64));
+    grp.bench_function("faer_dgemm_n_d_h", |b| {
+        b.iter(|| matmul(c1.as_mut(), Accum::Replace, a1.as_ref(), b1.as_ref(), 1.0, Par::Seq))
+    });
+    let a2 = Mat::<f64>::from_fn(h, n, |i, j| ((i * 31 + j * 17) % 97) as f64 / 97.0);
+    let b2 = Mat::<f64>::from_fn(n, d, |i, j| ((i * 13 + j * 7) % 89) as f64 / 89.0);
+    let mut c2 = Mat::<f64>::zeros(h, d);
+    grp.bench_function("faer_dgemm_h_n_d", |b| {
+        b.iter(|| matmul(c2.as_mut(), Accum::Replace, a2.as_ref(), b2.as_ref(), 1.0, Par::Seq))
+    });
+    let s = 1000;
+    let a3 = Mat::<f64>::from_fn(s, s, |i, j| ((i * 31 + j * 17) % 97) as f64 / 97.0);
+    let b3 = Mat::<f64>::from_fn(s, s, |i, j| ((i * 13 + j * 7) % 89) as f64 / 89.0);
+    let mut c3 = Mat::<f64>::zeros(s, s);
+    grp.throughput(Throughput::Elements((2 * s * s * s) as u64));
+    grp.bench_function("faer_dgemm_1000_cubed", |b| {
+        b.iter(|| matmul(c3.as_mut(), Accum::Replace, a3.as_ref(), b3.as_ref(), 1.0, Par::Seq))
+    });
+    grp.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

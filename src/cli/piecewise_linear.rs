@@ -1,0 +1,161 @@
+//! `simulate` for the two-layer piecewise-linear network (`"model": "piecewise_linear"`) and
+//! `bench-problem-r` (issue 6's performance problem R).
+
+use anyhow::{Result, bail};
+use lazyrich::case::{PiecewiseLinearCase, f64_rows, f64_vec};
+use lazyrich::flow::{FlowOptions, Method, integrate, integrate_switched};
+use lazyrich::models::piecewise_linear::{FrozenPatternFlow, LossScale, PiecewiseLinear, problem_r};
+use lazyrich::models::{GradientFlowModel, ParameterFlow};
+use serde_json::{Map, Value, json};
+use std::time::Instant;
+
+pub(super) fn simulate_json(c: &PiecewiseLinearCase, opts: &FlowOptions, events: bool) -> Result<Value> {
+    let times = f64_vec(&c.times);
+    lazyrich::num::check_times(&times)?;
+    let scale: LossScale = c.loss.parse()?;
+    let (model, theta0) = PiecewiseLinear::from_init(
+        &f64_rows(&c.x),
+        &f64_vec(&c.y),
+        &f64_vec(&c.a0),
+        &f64_rows(&c.w0),
+        c.gamma.to_f64(),
+        c.eta_a.to_f64(),
+        c.eta_w.to_f64(),
+        scale,
+    )?;
+    let tr = if events {
+        let field = FrozenPatternFlow::new(&model, &theta0);
+        integrate_switched(&field, &theta0, &times, opts)?
+    } else {
+        integrate(&ParameterFlow(&model), &theta0, &times, opts)?
+    };
+    let d0 = model.deltas(&theta0);
+    let mut max_drift: f64 = 0.0;
+    let pts: Vec<Value> = tr
+        .states
+        .iter()
+        .zip(&tr.times)
+        .map(|(th, t)| {
+            let drift = model
+                .deltas(th)
+                .iter()
+                .zip(&d0)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            max_drift = max_drift.max(drift);
+            json!({"t": t, "loss": model.loss(th), "delta_drift": drift, "w": model.w(th), "a": model.a(th)})
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("model".into(), json!("piecewise_linear"));
+    out.insert("method".into(), json!(opts.method.as_str()));
+    out.insert("rtol".into(), json!(opts.rtol));
+    out.insert("atol".into(), json!(opts.atol));
+    out.insert("events".into(), json!(events));
+    out.insert("loss_scale".into(), json!(scale.as_str()));
+    out.insert("h".into(), json!(model.h()));
+    out.insert("gamma".into(), json!(model.gamma()));
+    out.insert("deltas".into(), json!(d0));
+    out.insert("points".into(), Value::Array(pts));
+    out.insert("delta_drift".into(), json!(max_drift));
+    out.insert(
+        "delta_drift_definition".into(),
+        json!("max_k |δ_k(t) − δ_k(0)|, δ_k = η_w a_k² − η_a‖w_k‖² (P1 §5, conserved by the exact flow)"),
+    );
+    out.insert("switches".into(), json!(if events { Some(tr.switches) } else { None }));
+    out.insert("events_located".into(), json!(tr.events));
+    out.insert("stats".into(), serde_json::to_value(tr.stats)?);
+    Ok(Value::Object(out))
+}
+
+/// Time the problem-R solve (issue 6): one gradient, then the whole flow to `t_end` with
+/// Tsit45 at `rtol` (atol = rtol/100), `runs` times; prints medians. Explicit only: the
+/// P×P Jacobian (P = h(d+1) ≈ 10⁵ → 81 GB) is never formed, and the crate's implicit methods
+/// assemble it (diffsol's dense LU), so BDF/SDIRK are refused here.
+pub(super) fn bench_problem_r(
+    d: usize,
+    h: usize,
+    n: usize,
+    t_end: f64,
+    rtol: f64,
+    runs: usize,
+    method: Method,
+) -> Result<i32> {
+    if method != Method::Tsit45 {
+        bail!(
+            "bench-problem-r runs tsit45 only: the implicit methods here assemble the dense P×P Jacobian \
+             (P = {} → {:.0} GB), which issue 6 forbids; a matrix-free Newton–Krylov BDF is not implemented",
+            h * (d + 1),
+            (h * (d + 1)) as f64 * (h * (d + 1)) as f64 * 8.0 / 1e9
+        );
+    }
+    if !(t_end.is_finite() && t_end > 0.0) || runs == 0 {
+        bail!("--t-end must be > 0 and --runs ≥ 1");
+    }
+    let (model, th0) = problem_r(d, h, n, 2024)?;
+    let p = model.n_params();
+    let mut g = vec![0.0; p];
+    // one gradient: median of 21
+    let mut tg: Vec<f64> = (0..21)
+        .map(|_| {
+            let s = Instant::now();
+            model.grad_inplace(&th0, &mut g);
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    tg.sort_by(f64::total_cmp);
+    let flops = 4.0 * (n * h * d) as f64;
+    eprintln!(
+        "problem R: d={d} h={h} n={n} P={p}; one gradient median {:.3} ms ({:.2} GFLOP/s on the two GEMMs' {:.2e} flop)",
+        tg[10] * 1e3,
+        flops / tg[10] / 1e9,
+        flops
+    );
+    let lam = top_hessian_eigenvalue(&model, &th0, 30);
+    eprintln!("top Hessian eigenvalue at θ0 (30 power iterations with HVPs): {lam:.2}");
+    let opts = FlowOptions::new(method).with_tol(rtol, rtol / 100.0);
+    let mut rows = Vec::new();
+    for r in 0..runs {
+        let s = Instant::now();
+        let tr = integrate(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?;
+        let secs = s.elapsed().as_secs_f64();
+        let th = tr.states.last().expect("two times");
+        eprintln!(
+            "run {r}: {secs:.2} s, steps {} (rejected {}), gradients {}, loss {:.6e} → {:.6e}, δ drift {:.2e}",
+            tr.stats.steps,
+            tr.stats.rejected_steps,
+            tr.stats.rhs_evals,
+            model.loss(&th0),
+            model.loss(th),
+            model.delta_drift(&th0, th)
+        );
+        rows.push((secs, tr.stats.steps, tr.stats.rhs_evals));
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let med = rows[rows.len() / 2];
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "problem": "R", "d": d, "h": h, "n": n, "t_end": t_end, "method": method.as_str(), "rtol": rtol,
+            "runs": runs, "median_seconds": med.0, "steps": med.1, "gradients": med.2,
+            "gradient_ms_median": tg[10] * 1e3, "top_hessian_eigenvalue": lam,
+        }))?
+    );
+    Ok(0)
+}
+
+/// Power iteration on ∇²L with Hessian-vector products.
+fn top_hessian_eigenvalue(m: &PiecewiseLinear, th: &[f64], iters: usize) -> f64 {
+    let p = th.len();
+    let mut v: Vec<f64> = (0..p).map(|i| ((i * 7919 % 1000) as f64 / 1000.0) - 0.5).collect();
+    let mut hv = vec![0.0; p];
+    let mut lam = 0.0;
+    for _ in 0..iters {
+        let nrm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter_mut().for_each(|x| *x /= nrm);
+        m.hvp_inplace(th, &v, &mut hv);
+        lam = v.iter().zip(&hv).map(|(a, b)| a * b).sum();
+        std::mem::swap(&mut v, &mut hv);
+    }
+    lam
+}

@@ -1,0 +1,217 @@
+//! Two-layer piecewise-linear network: gradient and HVP vs finite differences, the catalog
+//! (δ_k conservation, event-located flow vs reference, symmetrised init, eq. 9–10), and the
+//! frozen-pattern switch bookkeeping.
+
+mod common;
+
+use common::fd_grad;
+use lazyrich::flow::{FlowOptions, Method};
+use lazyrich::models::GradientFlowModel;
+use lazyrich::models::piecewise_linear::{LossScale, PiecewiseLinear};
+use lazyrich::verify::{Mode, piecewise_linear as pl};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn random_model(gamma: f64, scale: LossScale, seed: u64) -> (PiecewiseLinear, Vec<f64>) {
+    let (n, d, h) = (9, 4, 5);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut g = |k: usize| -> Vec<f64> { (0..k).map(|_| StandardNormal.sample(&mut rng)).collect() };
+    let x = g(n * d);
+    let y = g(n);
+    let th = g(h * d + h);
+    (PiecewiseLinear::new(x, n, d, y, h, gamma, 0.6, 1.4, scale).unwrap(), th)
+}
+
+/// Smallest |w_kᵀx_i|: finite differences with step s are exact-polynomial only when no
+/// pre-activation changes sign within the step (|Δz| ≤ s·max‖x_i‖·√d).
+fn min_abs_z(m: &PiecewiseLinear, th: &[f64]) -> f64 {
+    m.preactivations(th).iter().fold(f64::INFINITY, |a, z| a.min(z.abs()))
+}
+
+/// Central differences of a function that is a polynomial of degree ≤ 4 in each coordinate
+/// (inside one pattern) have truncation error O(s²·|∂³L|) ≈ 1e-12 at s = 1e-6 and rounding
+/// ε·|L|/s ≈ 1e-10·|L|; 1e-7 relative to (1 + |value|) leaves three orders of margin.
+const FD_STEP: f64 = 1e-6;
+const FD_TOL: f64 = 1e-7;
+
+#[test]
+fn gradient_matches_finite_differences() {
+    for (gamma, scale, seed) in [
+        (0.0, LossScale::HalfSum, 1),
+        (0.3, LossScale::HalfMean, 2),
+        (0.0, LossScale::Mean, 3),
+        (0.1, LossScale::HalfSum, 4),
+    ] {
+        let (m, th) = random_model(gamma, scale, seed);
+        assert!(min_abs_z(&m, &th) > 1e-4, "sample too close to a kink");
+        let fd = fd_grad(|t| m.loss(t), &th, FD_STEP);
+        let mut g = vec![0.0; m.n_params()];
+        let l = m.loss_grad(&th, &mut g);
+        assert_eq!(l, m.loss(&th));
+        for (i, (a, b)) in g.iter().zip(&fd).enumerate() {
+            assert!(
+                (a - b).abs() <= FD_TOL * (1.0 + b.abs()),
+                "γ {gamma} {scale} i {i}: {a} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn hvp_matches_finite_differences_of_gradient() {
+    for (gamma, scale, seed) in [(0.0, LossScale::HalfSum, 5), (0.25, LossScale::Mean, 6)] {
+        let (m, th) = random_model(gamma, scale, seed);
+        assert!(min_abs_z(&m, &th) > 1e-4);
+        let p = m.n_params();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed + 100);
+        let v: Vec<f64> = (0..p).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let mut hv = vec![0.0; p];
+        m.hvp_inplace(&th, &v, &mut hv);
+        let (mut gp, mut gm) = (vec![0.0; p], vec![0.0; p]);
+        let tp: Vec<f64> = th.iter().zip(&v).map(|(a, b)| a + FD_STEP * b).collect();
+        let tm: Vec<f64> = th.iter().zip(&v).map(|(a, b)| a - FD_STEP * b).collect();
+        m.grad_inplace(&tp, &mut gp);
+        m.grad_inplace(&tm, &mut gm);
+        for i in 0..p {
+            let fd = (gp[i] - gm[i]) / (2.0 * FD_STEP);
+            assert!(
+                (hv[i] - fd).abs() <= FD_TOL * (1.0 + fd.abs()),
+                "i {i}: {} vs {fd}",
+                hv[i]
+            );
+        }
+        // The full Hessian is symmetric and its columns are the HVPs of unit vectors.
+        let mut hess = vec![0.0; p * p];
+        m.hessian_inplace(&th, &mut hess);
+        for i in 0..p {
+            for j in 0..p {
+                let (a, b) = (hess[i + j * p], hess[j + i * p]);
+                assert!((a - b).abs() <= 1e-12 * (1.0 + a.abs()), "asymmetric at ({i},{j})");
+            }
+        }
+    }
+}
+
+/// The quick catalog passes: δ_k conservation, event-located flow vs reference, plain vs
+/// events, symmetrised init, eq. 9–10 (bounds and their reasons in `verification/README.md`).
+#[test]
+fn quick_catalog_passes() {
+    let rows = pl::run(Mode::Quick);
+    for r in &rows {
+        eprintln!(
+            "{:9} {:20} {:9} {:?} err {:.2e} ref {:.2e} bound {:.2e} margin {:.2e} {} {} | {}",
+            r.check,
+            r.case,
+            r.method,
+            r.tolerance,
+            r.abs_err,
+            r.ref_bound,
+            r.bound,
+            r.margin,
+            r.pass,
+            r.note,
+            r.ref_method
+        );
+    }
+    for id in ["PL-CONS", "PL-EVENT", "PL-PLAIN", "PL-SYM", "PL-EQ9"] {
+        assert!(rows.iter().any(|r| r.check == id), "no {id} row");
+    }
+    let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    // The catalog must actually cross switching surfaces.
+    assert!(
+        rows.iter()
+            .filter(|r| r.check == "PL-EVENT")
+            .all(|r| !r.note.contains("switches=0")),
+        "a case without switches checks nothing about kinks"
+    );
+}
+
+/// The event-located flow at a loose tolerance is much closer to the reference than the plain
+/// flow at the same tolerance (the order loss at kinks), on the first catalog case.
+#[test]
+fn events_beat_plain_at_same_tolerance() {
+    let c = &pl::catalog()[0];
+    let (m, th0) = pl::build(c).unwrap();
+    let ts = pl::times(c.t_end);
+    let r = pl::run_events(&m, &th0, &ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-13, 1e-15)).unwrap();
+    let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-6, 1e-8);
+    let ev = pl::run_events(&m, &th0, &ts, &opts).unwrap();
+    let plain = pl::run_plain(&m, &th0, &ts, &opts).unwrap();
+    let (e_ev, _) = pl::traj_error(&ev, &r);
+    let (e_pl, _) = pl::traj_error(&plain, &r);
+    eprintln!("events {e_ev:.3e} ({} switches) plain {e_pl:.3e}", ev.switches);
+    assert!(ev.switches > 0);
+    assert!(e_ev < e_pl, "events {e_ev:e} vs plain {e_pl:e}");
+}
+
+/// A small ReLU case file: 2-D inputs, 4 neurons; the flow crosses at least one surface.
+const CASE: &str = r#"{"model":"piecewise_linear",
+ "x":[[1,0],[0,1],[-1,0.5],[0.3,-1],[0.7,0.7]], "y":[1,0.5,-0.2,0.4,0.9],
+ "a0":[0.5,-0.5,0.4,-0.3], "w0":[[0.4,0.1],[0.4,0.1],[-0.2,0.5],[0.1,-0.6]],
+ "gamma":0, "eta_a":1, "eta_w":1, "times":[0,0.5,1,1.4]}"#;
+
+#[test]
+fn cli_simulate_events_on_and_off() {
+    use common::{expect_bad, json_of, run, write_case};
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_case(dir.path(), "pl.json", CASE);
+    let f = f.to_str().unwrap();
+    let on = json_of(&run(&[
+        "simulate", "--case", f, "--method", "tsit45", "--rtol", "1e-10", "--atol", "1e-12",
+    ]));
+    let off = json_of(&run(&[
+        "simulate", "--case", f, "--method", "tsit45", "--rtol", "1e-10", "--atol", "1e-12", "--events", "off",
+    ]));
+    assert_eq!(on["events"], true);
+    assert_eq!(off["events"], false);
+    assert_eq!(on["loss_scale"], "half-sum");
+    let pts = on["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 4);
+    // loss decreases along a gradient flow
+    let losses: Vec<f64> = pts.iter().map(|p| p["loss"].as_f64().unwrap()).collect();
+    assert!(losses.windows(2).all(|w| w[1] <= w[0]), "{losses:?}");
+    // δ_k conserved to solver tolerance (accumulated-error scale: steps·rtol ≪ 1e-6)
+    assert!(on["delta_drift"].as_f64().unwrap() < 1e-6, "{}", on["delta_drift"]);
+    assert!(
+        on["switches"].as_u64().unwrap() >= 1,
+        "no switch crossed: {}",
+        on["switches"]
+    );
+    // both runs describe the same flow (plain has kink error ≤ 1e-6 at rtol 1e-10 here)
+    let (a, b) = (&pts[3]["a"], &off["points"][3]["a"]);
+    for k in 0..4 {
+        assert!((a[k].as_f64().unwrap() - b[k].as_f64().unwrap()).abs() < 1e-6);
+    }
+    // bad input
+    let bad = write_case(dir.path(), "bad.json", &CASE.replace("\"gamma\":0", "\"gamma\":1.5"));
+    expect_bad(
+        &["simulate", "--case", bad.to_str().unwrap(), "--method", "tsit45"],
+        "γ",
+    );
+    let bad = write_case(dir.path(), "bad2.json", &CASE.replace("[0.1,-0.6]]", "[0.1,-0.6,1]]"));
+    expect_bad(
+        &["simulate", "--case", bad.to_str().unwrap(), "--method", "tsit45"],
+        "x",
+    );
+    let bad = write_case(dir.path(), "bad3.json", &CASE.replace("\"eta_a\":1", "\"eta_a\":0"));
+    expect_bad(
+        &["simulate", "--case", bad.to_str().unwrap(), "--method", "tsit45"],
+        "eta_a",
+    );
+    let bad = write_case(
+        dir.path(),
+        "bad4.json",
+        &CASE.replace("\"times\":[0,0.5,1,1.4]", "\"times\":[0,-1]"),
+    );
+    expect_bad(
+        &["simulate", "--case", bad.to_str().unwrap(), "--method", "tsit45"],
+        "time",
+    );
+    let bad = write_case(dir.path(), "bad5.json", &CASE.replace("}", ",\"loss\":\"quarter\"}"));
+    expect_bad(
+        &["simulate", "--case", bad.to_str().unwrap(), "--method", "tsit45"],
+        "loss",
+    );
+}
