@@ -2,8 +2,11 @@
 //!
 //! - [`single_neuron`]: μ, φ, the kernel distance S(0,t) and the loss of the single neuron.
 //! - [`lambda_balanced`]: NTK (Kronecker form), kernel distance and loss of two-layer linear networks.
+//! - [`piecewise_linear`]: test loss, kernel distances (η-weighted NTK and ΦΦᵀ), Hamming and
+//!   parameter distances of two-layer ReLU/leaky networks.
 
 pub mod lambda_balanced;
+pub mod piecewise_linear;
 pub mod single_neuron;
 
 /// max_i |x_i − y_i|.

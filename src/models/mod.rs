@@ -11,12 +11,15 @@
 //! - [`lambda_balanced`]: two-layer linear network W2W1 (P2) and λ-balanced initialisation.
 //! - [`two_layer_linear`], [`deep_linear`]: f(x) = AᵀW_L⋯W_1x (P1 §4, App. B) and the
 //!   Theorem 4.2 β flow.
+//! - [`piecewise_linear`]: f(x) = aᵀσ(Wx) with σ(z) = max(z, γz) (P1 §5), frozen-pattern and
+//!   eq. (10) fields.
 //! - [`teacher_student`]: data (ReLU teacher, XOR-like clusters) and the symmetrised student
 //!   initialisation of P1 Fig. 1 (f(x; θ0) ≡ 0).
 
 pub mod deep_linear;
 pub mod lambda_balanced;
 pub mod linalg;
+pub mod piecewise_linear;
 pub mod samples;
 pub mod single_neuron;
 pub mod teacher_student;

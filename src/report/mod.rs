@@ -2,7 +2,9 @@
 //! No numerics and no solver calls; output is deterministic so that tables diff cleanly.
 
 pub mod lambda_balanced;
+pub mod heatmap;
 pub mod plot;
+pub mod sweep;
 pub mod table;
 pub mod workprec;
 

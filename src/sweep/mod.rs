@@ -19,7 +19,7 @@
 //! This module does no file I/O: the CLI owns paths, appends and atomic renames.
 
 pub mod config;
-
+pub mod runner;
 
 pub use config::{ConfigError, SecondAxis, SweepConfig, Task};
 
@@ -149,7 +149,7 @@ pub struct Checkpoint {
     pub t: f64,
     /// Training loss L(θ(t)) in the configured normalisation.
     pub train_loss: f64,
-    /// Test loss: ½·mean over the fresh test set of (f − y)².
+    /// Test loss: mean over the fresh test set of (f − y)² (no ½, as the seed code's `utils.py`).
     pub test_loss: f64,
     /// Kernel distance S(0, t) of the η-weighted NTK.
     pub kernel_distance_ntk: f64,

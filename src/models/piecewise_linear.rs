@@ -1,0 +1,1013 @@
+//! Two-layer piecewise-linear network f(x) = aᵀσ(Wx), σ(z) = max(z, γz) (P1 §5; `theory.md` §3).
+//!
+//! ReLU is γ = 0, leaky ReLU 0 < γ < 1. W ∈ R^{h×d}, a ∈ R^h, no biases; data X ∈ R^{n×d}
+//! (rows x_i), targets y ∈ R^n.
+//!
+//! - **Parameters.** θ = (W row-major, then a): θ[k·d + j] = W_kj, θ[h·d + k] = a_k, the same
+//!   order as [`super::two_layer_linear`] (first layer first). Rates: η_w on W, η_a on a.
+//! - **Loss.** L(θ) = c·Σ_i (f(x_i) − y_i)² with the normalisation c of [`LossScale`]: ½ (P1's
+//!   theory, `theory.md` §5.1), 1/(2n) (issue 6's problem R), or 1/n (the seed code's
+//!   `fit_nn_gd`, `theory.md` §3.2, whose time runs ×2/n relative to ½Σ).
+//! - **Activation matrix** C ∈ R^{h×n}, c_ki = σ'(w_kᵀx_i) ∈ {γ, 1} (P1 §5). At the kink
+//!   z = 0 we take σ'(0) = γ (the "inactive" side; c_ki = 1 iff w_kᵀx_i > 0). Inside a fixed
+//!   pattern σ(z) = c·z is linear, so L is a polynomial in θ there: the gradient is continuous
+//!   across switches for 0 < γ (and for γ = 0), the Hessian is piecewise constant in the pattern
+//!   (`theory.md` §3.1) and jumps across a surface w_kᵀx_i = 0.
+//! - **Gradient** with g = ∂L/∂f = 2c(f − y) ∈ R^n, S = σ(XWᵀ), E_ik = g_i a_k c_ki:
+//!   ∇_a L = Sᵀg, ∇_W L = EᵀX. Two GEMMs of 2·n·h·d flops each (faer, sequential: the
+//!   caller owns parallelism), element-wise work O(nh), no allocation (scratch reused).
+//! - **Hessian-vector product** in direction (V, u), with P = XVᵀ: df = Su + (C∘P)ᵀ·a per
+//!   sample, q = 2c·df, then (∇²L·v)_a = Sᵀq + Σ_i g_i c_ki P_ik and
+//!   (∇²L·v)_W = ((q aᵀ + g uᵀ)∘Cᵀ)ᵀX (Gauss–Newton part plus the a_k–w_k cross term of ∇²f;
+//!   σ is linear within a pattern, so there is no other curvature).
+//! - **Conserved** per neuron (Du et al. 2018; `theory.md` §3.1): δ_k = η_w a_k² − η_a‖w_k‖².
+//!   It holds for the gradient flow through any pattern switch: σ(z) = σ'(z)·z on both sides
+//!   of the kink, so a_k ∂L/∂a_k = w_kᵀ∇_{w_k}L for every pattern and dδ_k/dt = 0.
+//! - **Eq. 9–10 forms** (P1 eqs. (9)–(10), `theory.md` §3.1): β_k = a_k w_k,
+//!   β̇_k = −M_k ξ_k with M_k = η_w a_k² I + η_a w_k w_kᵀ, ξ_k = Σ_i c_ki x_i g_i (P1 writes
+//!   g_i = f(x_i) − y_i for its ½Σ loss; here g is ∂L/∂f for the chosen [`LossScale`]).
+//!   μ_k = a_k‖w_k‖ = sgn(a_k)‖β_k‖, β̂_k = w_k/‖w_k‖, and
+//!   μ̇_k = −√(δ_k² + 4η_aη_w μ_k²) β̂_kᵀξ_k,
+//!   dβ̂_k/dt = −(√(δ_k² + 4η_aη_w μ_k²) + δ_k)/(2μ_k)·(I − β̂_kβ̂_kᵀ)ξ_k.
+//!   Because σ is positively homogeneous, f(x) = Σ_k μ_k σ(β̂_kᵀx), so (μ, β̂) with the
+//!   constants δ_k is a closed system: [`SphericalFlow`] integrates it independently of the
+//!   parameter flow (singular at μ_k = 0 when δ_k > 0 and at w_k = 0).
+//! - **Frozen patterns.** [`FrozenPatternFlow`] is the parameter flow with C held fixed (a
+//!   smooth polynomial field, the smooth extension of one piece across its boundary); the
+//!   event-located integrator in `flow` integrates it between switches (roots of w_kᵀx_i).
+
+use super::deep_linear::check_matrix;
+use super::{GradientFlowModel, ModelError, VectorField, check_finite, check_rate};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use serde::Serialize;
+use std::cell::RefCell;
+use std::fmt;
+use std::str::FromStr;
+
+/// Normalisation c of the loss L = c·Σ_i (f(x_i) − y_i)² (`theory.md` §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossScale {
+    /// c = ½: P1's theory (eqs. 9–10 as printed).
+    #[default]
+    HalfSum,
+    /// c = 1/(2n): issue 6's problem R.
+    HalfMean,
+    /// c = 1/n: the seed code's `fit_nn_gd` objective (P1 Fig. 1).
+    Mean,
+}
+
+impl LossScale {
+    /// Every scale, in documentation order.
+    pub const ALL: [LossScale; 3] = [LossScale::HalfSum, LossScale::HalfMean, LossScale::Mean];
+    /// The factor c for n samples.
+    pub fn factor(self, n: usize) -> f64 {
+        match self {
+            LossScale::HalfSum => 0.5,
+            LossScale::HalfMean => 0.5 / n as f64,
+            LossScale::Mean => 1.0 / n as f64,
+        }
+    }
+    /// Case-file / CLI name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LossScale::HalfSum => "half-sum",
+            LossScale::HalfMean => "half-mean",
+            LossScale::Mean => "mean",
+        }
+    }
+}
+
+impl fmt::Display for LossScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LossScale {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LossScale::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| ModelError::Shape {
+                what: "loss".into(),
+                expected: "one of \"half-sum\" (½Σ), \"half-mean\" (1/(2n)Σ), \"mean\" (1/nΣ)".into(),
+                found: format!("\"{s}\""),
+            })
+    }
+}
+
+/// Check a leaky slope γ ∈ [0, 1).
+///
+/// # Errors
+/// [`ModelError::Shape`] naming the admissible range.
+pub fn check_gamma(gamma: f64) -> Result<f64, ModelError> {
+    if gamma.is_finite() && (0.0..1.0).contains(&gamma) {
+        Ok(gamma)
+    } else {
+        Err(ModelError::Shape {
+            what: "gamma".into(),
+            expected: "a leaky slope 0 ≤ γ < 1 (γ = 0 is ReLU)".into(),
+            found: format!("{gamma}"),
+        })
+    }
+}
+
+/// σ(z) = max(z, γz) for 0 ≤ γ < 1.
+#[inline]
+pub fn sigma(gamma: f64, z: f64) -> f64 {
+    if z > 0.0 { z } else { gamma * z }
+}
+
+/// σ'(z) with the convention σ'(0) = γ.
+#[inline]
+pub fn sigma_prime(gamma: f64, z: f64) -> f64 {
+    if z > 0.0 { 1.0 } else { gamma }
+}
+
+/// Z = X·Wᵀ stored as h×n row-major (z[k·n + i] = w_kᵀx_i), by one sequential faer GEMM.
+/// `x` is m×d row-major, `w` h×d row-major, `z` has length h·m.
+pub fn preactivations_inplace(w: &[f64], h: usize, d: usize, x: &[f64], m: usize, z: &mut [f64]) {
+    let dst = MatMut::from_column_major_slice_mut(&mut z[..h * m], m, h);
+    let xm = MatRef::from_row_major_slice(&x[..m * d], m, d);
+    let wt = MatRef::from_row_major_slice(&w[..h * d], h, d).transpose();
+    matmul(dst, Accum::Replace, xm, wt, 1.0, Par::Seq);
+}
+
+/// f(x_j) = Σ_k a_k σ(w_kᵀx_j) for the m rows of `x` (m×d row-major) into `out` (length m);
+/// `z` is scratch of length h·m.
+#[allow(clippy::too_many_arguments)]
+pub fn network_output_inplace(
+    w: &[f64],
+    a: &[f64],
+    gamma: f64,
+    d: usize,
+    x: &[f64],
+    m: usize,
+    z: &mut [f64],
+    out: &mut [f64],
+) {
+    let h = a.len();
+    preactivations_inplace(w, h, d, x, m, z);
+    out[..m].iter_mut().for_each(|o| *o = 0.0);
+    for (k, &ak) in a.iter().enumerate() {
+        let zk = &z[k * m..(k + 1) * m];
+        for (o, &zz) in out.iter_mut().zip(zk) {
+            *o += ak * sigma(gamma, zz);
+        }
+    }
+}
+
+/// How the activation pattern is chosen inside a gradient or HVP evaluation.
+#[derive(Debug, Clone, Copy)]
+enum Pattern<'p> {
+    /// c_ki from the sign of w_kᵀx_i (the true, piecewise-smooth flow).
+    Live,
+    /// c_ki = 1 where the entry (h×n row-major) is true, γ elsewhere.
+    Frozen(&'p [bool]),
+}
+
+/// Reused buffers (all h×n row-major unless noted).
+#[derive(Debug, Clone)]
+struct Scratch {
+    z: Vec<f64>,
+    /// σ(z).
+    s: Vec<f64>,
+    /// c = σ'(z) (or frozen).
+    c: Vec<f64>,
+    /// E (h×n) for the W-gradient.
+    e: Vec<f64>,
+    /// P = XVᵀ for HVPs.
+    p: Vec<f64>,
+    /// f (n), g = ∂L/∂f (n), q (n).
+    f: Vec<f64>,
+    g: Vec<f64>,
+    q: Vec<f64>,
+    /// Unit vector and column buffer for the full Hessian (P).
+    unit: Vec<f64>,
+}
+
+/// The two-layer piecewise-linear network with its data (see the module doc).
+#[derive(Debug, Clone)]
+pub struct PiecewiseLinear {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    n: usize,
+    d: usize,
+    h: usize,
+    gamma: f64,
+    eta_a: f64,
+    eta_w: f64,
+    scale: LossScale,
+    c: f64,
+    scratch: RefCell<Scratch>,
+}
+
+impl PiecewiseLinear {
+    /// Build from X (n×d row-major, flat), y (n), width h ≥ 1, slope γ ∈ [0, 1), rates and the
+    /// loss normalisation.
+    ///
+    /// # Errors
+    /// [`ModelError`] for wrong lengths, n, d or h = 0, non-finite data, γ outside [0, 1) or
+    /// rates that are not positive.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        x: Vec<f64>,
+        n: usize,
+        d: usize,
+        y: Vec<f64>,
+        h: usize,
+        gamma: f64,
+        eta_a: f64,
+        eta_w: f64,
+        scale: LossScale,
+    ) -> Result<Self, ModelError> {
+        if n == 0 || d == 0 || x.len() != n * d {
+            return Err(ModelError::Shape {
+                what: "x".into(),
+                expected: "n×d with n, d ≥ 1".into(),
+                found: format!("{} entries for n = {n}, d = {d}", x.len()),
+            });
+        }
+        if y.len() != n {
+            return Err(ModelError::Shape {
+                what: "y".into(),
+                expected: format!("{n} entries (one per row of x)"),
+                found: format!("{}", y.len()),
+            });
+        }
+        if h == 0 {
+            return Err(ModelError::Shape {
+                what: "hidden width h".into(),
+                expected: "h ≥ 1".into(),
+                found: "0".into(),
+            });
+        }
+        check_finite("x", &x)?;
+        check_finite("y", &y)?;
+        let gamma = check_gamma(gamma)?;
+        let eta_a = check_rate("eta_a", eta_a)?;
+        let eta_w = check_rate("eta_w", eta_w)?;
+        let hn = h * n;
+        let scratch = Scratch {
+            z: vec![0.0; hn],
+            s: vec![0.0; hn],
+            c: vec![0.0; hn],
+            e: vec![0.0; hn],
+            p: vec![0.0; hn],
+            f: vec![0.0; n],
+            g: vec![0.0; n],
+            q: vec![0.0; n],
+            unit: vec![0.0; h * d + h],
+        };
+        Ok(PiecewiseLinear {
+            x,
+            y,
+            n,
+            d,
+            h,
+            gamma,
+            eta_a,
+            eta_w,
+            scale,
+            c: scale.factor(n),
+            scratch: RefCell::new(scratch),
+        })
+    }
+
+    /// Build from rows of X, y, a0 (h) and W0 (h rows of length d); returns the model and
+    /// θ0 = (W0, a0).
+    ///
+    /// # Errors
+    /// [`ModelError`] as in [`PiecewiseLinear::new`], plus shape mismatches between x, a0, w0.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_init(
+        x: &[Vec<f64>],
+        y: &[f64],
+        a0: &[f64],
+        w0: &[Vec<f64>],
+        gamma: f64,
+        eta_a: f64,
+        eta_w: f64,
+        scale: LossScale,
+    ) -> Result<(Self, Vec<f64>), ModelError> {
+        let (n, d) = check_matrix("x", x)?;
+        let (hw, dw) = check_matrix("w0", w0)?;
+        if dw != d {
+            return Err(ModelError::Shape {
+                what: "w0".into(),
+                expected: format!("h×{d} (columns = columns of x)"),
+                found: format!("{hw}×{dw}"),
+            });
+        }
+        if a0.len() != hw {
+            return Err(ModelError::Shape {
+                what: "a0".into(),
+                expected: format!("{hw} entries (one per row of w0)"),
+                found: format!("{}", a0.len()),
+            });
+        }
+        check_finite("a0", a0)?;
+        let m = PiecewiseLinear::new(
+            x.iter().flatten().copied().collect(),
+            n,
+            d,
+            y.to_vec(),
+            hw,
+            gamma,
+            eta_a,
+            eta_w,
+            scale,
+        )?;
+        let mut th: Vec<f64> = w0.iter().flatten().copied().collect();
+        check_finite("w0", &th)?;
+        th.extend_from_slice(a0);
+        Ok((m, th))
+    }
+
+    /// Samples n.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    /// Input dimension d.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+    /// Hidden width h.
+    pub fn h(&self) -> usize {
+        self.h
+    }
+    /// Leaky slope γ.
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+    /// η_a.
+    pub fn eta_a(&self) -> f64 {
+        self.eta_a
+    }
+    /// η_w.
+    pub fn eta_w(&self) -> f64 {
+        self.eta_w
+    }
+    /// The loss normalisation.
+    pub fn loss_scale(&self) -> LossScale {
+        self.scale
+    }
+    /// The factor c of L = c·Σ(f − y)².
+    pub fn loss_factor(&self) -> f64 {
+        self.c
+    }
+    /// X (n×d row-major).
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+    /// y (n).
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+    /// W (h×d row-major) inside θ.
+    pub fn w<'t>(&self, theta: &'t [f64]) -> &'t [f64] {
+        &theta[..self.h * self.d]
+    }
+    /// a (h) inside θ.
+    pub fn a<'t>(&self, theta: &'t [f64]) -> &'t [f64] {
+        &theta[self.h * self.d..self.h * self.d + self.h]
+    }
+    /// Pack W (h×d row-major) and a into θ.
+    pub fn pack(&self, w: &[f64], a: &[f64]) -> Vec<f64> {
+        let mut th = w.to_vec();
+        th.extend_from_slice(a);
+        th
+    }
+
+    /// Pre-activations z_ki = w_kᵀx_i on the training set, h×n row-major. These are the
+    /// switching surfaces: the pattern changes where one of them crosses 0.
+    pub fn preactivations_into(&self, theta: &[f64], z: &mut [f64]) {
+        preactivations_inplace(self.w(theta), self.h, self.d, &self.x, self.n, z);
+    }
+    /// [`Self::preactivations_into`], allocating.
+    pub fn preactivations(&self, theta: &[f64]) -> Vec<f64> {
+        let mut z = vec![0.0; self.h * self.n];
+        self.preactivations_into(theta, &mut z);
+        z
+    }
+    /// Activation pattern (h×n row-major): true where w_kᵀx_i > 0.
+    pub fn activation_pattern(&self, theta: &[f64]) -> Vec<bool> {
+        self.preactivations(theta).iter().map(|&z| z > 0.0).collect()
+    }
+    /// Activation matrix C (h×n row-major), c_ki = σ'(w_kᵀx_i) ∈ {γ, 1} (σ'(0) = γ).
+    pub fn activation_matrix(&self, theta: &[f64]) -> Vec<f64> {
+        self.preactivations(theta)
+            .iter()
+            .map(|&z| sigma_prime(self.gamma, z))
+            .collect()
+    }
+    /// f(x_i) on the training set.
+    pub fn outputs(&self, theta: &[f64]) -> Vec<f64> {
+        let mut s = self.scratch.borrow_mut();
+        let s = &mut *s;
+        network_output_inplace(
+            self.w(theta),
+            self.a(theta),
+            self.gamma,
+            self.d,
+            &self.x,
+            self.n,
+            &mut s.z,
+            &mut s.f,
+        );
+        s.f.clone()
+    }
+    /// f on other inputs `x` (m×d row-major).
+    pub fn predict(&self, theta: &[f64], x: &[f64]) -> Vec<f64> {
+        let m = x.len() / self.d;
+        let mut z = vec![0.0; self.h * m];
+        let mut out = vec![0.0; m];
+        network_output_inplace(self.w(theta), self.a(theta), self.gamma, self.d, x, m, &mut z, &mut out);
+        out
+    }
+
+    /// δ_k = η_w a_k² − η_a‖w_k‖² into `out` (length h).
+    pub fn deltas_inplace(&self, theta: &[f64], out: &mut [f64]) {
+        let (w, a, d) = (self.w(theta), self.a(theta), self.d);
+        for (k, o) in out[..self.h].iter_mut().enumerate() {
+            let wn2: f64 = w[k * d..(k + 1) * d].iter().map(|v| v * v).sum();
+            *o = self.eta_w * a[k] * a[k] - self.eta_a * wn2;
+        }
+    }
+    /// δ_k for every neuron.
+    pub fn deltas(&self, theta: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.h];
+        self.deltas_inplace(theta, &mut out);
+        out
+    }
+    /// Scale of δ_k for relative drift: η_w a_k² + η_a‖w_k‖² (each δ_k is a difference of these
+    /// two non-negative terms, so its rounding is ~ε times this).
+    pub fn delta_scales(&self, theta: &[f64]) -> Vec<f64> {
+        let (w, a, d) = (self.w(theta), self.a(theta), self.d);
+        (0..self.h)
+            .map(|k| {
+                let wn2: f64 = w[k * d..(k + 1) * d].iter().map(|v| v * v).sum();
+                self.eta_w * a[k] * a[k] + self.eta_a * wn2
+            })
+            .collect()
+    }
+    /// max_k |δ_k(θ) − δ_k(θ0)| / (1 + scale_k(θ0)): the relative conservation defect.
+    pub fn delta_drift(&self, theta0: &[f64], theta: &[f64]) -> f64 {
+        let d0 = self.deltas(theta0);
+        let sc = self.delta_scales(theta0);
+        let d1 = self.deltas(theta);
+        d0.iter()
+            .zip(&d1)
+            .zip(&sc)
+            .map(|((a, b), s)| (a - b).abs() / (1.0 + s))
+            .fold(0.0, f64::max)
+    }
+
+    /// Forward pass into the scratch: z, s = σ(z), c, f, g = ∂L/∂f; returns L.
+    fn forward(&self, theta: &[f64], pat: Pattern<'_>, s: &mut Scratch) -> f64 {
+        let (n, h) = (self.n, self.h);
+        let a = self.a(theta);
+        self.preactivations_into(theta, &mut s.z);
+        s.f.iter_mut().for_each(|o| *o = 0.0);
+        for k in 0..h {
+            let ak = a[k];
+            let rows = k * n..(k + 1) * n;
+            let (zk, sk, ck) = (&s.z[rows.clone()], &mut s.s[rows.clone()], &mut s.c[rows.clone()]);
+            match pat {
+                Pattern::Live => {
+                    for i in 0..n {
+                        let c = sigma_prime(self.gamma, zk[i]);
+                        ck[i] = c;
+                        sk[i] = c * zk[i];
+                    }
+                }
+                Pattern::Frozen(p) => {
+                    let pk = &p[rows];
+                    for i in 0..n {
+                        let c = if pk[i] { 1.0 } else { self.gamma };
+                        ck[i] = c;
+                        sk[i] = c * zk[i];
+                    }
+                }
+            }
+            for (f, sv) in s.f.iter_mut().zip(sk.iter()) {
+                *f += ak * sv;
+            }
+        }
+        let mut loss = 0.0;
+        for i in 0..n {
+            let r = s.f[i] - self.y[i];
+            loss += r * r;
+            s.g[i] = 2.0 * self.c * r;
+        }
+        self.c * loss
+    }
+
+    /// Gradient given the forward pass in `s`.
+    fn backward(&self, theta: &[f64], grad: &mut [f64], s: &mut Scratch) {
+        let (n, h, d) = (self.n, self.h, self.d);
+        let a = self.a(theta);
+        let (gw, ga) = grad.split_at_mut(h * d);
+        for k in 0..h {
+            let rows = k * n..(k + 1) * n;
+            let (sk, ck, ek) = (&s.s[rows.clone()], &s.c[rows.clone()], &mut s.e[rows]);
+            let mut acc = 0.0;
+            for i in 0..n {
+                acc += sk[i] * s.g[i];
+                ek[i] = s.g[i] * a[k] * ck[i];
+            }
+            ga[k] = acc;
+        }
+        // ∇_W L = E X, E h×n row-major.
+        let dst = MatMut::from_row_major_slice_mut(gw, h, d);
+        let em = MatRef::from_row_major_slice(&s.e, h, n);
+        let xm = MatRef::from_row_major_slice(&self.x, n, d);
+        matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
+    }
+
+    fn grad_pattern(&self, theta: &[f64], pat: Pattern<'_>, grad: &mut [f64]) -> f64 {
+        let mut s = self.scratch.borrow_mut();
+        let s = &mut *s;
+        let l = self.forward(theta, pat, s);
+        self.backward(theta, grad, s);
+        l
+    }
+
+    /// L(θ) and ∇L(θ) in one pass (no allocation).
+    pub fn loss_grad(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        self.grad_pattern(theta, Pattern::Live, grad)
+    }
+
+    /// ∇L with the activation pattern frozen to `pattern` (h×n row-major, true = slope 1): the
+    /// gradient of the polynomial that equals L on that pattern's region.
+    pub fn grad_frozen(&self, theta: &[f64], pattern: &[bool], grad: &mut [f64]) -> f64 {
+        self.grad_pattern(theta, Pattern::Frozen(pattern), grad)
+    }
+
+    /// ∇²L·v with the given pattern; the forward pass must be in `s`.
+    fn hvp_prepared(&self, theta: &[f64], v: &[f64], out: &mut [f64], s: &mut Scratch) {
+        let (n, h, d) = (self.n, self.h, self.d);
+        let a = self.a(theta);
+        let (vw, u) = v.split_at(h * d);
+        preactivations_inplace(vw, h, d, &self.x, n, &mut s.p);
+        // df_i = Σ_k u_k s_ki + a_k c_ki p_ki ; q = 2c df
+        s.q.iter_mut().for_each(|o| *o = 0.0);
+        for k in 0..h {
+            let rows = k * n..(k + 1) * n;
+            let (sk, ck, pk) = (&s.s[rows.clone()], &s.c[rows.clone()], &s.p[rows]);
+            for i in 0..n {
+                s.q[i] += u[k] * sk[i] + a[k] * ck[i] * pk[i];
+            }
+        }
+        s.q.iter_mut().for_each(|o| *o *= 2.0 * self.c);
+        let (ow, oa) = out.split_at_mut(h * d);
+        for k in 0..h {
+            let rows = k * n..(k + 1) * n;
+            let (sk, ck, pk, ek) = (
+                &s.s[rows.clone()],
+                &s.c[rows.clone()],
+                &s.p[rows.clone()],
+                &mut s.e[rows],
+            );
+            let mut acc = 0.0;
+            for i in 0..n {
+                acc += s.q[i] * sk[i] + s.g[i] * ck[i] * pk[i];
+                ek[i] = (s.q[i] * a[k] + s.g[i] * u[k]) * ck[i];
+            }
+            oa[k] = acc;
+        }
+        let dst = MatMut::from_row_major_slice_mut(ow, h, d);
+        let em = MatRef::from_row_major_slice(&s.e, h, n);
+        let xm = MatRef::from_row_major_slice(&self.x, n, d);
+        matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
+    }
+
+    fn hvp_pattern(&self, theta: &[f64], pat: Pattern<'_>, v: &[f64], out: &mut [f64]) {
+        let mut s = self.scratch.borrow_mut();
+        let s = &mut *s;
+        self.forward(theta, pat, s);
+        self.hvp_prepared(theta, v, out, s);
+    }
+
+    /// ∇²L·v with the pattern frozen (see [`Self::grad_frozen`]).
+    pub fn hvp_frozen(&self, theta: &[f64], pattern: &[bool], v: &[f64], out: &mut [f64]) {
+        self.hvp_pattern(theta, Pattern::Frozen(pattern), v, out)
+    }
+
+    /// Full Hessian (column-major P×P) by P Hessian-vector products. Small problems only: it
+    /// is P² numbers (81 GB for problem R).
+    fn hessian_pattern(&self, theta: &[f64], pat: Pattern<'_>, hess: &mut [f64]) {
+        let p = self.n_params();
+        let mut s = self.scratch.borrow_mut();
+        let s = &mut *s;
+        self.forward(theta, pat, s);
+        let mut unit = std::mem::take(&mut s.unit);
+        unit.iter_mut().for_each(|u| *u = 0.0);
+        for j in 0..p {
+            unit[j] = 1.0;
+            self.hvp_prepared(theta, &unit, &mut hess[j * p..(j + 1) * p], s);
+            unit[j] = 0.0;
+        }
+        s.unit = unit;
+    }
+
+    /// ξ_k = Σ_i c_ki x_i g_i (h×d row-major), g = ∂L/∂f (eq. 9 of P1 with this loss scale).
+    pub fn xi(&self, theta: &[f64]) -> Vec<f64> {
+        let (n, h, d) = (self.n, self.h, self.d);
+        let mut s = self.scratch.borrow_mut();
+        let s = &mut *s;
+        self.forward(theta, Pattern::Live, s);
+        for k in 0..h {
+            for i in 0..n {
+                s.e[k * n + i] = s.g[i] * s.c[k * n + i];
+            }
+        }
+        let mut out = vec![0.0; h * d];
+        let dst = MatMut::from_row_major_slice_mut(&mut out, h, d);
+        matmul(
+            dst,
+            Accum::Replace,
+            MatRef::from_row_major_slice(&s.e, h, n),
+            MatRef::from_row_major_slice(&self.x, n, d),
+            1.0,
+            Par::Seq,
+        );
+        out
+    }
+
+    /// β_k = a_k w_k (h×d row-major).
+    pub fn betas(&self, theta: &[f64]) -> Vec<f64> {
+        let (w, a, d) = (self.w(theta), self.a(theta), self.d);
+        (0..self.h * d).map(|j| a[j / d] * w[j]).collect()
+    }
+
+    /// P1 eq. (9): β̇_k = −M_k ξ_k with M_k = η_w a_k² I + η_a w_k w_kᵀ (h×d row-major).
+    pub fn beta_dot_eq9(&self, theta: &[f64]) -> Vec<f64> {
+        let (w, a, d) = (self.w(theta), self.a(theta), self.d);
+        let xi = self.xi(theta);
+        let mut out = vec![0.0; self.h * d];
+        for k in 0..self.h {
+            let wk = &w[k * d..(k + 1) * d];
+            let xk = &xi[k * d..(k + 1) * d];
+            let wx: f64 = wk.iter().zip(xk).map(|(p, q)| p * q).sum();
+            for j in 0..d {
+                out[k * d + j] = -(self.eta_w * a[k] * a[k] * xk[j] + self.eta_a * wk[j] * wx);
+            }
+        }
+        out
+    }
+
+    /// Signed spherical coordinates (μ_k = a_k‖w_k‖, β̂_k = w_k/‖w_k‖): the state of
+    /// [`SphericalFlow`], laid out (μ (h), β̂ (h×d row-major)).
+    pub fn to_spherical(&self, theta: &[f64]) -> Vec<f64> {
+        let (w, a, d, h) = (self.w(theta), self.a(theta), self.d, self.h);
+        let mut out = vec![0.0; h + h * d];
+        for k in 0..h {
+            let wk = &w[k * d..(k + 1) * d];
+            let nrm = wk.iter().map(|v| v * v).sum::<f64>().sqrt();
+            out[k] = a[k] * nrm;
+            for j in 0..d {
+                out[h + k * d + j] = wk[j] / nrm;
+            }
+        }
+        out
+    }
+}
+
+impl GradientFlowModel for PiecewiseLinear {
+    fn n_params(&self) -> usize {
+        self.h * self.d + self.h
+    }
+    fn rate(&self, i: usize) -> f64 {
+        if i < self.h * self.d { self.eta_w } else { self.eta_a }
+    }
+    fn loss(&self, theta: &[f64]) -> f64 {
+        let mut s = self.scratch.borrow_mut();
+        self.forward(theta, Pattern::Live, &mut s)
+    }
+    fn grad_inplace(&self, theta: &[f64], grad: &mut [f64]) {
+        self.grad_pattern(theta, Pattern::Live, grad);
+    }
+    fn hessian_inplace(&self, theta: &[f64], hess: &mut [f64]) {
+        self.hessian_pattern(theta, Pattern::Live, hess)
+    }
+    fn hvp_inplace(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
+        self.hvp_pattern(theta, Pattern::Live, v, out)
+    }
+}
+
+/// The parameter flow θ̇ = −η ⊙ ∇L(θ) with the activation pattern frozen (a smooth polynomial
+/// vector field); [`FrozenPatternFlow::set_pattern_from`] re-freezes it at a state.
+#[derive(Debug)]
+pub struct FrozenPatternFlow<'m> {
+    model: &'m PiecewiseLinear,
+    pattern: RefCell<Vec<bool>>,
+}
+
+impl<'m> FrozenPatternFlow<'m> {
+    /// Frozen at the pattern of θ.
+    pub fn new(model: &'m PiecewiseLinear, theta: &[f64]) -> Self {
+        FrozenPatternFlow {
+            model,
+            pattern: RefCell::new(model.activation_pattern(theta)),
+        }
+    }
+    /// The model.
+    pub fn model(&self) -> &'m PiecewiseLinear {
+        self.model
+    }
+    /// Re-freeze at the pattern of θ; returns how many entries changed.
+    pub fn set_pattern_from(&self, theta: &[f64]) -> usize {
+        let fresh = self.model.activation_pattern(theta);
+        let mut p = self.pattern.borrow_mut();
+        let changed = p.iter().zip(&fresh).filter(|(a, b)| a != b).count();
+        *p = fresh;
+        changed
+    }
+    /// Flip entry `idx` (k·n + i) of the frozen pattern.
+    pub fn flip(&self, idx: usize) {
+        let mut p = self.pattern.borrow_mut();
+        p[idx] = !p[idx];
+    }
+    /// The frozen pattern (h×n row-major).
+    pub fn pattern(&self) -> Vec<bool> {
+        self.pattern.borrow().clone()
+    }
+}
+
+impl VectorField for FrozenPatternFlow<'_> {
+    fn dim(&self) -> usize {
+        self.model.n_params()
+    }
+    fn eval_inplace(&self, y: &[f64], dy: &mut [f64]) {
+        let p = self.pattern.borrow();
+        self.model.grad_frozen(y, &p, dy);
+        scale_by_rates(self.model, dy);
+    }
+    fn jacobian_inplace(&self, y: &[f64], jac: &mut [f64]) {
+        let p = self.pattern.borrow();
+        let np = self.model.n_params();
+        self.model.hessian_pattern(y, Pattern::Frozen(&p), jac);
+        for j in 0..np {
+            scale_by_rates(self.model, &mut jac[j * np..(j + 1) * np]);
+        }
+    }
+    fn jvp_inplace(&self, y: &[f64], v: &[f64], out: &mut [f64]) {
+        let p = self.pattern.borrow();
+        self.model.hvp_frozen(y, &p, v, out);
+        scale_by_rates(self.model, out);
+    }
+}
+
+/// v ← −η ⊙ v.
+fn scale_by_rates(m: &PiecewiseLinear, v: &mut [f64]) {
+    let hd = m.h * m.d;
+    v[..hd].iter_mut().for_each(|x| *x *= -m.eta_w);
+    v[hd..].iter_mut().for_each(|x| *x *= -m.eta_a);
+}
+
+/// P1 eq. (10) as a closed [`VectorField`] on (μ (h), β̂ (h×d)) with the constants δ_k
+/// (see the module doc). The Jacobian is by central differences of the right-hand side
+/// (this field is a cross-check, integrated with explicit methods; it allocates nothing but
+/// is not fast). Singular at μ_k = 0 when δ_k > 0.
+#[derive(Debug)]
+pub struct SphericalFlow<'m> {
+    model: &'m PiecewiseLinear,
+    deltas: Vec<f64>,
+    scratch: RefCell<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)>,
+}
+
+impl<'m> SphericalFlow<'m> {
+    /// The eq. (10) flow with δ_k taken from θ0.
+    pub fn new(model: &'m PiecewiseLinear, theta0: &[f64]) -> Self {
+        let (h, d, n) = (model.h, model.d, model.n);
+        SphericalFlow {
+            model,
+            deltas: model.deltas(theta0),
+            scratch: RefCell::new((vec![0.0; h * n], vec![0.0; n], vec![0.0; h * d], vec![0.0; h + h * d])),
+        }
+    }
+    /// δ_k.
+    pub fn deltas(&self) -> &[f64] {
+        &self.deltas
+    }
+}
+
+impl VectorField for SphericalFlow<'_> {
+    fn dim(&self) -> usize {
+        self.model.h * (self.model.d + 1)
+    }
+    fn eval_inplace(&self, y: &[f64], dy: &mut [f64]) {
+        let m = self.model;
+        let (n, h, d) = (m.n, m.h, m.d);
+        let mut sc = self.scratch.borrow_mut();
+        let (z, g, xi, _) = &mut *sc;
+        let (mu, bh) = y.split_at(h);
+        // f = Σ_k μ_k σ(β̂_kᵀx) ; g = 2c(f − y)
+        network_output_inplace(bh, mu, m.gamma, d, &m.x, n, z, g);
+        for i in 0..n {
+            g[i] = 2.0 * m.c * (g[i] - m.y[i]);
+        }
+        // ξ_k = Σ_i c_ki x_i g_i, c from the sign of β̂_kᵀx_i
+        for k in 0..h {
+            for i in 0..n {
+                z[k * n + i] = g[i] * sigma_prime(m.gamma, z[k * n + i]);
+            }
+        }
+        let dst = MatMut::from_row_major_slice_mut(xi, h, d);
+        matmul(
+            dst,
+            Accum::Replace,
+            MatRef::from_row_major_slice(&z[..h * n], h, n),
+            MatRef::from_row_major_slice(&m.x, n, d),
+            1.0,
+            Par::Seq,
+        );
+        let eta = m.eta_a * m.eta_w;
+        let (dmu, dbh) = dy.split_at_mut(h);
+        for k in 0..h {
+            let dk = self.deltas[k];
+            let root = (dk * dk + 4.0 * eta * mu[k] * mu[k]).sqrt();
+            let b = &bh[k * d..(k + 1) * d];
+            let x = &xi[k * d..(k + 1) * d];
+            let bx: f64 = b.iter().zip(x).map(|(p, q)| p * q).sum();
+            dmu[k] = -root * bx;
+            // (√(δ²+4ημ²) + δ)/(2μ), written cancellation-free for δ < 0: = 2ημ/(√… − δ).
+            let coef = if dk >= 0.0 {
+                (root + dk) / (2.0 * mu[k])
+            } else {
+                2.0 * eta * mu[k] / (root - dk)
+            };
+            for j in 0..d {
+                dbh[k * d + j] = -coef * (x[j] - b[j] * bx);
+            }
+        }
+    }
+    fn jacobian_inplace(&self, y: &[f64], jac: &mut [f64]) {
+        let nd = self.dim();
+        let mut yp = y.to_vec();
+        let mut fp = vec![0.0; nd];
+        let mut fm = vec![0.0; nd];
+        for j in 0..nd {
+            let step = 1e-6 * (1.0 + y[j].abs());
+            yp[j] = y[j] + step;
+            self.eval_inplace(&yp, &mut fp);
+            yp[j] = y[j] - step;
+            self.eval_inplace(&yp, &mut fm);
+            yp[j] = y[j];
+            for i in 0..nd {
+                jac[i + j * nd] = (fp[i] - fm[i]) / (2.0 * step);
+            }
+        }
+    }
+    fn jvp_inplace(&self, y: &[f64], v: &[f64], out: &mut [f64]) {
+        let nd = self.dim();
+        let vn = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if vn == 0.0 {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            return;
+        }
+        let step = 1e-6 / vn;
+        let mut sc = self.scratch.borrow_mut();
+        let mut yp = std::mem::take(&mut sc.3);
+        drop(sc);
+        let mut fm = vec![0.0; nd];
+        for j in 0..nd {
+            yp[j] = y[j] + step * v[j];
+        }
+        self.eval_inplace(&yp, out);
+        for j in 0..nd {
+            yp[j] = y[j] - step * v[j];
+        }
+        self.eval_inplace(&yp, &mut fm);
+        for j in 0..nd {
+            out[j] = (out[j] - fm[j]) / (2.0 * step);
+        }
+        self.scratch.borrow_mut().3 = yp;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, StandardNormal};
+
+    fn gauss(rng: &mut ChaCha8Rng, k: usize) -> Vec<f64> {
+        (0..k).map(|_| StandardNormal.sample(rng)).collect()
+    }
+
+    fn small(gamma: f64, scale: LossScale) -> (PiecewiseLinear, Vec<f64>) {
+        let (n, d, h) = (7, 3, 4);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let x = gauss(&mut rng, n * d);
+        let y = gauss(&mut rng, n);
+        let m = PiecewiseLinear::new(x, n, d, y, h, gamma, 0.7, 1.3, scale).unwrap();
+        let th = gauss(&mut rng, h * d + h);
+        (m, th)
+    }
+
+    /// Loss against a direct per-sample loop (independent of the GEMM path).
+    #[test]
+    fn loss_matches_naive_loop() {
+        for scale in LossScale::ALL {
+            let (m, th) = small(0.2, scale);
+            let (n, d, h) = (m.n(), m.d(), m.h());
+            let (w, a) = (m.w(&th), m.a(&th));
+            let mut l = 0.0;
+            for i in 0..n {
+                let mut f = 0.0;
+                for k in 0..h {
+                    let z: f64 = (0..d).map(|j| w[k * d + j] * m.x()[i * d + j]).sum();
+                    f += a[k] * z.max(0.2 * z);
+                }
+                l += (f - m.y()[i]).powi(2);
+            }
+            let want = scale.factor(n) * l;
+            // a handful of flops per term: 1e-14 relative is ~50 ulp of margin.
+            assert!((m.loss(&th) - want).abs() <= 1e-14 * want.abs(), "{scale}");
+        }
+    }
+
+    /// Frozen at the live pattern, the frozen gradient equals the live one exactly.
+    #[test]
+    fn frozen_at_live_pattern_is_live() {
+        let (m, th) = small(0.0, LossScale::HalfMean);
+        let p = m.activation_pattern(&th);
+        let mut g1 = vec![0.0; m.n_params()];
+        let mut g2 = vec![0.0; m.n_params()];
+        m.grad_inplace(&th, &mut g1);
+        m.grad_frozen(&th, &p, &mut g2);
+        assert_eq!(g1, g2);
+    }
+
+    /// The η-weighted time derivative of δ_k along the flow is zero: dδ_k/dt =
+    /// 2η_w a_k ȧ_k − 2η_a w_kᵀẇ_k = −2η_aη_w(a_k ∂_{a_k}L − w_kᵀ∇_{w_k}L), and
+    /// a_k ∂_{a_k}L = w_kᵀ∇_{w_k}L by positive homogeneity (Σ_i g_i a_k σ(z_ki) both).
+    #[test]
+    fn delta_rate_vanishes() {
+        for gamma in [0.0, 0.3] {
+            let (m, th) = small(gamma, LossScale::HalfSum);
+            let mut g = vec![0.0; m.n_params()];
+            m.grad_inplace(&th, &mut g);
+            let (h, d) = (m.h(), m.d());
+            for k in 0..h {
+                let lhs = th[h * d + k] * g[h * d + k];
+                let rhs: f64 = (0..d).map(|j| th[k * d + j] * g[k * d + j]).sum();
+                assert!((lhs - rhs).abs() <= 1e-13 * (1.0 + lhs.abs()), "k {k}: {lhs} vs {rhs}");
+            }
+        }
+    }
+
+    /// Eq. (9) β̇_k equals ȧ_k w_k + a_k ẇ_k from the parameter flow (chain rule).
+    #[test]
+    fn eq9_matches_chain_rule() {
+        let (m, th) = small(0.1, LossScale::Mean);
+        let mut dth = vec![0.0; m.n_params()];
+        ParameterFlowLike(&m).eval(&th, &mut dth);
+        let (h, d) = (m.h(), m.d());
+        let b9 = m.beta_dot_eq9(&th);
+        for k in 0..h {
+            for j in 0..d {
+                let want = dth[h * d + k] * th[k * d + j] + th[h * d + k] * dth[k * d + j];
+                assert!((b9[k * d + j] - want).abs() <= 1e-13 * (1.0 + want.abs()));
+            }
+        }
+    }
+
+    struct ParameterFlowLike<'a>(&'a PiecewiseLinear);
+    impl ParameterFlowLike<'_> {
+        fn eval(&self, th: &[f64], out: &mut [f64]) {
+            self.0.grad_inplace(th, out);
+            scale_by_rates(self.0, out);
+        }
+    }
+
+    /// Bad inputs are errors naming the problem.
+    #[test]
+    fn bad_inputs() {
+        let e = PiecewiseLinear::new(vec![1.0; 5], 2, 3, vec![0.0; 2], 1, 0.0, 1.0, 1.0, LossScale::HalfSum);
+        assert!(e.unwrap_err().to_string().contains("x"));
+        let e = PiecewiseLinear::new(vec![1.0; 6], 2, 3, vec![0.0; 2], 1, 1.0, 1.0, 1.0, LossScale::HalfSum);
+        assert!(e.unwrap_err().to_string().contains("γ"));
+        let e = PiecewiseLinear::new(
+            vec![1.0; 6],
+            2,
+            3,
+            vec![f64::NAN; 2],
+            1,
+            0.0,
+            1.0,
+            1.0,
+            LossScale::HalfSum,
+        );
+        assert!(e.unwrap_err().to_string().contains("not finite"));
+        let e = PiecewiseLinear::new(vec![1.0; 6], 2, 3, vec![0.0; 2], 1, 0.0, 0.0, 1.0, LossScale::HalfSum);
+        assert!(e.unwrap_err().to_string().contains("eta_a"));
+        assert!("quarter".parse::<LossScale>().is_err());
+    }
+}
