@@ -137,8 +137,8 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &HeatmapPanel, (lo, 
         .x_label_area_size(42)
         .y_label_area_size(56)
         .build_cartesian_2d(
-            (0..to_i32(nx)).into_segmented(),
-            (0..to_i32(ny)).into_segmented(),
+            (0..to_i32(nx) - 1).into_segmented(),
+            (0..to_i32(ny) - 1).into_segmented(),
         )
         .map_err(draw_err)?;
     chart

@@ -226,16 +226,14 @@ pub fn hamming_vs_param(cfg: &SweepConfig, s: &Summary) -> Figure {
         })
         .collect();
     Figure {
-        title: format!(
-            "{}: Hamming vs parameter distance at t = {}{} (each curve: τ = {} … {})",
-            cfg.name,
-            g(s.checkpoints[j]),
-            time_note(s),
-            g(s.tau[0]),
-            g(*s.tau.last().expect("validated non-empty"))
-        ),
+        title: format!("{}: Hamming vs parameter distance, t = {}", cfg.name, g(s.checkpoints[j])),
         panels: vec![Panel {
-            title: "seed means".into(),
+            title: format!(
+                "seed means; each curve runs over τ = {} … {}{}",
+                g(s.tau[0]),
+                g(*s.tau.last().expect("validated non-empty")),
+                time_note(s)
+            ),
             x_label: "parameter distance ‖θ(t) − θ(0)‖".into(),
             y_label: "Hamming distance".into(),
             series,

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 /// The task whose data the student fits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+/// JSON: `{"teacher_student": {"d": 5, "teacher_width": 3}}` or `{"xor": {"noise": 0.15}}`
+/// (externally tagged: serde_json's `arbitrary_precision` cannot buffer numbers through an
+/// internally tagged enum).
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Task {
     /// P1 Fig. 1: a ReLU teacher with `teacher_width` neurons, inputs on S^{d−1}.
     TeacherStudent {
