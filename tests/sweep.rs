@@ -59,7 +59,10 @@ fn symmetrised_init_gives_exactly_zero_network_output() {
         .unwrap();
         let theta = model.pack(&init.w, &init.a);
         // Exactly zero, not merely small: pairs cancel in the network's neuron-order sum.
-        assert!(model.outputs(&theta).iter().all(|f| *f == 0.0), "τ = {tau}, δ = {delta}");
+        assert!(
+            model.outputs(&theta).iter().all(|f| *f == 0.0),
+            "τ = {tau}, δ = {delta}"
+        );
         assert!(model.predict(&theta, &data.x_test).iter().all(|f| *f == 0.0));
         // Every neuron carries the requested δ (η = 1), to rounding of a² and ‖w‖².
         for (k, dk) in model.deltas(&theta).iter().enumerate() {
@@ -90,7 +93,10 @@ fn bad_configs_fail_cleanly_without_output() {
         &["sweep", "run", "--config", s(&cfg), "--out", s(&out), "--shard", "3/3"],
         "i must be smaller than n",
     );
-    expect_bad(&["sweep", "run", "--config", "/nonexistent.json", "--out", s(&out)], "cannot read");
+    expect_bad(
+        &["sweep", "run", "--config", "/nonexistent.json", "--out", s(&out)],
+        "cannot read",
+    );
     assert!(!out.exists());
 }
 
@@ -101,12 +107,29 @@ fn shards_resume_and_merge_reproduce_the_single_run_and_merge_rejects_bad_sets()
     let cfg = common::write_case(p, "tiny.json", TINY);
     // Reference: one shard, all cells.
     lazyrich(&["sweep", "run", "--config", s(&cfg), "--out", s(&p.join("whole"))]);
-    lazyrich(&["sweep", "merge", "--out", s(&p.join("merged_whole")), s(&p.join("whole"))]);
+    lazyrich(&[
+        "sweep",
+        "merge",
+        "--out",
+        s(&p.join("merged_whole")),
+        s(&p.join("whole")),
+    ]);
     // Three shards; shard 1 is "killed" after one and a half records, then resumed.
     let shard_dirs: Vec<_> = (0..3).map(|i| p.join(format!("s{i}"))).collect();
     for (i, d) in shard_dirs.iter().enumerate() {
         let shard = format!("{i}/3");
-        lazyrich(&["sweep", "run", "--config", s(&cfg), "--out", s(d), "--shard", &shard, "--threads", "1"]);
+        lazyrich(&[
+            "sweep",
+            "run",
+            "--config",
+            s(&cfg),
+            "--out",
+            s(d),
+            "--shard",
+            &shard,
+            "--threads",
+            "1",
+        ]);
         let lines: Vec<Value> = read(&d.join("cells.jsonl"))
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -118,18 +141,45 @@ fn shards_resume_and_merge_reproduce_the_single_run_and_merge_rejects_bad_sets()
     let first_len = full.find('\n').unwrap() + 1;
     let torn = &full[..first_len + (full.len() - first_len) / 3];
     std::fs::write(&cells1, torn).unwrap();
-    let o = run(&["sweep", "run", "--config", s(&cfg), "--out", s(&shard_dirs[1]), "--shard", "1/3"]);
+    let o = run(&[
+        "sweep",
+        "run",
+        "--config",
+        s(&cfg),
+        "--out",
+        s(&shard_dirs[1]),
+        "--shard",
+        "1/3",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("1 already done") && err.contains("torn"), "{err}");
     // A complete shard reruns nothing and leaves its file unchanged.
     let before = read(&shard_dirs[0].join("cells.jsonl"));
-    let o = run(&["sweep", "run", "--config", s(&cfg), "--out", s(&shard_dirs[0]), "--shard", "0/3"]);
+    let o = run(&[
+        "sweep",
+        "run",
+        "--config",
+        s(&cfg),
+        "--out",
+        s(&shard_dirs[0]),
+        "--shard",
+        "0/3",
+    ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains(" 0 to run"));
     assert_eq!(before, read(&shard_dirs[0].join("cells.jsonl")));
     // Same folder, other shard or config: refused.
     expect_bad(
-        &["sweep", "run", "--config", s(&cfg), "--out", s(&shard_dirs[0]), "--shard", "1/3"],
+        &[
+            "sweep",
+            "run",
+            "--config",
+            s(&cfg),
+            "--out",
+            s(&shard_dirs[0]),
+            "--shard",
+            "1/3",
+        ],
         "another config or shard",
     );
     let merged = p.join("merged_shards");
@@ -142,17 +192,43 @@ fn shards_resume_and_merge_reproduce_the_single_run_and_merge_rejects_bad_sets()
         s(&shard_dirs[0]),
         s(&shard_dirs[1]),
     ]);
-    for f in ["sweep.json", "sweep.csv", "sweep.md", "heatmap_loss_kernel.svg", "hamming_vs_param.svg"] {
-        assert_eq!(read(&p.join("merged_whole").join(f)), read(&merged.join(f)), "{f} differs");
+    for f in [
+        "sweep.json",
+        "sweep.csv",
+        "sweep.md",
+        "heatmap_loss_kernel.svg",
+        "hamming_vs_param.svg",
+    ] {
+        assert_eq!(
+            read(&p.join("merged_whole").join(f)),
+            read(&merged.join(f)),
+            "{f} differs"
+        );
     }
     // Missing and duplicated cells are rejected, and nothing is written.
     let bad_out = p.join("merged_bad");
     expect_bad(
-        &["sweep", "merge", "--out", s(&bad_out), s(&shard_dirs[0]), s(&shard_dirs[1])],
+        &[
+            "sweep",
+            "merge",
+            "--out",
+            s(&bad_out),
+            s(&shard_dirs[0]),
+            s(&shard_dirs[1]),
+        ],
         "missing",
     );
     expect_bad(
-        &["sweep", "merge", "--out", s(&bad_out), s(&shard_dirs[0]), s(&shard_dirs[1]), s(&shard_dirs[2]), s(&p.join("whole"))],
+        &[
+            "sweep",
+            "merge",
+            "--out",
+            s(&bad_out),
+            s(&shard_dirs[0]),
+            s(&shard_dirs[1]),
+            s(&shard_dirs[2]),
+            s(&p.join("whole")),
+        ],
         "more than one record",
     );
     assert!(!bad_out.exists());
@@ -186,9 +262,18 @@ fn sweep_numbers_at_t0_match_independent_values_and_balance_is_conserved() {
         // differ from these sums only by rounding (n ≤ 64 terms: ≤ 64 ε relative).
         let ms = |y: &[f64]| y.iter().map(|v| v * v).sum::<f64>() / y.len() as f64;
         let (t_ref, l_ref) = (ms(&data.y_test), ms(&data.y_train));
-        assert!((f("test_loss") - t_ref).abs() <= 64.0 * f64::EPSILON * t_ref, "{} vs {t_ref}", f("test_loss"));
+        assert!(
+            (f("test_loss") - t_ref).abs() <= 64.0 * f64::EPSILON * t_ref,
+            "{} vs {t_ref}",
+            f("test_loss")
+        );
         assert!((f("train_loss") - l_ref).abs() <= 64.0 * f64::EPSILON * l_ref);
-        for k in ["kernel_distance_ntk", "kernel_distance_phi", "hamming", "param_distance"] {
+        for k in [
+            "kernel_distance_ntk",
+            "kernel_distance_phi",
+            "hamming",
+            "param_distance",
+        ] {
             assert_eq!(f(k), 0.0, "{k} at t = 0");
         }
         // The flow moved and the loss fell.

@@ -324,7 +324,11 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     } else {
         "lazyrich verification"
     };
-    let extra = if full_report { sweep::report_files()? } else { Vec::new() };
+    let extra = if full_report {
+        sweep::report_files()?
+    } else {
+        Vec::new()
+    };
     let mut figure_names = vec![
         "fig3_single_neuron.svg",
         "fig2_lambda_balanced.svg",

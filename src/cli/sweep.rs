@@ -111,8 +111,12 @@ fn borrow(files: &[(String, String)]) -> Vec<(&str, String)> {
 }
 
 fn read_config(path: &Path) -> Result<SweepConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read sweep config {}: check the path and permissions", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read sweep config {}: check the path and permissions",
+            path.display()
+        )
+    })?;
     let cfg = SweepConfig::from_json(&text).with_context(|| format!("in sweep config {}", path.display()))?;
     SweepRunner::new(&cfg).with_context(|| format!("in sweep config {}", path.display()))?;
     Ok(cfg)
@@ -193,7 +197,10 @@ fn run_shard(config: &Path, out: &Path, shard: Shard, threads: Option<usize>) ->
             .map(|r| serde_json::to_string(r).map(|s| s + "\n"))
             .collect::<Result<_, _>>()?;
         write_all_atomically(out, &[(CELLS_FILE, text)])?;
-        eprintln!("dropped a torn last line of {} (that cell runs again)", cells_path.display());
+        eprintln!(
+            "dropped a torn last line of {} (that cell runs again)",
+            cells_path.display()
+        );
     }
     let pending = sweep::pending(&all, shard, &done);
     let owned = all.iter().filter(|c| shard.owns(c.index)).count();
@@ -225,9 +232,12 @@ fn run_shard(config: &Path, out: &Path, shard: Shard, threads: Option<usize>) ->
                 failed.lock().expect("lock").push((rec.cell, e.clone()));
             }
             let line = serde_json::to_string(&rec).map(|s| s + "\n");
-            let res = line
-                .map_err(|e| e.to_string())
-                .and_then(|l| file.lock().expect("lock").write_all(l.as_bytes()).map_err(|e| e.to_string()));
+            let res = line.map_err(|e| e.to_string()).and_then(|l| {
+                file.lock()
+                    .expect("lock")
+                    .write_all(l.as_bytes())
+                    .map_err(|e| e.to_string())
+            });
             if let Err(e) = res {
                 write_err.lock().expect("lock").get_or_insert(e);
             }

@@ -346,7 +346,14 @@ mod tests {
         let (d, h) = (7, 12);
         let dirs = base_directions(3, h, d).unwrap();
         let (_, data) = teacher_student_data(3, d, 3, 50, 10).unwrap();
-        for (tau, delta) in [(0.1, 0.0), (2.0, 0.0), (0.1, 0.9999), (0.1, -0.9999), (1.3, -40.0), (0.5, 7.0)] {
+        for (tau, delta) in [
+            (0.1, 0.0),
+            (2.0, 0.0),
+            (0.1, 0.9999),
+            (0.1, -0.9999),
+            (1.3, -40.0),
+            (0.5, 7.0),
+        ] {
             let init = symmetrised_init(&dirs, d, tau, delta).unwrap();
             assert_eq!(init.a.len(), h);
             for x in data.x_train.chunks_exact(d) {
@@ -381,7 +388,11 @@ mod tests {
         let (t2, d2) = teacher_student_data(100, 5, 3, 40, 30).unwrap();
         assert_eq!(t1, t2, "the teacher does not depend on n");
         assert_eq!(d1.x_test, d2.x_test, "the test set does not depend on n");
-        assert_eq!(d1.x_train[..], d2.x_train[..100], "a longer training set extends the shorter");
+        assert_eq!(
+            d1.x_train[..],
+            d2.x_train[..100],
+            "a longer training set extends the shorter"
+        );
         for row in d1.x_train.chunks_exact(5).chain(t1.w.chunks_exact(5)) {
             let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
             assert!((norm - 1.0).abs() < 4.0 * f64::EPSILON);

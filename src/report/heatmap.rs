@@ -56,11 +56,7 @@ fn draw_err(e: impl std::fmt::Display) -> PlotError {
 /// The colour coordinate of a value, or `None` when it cannot be drawn.
 fn coord(v: Option<f64>, log: bool) -> Option<f64> {
     let v = v.filter(|v| v.is_finite())?;
-    if log {
-        (v > 0.0).then(|| v.log10())
-    } else {
-        Some(v)
-    }
+    if log { (v > 0.0).then(|| v.log10()) } else { Some(v) }
 }
 
 /// Short tick text of a colour-bar value.
@@ -88,7 +84,12 @@ pub fn render_heatmaps(fig: &HeatmapFigure) -> Result<String, PlotError> {
     let mut ranges = Vec::new();
     for p in &fig.panels {
         let shape_ok = p.values.len() == p.y_ticks.len() && p.values.iter().all(|r| r.len() == p.x_ticks.len());
-        let cs: Vec<f64> = p.values.iter().flatten().filter_map(|v| coord(*v, p.log_scale)).collect();
+        let cs: Vec<f64> = p
+            .values
+            .iter()
+            .flatten()
+            .filter_map(|v| coord(*v, p.log_scale))
+            .collect();
         if !shape_ok || cs.is_empty() {
             return Err(PlotError::NoFinitePoints { panel: p.title.clone() });
         }
@@ -105,7 +106,10 @@ pub fn render_heatmaps(fig: &HeatmapFigure) -> Result<String, PlotError> {
     {
         let root = SVGBackend::with_string(
             &mut svg,
-            (pw.saturating_mul(to_u32(cols)), ph.saturating_mul(to_u32(rows)).saturating_add(36)),
+            (
+                pw.saturating_mul(to_u32(cols)),
+                ph.saturating_mul(to_u32(rows)).saturating_add(36),
+            ),
         )
         .into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
@@ -118,14 +122,21 @@ pub fn render_heatmaps(fig: &HeatmapFigure) -> Result<String, PlotError> {
     Ok(svg)
 }
 
-fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &HeatmapPanel, (lo, hi): (f64, f64)) -> Result<(), PlotError> {
+fn draw_panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    p: &HeatmapPanel,
+    (lo, hi): (f64, f64),
+) -> Result<(), PlotError> {
     let (w, _) = area.dim_in_pixel();
     let (main, bar) = area.split_horizontally(w.saturating_sub(90));
     let (nx, ny) = (p.x_ticks.len(), p.y_ticks.len());
     let xt = p.x_ticks.clone();
     let yt = p.y_ticks.clone();
     let label = |ticks: &[String], v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) => usize::try_from(*i).ok().and_then(|i| ticks.get(i).cloned()).unwrap_or_default(),
+        SegmentValue::CenterOf(i) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| ticks.get(i).cloned())
+            .unwrap_or_default(),
         _ => String::new(),
     };
     let x_fmt = move |v: &SegmentValue<i32>| label(&xt, v);

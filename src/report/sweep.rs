@@ -31,7 +31,12 @@ struct Merged<'a> {
 
 /// The merged table as JSON: `{"config": …, "cells": [records in cell order]}`.
 pub fn json(cfg: &SweepConfig, records: &[CellRecord]) -> String {
-    serde_json::to_string_pretty(&Merged { config: cfg, cells: records }).expect("invariant: records serialise") + "\n"
+    serde_json::to_string_pretty(&Merged {
+        config: cfg,
+        cells: records,
+    })
+    .expect("invariant: records serialise")
+        + "\n"
 }
 
 /// One CSV row per (cell, checkpoint); numbers in shortest round-trip form.
@@ -49,7 +54,9 @@ pub fn csv(records: &[CellRecord]) -> String {
             r.steps,
             r.rhs_evals,
             r.switches.map_or(String::new(), |s| s.to_string()),
-            r.error.as_deref().map_or(String::new(), |e| format!("\"{}\"", e.replace('"', "'"))),
+            r.error
+                .as_deref()
+                .map_or(String::new(), |e| format!("\"{}\"", e.replace('"', "'"))),
         );
         if r.checkpoints.is_empty() {
             out.push_str(&format!(
@@ -58,7 +65,10 @@ pub fn csv(records: &[CellRecord]) -> String {
             ));
         }
         for cp in &r.checkpoints {
-            out.push_str(&format!("{},{},{},{},{},{}", r.cell, r.tau, r.delta, r.alpha, r.seed, cp.t));
+            out.push_str(&format!(
+                "{},{},{},{},{},{}",
+                r.cell, r.tau, r.delta, r.alpha, r.seed, cp.t
+            ));
             for v in cp.values() {
                 out.push_str(&format!(",{v}"));
             }
@@ -108,7 +118,12 @@ pub fn markdown(cfg: &SweepConfig, s: &Summary, n_cells: usize) -> String {
     );
     for (j, t) in s.checkpoints.iter().enumerate() {
         for (m, name) in Checkpoint::METRICS.iter().enumerate() {
-            out.push_str(&format!("## {name} at t = {}{}\n\n| τ \\ {} |", g(*t), time_note(s), s.axis.label()));
+            out.push_str(&format!(
+                "## {name} at t = {}{}\n\n| τ \\ {} |",
+                g(*t),
+                time_note(s),
+                s.axis.label()
+            ));
             for v in &s.second {
                 out.push_str(&format!(" {} |", g(*v)));
             }
@@ -181,7 +196,13 @@ pub fn hamming_param_heatmaps(cfg: &SweepConfig, s: &Summary) -> HeatmapFigure {
     let mut panels = Vec::new();
     for (m, name) in [(4, "Hamming distance"), (5, "parameter distance")] {
         for &j in &js {
-            panels.push(grid_panel(s, j, m, format!("{name}, t = {}", g(s.checkpoints[j])), true));
+            panels.push(grid_panel(
+                s,
+                j,
+                m,
+                format!("{name}, t = {}", g(s.checkpoints[j])),
+                true,
+            ));
         }
     }
     HeatmapFigure {
@@ -226,7 +247,11 @@ pub fn hamming_vs_param(cfg: &SweepConfig, s: &Summary) -> Figure {
         })
         .collect();
     Figure {
-        title: format!("{}: Hamming vs parameter distance, t = {}", cfg.name, g(s.checkpoints[j])),
+        title: format!(
+            "{}: Hamming vs parameter distance, t = {}",
+            cfg.name,
+            g(s.checkpoints[j])
+        ),
         panels: vec![Panel {
             title: format!(
                 "seed means; each curve runs over τ = {} … {}{}",
@@ -268,7 +293,11 @@ pub fn fig1a_figure(panels: &[Fig1aPanel], subtitle: &str) -> Figure {
             }
             series.push(Series {
                 label: "pattern switch".into(),
-                points: p.switches.iter().map(|&(i, j)| (p.paths[i][j][0], p.paths[i][j][1])).collect(),
+                points: p
+                    .switches
+                    .iter()
+                    .map(|&(i, j)| (p.paths[i][j][0], p.paths[i][j][1]))
+                    .collect(),
                 style: SeriesStyle::Markers,
                 color_index: 6,
             });

@@ -197,7 +197,10 @@ impl SweepConfig {
             }
             Task::Xor { noise } => {
                 if !(noise.is_finite() && *noise >= 0.0) {
-                    return Err(bad("task.noise", format!("{noise} must be a finite number ≥ 0 (e.g. 0.15)")));
+                    return Err(bad(
+                        "task.noise",
+                        format!("{noise} must be a finite number ≥ 0 (e.g. 0.15)"),
+                    ));
                 }
             }
         }
@@ -214,7 +217,10 @@ impl SweepConfig {
             return Err(bad("n_test", "needs at least 1 test point"));
         }
         if !(self.gamma.is_finite() && (0.0..1.0).contains(&self.gamma)) {
-            return Err(bad("gamma", format!("{} must satisfy 0 ≤ γ < 1 (0 = ReLU)", self.gamma)));
+            return Err(bad(
+                "gamma",
+                format!("{} must satisfy 0 ≤ γ < 1 (0 = ReLU)", self.gamma),
+            ));
         }
         if !["half-sum", "half-mean", "mean"].contains(&self.loss.as_str()) {
             return Err(bad(
@@ -225,7 +231,10 @@ impl SweepConfig {
         if !["bdf", "esdirk34", "tr-bdf2", "tsit45"].contains(&self.method.as_str()) {
             return Err(bad(
                 "method",
-                format!("\"{}\" is not one of \"bdf\", \"esdirk34\", \"tr-bdf2\", \"tsit45\"", self.method),
+                format!(
+                    "\"{}\" is not one of \"bdf\", \"esdirk34\", \"tr-bdf2\", \"tsit45\"",
+                    self.method
+                ),
             ));
         }
         list("tau", &self.tau, |v| v > 0.0, "every τ must be a finite number > 0")?;
@@ -241,7 +250,12 @@ impl SweepConfig {
         if has_duplicates(&self.seeds) {
             return Err(bad("seeds", "seeds must be distinct"));
         }
-        list("checkpoints", &self.checkpoints, |v| v >= 0.0, "every time must be finite and ≥ 0")?;
+        list(
+            "checkpoints",
+            &self.checkpoints,
+            |v| v >= 0.0,
+            "every time must be finite and ≥ 0",
+        )?;
         if self.checkpoints.windows(2).any(|w| w[1] <= w[0]) {
             return Err(bad("checkpoints", "times must be strictly increasing"));
         }

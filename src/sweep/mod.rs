@@ -286,7 +286,9 @@ pub enum MergeError {
         first: Vec<usize>,
     },
     /// A record does not match the grid (index out of range, or other τ/δ/seed).
-    #[error("record for cell {cell} does not match this config's grid ({why}): were the shards run with another config?")]
+    #[error(
+        "record for cell {cell} does not match this config's grid ({why}): were the shards run with another config?"
+    )]
     Mismatch {
         /// Cell index.
         cell: usize,
@@ -374,7 +376,12 @@ pub struct Summary {
 /// Average merged `records` (in cell order, from [`merge`]) over seeds.
 pub fn summarise(cfg: &SweepConfig, all: &[Cell], records: &[CellRecord]) -> Summary {
     let (axis, second) = cfg.second_axis();
-    let (nt, ns, nc, nm) = (cfg.tau.len(), second.len(), cfg.checkpoints.len(), Checkpoint::METRICS.len());
+    let (nt, ns, nc, nm) = (
+        cfg.tau.len(),
+        second.len(),
+        cfg.checkpoints.len(),
+        Checkpoint::METRICS.len(),
+    );
     let mut sums = vec![vec![vec![vec![Vec::<f64>::new(); ns]; nt]; nm]; nc];
     for (c, r) in all.iter().zip(records) {
         for (j, cp) in r.checkpoints.iter().enumerate().take(nc) {
@@ -522,7 +529,10 @@ mod tests {
         assert!(merged.iter().enumerate().all(|(k, r)| r.cell == k));
         let mut missing = recs.clone();
         missing.remove(3);
-        assert!(matches!(merge(&all, missing), Err(MergeError::Missing { count: 1, .. })));
+        assert!(matches!(
+            merge(&all, missing),
+            Err(MergeError::Missing { count: 1, .. })
+        ));
         let mut dup = recs.clone();
         dup.push(recs[0].clone());
         assert!(matches!(merge(&all, dup), Err(MergeError::Duplicate { count: 1, .. })));
@@ -531,7 +541,10 @@ mod tests {
         assert!(matches!(merge(&all, foreign), Err(MergeError::Mismatch { .. })));
         let mut out_of_range = recs;
         out_of_range[0].cell = 99;
-        assert!(matches!(merge(&all, out_of_range), Err(MergeError::Mismatch { cell: 99, .. })));
+        assert!(matches!(
+            merge(&all, out_of_range),
+            Err(MergeError::Mismatch { cell: 99, .. })
+        ));
     }
 
     #[test]
@@ -555,7 +568,8 @@ mod tests {
         assert!(good.validate().is_ok());
         let text = good.to_json();
         assert_eq!(SweepConfig::from_json(&text).unwrap(), good);
-        let cases: Vec<(&str, Box<dyn Fn(&mut SweepConfig)>)> = vec![
+        type Edit = Box<dyn Fn(&mut SweepConfig)>;
+        let cases: Vec<(&str, Edit)> = vec![
             ("h", Box::new(|c| c.h = 3)),
             ("tau", Box::new(|c| c.tau = vec![0.0])),
             ("tau", Box::new(|c| c.tau = vec![f64::NAN])),

@@ -71,7 +71,10 @@ impl<'c> SweepRunner<'c> {
             field: field.into(),
             why,
         };
-        let scale: LossScale = cfg.loss.parse().map_err(|e: crate::models::ModelError| bad("loss", e.to_string()))?;
+        let scale: LossScale = cfg
+            .loss
+            .parse()
+            .map_err(|e: crate::models::ModelError| bad("loss", e.to_string()))?;
         let opts = flow_options(cfg).map_err(|e| bad("method", e))?;
         Ok(SweepRunner {
             cfg,
