@@ -1,4 +1,4 @@
-//! Subcommands: `exact`, `simulate`, `verify`, `report`, `cases`.
+//! Subcommands: `exact`, `simulate`, `verify`, `report`, `cases`, `sweep`.
 //!
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
@@ -8,6 +8,7 @@ mod deep_linear;
 mod lambda_balanced;
 mod piecewise_linear;
 mod single_neuron;
+mod sweep;
 mod two_layer_linear;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -131,6 +132,11 @@ enum Command {
         /// Output folder.
         #[arg(long, default_value = "data/cases")]
         out: PathBuf,
+    },
+    /// Parameter sweeps (P1 Fig. 1 and Fig. 5): run shards, merge, plot.
+    Sweep {
+        #[command(subcommand)]
+        action: sweep::SweepCommand,
     },
     /// The full precision report: the whole catalog, tables and figures.
     Report {
@@ -307,6 +313,7 @@ fn run(cli: Cli) -> Result<i32> {
         },
         Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),
         Command::Report { out } => run_catalog(Mode::Full, &out, true),
+        Command::Sweep { action } => sweep::run(action),
         Command::Bench {
             quick,
             out,
@@ -419,6 +426,11 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         "lazyrich verification"
     };
     let lb_figs = lambda_balanced::extra_figures()?;
+    let extra = if full_report {
+        sweep::report_files()?
+    } else {
+        Vec::new()
+    };
     let mut figure_names = vec![
         "fig3_single_neuron.svg",
         "fig2_lambda_balanced.svg",
@@ -426,6 +438,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         "fig4b_implicit_bias.svg",
     ];
     figure_names.extend(lb_figs.iter().map(|(n, _)| *n));
+    figure_names.extend(extra.iter().map(|(n, _)| n.as_str()).filter(|n| n.ends_with(".svg")));
     let mut files: Vec<(&str, String)> = vec![
         ("README.md", report::summary(title, &rows, &figure_names)),
         ("table.md", table::markdown(title, &rows)),
@@ -437,6 +450,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         (figure_names[3], svg4b),
     ];
     files.extend(lb_figs);
+    files.extend(extra.iter().map(|(n, c)| (n.as_str(), c.clone())));
     write_all_atomically(out, &files)?;
     let failed = rows.iter().filter(|r| !r.pass).count();
     eprintln!(

@@ -13,6 +13,8 @@
 //!   Theorem 4.2 β flow.
 //! - [`piecewise_linear`]: f(x) = aᵀσ(Wx) with σ(z) = max(z, γz) (P1 §5), frozen-pattern and
 //!   eq. (10) fields.
+//! - [`teacher_student`]: data (ReLU teacher, XOR-like clusters) and the symmetrised student
+//!   initialisation of P1 Fig. 1 (f(x; θ0) ≡ 0).
 
 pub mod deep_linear;
 pub mod lambda_balanced;
@@ -20,6 +22,7 @@ pub mod linalg;
 pub mod piecewise_linear;
 pub mod samples;
 pub mod single_neuron;
+pub mod teacher_student;
 pub mod two_layer_linear;
 
 /// Errors from building a model.

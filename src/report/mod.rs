@@ -2,8 +2,10 @@
 //! No numerics and no solver calls; output is deterministic so that tables diff cleanly.
 
 pub mod implicit_bias;
+pub mod heatmap;
 pub mod lambda_balanced;
 pub mod plot;
+pub mod sweep;
 pub mod table;
 pub mod workprec;
 
