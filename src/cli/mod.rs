@@ -238,6 +238,10 @@ fn run(cli: Cli) -> Result<i32> {
                      ȧ_l ∝ Π_(k≠l) a_k (a scalar ODE of degree L+1 per mode) whose solution is not in the theory \
                      this tool implements; use `lazyrich simulate` (verified flows)"
                 ),
+                Case::PiecewiseLinear(_) => bail!(
+                    "model \"piecewise_linear\" has no closed form in `exact` (its flow switches between \
+                     activation patterns): use `lazyrich simulate --events on` (event-located flow)"
+                ),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)

@@ -254,8 +254,8 @@ mod tests {
         let (m, th) = small(0.0, 1.0, 1.0);
         // A far-away state (w_0 and w_1 negated): S ≈ 6e-4, where 1 − cos (rounding ~1e-16) is still accurate.
         let mut th2 = th.clone();
-        for j in 0..2 * m.d() {
-            th2[j] = -th2[j];
+        for v in th2.iter_mut().take(2 * m.d()) {
+            *v = -*v;
         }
         let k0 = kernel_matrix(&m, &th, Kernel::Ntk);
         let k1 = kernel_matrix(&m, &th2, Kernel::Ntk);
@@ -277,8 +277,8 @@ mod tests {
         assert_eq!(hamming(&m, &th, &th), 0.0);
         // Negating w_0 flips the sign of z_0i for every i with z_0i ≠ 0: n flips → distance 1.
         let mut th2 = th.clone();
-        for j in 0..m.d() {
-            th2[j] = -th2[j];
+        for v in th2.iter_mut().take(m.d()) {
+            *v = -*v;
         }
         assert_eq!(hamming(&m, &th, &th2), 1.0);
         let w0n: f64 = th[..m.d()].iter().map(|v| v * v).sum::<f64>().sqrt();

@@ -472,8 +472,7 @@ impl PiecewiseLinear {
         let a = self.a(theta);
         self.preactivations_into(theta, &mut s.z);
         s.f.iter_mut().for_each(|o| *o = 0.0);
-        for k in 0..h {
-            let ak = a[k];
+        for (k, &ak) in a.iter().enumerate().take(h) {
             let rows = k * n..(k + 1) * n;
             let (zk, sk, ck) = (&s.z[rows.clone()], &mut s.s[rows.clone()], &mut s.c[rows.clone()]);
             match pat {
@@ -803,8 +802,11 @@ fn scale_by_rates(m: &PiecewiseLinear, v: &mut [f64]) {
 pub struct SphericalFlow<'m> {
     model: &'m PiecewiseLinear,
     deltas: Vec<f64>,
-    scratch: RefCell<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)>,
+    scratch: RefCell<SphericalScratch>,
 }
+
+/// Buffers of [`SphericalFlow`]: pre-activations (h·n), residual (n), ξ (h·d), spare (h + h·d).
+type SphericalScratch = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
 
 impl<'m> SphericalFlow<'m> {
     /// The eq. (10) flow with δ_k taken from θ0.
@@ -834,8 +836,8 @@ impl VectorField for SphericalFlow<'_> {
         let (mu, bh) = y.split_at(h);
         // f = Σ_k μ_k σ(β̂_kᵀx) ; g = 2c(f − y)
         network_output_inplace(bh, mu, m.gamma, d, &m.x, n, z, g);
-        for i in 0..n {
-            g[i] = 2.0 * m.c * (g[i] - m.y[i]);
+        for (gi, yi) in g.iter_mut().zip(&m.y).take(n) {
+            *gi = 2.0 * m.c * (*gi - yi);
         }
         // ξ_k = Σ_i c_ki x_i g_i, c from the sign of β̂_kᵀx_i
         for k in 0..h {

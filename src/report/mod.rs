@@ -1,8 +1,8 @@
 //! Layer 5: rendering only — certified tables as Markdown, CSV and JSON, and SVG figures.
 //! No numerics and no solver calls; output is deterministic so that tables diff cleanly.
 
-pub mod implicit_bias;
 pub mod heatmap;
+pub mod implicit_bias;
 pub mod lambda_balanced;
 pub mod plot;
 pub mod sweep;

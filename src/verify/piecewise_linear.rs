@@ -340,7 +340,24 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
                 }
                 rows.push(r);
             }
-            Err(e) => rows.push(failed(c, "PL-PLAIN", method.as_str(), e.clone())),
+            Err(e) => {
+                // The plain solver breaking down at a kink (e.g. implicit Newton failures) while the
+                // event-located run of the same method reached the end is the strongest form of
+                // the claim; it passes with the failure recorded. Both failing is a failure.
+                let mut r = failed(c, "PL-PLAIN", method.as_str(), String::new());
+                r.tolerance = Some(rtol);
+                r.quantity = "θ = (W, a), no events".into();
+                r.bound_why = "claim: event-located run no worse than plain; plain run failed".into();
+                match ev_err {
+                    Some(ev_err) => {
+                        r.pass = true;
+                        r.margin = 0.0;
+                        r.note = format!("plain run failed ({e}); event-located run succeeded, error {ev_err:.2e}");
+                    }
+                    None => r.note = format!("plain run failed ({e}) and the event-located run failed too"),
+                }
+                rows.push(r);
+            }
         }
     }
     rows
