@@ -505,34 +505,70 @@ impl PiecewiseLinear {
         self.c * loss
     }
 
-    /// Gradient given the forward pass in `s`.
-    fn backward(&self, theta: &[f64], grad: &mut [f64], s: &mut Scratch) {
-        let (n, h, d) = (self.n, self.h, self.d);
-        let a = self.a(theta);
-        let (gw, ga) = grad.split_at_mut(h * d);
-        for k in 0..h {
-            let rows = k * n..(k + 1) * n;
-            let (sk, ck, ek) = (&s.s[rows.clone()], &s.c[rows.clone()], &mut s.e[rows]);
-            let mut acc = 0.0;
-            for i in 0..n {
-                acc += sk[i] * s.g[i];
-                ek[i] = s.g[i] * a[k] * ck[i];
-            }
-            ga[k] = acc;
-        }
-        // ∇_W L = E X, E h×n row-major.
-        let dst = MatMut::from_row_major_slice_mut(gw, h, d);
-        let em = MatRef::from_row_major_slice(&s.e, h, n);
-        let xm = MatRef::from_row_major_slice(&self.x, n, d);
-        matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
-    }
-
+    /// L and ∇L in two GEMMs and two fused element-wise passes over Z (h×n): the first forms
+    /// f = Σ_k a_k σ(z_k·), the second overwrites Z in place with E (e_ki = g_i a_k σ'(z_ki))
+    /// while accumulating ∂L/∂a_k = Σ_i σ(z_ki) g_i. Only Z is touched (no σ or σ' arrays), so
+    /// the element-wise work streams one h·n array twice instead of six times (problem R: the
+    /// two GEMMs are 4e8 flop, the element-wise part 1e6 entries per pass).
     fn grad_pattern(&self, theta: &[f64], pat: Pattern<'_>, grad: &mut [f64]) -> f64 {
+        let (n, h, d) = (self.n, self.h, self.d);
+        let gamma = self.gamma;
         let mut s = self.scratch.borrow_mut();
         let s = &mut *s;
-        let l = self.forward(theta, pat, s);
-        self.backward(theta, grad, s);
-        l
+        let a = self.a(theta);
+        preactivations_inplace(self.w(theta), h, d, &self.x, n, &mut s.z);
+        s.f.iter_mut().for_each(|o| *o = 0.0);
+        for (k, &ak) in a.iter().enumerate() {
+            let zk = &s.z[k * n..(k + 1) * n];
+            match pat {
+                Pattern::Live => {
+                    for (f, &z) in s.f.iter_mut().zip(zk) {
+                        *f += ak * sigma(gamma, z);
+                    }
+                }
+                Pattern::Frozen(p) => {
+                    let pk = &p[k * n..(k + 1) * n];
+                    for ((f, &z), &on) in s.f.iter_mut().zip(zk).zip(pk) {
+                        *f += ak * if on { z } else { gamma * z };
+                    }
+                }
+            }
+        }
+        let mut loss = 0.0;
+        for ((g, &f), &y) in s.g.iter_mut().zip(&s.f).zip(&self.y) {
+            let r = f - y;
+            loss += r * r;
+            *g = 2.0 * self.c * r;
+        }
+        let (gw, ga) = grad.split_at_mut(h * d);
+        for (k, (&ak, gak)) in a.iter().zip(ga.iter_mut()).enumerate() {
+            let zk = &mut s.z[k * n..(k + 1) * n];
+            let mut acc = 0.0;
+            match pat {
+                Pattern::Live => {
+                    for (z, &g) in zk.iter_mut().zip(&s.g) {
+                        let c = sigma_prime(gamma, *z);
+                        acc += c * *z * g;
+                        *z = g * ak * c;
+                    }
+                }
+                Pattern::Frozen(p) => {
+                    let pk = &p[k * n..(k + 1) * n];
+                    for ((z, &g), &on) in zk.iter_mut().zip(&s.g).zip(pk) {
+                        let c = if on { 1.0 } else { gamma };
+                        acc += c * *z * g;
+                        *z = g * ak * c;
+                    }
+                }
+            }
+            *gak = acc;
+        }
+        // ∇_W L = E X, E h×n row-major (now in the Z buffer).
+        let dst = MatMut::from_row_major_slice_mut(gw, h, d);
+        let em = MatRef::from_row_major_slice(&s.z, h, n);
+        let xm = MatRef::from_row_major_slice(&self.x, n, d);
+        matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
+        self.c * loss
     }
 
     /// L(θ) and ∇L(θ) in one pass (no allocation).
