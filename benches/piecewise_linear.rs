@@ -1,7 +1,8 @@
 //! Problem R (issue 6): one gradient of the two-layer ReLU network at d = 100, h = 1000,
 //! n = 1000 (two GEMMs, 4·n·h·d = 4e8 flop, plus O(nh) element-wise work), next to faer's own
 //! dgemm on the same shapes and on a 1000³ square product, all single-threaded
-//! (`Par::Seq`, global parallelism off). The % of dgemm rate is
+//! (`Par::Seq`, global parallelism off), and the gradient and the square dgemm again on two
+//! threads (`Par::rayon(2)`). The % of dgemm rate is
 //! (4e8 / t_gradient) / (2·m·n·k / t_dgemm); compute it from the printed times.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -25,6 +26,13 @@ fn bench(c: &mut Criterion) {
             model.grad_inplace(black_box(&th), &mut g);
         })
     });
+    // The same gradient with its GEMMs on both cores (`PiecewiseLinear::with_threads(2)`).
+    let model2 = model.clone().with_threads(2);
+    grp.bench_function("gradient_2_threads", |b| {
+        b.iter(|| {
+            model2.grad_inplace(black_box(&th), &mut g);
+        })
+    });
     // faer dgemm, same shapes as the gradient's two products: (n×d)(d×h) and (h×n)(n×d).
     let a1 = Mat::<f64>::from_fn(n, d, |i, j| ((i * 31 + j * 17) % 97) as f64 / 97.0);
     let b1 = Mat::<f64>::from_fn(d, h, |i, j| ((i * 13 + j * 7) % 89) as f64 / 89.0);
@@ -46,6 +54,18 @@ fn bench(c: &mut Criterion) {
     grp.throughput(Throughput::Elements((2 * s * s * s) as u64));
     grp.bench_function("faer_dgemm_1000_cubed", |b| {
         b.iter(|| matmul(c3.as_mut(), Accum::Replace, a3.as_ref(), b3.as_ref(), 1.0, Par::Seq))
+    });
+    grp.bench_function("faer_dgemm_1000_cubed_2_threads", |b| {
+        b.iter(|| {
+            matmul(
+                c3.as_mut(),
+                Accum::Replace,
+                a3.as_ref(),
+                b3.as_ref(),
+                1.0,
+                Par::rayon(2),
+            )
+        })
     });
     grp.finish();
 }

@@ -96,6 +96,9 @@ enum Command {
         /// Method (tsit45 only; implicit methods would form the dense Jacobian).
         #[arg(long, value_enum, default_value_t = MethodArg::Tsit45)]
         method: MethodArg,
+        /// Threads for the gradient's GEMMs (1 = sequential, as the peer timings).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Run the verification catalog and write certified tables and a figure.
     Verify {
@@ -311,8 +314,9 @@ fn run(cli: Cli) -> Result<i32> {
             rtol,
             runs,
             method,
+            threads,
         } => match method.flow_method() {
-            Some(m) => piecewise_linear::bench_problem_r(d, h, n, t_end, rtol, runs, m),
+            Some(m) => piecewise_linear::bench_problem_r(d, h, n, t_end, rtol, runs, m, threads),
             None => bail!("bench-problem-r: --method taylor is not supported; use tsit45"),
         },
         Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),

@@ -72,6 +72,7 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, opts: &FlowOptions, events:
 /// Tsit45 at `rtol` (atol = rtol/100), `runs` times; prints medians. Explicit only: the
 /// P×P Jacobian (P = h(d+1) ≈ 10⁵ → 81 GB) is never formed, and the crate's implicit methods
 /// assemble it (diffsol's dense LU), so BDF/SDIRK are refused here.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn bench_problem_r(
     d: usize,
     h: usize,
@@ -80,6 +81,7 @@ pub(super) fn bench_problem_r(
     rtol: f64,
     runs: usize,
     method: Method,
+    threads: usize,
 ) -> Result<i32> {
     if method != Method::Tsit45 {
         bail!(
@@ -92,7 +94,11 @@ pub(super) fn bench_problem_r(
     if !(t_end.is_finite() && t_end > 0.0) || runs == 0 {
         bail!("--t-end must be > 0 and --runs ≥ 1");
     }
+    if threads == 0 {
+        bail!("--threads must be ≥ 1 (1 = sequential)");
+    }
     let (model, th0) = problem_r(d, h, n, 2024)?;
+    let model = model.with_threads(threads);
     let p = model.n_params();
     let mut g = vec![0.0; p];
     // one gradient: median of 21
@@ -106,7 +112,7 @@ pub(super) fn bench_problem_r(
     tg.sort_by(f64::total_cmp);
     let flops = 4.0 * (n * h * d) as f64;
     eprintln!(
-        "problem R: d={d} h={h} n={n} P={p}; one gradient median {:.3} ms ({:.2} GFLOP/s on the two GEMMs' {:.2e} flop)",
+        "problem R: d={d} h={h} n={n} P={p}, {threads} thread(s); one gradient median {:.3} ms ({:.2} GFLOP/s on the two GEMMs' {:.2e} flop)",
         tg[10] * 1e3,
         flops / tg[10] / 1e9,
         flops
@@ -137,7 +143,7 @@ pub(super) fn bench_problem_r(
         "{}",
         serde_json::to_string_pretty(&json!({
             "problem": "R", "d": d, "h": h, "n": n, "t_end": t_end, "method": method.as_str(), "rtol": rtol,
-            "runs": runs, "median_seconds": med.0, "steps": med.1, "gradients": med.2,
+            "runs": runs, "threads": threads, "median_seconds": med.0, "steps": med.1, "gradients": med.2,
             "gradient_ms_median": tg[10] * 1e3, "top_hessian_eigenvalue": lam,
         }))?
     );

@@ -130,10 +130,15 @@ pub fn sigma_prime(gamma: f64, z: f64) -> f64 {
 /// Z = X·Wᵀ stored as h×n row-major (z[k·n + i] = w_kᵀx_i), by one sequential faer GEMM.
 /// `x` is m×d row-major, `w` h×d row-major, `z` has length h·m.
 pub fn preactivations_inplace(w: &[f64], h: usize, d: usize, x: &[f64], m: usize, z: &mut [f64]) {
+    preactivations_par(w, h, d, x, m, z, Par::Seq);
+}
+
+/// [`preactivations_inplace`] with the GEMM's parallelism.
+fn preactivations_par(w: &[f64], h: usize, d: usize, x: &[f64], m: usize, z: &mut [f64], par: Par) {
     let dst = MatMut::from_column_major_slice_mut(&mut z[..h * m], m, h);
     let xm = MatRef::from_row_major_slice(&x[..m * d], m, d);
     let wt = MatRef::from_row_major_slice(&w[..h * d], h, d).transpose();
-    matmul(dst, Accum::Replace, xm, wt, 1.0, Par::Seq);
+    matmul(dst, Accum::Replace, xm, wt, 1.0, par);
 }
 
 /// f(x_j) = Σ_k a_k σ(w_kᵀx_j) for the m rows of `x` (m×d row-major) into `out` (length m);
@@ -202,6 +207,8 @@ pub struct PiecewiseLinear {
     eta_w: f64,
     scale: LossScale,
     c: f64,
+    /// Parallelism of the gradient's GEMMs (sequential unless [`PiecewiseLinear::with_threads`]).
+    par: Par,
     scratch: RefCell<Scratch>,
 }
 
@@ -273,8 +280,17 @@ impl PiecewiseLinear {
             eta_w,
             scale,
             c: scale.factor(n),
+            par: Par::Seq,
             scratch: RefCell::new(scratch),
         })
+    }
+
+    /// Run the gradient's two GEMMs on `threads` threads (faer over rayon; 1 = sequential, the
+    /// default). The element-wise passes stay sequential. Results are identical up to the
+    /// GEMMs' summation order (a few ulp).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.par = if threads <= 1 { Par::Seq } else { Par::rayon(threads) };
+        self
     }
 
     /// Build from rows of X, y, a0 (h) and W0 (h rows of length d); returns the model and
@@ -516,7 +532,7 @@ impl PiecewiseLinear {
         let mut s = self.scratch.borrow_mut();
         let s = &mut *s;
         let a = self.a(theta);
-        preactivations_inplace(self.w(theta), h, d, &self.x, n, &mut s.z);
+        preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
         s.f.iter_mut().for_each(|o| *o = 0.0);
         for (k, &ak) in a.iter().enumerate() {
             let zk = &s.z[k * n..(k + 1) * n];
@@ -567,7 +583,7 @@ impl PiecewiseLinear {
         let dst = MatMut::from_row_major_slice_mut(gw, h, d);
         let em = MatRef::from_row_major_slice(&s.z, h, n);
         let xm = MatRef::from_row_major_slice(&self.x, n, d);
-        matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
+        matmul(dst, Accum::Replace, em, xm, 1.0, self.par);
         self.c * loss
     }
 
