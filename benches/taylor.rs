@@ -52,6 +52,16 @@ fn taylor(c: &mut Criterion) {
     g.bench_function("f64_span_tol1e-10", |b| {
         b.iter(|| span::solve(&m, black_box(&th0), &times, &opts).unwrap())
     });
+    // A/B: the same span solve with the whole-step fast path off (order-by-order recurrence).
+    g.bench_function("f64_span_order_by_order_tol1e-10", |b| {
+        b.iter(|| {
+            let mut red = span::SpanReduction::new(&m, black_box(&th0)).unwrap();
+            red.set_step_fast(false);
+            let x0 = red.x0.clone();
+            let tr = integrate(&mut red.field, &x0, &times, &opts).unwrap();
+            tr.states.iter().map(|x| red.expand(x)).collect::<Vec<_>>()
+        })
+    });
     let p = 334;
     let mut fm = SingleNeuronJet::from_case(&case, p);
     let mut x0 = vec![case.a0.to_mp(p)];

@@ -369,3 +369,61 @@ fn span_reduced_f64_taylor_matches_the_full_field() {
     let err = solve(&m, &[0.1, 0.2], &[1.0], &TaylorOptions::new(1e-8)).unwrap_err();
     assert!(err.to_string().contains("11"), "{err}");
 }
+
+/// The span field's whole-step fast path ([`JetField::step_coeffs`], newest coefficients
+/// isolated) against its order-by-order recurrence ([`JetField::coeff`]): the same algebra,
+/// summed in another order, so every coefficient up to order 30 must agree to rounding. Bound:
+/// 1e-12 of the order's largest coefficient (≈ 30 orders × a few ulps of accumulation, with
+/// margin); states drawn from problem L (r = 2) at several initial scales and signs.
+#[test]
+fn span_step_fast_path_matches_the_order_by_order_recurrence() {
+    use lazyrich::taylor::JetField;
+    use lazyrich::taylor::single_neuron_span::SpanReduction;
+    const ORDER: usize = 30;
+    const REL: f64 = 1e-12;
+    for seed in [1u64, 7, 11] {
+        let c = samples::problem_l(seed);
+        let m = SingleNeuron::new(&c.x_f64(), &c.y_f64(), 0.7, 1.3).unwrap();
+        for (sa, sw) in [(1.0, 1.0), (-30.0, 50.0), (0.5, -200.0)] {
+            let th: Vec<f64> = std::iter::once(sa * c.a0.to_f64())
+                .chain(c.w0_f64().iter().map(|v| sw * v))
+                .collect();
+            let mut red = SpanReduction::new(&m, &th).unwrap();
+            assert_eq!(red.rank(), 2);
+            let inv: Vec<f64> = (1..=ORDER).map(|k| 1.0 / k as f64).collect();
+            let fresh = |x0: &[f64]| -> Vec<Vec<f64>> {
+                x0.iter()
+                    .map(|v| {
+                        let mut j = vec![0.0; ORDER + 1];
+                        j[0] = *v;
+                        j
+                    })
+                    .collect()
+            };
+            let x0 = red.x0.clone();
+            red.field.reserve(ORDER);
+            let mut fast = fresh(&x0);
+            assert!(red.field.step_coeffs(&mut fast, &inv), "r = 2 takes the fast path");
+            let mut slow = fresh(&x0);
+            let mut out = vec![0.0; 3];
+            for k in 0..ORDER {
+                red.field.coeff(&slow, k, &mut out);
+                for (j, o) in slow.iter_mut().zip(&out) {
+                    j[k + 1] = o * inv[k];
+                }
+            }
+            for k in 1..=ORDER {
+                let scale = slow.iter().map(|j| j[k].abs()).fold(f64::MIN_POSITIVE, f64::max);
+                for i in 0..3 {
+                    let d = (fast[i][k] - slow[i][k]).abs();
+                    assert!(
+                        d <= REL * scale,
+                        "seed {seed} scale ({sa},{sw}) order {k} comp {i}: {} vs {} (diff {d:e}, scale {scale:e})",
+                        fast[i][k],
+                        slow[i][k]
+                    );
+                }
+            }
+        }
+    }
+}

@@ -173,6 +173,14 @@ pub trait JetField<S: TaylorScalar> {
     /// k-th coefficient of F_i(x(t)). Called for k = 0, 1, 2, … in order within a step, so the
     /// field may keep the coefficients of its intermediate products from earlier k.
     fn coeff(&mut self, x: &[Vec<S>], k: usize, out: &mut [S]);
+    /// Optional fast path: given `x[i][0]`, write every normalised coefficient
+    /// `x[i][1..=inv_k.len()]` of one step at once (`inv_k[k]` = fl(1/(k+1))) and return true.
+    /// The default returns false and the integrator calls [`Self::coeff`] order by order. A field
+    /// that overrides it must produce the same coefficients as [`Self::coeff`] up to rounding.
+    fn step_coeffs(&mut self, x: &mut [Vec<S>], inv_k: &[f64]) -> bool {
+        let _ = (x, inv_k);
+        false
+    }
 }
 
 /// Errors from the Taylor integrator.
@@ -323,11 +331,13 @@ pub fn integrate<S: TaylorScalar, F: JetField<S>>(
             });
         }
         // Taylor coefficients by the recurrences.
-        for (k, &inv) in inv_k.iter().enumerate() {
-            field.coeff(&jets, k, &mut out);
-            for (j, o) in jets.iter_mut().zip(out.iter()) {
-                j[k + 1].assign_from(o);
-                j[k + 1].div_u32_assign_inv((k + 1) as u32, inv);
+        if !field.step_coeffs(&mut jets, &inv_k) {
+            for (k, &inv) in inv_k.iter().enumerate() {
+                field.coeff(&jets, k, &mut out);
+                for (j, o) in jets.iter_mut().zip(out.iter()) {
+                    j[k + 1].assign_from(o);
+                    j[k + 1].div_u32_assign_inv((k + 1) as u32, inv);
+                }
             }
         }
         stats.coeff_evals += order;

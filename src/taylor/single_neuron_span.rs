@@ -41,6 +41,9 @@ pub struct SpanJet {
     u: Vec<Vec<f64>>,
     s: Vec<f64>,
     a2: Vec<f64>,
+    /// Use [`SpanJet::step_coeffs_2`] when r = 2 (default); off, the integrator goes order by
+    /// order through [`JetField::coeff`] (kept for tests and A/B benches).
+    step_fast: bool,
 }
 
 /// The subspace V and the reduced field of one initial state.
@@ -139,9 +142,15 @@ impl SpanReduction {
                 u: vec![Vec::new(); r],
                 s: Vec::new(),
                 a2: Vec::new(),
+                step_fast: true,
             },
             x0,
         })
+    }
+
+    /// Turn the whole-step fast path ([`JetField::step_coeffs`]) on or off.
+    pub fn set_step_fast(&mut self, on: bool) {
+        self.field.step_fast = on;
     }
 
     /// Dimension r of V.
@@ -189,6 +198,13 @@ impl JetField<f64> for SpanJet {
             v.resize(order + 1, 0.0);
         }
     }
+    fn step_coeffs(&mut self, x: &mut [Vec<f64>], inv_k: &[f64]) -> bool {
+        if self.r != 2 || !self.step_fast {
+            return false;
+        }
+        self.step_coeffs_2(x, inv_k);
+        true
+    }
     fn coeff(&mut self, x: &[Vec<f64>], k: usize, out: &mut [f64]) {
         if self.r == 2 {
             return self.coeff_fused::<2>(x, k, out);
@@ -221,6 +237,92 @@ impl JetField<f64> for SpanJet {
 }
 
 impl SpanJet {
+    /// All coefficients of one step for r = 2, with the newest coefficient's contribution
+    /// isolated. For k ≥ 1 every product that involves the newest (a_k, z_k) pairs it with an
+    /// order-0 factor, so, with u₀ = G_r z₀, s₀ = z₀ᵀu₀ and G_r symmetric,
+    ///
+    /// s_k = O_s + 2u₀ᵀz_k, (a²)_k = O_{a²} + 2a₀a_k, and
+    /// F_k = M·(a_k, z_k) + (−η_a(O_{as} + a₀O_s), −η_w(O_{p,i} + u₀ᵢO_{a²})),
+    ///
+    /// with M = [[−η_a s₀, −η_a(2a₀u₀ₗ − c_l)], [−η_w(2a₀u₀ᵢ − c_i), −η_w a₀² G_il]] fixed for
+    /// the step, and O_s = Σᵢ Σ_{0<j<k} z_{i,j}u_{i,k−j}, O_{as} = Σ_{0<j<k} a_j s_{k−j},
+    /// O_{p,i} = Σ_{0<j<k} (a²)_j u_{i,k−j}, O_{a²} = (a²)_k − 2a₀a_k — sums over coefficients
+    /// known one order earlier. The serial dependence from one order to the next is then one
+    /// 3-term product with M (scaled by 1/(k+1)) instead of the chain
+    /// z_k → u_k → s_k → (a s)_k → F_k of [`Self::coeff_fused`], and the O-sums of order k + 1
+    /// overlap with it. Same coefficients up to rounding (tested against [`JetField::coeff`]).
+    fn step_coeffs_2(&mut self, x: &mut [Vec<f64>], inv_k: &[f64]) {
+        let order = inv_k.len();
+        let (ea, ew) = (-self.eta_a, -self.eta_w);
+        let g = [self.gr[0], self.gr[1], self.gr[2], self.gr[3]];
+        let c = [self.c[0], self.c[1]];
+        let (xa, xz) = x.split_at_mut(1);
+        let a = &mut xa[0];
+        let (z0v, z1v) = xz.split_at_mut(1);
+        let (z0, z1) = (&mut z0v[0], &mut z1v[0]);
+        let [u0v, u1v] = &mut self.u[..] else {
+            unreachable!("r = 2")
+        };
+        let (s, a2) = (&mut self.s, &mut self.a2);
+        // Order 0.
+        let a0 = a[0];
+        let u00 = g[0] * z0[0] + g[1] * z1[0];
+        let u10 = g[2] * z0[0] + g[3] * z1[0];
+        u0v[0] = u00;
+        u1v[0] = u10;
+        let s0 = z0[0] * u00 + z1[0] * u10;
+        s[0] = s0;
+        let a20 = a0 * a0;
+        a2[0] = a20;
+        a[1] = ea * (a0 * s0 - (c[0] * z0[0] + c[1] * z1[0]));
+        z0[1] = ew * (a20 * u00 - c[0] * a0);
+        z1[1] = ew * (a20 * u10 - c[1] * a0);
+        // M, fixed for the step.
+        let m = [
+            [ea * s0, ea * (2.0 * a0 * u00 - c[0]), ea * (2.0 * a0 * u10 - c[1])],
+            [ew * (2.0 * a0 * u00 - c[0]), ew * a20 * g[0], ew * a20 * g[1]],
+            [ew * (2.0 * a0 * u10 - c[1]), ew * a20 * g[2], ew * a20 * g[3]],
+        ];
+        for k in 1..order {
+            // Five independent accumulators (no add waits on another); the slices have the
+            // loop's length so the indexing needs no bounds checks.
+            let (mut os0, mut os1, mut oas, mut op0, mut op1) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            {
+                let (zj0, zj1, aj, a2j) = (&z0[1..k], &z1[1..k], &a[1..k], &a2[1..k]);
+                let (ul0, ul1, sl) = (&u0v[1..k], &u1v[1..k], &s[1..k]);
+                let n = k - 1;
+                for j in 0..n {
+                    let l = n - 1 - j;
+                    os0 += zj0[j] * ul0[l];
+                    os1 += zj1[j] * ul1[l];
+                    oas += aj[j] * sl[l];
+                    op0 += a2j[j] * ul0[l];
+                    op1 += a2j[j] * ul1[l];
+                }
+            }
+            let os = os0 + os1;
+            let mut oa2 = 0.0;
+            for j in 1..k.div_ceil(2) {
+                oa2 += a[j] * a[k - j];
+            }
+            oa2 *= 2.0;
+            if k % 2 == 0 {
+                oa2 += a[k / 2] * a[k / 2];
+            }
+            let inv = inv_k[k];
+            let (ak, zk0, zk1) = (a[k], z0[k], z1[k]);
+            let old = [ea * (oas + a0 * os), ew * (op0 + u00 * oa2), ew * (op1 + u10 * oa2)];
+            a[k + 1] = inv * (old[0] + (m[0][0] * ak + (m[0][1] * zk0 + m[0][2] * zk1)));
+            z0[k + 1] = inv * (old[1] + (m[1][0] * ak + (m[1][1] * zk0 + m[1][2] * zk1)));
+            z1[k + 1] = inv * (old[2] + (m[2][0] * ak + (m[2][1] * zk0 + m[2][2] * zk1)));
+            // The intermediate jets of order k, for the O-sums of later orders.
+            u0v[k] = g[0] * zk0 + g[1] * zk1;
+            u1v[k] = g[2] * zk0 + g[3] * zk1;
+            s[k] = os + 2.0 * (u00 * zk0 + u10 * zk1);
+            a2[k] = oa2 + 2.0 * a0 * ak;
+        }
+    }
+
     /// The k-th coefficients for a fixed r = R. The recurrence is serial in k, so the latency of
     /// one order is the cost: one pass over 0 < j < k accumulates, from coefficients known before
     /// this order, s_k, the R products (a² u_i)_k, (a s)_k and (a²)_k as independent sums; the
