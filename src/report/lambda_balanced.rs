@@ -39,22 +39,8 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
         .curves
         .iter()
         .map(|(lambda, theory, sim)| {
-            let k = theory.first().map_or(0, |r| r.len() - 1);
-            let mut series = Vec::new();
-            for i in 0..k {
-                series.push(Series {
-                    label: format!("σ_{} closed form", i + 1),
-                    points: theory.iter().map(|r| (r[0], r[i + 1])).collect(),
-                    style: SeriesStyle::DashedLine,
-                    color_index: i,
-                });
-                series.push(Series {
-                    label: String::new(),
-                    points: sim.iter().map(|r| (r[0], r[i + 1])).collect(),
-                    style: SeriesStyle::Markers,
-                    color_index: i,
-                });
-            }
+            let series =
+                super::plot::theory_vs_markers(theory, sim, SeriesStyle::DashedLine, |i| format!("σ_{i} closed form"));
             Panel {
                 title: if *lambda == 0.0 {
                     "λ = 0".into()

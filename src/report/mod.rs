@@ -131,22 +131,7 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData) -> Figure {
         .curves
         .iter()
         .map(|(label, theory, sim)| {
-            let k = theory.first().map_or(0, |r| r.len() - 1);
-            let mut series = Vec::new();
-            for i in 0..k {
-                series.push(Series {
-                    label: format!("σ_{} (Thm 4.2)", i + 1),
-                    points: theory.iter().map(|r| (r[0], r[i + 1])).collect(),
-                    style: SeriesStyle::Line,
-                    color_index: i,
-                });
-                series.push(Series {
-                    label: String::new(),
-                    points: sim.iter().map(|r| (r[0], r[i + 1])).collect(),
-                    style: SeriesStyle::Markers,
-                    color_index: i,
-                });
-            }
+            let series = plot::theory_vs_markers(theory, sim, SeriesStyle::Line, |i| format!("σ_{i} (Thm 4.2)"));
             Panel {
                 title: label.clone(),
                 x_label: "t".into(),

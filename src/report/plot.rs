@@ -46,6 +46,34 @@ pub struct Series {
     pub color_index: usize,
 }
 
+/// Theory curves with the matching simulated points: for every column i ≥ 1 of the rows
+/// `[t, v₁, v₂, …]`, one series `label(i)` drawn in `theory_style` from `theory` and one
+/// unlabelled marker series from `sim`, both in colour i − 1.
+pub fn theory_vs_markers(
+    theory: &[Vec<f64>],
+    sim: &[Vec<f64>],
+    theory_style: SeriesStyle,
+    label: impl Fn(usize) -> String,
+) -> Vec<Series> {
+    let k = theory.first().map_or(0, |r| r.len() - 1);
+    let mut series = Vec::with_capacity(2 * k);
+    for i in 0..k {
+        series.push(Series {
+            label: label(i + 1),
+            points: theory.iter().map(|r| (r[0], r[i + 1])).collect(),
+            style: theory_style,
+            color_index: i,
+        });
+        series.push(Series {
+            label: String::new(),
+            points: sim.iter().map(|r| (r[0], r[i + 1])).collect(),
+            style: SeriesStyle::Markers,
+            color_index: i,
+        });
+    }
+    series
+}
+
 /// One panel (subplot) of a figure.
 #[derive(Debug, Clone)]
 pub struct Panel {
