@@ -189,30 +189,12 @@ fn acc_bound(tr: &Trajectory, opts: &FlowOptions, p: usize, th_max: f64) -> f64 
 }
 
 fn row(c: &PlCase, check: &str, method: &str, tol: Option<f64>, quantity: &str) -> Row {
-    Row {
-        check: check.into(),
-        family: "piecewise_linear".into(),
-        case: c.name.clone(),
-        regime: format!(
-            "{} {}",
-            if c.gamma == 0.0 { "relu" } else { "leaky" },
-            super::single_neuron::regime(c.delta)
-        ),
-        method: method.into(),
-        tolerance: tol,
-        quantity: quantity.into(),
-        abs_err: f64::NAN,
-        rel_err: f64::NAN,
-        ref_bound: 0.0,
-        ref_method: "-".into(),
-        ref_rigorous: false,
-        drift: None,
-        bound: f64::NAN,
-        bound_why: "-".into(),
-        margin: f64::NAN,
-        pass: false,
-        note: String::new(),
-    }
+    let regime = format!(
+        "{} {}",
+        if c.gamma == 0.0 { "relu" } else { "leaky" },
+        super::single_neuron::regime(c.delta)
+    );
+    Row::pending(check, "piecewise_linear", &c.name, regime, method, tol, quantity)
 }
 
 fn failed(c: &PlCase, check: &str, method: &str, note: String) -> Row {

@@ -199,26 +199,7 @@ fn base_row(
     tol: Option<f64>,
     quantity: &str,
 ) -> Row {
-    Row {
-        check: check.into(),
-        family: family.into(),
-        case: case.into(),
-        regime,
-        method: method.into(),
-        tolerance: tol,
-        quantity: quantity.into(),
-        abs_err: f64::NAN,
-        rel_err: f64::NAN,
-        ref_bound: 0.0,
-        ref_method: "-".into(),
-        ref_rigorous: false,
-        drift: None,
-        bound: f64::NAN,
-        bound_why: "-".into(),
-        margin: f64::NAN,
-        pass: false,
-        note: String::new(),
-    }
+    Row::pending(check, family, case, regime, method, tol, quantity)
 }
 
 /// A row for a check that could not run.
