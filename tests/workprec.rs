@@ -30,8 +30,13 @@ fn relu_reference_agrees_with_a_third_method_and_conserves_delta() {
     assert!(info.switches >= 1, "the case must cross kinks to test anything");
     // ESDIRK34 with events is neither of the methods the bound is made of.
     let (rtol, atol) = (1e-10, 1e-12);
-    let tr = vpl::run_events(&m, &th0, &reference.times, &FlowOptions::new(Method::Esdirk34).with_tol(rtol, atol))
-        .unwrap();
+    let tr = vpl::run_events(
+        &m,
+        &th0,
+        &reference.times,
+        &FlowOptions::new(Method::Esdirk34).with_tol(rtol, atol),
+    )
+    .unwrap();
     let (err, _) = vpl::traj_error(&tr, &reference);
     let ref_bound = info.tsit45_events.max(info.bdf_events);
     let bound = acc(tr.stats.steps, p, atol, rtol, th_max) + ref_bound;
@@ -51,7 +56,10 @@ fn relu_reference_agrees_with_a_third_method_and_conserves_delta() {
 #[test]
 fn relu_rows_plain_and_event_located() {
     let all = problems::all().unwrap();
-    let pr = all.iter().find(|p| p.name == "relu_d3h8n12").expect("ReLU problem in the ladder");
+    let pr = all
+        .iter()
+        .find(|p| p.name == "relu_d3h8n12")
+        .expect("ReLU problem in the ladder");
     let th_max = pr.reference.iter().flatten().fold(0.0f64, |a, b| a.max(b.abs()));
     let p = pr.y0.len();
     let rtol = 1e-7;
@@ -59,11 +67,21 @@ fn relu_rows_plain_and_event_located() {
         assert!(Solver::Events(method).supports(pr));
         let ev = workprec::measure(pr, Solver::Events(method), rtol, 1, 1.0);
         let plain = workprec::measure(pr, Solver::Diffsol(method), rtol, 1, 1.0);
-        assert!(ev.note.is_empty() && plain.note.is_empty(), "{} / {}", ev.note, plain.note);
+        assert!(
+            ev.note.is_empty() && plain.note.is_empty(),
+            "{} / {}",
+            ev.note,
+            plain.note
+        );
         // event-located: the PL-EVENT bound (accumulated local error plus the reference's bound)
         let bound = acc(ev.steps, p, ev.atol, rtol, th_max) + pr.ref_bound;
         assert!(ev.error <= bound, "{}: {:e} > {bound:e}", ev.solver, ev.error);
-        assert!(plain.error.is_finite() && plain.error > 0.0, "{}: {}", plain.solver, plain.error);
+        assert!(
+            plain.error.is_finite() && plain.error > 0.0,
+            "{}: {}",
+            plain.solver,
+            plain.error
+        );
     }
     // The solvers without a jet field or surfaces are not run where they cannot be.
     assert!(!Solver::Taylor.supports(pr));

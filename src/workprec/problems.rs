@@ -240,7 +240,12 @@ pub fn relu_reference(case: &str) -> Result<(crate::flow::Trajectory, ReluRefere
     let chk = RELU_CHECK_RTOL;
     let t_chk = ev(Method::Tsit45, chk, chk * 1e-2)?;
     let b_chk = ev(Method::Bdf, chk, chk * 1e-2)?;
-    let p_chk = vpl::run_plain(&m, &y0, &times, &FlowOptions::new(Method::Tsit45).with_tol(chk, chk * 1e-2))?;
+    let p_chk = vpl::run_plain(
+        &m,
+        &y0,
+        &times,
+        &FlowOptions::new(Method::Tsit45).with_tol(chk, chk * 1e-2),
+    )?;
     let delta_drift = reference
         .states
         .iter()
