@@ -6,7 +6,7 @@ diagram show lazyrich and its peers measured in the same run on the same machine
 Usage: peers.py PROBLEM_DIR REPO_ROOT OUT.json [--quick]
 PROBLEM_DIR holds the files written by `lazyrich bench --export-problems`; each names the case
 file it was built from (single neuron) or carries its model data inline (`model_data`: the wide
-linear and λ-balanced nets), plus lazyrich's right-hand side at y0 (`f0`), against which the
+linear and λ-balanced nets, the small ReLU net), plus lazyrich's right-hand side at y0 (`f0`), against which the
 numpy right-hand side here is checked before anything is timed. The error is measured against the
 same reference as lazyrich's own rows, through the same observable (the state, β = WᵀA, or W2W1).
 Jacobians are given to the implicit methods for the single neuron only (finite differences else).
@@ -90,6 +90,30 @@ def lambda_balanced(md):
     return rhs, None, observe
 
 
+def piecewise_linear(md):
+    """P1 §5 two-layer piecewise-linear net f(x) = aᵀσ(Wx), σ(z) = max(z, γz) (ReLU: γ = 0):
+    θ = (W h×d row-major, a h), L = c·Σ_i (f(x_i) − y_i)² (c = `loss_factor`), c_ki = σ'(w_kᵀx_i)
+    with σ'(0) = γ, g = 2c(f − y), ∇_a L = σ(XWᵀ)ᵀg, ∇_W L = ((g aᵀ)∘Cᵀ)ᵀX, Ẇ = −η_w∇_W L,
+    ȧ = −η_a∇_a L. Plain integration: the field is continuous, its Jacobian jumps at w_kᵀx_i = 0."""
+    x, y = np.array(md["x"], dtype=float), np.array(md["y"], dtype=float)
+    h, gamma = int(md["h"]), float(md["gamma"])
+    ea, ew, c = float(md["eta_a"]), float(md["eta_w"]), float(md["loss_factor"])
+    d = x.shape[1]
+    nw = h * d
+
+    def rhs(_t, th):
+        w, a = th[:nw].reshape(h, d), th[nw:]
+        z = x @ w.T
+        act = np.where(z > 0.0, 1.0, gamma)
+        s = act * z
+        g = 2.0 * c * (s @ a - y)
+        ga = s.T @ g
+        gw = (g[:, None] * a[None, :] * act).T @ x
+        return np.concatenate(((-ew * gw).ravel(), -ea * ga))
+
+    return rhs, None, None
+
+
 def main():
     pdir, root, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     quick = "--quick" in sys.argv
@@ -106,7 +130,8 @@ def main():
             rhs, jac, observe = single_neuron(case)
         elif p.get("model_data") is not None:
             md = p["model_data"]
-            builders = {"two_layer_linear": two_layer_linear, "lambda_balanced": lambda_balanced}
+            builders = {"two_layer_linear": two_layer_linear, "lambda_balanced": lambda_balanced,
+                        "piecewise_linear": piecewise_linear}
             if md["model"] not in builders:
                 print(f"{p['name']}: model {md['model']} not in the peers harness, skipped", file=sys.stderr)
                 continue

@@ -65,9 +65,13 @@ pub(super) fn run(
     });
     let gate_results = base.as_ref().map(|b| workprec::gate(&rows, b)).unwrap_or_default();
     rows.extend(peer_rows);
+    let refs: Vec<(String, String, f64)> = problems
+        .iter()
+        .map(|p| (p.name.clone(), p.ref_method.clone(), p.ref_bound))
+        .collect();
     let svg = plot::render_svg(&wpr::figure(&rows)).map_err(|e| anyhow!("diagram: {e}"))?;
     let mut files: Vec<(&str, String)> = vec![
-        ("workprec.md", wpr::markdown(&rows, calib, &gate_results)),
+        ("workprec.md", wpr::markdown(&rows, calib, &gate_results, &refs)),
         ("workprec.csv", wpr::csv(&rows)),
         ("workprec.json", wpr::json(&rows)),
         ("workprec.svg", svg),

@@ -43,14 +43,24 @@ pub fn json(rows: &[WpRow]) -> String {
 /// Markdown: the table, then per problem the time each solver needs to reach 1e-6 and 1e-9 true
 /// error (log-log interpolation on its ladder) and the ratio of the best lazyrich solver to the
 /// best peer, when peers were measured.
-pub fn markdown(rows: &[WpRow], calib_s: f64, gate: &[GateResult]) -> String {
+///
+/// `refs` lists each problem's reference: (problem, how it was obtained, bound on its own error);
+/// errors below a problem's bound are not resolved.
+pub fn markdown(rows: &[WpRow], calib_s: f64, gate: &[GateResult], refs: &[(String, String, f64)]) -> String {
     let mut out = String::from("# Work-precision\n\n");
     out.push_str(&format!(
         "Calibration workload (fixed 64×64 matrix products): {} s (fastest run) on this machine; `ratio` = fastest \
-         solve / calibration.\nError = max |y − y_ref| over output times and components, against the exact solution (MPFR), \
-         not the tolerance.\n\n",
+         solve / calibration.\nError = max |y − y_ref| over output times and components (of the compared observable), \
+         against each problem's reference below, not the tolerance.\n\n",
         sci(calib_s)
     ));
+    if !refs.is_empty() {
+        out.push_str("| problem | reference | bound on its error |\n|---|---|---|\n");
+        for (p, m, b) in refs {
+            out.push_str(&format!("| {p} | {m} | {} |\n", sci(*b)));
+        }
+        out.push('\n');
+    }
     out.push_str(
         "| problem | solver | rtol | true error | median time (s) | steps | rhs | jac | LU | ratio | note |\n",
     );
