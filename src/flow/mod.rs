@@ -144,6 +144,8 @@ pub struct Trajectory {
     /// Surfaces crossed (≥ events: crossings closer than the root finder's resolution are
     /// switched together).
     pub switches: usize,
+    /// Sliding (Filippov) segments entered; 0 without surfaces.
+    pub sliding_segments: usize,
 }
 
 /// Errors from integration.
@@ -211,6 +213,16 @@ pub enum FlowError {
         /// Time they spanned.
         span: f64,
     },
+    /// The switched field failed (e.g. a singular sliding system).
+    #[error("{method} at t = {t:.6e}: {detail}")]
+    Field {
+        /// Method.
+        method: Method,
+        /// Time.
+        t: f64,
+        /// The field's message.
+        detail: String,
+    },
     /// The solution blew up.
     #[error("{method}: the state became non-finite at t = {t:.6e}")]
     NonFinite {
@@ -270,7 +282,10 @@ pub fn integrate_switched<F: SwitchedField + ?Sized>(
 ) -> Result<Trajectory, FlowError> {
     let eval = |y: &[f64], s: &mut [f64]| field.surfaces_inplace(y, s);
     let switch = |y: &[f64], idx: usize| field.switch(y, idx);
-    integrate_inner(field, Some((field.n_surfaces(), &eval, &switch)), y0, times, opts)
+    let fault = || field.fault();
+    let mut tr = integrate_inner(field, Some((field.n_surfaces(), &eval, &switch, &fault)), y0, times, opts)?;
+    tr.sliding_segments = field.sliding_segments();
+    Ok(tr)
 }
 
 /// Sliding detection: this many consecutive events on one surface ...
@@ -279,11 +294,12 @@ pub const SLIDING_EVENTS: usize = 8;
 /// genuine re-crossing takes O(1) time; chattering recrosses within a few step sizes).
 pub const SLIDING_SPAN: f64 = 1e-6;
 
-/// Surfaces: count, evaluator, switch handler.
+/// Surfaces: count, evaluator, switch handler, fault report.
 type Events<'e> = (
     usize,
     &'e dyn Fn(&[f64], &mut [f64]),
     &'e dyn Fn(&[f64], usize) -> usize,
+    &'e dyn Fn() -> Option<String>,
 );
 
 fn integrate_inner<F: VectorField + ?Sized>(
@@ -310,7 +326,7 @@ fn integrate_inner<F: VectorField + ?Sized>(
         return Err(FlowError::InitialState(format!("entry {i} is {}", y0[i])));
     }
     let mut eqn = FieldEquations::new(field, y0);
-    if let Some((n, eval, _)) = events {
+    if let Some((n, eval, _, _)) = events {
         eqn = eqn.with_surfaces(n, eval);
     }
     let t_end = *times.last().expect("checked non-empty");
@@ -337,9 +353,20 @@ fn integrate_inner<F: VectorField + ?Sized>(
                 let mut steps = 0usize;
                 loop {
                     let t_now = s.state().t;
-                    let reason = s.step().map_err(|e| solver_err(opts.method, t_now, e))?;
+                    let fault = |t: f64| {
+                        events
+                            .and_then(|e| (e.3)())
+                            .map(|detail| FlowError::Field { method: opts.method, t, detail })
+                    };
+                    let reason = match s.step() {
+                        Ok(r) => r,
+                        Err(e) => return Err(fault(t_now).unwrap_or_else(|| solver_err(opts.method, t_now, e))),
+                    };
                     steps += 1;
                     let t = s.state().t;
+                    if let Some(e) = fault(t) {
+                        return Err(e);
+                    }
                     if s.state().y.inner().iter().any(|v| !v.is_finite()) {
                         return Err(FlowError::NonFinite { method: opts.method, t });
                     }
@@ -353,7 +380,7 @@ fn integrate_inner<F: VectorField + ?Sized>(
                         out.push(y.inner().as_slice().to_vec());
                         k += 1;
                     }
-                    if let (OdeSolverStopReason::RootFound(tr, idx), Some((_, _, switch))) = (&reason, events) {
+                    if let (OdeSolverStopReason::RootFound(tr, idx), Some((_, _, switch, _))) = (&reason, events) {
                         if last_event.0 == *idx {
                             last_event.1 += 1;
                         } else {
@@ -403,6 +430,7 @@ fn integrate_inner<F: VectorField + ?Sized>(
         states,
         events: n_events,
         switches: n_switches,
+        sliding_segments: 0,
         stats: FlowStats {
             steps: st.number_of_steps,
             rejected_steps: st.number_of_error_test_failures,
