@@ -146,6 +146,8 @@ pub struct Trajectory {
     pub switches: usize,
     /// Sliding (Filippov) segments entered; 0 without surfaces.
     pub sliding_segments: usize,
+    /// Time of the first sliding entry (0 if the state starts sliding), if any.
+    pub first_sliding: Option<f64>,
 }
 
 /// Errors from integration.
@@ -199,7 +201,8 @@ pub enum FlowError {
     #[error(
         "{method}: surface {surface} was crossed {count} times in a row within Δt = {span:.3e} before t = {t:.6e}: \
          the flow slides along it (a Filippov sliding mode: the field points into the surface from both sides), \
-         which event location does not integrate; use --events off (plain adaptive integration) or a shorter time span"
+         which this field's event location does not integrate; use --events off (plain adaptive integration) or a \
+         shorter time span"
     )]
     Sliding {
         /// Method.
@@ -267,10 +270,13 @@ pub fn integrate<F: VectorField + ?Sized>(
 ///
 /// Sliding modes: where the field points into a surface from both sides (for ReLU networks
 /// this happens when a_k·g_i has the sign that makes neuron k's own sample i push z_ki back),
-/// the true (Filippov) flow stays on the surface. Event location would chatter; it is detected
-/// ([`SLIDING_EVENTS`] consecutive crossings of one surface within [`SLIDING_SPAN`]) and
-/// reported as [`FlowError::Sliding`] instead. Integrating the sliding motion (a fractional
-/// c_ki ∈ [γ, 1] chosen so that d(w_kᵀx_i)/dt = 0) is not implemented.
+/// the true (Filippov) flow stays on the surface. A field that integrates the sliding motion
+/// ([`SwitchedField::switch`] decides entry, and its surface functions change meaning on the
+/// sliding set so that the exit is located as a root, e.g. `FrozenPatternFlow`) reports the
+/// segments ([`Trajectory::sliding_segments`], [`Trajectory::first_sliding`]); a failure of
+/// the sliding system ([`SwitchedField::fault`]) is [`FlowError::Field`]. Chattering that is
+/// left (a field without sliding support: [`SLIDING_EVENTS`] consecutive crossings of one
+/// surface within [`SLIDING_SPAN`]) is still reported as [`FlowError::Sliding`].
 ///
 /// # Errors
 /// As [`integrate`].
@@ -281,10 +287,19 @@ pub fn integrate_switched<F: SwitchedField + ?Sized>(
     opts: &FlowOptions,
 ) -> Result<Trajectory, FlowError> {
     let eval = |y: &[f64], s: &mut [f64]| field.surfaces_inplace(y, s);
-    let switch = |y: &[f64], idx: usize| field.switch(y, idx);
+    let first = std::cell::Cell::new((field.sliding_segments() > 0).then_some(0.0));
+    let switch = |y: &[f64], idx: usize, t: f64| {
+        let before = field.sliding_segments();
+        let count = field.switch(y, idx);
+        if field.sliding_segments() > before && first.get().is_none() {
+            first.set(Some(t));
+        }
+        count
+    };
     let fault = || field.fault();
     let mut tr = integrate_inner(field, Some((field.n_surfaces(), &eval, &switch, &fault)), y0, times, opts)?;
     tr.sliding_segments = field.sliding_segments();
+    tr.first_sliding = first.get();
     Ok(tr)
 }
 
@@ -298,7 +313,7 @@ pub const SLIDING_SPAN: f64 = 1e-6;
 type Events<'e> = (
     usize,
     &'e dyn Fn(&[f64], &mut [f64]),
-    &'e dyn Fn(&[f64], usize) -> usize,
+    &'e dyn Fn(&[f64], usize, f64) -> usize,
     &'e dyn Fn() -> Option<String>,
 );
 
@@ -398,7 +413,7 @@ fn integrate_inner<F: VectorField + ?Sized>(
                         }
                         s.state_mut_back(*tr).map_err(|e| solver_err(opts.method, *tr, e))?;
                         let st = s.state_mut();
-                        n_switches += switch(st.y.inner().as_slice(), *idx);
+                        n_switches += switch(st.y.inner().as_slice(), *idx, *tr);
                         n_events += 1;
                         field.eval_inplace(st.y.inner().as_slice(), st.dy.inner_mut().as_mut_slice());
                     }
@@ -431,6 +446,7 @@ fn integrate_inner<F: VectorField + ?Sized>(
         events: n_events,
         switches: n_switches,
         sliding_segments: 0,
+        first_sliding: None,
         stats: FlowStats {
             steps: st.number_of_steps,
             rejected_steps: st.number_of_error_test_failures,

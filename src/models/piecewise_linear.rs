@@ -853,15 +853,42 @@ pub struct FrozenPatternFlow<'m> {
 const NORMAL_NOISE: f64 = 1e-12;
 
 impl<'m> FrozenPatternFlow<'m> {
-    /// Frozen at the pattern of θ (nothing sliding).
+    /// Frozen at the pattern of θ. Entries with z_ki = 0 exactly (θ starts on a surface) are
+    /// classified by their one-sided normal components as in [`SwitchedField::switch`]
+    /// (sliding, active or inactive; inactive, σ'(0) = γ, when neither side points clearly).
     pub fn new(model: &'m PiecewiseLinear, theta: &[f64]) -> Self {
-        FrozenPatternFlow {
+        let f = FrozenPatternFlow {
             model,
             pattern: RefCell::new(model.activation_pattern(theta)),
             sliding: RefCell::new(vec![false; model.h * model.n]),
             segments: std::cell::Cell::new(0),
             fault: RefCell::new(None),
+        };
+        let z = model.preactivations(theta);
+        let on: Vec<usize> = (0..z.len()).filter(|&j| z[j] == 0.0).collect();
+        for j in on {
+            f.decide(theta, j);
         }
+        f
+    }
+    /// Choose the mode of non-sliding entry `idx` at y from n₋ = ż_ki(c = γ), n₊ = ż_ki(c = 1):
+    /// n₋ > 0 > n₊ → sliding (a new segment), both > 0 → active, both < 0 → inactive.
+    /// Returns false (nothing changed) when neither holds beyond rounding.
+    fn decide(&self, y: &[f64], idx: usize) -> bool {
+        let (nm, np) = self.normal_components(y, idx);
+        let noise = NORMAL_NOISE * nm.abs().max(np.abs());
+        let mut p = self.pattern.borrow_mut();
+        if nm > noise && np < -noise {
+            self.sliding.borrow_mut()[idx] = true;
+            self.segments.set(self.segments.get() + 1);
+        } else if nm > noise && np > noise {
+            p[idx] = true;
+        } else if nm < -noise && np < -noise {
+            p[idx] = false;
+        } else {
+            return false;
+        }
+        true
     }
     /// The model.
     pub fn model(&self) -> &'m PiecewiseLinear {
@@ -1000,18 +1027,8 @@ impl SwitchedField for FrozenPatternFlow<'_> {
             self.pattern.borrow_mut()[idx] = c > 0.5 * (1.0 + m.gamma);
             count += 1;
         } else {
-            let (nm, np) = self.normal_components(y, idx);
-            let noise = NORMAL_NOISE * nm.abs().max(np.abs());
-            let mut p = self.pattern.borrow_mut();
-            if nm > noise && np < -noise {
-                self.sliding.borrow_mut()[idx] = true;
-                self.segments.set(self.segments.get() + 1);
-            } else if nm > noise && np > noise {
-                p[idx] = true;
-            } else if nm < -noise && np < -noise {
-                p[idx] = false;
-            } else {
-                p[idx] = !p[idx];
+            if !self.decide(y, idx) {
+                self.flip(idx);
             }
             count += 1;
         }
