@@ -281,10 +281,13 @@ fn sliding_matches_closed_form() {
     let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-10, 1e-12);
     for (gamma, ts) in [(0.0, vec![0.0, 0.5, 1.0, 2.0, 4.0]), (0.2, vec![0.0, 0.3, 0.7, 1.5])] {
         let (m, th0) =
-            PiecewiseLinear::from_init(&x, &y, &[0.5], &[vec![0.5, 0.0]], gamma, 1.0, 1.0, LossScale::HalfSum)
-                .unwrap();
+            PiecewiseLinear::from_init(&x, &y, &[0.5], &[vec![0.5, 0.0]], gamma, 1.0, 1.0, LossScale::HalfSum).unwrap();
         let field = FrozenPatternFlow::new(&m, &th0);
-        assert_eq!(field.sliding(), vec![false, true], "γ {gamma}: not classified as sliding at t = 0");
+        assert_eq!(
+            field.sliding(),
+            vec![false, true],
+            "γ {gamma}: not classified as sliding at t = 0"
+        );
         let tr = integrate_switched(&field, &th0, &ts, &opts).unwrap();
         assert_eq!(tr.sliding_segments, 1, "γ {gamma}");
         let t_star = if gamma == 0.0 { f64::INFINITY } else { 0.5 * 4.5f64.ln() };
@@ -292,7 +295,10 @@ fn sliding_matches_closed_form() {
             if *t < t_star {
                 let s = p(*t).sqrt();
                 for (got, want) in th.iter().zip([s, 0.0, s]) {
-                    assert!((got - want).abs() <= SLIDE_TOL, "γ {gamma} t {t}: {th:?} vs ({s}, 0, {s})");
+                    assert!(
+                        (got - want).abs() <= SLIDE_TOL,
+                        "γ {gamma} t {t}: {th:?} vs ({s}, 0, {s})"
+                    );
                 }
                 if *t > 0.0 {
                     let c = field.slopes(th)[1];
@@ -303,11 +309,19 @@ fn sliding_matches_closed_form() {
                 }
             } else {
                 // after the slide: inactive side, z₂ = w₂ < 0, and δ still conserved
-                assert!(th[1] < 0.0, "γ {gamma} t {t}: z₂ = {} should be < 0 after the exit", th[1]);
+                assert!(
+                    th[1] < 0.0,
+                    "γ {gamma} t {t}: z₂ = {} should be < 0 after the exit",
+                    th[1]
+                );
                 assert!(!field.sliding()[1]);
             }
             // δ = a² − ‖w‖² = 0 conserved through entry, sliding and exit
-            assert!(m.delta_drift(&th0, th) <= SLIDE_TOL, "δ drift {}", m.delta_drift(&th0, th));
+            assert!(
+                m.delta_drift(&th0, th) <= SLIDE_TOL,
+                "δ drift {}",
+                m.delta_drift(&th0, th)
+            );
         }
     }
 }

@@ -297,7 +297,13 @@ pub fn integrate_switched<F: SwitchedField + ?Sized>(
         count
     };
     let fault = || field.fault();
-    let mut tr = integrate_inner(field, Some((field.n_surfaces(), &eval, &switch, &fault)), y0, times, opts)?;
+    let mut tr = integrate_inner(
+        field,
+        Some((field.n_surfaces(), &eval, &switch, &fault)),
+        y0,
+        times,
+        opts,
+    )?;
     tr.sliding_segments = field.sliding_segments();
     tr.first_sliding = first.get();
     Ok(tr)
@@ -369,9 +375,11 @@ fn integrate_inner<F: VectorField + ?Sized>(
                 loop {
                     let t_now = s.state().t;
                     let fault = |t: f64| {
-                        events
-                            .and_then(|e| (e.3)())
-                            .map(|detail| FlowError::Field { method: opts.method, t, detail })
+                        events.and_then(|e| (e.3)()).map(|detail| FlowError::Field {
+                            method: opts.method,
+                            t,
+                            detail,
+                        })
                     };
                     let reason = match s.step() {
                         Ok(r) => r,

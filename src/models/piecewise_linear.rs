@@ -35,6 +35,8 @@
 //! - **Frozen patterns.** [`FrozenPatternFlow`] is the parameter flow with C held fixed (a
 //!   smooth polynomial field, the smooth extension of one piece across its boundary); the
 //!   event-located integrator in `flow` integrates it between switches (roots of w_kᵀx_i).
+//!   Where both one-sided fields push into a surface it follows the Filippov sliding motion
+//!   (equivalent control c_ki ∈ [γ, 1]; derivation and δ_k conservation in its doc).
 
 use super::deep_linear::check_matrix;
 use super::{GradientFlowModel, ModelError, SwitchedField, VectorField, check_finite, check_rate};
@@ -570,12 +572,10 @@ impl PiecewiseLinear {
             }
             // v = Σ_{j∉S} g_j c_kj x_j
             s.vd.iter_mut().for_each(|v| *v = 0.0);
-            for j in 0..n {
-                if !slk[j] {
-                    let w = s.g[j] * s.c[k * n + j];
-                    for (v, xv) in s.vd.iter_mut().zip(&self.x[j * d..(j + 1) * d]) {
-                        *v += w * xv;
-                    }
+            for (j, _) in slk.iter().enumerate().filter(|(_, on)| !**on) {
+                let w = s.g[j] * s.c[k * n + j];
+                for (v, xv) in s.vd.iter_mut().zip(&self.x[j * d..(j + 1) * d]) {
+                    *v += w * xv;
                 }
             }
             let mut amax: f64 = 0.0;
@@ -1085,7 +1085,7 @@ fn gauss_solve(a: &mut [f64], b: &mut [f64], m: usize, scale: f64) -> Result<(),
         let (piv_row, piv) = (col..m)
             .map(|r| (r, a[r * m + col].abs()))
             .fold((col, -1.0), |acc, x| if x.1 > acc.1 { x } else { acc });
-        if !(piv > tiny) {
+        if piv.is_nan() || piv <= tiny {
             return Err(piv);
         }
         if piv_row != col {
