@@ -325,3 +325,26 @@ fn sliding_matches_closed_form() {
         }
     }
 }
+
+/// OPEN (found 2026-11-23, not yet explained): on the full-catalog case `relu_d5h16n30_up` the
+/// event-located flow with Filippov sliding does not converge with the tolerance: rtol 1e-13
+/// and 1e-12 differ by 3.0e-4 by t = 0.5 (same counts: 117 switches, 17 sliding segments).
+/// Candidates: coupled exits (a transversal crossing of another sample of a sliding neuron makes
+/// the equivalent control jump outside [γ, 1]) and tangential exits. The case is left out of
+/// PL-SLIDE (`SLIDE_UNRESOLVED`) until this passes.
+#[test]
+#[ignore = "open: sliding reference not converged on relu_d5h16n30_up (see doc)"]
+fn sliding_reference_converges_on_d5h16n30_up() {
+    let c = pl::catalog()
+        .into_iter()
+        .find(|c| c.name == "relu_d5h16n30_up")
+        .unwrap();
+    let (m, th0) = pl::build(&c).unwrap();
+    let ts = pl::times(0.5);
+    let a = pl::run_events(&m, &th0, &ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-13, 1e-15)).unwrap();
+    let b = pl::run_events(&m, &th0, &ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14)).unwrap();
+    let (e, _) = pl::traj_error(&a, &b);
+    // Two converged runs at these tolerances differ by ≲ 1e-9 on every other catalog case
+    // (PL-SLIDE ref_bound ≤ 6.8e-13); 1e-8 is generous.
+    assert!(e < 1e-8, "rtol 1e-13 vs 1e-12: {e:.3e}");
+}
