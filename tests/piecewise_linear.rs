@@ -114,11 +114,19 @@ fn quick_catalog_passes() {
             r.ref_method
         );
     }
-    for id in ["PL-CONS", "PL-EVENT", "PL-PLAIN", "PL-SYM", "PL-EQ9"] {
+    for id in ["PL-CONS", "PL-EVENT", "PL-PLAIN", "PL-SYM", "PL-EQ9", "PL-SLIDE"] {
         assert!(rows.iter().any(|r| r.check == id), "no {id} row");
     }
     let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
     assert!(failed.is_empty(), "{failed:#?}");
+    // Filippov sliding is exercised through PL-SLIDE, for ReLU and leaky cases.
+    for act in ["relu", "leaky"] {
+        assert!(
+            rows.iter()
+                .any(|r| r.check == "PL-SLIDE" && r.regime.starts_with(act) && !r.note.contains("sliding_segments=0")),
+            "no PL-SLIDE row with sliding for {act}"
+        );
+    }
     // The catalog must actually cross switching surfaces.
     assert!(
         rows.iter()
@@ -213,13 +221,14 @@ fn cli_simulate_events_on_and_off() {
     );
 }
 
-/// OPEN DISCREPANCY (measured 2026-11-23, not yet explained): on this case plain tsit45 at rtol
-/// 1e-6 and 1e-7 agree with each other (to 2.2e-7) but differ from the event-located run at rtol
-/// 1e-10 by 1.7e-3 in a(1.4); plain at rtol ≤ 1e-8 stalls at a kink (t ≈ 0.18 and 0.74), which
-/// suggests a sliding (Filippov) motion that the event-located flow may cross instead of
-/// detecting. Kept as a failing, ignored test until the cause is found.
+/// Formerly an open discrepancy (1.7e-3 in a(1.4) between events at rtol 1e-10 and plain at
+/// rtol 1e-7). Cause: at t ≈ 0.18 the flow reaches z = w₁ᵀx₃ = 0 (neuron 1, sample 3) where
+/// the one-sided normal components are ż(c = 0) = +0.1156 and ż(c = 1) = −0.1097 (a₁g₃ > 0):
+/// a sliding mode. The old event-located flow flipped the pattern to "inactive", whose field
+/// pushes z back up, so it continued on the wrong piece with z > 0 until the next event re-read
+/// the sign; plain integration chatters around the surface (≈ the Filippov motion, and stalls
+/// at rtol ≤ 1e-8). With Filippov sliding (one segment here) both agree.
 #[test]
-#[ignore = "open discrepancy between plain and event-located flow on the CLI case (see doc)"]
 fn cli_case_plain_and_event_located_agree() {
     use common::{json_of, run, write_case};
     let dir = tempfile::tempdir().unwrap();
@@ -231,6 +240,8 @@ fn cli_case_plain_and_event_located_agree() {
     let off = json_of(&run(&[
         "simulate", "--case", f, "--method", "tsit45", "--rtol", "1e-7", "--atol", "1e-12", "--events", "off",
     ]));
+    assert_eq!(on["sliding_segments"], 1);
+    assert!(off["sliding_segments"].is_null());
     // Both describe the same flow if the events are right: plain's kink error at rtol 1e-7 is
     // bounded by its rtol 1e-6 vs 1e-7 difference (2.2e-7), so 1e-6 leaves a margin.
     let (a, b) = (&on["points"][3]["a"], &off["points"][3]["a"]);
@@ -242,4 +253,98 @@ fn cli_case_plain_and_event_located_agree() {
             b[k]
         );
     }
+}
+
+/// Filippov sliding on a hand-made problem with a closed form. One neuron, x₁ = (1, ρ),
+/// x₂ = (0, 1), y = (1, −1), ½Σ loss, η = 1, θ0 = (w = (½, 0), a = ½): z₂ = w₂ = 0 exactly
+/// at t = 0 and the one-sided normal components are ż₂(c₂ = γ) = −a(g₁ρ + γg₂) > 0 and
+/// ż₂(c₂ = 1) = −a(g₁ρ + g₂) < 0 (g₁ = p − 1 < 0, g₂ = f₂ − y₂ = 1): both sides push into
+/// z₂ = 0, so the flow slides. On the surface σ(z₂) = 0, and ż₂ = 0 forces
+/// c₂ = −g₁ρ/g₂ = ρ(1 − p); then ẇ = −a g₁ (1, 0) and the motion is that of one neuron on one
+/// input e₁: with u = w₁, ȧ = −g₁u, u̇ = −g₁a, a0 = u0 (balanced) ⇒ a = u = √p and
+/// p(t) = 1/(1 + (1/p0 − 1)e^{−2t}) (logistic), w₂ ≡ 0.
+/// ReLU (γ = 0): c₂ = ρ(1 − p) ∈ (0, 1) for all t, one sliding segment throughout.
+/// Leaky (γ = 0.2, ρ = ½): the slide ends where c₂ = γ, p* = 1 − γ/ρ = 0.6, at
+/// t* = ½ ln((1/p0 − 1)/(1/p* − 1)) = ½ ln 4.5 ≈ 0.752; afterwards c₂ = γ and ż₂ < 0.
+#[test]
+fn sliding_matches_closed_form() {
+    use lazyrich::flow::integrate_switched;
+    use lazyrich::models::piecewise_linear::FrozenPatternFlow;
+    let rho = 0.5;
+    let p0: f64 = 0.25;
+    let p = |t: f64| 1.0 / (1.0 + (1.0 / p0 - 1.0) * (-2.0 * t).exp());
+    let x = vec![vec![1.0, rho], vec![0.0, 1.0]];
+    let y = [1.0, -1.0];
+    // rtol 1e-10 over ~100 steps: accumulated local error ≲ 1e-8 (the PL-EVENT bound form);
+    // 1e-7 leaves a margin of 10 for the sliding piece's extra rounding.
+    const SLIDE_TOL: f64 = 1e-7;
+    let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-10, 1e-12);
+    for (gamma, ts) in [(0.0, vec![0.0, 0.5, 1.0, 2.0, 4.0]), (0.2, vec![0.0, 0.3, 0.7, 1.5])] {
+        let (m, th0) =
+            PiecewiseLinear::from_init(&x, &y, &[0.5], &[vec![0.5, 0.0]], gamma, 1.0, 1.0, LossScale::HalfSum).unwrap();
+        let field = FrozenPatternFlow::new(&m, &th0);
+        assert_eq!(
+            field.sliding(),
+            vec![false, true],
+            "γ {gamma}: not classified as sliding at t = 0"
+        );
+        let tr = integrate_switched(&field, &th0, &ts, &opts).unwrap();
+        assert_eq!(tr.sliding_segments, 1, "γ {gamma}");
+        let t_star = if gamma == 0.0 { f64::INFINITY } else { 0.5 * 4.5f64.ln() };
+        for (t, th) in ts.iter().zip(&tr.states) {
+            if *t < t_star {
+                let s = p(*t).sqrt();
+                for (got, want) in th.iter().zip([s, 0.0, s]) {
+                    assert!(
+                        (got - want).abs() <= SLIDE_TOL,
+                        "γ {gamma} t {t}: {th:?} vs ({s}, 0, {s})"
+                    );
+                }
+                if *t > 0.0 {
+                    let c = field.slopes(th)[1];
+                    // the slope is read at the end state, where the field is in its final mode
+                    if gamma == 0.0 {
+                        assert!((c - rho * (1.0 - p(*t))).abs() <= SLIDE_TOL, "c₂ {c}");
+                    }
+                }
+            } else {
+                // after the slide: inactive side, z₂ = w₂ < 0, and δ still conserved
+                assert!(
+                    th[1] < 0.0,
+                    "γ {gamma} t {t}: z₂ = {} should be < 0 after the exit",
+                    th[1]
+                );
+                assert!(!field.sliding()[1]);
+            }
+            // δ = a² − ‖w‖² = 0 conserved through entry, sliding and exit
+            assert!(
+                m.delta_drift(&th0, th) <= SLIDE_TOL,
+                "δ drift {}",
+                m.delta_drift(&th0, th)
+            );
+        }
+    }
+}
+
+/// OPEN (found 2026-11-23, not yet explained): on the full-catalog case `relu_d5h16n30_up` the
+/// event-located flow with Filippov sliding does not converge with the tolerance: rtol 1e-13
+/// and 1e-12 differ by 3.0e-4 by t = 0.5 (same counts: 117 switches, 17 sliding segments).
+/// Candidates: coupled exits (a transversal crossing of another sample of a sliding neuron makes
+/// the equivalent control jump outside [γ, 1]) and tangential exits. The case is left out of
+/// PL-SLIDE (`SLIDE_UNRESOLVED`) until this passes.
+#[test]
+#[ignore = "open: sliding reference not converged on relu_d5h16n30_up (see doc)"]
+fn sliding_reference_converges_on_d5h16n30_up() {
+    let c = pl::catalog()
+        .into_iter()
+        .find(|c| c.name == "relu_d5h16n30_up")
+        .unwrap();
+    let (m, th0) = pl::build(&c).unwrap();
+    let ts = pl::times(0.5);
+    let a = pl::run_events(&m, &th0, &ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-13, 1e-15)).unwrap();
+    let b = pl::run_events(&m, &th0, &ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14)).unwrap();
+    let (e, _) = pl::traj_error(&a, &b);
+    // Two converged runs at these tolerances differ by ≲ 1e-9 on every other catalog case
+    // (quick PL-SLIDE ref_bound ≤ 4.7e-13); 1e-8 is generous.
+    assert!(e < 1e-8, "rtol 1e-13 vs 1e-12: {e:.3e}");
 }

@@ -64,6 +64,10 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, opts: &FlowOptions, events:
     );
     out.insert("switches".into(), json!(if events { Some(tr.switches) } else { None }));
     out.insert("events_located".into(), json!(tr.events));
+    out.insert(
+        "sliding_segments".into(),
+        json!(if events { Some(tr.sliding_segments) } else { None }),
+    );
     out.insert("stats".into(), serde_json::to_value(tr.stats)?);
     Ok(Value::Object(out))
 }

@@ -144,6 +144,10 @@ pub struct Trajectory {
     /// Surfaces crossed (≥ events: crossings closer than the root finder's resolution are
     /// switched together).
     pub switches: usize,
+    /// Sliding (Filippov) segments entered; 0 without surfaces.
+    pub sliding_segments: usize,
+    /// Time of the first sliding entry (0 if the state starts sliding), if any.
+    pub first_sliding: Option<f64>,
 }
 
 /// Errors from integration.
@@ -197,7 +201,8 @@ pub enum FlowError {
     #[error(
         "{method}: surface {surface} was crossed {count} times in a row within Δt = {span:.3e} before t = {t:.6e}: \
          the flow slides along it (a Filippov sliding mode: the field points into the surface from both sides), \
-         which event location does not integrate; use --events off (plain adaptive integration) or a shorter time span"
+         which this field's event location does not integrate; use --events off (plain adaptive integration) or a \
+         shorter time span"
     )]
     Sliding {
         /// Method.
@@ -210,6 +215,16 @@ pub enum FlowError {
         count: usize,
         /// Time they spanned.
         span: f64,
+    },
+    /// The switched field failed (e.g. a singular sliding system).
+    #[error("{method} at t = {t:.6e}: {detail}")]
+    Field {
+        /// Method.
+        method: Method,
+        /// Time.
+        t: f64,
+        /// The field's message.
+        detail: String,
     },
     /// The solution blew up.
     #[error("{method}: the state became non-finite at t = {t:.6e}")]
@@ -255,10 +270,13 @@ pub fn integrate<F: VectorField + ?Sized>(
 ///
 /// Sliding modes: where the field points into a surface from both sides (for ReLU networks
 /// this happens when a_k·g_i has the sign that makes neuron k's own sample i push z_ki back),
-/// the true (Filippov) flow stays on the surface. Event location would chatter; it is detected
-/// ([`SLIDING_EVENTS`] consecutive crossings of one surface within [`SLIDING_SPAN`]) and
-/// reported as [`FlowError::Sliding`] instead. Integrating the sliding motion (a fractional
-/// c_ki ∈ [γ, 1] chosen so that d(w_kᵀx_i)/dt = 0) is not implemented.
+/// the true (Filippov) flow stays on the surface. A field that integrates the sliding motion
+/// ([`SwitchedField::switch`] decides entry, and its surface functions change meaning on the
+/// sliding set so that the exit is located as a root, e.g. `FrozenPatternFlow`) reports the
+/// segments ([`Trajectory::sliding_segments`], [`Trajectory::first_sliding`]); a failure of
+/// the sliding system ([`SwitchedField::fault`]) is [`FlowError::Field`]. Chattering that is
+/// left (a field without sliding support: [`SLIDING_EVENTS`] consecutive crossings of one
+/// surface within [`SLIDING_SPAN`]) is still reported as [`FlowError::Sliding`].
 ///
 /// # Errors
 /// As [`integrate`].
@@ -269,8 +287,26 @@ pub fn integrate_switched<F: SwitchedField + ?Sized>(
     opts: &FlowOptions,
 ) -> Result<Trajectory, FlowError> {
     let eval = |y: &[f64], s: &mut [f64]| field.surfaces_inplace(y, s);
-    let switch = |y: &[f64], idx: usize| field.switch(y, idx);
-    integrate_inner(field, Some((field.n_surfaces(), &eval, &switch)), y0, times, opts)
+    let first = std::cell::Cell::new((field.sliding_segments() > 0).then_some(0.0));
+    let switch = |y: &[f64], idx: usize, t: f64| {
+        let before = field.sliding_segments();
+        let count = field.switch(y, idx);
+        if field.sliding_segments() > before && first.get().is_none() {
+            first.set(Some(t));
+        }
+        count
+    };
+    let fault = || field.fault();
+    let mut tr = integrate_inner(
+        field,
+        Some((field.n_surfaces(), &eval, &switch, &fault)),
+        y0,
+        times,
+        opts,
+    )?;
+    tr.sliding_segments = field.sliding_segments();
+    tr.first_sliding = first.get();
+    Ok(tr)
 }
 
 /// Sliding detection: this many consecutive events on one surface ...
@@ -279,11 +315,12 @@ pub const SLIDING_EVENTS: usize = 8;
 /// genuine re-crossing takes O(1) time; chattering recrosses within a few step sizes).
 pub const SLIDING_SPAN: f64 = 1e-6;
 
-/// Surfaces: count, evaluator, switch handler.
+/// Surfaces: count, evaluator, switch handler, fault report.
 type Events<'e> = (
     usize,
     &'e dyn Fn(&[f64], &mut [f64]),
-    &'e dyn Fn(&[f64], usize) -> usize,
+    &'e dyn Fn(&[f64], usize, f64) -> usize,
+    &'e dyn Fn() -> Option<String>,
 );
 
 fn integrate_inner<F: VectorField + ?Sized>(
@@ -310,7 +347,7 @@ fn integrate_inner<F: VectorField + ?Sized>(
         return Err(FlowError::InitialState(format!("entry {i} is {}", y0[i])));
     }
     let mut eqn = FieldEquations::new(field, y0);
-    if let Some((n, eval, _)) = events {
+    if let Some((n, eval, _, _)) = events {
         eqn = eqn.with_surfaces(n, eval);
     }
     let t_end = *times.last().expect("checked non-empty");
@@ -337,9 +374,22 @@ fn integrate_inner<F: VectorField + ?Sized>(
                 let mut steps = 0usize;
                 loop {
                     let t_now = s.state().t;
-                    let reason = s.step().map_err(|e| solver_err(opts.method, t_now, e))?;
+                    let fault = |t: f64| {
+                        events.and_then(|e| (e.3)()).map(|detail| FlowError::Field {
+                            method: opts.method,
+                            t,
+                            detail,
+                        })
+                    };
+                    let reason = match s.step() {
+                        Ok(r) => r,
+                        Err(e) => return Err(fault(t_now).unwrap_or_else(|| solver_err(opts.method, t_now, e))),
+                    };
                     steps += 1;
                     let t = s.state().t;
+                    if let Some(e) = fault(t) {
+                        return Err(e);
+                    }
                     if s.state().y.inner().iter().any(|v| !v.is_finite()) {
                         return Err(FlowError::NonFinite { method: opts.method, t });
                     }
@@ -353,7 +403,7 @@ fn integrate_inner<F: VectorField + ?Sized>(
                         out.push(y.inner().as_slice().to_vec());
                         k += 1;
                     }
-                    if let (OdeSolverStopReason::RootFound(tr, idx), Some((_, _, switch))) = (&reason, events) {
+                    if let (OdeSolverStopReason::RootFound(tr, idx), Some((_, _, switch, _))) = (&reason, events) {
                         if last_event.0 == *idx {
                             last_event.1 += 1;
                         } else {
@@ -371,7 +421,7 @@ fn integrate_inner<F: VectorField + ?Sized>(
                         }
                         s.state_mut_back(*tr).map_err(|e| solver_err(opts.method, *tr, e))?;
                         let st = s.state_mut();
-                        n_switches += switch(st.y.inner().as_slice(), *idx);
+                        n_switches += switch(st.y.inner().as_slice(), *idx, *tr);
                         n_events += 1;
                         field.eval_inplace(st.y.inner().as_slice(), st.dy.inner_mut().as_mut_slice());
                     }
@@ -403,6 +453,8 @@ fn integrate_inner<F: VectorField + ?Sized>(
         states,
         events: n_events,
         switches: n_switches,
+        sliding_segments: 0,
+        first_sliding: None,
         stats: FlowStats {
             steps: st.number_of_steps,
             rejected_steps: st.number_of_error_test_failures,

@@ -124,6 +124,15 @@ pub trait SwitchedField: VectorField {
     /// at `y` disagrees with the current piece are switched too); returns how many surfaces
     /// were switched.
     fn switch(&self, y: &[f64], idx: usize) -> usize;
+    /// How many sliding (Filippov) segments were entered so far (0 for fields without sliding).
+    fn sliding_segments(&self) -> usize {
+        0
+    }
+    /// A failure inside the field that makes the solution meaningless (e.g. a singular
+    /// sliding system), reported by the integrator as an error.
+    fn fault(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The gradient flow θ̇ = −η ⊙ ∇L(θ) of a model, as a [`VectorField`].

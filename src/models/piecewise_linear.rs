@@ -35,6 +35,8 @@
 //! - **Frozen patterns.** [`FrozenPatternFlow`] is the parameter flow with C held fixed (a
 //!   smooth polynomial field, the smooth extension of one piece across its boundary); the
 //!   event-located integrator in `flow` integrates it between switches (roots of w_kᵀx_i).
+//!   Where both one-sided fields push into a surface it follows the Filippov sliding motion
+//!   (equivalent control c_ki ∈ [γ, 1]; derivation and δ_k conservation in its doc).
 
 use super::deep_linear::check_matrix;
 use super::{GradientFlowModel, ModelError, SwitchedField, VectorField, check_finite, check_rate};
@@ -172,6 +174,9 @@ enum Pattern<'p> {
     Live,
     /// c_ki = 1 where the entry (h×n row-major) is true, γ elsewhere.
     Frozen(&'p [bool]),
+    /// As `Frozen`, except the entries marked in the second mask slide (Filippov): σ(z_ki) = 0
+    /// and c_ki is the equivalent control solved from d(w_kᵀx_j)/dt = 0 for the sliding j.
+    Slide(&'p [bool], &'p [bool]),
 }
 
 /// Reused buffers (all h×n row-major unless noted).
@@ -192,6 +197,14 @@ struct Scratch {
     q: Vec<f64>,
     /// Unit vector and column buffer for the full Hessian (P).
     unit: Vec<f64>,
+    /// Equivalent-control solve: matrix (≤ n×n), right-hand side / Σ_j g_j c_kj x_j (≤ max(n, d)),
+    /// sliding indices of one neuron (≤ n). Sized on first use (only sliding flows need them).
+    lin: Vec<f64>,
+    rhs: Vec<f64>,
+    vd: Vec<f64>,
+    sidx: Vec<usize>,
+    /// A failed equivalent-control solve (singular system), reported by the flow.
+    fault: Option<String>,
 }
 
 /// The two-layer piecewise-linear network with its data (see the module doc).
@@ -268,6 +281,11 @@ impl PiecewiseLinear {
             g: vec![0.0; n],
             q: vec![0.0; n],
             unit: vec![0.0; h * d + h],
+            lin: Vec::new(),
+            rhs: Vec::new(),
+            vd: Vec::new(),
+            sidx: Vec::new(),
+            fault: None,
         };
         Ok(PiecewiseLinear {
             x,
@@ -507,6 +525,16 @@ impl PiecewiseLinear {
                         sk[i] = c * zk[i];
                     }
                 }
+                Pattern::Slide(p, sl) => {
+                    let (pk, slk) = (&p[rows.clone()], &sl[rows]);
+                    for i in 0..n {
+                        let c = if pk[i] { 1.0 } else { self.gamma };
+                        // on the surface z_ki = 0: σ(z_ki) = 0 exactly (rounding in z ignored);
+                        // c_ki is solved below, once g is known.
+                        ck[i] = c;
+                        sk[i] = if slk[i] { 0.0 } else { c * zk[i] };
+                    }
+                }
             }
             for (f, sv) in s.f.iter_mut().zip(sk.iter()) {
                 *f += ak * sv;
@@ -518,7 +546,124 @@ impl PiecewiseLinear {
             loss += r * r;
             s.g[i] = 2.0 * self.c * r;
         }
+        if let Pattern::Slide(_, sl) = pat {
+            if let Err(e) = self.solve_sliding(sl, s) {
+                s.fault.get_or_insert(e);
+            }
+        }
         self.c * loss
+    }
+
+    /// Filippov equivalent control (Utkin): for each neuron k with sliding set S_k (entries of
+    /// `sliding`), solve Σ_{j∈S_k} g_j (x_iᵀx_j) c_kj = −Σ_{j∉S_k} g_j c_kj (x_iᵀx_j), i ∈ S_k,
+    /// i.e. x_iᵀẇ_k = 0 (ẇ_k = −η_w a_k Σ_j g_j c_kj x_j), into `s.c`. f, g and ȧ do not depend
+    /// on these c_kj because σ(z_kj) = 0 on the surface. Gaussian elimination with partial
+    /// pivoting on preallocated buffers (|S_k| is small; no allocation after the first call).
+    ///
+    /// # Errors
+    /// A message when a system is singular (a residual g_j = 0 or linearly dependent x_j):
+    /// the sliding motion is then not unique; the c_kj are set to NaN.
+    fn solve_sliding(&self, sliding: &[bool], s: &mut Scratch) -> Result<(), String> {
+        let (n, d, h) = (self.n, self.d, self.h);
+        if s.sidx.len() < n {
+            s.sidx.resize(n, 0);
+            s.rhs.resize(n.max(d), 0.0);
+            s.vd.resize(d, 0.0);
+        }
+        let mut result = Ok(());
+        for k in 0..h {
+            let slk = &sliding[k * n..(k + 1) * n];
+            let mut m = 0;
+            for (i, &on) in slk.iter().enumerate() {
+                if on {
+                    s.sidx[m] = i;
+                    m += 1;
+                }
+            }
+            if m == 0 {
+                continue;
+            }
+            if s.lin.len() < m * m {
+                s.lin.resize(m * m, 0.0);
+            }
+            // v = Σ_{j∉S} g_j c_kj x_j
+            s.vd.iter_mut().for_each(|v| *v = 0.0);
+            for (j, _) in slk.iter().enumerate().filter(|(_, on)| !**on) {
+                let w = s.g[j] * s.c[k * n + j];
+                for (v, xv) in s.vd.iter_mut().zip(&self.x[j * d..(j + 1) * d]) {
+                    *v += w * xv;
+                }
+            }
+            let mut amax: f64 = 0.0;
+            for r in 0..m {
+                let xi = &self.x[s.sidx[r] * d..(s.sidx[r] + 1) * d];
+                s.rhs[r] = -xi.iter().zip(&s.vd).map(|(p, q)| p * q).sum::<f64>();
+                for q in 0..m {
+                    let j = s.sidx[q];
+                    let xj = &self.x[j * d..(j + 1) * d];
+                    let v = s.g[j] * xi.iter().zip(xj).map(|(p, q)| p * q).sum::<f64>();
+                    s.lin[r * m + q] = v;
+                    amax = amax.max(v.abs());
+                }
+            }
+            match gauss_solve(&mut s.lin[..m * m], &mut s.rhs[..m], m, amax) {
+                Ok(()) => {
+                    for r in 0..m {
+                        s.c[k * n + s.sidx[r]] = s.rhs[r];
+                    }
+                }
+                Err(piv) => {
+                    for r in 0..m {
+                        s.c[k * n + s.sidx[r]] = f64::NAN;
+                    }
+                    if result.is_ok() {
+                        let set: Vec<usize> = s.sidx[..m].to_vec();
+                        result = Err(format!(
+                            "sliding on neuron {k} along samples {set:?}: the equivalent-control system \
+                             Σ_j g_j (x_iᵀx_j) c_kj = −Σ_(j∉S) g_j c_kj (x_iᵀx_j) is singular (pivot {piv:.2e} of \
+                             max entry {amax:.2e}: a residual g_j = 0 or linearly dependent inputs), so the \
+                             Filippov sliding motion is not unique; integrate with --events off or perturb the data"
+                        ));
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// ż_ki = x_iᵀẇ_k = −η_w a_k Σ_j g_j c_kj (x_iᵀx_j) from the forward pass in `s`.
+    fn zdot_from(&self, theta: &[f64], k: usize, i: usize, s: &Scratch) -> f64 {
+        let (n, d) = (self.n, self.d);
+        let xi = &self.x[i * d..(i + 1) * d];
+        let mut acc = 0.0;
+        for j in 0..n {
+            let xj = &self.x[j * d..(j + 1) * d];
+            acc += s.g[j] * s.c[k * n + j] * xi.iter().zip(xj).map(|(p, q)| p * q).sum::<f64>();
+        }
+        -self.eta_w * self.a(theta)[k] * acc
+    }
+
+    /// Gradient given the forward pass in `s` (the sliding pattern's path; the others take the
+    /// fused [`Self::grad_pattern`]).
+    fn backward(&self, theta: &[f64], grad: &mut [f64], s: &mut Scratch) {
+        let (n, h, d) = (self.n, self.h, self.d);
+        let a = self.a(theta);
+        let (gw, ga) = grad.split_at_mut(h * d);
+        for k in 0..h {
+            let rows = k * n..(k + 1) * n;
+            let (sk, ck, ek) = (&s.s[rows.clone()], &s.c[rows.clone()], &mut s.e[rows]);
+            let mut acc = 0.0;
+            for i in 0..n {
+                acc += sk[i] * s.g[i];
+                ek[i] = s.g[i] * a[k] * ck[i];
+            }
+            ga[k] = acc;
+        }
+        // ∇_W L = E X, E h×n row-major.
+        let dst = MatMut::from_row_major_slice_mut(gw, h, d);
+        let em = MatRef::from_row_major_slice(&s.e, h, n);
+        let xm = MatRef::from_row_major_slice(&self.x, n, d);
+        matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
     }
 
     /// L and ∇L in two GEMMs and two fused element-wise passes over Z (h×n): the first forms
@@ -531,18 +676,29 @@ impl PiecewiseLinear {
         let gamma = self.gamma;
         let mut s = self.scratch.borrow_mut();
         let s = &mut *s;
+        let frozen: Option<&[bool]> = match pat {
+            Pattern::Live => None,
+            Pattern::Frozen(p) => Some(p),
+            Pattern::Slide(..) => {
+                // Sliding entries need g before their slopes (equivalent control), so σ and σ'
+                // are kept as arrays: forward, solve, backward.
+                let l = self.forward(theta, pat, s);
+                self.backward(theta, grad, s);
+                return l;
+            }
+        };
         let a = self.a(theta);
         preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
         s.f.iter_mut().for_each(|o| *o = 0.0);
         for (k, &ak) in a.iter().enumerate() {
             let zk = &s.z[k * n..(k + 1) * n];
-            match pat {
-                Pattern::Live => {
+            match frozen {
+                None => {
                     for (f, &z) in s.f.iter_mut().zip(zk) {
                         *f += ak * sigma(gamma, z);
                     }
                 }
-                Pattern::Frozen(p) => {
+                Some(p) => {
                     let pk = &p[k * n..(k + 1) * n];
                     for ((f, &z), &on) in s.f.iter_mut().zip(zk).zip(pk) {
                         *f += ak * if on { z } else { gamma * z };
@@ -560,15 +716,15 @@ impl PiecewiseLinear {
         for (k, (&ak, gak)) in a.iter().zip(ga.iter_mut()).enumerate() {
             let zk = &mut s.z[k * n..(k + 1) * n];
             let mut acc = 0.0;
-            match pat {
-                Pattern::Live => {
+            match frozen {
+                None => {
                     for (z, &g) in zk.iter_mut().zip(&s.g) {
                         let c = sigma_prime(gamma, *z);
                         acc += c * *z * g;
                         *z = g * ak * c;
                     }
                 }
-                Pattern::Frozen(p) => {
+                Some(p) => {
                     let pk = &p[k * n..(k + 1) * n];
                     for ((z, &g), &on) in zk.iter_mut().zip(&s.g).zip(pk) {
                         let c = if on { 1.0 } else { gamma };
@@ -751,31 +907,86 @@ impl GradientFlowModel for PiecewiseLinear {
 }
 
 /// The parameter flow θ̇ = −η ⊙ ∇L(θ) with the activation pattern frozen (a smooth polynomial
-/// vector field); [`FrozenPatternFlow::set_pattern_from`] re-freezes it at a state.
+/// vector field), plus Filippov sliding: entries (k, i) marked sliding stay on their surface
+/// z_ki = w_kᵀx_i = 0 with the equivalent-control slope c_ki ∈ [γ, 1] (see
+/// [`SwitchedField::switch`] below for entry and exit, `flow::integrate_switched` for the
+/// integration). [`FrozenPatternFlow::set_pattern_from`] re-freezes it at a state.
+///
+/// **Sliding (derivation).** On z_ki = 0, σ(z_ki) = 0 whatever the slope, so f, the residual g
+/// and ȧ_k = −η_a Σ_j g_j σ(z_kj) do not depend on c_ki (any Clarke subgradient c ∈ [γ, 1]);
+/// only ẇ_k = −η_w a_k Σ_j g_j c_kj x_j does, affinely. Hence the Filippov set (convex hull of
+/// the one-sided fields) is {F(c) : c ∈ [γ, 1]^S}, and holding z_kj = 0 for the sliding set S_k
+/// (ż_ki = x_iᵀẇ_k = 0) gives the linear system Σ_{j∈S_k} g_j (x_iᵀx_j) c_kj =
+/// −Σ_{j∉S_k} g_j c_kj (x_iᵀx_j), i ∈ S_k (Utkin's equivalent control; independent of a_k).
+/// δ_k stays conserved: dδ_k/dt = 2η_w a_k ȧ_k − 2η_a w_kᵀẇ_k =
+/// −2η_aη_w a_k Σ_j g_j (σ(z_kj) − c_kj z_kj) = 0, because σ(z) = c·z off the surface and both
+/// terms vanish on it (z_kj = 0), for every c_kj ∈ [γ, 1] — indeed for any c.
+///
+/// The Jacobian on a sliding piece holds the solved c at its current value (it neglects
+/// ∂c/∂θ): implicit methods then run Newton with an approximate Jacobian (accuracy is set by
+/// their error test, not by the Jacobian).
 #[derive(Debug)]
 pub struct FrozenPatternFlow<'m> {
     model: &'m PiecewiseLinear,
     pattern: RefCell<Vec<bool>>,
+    sliding: RefCell<Vec<bool>>,
+    segments: std::cell::Cell<usize>,
+    fault: RefCell<Option<String>>,
 }
 
+/// Both one-sided normal components must exceed this (relative to their scale) to count as
+/// pointing into the surface: below it the direction is rounding noise.
+const NORMAL_NOISE: f64 = 1e-12;
+
 impl<'m> FrozenPatternFlow<'m> {
-    /// Frozen at the pattern of θ.
+    /// Frozen at the pattern of θ. Entries with z_ki = 0 exactly (θ starts on a surface) are
+    /// classified by their one-sided normal components as in [`SwitchedField::switch`]
+    /// (sliding, active or inactive; inactive, σ'(0) = γ, when neither side points clearly).
     pub fn new(model: &'m PiecewiseLinear, theta: &[f64]) -> Self {
-        FrozenPatternFlow {
+        let f = FrozenPatternFlow {
             model,
             pattern: RefCell::new(model.activation_pattern(theta)),
+            sliding: RefCell::new(vec![false; model.h * model.n]),
+            segments: std::cell::Cell::new(0),
+            fault: RefCell::new(None),
+        };
+        let z = model.preactivations(theta);
+        let on: Vec<usize> = (0..z.len()).filter(|&j| z[j] == 0.0).collect();
+        for j in on {
+            f.decide(theta, j);
         }
+        f
+    }
+    /// Choose the mode of non-sliding entry `idx` at y from n₋ = ż_ki(c = γ), n₊ = ż_ki(c = 1):
+    /// n₋ > 0 > n₊ → sliding (a new segment), both > 0 → active, both < 0 → inactive.
+    /// Returns false (nothing changed) when neither holds beyond rounding.
+    fn decide(&self, y: &[f64], idx: usize) -> bool {
+        let (nm, np) = self.normal_components(y, idx);
+        let noise = NORMAL_NOISE * nm.abs().max(np.abs());
+        let mut p = self.pattern.borrow_mut();
+        if nm > noise && np < -noise {
+            self.sliding.borrow_mut()[idx] = true;
+            self.segments.set(self.segments.get() + 1);
+        } else if nm > noise && np > noise {
+            p[idx] = true;
+        } else if nm < -noise && np < -noise {
+            p[idx] = false;
+        } else {
+            return false;
+        }
+        true
     }
     /// The model.
     pub fn model(&self) -> &'m PiecewiseLinear {
         self.model
     }
-    /// Re-freeze at the pattern of θ; returns how many entries changed.
+    /// Re-freeze at the pattern of θ (and stop all sliding); returns how many entries changed.
     pub fn set_pattern_from(&self, theta: &[f64]) -> usize {
         let fresh = self.model.activation_pattern(theta);
         let mut p = self.pattern.borrow_mut();
         let changed = p.iter().zip(&fresh).filter(|(a, b)| a != b).count();
         *p = fresh;
+        self.sliding.borrow_mut().iter_mut().for_each(|s| *s = false);
         changed
     }
     /// Flip entry `idx` (k·n + i) of the frozen pattern.
@@ -783,9 +994,48 @@ impl<'m> FrozenPatternFlow<'m> {
         let mut p = self.pattern.borrow_mut();
         p[idx] = !p[idx];
     }
-    /// The frozen pattern (h×n row-major).
+    /// The frozen pattern (h×n row-major; for sliding entries the side last visited).
     pub fn pattern(&self) -> Vec<bool> {
         self.pattern.borrow().clone()
+    }
+    /// The sliding entries (h×n row-major).
+    pub fn sliding(&self) -> Vec<bool> {
+        self.sliding.borrow().clone()
+    }
+    /// Activation slopes C at θ (h×n row-major): γ or 1 off the sliding set, the solved
+    /// equivalent control on it.
+    pub fn slopes(&self, y: &[f64]) -> Vec<f64> {
+        let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
+        let mut s = self.model.scratch.borrow_mut();
+        self.model.forward(y, Pattern::Slide(&p, &sl), &mut s);
+        s.c.clone()
+    }
+    /// One-sided normal components (ż_ki with c_ki = γ, with c_ki = 1) of surface `idx` at y,
+    /// the other sliding entries kept on their surfaces.
+    pub fn normal_components(&self, y: &[f64], idx: usize) -> (f64, f64) {
+        let m = self.model;
+        let (k, i) = (idx / m.n, idx % m.n);
+        let mut p = self.pattern.borrow_mut();
+        let mut sl = self.sliding.borrow_mut();
+        let (p0, s0) = (p[idx], sl[idx]);
+        sl[idx] = false;
+        let mut out = [0.0; 2];
+        for (o, side) in out.iter_mut().zip([false, true]) {
+            p[idx] = side;
+            let mut s = m.scratch.borrow_mut();
+            m.forward(y, Pattern::Slide(&p, &sl), &mut s);
+            // the sign of z_ki here is noise: the side's field is what σ = c·z continues.
+            *o = m.zdot_from(y, k, i, &s);
+        }
+        p[idx] = p0;
+        sl[idx] = s0;
+        (out[0], out[1])
+    }
+    fn take_fault(&self) {
+        let mut s = self.model.scratch.borrow_mut();
+        if let Some(e) = s.fault.take() {
+            self.fault.borrow_mut().get_or_insert(e);
+        }
     }
 }
 
@@ -794,22 +1044,25 @@ impl VectorField for FrozenPatternFlow<'_> {
         self.model.n_params()
     }
     fn eval_inplace(&self, y: &[f64], dy: &mut [f64]) {
-        let p = self.pattern.borrow();
-        self.model.grad_frozen(y, &p, dy);
+        let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
+        self.model.grad_pattern(y, Pattern::Slide(&p, &sl), dy);
         scale_by_rates(self.model, dy);
+        self.take_fault();
     }
     fn jacobian_inplace(&self, y: &[f64], jac: &mut [f64]) {
-        let p = self.pattern.borrow();
+        let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
         let np = self.model.n_params();
-        self.model.hessian_pattern(y, Pattern::Frozen(&p), jac);
+        self.model.hessian_pattern(y, Pattern::Slide(&p, &sl), jac);
         for j in 0..np {
             scale_by_rates(self.model, &mut jac[j * np..(j + 1) * np]);
         }
+        self.take_fault();
     }
     fn jvp_inplace(&self, y: &[f64], v: &[f64], out: &mut [f64]) {
-        let p = self.pattern.borrow();
-        self.model.hvp_frozen(y, &p, v, out);
+        let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
+        self.model.hvp_pattern(y, Pattern::Slide(&p, &sl), v, out);
         scale_by_rates(self.model, out);
+        self.take_fault();
     }
 }
 
@@ -817,26 +1070,134 @@ impl SwitchedField for FrozenPatternFlow<'_> {
     fn n_surfaces(&self) -> usize {
         self.model.h * self.model.n
     }
+    /// z_ki off the sliding set; on it min(c_ki − γ, 1 − c_ki) of the solved equivalent control
+    /// (positive while the sliding motion is admissible, crossing 0 where it must end).
     fn surfaces_inplace(&self, y: &[f64], s: &mut [f64]) {
-        self.model.preactivations_into(y, s);
-    }
-    /// Entry `idx` is flipped (the surface was crossed, even if z sits exactly on 0 at `y`);
-    /// every other entry is re-read from the sign of z at `y` (crossings closer together than
-    /// the root finder's time resolution).
-    fn switch(&self, y: &[f64], idx: usize) -> usize {
+        let sl = self.sliding.borrow();
+        if !sl.iter().any(|&b| b) {
+            self.model.preactivations_into(y, s);
+            return;
+        }
+        let p = self.pattern.borrow();
         let mut sc = self.model.scratch.borrow_mut();
-        self.model.preactivations_into(y, &mut sc.z);
-        let mut p = self.pattern.borrow_mut();
+        self.model.forward(y, Pattern::Slide(&p, &sl), &mut sc);
+        let g = self.model.gamma;
+        for (j, o) in s.iter_mut().enumerate() {
+            *o = if sl[j] {
+                let c = sc.c[j];
+                (c - g).min(1.0 - c)
+            } else {
+                sc.z[j]
+            };
+        }
+        drop(sc);
+        self.take_fault();
+    }
+    /// At a root of surface `idx`:
+    /// - a sliding entry leaves its surface to the side whose bound c_ki reached (1: active,
+    ///   γ: inactive);
+    /// - otherwise the one-sided normal components n₋ = ż_ki(c = γ), n₊ = ż_ki(c = 1) decide:
+    ///   n₋ > 0 > n₊ (both fields point into the surface) starts sliding; both > 0 → active;
+    ///   both < 0 → inactive; otherwise (repelling surface or no normal motion) the side beyond
+    ///   the crossing (the entry is flipped).
+    ///
+    /// Every other non-sliding entry is then re-read from the sign of z at `y` (crossings
+    /// closer together than the root finder's time resolution), and sliding entries whose
+    /// solved slope left [γ, 1] (coupling within a neuron) leave their surface.
+    fn switch(&self, y: &[f64], idx: usize) -> usize {
+        let m = self.model;
         let mut count = 0;
-        for (j, (pj, &z)) in p.iter_mut().zip(&sc.z).enumerate() {
-            let fresh = if j == idx { !*pj } else { z > 0.0 };
-            if fresh != *pj {
-                *pj = fresh;
-                count += 1;
+        if self.sliding.borrow()[idx] {
+            let c = self.slopes(y)[idx];
+            self.sliding.borrow_mut()[idx] = false;
+            self.pattern.borrow_mut()[idx] = c > 0.5 * (1.0 + m.gamma);
+            count += 1;
+        } else {
+            if !self.decide(y, idx) {
+                self.flip(idx);
+            }
+            count += 1;
+        }
+        {
+            let mut sc = m.scratch.borrow_mut();
+            m.preactivations_into(y, &mut sc.z);
+            let mut p = self.pattern.borrow_mut();
+            let sl = self.sliding.borrow();
+            for (j, (pj, &z)) in p.iter_mut().zip(&sc.z).enumerate() {
+                if j != idx && !sl[j] && (z > 0.0) != *pj {
+                    *pj = z > 0.0;
+                    count += 1;
+                }
             }
         }
+        // Coupled sliding entries whose equivalent control left [γ, 1]: leave, one at a time.
+        for _ in 0..m.h * m.n {
+            if !self.sliding.borrow().iter().any(|&b| b) {
+                break;
+            }
+            let c = self.slopes(y);
+            let sl = self.sliding.borrow().clone();
+            let out = (0..c.len())
+                .filter(|&j| sl[j] && !(c[j] >= m.gamma && c[j] <= 1.0))
+                .max_by(|&a, &b| {
+                    let e = |j: usize| (m.gamma - c[j]).max(c[j] - 1.0);
+                    e(a).total_cmp(&e(b))
+                });
+            match out {
+                Some(j) if c[j].is_finite() => {
+                    self.sliding.borrow_mut()[j] = false;
+                    self.pattern.borrow_mut()[j] = c[j] > 1.0;
+                    count += 1;
+                }
+                _ => break,
+            }
+        }
+        self.take_fault();
         count
     }
+    fn sliding_segments(&self) -> usize {
+        self.segments.get()
+    }
+    fn fault(&self) -> Option<String> {
+        self.fault.borrow().clone()
+    }
+}
+
+/// Solve A x = b in place (A m×m row-major, b → x) by Gaussian elimination with partial
+/// pivoting. `Err(pivot)` when a pivot is ≤ 1e-12·`scale` (singular to working precision).
+fn gauss_solve(a: &mut [f64], b: &mut [f64], m: usize, scale: f64) -> Result<(), f64> {
+    let tiny = 1e-12 * scale;
+    for col in 0..m {
+        let (piv_row, piv) = (col..m)
+            .map(|r| (r, a[r * m + col].abs()))
+            .fold((col, -1.0), |acc, x| if x.1 > acc.1 { x } else { acc });
+        if piv.is_nan() || piv <= tiny {
+            return Err(piv);
+        }
+        if piv_row != col {
+            for q in 0..m {
+                a.swap(col * m + q, piv_row * m + q);
+            }
+            b.swap(col, piv_row);
+        }
+        for r in col + 1..m {
+            let f = a[r * m + col] / a[col * m + col];
+            if f != 0.0 {
+                for q in col..m {
+                    a[r * m + q] -= f * a[col * m + q];
+                }
+                b[r] -= f * b[col];
+            }
+        }
+    }
+    for r in (0..m).rev() {
+        let mut acc = b[r];
+        for q in r + 1..m {
+            acc -= a[r * m + q] * b[q];
+        }
+        b[r] = acc / a[r * m + r];
+    }
+    Ok(())
 }
 
 /// v ← −η ⊙ v.

@@ -9,6 +9,12 @@
 //!   events (the live, kinked field): its error against the reference, next to the
 //!   event-located error. Passes when event location is at least as accurate as the plain run
 //!   (within a factor 2 for implicit methods, see [`plain_factor`]).
+//! - `PL-SLIDE`: cases whose reference enters a sliding (Filippov) mode: over the full horizon,
+//!   the event-located flow with sliding (equivalent control c_ki ∈ [γ, 1], see
+//!   `models::piecewise_linear::FrozenPatternFlow`) vs the reference, within the same
+//!   accumulated-error bound, and δ_k conserved through sliding (a second row, quantity δ_k).
+//!   PL-EVENT/PL-PLAIN/PL-CONS stop at 0.9× the first sliding entry (plain integration chatters
+//!   on a sliding surface, so its comparison there is not about kinks).
 //! - `PL-SYM`: the symmetrised initialisation gives f(x_i; θ0) = 0 on the training set, within
 //!   the rounding of the sum Σ_k a_kσ(z_ki).
 //! - `PL-EQ9`: P1 eq. (9) β̇_k = −M_kξ_k and eq. (10) (μ̇_k, dβ̂_k/dt) equal the chain rule of the
@@ -236,20 +242,28 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
     rows.push(sym_row(c, &m, &th0));
     let ref_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_RTOL, REF_ATOL);
     let chk_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_CHECK_RTOL, REF_CHECK_RTOL / 100.0);
-    // The horizon ends before the first sliding mode (which event location does not integrate).
-    let mut t_end = c.t_end;
-    let mut horizon_note = String::new();
-    let mut attempt = 0;
-    let reference = loop {
-        match run_events(&m, &th0, &times(t_end), &ref_opts) {
-            Ok(tr) => break tr,
-            Err(FlowError::Sliding { t, surface, .. }) if attempt < 3 => {
-                horizon_note = format!(" horizon {t_end:.3e} (sliding on surface {surface} at t = {t:.4e})");
-                t_end = 0.9 * t;
-                attempt += 1;
+    // PL-EVENT / PL-PLAIN / PL-CONS end before the first sliding mode (plain integration
+    // chatters there, so the events-vs-plain comparison is about kinks only); PL-SLIDE covers
+    // the full horizon, sliding included.
+    let full = match run_events(&m, &th0, &times(c.t_end), &ref_opts) {
+        Ok(tr) => tr,
+        Err(e) => return vec![failed(c, "PL-EVENT", "tsit45", format!("reference: {e}"))],
+    };
+    let (reference, t_end, horizon_note, full) = match full.first_sliding {
+        Some(ts) if ts > 0.0 => {
+            let t_end = 0.9 * ts;
+            match run_events(&m, &th0, &times(t_end), &ref_opts) {
+                Ok(tr) => (
+                    tr,
+                    t_end,
+                    format!(" horizon {t_end:.3e} (0.9× the first sliding entry, t = {ts:.4e})"),
+                    Some(full),
+                ),
+                Err(e) => return vec![failed(c, "PL-EVENT", "tsit45", format!("reference: {e}"))],
             }
-            Err(e) => return vec![failed(c, "PL-EVENT", "tsit45", format!("reference: {e}"))],
         }
+        Some(_) => return vec![failed(c, "PL-EVENT", "tsit45", "the initial state slides".into())],
+        None => (full, c.t_end, String::new(), None),
     };
     let ts = times(t_end);
     let ref_chk = match run_events(&m, &th0, &ts, &chk_opts) {
@@ -282,8 +296,13 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
                 r.margin = err / (bound + ref_bound);
                 r.pass = r.margin.is_finite() && r.margin <= 1.0;
                 r.note = format!(
-                    "steps={} rejected={} rhs={} events={} switches={}",
-                    tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals, tr.events, tr.switches
+                    "steps={} rejected={} rhs={} events={} switches={} sliding_segments={}",
+                    tr.stats.steps,
+                    tr.stats.rejected_steps,
+                    tr.stats.rhs_evals,
+                    tr.events,
+                    tr.switches,
+                    tr.sliding_segments
                 );
                 rows.push(r);
                 rows.push(cons_row(c, &m, &th0, tr, &opts));
@@ -340,6 +359,71 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
                 }
                 rows.push(r);
             }
+        }
+    }
+    if let Some(full) = full
+        && !SLIDE_UNRESOLVED.contains(&c.name.as_str())
+    {
+        rows.extend(slide_rows(c, &m, &th0, &full, mode));
+    }
+    rows
+}
+
+/// Cases left out of PL-SLIDE because the sliding reference does not converge (OPEN, see
+/// `verification/README.md` and the ignored test `sliding_reference_converges_on_d5h16n30_up`):
+/// on `relu_d5h16n30_up` (full catalog; 17 sliding segments by t = 0.5, some neurons with two
+/// sliding samples and coupled exits) the event-located flow at rtol 1e-13 and 1e-12 differs by
+/// 3.0e-4 at t ≤ 0.5 (5.6e-4 at t ≤ 10) with the same switch and segment counts.
+pub const SLIDE_UNRESOLVED: &[&str] = &["relu_d5h16n30_up"];
+
+/// `PL-SLIDE`: over the full horizon, through the sliding segments, the event-located flow with
+/// Filippov sliding vs the reference (the same at rtol 1e-13; estimate = distance to rtol 1e-12),
+/// and δ_k conserved through sliding (dδ_k/dt = 0 for any slope c ∈ [γ, 1]).
+fn slide_rows(c: &PlCase, m: &PiecewiseLinear, th0: &[f64], reference: &Trajectory, mode: Mode) -> Vec<Row> {
+    let ts = times(c.t_end);
+    let p = m.n_params();
+    let chk_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_CHECK_RTOL, REF_CHECK_RTOL / 100.0);
+    let ref_chk = match run_events(m, th0, &ts, &chk_opts) {
+        Ok(tr) => tr,
+        Err(e) => return vec![failed(c, "PL-SLIDE", "tsit45", format!("reference check: {e}"))],
+    };
+    let (ref_bound, th_scale) = traj_error(&ref_chk, reference);
+    let ref_method = format!(
+        "event-located tsit45 with Filippov sliding, rtol {REF_RTOL:.0e} ({} switches, {} sliding segments, first at \
+         t = {:.4e}); bound = distance to rtol {REF_CHECK_RTOL:.0e}",
+        reference.switches,
+        reference.sliding_segments,
+        reference.first_sliding.unwrap_or(f64::NAN)
+    );
+    let mut rows = Vec::new();
+    for (method, rtol) in methods(mode) {
+        let opts = FlowOptions::new(method).with_tol(rtol, rtol / 100.0);
+        match run_events(m, th0, &ts, &opts) {
+            Ok(tr) => {
+                let (err, _) = traj_error(&tr, reference);
+                let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
+                let bound = acc_bound(&tr, &opts, p, th_max);
+                let mut r = row(c, "PL-SLIDE", method.as_str(), Some(rtol), "θ = (W, a) through sliding");
+                r.abs_err = err;
+                r.rel_err = err / th_scale;
+                r.ref_bound = ref_bound;
+                r.ref_method = ref_method.clone();
+                r.bound = bound;
+                r.bound_why = ACC_BOUND_WHY.into();
+                r.margin = err / (bound + ref_bound);
+                r.pass = r.margin.is_finite() && r.margin <= 1.0 && tr.sliding_segments > 0;
+                r.note = format!(
+                    "steps={} rhs={} events={} switches={} sliding_segments={}",
+                    tr.stats.steps, tr.stats.rhs_evals, tr.events, tr.switches, tr.sliding_segments
+                );
+                rows.push(r);
+                let mut cr = cons_row(c, m, th0, &tr, &opts);
+                cr.check = "PL-SLIDE".into();
+                cr.quantity = "δ_k through sliding".into();
+                cr.note = format!("{} sliding_segments={}", cr.note, tr.sliding_segments);
+                rows.push(cr);
+            }
+            Err(e) => rows.push(failed(c, "PL-SLIDE", method.as_str(), e.to_string())),
         }
     }
     rows
