@@ -147,6 +147,11 @@ impl<S: TaylorScalar> LinearJet<S> {
         &self.dims
     }
 
+    /// The layer rates, rounded to f64.
+    pub fn etas_f64(&self) -> Vec<f64> {
+        self.etas.iter().map(S::to_f64).collect()
+    }
+
     fn n_layers(&self) -> usize {
         self.dims.len() - 1
     }
