@@ -98,8 +98,12 @@ fn conserved_init_has_the_requested_conserved_matrices() {
     for (seed, (dims, etas, deltas)) in specs.iter().enumerate() {
         let layers = conserved_init(dims, etas, deltas, &[0.6, 0.9], seed as u64).unwrap();
         let n = 4;
-        let x: Vec<Vec<f64>> = (0..n).map(|i| (0..dims[0]).map(|j| ((i + 2 * j) as f64).sin()).collect()).collect();
-        let y: Vec<Vec<f64>> = (0..n).map(|i| (0..dims[dims.len() - 1]).map(|j| ((i * j) as f64).cos()).collect()).collect();
+        let x: Vec<Vec<f64>> = (0..n)
+            .map(|i| (0..dims[0]).map(|j| ((i + 2 * j) as f64).sin()).collect())
+            .collect();
+        let y: Vec<Vec<f64>> = (0..n)
+            .map(|i| (0..dims[dims.len() - 1]).map(|j| ((i * j) as f64).cos()).collect())
+            .collect();
         let (m, th) = DeepLinear::from_layers(LinearData::new(&x, &y).unwrap(), &layers, etas).unwrap();
         for (l, q) in m.conserved(&th).iter().enumerate() {
             let h = dims[l + 1];
@@ -125,7 +129,10 @@ fn conserved_init_refuses_infeasible_width_sign_combinations() {
     let e = conserved_init(&[3, 4, 4, 4], &[1.0; 3], &[-1e-3, 1e-3], &[0.6], 1).unwrap_err();
     assert!(matches!(e, DeepInitError::Infeasible { pair: 1, .. }), "{e}");
     assert!(e.to_string().contains("δ < 0 needs"), "{e}");
-    assert!(conserved_init(&[3, 3, 3], &[1.0; 3], &[1e-3], &[0.6], 1).is_err(), "3 rates for 2 layers");
+    assert!(
+        conserved_init(&[3, 3, 3], &[1.0; 3], &[1e-3], &[0.6], 1).is_err(),
+        "3 rates for 2 layers"
+    );
 }
 
 fn beta_rows(v: &serde_json::Value) -> Vec<f64> {
@@ -133,7 +140,13 @@ fn beta_rows(v: &serde_json::Value) -> Vec<f64> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>())
+        .flat_map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -141,8 +154,12 @@ fn beta_rows(v: &serde_json::Value) -> Vec<f64> {
 fn cli_taylor_f64_matches_diffsol_for_wide_and_deep_cases() {
     for file in ["wl_w3x2_down_h3.json", "dl_deep3_down_small.json"] {
         let path = format!("{CASES}/{file}");
-        let t = json_of(&run(&["simulate", "--case", &path, "--method", "taylor", "--tol", "1e-14"]));
-        let f = json_of(&run(&["simulate", "--case", &path, "--method", "tsit45", "--rtol", "1e-12", "--atol", "1e-14"]));
+        let t = json_of(&run(&[
+            "simulate", "--case", &path, "--method", "taylor", "--tol", "1e-14",
+        ]));
+        let f = json_of(&run(&[
+            "simulate", "--case", &path, "--method", "tsit45", "--rtol", "1e-12", "--atol", "1e-14",
+        ]));
         assert_eq!(t["method"], "taylor");
         let (pt, pf) = (t["points"].as_array().unwrap(), f["points"].as_array().unwrap());
         assert_eq!(pt.len(), pf.len());
@@ -153,26 +170,44 @@ fn cli_taylor_f64_matches_diffsol_for_wide_and_deep_cases() {
             assert!(e <= 1e-9, "{file} t={}: {e:e}", a["t"]);
         }
         // Conservation to rounding: Taylor's estimate is ~1e-12 over the run.
-        assert!(t["conserved_drift"].as_f64().unwrap() <= 1e-11, "{file}: {}", t["conserved_drift"]);
+        assert!(
+            t["conserved_drift"].as_f64().unwrap() <= 1e-11,
+            "{file}: {}",
+            t["conserved_drift"]
+        );
     }
 }
 
 #[test]
 fn cli_taylor_mpfr_conserves_to_1e70_and_agrees_with_f64() {
     let path = format!("{CASES}/dl_deep3_up_small.json");
-    let hi = json_of(&run(&["simulate", "--case", &path, "--method", "taylor", "--prec", "256", "--tol", "1e-70"]));
-    let lo = json_of(&run(&["simulate", "--case", &path, "--method", "taylor", "--tol", "1e-14"]));
+    let hi = json_of(&run(&[
+        "simulate", "--case", &path, "--method", "taylor", "--prec", "256", "--tol", "1e-70",
+    ]));
+    let lo = json_of(&run(&[
+        "simulate", "--case", &path, "--method", "taylor", "--tol", "1e-14",
+    ]));
     assert_eq!(hi["prec_bits"], 256);
     // Conserved matrices: drift bounded by the Taylor estimate through the quadratic form
     // (≈ 1e-72 here), far below f64.
     let drift = hi["conserved_drift"].as_f64().unwrap();
     assert!(drift <= 1e-70, "MPFR drift {drift:e}");
-    for (a, b) in hi["points"].as_array().unwrap().iter().zip(lo["points"].as_array().unwrap()) {
+    for (a, b) in hi["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(lo["points"].as_array().unwrap())
+    {
         let ah: Vec<f64> = a["beta"]
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_str().unwrap().parse::<f64>().unwrap()))
+            .flat_map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().parse::<f64>().unwrap())
+            })
             .collect();
         // The f64 run's own error estimate is ~1e-12.
         let e = rel_err(&beta_rows(b), &ah);
@@ -183,10 +218,46 @@ fn cli_taylor_mpfr_conserves_to_1e70_and_agrees_with_f64() {
 #[test]
 fn cli_taylor_linear_bad_input() {
     let path = format!("{CASES}/wl_w3x2_up_h2.json");
-    expect_bad(&["simulate", "--case", &path, "--method", "taylor", "--prec", "40"], "precision");
-    expect_bad(&["simulate", "--case", &path, "--method", "taylor", "--tol", "2"], "tolerance");
     expect_bad(
-        &["simulate", "--case", &path, "--method", "taylor", "--form", "function_space"],
+        &["simulate", "--case", &path, "--method", "taylor", "--prec", "40"],
+        "precision",
+    );
+    expect_bad(
+        &["simulate", "--case", &path, "--method", "taylor", "--tol", "2"],
+        "tolerance",
+    );
+    expect_bad(
+        &[
+            "simulate",
+            "--case",
+            &path,
+            "--method",
+            "taylor",
+            "--form",
+            "function_space",
+        ],
         "parameter flow only",
     );
+}
+
+#[test]
+#[ignore = "full catalog rows (MPFR over t ≤ 2, deep4 nets with every method): ~1 min"]
+fn full_linear_taylor_and_deep_rows_pass() {
+    use lazyrich::verify::{Mode, deep_linear, linear_taylor};
+    let rows: Vec<_> = linear_taylor::run(Mode::Full)
+        .into_iter()
+        .chain(deep_linear::run(Mode::Full))
+        .collect();
+    let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
+    assert!(failed.is_empty(), "failing rows: {failed:#?}");
+    for id in [
+        "WL-TAYLOR",
+        "DL-TAYLOR",
+        "WL-TAYLOR-MP",
+        "DL-TAYLOR-MP",
+        "DL-ISO",
+        "DL-INFEAS",
+    ] {
+        assert!(rows.iter().any(|r| r.check == id), "{id} missing");
+    }
 }

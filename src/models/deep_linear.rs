@@ -598,8 +598,7 @@ pub fn conserved_init(
     if kk < 2 || dims.contains(&0) || etas.len() != kk || deltas.len() != kk - 1 || sigma.is_empty() {
         return Err(shape_err(
             "dims / etas / deltas / sigma",
-            "dims [d, h_1, …, c] (≥ 3 entries, all ≥ 1), one rate per layer, one δ per consecutive pair, ≥ 1 σ"
-                .into(),
+            "dims [d, h_1, …, c] (≥ 3 entries, all ≥ 1), one rate per layer, one δ per consecutive pair, ≥ 1 σ".into(),
             format!(
                 "{} dims, {} rates, {} deltas, {} σ",
                 dims.len(),
@@ -717,9 +716,11 @@ pub fn conserved_init(
     let os: Vec<DMatrix<f64>> = dims
         .iter()
         .map(|&h| {
-            DMatrix::<f64>::from_fn(h, h, |_, _| <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
-                .qr()
-                .q()
+            DMatrix::<f64>::from_fn(h, h, |_, _| {
+                <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
+            })
+            .qr()
+            .q()
         })
         .collect();
     let mut layers = Vec::with_capacity(kk);

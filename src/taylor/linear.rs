@@ -191,7 +191,13 @@ impl<S: TaylorScalar> LinearJet<S> {
         let mut acc = b[0].clone();
         for l in 1..self.n_layers() {
             let mut next = vec![tmp.clone(); self.dims[0] * self.dims[l + 1]];
-            matmul(&mut next, &acc, &b[l], (self.dims[0], self.dims[l + 1], self.dims[l]), &mut tmp);
+            matmul(
+                &mut next,
+                &acc,
+                &b[l],
+                (self.dims[0], self.dims[l + 1], self.dims[l]),
+                &mut tmp,
+            );
             acc = next;
         }
         acc
@@ -263,7 +269,13 @@ impl LinearJet<f64> {
     /// The f64 field of a [`DeepLinear`] model (a two-layer network is its `deep()` model).
     pub fn from_model(m: &DeepLinear) -> Self {
         let data = m.data();
-        LinearJet::new(m.dims().to_vec(), m.etas().to_vec(), data.n, data.x.clone(), data.y.clone())
+        LinearJet::new(
+            m.dims().to_vec(),
+            m.etas().to_vec(),
+            data.n,
+            data.x.clone(),
+            data.y.clone(),
+        )
     }
 }
 
@@ -274,7 +286,13 @@ fn parse_rows(m: &[Vec<Num>], prec: u32) -> (usize, Vec<rug::Float>) {
 impl LinearJet<rug::Float> {
     /// The field and θ0 of layers (first layer first, A last; each a list of rows) and rates,
     /// the decimal inputs parsed at `prec` bits. Shapes are assumed validated.
-    fn from_parts(x: &[Vec<Num>], y: &[Vec<Num>], layers: &[&[Vec<Num>]], etas: &[&Num], prec: u32) -> (Self, Vec<rug::Float>) {
+    fn from_parts(
+        x: &[Vec<Num>],
+        y: &[Vec<Num>],
+        layers: &[&[Vec<Num>]],
+        etas: &[&Num],
+        prec: u32,
+    ) -> (Self, Vec<rug::Float>) {
         let (n, xf) = parse_rows(x, prec);
         let (_, yf) = parse_rows(y, prec);
         let d = x[0].len();
@@ -345,7 +363,16 @@ impl<S: TaylorScalar> JetField<S> for LinearJet<S> {
         }
         for l in 1..kk {
             let (lo, hi) = self.pre.split_at_mut(l + 1);
-            cauchy(&mut hi[0][k], &lo[l], false, &self.b[l], false, k, (d, dims[l + 1], dims[l]), tmp);
+            cauchy(
+                &mut hi[0][k],
+                &lo[l],
+                false,
+                &self.b[l],
+                false,
+                k,
+                (d, dims[l + 1], dims[l]),
+                tmp,
+            );
         }
         // Suffix products S_{K−2} = B_{K−1}, S_l = B_{l+1} S_{l+1}.
         for (dst, src) in self.suf[kk - 2][k].iter_mut().zip(&self.b[kk - 1][k]) {
@@ -353,7 +380,16 @@ impl<S: TaylorScalar> JetField<S> for LinearJet<S> {
         }
         for l in (0..kk.saturating_sub(2)).rev() {
             let (lo, hi) = self.suf.split_at_mut(l + 1);
-            cauchy(&mut lo[l][k], &self.b[l + 1], false, &hi[0], false, k, (dims[l + 1], c, dims[l + 2]), tmp);
+            cauchy(
+                &mut lo[l][k],
+                &self.b[l + 1],
+                false,
+                &hi[0],
+                false,
+                k,
+                (dims[l + 1], c, dims[l + 2]),
+                tmp,
+            );
         }
         // G[k] = XᵀX β[k] − δ_{k0} XᵀY.
         matmul(&mut self.g[k], &self.xtx, &self.pre[kk][k], (d, c, d), tmp);
@@ -364,7 +400,16 @@ impl<S: TaylorScalar> JetField<S> for LinearJet<S> {
         }
         // T_l[k] = Σ P_l[m]ᵀ G[k−m].
         for l in 1..kk {
-            cauchy(&mut self.t[l][k], &self.pre[l], true, &self.g, false, k, (dims[l], c, d), tmp);
+            cauchy(
+                &mut self.t[l][k],
+                &self.pre[l],
+                true,
+                &self.g,
+                false,
+                k,
+                (dims[l], c, d),
+                tmp,
+            );
         }
         // (Ḃ_l)[k] = −η_l Σ T_l[m] S_l[k−m]ᵀ.
         for l in 0..kk {
@@ -375,7 +420,16 @@ impl<S: TaylorScalar> JetField<S> for LinearJet<S> {
                     gr.assign_from(tv);
                 }
             } else {
-                cauchy(&mut self.grad[..r * q], t_l, false, &self.suf[l], true, k, (r, q, c), tmp);
+                cauchy(
+                    &mut self.grad[..r * q],
+                    t_l,
+                    false,
+                    &self.suf[l],
+                    true,
+                    k,
+                    (r, q, c),
+                    tmp,
+                );
             }
             let off = self.offsets[l];
             let last = l + 1 == kk;

@@ -72,11 +72,46 @@ fn dcons(name: &str, dims: &[usize], etas: &[f64], deltas: &[f64], seed: u64, qu
 /// [`crate::models::deep_linear::conserved_init`]).
 pub fn small_delta_catalog() -> Vec<DeepCase> {
     vec![
-        dcons("deep3_up_small", &[3, 3, 3, 3], &[1.0, 0.5, 2.0], &[5e-4, 1e-3], 211, true),
-        dcons("deep3_down_small", &[3, 3, 3, 3], &[1.5, 1.0, 0.7], &[-5e-4, -1e-3], 212, true),
-        dcons("deep4_up_small", &[3, 4, 4, 4, 4], &[1.0, 0.5, 2.0, 1.5], &[1e-3, 5e-4, 1e-3], 213, false),
-        dcons("deep4_down_small", &[4, 4, 4, 4, 3], &[2.0, 1.0, 0.5, 1.0], &[-1e-3, -5e-4, -1e-3], 214, false),
-        dcons("deep4_mixed_small", &[4, 4, 4, 4, 4], &[1.0, 2.0, 0.5, 1.0], &[1e-3, -1e-3, 5e-4], 215, false),
+        dcons(
+            "deep3_up_small",
+            &[3, 3, 3, 3],
+            &[1.0, 0.5, 2.0],
+            &[5e-4, 1e-3],
+            211,
+            true,
+        ),
+        dcons(
+            "deep3_down_small",
+            &[3, 3, 3, 3],
+            &[1.5, 1.0, 0.7],
+            &[-5e-4, -1e-3],
+            212,
+            true,
+        ),
+        dcons(
+            "deep4_up_small",
+            &[3, 4, 4, 4, 4],
+            &[1.0, 0.5, 2.0, 1.5],
+            &[1e-3, 5e-4, 1e-3],
+            213,
+            false,
+        ),
+        dcons(
+            "deep4_down_small",
+            &[4, 4, 4, 4, 3],
+            &[2.0, 1.0, 0.5, 1.0],
+            &[-1e-3, -5e-4, -1e-3],
+            214,
+            false,
+        ),
+        dcons(
+            "deep4_mixed_small",
+            &[4, 4, 4, 4, 4],
+            &[1.0, 2.0, 0.5, 1.0],
+            &[1e-3, -1e-3, 5e-4],
+            215,
+            false,
+        ),
     ]
 }
 
@@ -85,10 +120,27 @@ pub fn small_delta_catalog() -> Vec<DeepCase> {
 pub fn infeasible_catalog() -> Vec<(DeepCase, usize)> {
     vec![
         // δ_2 > 0 needs h_2 = 3 ≤ rows of N_3 = Aᵀ, i.e. c = 2: fails.
-        (dcons("deep3_up_small_narrow_out", &[3, 3, 3, 2], &[1.0, 1.0, 1.0], &[1e-3, 1e-3], 221, true), 2),
+        (
+            dcons(
+                "deep3_up_small_narrow_out",
+                &[3, 3, 3, 2],
+                &[1.0, 1.0, 1.0],
+                &[1e-3, 1e-3],
+                221,
+                true,
+            ),
+            2,
+        ),
         // δ_1 < 0 needs h_1 = 4 ≤ columns of N_1 = W_1, i.e. d = 3: fails.
         (
-            dcons("deep4_down_small_narrow_in", &[3, 4, 4, 4, 4], &[1.0, 1.0, 1.0, 1.0], &[-1e-3, -1e-3, -1e-3], 222, true),
+            dcons(
+                "deep4_down_small_narrow_in",
+                &[3, 4, 4, 4, 4],
+                &[1.0, 1.0, 1.0, 1.0],
+                &[-1e-3, -1e-3, -1e-3],
+                222,
+                true,
+            ),
             1,
         ),
     ]
@@ -367,7 +419,15 @@ fn iso_row(fam: &str, name: &str, m: &DeepLinear, th0: &[f64], deltas: &[f64]) -
         }
     }
     let scale = m.conserved_scale(th0).max(1.0);
-    let mut r = base_row(fam, name, regime(deltas[deltas.len() - 1]), "DL-ISO", "conserved_init", None, "Q_l − δ_l I");
+    let mut r = base_row(
+        fam,
+        name,
+        regime(deltas[deltas.len() - 1]),
+        "DL-ISO",
+        "conserved_init",
+        None,
+        "Q_l − δ_l I",
+    );
     r.abs_err = err;
     r.rel_err = err / scale;
     r.ref_method = "the requested δ_l (exact)".into();
@@ -389,7 +449,15 @@ fn infeasible_rows(fam: &str) -> Vec<Row> {
         .map(|(c, pair)| {
             let ds = c.deltas.clone().unwrap_or_default();
             let res = conserved_init(&c.dims, &c.etas, &ds, &[0.6], c.seed);
-            let mut r = base_row(fam, &c.name, regime(ds[pair - 1]), "DL-INFEAS", "conserved_init", None, "refusal");
+            let mut r = base_row(
+                fam,
+                &c.name,
+                regime(ds[pair - 1]),
+                "DL-INFEAS",
+                "conserved_init",
+                None,
+                "refusal",
+            );
             r.ref_method = format!("width/sign condition of pair {pair} (theory.md §2.3 per pair)");
             r.ref_rigorous = true;
             r.bound_why = "must refuse, naming the violated pair".into();

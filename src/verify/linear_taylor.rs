@@ -109,14 +109,23 @@ fn mp_conservation(
     let times: Vec<Float> = ts.iter().map(|t| t.to_mp(MP_PREC)).collect();
     let tr = match taylor(field, th0, &times, &TaylorOptions::new(MP_TOL)) {
         Ok(t) => t,
-        Err(e) => return (failed_row(fam, name, reg, check, &method, Some(MP_TOL), e.to_string()), None),
+        Err(e) => {
+            return (
+                failed_row(fam, name, reg, check, &method, Some(MP_TOL), e.to_string()),
+                None,
+            );
+        }
     };
     let e = tr.stats.err_estimate;
     let th_max = tr.states.iter().map(|s| max_abs_mp(s)).fold(0.0, f64::max);
     let m = field.dims().iter().copied().max().unwrap_or(1) as f64;
     let eta_max = field.etas_f64().into_iter().fold(0.0, f64::max);
     let unit = 2f64.powi(1 - MP_PREC as i32);
-    let drift = tr.states.iter().map(|s| field.conserved_drift(th0, s)).fold(0.0, f64::max);
+    let drift = tr
+        .states
+        .iter()
+        .map(|s| field.conserved_drift(th0, s))
+        .fold(0.0, f64::max);
     let bound = 2.0 * eta_max * m * th_max * e + eta_max * m * e * e + 4.0 * m * eta_max * th_max * th_max * unit;
     let mut r = base_row(fam, name, reg, check, &method, Some(MP_TOL), "conserved");
     r.abs_err = drift;
@@ -149,14 +158,19 @@ fn mp_conservation(
 pub fn exact_aligned_case(upstream: bool, ts: &[f64]) -> TwoLayerLinearCase {
     let n = |s: &str| Num::parse(s).expect("literal");
     // Per-mode values in hundredths.
-    let (a, w): ([i64; 2], [i64; 2]) = if upstream { ([30, 45], [20, 70]) } else { ([10, 35], [60, 90]) };
+    let (a, w): ([i64; 2], [i64; 2]) = if upstream {
+        ([30, 45], [20, 70])
+    } else {
+        ([10, 35], [60, 90])
+    };
     // R in tenths; entry R[i][j]·v_j = (R·10)(v·100)/1000, written as an exact decimal.
     let r = [[6i64, -8], [8, 6]];
     let dec = |num: i64| -> Num {
         let sign = if num < 0 { "-" } else { "" };
         n(&format!("{sign}{}.{:03}", num.abs() / 1000, num.abs() % 1000))
     };
-    let mat = |v: [i64; 2]| -> Vec<Vec<Num>> { (0..2).map(|i| (0..2).map(|j| dec(r[i][j] * v[j])).collect()).collect() };
+    let mat =
+        |v: [i64; 2]| -> Vec<Vec<Num>> { (0..2).map(|i| (0..2).map(|j| dec(r[i][j] * v[j])).collect()).collect() };
     TwoLayerLinearCase {
         x: vec![vec![n("1"), n("0")], vec![n("0"), n("1")]],
         y: vec![vec![n("1.5"), n("0")], vec![n("0"), n("0.7")]],
@@ -230,7 +244,15 @@ pub fn run(mode: Mode) -> Vec<Row> {
                 &th0,
                 &times(w.t_end, 10),
             )),
-            Err(e) => out.push(failed_row("wide_linear", name, "-".into(), "WL-TAYLOR", "taylor_f64", None, e)),
+            Err(e) => out.push(failed_row(
+                "wide_linear",
+                name,
+                "-".into(),
+                "WL-TAYLOR",
+                "taylor_f64",
+                None,
+                e,
+            )),
         }
     }
     // DL-TAYLOR (f64).
@@ -246,7 +268,15 @@ pub fn run(mode: Mode) -> Vec<Row> {
                 let reg = regime(dl::delta_top(&m, &th0));
                 out.push(f64_row("DL-TAYLOR", "deep_linear", name, reg, &m, &th0, &times(4.0, 8)));
             }
-            Err(e) => out.push(failed_row("deep_linear", name, "-".into(), "DL-TAYLOR", "taylor_f64", None, e)),
+            Err(e) => out.push(failed_row(
+                "deep_linear",
+                name,
+                "-".into(),
+                "DL-TAYLOR",
+                "taylor_f64",
+                None,
+                e,
+            )),
         }
     }
     // WL-TAYLOR-MP: conservation and closed form on exactly aligned decimal cases.
@@ -257,7 +287,15 @@ pub fn run(mode: Mode) -> Vec<Row> {
         let name = if up { "aligned_exact_up" } else { "aligned_exact_down" };
         let reg = regime(if up { 0.16 } else { -0.16 });
         let (mut field, th0) = LinearJet::from_two_layer_case(&case, MP_PREC);
-        let (row, st) = mp_conservation("WL-TAYLOR-MP", "wide_linear", name, reg.clone(), &mut field, &th0, &case.times);
+        let (row, st) = mp_conservation(
+            "WL-TAYLOR-MP",
+            "wide_linear",
+            name,
+            reg.clone(),
+            &mut field,
+            &th0,
+            &case.times,
+        );
         out.push(row);
         if let Some((states, e)) = st {
             out.push(mp_closed_form_row(name, reg, &case, &states, e));
@@ -278,10 +316,27 @@ pub fn run(mode: Mode) -> Vec<Row> {
                 case.times = span.into_iter().map(|t| Num::from_f64(t).expect("finite")).collect();
                 let (mut field, th0) = LinearJet::from_deep_case(&case, MP_PREC);
                 out.push(
-                    mp_conservation("DL-TAYLOR-MP", "deep_linear", &c.name, reg, &mut field, &th0, &case.times).0,
+                    mp_conservation(
+                        "DL-TAYLOR-MP",
+                        "deep_linear",
+                        &c.name,
+                        reg,
+                        &mut field,
+                        &th0,
+                        &case.times,
+                    )
+                    .0,
                 );
             }
-            Err(e) => out.push(failed_row("deep_linear", &c.name, reg, "DL-TAYLOR-MP", "taylor_mp", None, e)),
+            Err(e) => out.push(failed_row(
+                "deep_linear",
+                &c.name,
+                reg,
+                "DL-TAYLOR-MP",
+                "taylor_mp",
+                None,
+                e,
+            )),
         }
     }
     out
