@@ -189,12 +189,12 @@ impl<S: TaylorScalar> LinearJet<S> {
         let b = self.layers(theta);
         let mut tmp = theta[0].zero_like();
         let mut acc = b[0].clone();
-        for l in 1..self.n_layers() {
+        for (l, bl) in b.iter().enumerate().skip(1) {
             let mut next = vec![tmp.clone(); self.dims[0] * self.dims[l + 1]];
             matmul(
                 &mut next,
                 &acc,
-                &b[l],
+                bl,
                 (self.dims[0], self.dims[l + 1], self.dims[l]),
                 &mut tmp,
             );
@@ -399,6 +399,7 @@ impl<S: TaylorScalar> JetField<S> for LinearJet<S> {
             }
         }
         // T_l[k] = Σ P_l[m]ᵀ G[k−m].
+        #[allow(clippy::needless_range_loop)] // l indexes t, pre and dims together
         for l in 1..kk {
             cauchy(
                 &mut self.t[l][k],

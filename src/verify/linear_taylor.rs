@@ -93,6 +93,9 @@ fn max_abs_mp(v: &[Float]) -> f64 {
     v.iter().map(|x| x.to_f64().abs()).fold(0.0, f64::max)
 }
 
+/// States of an MPFR Taylor run and its error estimate.
+type MpRun = (Vec<Vec<Float>>, f64);
+
 /// MPFR Taylor at [`MP_PREC`] bits: conserved-matrix drift row, and the states (for callers
 /// comparing with a closed form).
 fn mp_conservation(
@@ -103,7 +106,7 @@ fn mp_conservation(
     field: &mut LinearJet<Float>,
     th0: &[Float],
     ts: &[Num],
-) -> (Row, Option<(Vec<Vec<Float>>, f64)>) {
+) -> (Row, Option<MpRun>) {
     let method = format!("taylor_mp{MP_PREC}");
     let start = std::time::Instant::now();
     let times: Vec<Float> = ts.iter().map(|t| t.to_mp(MP_PREC)).collect();
