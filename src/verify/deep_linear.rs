@@ -86,7 +86,7 @@ pub fn small_delta_catalog() -> Vec<DeepCase> {
             &[1.5, 1.0, 0.7],
             &[-5e-4, -1e-3],
             212,
-            true,
+            false,
         ),
         dcons(
             "deep4_up_small",
