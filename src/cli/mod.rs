@@ -274,8 +274,14 @@ fn run(cli: Cli) -> Result<i32> {
                     }
                     match case_v {
                         Case::SingleNeuron(c) => single_neuron::simulate_taylor_json(&c, prec, tol)?,
+                        Case::TwoLayerLinear(c) => {
+                            deep_linear::simulate_taylor_json(deep_linear::LinearCaseRef::Two(&c), prec, tol)?
+                        }
+                        Case::DeepLinear(c) => {
+                            deep_linear::simulate_taylor_json(deep_linear::LinearCaseRef::Deep(&c), prec, tol)?
+                        }
                         other => bail!(
-                            "--method taylor supports single_neuron cases so far, not {}: use bdf, esdirk34, tr-bdf2 or tsit45",
+                            "--method taylor supports single_neuron, two_layer_linear and deep_linear cases, not {}: use bdf, esdirk34, tr-bdf2 or tsit45",
                             other.model_name()
                         ),
                     }

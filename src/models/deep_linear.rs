@@ -538,3 +538,200 @@ impl GradientFlowModel for DeepLinear {
         }
     }
 }
+
+/// Why a deep initialisation with conserved matrices Q_l = δ_l·I cannot be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeepInitError {
+    /// The widths and the sign of δ_l are incompatible, or a mode would need a negative
+    /// squared singular value.
+    #[error(
+        "conserved matrix Q_{pair} = δ·I with δ = {delta} is infeasible for dims {dims:?}: {reason} \
+         (theory.md §2.3 and §2.6); choose another sign of δ, δ = 0, or other widths"
+    )]
+    Infeasible {
+        /// The pair index l (1-based: Q_l couples layers l and l+1).
+        pair: usize,
+        /// δ_l.
+        delta: f64,
+        /// [d, h_1, …, h_L, c].
+        dims: Vec<usize>,
+        /// Why.
+        reason: String,
+    },
+    /// Bad inputs.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Layers (first first, A last, as lists of rows) whose conserved matrices are
+/// Q_l = η_l N_{l+1}ᵀN_{l+1} − η_{l+1} N_lN_lᵀ = δ_l I_{h_l} for every consecutive pair
+/// l = 1, …, K−1 (N_l = W_l, N_K = Aᵀ; `theory.md` §2.6), the deep analogue of the isotropic
+/// two-layer initialisation (§2.3).
+///
+/// **Feasibility** (necessary): δ_l > 0 makes η_l N_{l+1}ᵀN_{l+1} = δ_l I + η_{l+1}N_lN_lᵀ ≻ 0,
+/// so N_{l+1} (h_{l+1}×h_l) has rank h_l: h_l ≤ h_{l+1}. δ_l < 0 makes N_lN_lᵀ ≻ 0: h_l ≤ h_{l−1}.
+///
+/// **Construction** (aligned singular vectors): N_l = O_l Σ_l O_{l−1}ᵀ with seeded random
+/// orthogonal O_l (h_l×h_l; h_0 = d, h_K = c) and Σ_l rectangular-diagonal (h_l×h_{l−1}). Then
+/// Q_l = O_l diag(η_l x_{l+1,i} − η_{l+1} x_{l,i}) O_lᵀ with x_{l,i} = Σ_l[i,i]² (0 when i ≥
+/// min(h_l, h_{l−1})), so Q_l = δ_l I iff, for every mode i < h_l, η_l x_{l+1,i} − η_{l+1} x_{l,i}
+/// = δ_l. Per mode this is a chain x_{l+1} = (δ_l + η_{l+1}x_l)/η_l over each run of layers where
+/// the mode exists; a missing neighbour fixes the run's end (x_lo = δ/η_l below, x_hi = −δ/η_{l+1}
+/// above), otherwise the run starts at the balanced value η_{lo}·σ_i² (shifted up if a later x
+/// would be negative). σ_i = `sigma[i]` (the last entry repeated).
+///
+/// # Errors
+/// [`DeepInitError::Infeasible`] naming the pair and the reason; [`ModelError`] for bad shapes,
+/// rates or non-finite values.
+pub fn conserved_init(
+    dims: &[usize],
+    etas: &[f64],
+    deltas: &[f64],
+    sigma: &[f64],
+    seed: u64,
+) -> Result<Vec<Vec<Vec<f64>>>, DeepInitError> {
+    use nalgebra::DMatrix;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let kk = dims.len().saturating_sub(1);
+    if kk < 2 || dims.contains(&0) || etas.len() != kk || deltas.len() != kk - 1 || sigma.is_empty() {
+        return Err(shape_err(
+            "dims / etas / deltas / sigma",
+            "dims [d, h_1, …, c] (≥ 3 entries, all ≥ 1), one rate per layer, one δ per consecutive pair, ≥ 1 σ".into(),
+            format!(
+                "{} dims, {} rates, {} deltas, {} σ",
+                dims.len(),
+                etas.len(),
+                deltas.len(),
+                sigma.len()
+            ),
+        )
+        .into());
+    }
+    for &e in etas {
+        check_rate("etas[k]", e)?;
+    }
+    check_finite("deltas", deltas)?;
+    check_finite("sigma", sigma)?;
+    // eta(l), 1-based layer l; pair l couples layers l and l+1 and has width h_l = dims[l].
+    let eta = |l: usize| etas[l - 1];
+    let infeasible = |pair: usize, reason: String| DeepInitError::Infeasible {
+        pair,
+        delta: deltas[pair - 1],
+        dims: dims.to_vec(),
+        reason,
+    };
+    for l in 1..kk {
+        let (dl, h) = (deltas[l - 1], dims[l]);
+        if dl > 0.0 && h > dims[l + 1] {
+            return Err(infeasible(
+                l,
+                format!(
+                    "δ > 0 needs η_{l} N_{}ᵀN_{} = δI + η_{} N_{l}N_{l}ᵀ ≻ 0, so rank N_{} = h_{l} = {h}, but N_{} has only {} rows",
+                    l + 1,
+                    l + 1,
+                    l + 1,
+                    l + 1,
+                    l + 1,
+                    dims[l + 1]
+                ),
+            ));
+        }
+        if dl < 0.0 && h > dims[l - 1] {
+            return Err(infeasible(
+                l,
+                format!(
+                    "δ < 0 needs η_{} N_{l}N_{l}ᵀ = |δ|I + η_{l} N_{}ᵀN_{} ≻ 0, so rank N_{l} = h_{l} = {h}, but N_{l} has only {} columns",
+                    l + 1,
+                    l + 1,
+                    l + 1,
+                    dims[l - 1]
+                ),
+            ));
+        }
+    }
+    let exists = |l: usize, i: usize| i < dims[l].min(dims[l - 1]);
+    let modes = dims.iter().copied().max().unwrap_or(0);
+    // x[l][i], l = 1..=kk.
+    let mut x = vec![vec![0.0f64; modes]; kk + 1];
+    for i in 0..modes {
+        let s = sigma[i.min(sigma.len() - 1)];
+        let mut l = 1;
+        while l <= kk {
+            if !exists(l, i) {
+                l += 1;
+                continue;
+            }
+            let lo = l;
+            while l < kk && exists(l + 1, i) {
+                l += 1;
+            }
+            let hi = l;
+            l += 1;
+            // x_l = c_l + m_l x_lo along the run.
+            let (mut c, mut m) = (vec![0.0; hi + 1], vec![0.0; hi + 1]);
+            m[lo] = 1.0;
+            for j in lo..hi {
+                c[j + 1] = (deltas[j - 1] + eta(j + 1) * c[j]) / eta(j);
+                m[j + 1] = eta(j + 1) * m[j] / eta(j);
+            }
+            let below = (lo >= 2 && i < dims[lo - 1]).then(|| deltas[lo - 2] / eta(lo - 1));
+            let above = (hi < kk && i < dims[hi]).then(|| -deltas[hi - 1] / eta(hi + 1));
+            let x_lo = match (below, above) {
+                (Some(b), Some(a)) => {
+                    let got = c[hi] + m[hi] * b;
+                    if (got - a).abs() > 1e-12 * (1.0 + a.abs()) {
+                        return Err(infeasible(
+                            hi,
+                            format!(
+                                "mode {i} exists only in layers {lo}..={hi}; its ends are fixed by both neighbouring pairs \
+                                 and the chain gives x_{hi} = {got:e} where Q_{hi} needs {a:e}"
+                            ),
+                        ));
+                    }
+                    b
+                }
+                (Some(b), None) => b,
+                (None, Some(a)) => (a - c[hi]) / m[hi],
+                (None, None) => {
+                    let base = eta(lo) * s * s;
+                    let need = (lo..=hi).map(|j| -(c[j] + m[j] * base) / m[j]).fold(0.0, f64::max);
+                    if need > 0.0 { base + need + base } else { base }
+                }
+            };
+            for j in lo..=hi {
+                let v = c[j] + m[j] * x_lo;
+                if v < 0.0 {
+                    return Err(infeasible(
+                        j.min(kk - 1).max(1),
+                        format!("mode {i} would need a negative squared singular value x_{j} = {v:e} in layer {j}"),
+                    ));
+                }
+                x[j][i] = v;
+            }
+        }
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let os: Vec<DMatrix<f64>> = dims
+        .iter()
+        .map(|&h| {
+            DMatrix::<f64>::from_fn(h, h, |_, _| {
+                <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
+            })
+            .qr()
+            .q()
+        })
+        .collect();
+    let mut layers = Vec::with_capacity(kk);
+    for l in 1..=kk {
+        let mut sig = DMatrix::<f64>::zeros(dims[l], dims[l - 1]);
+        for i in 0..dims[l].min(dims[l - 1]) {
+            sig[(i, i)] = x[l][i].sqrt();
+        }
+        let n = &os[l] * sig * os[l - 1].transpose();
+        let m = if l < kk { n } else { n.transpose() };
+        layers.push((0..m.nrows()).map(|r| m.row(r).iter().copied().collect()).collect());
+    }
+    Ok(layers)
+}

@@ -23,6 +23,7 @@
 //! polynomial (Horner), at the same accuracy as the step's end.
 
 pub mod lambda_balanced;
+pub mod linear;
 pub mod single_neuron;
 pub mod single_neuron_span;
 

@@ -12,7 +12,7 @@
 //! the layers so that δ_top is small. These inits are not isotropic (Thm B.10's isotropy is not
 //! needed for conservation).
 
-use super::wide_linear::{conservation_row, data_rows, failed_row, regime};
+use super::wide_linear::{base_row, conservation_row, data_rows, failed_row, regime};
 use super::{Mode, Row};
 use crate::flow::{FlowOptions, Method, integrate};
 use crate::metrics::max_abs;
@@ -40,6 +40,10 @@ pub struct DeepCase {
     /// Balanced construction (every conserved matrix is 0; square dims only): W_l = O_l Σ_l O_{l−1}ᵀ,
     /// A = O_L Σ_{L+1} Pᵀ with Σ_k = √η_k·Σ, so η_k Σ_{k+1}² = η_{k+1} Σ_k² and Q_k = 0.
     pub balanced: bool,
+    /// Conserved construction Q_l = δ_l·I (one δ per consecutive pair,
+    /// [`crate::models::deep_linear::conserved_init`], σ_i = scales[0]·(1 + i/2)); the small-δ
+    /// deep cases of every sign.
+    pub deltas: Option<Vec<f64>>,
 }
 
 fn dc(name: &str, dims: &[usize], etas: &[f64], scales: &[f64], seed: u64, quick: bool) -> DeepCase {
@@ -51,12 +55,100 @@ fn dc(name: &str, dims: &[usize], etas: &[f64], scales: &[f64], seed: u64, quick
         seed,
         quick,
         balanced: false,
+        deltas: None,
     }
+}
+
+fn dcons(name: &str, dims: &[usize], etas: &[f64], deltas: &[f64], seed: u64, quick: bool) -> DeepCase {
+    DeepCase {
+        deltas: Some(deltas.to_vec()),
+        ..dc(name, dims, etas, &[0.6], seed, quick)
+    }
+}
+
+/// Small nonzero δ for deep nets (issue 4): conserved matrices Q_l = δ_l·I of both signs
+/// (and mixed), unequal rates, depth 3 and 4. Rectangular widths exercise the modes that exist
+/// in only some layers (their chains are pinned by the neighbouring pair, see
+/// [`crate::models::deep_linear::conserved_init`]).
+pub fn small_delta_catalog() -> Vec<DeepCase> {
+    vec![
+        dcons(
+            "deep3_up_small",
+            &[3, 3, 3, 3],
+            &[1.0, 0.5, 2.0],
+            &[5e-4, 1e-3],
+            211,
+            true,
+        ),
+        dcons(
+            "deep3_down_small",
+            &[3, 3, 3, 3],
+            &[1.5, 1.0, 0.7],
+            &[-5e-4, -1e-3],
+            212,
+            false,
+        ),
+        dcons(
+            "deep4_up_small",
+            &[3, 4, 4, 4, 4],
+            &[1.0, 0.5, 2.0, 1.5],
+            &[1e-3, 5e-4, 1e-3],
+            213,
+            false,
+        ),
+        dcons(
+            "deep4_down_small",
+            &[4, 4, 4, 4, 3],
+            &[2.0, 1.0, 0.5, 1.0],
+            &[-1e-3, -5e-4, -1e-3],
+            214,
+            false,
+        ),
+        dcons(
+            "deep4_mixed_small",
+            &[4, 4, 4, 4, 4],
+            &[1.0, 2.0, 0.5, 1.0],
+            &[1e-3, -1e-3, 5e-4],
+            215,
+            false,
+        ),
+    ]
+}
+
+/// Combinations the conserved construction must refuse, with the pair whose width/sign
+/// condition fails (`theory.md` §2.3 generalised to each consecutive pair): (case, failing pair).
+pub fn infeasible_catalog() -> Vec<(DeepCase, usize)> {
+    vec![
+        // δ_2 > 0 needs h_2 = 3 ≤ rows of N_3 = Aᵀ, i.e. c = 2: fails.
+        (
+            dcons(
+                "deep3_up_small_narrow_out",
+                &[3, 3, 3, 2],
+                &[1.0, 1.0, 1.0],
+                &[1e-3, 1e-3],
+                221,
+                true,
+            ),
+            2,
+        ),
+        // δ_1 < 0 needs h_1 = 4 ≤ columns of N_1 = W_1, i.e. d = 3: fails.
+        (
+            dcons(
+                "deep4_down_small_narrow_in",
+                &[3, 4, 4, 4, 4],
+                &[1.0, 1.0, 1.0, 1.0],
+                &[-1e-3, -1e-3, -1e-3],
+                222,
+                true,
+            ),
+            1,
+        ),
+    ]
 }
 
 /// The deep catalog: depth 3 (two hidden layers) and 4 (three), every sign of δ_top.
 pub fn catalog() -> Vec<DeepCase> {
-    vec![
+    let mut v = vec![
         dc("deep3_up", &[3, 3, 3, 2], &[1.0, 0.5, 2.0], &[0.3, 0.5, 1.5], 201, true),
         dc(
             "deep3_down",
@@ -109,7 +201,9 @@ pub fn catalog() -> Vec<DeepCase> {
             204,
             false,
         ),
-    ]
+    ];
+    v.extend(small_delta_catalog());
+    v
 }
 
 /// Model and θ0 of a deep case.
@@ -122,6 +216,14 @@ pub fn build(c: &DeepCase) -> Result<(DeepLinear, Vec<f64>), String> {
     let data = LinearData::new(&x, &y).map_err(|e| e.to_string())?;
     let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ 0xD00D);
     let k = c.dims.len() - 1;
+    if let Some(deltas) = &c.deltas {
+        let sigma: Vec<f64> = (0..c.dims.iter().copied().max().unwrap_or(1))
+            .map(|i| c.scales[0] * (1.0 + 0.5 * i as f64))
+            .collect();
+        let layers = crate::models::deep_linear::conserved_init(&c.dims, &c.etas, deltas, &sigma, c.seed ^ 0xD00D)
+            .map_err(|e| e.to_string())?;
+        return DeepLinear::from_layers(data, &layers, &c.etas).map_err(|e| e.to_string());
+    }
     if c.balanced {
         let h = c.dims[0];
         if c.dims.iter().any(|&x| x != h) {
@@ -198,6 +300,9 @@ pub fn run(mode: Mode) -> Vec<Row> {
         };
         let reg = if c.balanced {
             "balanced (all Q_k = 0 up to rounding)".to_string()
+        } else if let Some(ds) = &c.deltas {
+            out.push(iso_row(fam, &c.name, &m, &th0, ds));
+            format!("{} (δ_top; Q_l = δ_l·I, δ = {ds:?})", regime(ds[ds.len() - 1]))
         } else {
             format!("{} (δ_top)", regime(delta_top(&m, &th0)))
         };
@@ -291,7 +396,84 @@ pub fn run(mode: Mode) -> Vec<Row> {
             out.push(r);
         }
     }
+    out.extend(infeasible_rows(fam));
     out
+}
+
+/// Isotropy tolerance of the conserved construction: Q_l is formed from the f64 layers with
+/// O(m) rounding per entry relative to the size of the terms (the layer norms²·η), so a
+/// defect above 1e-13 of that scale would be a construction error, not rounding.
+pub const ISO_REL_TOL: f64 = 1e-13;
+
+/// `DL-ISO`: the built layers have Q_l = δ_l·I (max |Q_l − δ_l I| over pairs and entries),
+/// computed by the model's own [`DeepLinear::conserved`] (independent of the construction).
+fn iso_row(fam: &str, name: &str, m: &DeepLinear, th0: &[f64], deltas: &[f64]) -> Row {
+    let q = m.conserved(th0);
+    let mut err: f64 = 0.0;
+    for (l, (ql, dl)) in q.iter().zip(deltas).enumerate() {
+        let h = m.dims()[l + 1];
+        for i in 0..h {
+            for j in 0..h {
+                err = err.max((ql[i * h + j] - if i == j { *dl } else { 0.0 }).abs());
+            }
+        }
+    }
+    let scale = m.conserved_scale(th0).max(1.0);
+    let mut r = base_row(
+        fam,
+        name,
+        regime(deltas[deltas.len() - 1]),
+        "DL-ISO",
+        "conserved_init",
+        None,
+        "Q_l − δ_l I",
+    );
+    r.abs_err = err;
+    r.rel_err = err / scale;
+    r.ref_method = "the requested δ_l (exact)".into();
+    r.ref_rigorous = true;
+    r.bound = ISO_REL_TOL * scale;
+    r.bound_why = "1e-13 × (1 + max_k η_max‖N_k‖²_F): f64 rounding of the Gram products".into();
+    r.margin = err / r.bound;
+    r.pass = r.margin <= 1.0;
+    r.note = format!("dims={:?} etas={:?} deltas={deltas:?}", m.dims(), m.etas());
+    r
+}
+
+/// `DL-INFEAS`: the combinations of [`infeasible_catalog`] are refused with an
+/// [`crate::models::deep_linear::DeepInitError::Infeasible`] naming the expected pair.
+fn infeasible_rows(fam: &str) -> Vec<Row> {
+    use crate::models::deep_linear::{DeepInitError, conserved_init};
+    infeasible_catalog()
+        .into_iter()
+        .map(|(c, pair)| {
+            let ds = c.deltas.clone().unwrap_or_default();
+            let res = conserved_init(&c.dims, &c.etas, &ds, &[0.6], c.seed);
+            let mut r = base_row(
+                fam,
+                &c.name,
+                regime(ds[pair - 1]),
+                "DL-INFEAS",
+                "conserved_init",
+                None,
+                "refusal",
+            );
+            r.ref_method = format!("width/sign condition of pair {pair} (theory.md §2.3 per pair)");
+            r.ref_rigorous = true;
+            r.bound_why = "must refuse, naming the violated pair".into();
+            let (ok, note) = match res {
+                Err(DeepInitError::Infeasible { pair: p, .. }) if p == pair => (true, res.unwrap_err().to_string()),
+                Err(e) => (false, format!("wrong refusal: {e}")),
+                Ok(_) => (false, "built an initialisation the theory says is impossible".into()),
+            };
+            r.abs_err = if ok { 0.0 } else { 1.0 };
+            r.bound = 0.0;
+            r.margin = if ok { 0.0 } else { f64::INFINITY };
+            r.pass = ok;
+            r.note = note;
+            r
+        })
+        .collect()
 }
 
 /// The case file of a catalog entry (CLI contract, `"model": "deep_linear"`): the data, layers

@@ -8,6 +8,7 @@
 pub mod deep_linear;
 pub mod implicit_bias;
 pub mod lambda_balanced;
+pub mod linear_taylor;
 pub mod mirror_modes;
 pub mod piecewise_linear;
 pub mod single_neuron;
@@ -109,6 +110,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
     rows.extend(lambda_balanced::run(mode == Mode::Quick));
     rows.extend(wide_linear::run(mode));
     rows.extend(deep_linear::run(mode));
+    rows.extend(linear_taylor::run(mode));
     rows.extend(implicit_bias::run(mode));
     rows.extend(mirror_modes::run(mode));
     rows.extend(piecewise_linear::run(mode));

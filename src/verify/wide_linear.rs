@@ -190,7 +190,7 @@ fn times(t_end: f64) -> Vec<f64> {
     (0..=10).map(|k| t_end * k as f64 / 10.0).collect()
 }
 
-fn base_row(
+pub(super) fn base_row(
     family: &str,
     case: &str,
     regime: String,
