@@ -21,6 +21,12 @@
 //! 30.4 µs, all observables 32.3 µs. Same-process A/B runs of the scratch drivers (load ≈ 9):
 //! f64 span/full 1/5.4 … 1/8.5, 334-bit solve 2.04 s → 1.05 s. Targets (≤ 15 µs, ≤ 0.25 s,
 //! ≤ 4 µs) are for an idle machine; see the issue-3 report for what is still missing.
+//!
+//! Idle machine, commit 0539cef (`-- --warm-up-time 1 --measurement-time 3`): f64 full field
+//! 167.8 µs; f64 span 20.5 µs with the whole-step coefficient path, 30.9 µs order by order (same
+//! run); 334 bits 742.6 ms; ball point (a, w) 9.84 µs, all observables 16.4 µs. This VM's
+//! timings drift between sessions (the earlier idle session read 25.4 µs span, 574 ms, 7.59 µs),
+//! so compare entries within one run.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
