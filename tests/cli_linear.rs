@@ -181,17 +181,7 @@ fn exact_two_layer_linear_matches_simulation_at_f64_and_mpfr() {
     let b53 = betas(&ex53);
     let scale = bs.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
     for (k, p) in ex["points"].as_array().unwrap().iter().enumerate() {
-        let bm: Vec<f64> = p["beta"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_str().unwrap().parse::<f64>().unwrap())
-            })
-            .collect();
+        let bm: Vec<f64> = matrix_f64(&p["beta"]);
         let bound: f64 = p["abs_err_bound"].as_str().unwrap().parse().unwrap();
         assert!(bound < 1e-40, "{bound}");
         for ((x, y), z) in bm.iter().zip(&bs[k]).zip(&b53[k]) {

@@ -198,17 +198,7 @@ fn cli_taylor_mpfr_conserves_to_1e70_and_agrees_with_f64() {
         .iter()
         .zip(lo["points"].as_array().unwrap())
     {
-        let ah: Vec<f64> = a["beta"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_str().unwrap().parse::<f64>().unwrap())
-            })
-            .collect();
+        let ah: Vec<f64> = matrix_f64(&a["beta"]);
         // The f64 run's own error estimate is ~1e-12.
         let e = rel_err(&beta_rows(b), &ah);
         assert!(e <= 1e-10, "t={}: f64 vs MPFR {e:e}", a["t"]);

@@ -194,6 +194,35 @@ fn acc_bound(tr: &Trajectory, opts: &FlowOptions, p: usize, th_max: f64) -> f64 
     tr.stats.steps.max(1) as f64 * (p as f64).sqrt() * (opts.atol + opts.rtol * th_max)
 }
 
+/// A row of θ(t) along `tr` against `reference` with the accumulated-local-error bound.
+#[allow(clippy::too_many_arguments)]
+fn acc_row(
+    c: &PlCase,
+    check: &str,
+    quantity: &str,
+    method: Method,
+    rtol: f64,
+    opts: &FlowOptions,
+    tr: &Trajectory,
+    reference: &Trajectory,
+    (ref_bound, th_scale, ref_method): (f64, f64, &str),
+) -> Row {
+    let p = tr.states.first().map_or(0, Vec::len);
+    let (err, _) = traj_error(tr, reference);
+    let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
+    let bound = acc_bound(tr, opts, p, th_max);
+    let mut r = row(c, check, method.as_str(), Some(rtol), quantity);
+    r.abs_err = err;
+    r.rel_err = err / th_scale;
+    r.ref_bound = ref_bound;
+    r.ref_method = ref_method.into();
+    r.bound = bound;
+    r.bound_why = ACC_BOUND_WHY.into();
+    r.margin = err / (bound + ref_bound);
+    r.pass = r.margin.is_finite() && r.margin <= 1.0;
+    r
+}
+
 fn row(c: &PlCase, check: &str, method: &str, tol: Option<f64>, quantity: &str) -> Row {
     let regime = format!(
         "{} {}",
@@ -238,7 +267,6 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
         Ok(v) => v,
         Err(e) => return vec![failed(c, "PL-EVENT", "-", e)],
     };
-    let p = m.n_params();
     rows.push(sym_row(c, &m, &th0));
     let ref_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_RTOL, REF_ATOL);
     let chk_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_CHECK_RTOL, REF_CHECK_RTOL / 100.0);
@@ -283,18 +311,17 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
         let ev = ev.map_err(|e| e.to_string());
         let ev_err = match &ev {
             Ok(tr) => {
-                let (err, _) = traj_error(tr, &reference);
-                let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
-                let bound = acc_bound(tr, &opts, p, th_max);
-                let mut r = row(c, "PL-EVENT", method.as_str(), Some(rtol), "θ = (W, a)");
-                r.abs_err = err;
-                r.rel_err = err / th_scale;
-                r.ref_bound = ref_bound;
-                r.ref_method = ref_method.clone();
-                r.bound = bound;
-                r.bound_why = ACC_BOUND_WHY.into();
-                r.margin = err / (bound + ref_bound);
-                r.pass = r.margin.is_finite() && r.margin <= 1.0;
+                let mut r = acc_row(
+                    c,
+                    "PL-EVENT",
+                    "θ = (W, a)",
+                    method,
+                    rtol,
+                    &opts,
+                    tr,
+                    &reference,
+                    (ref_bound, th_scale, &ref_method),
+                );
                 r.note = format!(
                     "steps={} rejected={} rhs={} events={} switches={} sliding_segments={}",
                     tr.stats.steps,
@@ -304,6 +331,7 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
                     tr.switches,
                     tr.sliding_segments
                 );
+                let err = r.abs_err;
                 rows.push(r);
                 rows.push(cons_row(c, &m, &th0, tr, &opts));
                 Some(err)
@@ -381,7 +409,6 @@ pub const SLIDE_UNRESOLVED: &[&str] = &["relu_d5h16n30_up"];
 /// and δ_k conserved through sliding (dδ_k/dt = 0 for any slope c ∈ [γ, 1]).
 fn slide_rows(c: &PlCase, m: &PiecewiseLinear, th0: &[f64], reference: &Trajectory, mode: Mode) -> Vec<Row> {
     let ts = times(c.t_end);
-    let p = m.n_params();
     let chk_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_CHECK_RTOL, REF_CHECK_RTOL / 100.0);
     let ref_chk = match run_events(m, th0, &ts, &chk_opts) {
         Ok(tr) => tr,
@@ -400,18 +427,18 @@ fn slide_rows(c: &PlCase, m: &PiecewiseLinear, th0: &[f64], reference: &Trajecto
         let opts = FlowOptions::new(method).with_tol(rtol, rtol / 100.0);
         match run_events(m, th0, &ts, &opts) {
             Ok(tr) => {
-                let (err, _) = traj_error(&tr, reference);
-                let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
-                let bound = acc_bound(&tr, &opts, p, th_max);
-                let mut r = row(c, "PL-SLIDE", method.as_str(), Some(rtol), "θ = (W, a) through sliding");
-                r.abs_err = err;
-                r.rel_err = err / th_scale;
-                r.ref_bound = ref_bound;
-                r.ref_method = ref_method.clone();
-                r.bound = bound;
-                r.bound_why = ACC_BOUND_WHY.into();
-                r.margin = err / (bound + ref_bound);
-                r.pass = r.margin.is_finite() && r.margin <= 1.0 && tr.sliding_segments > 0;
+                let mut r = acc_row(
+                    c,
+                    "PL-SLIDE",
+                    "θ = (W, a) through sliding",
+                    method,
+                    rtol,
+                    &opts,
+                    &tr,
+                    reference,
+                    (ref_bound, th_scale, &ref_method),
+                );
+                r.pass = r.pass && tr.sliding_segments > 0;
                 r.note = format!(
                     "steps={} rhs={} events={} switches={} sliding_segments={}",
                     tr.stats.steps, tr.stats.rhs_evals, tr.events, tr.switches, tr.sliding_segments

@@ -84,3 +84,17 @@ pub fn fd_jacobian(field: &dyn VectorField, x: &[f64], step: f64) -> Vec<f64> {
     }
     jac
 }
+
+/// A JSON matrix of decimal strings (rows of `beta`, `a0`, …) flattened row-major to f64.
+pub fn matrix_f64(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .expect("a JSON array of rows")
+        .iter()
+        .flat_map(|r| {
+            r.as_array()
+                .expect("a JSON row")
+                .iter()
+                .map(|x| x.as_str().expect("a decimal string").parse::<f64>().expect("a number"))
+        })
+        .collect()
+}
