@@ -132,9 +132,9 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         for j in 0..h {
             a2k.mul_add_assign_tmp(&a[j], &a[k - j], tmp);
         }
-        let two = a2k.like_f64(2.0);
-        sk.mul_assign_ref(&two);
-        a2k.mul_assign_ref(&two);
+        // ×2 exactly, without building a constant (no allocation per order in MPFR).
+        sk.mul_pow2_assign(1);
+        a2k.mul_pow2_assign(1);
         if k % 2 == 0 {
             for (wi, ui) in x[1..].iter().zip(&self.u) {
                 sk.mul_add_assign_tmp(&wi[k / 2], &ui[k / 2], tmp);
