@@ -96,7 +96,10 @@ fn taylor(c: &mut Criterion) {
     // 334 bits keeps 2 directions; reduction set-up and expansion to θ = (a, w) included.
     let lw = samples::problem_l_whitened(1);
     let (trs, rank) = span::solve_mp(&lw, p, &optm).unwrap();
-    eprintln!("334 bits span (X = I, y = Xᵀy) tol 1e-100: rank {rank}, {:?}", trs.stats);
+    eprintln!(
+        "334 bits span (X = I, y = Xᵀy) tol 1e-100: rank {rank}, {:?}",
+        trs.stats
+    );
     g.bench_function("mp334_span_tol1e-100", |b| {
         b.iter(|| span::solve_mp(black_box(&lw), p, &optm).unwrap())
     });

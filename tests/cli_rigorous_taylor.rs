@@ -130,7 +130,12 @@ fn taylor_prec_uses_the_span_reduction_for_whitened_data() {
     let est = s["err_estimate"].as_f64().unwrap();
     assert!(est > 0.0 && est < 1e-60, "{est}");
     let r = json_of(&run(&["exact", "--case", case, "--prec", "256", "--rigorous"]));
-    for (pr, ps) in r["points"].as_array().unwrap().iter().zip(s["points"].as_array().unwrap()) {
+    for (pr, ps) in r["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(s["points"].as_array().unwrap())
+    {
         for q in ["a", "mu", "phi", "loss"] {
             let (lo, hi) = (mp(&pr[q]["lo"]), mp(&pr[q]["hi"]));
             let x = mp(&ps[q]);
@@ -149,7 +154,15 @@ fn taylor_prec_uses_the_span_reduction_for_whitened_data() {
     )
     .unwrap();
     let n = json_of(&run(&[
-        "simulate", "--case", dir2.to_str().unwrap(), "--method", "taylor", "--prec", "128", "--tol", "1e-30",
+        "simulate",
+        "--case",
+        dir2.to_str().unwrap(),
+        "--method",
+        "taylor",
+        "--prec",
+        "128",
+        "--tol",
+        "1e-30",
     ]));
     assert_eq!(n["span_rank"], 2);
     assert_eq!(n["points"][1]["w"].as_array().unwrap().len(), 2);

@@ -23,7 +23,15 @@ fn whitened_cases() -> Vec<(&'static str, SingleNeuronCase, usize)> {
         ("large_up_25", samples::fig3(25.0), 2),
         (
             "eta_unequal_hadamard4",
-            samples::case(&samples::hadamard(4), &[1.0, -0.5, 0.25, 0.75], a0, &w0, 0.5, 2.0, &times),
+            samples::case(
+                &samples::hadamard(4),
+                &[1.0, -0.5, 0.25, 0.75],
+                a0,
+                &w0,
+                0.5,
+                2.0,
+                &times,
+            ),
             2,
         ),
         (
@@ -43,7 +51,13 @@ fn theta0(c: &SingleNeuronCase, p: u32) -> Vec<Float> {
 
 fn full_field(c: &SingleNeuronCase, p: u32, tol: f64) -> lazyrich::taylor::TaylorTrajectory<Float> {
     let times: Vec<Float> = c.times.iter().map(|t| t.to_mp(p)).collect();
-    integrate(&mut SingleNeuronJet::from_case(c, p), &theta0(c, p), &times, &TaylorOptions::new(tol)).unwrap()
+    integrate(
+        &mut SingleNeuronJet::from_case(c, p),
+        &theta0(c, p),
+        &times,
+        &TaylorOptions::new(tol),
+    )
+    .unwrap()
 }
 
 /// A generic (non-whitened) d = 6 case: X (8×6, full rank) with entries from a fixed
@@ -69,18 +83,44 @@ fn rank_is_two_for_exactly_whitened_data_and_d_for_generic_data() {
             assert_eq!(r, want, "{name} at {p} bits");
         }
         // G = I exactly but w0 ∥ b: one direction.
-        let par = samples::case(&samples::hadamard(4), &[1.0, 2.0, -1.0, 0.5], 0.3, &[0.5, 0.5, 0.5, 0.5], 1.0, 1.0, &[1.0]);
+        let par = samples::case(
+            &samples::hadamard(4),
+            &[1.0, 2.0, -1.0, 0.5],
+            0.3,
+            &[0.5, 0.5, 0.5, 0.5],
+            1.0,
+            1.0,
+            &[1.0],
+        );
         // b = Hᵀy; w0 = b/4 makes them parallel exactly.
         let b: Vec<f64> = (0..4)
-            .map(|j| samples::hadamard(4).iter().zip(par.y_f64()).map(|(r, y)| r[j] * y).sum())
+            .map(|j| {
+                samples::hadamard(4)
+                    .iter()
+                    .zip(par.y_f64())
+                    .map(|(r, y)| r[j] * y)
+                    .sum()
+            })
             .collect();
         let w0: Vec<f64> = b.iter().map(|v| v / 4.0).collect();
         let par = samples::case(&samples::hadamard(4), &par.y_f64(), 0.3, &w0, 1.0, 1.0, &[1.0]);
-        assert_eq!(SpanReductionAt::from_case(&par, p).unwrap().rank(), 1, "w0 ∥ b at {p} bits");
+        assert_eq!(
+            SpanReductionAt::from_case(&par, p).unwrap().rank(),
+            1,
+            "w0 ∥ b at {p} bits"
+        );
         // Generic data keeps every direction.
-        assert_eq!(SpanReductionAt::from_case(&generic6(), p).unwrap().rank(), 6, "generic6 at {p} bits");
+        assert_eq!(
+            SpanReductionAt::from_case(&generic6(), p).unwrap().rank(),
+            6,
+            "generic6 at {p} bits"
+        );
         let nw = lazyrich::verify::single_neuron::non_whitened_case();
-        assert_eq!(SpanReductionAt::from_case(&nw, p).unwrap().rank(), 3, "non_whitened at {p} bits");
+        assert_eq!(
+            SpanReductionAt::from_case(&nw, p).unwrap().rank(),
+            3,
+            "non_whitened at {p} bits"
+        );
     }
     // Problem L's decimal X is orthonormal only to ≈ 1e-16: at 334 bits that is far above the
     // threshold d·2^{−334}‖G‖, so nothing is dropped (the reason to write it as X = I).
@@ -138,13 +178,10 @@ fn mp_span_solve_at_256_and_512_bits_within_own_estimate_of_rigorous_enclosure()
 fn mp_span_solve_matches_the_full_field() {
     let p = 256u32;
     let tol = 2f64.powi(24 - p as i32);
-    let cases = whitened_cases()
-        .into_iter()
-        .map(|(n, c, _)| (n, c))
-        .chain([
-            ("generic6", generic6()),
-            ("non_whitened", lazyrich::verify::single_neuron::non_whitened_case()),
-        ]);
+    let cases = whitened_cases().into_iter().map(|(n, c, _)| (n, c)).chain([
+        ("generic6", generic6()),
+        ("non_whitened", lazyrich::verify::single_neuron::non_whitened_case()),
+    ]);
     for (name, c) in cases {
         let (red, _) = solve_mp(&c, p, &TaylorOptions::new(tol)).unwrap();
         let full = full_field(&c, p, tol);

@@ -482,7 +482,8 @@ fn push_direction_at<S: TaylorScalar>(q: &mut Vec<Vec<S>>, mut v: Vec<S>, factor
     let (mut n0, mut p, mut tmp) = (zero.clone(), zero.clone(), zero.clone());
     dot_into(&v, &v, &mut n0, &mut tmp);
     n0.sqrt_assign();
-    if !(n0.to_f64() > 0.0) || !n0.to_f64().is_finite() {
+    let n0f = n0.to_f64();
+    if n0f.is_nan() || n0f <= 0.0 || !n0f.is_finite() {
         return;
     }
     for _ in 0..2 {

@@ -112,8 +112,13 @@ fn rows(name: &str, c: &SingleNeuronCase) -> Vec<Row> {
         if red.rank() < red.dim() {
             red.solve(&times, &TaylorOptions::new(TOL)).map(|tr| (tr, red.rank()))
         } else {
-            integrate(&mut SingleNeuronJet::from_case(c, p), &x0, &times, &TaylorOptions::new(TOL))
-                .map(|tr| (tr, red.rank()))
+            integrate(
+                &mut SingleNeuronJet::from_case(c, p),
+                &x0,
+                &times,
+                &TaylorOptions::new(TOL),
+            )
+            .map(|tr| (tr, red.rank()))
         }
     });
     let (tr, rank) = match solved {
