@@ -11,6 +11,14 @@
 //!
 //! - `taylor/problem_L/f64_span_tol1e-10`: the same solve through the exact span reduction
 //!   ([`lazyrich::taylor::single_neuron_span`]: 1 + 2 unknowns), reduction included.
+//! - `taylor/problem_L/mp334_span_tol1e-100`: the 334-bit solve through the span reduction at
+//!   334 bits (`span::solve_mp`, set-up and expansion to θ = (a, w) included). What is solved:
+//!   problem L written as X = I, y = Xᵀy (`samples::problem_l_whitened`, the same data as the
+//!   `rigorous` entries), because the reduction at p bits drops a direction only below
+//!   d·2^{−p}‖G‖ and problem L's decimal X is orthonormal only to ≈ 1e-16 (at 334 bits its span
+//!   has rank 10 = d, no gain). The flow depends on the data only through XᵀX and Xᵀy, so this is
+//!   problem L's dynamics up to its whitening defect; with G = I exactly the span has rank 2.
+//!   `mp334_tol1e-100` (full field, decimal X) stays as the A/B.
 //!
 //! This machine is shared (2 cores, other builds running): timings are noisy. Medians measured on
 //! 2026-11-23 with `-- --warm-up-time 1 --measurement-time 3`. Before issue-3 speed work (load
@@ -27,6 +35,17 @@
 //! run); 334 bits 742.6 ms; ball point (a, w) 9.84 µs, all observables 16.4 µs. This VM's
 //! timings drift between sessions (the earlier idle session read 25.4 µs span, 574 ms, 7.59 µs),
 //! so compare entries within one run.
+//!
+//! Span reduction at 334 bits (this session, under load: 2 helpers + lead building on 2 cores,
+//! `-- --warm-up-time 1 --measurement-time 3 mp334`): full field 992 ms, span 253 ms (3.9×, same
+//! run; 51 steps of order 117 in both, rank 2, err_estimate 1.10e-96 in both).
+//!
+//! f64 span profile (perf, 200 000 solves of a scratch driver, under load; 20.9 µs/solve, 47
+//! steps of order 13): `SpanJet::step_coeffs` 59 %, the integrator loop (norms, step choice,
+//! Horner, dense output) 16.5 %, libm `pow` 11 % (two `powf` per step), allocation ≈ 5 %,
+//! reduction set-up + expansion ≈ 3 %. The release build has no FMA (baseline x86-64: mulsd +
+//! addsd), so the coefficient recurrence is latency-bound; not yet tried: an FMA path behind
+//! runtime detection, one `exp(min ln(·)/m)` instead of two `powf`, a higher order for fewer steps.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
@@ -80,23 +99,22 @@ fn taylor(c: &mut Criterion) {
     g.bench_function("mp334_tol1e-100", |b| {
         b.iter(|| integrate(&mut fm, black_box(&x0), &tm, &optm).unwrap())
     });
+    // Problem L as X = I, y = Xᵀy (as `rigorous` below): G = I exactly, so the span reduction at
+    // 334 bits keeps 2 directions; reduction set-up and expansion to θ = (a, w) included.
+    let lw = samples::problem_l_whitened(1);
+    let (trs, rank) = span::solve_mp(&lw, p, &optm).unwrap();
+    eprintln!(
+        "334 bits span (X = I, y = Xᵀy) tol 1e-100: rank {rank}, {:?}",
+        trs.stats
+    );
+    g.bench_function("mp334_span_tol1e-100", |b| {
+        b.iter(|| span::solve_mp(black_box(&lw), p, &optm).unwrap())
+    });
     g.finish();
 }
 
 fn rigorous(c: &mut Criterion) {
-    let l = samples::problem_l(1);
-    let xty: Vec<f64> = (0..10)
-        .map(|j| l.x_f64().iter().zip(l.y_f64()).map(|(r, y)| r[j] * y).sum())
-        .collect();
-    let case = samples::case(
-        &samples::identity(10),
-        &xty,
-        l.a0.to_f64(),
-        &l.w0_f64(),
-        1.0,
-        1.0,
-        &l.times_f64(),
-    );
+    let case = samples::problem_l_whitened(1);
     let cf = ClosedFormBall::new(&case, 170).unwrap();
     let t = Ball::from_num(&Num::parse("7.3").unwrap(), 170).unwrap();
     let pb = cf.point_at(&t).unwrap();

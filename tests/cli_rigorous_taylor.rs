@@ -108,3 +108,62 @@ fn bad_inputs_exit_2() {
         "parameter flow only",
     );
 }
+
+/// `simulate --method taylor --prec` runs the exact span reduction when XᵀX = I exactly (here
+/// ±½ Hadamard data, d = 4: span{w0, b} has rank 2) and says so in `span_rank`; the result still
+/// lies within its own estimate of the rigorous enclosure (as above). Non-whitened data keeps
+/// every direction (`span_rank` = d).
+#[test]
+fn taylor_prec_uses_the_span_reduction_for_whitened_data() {
+    const HAD: &str = r#"{"model": "single_neuron",
+      "x": [[0.5, 0.5, 0.5, 0.5], [0.5, -0.5, 0.5, -0.5], [0.5, 0.5, -0.5, -0.5], [0.5, -0.5, -0.5, 0.5]],
+      "y": [1, -0.5, 0.25, 0.75], "a0": 0.4, "w0": [0.3, -0.2, 0.1, 0.4], "eta_a": 0.5, "eta_w": 2,
+      "times": [0, 0.5, 3, 20]}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("h.json");
+    std::fs::write(&case, HAD).unwrap();
+    let case = case.to_str().unwrap();
+    let s = json_of(&run(&[
+        "simulate", "--case", case, "--method", "taylor", "--prec", "256", "--tol", "1e-70",
+    ]));
+    assert_eq!(s["span_rank"], 2);
+    let est = s["err_estimate"].as_f64().unwrap();
+    assert!(est > 0.0 && est < 1e-60, "{est}");
+    let r = json_of(&run(&["exact", "--case", case, "--prec", "256", "--rigorous"]));
+    for (pr, ps) in r["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(s["points"].as_array().unwrap())
+    {
+        for q in ["a", "mu", "phi", "loss"] {
+            let (lo, hi) = (mp(&pr[q]["lo"]), mp(&pr[q]["hi"]));
+            let x = mp(&ps[q]);
+            let slack = Float::with_val(400, est) + Float::with_val(400, 1e-60);
+            assert!(
+                Float::with_val(400, &lo - &slack) <= x && x <= Float::with_val(400, &hi + &slack),
+                "{q}: {x} not near [{lo}, {hi}]"
+            );
+        }
+    }
+    let dir2 = dir.path().join("n.json");
+    std::fs::write(
+        &dir2,
+        r#"{"model": "single_neuron", "x": [[0.6, 0.8], [0.8, -0.6], [0.3, 0.1]], "y": [0, 1, 0.5], "a0": 1,
+           "w0": [-1, 0.2], "eta_a": 1, "eta_w": 1, "times": [0, 1]}"#,
+    )
+    .unwrap();
+    let n = json_of(&run(&[
+        "simulate",
+        "--case",
+        dir2.to_str().unwrap(),
+        "--method",
+        "taylor",
+        "--prec",
+        "128",
+        "--tol",
+        "1e-30",
+    ]));
+    assert_eq!(n["span_rank"], 2);
+    assert_eq!(n["points"][1]["w"].as_array().unwrap().len(), 2);
+}

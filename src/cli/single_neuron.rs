@@ -168,9 +168,12 @@ pub(super) fn exact_rigorous_json(c: &SingleNeuronCase, prec: u32) -> Result<Val
 }
 
 /// `simulate --method taylor`: f64 at 53 bits, MPFR above (values as decimal strings with the
-/// digits the integrator's error estimate certifies, at most what the precision holds).
+/// digits the integrator's error estimate certifies, at most what the precision holds). Runs the
+/// exact span reduction ([`lazyrich::taylor::single_neuron_span`]) when its rank (`span_rank` in
+/// the JSON) is below d, the full field otherwise.
 pub(super) fn simulate_taylor_json(c: &SingleNeuronCase, prec: u32, tol: f64) -> Result<Value> {
     use lazyrich::taylor::single_neuron::SingleNeuronJet;
+    use lazyrich::taylor::single_neuron_span as span;
     use lazyrich::taylor::{TaylorOptions, integrate as taylor};
     use rug::Float;
     mp::check_prec(prec)?;
@@ -185,8 +188,16 @@ pub(super) fn simulate_taylor_json(c: &SingleNeuronCase, prec: u32, tol: f64) ->
     out.insert("tol".into(), json!(tol));
     out.insert("delta".into(), json!(delta0));
     let mut pts = Vec::new();
+    let d = theta0.len() - 1;
     let (stats, drift) = if prec == tol::MIN_PREC_BITS {
-        let tr = taylor(&mut SingleNeuronJet::from_model(&model), &theta0, &c.times_f64(), &opts)?;
+        // The exact span reduction (1 + r unknowns) when span{w0, b, G…} has r < d.
+        let rank = span::SpanReduction::new(&model, &theta0)?.rank();
+        out.insert("span_rank".into(), json!(rank));
+        let tr = if rank < d {
+            span::solve(&model, &theta0, &c.times_f64(), &opts)?
+        } else {
+            taylor(&mut SingleNeuronJet::from_model(&model), &theta0, &c.times_f64(), &opts)?
+        };
         let mut drift = 0.0f64;
         for (th, t) in tr.states.iter().zip(c.times_f64()) {
             let o = observables(&model, &theta0, t, th);
@@ -200,11 +211,19 @@ pub(super) fn simulate_taylor_json(c: &SingleNeuronCase, prec: u32, tol: f64) ->
         (tr.stats, drift)
     } else {
         let p = prec;
-        let mut field = SingleNeuronJet::from_case(c, p);
         let mut x0 = vec![c.a0.to_mp(p)];
         x0.extend(c.w0.iter().map(|v| v.to_mp(p)));
         let times: Vec<Float> = c.times.iter().map(|t| t.to_mp(p)).collect();
-        let tr = taylor(&mut field, &x0, &times, &opts)?;
+        // The span reduction at p bits: r < d only when XᵀX = I (or G has an invariant subspace)
+        // at the working precision, e.g. X = I or ±½ Hadamard data, not decimal data whitened
+        // to 1e-16.
+        let mut red = span::SpanReductionAt::from_case(c, p)?;
+        out.insert("span_rank".into(), json!(red.rank()));
+        let tr = if red.rank() < d {
+            red.solve(&times, &opts)?
+        } else {
+            taylor(&mut SingleNeuronJet::from_case(c, p), &x0, &times, &opts)?
+        };
         let est = tr.stats.err_estimate;
         let eta_a = c.eta_a.to_mp(p);
         let eta_w = c.eta_w.to_mp(p);

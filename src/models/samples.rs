@@ -120,6 +120,21 @@ pub fn random_whitened(seed: u64, delta: f64, t_end: f64) -> SingleNeuronCase {
     case(&x, &y, a0, &w0, eta_a, eta_w, &default_times(t_end))
 }
 
+/// Problem L written through its sufficient statistics: X = I (d = 10) and y = Xᵀy (each entry
+/// the f64 dot product of problem L's X and y). The single-neuron flow depends on the data only
+/// through G = XᵀX and b = Xᵀy, so this is problem L's flow up to its whitening defect
+/// (‖XᵀX − I‖ ≈ 1e-16) and the f64 rounding of Xᵀy — with G = I exactly, as the rigorous closed
+/// form and the exact span reduction at p bits need.
+pub fn problem_l_whitened(seed: u64) -> SingleNeuronCase {
+    let l = problem_l(seed);
+    let (x, y) = (l.x_f64(), l.y_f64());
+    let d = l.w0.len();
+    let xty: Vec<f64> = (0..d)
+        .map(|j| x.iter().zip(&y).map(|(r, yi)| r[j] * yi).sum())
+        .collect();
+    case(&identity(d), &xty, l.a0.to_f64(), &l.w0_f64(), 1.0, 1.0, &l.times_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

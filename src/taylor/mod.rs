@@ -66,6 +66,12 @@ pub trait TaylorScalar: Clone + Debug + PartialOrd {
     }
     /// self = −self.
     fn neg_assign(&mut self);
+    /// self /= x (set-up code such as Gram–Schmidt, not the per-order recurrences).
+    fn div_assign_ref(&mut self, x: &Self);
+    /// self = √self.
+    fn sqrt_assign(&mut self);
+    /// self ·= 2^e (exact unless it over/underflows).
+    fn mul_pow2_assign(&mut self, e: i32);
     /// Nearest f64.
     fn to_f64(&self) -> f64;
     /// Precision in bits (53 for f64).
@@ -107,6 +113,17 @@ impl TaylorScalar for f64 {
     }
     fn neg_assign(&mut self) {
         *self = -*self;
+    }
+    fn div_assign_ref(&mut self, x: &Self) {
+        *self /= *x;
+    }
+    fn sqrt_assign(&mut self) {
+        *self = self.sqrt();
+    }
+    fn mul_pow2_assign(&mut self, e: i32) {
+        // Two factors so that 2^e itself does not overflow for |e| up to ≈ 2000.
+        let h = e / 2;
+        *self = *self * 2f64.powi(h) * 2f64.powi(e - h);
     }
     fn to_f64(&self) -> f64 {
         *self
@@ -155,6 +172,15 @@ impl TaylorScalar for rug::Float {
     }
     fn neg_assign(&mut self) {
         rug::ops::NegAssign::neg_assign(self);
+    }
+    fn div_assign_ref(&mut self, x: &Self) {
+        *self /= x;
+    }
+    fn sqrt_assign(&mut self) {
+        self.sqrt_mut();
+    }
+    fn mul_pow2_assign(&mut self, e: i32) {
+        *self <<= e;
     }
     fn to_f64(&self) -> f64 {
         rug::Float::to_f64(self)

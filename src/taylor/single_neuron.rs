@@ -65,22 +65,29 @@ impl SingleNeuronJet<rug::Float> {
     /// The field of a case at `prec` bits: the decimal inputs parsed exactly, G and b accumulated
     /// at `prec` bits.
     pub fn from_case(c: &SingleNeuronCase, prec: u32) -> Self {
-        use rug::Float;
-        let x: Vec<Vec<Float>> = c.x.iter().map(|r| r.iter().map(|v| v.to_mp(prec)).collect()).collect();
-        let y: Vec<Float> = c.y.iter().map(|v| v.to_mp(prec)).collect();
-        let d = x[0].len();
-        let mut gram = vec![Float::new(prec); d * d];
-        let mut xty = vec![Float::new(prec); d];
-        for (row, yi) in x.iter().zip(&y) {
-            for j in 0..d {
-                xty[j] += Float::with_val(prec, &row[j] * yi);
-                for k in 0..d {
-                    gram[j * d + k] += Float::with_val(prec, &row[j] * &row[k]);
-                }
-            }
-        }
+        let (gram, xty) = gram_xty_mp(c, prec);
         SingleNeuronJet::new(gram, xty, c.eta_a.to_mp(prec), c.eta_w.to_mp(prec))
     }
+}
+
+/// G = XᵀX (row-major d×d) and b = Xᵀy of a case at `prec` bits: the decimal inputs parsed
+/// exactly, each product rounded once and accumulated at `prec` bits.
+pub fn gram_xty_mp(c: &SingleNeuronCase, prec: u32) -> (Vec<rug::Float>, Vec<rug::Float>) {
+    use rug::Float;
+    let x: Vec<Vec<Float>> = c.x.iter().map(|r| r.iter().map(|v| v.to_mp(prec)).collect()).collect();
+    let y: Vec<Float> = c.y.iter().map(|v| v.to_mp(prec)).collect();
+    let d = x.first().map_or(0, Vec::len);
+    let mut gram = vec![Float::new(prec); d * d];
+    let mut xty = vec![Float::new(prec); d];
+    for (row, yi) in x.iter().zip(&y) {
+        for j in 0..d {
+            xty[j] += Float::with_val(prec, &row[j] * yi);
+            for k in 0..d {
+                gram[j * d + k] += Float::with_val(prec, &row[j] * &row[k]);
+            }
+        }
+    }
+    (gram, xty)
 }
 
 impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
@@ -125,9 +132,9 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         for j in 0..h {
             a2k.mul_add_assign_tmp(&a[j], &a[k - j], tmp);
         }
-        let two = a2k.like_f64(2.0);
-        sk.mul_assign_ref(&two);
-        a2k.mul_assign_ref(&two);
+        // ×2 exactly, without building a constant (no allocation per order in MPFR).
+        sk.mul_pow2_assign(1);
+        a2k.mul_pow2_assign(1);
         if k % 2 == 0 {
             for (wi, ui) in x[1..].iter().zip(&self.u) {
                 sk.mul_add_assign_tmp(&wi[k / 2], &ui[k / 2], tmp);

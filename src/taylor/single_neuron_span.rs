@@ -21,10 +21,15 @@
 //! so no accuracy is given up against [`super::single_neuron::SingleNeuronJet`]. For a
 //! non-whitened generic X nothing is dropped and r = d.
 //!
-//! The reduction is f64 only: at p bits the threshold 2^{−p}‖G‖ keeps every direction of data
-//! that is whitened only to 1e-16 (problem L), so MPFR runs use the full field.
+//! [`SpanReduction`]/[`SpanJet`] are the tuned f64 version (r = 2 whole-step fast path);
+//! [`SpanReductionAt`] is the same reduction at any precision (f64 or MPFR), with the threshold
+//! d·2^{−p}‖G‖ of the working precision: it keeps every direction of data that is whitened only
+//! to 1e-16 (problem L's decimal X), so at p bits it reduces only data with XᵀX = I exactly
+//! (X = I, ±½ Hadamard, or problem L written as X = I, y = Xᵀy).
 
-use super::{JetField, TaylorError, TaylorOptions, TaylorTrajectory, integrate};
+use super::single_neuron::{SingleNeuronJet, gram_xty_mp};
+use super::{JetField, TaylorError, TaylorOptions, TaylorScalar, TaylorTrajectory, integrate};
+use crate::case::SingleNeuronCase;
 use crate::models::single_neuron::SingleNeuron;
 
 /// The reduced field: jets of (a, z) with z ∈ R^r.
@@ -434,4 +439,232 @@ fn cauchy_half(a: &[f64], h: usize) -> f64 {
         acc[0] += a[j] * a[k - j];
     }
     acc[0] + acc[1]
+}
+
+/// The span reduction at any working precision (f64, or MPFR at p bits): the same subspace V
+/// and reduced flow as [`SpanReduction`], built at the precision of the scalars, with the
+/// reduced field evaluated by the generic [`SingleNeuronJet`] — the reduced flow *is* the
+/// single-neuron flow of data (G_r, c) in 1 + r unknowns, so its jets are the same recurrences
+/// (in place, no temporaries per order, symmetric Cauchy halves). Per order k that is
+/// r² + 1.5r(k+1) + 1.5(k+1) multiply-adds instead of d² + 1.5d(k+1) + 1.5(k+1): for r = 2,
+/// d = 10 about 4.5k instead of 16.5k.
+///
+/// **Drop threshold at p bits**: a direction is dropped when its residual after Gram–Schmidt
+/// (twice) is below d·2^{−p}·‖v₀‖ for w0 and b, and below d·2^{−p}·‖G‖_F for the Krylov
+/// directions G q — the rounding level of G·q at p bits, as in the f64 reduction with u = 2^{−p}.
+/// Only data that is orthonormal *at the working precision* reduces: for G = XᵀX = I exactly
+/// (X = I, ±½ Hadamard data, or a problem given through G and b) the rank is ≤ 2; problem L's
+/// decimal X is orthonormal only to ≈ 1e-16, so at 334 bits every direction is kept (r = d) and
+/// nothing is gained — run it as X = I, y = Xᵀy (its flow depends on the data only through G and
+/// b) to get the reduction, and say so.
+#[derive(Debug, Clone)]
+pub struct SpanReductionAt<S> {
+    d: usize,
+    /// Basis vectors q₁ … q_r (each of length d) at the working precision.
+    q: Vec<Vec<S>>,
+    /// The reduced field: the single-neuron field of data (G_r, c).
+    pub field: SingleNeuronJet<S>,
+    /// Reduced initial state (a0, Qᵀw0).
+    pub x0: Vec<S>,
+}
+
+/// s = Σ x_i y_i at the precision of `s` (tmp: scratch).
+fn dot_into<S: TaylorScalar>(x: &[S], y: &[S], s: &mut S, tmp: &mut S) {
+    s.set_zero();
+    for (a, b) in x.iter().zip(y) {
+        s.mul_add_assign_tmp(a, b, tmp);
+    }
+}
+
+/// Orthogonalise `v` against `q` twice; push v/‖v‖ if ‖residual‖·2^p > `factor`·‖v₀‖.
+fn push_direction_at<S: TaylorScalar>(q: &mut Vec<Vec<S>>, mut v: Vec<S>, factor: f64) {
+    let zero = v[0].zero_like();
+    let (mut n0, mut p, mut tmp) = (zero.clone(), zero.clone(), zero.clone());
+    dot_into(&v, &v, &mut n0, &mut tmp);
+    n0.sqrt_assign();
+    let n0f = n0.to_f64();
+    if n0f.is_nan() || n0f <= 0.0 || !n0f.is_finite() {
+        return;
+    }
+    for _ in 0..2 {
+        for qi in q.iter() {
+            dot_into(qi, &v, &mut p, &mut tmp);
+            p.neg_assign();
+            for (vj, qj) in v.iter_mut().zip(qi) {
+                vj.mul_add_assign_tmp(&p, qj, &mut tmp);
+            }
+        }
+    }
+    let mut nr = zero.clone();
+    dot_into(&v, &v, &mut nr, &mut tmp);
+    nr.sqrt_assign();
+    // Compare ‖r‖·2^p with factor·‖v₀‖ at the working precision (2^{−p} underflows f64 for
+    // p > 1074).
+    let mut lhs = nr.clone();
+    lhs.mul_pow2_assign(nr.prec_bits() as i32);
+    let mut rhs = n0.clone();
+    rhs.mul_assign_ref(&zero.like_f64(factor));
+    if lhs > rhs {
+        for vj in v.iter_mut() {
+            vj.div_assign_ref(&nr);
+        }
+        q.push(v);
+    }
+}
+
+impl<S: TaylorScalar> SpanReductionAt<S> {
+    /// Build V and the reduced field from G (row-major d×d), b, the rates and θ0 = (a0, w0), all
+    /// at the working precision.
+    ///
+    /// # Errors
+    /// [`TaylorError::Shape`] when θ0 does not have length 1 + d or G is not d×d.
+    pub fn new(gram: &[S], xty: &[S], eta_a: S, eta_w: S, theta0: &[S]) -> Result<Self, TaylorError> {
+        let d = xty.len();
+        if theta0.len() != d + 1 {
+            return Err(TaylorError::Shape {
+                expected: d + 1,
+                found: theta0.len(),
+            });
+        }
+        if gram.len() != d * d {
+            return Err(TaylorError::Shape {
+                expected: d * d,
+                found: gram.len(),
+            });
+        }
+        let zero = eta_a.zero_like();
+        let mut tmp = zero.clone();
+        let matvec = |v: &[S], tmp: &mut S| -> Vec<S> {
+            (0..d)
+                .map(|i| {
+                    let mut s = zero.clone();
+                    dot_into(&gram[i * d..(i + 1) * d], v, &mut s, tmp);
+                    s
+                })
+                .collect()
+        };
+        let fnorm = |v: &[S], tmp: &mut S| -> f64 {
+            let mut s = zero.clone();
+            dot_into(v, v, &mut s, tmp);
+            s.to_f64().sqrt()
+        };
+        let gnorm = fnorm(gram, &mut tmp);
+        let df = d as f64;
+        let mut q: Vec<Vec<S>> = Vec::with_capacity(d);
+        push_direction_at(&mut q, theta0[1..].to_vec(), df);
+        push_direction_at(&mut q, xty.to_vec(), df);
+        let mut next = 0;
+        while next < q.len() && q.len() < d {
+            let gv = matvec(&q[next], &mut tmp);
+            // Relative to ‖G‖_F (‖q‖ = 1), not to ‖Gq‖: a tiny Gq is a dropped direction too.
+            let ngv = fnorm(&gv, &mut tmp);
+            if ngv > 0.0 {
+                push_direction_at(&mut q, gv, df * gnorm / ngv);
+            }
+            next += 1;
+        }
+        let r = q.len();
+        let gq: Vec<Vec<S>> = q.iter().map(|qi| matvec(qi, &mut tmp)).collect();
+        let mut gr = vec![zero.clone(); r * r];
+        let (mut x1, mut x2) = (zero.clone(), zero.clone());
+        let half = zero.like_f64(0.5);
+        for i in 0..r {
+            for j in 0..r {
+                // Symmetrise: G_r is symmetric in exact arithmetic.
+                dot_into(&q[i], &gq[j], &mut x1, &mut tmp);
+                dot_into(&q[j], &gq[i], &mut x2, &mut tmp);
+                x1.add_assign_ref(&x2);
+                x1.mul_assign_ref(&half);
+                gr[i * r + j].assign_from(&x1);
+            }
+        }
+        let proj = |v: &[S], tmp: &mut S| -> Vec<S> {
+            q.iter()
+                .map(|qi| {
+                    let mut s = zero.clone();
+                    dot_into(qi, v, &mut s, tmp);
+                    s
+                })
+                .collect()
+        };
+        let c = proj(xty, &mut tmp);
+        let mut x0 = vec![theta0[0].clone()];
+        x0.extend(proj(&theta0[1..], &mut tmp));
+        Ok(SpanReductionAt {
+            d,
+            field: SingleNeuronJet::new(gr, c, eta_a, eta_w),
+            q,
+            x0,
+        })
+    }
+
+    /// Dimension r of V.
+    pub fn rank(&self) -> usize {
+        self.q.len()
+    }
+
+    /// Dimension d of the full weight vector.
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+
+    /// θ = (a, Qz) from a reduced state (a, z), at the working precision.
+    pub fn expand(&self, x: &[S]) -> Vec<S> {
+        let zero = x[0].zero_like();
+        let mut tmp = zero.clone();
+        let mut th = vec![zero; self.d + 1];
+        th[0].assign_from(&x[0]);
+        for (zi, qi) in x[1..].iter().zip(&self.q) {
+            for (t, qj) in th[1..].iter_mut().zip(qi) {
+                t.mul_add_assign_tmp(zi, qj, &mut tmp);
+            }
+        }
+        th
+    }
+
+    /// Integrate the reduced flow and return the states expanded to θ = (a, w).
+    ///
+    /// # Errors
+    /// [`TaylorError`] as [`integrate`].
+    pub fn solve(&mut self, times: &[S], opts: &TaylorOptions) -> Result<TaylorTrajectory<S>, TaylorError> {
+        let x0 = self.x0.clone();
+        let tr = integrate(&mut self.field, &x0, times, opts)?;
+        Ok(TaylorTrajectory {
+            states: tr.states.iter().map(|x| self.expand(x)).collect(),
+            stats: tr.stats,
+        })
+    }
+}
+
+impl SpanReductionAt<rug::Float> {
+    /// The reduction of a case at `prec` bits: G and b as [`SingleNeuronJet::from_case`] builds
+    /// them (decimal inputs parsed exactly, accumulated at `prec` bits), θ0 = (a0, w0) parsed
+    /// exactly.
+    ///
+    /// # Errors
+    /// [`TaylorError::Shape`] when w0 and X disagree in d.
+    pub fn from_case(c: &SingleNeuronCase, prec: u32) -> Result<Self, TaylorError> {
+        let (gram, xty) = gram_xty_mp(c, prec);
+        let mut th0 = vec![c.a0.to_mp(prec)];
+        th0.extend(c.w0.iter().map(|v| v.to_mp(prec)));
+        Self::new(&gram, &xty, c.eta_a.to_mp(prec), c.eta_w.to_mp(prec), &th0)
+    }
+}
+
+/// One MPFR Taylor solve of a single-neuron case at `prec` bits through the span reduction
+/// (states expanded to θ = (a, w) at `prec` bits); also returns the rank r of the span. The
+/// reduced flow is the full flow for any r (for r = d only the basis changes), so this is valid
+/// for every case; it pays off when r < d.
+///
+/// # Errors
+/// [`TaylorError`] as [`integrate`], and for inconsistent shapes.
+pub fn solve_mp(
+    c: &SingleNeuronCase,
+    prec: u32,
+    opts: &TaylorOptions,
+) -> Result<(TaylorTrajectory<rug::Float>, usize), TaylorError> {
+    let mut red = SpanReductionAt::from_case(c, prec)?;
+    let times: Vec<rug::Float> = c.times.iter().map(|t| t.to_mp(prec)).collect();
+    let tr = red.solve(&times, opts)?;
+    Ok((tr, red.rank()))
 }
