@@ -33,6 +33,7 @@ use lazyrich::exact::single_neuron_ball::ClosedFormBall;
 use lazyrich::models::samples;
 use lazyrich::models::single_neuron::SingleNeuron;
 use lazyrich::num::ball::Ball;
+use lazyrich::num::ball_exp::ExpTable;
 use lazyrich::num::decimal::Num;
 use lazyrich::taylor::single_neuron::SingleNeuronJet;
 use lazyrich::taylor::single_neuron_span as span;
@@ -102,6 +103,15 @@ fn rigorous(c: &mut Criterion) {
     let pb = cf.point_at(&t).unwrap();
     eprintln!("ball170 point at t = 7.3: max relative radius {:e}", pb.max_rel_rad());
     let mut g = c.benchmark_group("rigorous/problem_L");
+    // One ball exponential at 170 bits, MPFR (`Ball`) vs the table-based `ExpTable`: expm1 at the
+    // point's λ₊t-sized argument and φ₁ at its δt-sized one (balls with a rounding radius).
+    let table = ExpTable::new(170).unwrap();
+    let x_big = Ball::from_num(&Num::parse("7.3").unwrap(), 170).unwrap();
+    let x_small = Ball::from_num(&Num::parse("0.0021").unwrap(), 170).unwrap();
+    g.bench_function("ball170_expm1_mpfr", |b| b.iter(|| black_box(&x_big).expm1()));
+    g.bench_function("ball170_expm1_table", |b| b.iter(|| table.expm1(black_box(&x_big))));
+    g.bench_function("ball170_phi1_mpfr", |b| b.iter(|| black_box(&x_small).expm1_over_x()));
+    g.bench_function("ball170_phi1_table", |b| b.iter(|| table.expm1_over_x(black_box(&x_small))));
     g.bench_function("ball170_point_a_w", |b| b.iter(|| cf.state(black_box(&t)).unwrap()));
     g.bench_function("ball170_point_all_observables", |b| {
         b.iter(|| cf.point_at(black_box(&t)).unwrap())
