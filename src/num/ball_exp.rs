@@ -320,11 +320,12 @@ impl ExpTable {
             let o = sc.z.assign_round(&sc.f + 1u32, Round::Nearest);
             let (mut mid, o2) = Float::with_val_round(self.prec, &sc.z, Round::Nearest);
             let err = add_up(add_up(red.ferr, round_err(&sc.z, o)), round_err(&mid, o2));
+            // All bounds on the 2⁰ scale (e^{r} ≤ |Z_p| + err), scaled by 2ᵏ once: the radius
+            // stays finite whenever it fits in f64, even if e^m does not.
+            let em = add_up(abs_up(&mid), err);
+            let rad0 = add_up(err, mul_up(em, expm1_up(add_up(x.rad(), red.red_err))));
             shift(&mut mid, red.k);
-            let comp = mul_up(err, pow2_up(red.k));
-            let em = add_up(abs_up(&mid), comp);
-            let rad = add_up(comp, mul_up(em, expm1_up(add_up(x.rad(), red.red_err))));
-            Ball::with_rad(mid, rad)
+            Ball::with_rad(mid, scale_up(rad0, red.k))
         })
     }
 
@@ -335,23 +336,24 @@ impl ExpTable {
             let Some(red) = self.reduce_eval(x.mid(), sc) else {
                 return x.expm1();
             };
-            let (mid, comp) = if red.k == 0 {
+            let rr = expm1_up(add_up(x.rad(), red.red_err));
+            let (mid, rad) = if red.k == 0 {
                 let (mid, o) = Float::with_val_round(self.prec, &sc.f, Round::Nearest);
                 let comp = add_up(red.ferr, round_err(&mid, o));
-                (mid, comp)
+                // e^{m′} = 1 + expm1(m′) ≤ 1 + mid + comp (tight for negative m′).
+                let em = add_up(1.0, add_up(mid.to_f64_round(Round::Up), comp)).max(0.0);
+                (mid, add_up(comp, mul_up(em, rr)))
             } else {
                 let o = sc.z.assign_round(&sc.f + 1u32, Round::Nearest);
                 let err = add_up(red.ferr, round_err(&sc.z, o));
+                // e^{m′} = 2ᵏe^{r} ≤ 2ᵏ(Z + err): the propagated term on the 2⁰ scale.
+                let prop0 = mul_up(add_up(abs_up(&sc.z), err), rr);
                 shift(&mut sc.z, red.k);
                 let o2 = sc.z.sub_assign_round(1u32, Round::Nearest);
-                let comp = add_up(mul_up(err, pow2_up(red.k)), round_err(&sc.z, o2));
                 let (mid, o3) = Float::with_val_round(self.prec, &sc.z, Round::Nearest);
-                let comp = add_up(comp, round_err(&mid, o3));
-                (mid, comp)
+                let comp = add_up(round_err(&sc.z, o2), round_err(&mid, o3));
+                (mid, add_up(comp, scale_up(add_up(err, prop0), red.k)))
             };
-            // e^{m′} = 1 + expm1(m′) ≤ 1 + |mid| + comp.
-            let em = add_up(1.0, add_up(abs_up(&mid), comp));
-            let rad = add_up(comp, mul_up(em, expm1_up(add_up(x.rad(), red.red_err))));
             Ball::with_rad(mid, rad)
         })
     }
@@ -379,6 +381,13 @@ impl ExpTable {
         };
         Ball::with_rad(at_mid.mid().clone(), add_up(at_mid.rad(), x.rad()))
     }
+}
+
+/// An upper bound of x·2^k for x ≥ 0, in two factors so that 2^k itself may leave the f64
+/// range while the product does not (e^709.78 = 2^1024·e^r with r < 0).
+fn scale_up(x: f64, k: i64) -> f64 {
+    let h = k / 2;
+    mul_up(mul_up(x, pow2_up(h)), pow2_up(k - h))
 }
 
 /// x·2^k in place (exact: MPFR's exponent range is far wider than |k| ≤ 2²¹).
