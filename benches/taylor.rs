@@ -27,6 +27,13 @@
 //! run); 334 bits 742.6 ms; ball point (a, w) 9.84 µs, all observables 16.4 µs. This VM's
 //! timings drift between sessions (the earlier idle session read 25.4 µs span, 574 ms, 7.59 µs),
 //! so compare entries within one run.
+//!
+//! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
+//! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.
+//! Under load (issue-3b session, 2026-11-23, load average ≈ 3.7, `--measurement-time 3`):
+//! expm1 2.64 µs MPFR vs 1.17 µs table, φ₁ 2.09 µs vs 1.21 µs; with the tables wired into
+//! `ClosedFormBall`, point (a, w) 6.96 µs, all observables 13.9 µs (same commit before wiring,
+//! load ≈ 4.6: 16.9 µs and 27.3 µs — different load, not an A/B). Not yet re-measured idle.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
@@ -111,7 +118,9 @@ fn rigorous(c: &mut Criterion) {
     g.bench_function("ball170_expm1_mpfr", |b| b.iter(|| black_box(&x_big).expm1()));
     g.bench_function("ball170_expm1_table", |b| b.iter(|| table.expm1(black_box(&x_big))));
     g.bench_function("ball170_phi1_mpfr", |b| b.iter(|| black_box(&x_small).expm1_over_x()));
-    g.bench_function("ball170_phi1_table", |b| b.iter(|| table.expm1_over_x(black_box(&x_small))));
+    g.bench_function("ball170_phi1_table", |b| {
+        b.iter(|| table.expm1_over_x(black_box(&x_small)))
+    });
     g.bench_function("ball170_point_a_w", |b| b.iter(|| cf.state(black_box(&t)).unwrap()));
     g.bench_function("ball170_point_all_observables", |b| {
         b.iter(|| cf.point_at(black_box(&t)).unwrap())

@@ -41,8 +41,7 @@ fn encloses(b: &Ball, reference: &Float) -> bool {
     if !b.rad().is_finite() {
         return true;
     }
-    let slack =
-        (Float::with_val(64, reference.abs_ref()) >> (reference.prec() - 1)).to_f64_round(Round::Up);
+    let slack = (Float::with_val(64, reference.abs_ref()) >> (reference.prec() - 1)).to_f64_round(Round::Up);
     let up = Float::with_val_round(64, reference - b.mid(), Round::Up).0;
     let down = Float::with_val_round(64, reference - b.mid(), Round::Down).0;
     let d = up.to_f64_round(Round::Up).max(-down.to_f64_round(Round::Down));
@@ -152,10 +151,20 @@ fn edges_enclose_with_half_ulp_class_radii() {
         let t = table(p);
         let h = hp(p);
         let ln2 = Float::with_val(h, rug::float::Constant::Log2);
-        let mut mids: Vec<Float> = ["0.75", "-0.75", "0.7499999999", "1e-300", "-1e-300", "709.78", "-745.1", "1048576", "1048577"]
-            .iter()
-            .map(|s| Float::with_val(p, Float::parse(s).unwrap()))
-            .collect();
+        let mut mids: Vec<Float> = [
+            "0.75",
+            "-0.75",
+            "0.7499999999",
+            "1e-300",
+            "-1e-300",
+            "709.78",
+            "-745.1",
+            "1048576",
+            "1048577",
+        ]
+        .iter()
+        .map(|s| Float::with_val(p, Float::parse(s).unwrap()))
+        .collect();
         for k in [1i32, -1, 7, 11, -40, 1000] {
             for off in [0.0, 1e-30, -1e-30, 0.3465, -0.3465] {
                 mids.push(Float::with_val(p, Float::with_val(h, &ln2 * k) + off));
@@ -169,15 +178,39 @@ fn edges_enclose_with_half_ulp_class_radii() {
             let x = Ball::exact(m.clone());
             let mh = Float::with_val(h, &m);
             let (e, em1) = (t.exp(&x), t.expm1(&x));
-            assert!(encloses(&e, &Float::with_val(h, mh.exp_ref())), "exp({m}) at {p}: {e:?}");
-            assert!(encloses(&em1, &Float::with_val(h, mh.exp_m1_ref())), "expm1({m}) at {p}: {em1:?}");
-            assert!(tight(&e, &x.exp()), "exp({m}) at {p}: {:e} vs {:e}", e.rad(), x.exp().rad());
-            assert!(tight(&em1, &x.expm1()), "expm1({m}) at {p}: {:e} vs {:e}", em1.rad(), x.expm1().rad());
+            assert!(
+                encloses(&e, &Float::with_val(h, mh.exp_ref())),
+                "exp({m}) at {p}: {e:?}"
+            );
+            assert!(
+                encloses(&em1, &Float::with_val(h, mh.exp_m1_ref())),
+                "expm1({m}) at {p}: {em1:?}"
+            );
+            assert!(
+                tight(&e, &x.exp()),
+                "exp({m}) at {p}: {:e} vs {:e}",
+                e.rad(),
+                x.exp().rad()
+            );
+            assert!(
+                tight(&em1, &x.expm1()),
+                "expm1({m}) at {p}: {:e} vs {:e}",
+                em1.rad(),
+                x.expm1().rad()
+            );
             // Exact inputs inside the f64 radius range: the radius is ≲ one ulp at p bits.
             let rel_ulp = 2f64.powi(1 - p as i32);
             if m.to_f64().abs() < 700.0 && m.to_f64().abs() > 1e-280 {
-                assert!(em1.rel_rad() <= rel_ulp, "expm1({m}) at {p}: relative radius {:e}", em1.rel_rad());
-                assert!(e.rel_rad() <= rel_ulp, "exp({m}) at {p}: relative radius {:e}", e.rel_rad());
+                assert!(
+                    em1.rel_rad() <= rel_ulp,
+                    "expm1({m}) at {p}: relative radius {:e}",
+                    em1.rel_rad()
+                );
+                assert!(
+                    e.rel_rad() <= rel_ulp,
+                    "exp({m}) at {p}: relative radius {:e}",
+                    e.rel_rad()
+                );
             }
         }
     }

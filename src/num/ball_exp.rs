@@ -47,9 +47,7 @@
 //! [`Ball::exp`]/[`Ball::expm1`], so every call returns a valid enclosure. Scratch numbers are
 //! kept per thread (one set per working precision), so a call allocates only its result.
 
-use crate::num::ball::{
-    Ball, abs_down, abs_up, add_up, expm1_up, mul_up, pow2_up, round_err, up1,
-};
+use crate::num::ball::{Ball, abs_down, abs_up, add_up, expm1_up, mul_up, pow2_up, round_err, up1};
 use crate::num::mp::{self, PrecError};
 use rug::float::{Constant, Round};
 use rug::ops::{AssignRound, NegAssign, SubAssignRound};
@@ -263,7 +261,10 @@ impl ExpTable {
             // k·L exactly (≤ 22-bit integer times a (W+64)-bit number in W+128 bits).
             let o1 = sc.tk.assign_round(&self.ln2 * (k as i32), Round::Nearest);
             let o2 = sc.r0.assign_round(m - &sc.tk, Round::Nearest);
-            let ln2_err = mul_up(k.unsigned_abs() as f64, pow2_up(-i64::from(self.wp + LN2_EXTRA_BITS) - 1));
+            let ln2_err = mul_up(
+                k.unsigned_abs() as f64,
+                pow2_up(-i64::from(self.wp + LN2_EXTRA_BITS) - 1),
+            );
             (k, add_up(add_up(ln2_err, round_err(&sc.tk, o1)), round_err(&sc.r0, o2)))
         };
         if sc.r0.to_f64().abs() >= 0.999 {
