@@ -46,12 +46,20 @@
 //! reduction set-up + expansion ≈ 3 %. The release build has no FMA (baseline x86-64: mulsd +
 //! addsd), so the coefficient recurrence is latency-bound; not yet tried: an FMA path behind
 //! runtime detection, one `exp(min ln(·)/m)` instead of two `powf`, a higher order for fewer steps.
+//!
+//! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
+//! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.
+//! Under load (issue-3b session, 2026-11-23, load average ≈ 3.7, `--measurement-time 3`):
+//! expm1 2.64 µs MPFR vs 1.17 µs table, φ₁ 2.09 µs vs 1.21 µs; with the tables wired into
+//! `ClosedFormBall`, point (a, w) 6.96 µs, all observables 13.9 µs (same commit before wiring,
+//! load ≈ 4.6: 16.9 µs and 27.3 µs — different load, not an A/B). Not yet re-measured idle.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
 use lazyrich::models::samples;
 use lazyrich::models::single_neuron::SingleNeuron;
 use lazyrich::num::ball::Ball;
+use lazyrich::num::ball_exp::ExpTable;
 use lazyrich::num::decimal::Num;
 use lazyrich::taylor::single_neuron::SingleNeuronJet;
 use lazyrich::taylor::single_neuron_span as span;
@@ -120,6 +128,17 @@ fn rigorous(c: &mut Criterion) {
     let pb = cf.point_at(&t).unwrap();
     eprintln!("ball170 point at t = 7.3: max relative radius {:e}", pb.max_rel_rad());
     let mut g = c.benchmark_group("rigorous/problem_L");
+    // One ball exponential at 170 bits, MPFR (`Ball`) vs the table-based `ExpTable`: expm1 at the
+    // point's λ₊t-sized argument and φ₁ at its δt-sized one (balls with a rounding radius).
+    let table = ExpTable::new(170).unwrap();
+    let x_big = Ball::from_num(&Num::parse("7.3").unwrap(), 170).unwrap();
+    let x_small = Ball::from_num(&Num::parse("0.0021").unwrap(), 170).unwrap();
+    g.bench_function("ball170_expm1_mpfr", |b| b.iter(|| black_box(&x_big).expm1()));
+    g.bench_function("ball170_expm1_table", |b| b.iter(|| table.expm1(black_box(&x_big))));
+    g.bench_function("ball170_phi1_mpfr", |b| b.iter(|| black_box(&x_small).expm1_over_x()));
+    g.bench_function("ball170_phi1_table", |b| {
+        b.iter(|| table.expm1_over_x(black_box(&x_small)))
+    });
     g.bench_function("ball170_point_a_w", |b| b.iter(|| cf.state(black_box(&t)).unwrap()));
     g.bench_function("ball170_point_all_observables", |b| {
         b.iter(|| cf.point_at(black_box(&t)).unwrap())

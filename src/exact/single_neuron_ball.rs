@@ -15,7 +15,8 @@
 //! the cross term is evaluated as 4η_w c₊c₋·t·φ₁(δt), with m₋ = (m_δ − m₊)/(1 + m₊). Everything that does not depend on t is computed once in [`ClosedFormBall::new`].
 //! When λ± or δ is a ball that contains 0 (e.g. δ = 0 exactly), the matching term is evaluated as
 //! coefficient·t·φ₁(λt) with φ₁(z) = (eᶻ − 1)/z ([`Ball::expm1_over_x`]), which has no
-//! singularity.
+//! singularity. The exponentials use [`ExpTable`] (tables built once in [`ClosedFormBall::new`],
+//! `num::ball_exp`), which returns the same kind of enclosure as MPFR's `Ball::expm1` faster.
 //!
 //! Kernel distance S(0,t) (`theory.md` §1.5) as the sum of non-negative terms of
 //! [`super::single_neuron_mp::kernel_distance_mp`], with the wedge term hoisted:
@@ -31,8 +32,10 @@ use super::ExactError;
 use crate::case::SingleNeuronCase;
 use crate::models::ModelError;
 use crate::num::ball::{Ball, BallError};
+use crate::num::ball_exp::ExpTable;
 use crate::num::decimal::Num;
 use crate::num::mp;
+use std::sync::Arc;
 
 /// One time point: every quantity as a ball.
 #[derive(Debug, Clone)]
@@ -122,6 +125,8 @@ pub struct ClosedFormBall {
     n0: Ball,
     tr0_over_n0: Ball,
     al0: Ball,
+    /// Tables of the fast ball exponentials at `prec` (shared by clones).
+    ex: Arc<ExpTable>,
 }
 
 /// λ₊t above which the scaled evaluation is used (e^{λ₊t} > e^{200} ≈ 1e87: its square would
@@ -285,6 +290,7 @@ impl ClosedFormBall {
             n0,
             tr0_over_n0,
             al0,
+            ex: Arc::new(ExpTable::new(p)?),
         })
     }
 
@@ -304,7 +310,7 @@ impl ClosedFormBall {
         let term = |tm: &Term, m: &Ball, lam: &Ball| -> Ball {
             match tm {
                 Term::OverLambda(c) => c.mul(m),
-                Term::Series(c) => c.mul(t).mul(&lam.mul(t).expm1_over_x()),
+                Term::Series(c) => c.mul(t).mul(&self.ex.expm1_over_x(&lam.mul(t))),
             }
         };
         let one = Ball::from_u32(self.prec, 1);
@@ -312,19 +318,19 @@ impl ClosedFormBall {
         let sq = |m: &Ball| m.mul(&m.add(&two));
         let two_lm = self.lm.mul_pow2(1);
         if !scaled {
-            let mp_ = self.lp.mul(t).expm1();
+            let mp_ = self.ex.expm1(&self.lp.mul(t));
             // Two transcendental calls per point. Series cross term (|δ| < K/4): φ₁(δt) and m₊,
             // then m_δ = δt·φ₁(δt) and m₋ = (m_δ − m₊)/(1 + m₊) (since e^{λ₋t} = e^{δt}/e^{λ₊t};
             // |λ₋| ≥ 3|λ₊|/5 here, so the difference loses < 2 bits). Otherwise m₋ directly and
             // m_δ = m₊ + m₋ + m₊m₋.
             let (mm, md, phi_d) = if let Term::Series(_) = &self.q0 {
                 let z = self.delta.mul(t);
-                let phi_d = z.expm1_over_x();
+                let phi_d = self.ex.expm1_over_x(&z);
                 let md = z.mul(&phi_d);
                 let mm = md.sub(&mp_).div(&one.add(&mp_)).map_err(rig)?;
                 (mm, md, Some(phi_d))
             } else {
-                let mm = self.lm.mul(t).expm1();
+                let mm = self.ex.expm1(&self.lm.mul(t));
                 let md = mp_.add(&mm).add(&mp_.mul(&mm));
                 (mm, md, None)
             };
@@ -344,12 +350,12 @@ impl ClosedFormBall {
             let ginv = g2.rsqrt().map_err(rig)?;
             return Ok((a_big.mul(&ginv), ewi1.mul(&ginv), ginv));
         }
-        let mm = self.lm.mul(t).expm1();
+        let mm = self.ex.expm1(&self.lm.mul(t));
         // Scaled by S = e^{−λ₊t}: m₊S = 1 − S, m₊(2+m₊)S² = 1 − S², m_δS² = (1+m₋)S − S².
         let (Term::OverLambda(rp), Term::OverLambda(qp)) = (&self.rp, &self.qp) else {
             unreachable!("checked above")
         };
-        let sc = self.lp.mul(t).neg().exp();
+        let sc = self.ex.exp(&self.lp.mul(t).neg());
         let sc2 = sc.sqr();
         let one_m_s = one.sub(&sc);
         let a_s = self
@@ -363,7 +369,7 @@ impl ClosedFormBall {
         g2_s = g2_s.add(&term(&self.qm, &sq(&mm), &two_lm).mul(&sc2));
         let q0_term = match &self.q0 {
             Term::OverLambda(c) => c.mul(&one.add(&mm).mul(&sc).sub(&sc2)),
-            Term::Series(c) => c.mul(t).mul(&self.delta.mul(t).expm1_over_x()).mul(&sc2),
+            Term::Series(c) => c.mul(t).mul(&self.ex.expm1_over_x(&self.delta.mul(t))).mul(&sc2),
         };
         g2_s = g2_s.add(&q0_term);
         let ginv_s = g2_s.rsqrt().map_err(rig)?;

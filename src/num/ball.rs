@@ -88,7 +88,7 @@ pub fn pow2_up(e: i64) -> f64 {
 
 /// The next f64 above x (x itself for +∞ and NaN); `f64::next_up` without needing Rust 1.86.
 #[inline]
-fn up1(x: f64) -> f64 {
+pub(crate) fn up1(x: f64) -> f64 {
     if x.is_nan() || x == f64::INFINITY {
         x
     } else if x == 0.0 {
@@ -108,7 +108,7 @@ fn down1(x: f64) -> f64 {
 
 /// a + b rounded up.
 #[inline]
-fn add_up(a: f64, b: f64) -> f64 {
+pub(crate) fn add_up(a: f64, b: f64) -> f64 {
     let s = a + b;
     // A sum that rounds to 0 is exactly 0 (gradual underflow); otherwise step up one ulp.
     if s.is_nan() {
@@ -122,13 +122,13 @@ fn add_up(a: f64, b: f64) -> f64 {
 
 /// a·b rounded up, for a, b ≥ 0 (0 if either is 0, even when the other is +∞).
 #[inline]
-fn mul_up(a: f64, b: f64) -> f64 {
+pub(crate) fn mul_up(a: f64, b: f64) -> f64 {
     if a == 0.0 || b == 0.0 { 0.0 } else { up1(a * b) }
 }
 
 /// a/b rounded up, for a ≥ 0, b > 0.
 #[inline]
-fn div_up(a: f64, b: f64) -> f64 {
+pub(crate) fn div_up(a: f64, b: f64) -> f64 {
     if a == 0.0 { 0.0 } else { up1(a / b) }
 }
 
@@ -140,7 +140,7 @@ fn sub_down(a: f64, b: f64) -> f64 {
 
 /// An f64 ≥ |x|.
 #[inline]
-fn abs_up(x: &Float) -> f64 {
+pub(crate) fn abs_up(x: &Float) -> f64 {
     if x.is_sign_negative() {
         -x.to_f64_round(Round::Down)
     } else {
@@ -150,7 +150,7 @@ fn abs_up(x: &Float) -> f64 {
 
 /// An f64 ≤ |x| (≥ 0).
 #[inline]
-fn abs_down(x: &Float) -> f64 {
+pub(crate) fn abs_down(x: &Float) -> f64 {
     if x.is_sign_negative() {
         -x.to_f64_round(Round::Up)
     } else {
@@ -160,7 +160,7 @@ fn abs_down(x: &Float) -> f64 {
 
 /// Half an ulp of `x` at its precision if `ord` says the value was rounded, else 0.
 #[inline]
-fn round_err(x: &Float, ord: Ordering) -> f64 {
+pub(crate) fn round_err(x: &Float, ord: Ordering) -> f64 {
     if ord == Ordering::Equal {
         return 0.0;
     }
@@ -205,7 +205,7 @@ fn ratio_up(num: f64, m: &Float, r: f64, den: f64) -> f64 {
 }
 
 /// An upper bound of eʳ − 1 for r ≥ 0.
-fn expm1_up(r: f64) -> f64 {
+pub(crate) fn expm1_up(r: f64) -> f64 {
     if r == 0.0 {
         0.0
     } else if r <= 0.5 {

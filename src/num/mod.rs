@@ -5,10 +5,13 @@
 //! - [`mp`]: helpers around MPFR (`rug`): precision checks, exact parsing of decimal strings,
 //!   decimal output with only the correct digits, and two-precision error estimates.
 //! - [`ball`]: [`ball::Ball`], mid-rad ball arithmetic over MPFR with rigorous enclosures.
+//! - [`ball_exp`]: [`ball_exp::ExpTable`], fast rigorous ball eˣ/expm1/φ₁ at a fixed precision
+//!   (precomputed tables, Taylor series with an explicit error bound).
 //! - [`decimal`]: [`decimal::Num`], a number kept as the decimal text the user wrote, so that it
 //!   can be parsed exactly at any working precision.
 
 pub mod ball;
+pub mod ball_exp;
 pub mod decimal;
 pub mod mp;
 pub mod tol;

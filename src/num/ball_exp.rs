@@ -1,0 +1,426 @@
+//! Fast rigorous eˣ, eˣ − 1 and (eˣ − 1)/x for balls at one fixed precision, with the
+//! argument-independent work (tables, ln 2, Taylor coefficients) hoisted into [`ExpTable`].
+//!
+//! **Why.** MPFR's `exp`/`expm1` at 170 bits cost ~2–4 µs each and recompute everything per call;
+//! one rigorous closed-form point of the single neuron needs two of them (`theory.md` §1.4,
+//! [`crate::exact::single_neuron_ball`]). With tables built once, a call costs ~20 MPFR
+//! multiplications/additions at the working precision and no allocation except the result.
+//!
+//! **Algorithm** (working precision W = p + ≥ 20 guard bits, rounded up to whole 64-bit limbs;
+//! u = 2^−W; every MPFR operation rounds to nearest, so its relative error is ≤ u):
+//!
+//! 1. *Reduction.* For |m| < ¾, k = 0 and r = m. Otherwise k = round(m/ln 2) (in f64; any integer
+//!    is valid, this one gives |r| ≲ 0.35) and r = RN(m − k·L), where L is ln 2 rounded to W + 64
+//!    bits (|L − ln 2| ≤ 2^−(W+65)) and k·L is formed exactly. So m = k ln 2 + r + Δ with
+//!    |Δ| ≤ |k|·2^−(W+65) + (rounding of r, from MPFR's ternary value) =: `red_err`.
+//! 2. *Table split.* With s = sign(r) and J = ⌊|r|·2²⁴⌋ = j₁2¹⁶ + j₂2⁸ + j₃ (0 ≤ jᵢ < 256),
+//!    r = s(j₁2⁻⁸ + j₂2⁻¹⁶ + j₃2⁻²⁴) + ρ with ρ of sign s and |ρ| < q = 2⁻²⁴, all exact (ρ is
+//!    |r|·2²⁴ − J scaled back: its bits are a subset of r's). Tables hold Eᵢ(j) = expm1(s j 2^−8i)
+//!    and Tᵢ(j) = exp(s j 2^−8i) correctly rounded to W bits (relative error ≤ u), for both signs.
+//! 3. *Series.* y = Σ_{n=1}^{N} ρⁿ/n! by Horner, sₙ = RN(RN(sₙ₊₁ρ) + cₙ), y = RN(s₁ρ), over
+//!    coefficients cₙ = RN(1/n!) (c₁ = 1, c₂ = ½ exact). N is the least order with
+//!    qᴺ/((N+1)!(1−q)) ≤ u, so the truncation Σ_{n>N}|ρ|ⁿ/n! ≤ u|ρ|. Horner error: with
+//!    σₙ = 1/n! + ρσₙ₊₁ the exact partial sums (|σₙ| ≤ 1.01/n!) and εₙ = |sₙ − σₙ|,
+//!    εₙ ≤ qεₙ₊₁ + uq|sₙ₊₁| + |cₙ − 1/n!| + u|sₙ| ≤ qεₙ₊₁ + 2.03u/n!, and c₁ exact gives
+//!    ε₁ ≤ 1.02u + qε₂ ≤ 1.1u; the final product adds u|s₁ρ| ≤ 1.01u|ρ|; with the truncation,
+//!    |y − expm1 ρ| ≤ 3.2u|ρ| ≤ 6u|expm1 ρ| (as |expm1 ρ| ≥ |ρ|(1 − q)).
+//! 4. *Recombination, no cancellation.* F = E₁ + E₂T₁, P = T₁T₂, F ← F + E₃P, P ← PT₃,
+//!    F ← F + yP (each product and each sum rounded once): F = expm1(r) in exact arithmetic, and
+//!    **every summand has the sign s** (Eᵢ, y have the sign of their arguments; P > 0). Writing
+//!    θₖ for a factor (1 + θ), |θ| ≤ γₖ = ku/(1 − ku): a sum of same-sign terms carrying θₐ and
+//!    θ_b carries θ_max(a,b) before its own rounding. Tables bring θ₁, each rounding θ₁, y θ₆:
+//!    F₁ ~ θ₄, P₂ ~ θ₃, F₂ ~ θ₆, P₃ ~ θ₅, F₃ ~ θ₁₃. Hence |F − expm1 r| ≤ γ₁₃|expm1 r|
+//!    ≤ 14u|F| (`ferr`). Near 0 (k = 0, J = 0) this is a *relative* bound: expm1 keeps full
+//!    accuracy on tiny arguments (1e−300).
+//! 5. *Output.* exp: Z = RN(1 + F), value 2ᵏZ rounded to p bits (the shift is exact); error
+//!    2ᵏ(ferr + ½ulp(Z) + ½ulp at p). expm1: for k = 0 the value is F rounded to p bits; for
+//!    k ≠ 0 (then |m| ≥ ¾, so |eᵐ − 1| ≥ 0.52 and the subtraction cannot cancel) RN(2ᵏZ − 1).
+//! 6. *Input radius and Δ.* For x in [m ± r] and m′ = k ln 2 + r (the point actually evaluated),
+//!    |x − m′| ≤ r + red_err, and |eˣ − e^{m′}| = e^{m′}|e^{x−m′} − 1| ≤ e^{m′}·expm1(r + red_err)
+//!    with e^{m′} bounded by |value| + its error (plus 1 for expm1). The same bound as
+//!    [`Ball::exp`]/[`Ball::expm1`].
+//!
+//! All error sums are done in f64 rounded upward (the helpers of [`crate::num::ball`]).
+//!
+//! **Scope.** The fast path is used for midpoints with |m| ≤ 2²⁰ at precisions ≤
+//! [`FAST_MAX_PREC`] bits; anything else (including NaN/∞ midpoints) is delegated to MPFR through
+//! [`Ball::exp`]/[`Ball::expm1`], so every call returns a valid enclosure. Scratch numbers are
+//! kept per thread (one set per working precision), so a call allocates only its result.
+
+use crate::num::ball::{Ball, abs_down, abs_up, add_up, expm1_up, mul_up, pow2_up, round_err, up1};
+use crate::num::mp::{self, PrecError};
+use rug::float::{Constant, Round};
+use rug::ops::{AssignRound, NegAssign, SubAssignRound};
+use rug::{Assign, Float};
+use std::cell::RefCell;
+use std::fmt;
+
+/// Bits resolved per table level.
+const LEVEL_BITS: u32 = 8;
+/// Number of table levels: the series argument is below 2^−(LEVELS·LEVEL_BITS).
+const LEVELS: usize = 3;
+/// Entries per level and sign.
+const TABLE_LEN: usize = 1 << LEVEL_BITS;
+/// Bits split off by the tables (q = 2^−SPLIT_BITS).
+const SPLIT_BITS: u32 = LEVEL_BITS * LEVELS as u32;
+/// Below this |m| no ln 2 reduction is made (the tables cover |r| < 1).
+const NO_REDUCTION_BELOW: f64 = 0.75;
+/// Above this |m| MPFR is used (k stays a small integer; e^{2²⁰} is far outside the f64 radius
+/// range anyway).
+const MAX_FAST_ARG: f64 = 1_048_576.0;
+/// Minimum guard bits of the working precision.
+const GUARD_BITS: u32 = 20;
+/// Extra bits of the stored ln 2.
+const LN2_EXTRA_BITS: u32 = 64;
+/// Bound of the relative error of F in units of u (γ₁₃/(1 − γ₁₃) < 13.01, see step 4).
+const F_ERR_ULPS: f64 = 14.0;
+/// Precisions above this use MPFR's own exp (the series would need W/24 terms, and MPFR's
+/// asymptotically faster methods win there).
+pub const FAST_MAX_PREC: u32 = 1024;
+
+/// Tables and constants for fast ball exponentials at output precision `prec`.
+#[derive(Clone)]
+pub struct ExpTable {
+    prec: u32,
+    wp: u32,
+    ln2: Float,
+    /// expm1(s·j·2^−8(i+1)) at index [`idx`](i, s, j).
+    em1: Vec<Float>,
+    /// exp(s·j·2^−8(i+1)).
+    ex: Vec<Float>,
+    /// coef[n] = RN(1/n!), n = 0..=terms.
+    coef: Vec<Float>,
+    terms: usize,
+    /// 14u rounded up: the relative error bound of F.
+    f_err: f64,
+}
+
+impl fmt::Debug for ExpTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ExpTable {{ prec: {}, working: {}, series terms: {}, fast: {} }}",
+            self.prec,
+            self.wp,
+            self.terms,
+            self.is_fast()
+        )
+    }
+}
+
+#[inline]
+fn idx(level: usize, neg: bool, j: usize) -> usize {
+    (level * 2 + usize::from(neg)) * TABLE_LEN + j
+}
+
+/// Reusable intermediates at the working precision.
+struct Scratch {
+    wp: u32,
+    r0: Float,
+    tk: Float,
+    rho: Float,
+    s: Float,
+    f: Float,
+    pr: Float,
+    t: Float,
+    z: Float,
+}
+
+impl Scratch {
+    fn new(wp: u32) -> Self {
+        let f = || Float::new(wp);
+        Scratch {
+            wp,
+            r0: f(),
+            tk: Float::new(wp + LN2_EXTRA_BITS + 64),
+            rho: f(),
+            s: f(),
+            f: f(),
+            pr: f(),
+            t: f(),
+            z: f(),
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<Scratch>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Result of the reduced evaluation (F itself is left in the scratch's `f`).
+struct Reduced {
+    k: i64,
+    /// Bound of |m − (k ln 2 + r)|.
+    red_err: f64,
+    /// Bound of |F − expm1(r)|.
+    ferr: f64,
+}
+
+impl ExpTable {
+    /// Build the tables for results at `prec` bits (a few hundred microseconds at 170 bits; do it
+    /// once and reuse the table).
+    ///
+    /// # Errors
+    /// [`PrecError`] for a precision below 53 bits or above [`crate::num::tol::MAX_PREC_BITS`].
+    pub fn new(prec: u32) -> Result<Self, PrecError> {
+        mp::check_prec(prec)?;
+        let wp = (prec + GUARD_BITS).div_ceil(64) * 64;
+        let u = pow2_up(-i64::from(wp));
+        let mut t = ExpTable {
+            prec,
+            wp,
+            ln2: Float::with_val(wp + LN2_EXTRA_BITS, Constant::Log2),
+            em1: Vec::new(),
+            ex: Vec::new(),
+            coef: Vec::new(),
+            terms: 0,
+            f_err: mul_up(F_ERR_ULPS, u),
+        };
+        if prec > FAST_MAX_PREC {
+            return Ok(t);
+        }
+        let n = LEVELS * 2 * TABLE_LEN;
+        t.em1 = vec![Float::new(wp); n];
+        t.ex = vec![Float::new(wp); n];
+        for level in 0..LEVELS {
+            for neg in [false, true] {
+                for j in 0..TABLE_LEN {
+                    // s·j·2^−8(level+1), exact.
+                    let mut x = Float::with_val(wp, j as u32) >> (LEVEL_BITS * (level as u32 + 1));
+                    if neg {
+                        x = -x;
+                    }
+                    let i = idx(level, neg, j);
+                    t.em1[i].assign_round(x.exp_m1_ref(), Round::Nearest);
+                    t.ex[i].assign_round(x.exp_ref(), Round::Nearest);
+                }
+            }
+        }
+        // Least N with q^N/((N+1)!(1 − q)) ≤ u, in log2 with one bit of margin for the f64 log.
+        let mut terms = 1usize;
+        let mut log2_fact = 1.0f64; // log2((N+1)!) for N = 1
+        loop {
+            let lhs = f64::from(SPLIT_BITS) * terms as f64 + log2_fact;
+            if lhs >= f64::from(wp) + 1.0 {
+                break;
+            }
+            terms += 1;
+            log2_fact += ((terms + 1) as f64).log2();
+        }
+        t.terms = terms;
+        let mut fact = rug::Integer::from(1);
+        for k in 0..=terms {
+            if k > 0 {
+                fact *= k as u32;
+            }
+            let mut c = Float::with_val(wp, &fact); // exact: k! < 2^wp for these k
+            c.recip_round(Round::Nearest);
+            t.coef.push(c);
+        }
+        Ok(t)
+    }
+
+    /// Output precision in bits.
+    pub fn prec(&self) -> u32 {
+        self.prec
+    }
+
+    /// Whether the table-based path is available at this precision (else MPFR is used).
+    pub fn is_fast(&self) -> bool {
+        self.terms > 0
+    }
+
+    fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        SCRATCH.with(|cell| {
+            let mut v = cell.borrow_mut();
+            let pos = match v.iter().position(|s| s.wp == self.wp) {
+                Some(p) => p,
+                None => {
+                    v.push(Scratch::new(self.wp));
+                    v.len() - 1
+                }
+            };
+            f(&mut v[pos])
+        })
+    }
+
+    /// Steps 1–4: F ≈ expm1(r) in `sc.f`, or `None` when the fast path does not apply.
+    fn reduce_eval(&self, m: &Float, sc: &mut Scratch) -> Option<Reduced> {
+        if !self.is_fast() || !m.is_finite() {
+            return None;
+        }
+        let mf = m.to_f64();
+        if mf.abs() > MAX_FAST_ARG {
+            return None;
+        }
+        let (k, mut red_err) = if mf.abs() < NO_REDUCTION_BELOW {
+            let o = sc.r0.assign_round(m, Round::Nearest);
+            (0i64, round_err(&sc.r0, o))
+        } else {
+            let k = (mf / std::f64::consts::LN_2).round() as i64;
+            // k·L exactly (≤ 22-bit integer times a (W+64)-bit number in W+128 bits).
+            let o1 = sc.tk.assign_round(&self.ln2 * (k as i32), Round::Nearest);
+            let o2 = sc.r0.assign_round(m - &sc.tk, Round::Nearest);
+            let ln2_err = mul_up(
+                k.unsigned_abs() as f64,
+                pow2_up(-i64::from(self.wp + LN2_EXTRA_BITS) - 1),
+            );
+            (k, add_up(add_up(ln2_err, round_err(&sc.tk, o1)), round_err(&sc.r0, o2)))
+        };
+        if sc.r0.to_f64().abs() >= 0.999 {
+            return None;
+        }
+        let neg = sc.r0.is_sign_negative();
+        sc.rho.assign(&sc.r0);
+        sc.rho.abs_mut();
+        sc.rho <<= SPLIT_BITS;
+        let big_j = sc.rho.to_u32_saturating_round(Round::Down)?;
+        let o = sc.rho.sub_assign_round(big_j, Round::Nearest);
+        // Exact in theory (see step 2); counted anyway.
+        red_err = add_up(red_err, mul_up(round_err(&sc.rho, o), pow2_up(-i64::from(SPLIT_BITS))));
+        sc.rho >>= SPLIT_BITS;
+        if neg {
+            sc.rho.neg_assign();
+        }
+        let j = [
+            (big_j >> (2 * LEVEL_BITS)) as usize,
+            ((big_j >> LEVEL_BITS) as usize) & (TABLE_LEN - 1),
+            (big_j as usize) & (TABLE_LEN - 1),
+        ];
+        // Step 3: y = expm1(ρ) in sc.s.
+        // Separate products and sums at one precision: MPFR's same-precision fast paths
+        // (a fused multiply-add forms the 2W-bit product and takes the generic path).
+        sc.s.assign(&self.coef[self.terms]);
+        for n in (1..self.terms).rev() {
+            sc.s *= &sc.rho;
+            sc.s += &self.coef[n];
+        }
+        sc.s *= &sc.rho;
+        // Step 4.
+        let e = |l: usize| &self.em1[idx(l, neg, j[l])];
+        let x = |l: usize| &self.ex[idx(l, neg, j[l])];
+        sc.f.assign(e(1) * x(0));
+        sc.f += e(0);
+        sc.pr.assign(x(0) * x(1));
+        sc.t.assign(e(2) * &sc.pr);
+        sc.f += &sc.t;
+        sc.pr *= x(2);
+        sc.t.assign(&sc.s * &sc.pr);
+        sc.f += &sc.t;
+        let ferr = mul_up(abs_up(&sc.f), self.f_err);
+        Some(Reduced { k, red_err, ferr })
+    }
+
+    /// eˣ for the ball x (fast path when [`is_fast`](Self::is_fast) and |mid| ≤ 2²⁰; otherwise
+    /// [`Ball::exp`]). The result has [`prec`](Self::prec) bits.
+    pub fn exp(&self, x: &Ball) -> Ball {
+        self.with_scratch(|sc| {
+            let Some(red) = self.reduce_eval(x.mid(), sc) else {
+                return x.exp();
+            };
+            let o = sc.z.assign_round(&sc.f + 1u32, Round::Nearest);
+            let (mut mid, o2) = Float::with_val_round(self.prec, &sc.z, Round::Nearest);
+            let err = add_up(add_up(red.ferr, round_err(&sc.z, o)), round_err(&mid, o2));
+            // All bounds on the 2⁰ scale (e^{r} ≤ |Z_p| + err), scaled by 2ᵏ once: the radius
+            // stays finite whenever it fits in f64, even if e^m does not.
+            let em = add_up(abs_up(&mid), err);
+            let rad0 = add_up(err, mul_up(em, expm1_up(add_up(x.rad(), red.red_err))));
+            shift(&mut mid, red.k);
+            Ball::with_rad(mid, scale_up(rad0, red.k))
+        })
+    }
+
+    /// eˣ − 1 for the ball x, accurate relative to the value also near 0 (fast path as for
+    /// [`exp`](Self::exp); otherwise [`Ball::expm1`]).
+    pub fn expm1(&self, x: &Ball) -> Ball {
+        self.with_scratch(|sc| {
+            let Some(red) = self.reduce_eval(x.mid(), sc) else {
+                return x.expm1();
+            };
+            let rr = expm1_up(add_up(x.rad(), red.red_err));
+            let (mid, rad) = if red.k == 0 {
+                let (mid, o) = Float::with_val_round(self.prec, &sc.f, Round::Nearest);
+                let comp = add_up(red.ferr, round_err(&mid, o));
+                // e^{m′} = 1 + expm1(m′) ≤ 1 + mid + comp (tight for negative m′).
+                let em = add_up(1.0, add_up(mid.to_f64_round(Round::Up), comp)).max(0.0);
+                (mid, add_up(comp, mul_up(em, rr)))
+            } else {
+                let o = sc.z.assign_round(&sc.f + 1u32, Round::Nearest);
+                let err = add_up(red.ferr, round_err(&sc.z, o));
+                // e^{m′} = 2ᵏe^{r} ≤ 2ᵏ(Z + err): the propagated term on the 2⁰ scale.
+                let prop0 = mul_up(add_up(abs_up(&sc.z), err), rr);
+                shift(&mut sc.z, red.k);
+                let o2 = sc.z.sub_assign_round(1u32, Round::Nearest);
+                let (mid, o3) = Float::with_val_round(self.prec, &sc.z, Round::Nearest);
+                let comp = add_up(round_err(&sc.z, o2), round_err(&mid, o3));
+                (mid, add_up(comp, scale_up(add_up(err, prop0), red.k)))
+            };
+            Ball::with_rad(mid, rad)
+        })
+    }
+
+    /// φ₁(x) = (eˣ − 1)/x (entire, 1 at 0), as [`Ball::expm1_over_x`] but with the fast expm1:
+    /// expm1(x)/x in balls when x excludes 0 and |x| > ½; otherwise φ₁ at the (exact) midpoint
+    /// plus r·max|φ₁′| ≤ r (|φ₁′(ξ)| ≤ Σ k/(k+1)! = 1 for |ξ| ≤ 1).
+    pub fn expm1_over_x(&self, x: &Ball) -> Ball {
+        let p = self.prec;
+        let wide = || Ball::with_rad(Float::with_val(p, 0), f64::INFINITY);
+        let big = add_up(abs_up(x.mid()), x.rad());
+        if !x.contains_zero() && abs_down(x.mid()) > 0.5 {
+            return self.expm1(x).div(x).unwrap_or_else(|_| wide());
+        }
+        if big > 1.0 {
+            // Wide ball around 0: |φ₁| ≤ e^{|x|} on it.
+            let hi = expm1_up(big).max(1.0) + 1.0;
+            return Ball::with_rad(Float::with_val(p, 0), up1(hi));
+        }
+        let at_mid = if x.mid().is_zero() {
+            Ball::from_u32(p, 1)
+        } else {
+            let m = Ball::exact(x.mid().clone());
+            self.expm1(&m).div(&m).unwrap_or_else(|_| wide())
+        };
+        Ball::with_rad(at_mid.mid().clone(), add_up(at_mid.rad(), x.rad()))
+    }
+}
+
+/// An upper bound of x·2^k for x ≥ 0, in two factors so that 2^k itself may leave the f64
+/// range while the product does not (e^709.78 = 2^1024·e^r with r < 0).
+fn scale_up(x: f64, k: i64) -> f64 {
+    let h = k / 2;
+    mul_up(mul_up(x, pow2_up(h)), pow2_up(k - h))
+}
+
+/// x·2^k in place (exact: MPFR's exponent range is far wider than |k| ≤ 2²¹).
+fn shift(x: &mut Float, k: i64) {
+    if k >= 0 {
+        *x <<= k as u32;
+    } else {
+        *x >>= (-k) as u32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_order_and_working_precision() {
+        let t = ExpTable::new(170).unwrap();
+        assert_eq!(t.wp, 192);
+        // q^N/(N+1)! ≤ 2^−193 needs N = 8 for q = 2^−24: 2^−192/9! ≈ 2^−210, 2^−168/8! ≈ 2^−183.
+        assert_eq!(t.terms, 8);
+        assert!(!ExpTable::new(FAST_MAX_PREC + 1).unwrap().is_fast());
+        assert!(ExpTable::new(52).is_err());
+    }
+
+    #[test]
+    fn exact_zero_gives_exact_values() {
+        let t = ExpTable::new(170).unwrap();
+        let z = Ball::exact(Float::with_val(170, 0));
+        assert!(t.expm1(&z).is_exact_zero());
+        let e = t.exp(&z);
+        assert_eq!(e.mid().to_f64(), 1.0);
+        assert!(e.rad() < 1e-50);
+    }
+}
