@@ -15,6 +15,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use lazyrich::case::Case;
 use lazyrich::exact::single_neuron_mp::Form;
+use lazyrich::flow::imex::{ARK436, ARK548, ArkTableau, ImexOptions};
 use lazyrich::flow::{FlowOptions, Method};
 use lazyrich::report::{self, plot, table};
 use lazyrich::verify::{self, Mode, Row};
@@ -93,12 +94,16 @@ enum Command {
         /// Repetitions (median reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Method (tsit45 only; implicit methods would form the dense Jacobian).
+        /// Method: tsit45, or an IMEX pair (ark548, ark436) with the stiff output-layer mode
+        /// implicit (diffsol's implicit methods would form the dense Jacobian).
         #[arg(long, value_enum, default_value_t = MethodArg::Tsit45)]
         method: MethodArg,
         /// Threads for the gradient's GEMMs (1 = sequential, as the peer timings).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Write the final θ (JSON array) here, to compare methods.
+        #[arg(long)]
+        save_final: Option<PathBuf>,
     },
     /// Run the verification catalog and write certified tables and a figure.
     Verify {
@@ -177,6 +182,10 @@ enum MethodArg {
     Tsit45,
     /// Taylor series (f64 or MPFR, `--prec`, `--tol`).
     Taylor,
+    /// Additive RK 5(4)8L[2]SA, stiff modes implicit (piecewise_linear plain flow).
+    Ark548,
+    /// Additive RK 4(3)6L[2]SA, stiff modes implicit (piecewise_linear plain flow).
+    Ark436,
 }
 
 impl MethodArg {
@@ -187,7 +196,15 @@ impl MethodArg {
             MethodArg::Esdirk34 => Some(Method::Esdirk34),
             MethodArg::TrBdf2 => Some(Method::TrBdf2),
             MethodArg::Tsit45 => Some(Method::Tsit45),
-            MethodArg::Taylor => None,
+            MethodArg::Taylor | MethodArg::Ark548 | MethodArg::Ark436 => None,
+        }
+    }
+    /// The IMEX pair, if this is one.
+    fn ark(self) -> Option<&'static ArkTableau> {
+        match self {
+            MethodArg::Ark548 => Some(&ARK548),
+            MethodArg::Ark436 => Some(&ARK436),
+            _ => None,
         }
     }
 }
@@ -268,6 +285,27 @@ fn run(cli: Cli) -> Result<i32> {
                 );
             }
             let v = match method.flow_method() {
+                None if method.ark().is_some() => {
+                    let tab = method.ark().expect("checked");
+                    match case_v {
+                        Case::PiecewiseLinear(c) => {
+                            if function_space {
+                                bail!("--form function_space is not defined for piecewise_linear: drop it");
+                            }
+                            let opts = ImexOptions::new().with_tableau(tab).with_tol(rtol, atol);
+                            piecewise_linear::simulate_json(
+                                &c,
+                                piecewise_linear::Solver::Imex(opts),
+                                events != Some(OnOff::Off),
+                            )?
+                        }
+                        other => bail!(
+                            "--method {} needs a field that names its stiff modes: piecewise_linear cases only, not {}; use bdf or tsit45",
+                            tab.name,
+                            other.model_name()
+                        ),
+                    }
+                }
                 None => {
                     if function_space {
                         bail!("--method taylor integrates the parameter flow only: drop --form function_space");
@@ -304,7 +342,11 @@ fn run(cli: Cli) -> Result<i32> {
                             if function_space {
                                 bail!("--form function_space is not defined for piecewise_linear: drop it");
                             }
-                            piecewise_linear::simulate_json(&c, &opts, events != Some(OnOff::Off))?
+                            piecewise_linear::simulate_json(
+                                &c,
+                                piecewise_linear::Solver::Diffsol(&opts),
+                                events != Some(OnOff::Off),
+                            )?
                         }
                     }
                 }
@@ -321,10 +363,15 @@ fn run(cli: Cli) -> Result<i32> {
             runs,
             method,
             threads,
-        } => match method.flow_method() {
-            Some(m) => piecewise_linear::bench_problem_r(d, h, n, t_end, rtol, runs, m, threads),
-            None => bail!("bench-problem-r: --method taylor is not supported; use tsit45"),
-        },
+            save_final,
+        } => {
+            let m = match (method.flow_method(), method.ark()) {
+                (Some(m), _) => piecewise_linear::BenchMethod::Diffsol(m),
+                (None, Some(t)) => piecewise_linear::BenchMethod::Imex(t),
+                (None, None) => bail!("bench-problem-r: --method taylor is not supported; use tsit45 or ark548"),
+            };
+            piecewise_linear::bench_problem_r(d, h, n, t_end, rtol, runs, m, threads, save_final.as_deref())
+        }
         Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),
         Command::Report { out } => run_catalog(Mode::Full, &out, true),
         Command::Sweep { action } => sweep::run(action),

@@ -3,13 +3,22 @@
 
 use anyhow::{Result, bail};
 use lazyrich::case::{PiecewiseLinearCase, f64_rows, f64_vec};
+use lazyrich::flow::imex::{ArkTableau, ImexOptions, integrate_imex};
 use lazyrich::flow::{FlowOptions, Method, integrate, integrate_switched};
 use lazyrich::models::piecewise_linear::{FrozenPatternFlow, LossScale, PiecewiseLinear, problem_r};
 use lazyrich::models::{GradientFlowModel, ParameterFlow};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
 
-pub(super) fn simulate_json(c: &PiecewiseLinearCase, opts: &FlowOptions, events: bool) -> Result<Value> {
+/// The integrator of a piecewise-linear `simulate`.
+pub(super) enum Solver<'a> {
+    /// A diffsol method (plain, or event-located with `events`).
+    Diffsol(&'a FlowOptions),
+    /// An ARK IMEX pair with the output layer's top mode implicit (plain flow only).
+    Imex(ImexOptions),
+}
+
+pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events: bool) -> Result<Value> {
     let times = f64_vec(&c.times);
     lazyrich::num::check_times(&times)?;
     let scale: LossScale = c.loss.parse()?;
@@ -23,11 +32,37 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, opts: &FlowOptions, events:
         c.eta_w.to_f64(),
         scale,
     )?;
-    let tr = if events {
-        let field = FrozenPatternFlow::new(&model, &theta0);
-        integrate_switched(&field, &theta0, &times, opts)?
-    } else {
-        integrate(&ParameterFlow(&model), &theta0, &times, opts)?
+    let (tr, method, rtol, atol, stats) = match solver {
+        Solver::Diffsol(opts) => {
+            let tr = if events {
+                let field = FrozenPatternFlow::new(&model, &theta0);
+                integrate_switched(&field, &theta0, &times, opts)?
+            } else {
+                integrate(&ParameterFlow(&model), &theta0, &times, opts)?
+            };
+            let stats = serde_json::to_value(tr.stats)?;
+            (tr, opts.method.as_str(), opts.rtol, opts.atol, stats)
+        }
+        Solver::Imex(opts) => {
+            if events {
+                bail!(
+                    "--method {} integrates the plain flow (it does not locate activation switches): add --events off",
+                    opts.tableau.name
+                );
+            }
+            let tr = integrate_imex(&ParameterFlow(&model), &theta0, &times, &opts)?;
+            let stats = serde_json::to_value(tr.stats)?;
+            let tr = lazyrich::flow::Trajectory {
+                times: tr.times,
+                states: tr.states,
+                stats: Default::default(),
+                events: 0,
+                switches: 0,
+                sliding_segments: 0,
+                first_sliding: None,
+            };
+            (tr, opts.tableau.name, opts.rtol, opts.atol, stats)
+        }
     };
     let d0 = model.deltas(&theta0);
     let mut max_drift: f64 = 0.0;
@@ -48,9 +83,9 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, opts: &FlowOptions, events:
         .collect();
     let mut out = Map::new();
     out.insert("model".into(), json!("piecewise_linear"));
-    out.insert("method".into(), json!(opts.method.as_str()));
-    out.insert("rtol".into(), json!(opts.rtol));
-    out.insert("atol".into(), json!(opts.atol));
+    out.insert("method".into(), json!(method));
+    out.insert("rtol".into(), json!(rtol));
+    out.insert("atol".into(), json!(atol));
     out.insert("events".into(), json!(events));
     out.insert("loss_scale".into(), json!(scale.as_str()));
     out.insert("h".into(), json!(model.h()));
@@ -68,14 +103,24 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, opts: &FlowOptions, events:
         "sliding_segments".into(),
         json!(if events { Some(tr.sliding_segments) } else { None }),
     );
-    out.insert("stats".into(), serde_json::to_value(tr.stats)?);
+    out.insert("stats".into(), stats);
     Ok(Value::Object(out))
 }
 
-/// Time the problem-R solve (issue 6): one gradient, then the whole flow to `t_end` with
-/// Tsit45 at `rtol` (atol = rtol/100), `runs` times; prints medians. Explicit only: the
-/// P×P Jacobian (P = h(d+1) ≈ 10⁵ → 81 GB) is never formed, and the crate's implicit methods
-/// assemble it (diffsol's dense LU), so BDF/SDIRK are refused here.
+/// The integrator of `bench-problem-r`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum BenchMethod {
+    /// A diffsol method (explicit only here).
+    Diffsol(Method),
+    /// An ARK IMEX pair with the output layer's top mode implicit.
+    Imex(&'static ArkTableau),
+}
+
+/// Time the problem-R solve (issue 6): one gradient, then the whole flow to `t_end` at `rtol`
+/// (atol = rtol/100), `runs` times; prints medians. The P×P Jacobian (P = h(d+1) ≈ 10⁵ →
+/// 81 GB) is never formed: diffsol's implicit methods here would assemble it, so they are
+/// refused; the IMEX pairs treat only the rank-one stiff mode implicitly (closed-form solve).
+/// `save_final` writes the final θ as a JSON array (to compare runs).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn bench_problem_r(
     d: usize,
@@ -84,16 +129,19 @@ pub(super) fn bench_problem_r(
     t_end: f64,
     rtol: f64,
     runs: usize,
-    method: Method,
+    method: BenchMethod,
     threads: usize,
+    save_final: Option<&std::path::Path>,
 ) -> Result<i32> {
-    if method != Method::Tsit45 {
-        bail!(
-            "bench-problem-r runs tsit45 only: the implicit methods here assemble the dense P×P Jacobian \
-             (P = {} → {:.0} GB), which issue 6 forbids; a matrix-free Newton–Krylov BDF is not implemented",
-            h * (d + 1),
-            (h * (d + 1)) as f64 * (h * (d + 1)) as f64 * 8.0 / 1e9
-        );
+    if let BenchMethod::Diffsol(m) = method {
+        if m != Method::Tsit45 {
+            bail!(
+                "bench-problem-r runs tsit45, ark548 or ark436: diffsol's implicit methods assemble the dense P×P Jacobian \
+                 (P = {} → {:.0} GB), which issue 6 forbids; the IMEX pairs (--method ark548) treat the stiff mode implicitly without it",
+                h * (d + 1),
+                (h * (d + 1)) as f64 * (h * (d + 1)) as f64 * 8.0 / 1e9
+            );
+        }
     }
     if !(t_end.is_finite() && t_end > 0.0) || runs == 0 {
         bail!("--t-end must be > 0 and --runs ≥ 1");
@@ -125,32 +173,53 @@ pub(super) fn bench_problem_r(
     eprintln!(
         "Hessian at θ0 (40 power iterations with HVPs each): λ₁ ≈ {lam:.2}, λ₂ ≈ {lam2:.3} (on the complement of λ₁'s vector)"
     );
-    let opts = FlowOptions::new(method).with_tol(rtol, rtol / 100.0);
     let mut rows = Vec::new();
+    let mut last = Vec::new();
+    let mut extra = json!(null);
     for r in 0..runs {
         let s = Instant::now();
-        let tr = integrate(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?;
+        let (th, steps, rejected, evals) = match method {
+            BenchMethod::Diffsol(m) => {
+                let opts = FlowOptions::new(m).with_tol(rtol, rtol / 100.0);
+                let tr = integrate(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?;
+                let th = tr.states.last().expect("two times").clone();
+                (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
+            }
+            BenchMethod::Imex(tab) => {
+                let opts = ImexOptions::new().with_tableau(tab).with_tol(rtol, rtol / 100.0);
+                let tr = integrate_imex(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?;
+                extra = serde_json::to_value(tr.stats)?;
+                let th = tr.states.last().expect("two times").clone();
+                (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
+            }
+        };
         let secs = s.elapsed().as_secs_f64();
-        let th = tr.states.last().expect("two times");
         eprintln!(
-            "run {r}: {secs:.2} s, steps {} (rejected {}), gradients {}, loss {:.6e} → {:.6e}, δ drift {:.2e}",
-            tr.stats.steps,
-            tr.stats.rejected_steps,
-            tr.stats.rhs_evals,
+            "run {r}: {secs:.2} s, steps {steps} (rejected {rejected}), gradients {evals}, loss {:.6e} → {:.6e}, δ drift {:.2e}",
             model.loss(&th0),
-            model.loss(th),
-            model.delta_drift(&th0, th)
+            model.loss(&th),
+            model.delta_drift(&th0, &th)
         );
-        rows.push((secs, tr.stats.steps, tr.stats.rhs_evals));
+        rows.push((secs, steps, evals));
+        last = th;
+    }
+    if let Some(path) = save_final {
+        std::fs::write(path, serde_json::to_string(&last)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     let med = rows[rows.len() / 2];
+    let name = match method {
+        BenchMethod::Diffsol(m) => m.as_str(),
+        BenchMethod::Imex(t) => t.name,
+    };
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({
-            "problem": "R", "d": d, "h": h, "n": n, "t_end": t_end, "method": method.as_str(), "rtol": rtol,
+            "problem": "R", "d": d, "h": h, "n": n, "t_end": t_end, "method": name, "rtol": rtol,
             "runs": runs, "threads": threads, "median_seconds": med.0, "steps": med.1, "gradients": med.2,
             "gradient_ms_median": tg[10] * 1e3, "top_hessian_eigenvalue": lam, "second_hessian_eigenvalue": lam2,
+            "final_loss": model.loss(&last), "imex_stats": extra,
         }))?
     );
     Ok(0)

@@ -15,6 +15,7 @@
 //! the catalog promises and why).
 
 mod equations;
+pub mod imex;
 
 use crate::models::{SwitchedField, VectorField};
 use crate::num::{TimeError, check_times};

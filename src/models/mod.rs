@@ -111,6 +111,26 @@ pub trait VectorField {
     fn jvp_inplace(&self, y: &[f64], v: &[f64], out: &mut [f64]);
 }
 
+/// A low-rank symmetric negative semi-definite operator L = −Σ_j μ_j v_j v_jᵀ (v_j orthonormal,
+/// μ_j ≥ 0): the stiff part of a field's Jacobian that an IMEX method treats implicitly
+/// (`flow::imex`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StiffModes {
+    /// Decay rates μ_j ≥ 0.
+    pub mu: Vec<f64>,
+    /// Orthonormal directions v_j (each of the field's dimension).
+    pub v: Vec<Vec<f64>>,
+}
+
+/// A [`VectorField`] that can name its stiff directions. The IMEX split F(y) = L y + (F(y) − L y)
+/// is exact for *any* L, so the modes only decide how long the steps can be, never what is
+/// solved: a poor estimate costs steps, not accuracy.
+pub trait StiffSplit: VectorField {
+    /// Estimate the stiff modes at `y` into `modes`, warm-started from what `modes` holds (empty
+    /// on the first call). May allocate (it runs once every many steps, not per evaluation).
+    fn stiff_modes(&self, y: &[f64], modes: &mut StiffModes);
+}
+
 /// A [`VectorField`] that is smooth between switching surfaces s_j(y) = 0 (e.g. the
 /// activation-pattern boundaries w_kᵀx_i = 0 of a ReLU network). Between switches it evaluates
 /// one smooth piece (frozen across the surface, so an integrator's trial stages never see a

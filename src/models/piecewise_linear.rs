@@ -39,7 +39,10 @@
 //!   (equivalent control c_ki ∈ [γ, 1]; derivation and δ_k conservation in its doc).
 
 use super::deep_linear::check_matrix;
-use super::{GradientFlowModel, ModelError, SwitchedField, VectorField, check_finite, check_rate};
+use super::{
+    GradientFlowModel, ModelError, ParameterFlow, StiffModes, StiffSplit, SwitchedField, VectorField, check_finite,
+    check_rate,
+};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use serde::Serialize;
@@ -903,6 +906,78 @@ impl GradientFlowModel for PiecewiseLinear {
     }
     fn hvp_inplace(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
         self.hvp_pattern(theta, Pattern::Live, v, out)
+    }
+}
+
+impl PiecewiseLinear {
+    /// The top eigenpair of the output layer's block of the flow Jacobian, −η_a·∂²L/∂a² =
+    /// −η_a·2c·ΦΦᵀ with Φ = σ(WX) (h×n features; L = c·Σ_i r_i²; exact, since f is linear in
+    /// a), by power iteration warm-started from `v` (length h; all zeros or empty → the
+    /// feature-mean direction Φ·1). Returns μ = η_a·2c·λ_max(ΦΦᵀ) and leaves the unit vector
+    /// in `v`. Stops when μ changes by < 1e-6 relatively (at most `max_iter` iterations).
+    ///
+    /// Why this block: with many neurons the features share a mean of order one, so ΦΦᵀ has
+    /// one eigenvalue ≈ h·E[σ(z)]² far above the rest. On problem R (h = 1000) it is 160.19,
+    /// the full Hessian's top eigenvalue (HVP power iteration), and removing it leaves a
+    /// spectral radius of 5.40 (measured at t = 0, 2 and 10 along the flow). Cost: one
+    /// h×d×n product for Φ plus 4hn flop per iteration (each ≈ ½% of a gradient).
+    pub fn output_top_mode(&self, theta: &[f64], v: &mut Vec<f64>, max_iter: usize) -> f64 {
+        let (n, h, d) = (self.n, self.h, self.d);
+        let mut sc = self.scratch.borrow_mut();
+        let s = &mut *sc;
+        preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
+        let gamma = self.gamma;
+        s.z.iter_mut().for_each(|z| *z = sigma(gamma, *z));
+        let phi = &s.z;
+        if v.len() != h || v.iter().all(|x| *x == 0.0) {
+            v.clear();
+            v.extend((0..h).map(|k| phi[k * n..(k + 1) * n].iter().sum::<f64>()));
+        }
+        let scale = self.eta_a * 2.0 * self.c;
+        let mut u = vec![0.0; h];
+        let mut mu = f64::NAN;
+        for _ in 0..max_iter.max(1) {
+            let nv = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if !(nv > 0.0 && nv.is_finite()) {
+                return 0.0;
+            }
+            v.iter_mut().for_each(|x| *x /= nv);
+            // q = Φᵀv, u = Φq
+            s.q.iter_mut().for_each(|x| *x = 0.0);
+            for (k, &vk) in v.iter().enumerate() {
+                for (q, p) in s.q.iter_mut().zip(&phi[k * n..(k + 1) * n]) {
+                    *q += vk * p;
+                }
+            }
+            for (k, uk) in u.iter_mut().enumerate() {
+                *uk = phi[k * n..(k + 1) * n].iter().zip(&s.q).map(|(p, q)| p * q).sum();
+            }
+            let new = scale * v.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>();
+            std::mem::swap(v, &mut u);
+            let done = (new - mu).abs() <= 1e-6 * new.abs();
+            mu = new;
+            if done {
+                break;
+            }
+        }
+        let nv = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter_mut().for_each(|x| *x /= nv);
+        mu
+    }
+}
+
+/// Stiff mode of the plain parameter flow (activation pattern live): the output layer's top
+/// mode ([`PiecewiseLinear::output_top_mode`]), embedded in θ = (W, a) with zeros on W.
+impl StiffSplit for ParameterFlow<'_, PiecewiseLinear> {
+    fn stiff_modes(&self, y: &[f64], modes: &mut StiffModes) {
+        let m = self.0;
+        let hd = m.h * m.d;
+        let mut v: Vec<f64> = modes.v.first().map(|v| v[hd..].to_vec()).unwrap_or_default();
+        let mu = m.output_top_mode(y, &mut v, 50);
+        let mut full = vec![0.0; hd + m.h];
+        full[hd..].copy_from_slice(&v);
+        modes.mu = vec![mu];
+        modes.v = vec![full];
     }
 }
 

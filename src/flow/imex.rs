@@ -1,0 +1,629 @@
+//! Additive (IMEX) Runge–Kutta integration with a low-rank implicit part, for flows whose
+//! stiffness sits in a few known directions.
+//!
+//! **Equation.** ẏ = F(y) split exactly as F(y) = L y + N(y), N(y) = F(y) − L y, with
+//! L = −Σ_j μ_j v_j v_jᵀ (v_j orthonormal, μ_j ≥ 0; [`StiffModes`], supplied and refreshed by the
+//! field through [`StiffSplit::stiff_modes`]). The explicit tableau integrates N, the
+//! L-stable ESDIRK tableau integrates L y (Kennedy & Carpenter, "Additive Runge–Kutta schemes
+//! for convection–diffusion–reaction equations", Appl. Numer. Math. 44 (2003) 139–181: the
+//! ARK5(4)8L[2]SA and ARK4(3)6L[2]SA pairs). Stage i solves
+//!
+//! (I − hγL) Yᵢ = y_n + h Σ_{j<i} (a^E_ij N_j + a^I_ij L Y_j),
+//!
+//! which for this L is a closed form: (I + hγ μ v vᵀ)⁻¹ = I − hγμ/(1 + hγμ)·v vᵀ per mode, no
+//! factorisation and no Newton iteration. Because both tableaux share b, the step is
+//! y_{n+1} = y_n + h Σ bᵢ F(Yᵢ) and the embedded error estimate h Σ (bᵢ − b̂ᵢ) F(Yᵢ): only the
+//! vectors F(Yᵢ) and the scalars vᵀYᵢ are stored (N_j = F_j + Σ μ (vᵀY_j) v).
+//!
+//! **Why.** An explicit method's step is bounded by the largest |eigenvalue| of ∂F/∂y. When that
+//! bound comes from a few modes (problem R, issue 6: λ₁ ≈ 160 for the output layer's
+//! feature-mean direction, the rest ≤ 5.4), moving them into L leaves N with the small
+//! eigenvalues only, and the step is set by accuracy. The split is exact for every L: modes
+//! that are off only make N stiffer (shorter steps), they never change what is solved.
+//!
+//! **Error control** as in the crate's diffsol runs: weighted RMS norm of the embedded
+//! difference with weights atol + rtol·max(|y_n,i|, |y_{n+1},i|), step factor
+//! 0.9·err^{−1/(p̂+1)} (p̂ the embedded order) clamped to [0.2, 5] (≤ 1 after a rejection).
+//! Output times are hit by shortening the step that would pass them (no interpolation).
+//! The modes are refreshed at the start and every [`ImexOptions::refresh_every`] accepted steps.
+
+use crate::models::{StiffModes, StiffSplit};
+use crate::num::{TimeError, check_times};
+use serde::Serialize;
+
+/// An additive Runge–Kutta pair: explicit tableau a^E, ESDIRK tableau a^I (a^I_11 = 0, equal
+/// diagonal γ after), shared b and c, embedded b̂.
+#[derive(Debug, Clone, Copy)]
+pub struct ArkTableau {
+    /// Name (Kennedy–Carpenter's).
+    pub name: &'static str,
+    /// Stages s.
+    pub stages: usize,
+    /// Order of b.
+    pub order: u32,
+    /// Order of b̂.
+    pub embedded_order: u32,
+    /// a^E, s×s row-major (strictly lower).
+    pub ae: &'static [f64],
+    /// a^I, s×s row-major (lower, diagonal γ from stage 2).
+    pub ai: &'static [f64],
+    /// b (shared).
+    pub b: &'static [f64],
+    /// Embedded b̂.
+    pub bhat: &'static [f64],
+    /// Nodes c.
+    pub c: &'static [f64],
+}
+
+/// ARK4(3)6L[2]SA (Kennedy & Carpenter 2003, Table 5 of the paper's appendix): 6 stages,
+/// order 4, embedded order 3, γ = 1/4, stiffly accurate L-stable implicit part.
+pub const ARK436: ArkTableau = ArkTableau {
+    name: "ark436",
+    stages: 6,
+    order: 4,
+    embedded_order: 3,
+    ae: &ARK436_AE,
+    ai: &ARK436_AI,
+    b: &ARK436_B,
+    bhat: &ARK436_BHAT,
+    c: &[0.0, 0.5, 83.0 / 250.0, 31.0 / 50.0, 17.0 / 20.0, 1.0],
+};
+
+const ARK436_B: [f64; 6] = [
+    82889.0 / 524892.0,
+    0.0,
+    15625.0 / 83664.0,
+    69875.0 / 102672.0,
+    -2260.0 / 8211.0,
+    0.25,
+];
+const ARK436_BHAT: [f64; 6] = [
+    4586570599.0 / 29645900160.0,
+    0.0,
+    178811875.0 / 945068544.0,
+    814220225.0 / 1159782912.0,
+    -3700637.0 / 11593932.0,
+    61727.0 / 225920.0,
+];
+#[rustfmt::skip]
+const ARK436_AE: [f64; 36] = [
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    0.5, 0.0, 0.0, 0.0, 0.0, 0.0,
+    13861.0 / 62500.0, 6889.0 / 62500.0, 0.0, 0.0, 0.0, 0.0,
+    -116923316275.0 / 2393684061468.0, -2731218467317.0 / 15368042101831.0,
+    9408046702089.0 / 11113171139209.0, 0.0, 0.0, 0.0,
+    -451086348788.0 / 2902428689909.0, -2682348792572.0 / 7519795681897.0,
+    12662868775082.0 / 11960479115383.0, 3355817975965.0 / 11060851509271.0, 0.0, 0.0,
+    647845179188.0 / 3216320057751.0, 73281519250.0 / 8382639484533.0,
+    552539513391.0 / 3454668386233.0, 3354512671639.0 / 8306763924573.0, 4040.0 / 17871.0, 0.0,
+];
+#[rustfmt::skip]
+const ARK436_AI: [f64; 36] = [
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    0.25, 0.25, 0.0, 0.0, 0.0, 0.0,
+    8611.0 / 62500.0, -1743.0 / 31250.0, 0.25, 0.0, 0.0, 0.0,
+    5012029.0 / 34652500.0, -654441.0 / 2922500.0, 174375.0 / 388108.0, 0.25, 0.0, 0.0,
+    15267082809.0 / 155376265600.0, -71443401.0 / 120774400.0, 730878875.0 / 902184768.0,
+    2285395.0 / 8070912.0, 0.25, 0.0,
+    82889.0 / 524892.0, 0.0, 15625.0 / 83664.0, 69875.0 / 102672.0, -2260.0 / 8211.0, 0.25,
+];
+
+/// ARK5(4)8L[2]SA (Kennedy & Carpenter 2003): 8 stages, order 5, embedded order 4,
+/// γ = 41/200, stiffly accurate L-stable implicit part.
+pub const ARK548: ArkTableau = ArkTableau {
+    name: "ark548",
+    stages: 8,
+    order: 5,
+    embedded_order: 4,
+    ae: &ARK548_AE,
+    ai: &ARK548_AI,
+    b: &ARK548_B,
+    bhat: &ARK548_BHAT,
+    c: &[
+        0.0,
+        41.0 / 100.0,
+        2935347310677.0 / 11292855782101.0,
+        1426016391358.0 / 7196633302097.0,
+        92.0 / 100.0,
+        24.0 / 100.0,
+        3.0 / 5.0,
+        1.0,
+    ],
+};
+
+const ARK548_B: [f64; 8] = [
+    -872700587467.0 / 9133579230613.0,
+    0.0,
+    0.0,
+    22348218063261.0 / 9555858737531.0,
+    -1143369518992.0 / 8141816002931.0,
+    -39379526789629.0 / 19018526304540.0,
+    32727382324388.0 / 42900044865799.0,
+    41.0 / 200.0,
+];
+const ARK548_BHAT: [f64; 8] = [
+    -975461918565.0 / 9796059967033.0,
+    0.0,
+    0.0,
+    78070527104295.0 / 32432590147079.0,
+    -548382580838.0 / 3424219808633.0,
+    -33438840321285.0 / 15594753105479.0,
+    3629800801594.0 / 4656183773603.0,
+    4035322873751.0 / 18575991585200.0,
+];
+#[rustfmt::skip]
+const ARK548_AE: [f64; 64] = [
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    41.0 / 100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    367902744464.0 / 2072280473677.0, 677623207551.0 / 8224143866563.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    1268023523408.0 / 10340822734521.0, 0.0, 1029933939417.0 / 13636558850479.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    14463281900351.0 / 6315353703477.0, 0.0, 66114435211212.0 / 5879490589093.0,
+    -54053170152839.0 / 4284798021562.0, 0.0, 0.0, 0.0, 0.0,
+    14090043504691.0 / 34967701212078.0, 0.0, 15191511035443.0 / 11219624916014.0,
+    -18461159152457.0 / 12425892160975.0, -281667163811.0 / 9011619295870.0, 0.0, 0.0, 0.0,
+    19230459214898.0 / 13134317526959.0, 0.0, 21275331358303.0 / 2942455364971.0,
+    -38145345988419.0 / 4862620318723.0, -1.0 / 8.0, -1.0 / 8.0, 0.0, 0.0,
+    -19977161125411.0 / 11928030595625.0, 0.0, -40795976796054.0 / 6384907823539.0,
+    177454434618887.0 / 12078138498510.0, 782672205425.0 / 8267701900261.0,
+    -69563011059811.0 / 9646580694205.0, 7356628210526.0 / 4942186776405.0, 0.0,
+];
+#[rustfmt::skip]
+const ARK548_AI: [f64; 64] = [
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    41.0 / 200.0, 41.0 / 200.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    41.0 / 400.0, -567603406766.0 / 11931857230679.0, 41.0 / 200.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    683785636431.0 / 9252920307686.0, 0.0, -110385047103.0 / 1367015193373.0, 41.0 / 200.0,
+    0.0, 0.0, 0.0, 0.0,
+    3016520224154.0 / 10081342136671.0, 0.0, 30586259806659.0 / 12414158314087.0,
+    -22760509404356.0 / 11113319521817.0, 41.0 / 200.0, 0.0, 0.0, 0.0,
+    218866479029.0 / 1489978393911.0, 0.0, 638256894668.0 / 5436446318841.0,
+    -1179710474555.0 / 5321154724896.0, -60928119172.0 / 8023461067671.0, 41.0 / 200.0, 0.0, 0.0,
+    1020004230633.0 / 5715676835656.0, 0.0, 25762820946817.0 / 25263940353407.0,
+    -2161375909145.0 / 9755907335909.0, -211217309593.0 / 5846859502534.0,
+    -4269925059573.0 / 7827059040749.0, 41.0 / 200.0, 0.0,
+    -872700587467.0 / 9133579230613.0, 0.0, 0.0, 22348218063261.0 / 9555858737531.0,
+    -1143369518992.0 / 8141816002931.0, -39379526789629.0 / 19018526304540.0,
+    32727382324388.0 / 42900044865799.0, 41.0 / 200.0,
+];
+
+impl ArkTableau {
+    /// By CLI name (`ark548`, `ark436`).
+    pub fn by_name(name: &str) -> Option<&'static ArkTableau> {
+        [&ARK548, &ARK436].into_iter().find(|t| t.name == name)
+    }
+    /// a^E_ij.
+    pub fn ae(&self, i: usize, j: usize) -> f64 {
+        self.ae[i * self.stages + j]
+    }
+    /// a^I_ij.
+    pub fn ai(&self, i: usize, j: usize) -> f64 {
+        self.ai[i * self.stages + j]
+    }
+}
+
+/// Options of one IMEX integration.
+#[derive(Debug, Clone, Copy)]
+pub struct ImexOptions {
+    /// The pair.
+    pub tableau: &'static ArkTableau,
+    /// Relative tolerance (> 0).
+    pub rtol: f64,
+    /// Absolute tolerance (> 0).
+    pub atol: f64,
+    /// Give up after this many steps (accepted + rejected).
+    pub max_steps: usize,
+    /// Refresh the stiff modes every this many accepted steps (≥ 1).
+    pub refresh_every: usize,
+}
+
+impl ImexOptions {
+    /// ARK5(4)8L[2]SA, rtol 1e-8, atol 1e-10, 10⁶ steps, modes refreshed every 20 steps.
+    pub fn new() -> Self {
+        ImexOptions {
+            tableau: &ARK548,
+            rtol: 1e-8,
+            atol: 1e-10,
+            max_steps: 1_000_000,
+            refresh_every: 20,
+        }
+    }
+    /// With tolerances.
+    pub fn with_tol(mut self, rtol: f64, atol: f64) -> Self {
+        self.rtol = rtol;
+        self.atol = atol;
+        self
+    }
+    /// With another pair.
+    pub fn with_tableau(mut self, t: &'static ArkTableau) -> Self {
+        self.tableau = t;
+        self
+    }
+}
+
+impl Default for ImexOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Statistics of one IMEX integration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ImexStats {
+    /// Accepted steps.
+    pub steps: usize,
+    /// Rejected steps.
+    pub rejected_steps: usize,
+    /// Evaluations of F.
+    pub rhs_evals: usize,
+    /// Stiff-mode refreshes.
+    pub mode_refreshes: usize,
+    /// Largest decay rate μ seen.
+    pub max_mu: f64,
+    /// Smallest accepted step.
+    pub min_step: f64,
+    /// Largest accepted step.
+    pub max_step: f64,
+}
+
+/// States at the requested times with statistics.
+#[derive(Debug, Clone)]
+pub struct ImexTrajectory {
+    /// Output times.
+    pub times: Vec<f64>,
+    /// State at each time.
+    pub states: Vec<Vec<f64>>,
+    /// Statistics.
+    pub stats: ImexStats,
+}
+
+/// Errors of [`integrate_imex`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImexError {
+    /// Bad tolerance or option.
+    #[error("{name} = {value} must be a finite number > 0 (e.g. --rtol 1e-8)")]
+    BadOption {
+        /// Which option.
+        name: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// Bad times.
+    #[error(transparent)]
+    Times(#[from] TimeError),
+    /// Initial state of the wrong size or non-finite.
+    #[error("initial state: {0}")]
+    InitialState(String),
+    /// Step limit reached.
+    #[error("{method} took more than {max_steps} steps before t = {t:.6e} (loosen --rtol)")]
+    TooManySteps {
+        /// Pair.
+        method: &'static str,
+        /// Time reached.
+        t: f64,
+        /// Limit.
+        max_steps: usize,
+    },
+    /// The step size underflowed or the state became non-finite.
+    #[error("{method} failed at t = {t:.6e}: {why}")]
+    Failed {
+        /// Pair.
+        method: &'static str,
+        /// Time reached.
+        t: f64,
+        /// What happened.
+        why: String,
+    },
+}
+
+/// Weighted RMS norm of `e` with weights atol + rtol·max(|a_i|, |b_i|).
+fn wrms(e: &[f64], a: &[f64], b: &[f64], rtol: f64, atol: f64) -> f64 {
+    let mut s = 0.0;
+    for ((ei, ai), bi) in e.iter().zip(a).zip(b) {
+        let w = atol + rtol * ai.abs().max(bi.abs());
+        let r = ei / w;
+        s += r * r;
+    }
+    (s / e.len().max(1) as f64).sqrt()
+}
+
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+/// Integrate ẏ = F(y) from y(times[0]) = y0 with an ARK pair, the field's stiff modes implicit,
+/// and report the state at every requested time.
+///
+/// # Errors
+/// [`ImexError`] for bad options, times or initial state, when the step limit is reached, or
+/// when the step size underflows / the state becomes non-finite.
+pub fn integrate_imex<F: StiffSplit + ?Sized>(
+    field: &F,
+    y0: &[f64],
+    times: &[f64],
+    opts: &ImexOptions,
+) -> Result<ImexTrajectory, ImexError> {
+    let tab = opts.tableau;
+    let method = tab.name;
+    for (name, value) in [("rtol", opts.rtol), ("atol", opts.atol)] {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(ImexError::BadOption { name, value });
+        }
+    }
+    if opts.refresh_every == 0 {
+        return Err(ImexError::BadOption {
+            name: "refresh_every",
+            value: 0.0,
+        });
+    }
+    check_times(times)?;
+    let n = field.dim();
+    if y0.len() != n {
+        return Err(ImexError::InitialState(format!(
+            "has {} entries, the field has dimension {n}",
+            y0.len()
+        )));
+    }
+    if y0.iter().any(|v| !v.is_finite()) {
+        return Err(ImexError::InitialState("contains NaN or ∞".into()));
+    }
+    let s = tab.stages;
+    let (rtol, atol) = (opts.rtol, opts.atol);
+    let mut stats = ImexStats {
+        min_step: f64::INFINITY,
+        ..Default::default()
+    };
+    let mut modes = StiffModes::default();
+    let refresh = |y: &[f64], modes: &mut StiffModes, stats: &mut ImexStats| {
+        field.stiff_modes(y, modes);
+        stats.mode_refreshes += 1;
+        for m in &modes.mu {
+            stats.max_mu = stats.max_mu.max(*m);
+        }
+    };
+    let mut y = y0.to_vec();
+    let mut ynew = vec![0.0; n];
+    let mut err = vec![0.0; n];
+    let mut ys = vec![0.0; n];
+    let mut fs: Vec<Vec<f64>> = vec![vec![0.0; n]; s];
+    refresh(&y, &mut modes, &mut stats);
+    let r = modes.mu.len();
+    // vᵀY_j per mode and stage.
+    let mut proj = vec![0.0; r * s];
+    let mut t = times[0];
+    let mut states = vec![y.clone()];
+    // Initial step (Hairer–Nørsett–Wanner II.4): h0 from ‖y‖/‖F‖, one Euler trial for ‖F′‖.
+    field.eval_inplace(&y, &mut fs[0]);
+    stats.rhs_evals += 1;
+    let mut f0_valid = true;
+    let zero = vec![0.0; n];
+    let d0 = wrms(&y, &y, &zero, rtol, atol);
+    let d1 = wrms(&fs[0], &y, &zero, rtol, atol);
+    let h0 = if d0 < 1e-5 || d1 < 1e-5 { 1e-6 } else { 0.01 * d0 / d1 };
+    for i in 0..n {
+        ys[i] = y[i] + h0 * fs[0][i];
+    }
+    field.eval_inplace(&ys, &mut err);
+    stats.rhs_evals += 1;
+    for i in 0..n {
+        err[i] = (err[i] - fs[0][i]) / h0;
+    }
+    let d2 = wrms(&err, &y, &zero, rtol, atol);
+    let p1 = f64::from(tab.embedded_order + 1);
+    let h1 = if d1.max(d2) <= 1e-15 {
+        (h0 * 1e-3).max(1e-6)
+    } else {
+        (0.01 / d1.max(d2)).powf(1.0 / p1)
+    };
+    let mut h = (100.0 * h0).min(h1);
+    let mut since_refresh = 0;
+    for &t_out in &times[1..] {
+        while t < t_out {
+            if stats.steps + stats.rejected_steps >= opts.max_steps {
+                return Err(ImexError::TooManySteps {
+                    method,
+                    t,
+                    max_steps: opts.max_steps,
+                });
+            }
+            // Stretch a step by ≤ 1 % rather than leave a sliver before t_out.
+            let last = t + 1.01 * h >= t_out;
+            let hs = if last { t_out - t } else { h };
+            if !(hs > 0.0) || hs < 1e-14 * t.abs().max(1.0) {
+                return Err(ImexError::Failed {
+                    method,
+                    t,
+                    why: format!("step size {hs:.3e} underflowed"),
+                });
+            }
+            // Stage 1: Y₁ = y_n (explicit), F(y_n) kept across rejections.
+            if !f0_valid {
+                field.eval_inplace(&y, &mut fs[0]);
+                stats.rhs_evals += 1;
+                f0_valid = true;
+            }
+            for (m, v) in modes.v.iter().enumerate() {
+                proj[m * s] = dot(v, &y);
+            }
+            for i in 1..s {
+                // R = y + h Σ_j a^E_ij F_j + h Σ_m μ_m v_m Σ_j (a^E_ij − a^I_ij) (v_mᵀY_j)
+                ys.copy_from_slice(&y);
+                for (j, fj) in fs.iter().enumerate().take(i) {
+                    let c = hs * tab.ae(i, j);
+                    if c != 0.0 {
+                        ys.iter_mut().zip(fj).for_each(|(o, f)| *o += c * f);
+                    }
+                }
+                let gamma = tab.ai(i, i);
+                for (m, v) in modes.v.iter().enumerate() {
+                    let mu = modes.mu[m];
+                    let mut c = 0.0;
+                    for j in 0..i {
+                        c += (tab.ae(i, j) - tab.ai(i, j)) * proj[m * s + j];
+                    }
+                    c *= hs * mu;
+                    // (I + hγμ vvᵀ)⁻¹ on R + c v: vᵀ(R + c v) = vᵀR + c, scaled by 1/(1 + hγμ).
+                    let vr = dot(v, &ys) + c;
+                    let shrink = hs * gamma * mu / (1.0 + hs * gamma * mu);
+                    let coef = c - shrink * vr;
+                    ys.iter_mut().zip(v).for_each(|(o, vi)| *o += coef * vi);
+                    proj[m * s + i] = vr * (1.0 - shrink);
+                }
+                field.eval_inplace(&ys, &mut fs[i]);
+                stats.rhs_evals += 1;
+            }
+            // y_{n+1} = y + h Σ b F_j, error h Σ (b − b̂) F_j.
+            ynew.copy_from_slice(&y);
+            err.iter_mut().for_each(|e| *e = 0.0);
+            for (j, fj) in fs.iter().enumerate() {
+                let (b, e) = (hs * tab.b[j], hs * (tab.b[j] - tab.bhat[j]));
+                for ((o, ei), f) in ynew.iter_mut().zip(err.iter_mut()).zip(fj) {
+                    *o += b * f;
+                    *ei += e * f;
+                }
+            }
+            let en = wrms(&err, &y, &ynew, rtol, atol);
+            if !en.is_finite() || ynew.iter().any(|v| !v.is_finite()) {
+                // Treat as a hard rejection: shrink and retry.
+                stats.rejected_steps += 1;
+                h = hs * 0.2;
+                continue;
+            }
+            let fac = 0.9 * en.max(1e-10).powf(-1.0 / p1);
+            if en <= 1.0 {
+                std::mem::swap(&mut y, &mut ynew);
+                t = if last { t_out } else { t + hs };
+                f0_valid = false;
+                stats.steps += 1;
+                stats.min_step = stats.min_step.min(hs);
+                stats.max_step = stats.max_step.max(hs);
+                // A step shortened to hit t_out does not shrink the next one.
+                h = if last { h.max(hs) } else { hs * fac.clamp(0.2, 5.0) };
+                since_refresh += 1;
+                if since_refresh >= opts.refresh_every {
+                    refresh(&y, &mut modes, &mut stats);
+                    since_refresh = 0;
+                }
+            } else {
+                stats.rejected_steps += 1;
+                h = hs * fac.clamp(0.2, 1.0);
+            }
+        }
+        states.push(y.clone());
+    }
+    if stats.steps == 0 {
+        stats.min_step = 0.0;
+    }
+    Ok(ImexTrajectory {
+        times: times.to_vec(),
+        states,
+        stats,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Residual allowed in an order condition evaluated in f64. The coefficients are rationals
+    /// rounded to f64 (relative 2⁻⁵³); a condition sums ≤ 8⁴ products of ≤ 4 of them, each
+    /// ≤ 15 in size (largest |a^E_ij| of ARK548: 14.7), so its rounding is < 1e-13. In exact
+    /// rational arithmetic the published coefficients leave residuals ≤ 3e-26 (checked once
+    /// with Python fractions), so 1e-12 flags any coefficient whose effect is off by more.
+    const ORDER_CONDITION_TOL: f64 = 1e-12;
+
+    /// The rooted-tree order conditions of additive RK methods (every internal A of a tree is
+    /// a^E or a^I, independently; b and c shared) up to order `p`, as (value, 1/γ(tree)).
+    fn conditions(t: &ArkTableau, b: &[f64], p: u32) -> Vec<(u32, f64, f64)> {
+        let s = t.stages;
+        let ae: Vec<Vec<f64>> = (0..s).map(|i| (0..s).map(|j| t.ae(i, j)).collect()).collect();
+        let ai: Vec<Vec<f64>> = (0..s).map(|i| (0..s).map(|j| t.ai(i, j)).collect()).collect();
+        let c = t.c.to_vec();
+        let mv = |a: &Vec<Vec<f64>>, v: &[f64]| -> Vec<f64> {
+            a.iter().map(|r| r.iter().zip(v).map(|(x, y)| x * y).sum()).collect()
+        };
+        let mul = |u: &[f64], v: &[f64]| -> Vec<f64> { u.iter().zip(v).map(|(x, y)| x * y).collect() };
+        let bd = |v: &[f64]| -> f64 { b.iter().zip(v).map(|(x, y)| x * y).sum() };
+        let pw = |k: i32| -> Vec<f64> { c.iter().map(|x| x.powi(k)).collect() };
+        let both = [&ae, &ai];
+        let mut out = vec![
+            (1, bd(&vec![1.0; s]), 1.0),
+            (2, bd(&c), 0.5),
+            (3, bd(&pw(2)), 1.0 / 3.0),
+        ];
+        for a in both {
+            out.push((3, bd(&mv(a, &c)), 1.0 / 6.0));
+            out.push((4, bd(&mul(&c, &mv(a, &c))), 1.0 / 8.0));
+            out.push((4, bd(&mv(a, &pw(2))), 1.0 / 12.0));
+            out.push((5, bd(&mul(&pw(2), &mv(a, &c))), 1.0 / 10.0));
+            out.push((5, bd(&mul(&c, &mv(a, &pw(2)))), 1.0 / 15.0));
+            out.push((5, bd(&mv(a, &pw(3))), 1.0 / 20.0));
+            for bm in both {
+                out.push((4, bd(&mv(a, &mv(bm, &c))), 1.0 / 24.0));
+                out.push((5, bd(&mul(&c, &mv(a, &mv(bm, &c)))), 1.0 / 30.0));
+                out.push((5, bd(&mul(&mv(a, &c), &mv(bm, &c))), 1.0 / 20.0));
+                out.push((5, bd(&mv(a, &mul(&c, &mv(bm, &c)))), 1.0 / 40.0));
+                out.push((5, bd(&mv(a, &mv(bm, &pw(2)))), 1.0 / 60.0));
+                for cm in both {
+                    out.push((5, bd(&mv(a, &mv(bm, &mv(cm, &c)))), 1.0 / 120.0));
+                }
+            }
+        }
+        out.push((4, bd(&pw(3)), 0.25));
+        out.push((5, bd(&pw(4)), 0.2));
+        out.retain(|(o, _, _)| *o <= p);
+        out
+    }
+
+    #[test]
+    fn tableaux_satisfy_the_additive_order_conditions() {
+        for t in [&ARK548, &ARK436] {
+            let s = t.stages;
+            for i in 0..s {
+                let (re, ri): (f64, f64) = ((0..s).map(|j| t.ae(i, j)).sum(), (0..s).map(|j| t.ai(i, j)).sum());
+                assert!(
+                    (re - t.c[i]).abs() < ORDER_CONDITION_TOL,
+                    "{} row {i}: Σa^E = {re} ≠ c",
+                    t.name
+                );
+                assert!(
+                    (ri - t.c[i]).abs() < ORDER_CONDITION_TOL,
+                    "{} row {i}: Σa^I = {ri} ≠ c",
+                    t.name
+                );
+                assert_eq!(
+                    t.ai(s - 1, i),
+                    t.b[i],
+                    "{}: stiffly accurate (last row of a^I = b)",
+                    t.name
+                );
+                for j in i..s {
+                    assert_eq!(t.ae(i, j), 0.0, "{}: a^E strictly lower", t.name);
+                }
+            }
+            for (bb, p, what) in [(t.b, t.order, "b"), (t.bhat, t.embedded_order, "b̂")] {
+                let conds = conditions(t, bb, p);
+                for (o, v, want) in &conds {
+                    assert!(
+                        (v - want).abs() < ORDER_CONDITION_TOL,
+                        "{} {what}: an order-{o} condition gives {v}, not {want}",
+                        t.name
+                    );
+                }
+                // …and the next order is NOT met (the order is sharp, so the error estimate
+                // b − b̂ is of order p̂ + 1).
+                let next = conditions(t, bb, p + 1);
+                if p < 5 {
+                    assert!(
+                        next.iter()
+                            .filter(|(o, _, _)| *o == p + 1)
+                            .any(|(_, v, w)| (v - w).abs() > 1e-6),
+                        "{} {what}: order {} too?",
+                        t.name,
+                        p + 1
+                    );
+                }
+            }
+        }
+    }
+}
