@@ -429,7 +429,7 @@ pub fn integrate_imex<F: StiffSplit + ?Sized>(
             // Stretch a step by ≤ 1 % rather than leave a sliver before t_out.
             let last = t + 1.01 * h >= t_out;
             let hs = if last { t_out - t } else { h };
-            if !(hs > 0.0) || hs < 1e-14 * t.abs().max(1.0) {
+            if hs.is_nan() || hs <= 0.0 || hs < 1e-14 * t.abs().max(1.0) {
                 return Err(ImexError::Failed {
                     method,
                     t,
