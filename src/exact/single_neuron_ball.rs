@@ -127,6 +127,11 @@ pub struct ClosedFormBall {
     al0: Ball,
     /// Tables of the fast ball exponentials at `prec` (shared by clones).
     ex: Arc<ExpTable>,
+    /// 1, 2, 2λ₊, 2λ₋ at the working precision (hoisted out of every point).
+    one: Ball,
+    two: Ball,
+    two_lp: Ball,
+    two_lm: Ball,
 }
 
 /// λ₊t above which the scaled evaluation is used (e^{λ₊t} > e^{200} ≈ 1e87: its square would
@@ -237,6 +242,7 @@ impl ClosedFormBall {
                 _ => Term::Series(series),
             }
         };
+        let (two_lp, two_lm) = (lp.mul_pow2(1), lm.mul_pow2(1));
         let rp = over(ecp.clone(), &lp, ecp.clone());
         let rm = over(ecm.clone(), &lm, ecm.clone());
         let qp = over(ecp.mul(&cp), &lp, ecp.mul(&cp).mul_u32(2));
@@ -291,6 +297,10 @@ impl ClosedFormBall {
             tr0_over_n0,
             al0,
             ex: Arc::new(ExpTable::new(p)?),
+            one: Ball::from_u32(p, 1),
+            two: Ball::from_u32(p, 2),
+            two_lp,
+            two_lm,
         })
     }
 
@@ -313,10 +323,8 @@ impl ClosedFormBall {
                 Term::Series(c) => c.mul(t).mul(&self.ex.expm1_over_x(&lam.mul(t))),
             }
         };
-        let one = Ball::from_u32(self.prec, 1);
-        let two = Ball::from_u32(self.prec, 2);
-        let sq = |m: &Ball| m.mul(&m.add(&two));
-        let two_lm = self.lm.mul_pow2(1);
+        let (one, two, two_lm) = (&self.one, &self.two, &self.two_lm);
+        let sq = |m: &Ball| m.mul(&m.add(two));
         if !scaled {
             let mp_ = self.ex.expm1(&self.lp.mul(t));
             // Two transcendental calls per point. Series cross term (|δ| < K/4): φ₁(δt) and m₊,
@@ -341,8 +349,7 @@ impl ClosedFormBall {
                 _ => term(t1, m1, l1).add(&term(t2, m2, l2)),
             };
             let ewi1 = pair(&self.rp, &mp_, &self.lp, &self.rm, &mm, &self.lm);
-            let two_lp = self.lp.mul_pow2(1);
-            let mut g2 = one.add(&pair(&self.qp, &sq(&mp_), &two_lp, &self.qm, &sq(&mm), &two_lm));
+            let mut g2 = one.add(&pair(&self.qp, &sq(&mp_), &self.two_lp, &self.qm, &sq(&mm), two_lm));
             g2 = g2.add(&match (&self.q0, phi_d) {
                 (Term::Series(c), Some(phi_d)) => c.mul(t).mul(&phi_d),
                 (q0, _) => term(q0, &md, &self.delta),
@@ -366,7 +373,7 @@ impl ClosedFormBall {
         let ewi1_s = rp.mul(&one_m_s).add(&term(&self.rm, &mm, &self.lm).mul(&sc));
         let mut g2_s = sc2.clone();
         g2_s = g2_s.add(&qp.mul(&one.sub(&sc2)));
-        g2_s = g2_s.add(&term(&self.qm, &sq(&mm), &two_lm).mul(&sc2));
+        g2_s = g2_s.add(&term(&self.qm, &sq(&mm), two_lm).mul(&sc2));
         let q0_term = match &self.q0 {
             Term::OverLambda(c) => c.mul(&one.add(&mm).mul(&sc).sub(&sc2)),
             Term::Series(c) => c.mul(t).mul(&self.ex.expm1_over_x(&self.delta.mul(t))).mul(&sc2),
