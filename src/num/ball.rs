@@ -156,6 +156,8 @@ pub(crate) fn abs_up(x: &Float) -> f64 {
     if let (Some(e @ -958..=1024), Some(sig)) = (x.get_exp(), x.get_significand()) {
         // (2^(e−64) normal, so the product is tight; outside, MPFR's conversion.)
         if let Some(&top) = sig.as_limbs().last() {
+            // limb_t is u64 here and u32 on 32-bit targets (then top >> 63 is 0: MPFR path).
+            #[allow(clippy::useless_conversion)]
             let top = u64::from(top);
             if top >> 63 == 1 {
                 return mul_up(up1(top as f64), pow2_up(i64::from(e) - 64));
