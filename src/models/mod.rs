@@ -16,6 +16,7 @@
 //! - [`teacher_student`]: data (ReLU teacher, XOR-like clusters) and the symmetrised student
 //!   initialisation of P1 Fig. 1 (f(x; θ0) ≡ 0).
 
+pub mod box_lcp;
 pub mod deep_linear;
 pub mod lambda_balanced;
 pub mod linalg;
