@@ -323,3 +323,164 @@ pub(crate) fn gauss_solve(a: &mut [f64], b: &mut [f64], m: usize, scale: f64) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{DMatrix, DVector};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Every solution of the box LCP by brute force over the 3^m mode assignments, with the free
+    /// blocks solved by nalgebra's LU (independent of [`gauss_solve`]); exact sign tests.
+    fn brute_force(m: usize, mat: &[f64], q: &[f64], lo: f64, hi: f64) -> Vec<(Vec<BoxMode>, Vec<f64>)> {
+        let mut out = Vec::new();
+        for code in 0..3usize.pow(m as u32) {
+            let modes: Vec<BoxMode> = (0..m)
+                .map(|i| match (code / 3usize.pow(i as u32)) % 3 {
+                    0 => BoxMode::Lower,
+                    1 => BoxMode::Upper,
+                    _ => BoxMode::Free,
+                })
+                .collect();
+            let free: Vec<usize> = (0..m).filter(|&i| modes[i] == BoxMode::Free).collect();
+            let mut c: Vec<f64> = modes
+                .iter()
+                .map(|md| if *md == BoxMode::Upper { hi } else { lo })
+                .collect();
+            if !free.is_empty() {
+                let a = DMatrix::from_fn(free.len(), free.len(), |r, s| mat[free[r] * m + free[s]]);
+                let b = DVector::from_fn(free.len(), |r, _| {
+                    let i = free[r];
+                    -(q[i] + (0..m).filter(|j| !free.contains(j)).map(|j| mat[i * m + j] * c[j]).sum::<f64>())
+                });
+                let Some(x) = a.lu().solve(&b) else { continue };
+                for (r, &i) in free.iter().enumerate() {
+                    c[i] = x[r];
+                }
+            }
+            let ok = (0..m).all(|i| {
+                let w = q[i] + (0..m).map(|j| mat[i * m + j] * c[j]).sum::<f64>();
+                match modes[i] {
+                    BoxMode::Lower => w >= 0.0,
+                    BoxMode::Upper => w <= 0.0,
+                    BoxMode::Free => (lo..=hi).contains(&c[i]),
+                }
+            });
+            if ok {
+                out.push((modes, c));
+            }
+        }
+        out
+    }
+
+    /// The rule the event handler used before: start with every entry free, then repeatedly
+    /// move the entry whose c is furthest outside [lo, hi] to that bound (never checking w of
+    /// the entries already moved).
+    fn one_at_a_time(m: usize, mat: &[f64], q: &[f64], lo: f64, hi: f64) -> (Vec<BoxMode>, Vec<f64>, Vec<f64>) {
+        let mut s = BoxLcp::new();
+        s.solve(0, mat, q, lo, hi, true, &[]).unwrap();
+        s.modes = vec![BoxMode::Free; m];
+        s.c = vec![0.0; m];
+        s.w = vec![0.0; m];
+        s.a = vec![0.0; m * m];
+        s.rhs = vec![0.0; m];
+        s.free = vec![0; m];
+        loop {
+            s.evaluate(m, mat, q, lo, hi).unwrap();
+            let worst = (0..m)
+                .filter(|&i| s.modes[i] == BoxMode::Free && !(lo..=hi).contains(&s.c[i]))
+                .max_by(|&a, &b| {
+                    let e = |i: usize| (lo - s.c[i]).max(s.c[i] - hi);
+                    e(a).total_cmp(&e(b))
+                });
+            match worst {
+                Some(i) => s.modes[i] = if s.c[i] > hi { BoxMode::Upper } else { BoxMode::Lower },
+                None => return (s.modes.clone(), s.c.clone(), s.w.clone()),
+            }
+        }
+    }
+
+    /// A two-sample neuron (ReLU, a > 0) with Gram matrix G = [[1, ¾], [¾, 1]] and residual
+    /// derivatives g = (½, 2), so M = G·diag(g) = [[½, 3/2], [3/8, 2]] (a P-matrix), and
+    /// q = (−¼, 1) from the other samples. The unconstrained equivalent control is
+    /// c = −M⁻¹q = (32/7, −19/14): both outside [0, 1], c₁ further. The one-at-a-time rule
+    /// sends sample 1 to the active side (c₁ = 1), then sample 2 to the inactive one, leaving
+    /// w₁ = ½ + 3/2·0 − ¼ = ¼ > 0, i.e. ż₁ < 0 on the active side: inconsistent. The unique
+    /// solution (brute force, and by hand: c₂ = 0, ½c₁ − ¼ = 0 ⇒ c₁ = ½, w₂ = 3/8·½ + 1 = 19/16
+    /// ≥ 0) has sample 1 sliding with c₁ = ½ and sample 2 inactive.
+    #[test]
+    fn hand_made_two_sample_choice() {
+        let mat = [0.5, 1.5, 0.375, 2.0];
+        let q = [-0.25, 1.0];
+        let (gm, _, gw) = one_at_a_time(2, &mat, &q, 0.0, 1.0);
+        assert_eq!(gm, [BoxMode::Upper, BoxMode::Lower]);
+        assert!(gw[0] > 0.0, "the one-at-a-time choice should violate w₁ ≤ 0: {gw:?}");
+        let all = brute_force(2, &mat, &q, 0.0, 1.0);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0].0, [BoxMode::Free, BoxMode::Lower]);
+        for start in [[BoxMode::Free, BoxMode::Free], [BoxMode::Upper, BoxMode::Lower]] {
+            let mut s = BoxLcp::new();
+            s.solve(2, &mat, &q, 0.0, 1.0, true, &start).unwrap();
+            assert_eq!(s.modes(), all[0].0.as_slice());
+            // c₁ = ½ is one division from exact data: a few ulp.
+            assert!((s.c()[0] - 0.5).abs() <= 4.0 * f64::EPSILON, "{:?}", s.c());
+            assert_eq!(s.c()[1], 0.0);
+            // and the exhaustive path (p_matrix = false) agrees
+            s.solve(2, &mat, &q, 0.0, 1.0, false, &start).unwrap();
+            assert_eq!(s.modes(), all[0].0.as_slice());
+        }
+    }
+
+    /// On random P-matrices of the sliding form sgn(a)·G·diag(g) (G a Gram matrix of random
+    /// inputs, sgn(a)·g_j > 0) the pivoting returns the brute-force solution, which is unique.
+    #[test]
+    fn pivoting_matches_brute_force_on_p_matrices() {
+        let mut rng = ChaCha8Rng::seed_from_u64(77);
+        for trial in 0..400 {
+            let m = 1 + trial % 5;
+            let d = m + 1;
+            let x: Vec<f64> = (0..m * d).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let sgn = if trial % 2 == 0 { 1.0 } else { -1.0 };
+            let g: Vec<f64> = (0..m).map(|_| sgn * rng.random_range(0.1..2.0)).collect();
+            let mut mat = vec![0.0; m * m];
+            for i in 0..m {
+                for j in 0..m {
+                    let gij: f64 = (0..d).map(|l| x[i * d + l] * x[j * d + l]).sum();
+                    mat[i * m + j] = sgn * gij * g[j];
+                }
+            }
+            let q: Vec<f64> = (0..m).map(|_| rng.random_range(-3.0..3.0)).collect();
+            let (lo, hi) = if trial % 3 == 0 { (0.2, 1.0) } else { (0.0, 1.0) };
+            let all = brute_force(m, &mat, &q, lo, hi);
+            assert_eq!(all.len(), 1, "trial {trial}: {all:?}");
+            let start: Vec<BoxMode> = (0..m)
+                .map(|i| [BoxMode::Free, BoxMode::Lower, BoxMode::Upper][(i + trial) % 3])
+                .collect();
+            let mut s = BoxLcp::new();
+            s.solve(m, &mat, &q, lo, hi, true, &start).unwrap();
+            assert_eq!(s.modes(), all[0].0.as_slice(), "trial {trial}");
+            for (a, b) in s.c().iter().zip(&all[0].1) {
+                // two LU solves of the same ≤ 5×5 block (condition ≲ 1e4 here): 1e-9 is far
+                // above their rounding difference.
+                assert!((a - b).abs() <= 1e-9, "trial {trial}: {:?} vs {:?}", s.c(), all[0].1);
+            }
+        }
+    }
+
+    /// One repelling sample (M = −1): both one-sided fields point away (q = ½) gives three
+    /// solutions (c = 0, ½, 1), an error; a transversal crossing (q = −½: w < 0 for every c)
+    /// has the unique solution c = 1.
+    #[test]
+    fn non_p_matrix_uniqueness() {
+        let mut s = BoxLcp::new();
+        let e = s.solve(1, &[-1.0], &[0.5], 0.0, 1.0, false, &[BoxMode::Free]);
+        assert_eq!(e, Err(BoxLcpError::NotUnique { solutions: 3 }));
+        s.solve(1, &[-1.0], &[-0.5], 0.0, 1.0, false, &[BoxMode::Free]).unwrap();
+        assert_eq!(s.modes(), [BoxMode::Upper]);
+        assert_eq!(s.c(), [1.0]);
+        // singular: M = 0 with q = 0 (every c solves it)
+        let e = s.solve(1, &[0.0], &[0.0], 0.0, 1.0, false, &[BoxMode::Free]);
+        assert!(matches!(e, Err(BoxLcpError::Singular { .. })), "{e:?}");
+    }
+}

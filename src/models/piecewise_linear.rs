@@ -1030,6 +1030,12 @@ struct ModeScratch {
     start: Vec<BoxMode>,
     others: Vec<usize>,
     chol: Vec<f64>,
+    /// Per candidate: g_i, b_i; candidates with g_i ≠ 0 (positions in `cand`) and their first
+    /// guess.
+    gc: Vec<f64>,
+    bc: Vec<f64>,
+    act: Vec<usize>,
+    sub_start: Vec<BoxMode>,
     lcp: BoxLcp,
 }
 
@@ -1150,63 +1156,93 @@ impl<'m> FrozenPatternFlow<'m> {
         let sgn = ak.signum();
         let x = |i: usize| &m.x[i * d..(i + 1) * d];
         let dot = |i: usize, j: usize| x(i).iter().zip(x(j)).map(|(p, q)| p * q).sum::<f64>();
-        ms.mat.resize(nc * nc, 0.0);
-        ms.q.resize(nc, 0.0);
-        let mut p_matrix = true;
-        for (r, &i) in ms.cand.iter().enumerate() {
-            let mut b = 0.0;
-            for j in 0..n {
-                if ms.cand.binary_search(&j).is_err() {
-                    b += sc.g[j] * sc.c[k * n + j] * dot(i, j);
-                }
-            }
-            ms.q[r] = sgn * b;
-            for (col, &j) in ms.cand.iter().enumerate() {
-                ms.mat[r * nc + col] = sgn * dot(i, j) * sc.g[j];
-            }
-            p_matrix &= sgn * sc.g[i] > 0.0;
+        // Per candidate: g_i and b_i = Σ_{j∉C} g_j c_kj G_ij. Candidates with g_i = 0 exactly
+        // (e.g. a sample every neuron ignores, with y_i = 0) are passengers: their slope
+        // multiplies g_i in ẇ_k, so it changes nothing, and their side follows from ż_ki alone.
+        ms.gc.clear();
+        ms.bc.clear();
+        for &i in &ms.cand {
+            let b: f64 = (0..n)
+                .filter(|j| ms.cand.binary_search(j).is_err())
+                .map(|j| sc.g[j] * sc.c[k * n + j] * dot(i, j))
+                .sum();
+            ms.gc.push(sc.g[i]);
+            ms.bc.push(b);
         }
         drop(sc);
-        if p_matrix {
-            ms.chol.resize(nc * nc, 0.0);
-            for (r, &i) in ms.cand.iter().enumerate() {
-                for (col, &j) in ms.cand.iter().enumerate() {
-                    ms.chol[r * nc + col] = dot(i, j);
-                }
+        ms.act.clear();
+        ms.act.extend((0..nc).filter(|&r| ms.gc[r] != 0.0));
+        let na = ms.act.len();
+        ms.mat.resize(na * na, 0.0);
+        ms.q.resize(na, 0.0);
+        ms.sub_start.clear();
+        let mut p_matrix = true;
+        for (r, &ra) in ms.act.iter().enumerate() {
+            let i = ms.cand[ra];
+            ms.q[r] = sgn * ms.bc[ra];
+            for (col, &ca) in ms.act.iter().enumerate() {
+                ms.mat[r * na + col] = sgn * dot(i, ms.cand[ca]) * ms.gc[ca];
             }
-            p_matrix = positive_definite(&mut ms.chol, nc);
+            p_matrix &= sgn * ms.gc[ra] > 0.0;
+            ms.sub_start.push(ms.start[ra]);
         }
-        let res = ms.lcp.solve(nc, &ms.mat, &ms.q, m.gamma, 1.0, p_matrix, &ms.start);
-        match res {
-            Ok(()) => {
-                let mut p = self.pattern.borrow_mut();
-                let mut sl = self.sliding.borrow_mut();
-                for (r, &i) in ms.cand.iter().enumerate() {
-                    let e = k * n + i;
-                    let before = (sl[e], p[e]);
-                    match ms.lcp.modes()[r] {
-                        BoxMode::Free => {
-                            if !sl[e] {
-                                self.segments.set(self.segments.get() + 1);
-                            }
-                            sl[e] = true;
-                        }
-                        BoxMode::Upper => (sl[e], p[e]) = (false, true),
-                        BoxMode::Lower => (sl[e], p[e]) = (false, false),
-                    }
-                    if (sl[e], p[e]) != before {
-                        changed += 1;
-                    }
+        if p_matrix {
+            ms.chol.resize(na * na, 0.0);
+            for (r, &ra) in ms.act.iter().enumerate() {
+                for (col, &ca) in ms.act.iter().enumerate() {
+                    ms.chol[r * na + col] = dot(ms.cand[ra], ms.cand[ca]);
                 }
             }
-            Err(e) => {
-                self.fault.borrow_mut().get_or_insert(format!(
-                    "neuron {k}, samples {:?} on their surfaces w_kᵀx_i = 0: the choice of sliding / active / \
-                     inactive samples is not unique ({e}; a residual g_i = 0, linearly dependent inputs, or \
-                     samples whose own field points away from the surface, a_k g_i < 0), so the Filippov motion \
-                     is not unique; integrate with --events off or perturb the data",
-                    ms.cand
-                ));
+            p_matrix = positive_definite(&mut ms.chol, na);
+        }
+        let res = ms.lcp.solve(na, &ms.mat, &ms.q, m.gamma, 1.0, p_matrix, &ms.sub_start);
+        if let Err(e) = res {
+            let act: Vec<usize> = ms.act.iter().map(|&r| ms.cand[r]).collect();
+            self.fault.borrow_mut().get_or_insert(format!(
+                "neuron {k}, samples {act:?} on their surfaces w_kᵀx_i = 0: the choice of sliding / active / \
+                 inactive samples is not unique ({e}; linearly dependent inputs, or samples whose own field \
+                 points away from the surface, a_k g_i < 0, met tangentially), so the Filippov motion is not \
+                 unique; integrate with --events off or perturb the data"
+            ));
+            return changed;
+        }
+        // modes of all candidates: solved ones, then passengers from w_i = sgn(a_k)(Σ G_ij g_j c_j + b_i)
+        ms.start.clear();
+        for r in 0..nc {
+            let mode = match ms.act.iter().position(|&ra| ra == r) {
+                Some(pos) => ms.lcp.modes()[pos],
+                None => {
+                    let i = ms.cand[r];
+                    let w = sgn
+                        * (ms.bc[r]
+                            + ms.act
+                                .iter()
+                                .zip(ms.lcp.c())
+                                .map(|(&ca, &c)| dot(i, ms.cand[ca]) * ms.gc[ca] * c)
+                                .sum::<f64>());
+                    // ż_ki = −η_w|a_k|·w: w < 0 moves z up (active); w = 0 keeps σ'(0) = γ.
+                    if w < 0.0 { BoxMode::Upper } else { BoxMode::Lower }
+                }
+            };
+            ms.start.push(mode);
+        }
+        let mut p = self.pattern.borrow_mut();
+        let mut sl = self.sliding.borrow_mut();
+        for (&i, mode) in ms.cand.iter().zip(&ms.start) {
+            let e = k * n + i;
+            let before = (sl[e], p[e]);
+            match mode {
+                BoxMode::Free => {
+                    if !sl[e] {
+                        self.segments.set(self.segments.get() + 1);
+                    }
+                    sl[e] = true;
+                }
+                BoxMode::Upper => (sl[e], p[e]) = (false, true),
+                BoxMode::Lower => (sl[e], p[e]) = (false, false),
+            }
+            if (sl[e], p[e]) != before {
+                changed += 1;
             }
         }
         changed
