@@ -377,8 +377,17 @@ fn complementarity_choice_matches_brute_force() {
         vec![-0.25, 19.0 / (4.0 * s7), 1.0],
     ];
     let y = [-0.5, -2.0, 0.0];
-    let (m, th) = PiecewiseLinear::from_init(&x, &y, &[1.0], &[vec![0.0, 0.0, 1.0]], 0.0, 1.0, 1.0, LossScale::HalfSum)
-        .unwrap();
+    let (m, th) = PiecewiseLinear::from_init(
+        &x,
+        &y,
+        &[1.0],
+        &[vec![0.0, 0.0, 1.0]],
+        0.0,
+        1.0,
+        1.0,
+        LossScale::HalfSum,
+    )
+    .unwrap();
     // brute force: g from f = a·relu(z) (z = (0, 0, 1)), ż_i for each assignment of (c₁, c₂)
     let g = [0.5, 2.0, 1.0];
     let dot = |i: usize, j: usize| (0..3).map(|l| x[i][l] * x[j][l]).sum::<f64>();

@@ -250,7 +250,8 @@ impl BoxLcp {
                 if found == 0 {
                     found = 1;
                 } else {
-                    let same = (0..m).all(|i| (self.c[i] - self.best_c[i]).abs() <= SAME_SOLUTION * (1.0 + self.c[i].abs()));
+                    let same =
+                        (0..m).all(|i| (self.c[i] - self.best_c[i]).abs() <= SAME_SOLUTION * (1.0 + self.c[i].abs()));
                     if !same {
                         found += 1;
                         continue;
@@ -352,7 +353,11 @@ mod tests {
                 let a = DMatrix::from_fn(free.len(), free.len(), |r, s| mat[free[r] * m + free[s]]);
                 let b = DVector::from_fn(free.len(), |r, _| {
                     let i = free[r];
-                    -(q[i] + (0..m).filter(|j| !free.contains(j)).map(|j| mat[i * m + j] * c[j]).sum::<f64>())
+                    -(q[i]
+                        + (0..m)
+                            .filter(|j| !free.contains(j))
+                            .map(|j| mat[i * m + j] * c[j])
+                            .sum::<f64>())
                 });
                 let Some(x) = a.lu().solve(&b) else { continue };
                 for (r, &i) in free.iter().enumerate() {

@@ -13,6 +13,8 @@
 //!   Theorem 4.2 β flow.
 //! - [`piecewise_linear`]: f(x) = aᵀσ(Wx) with σ(z) = max(z, γz) (P1 §5), frozen-pattern and
 //!   eq. (10) fields.
+//! - [`box_lcp`]: small box-constrained linear complementarity problems (the choice of
+//!   sliding samples at an event of the piecewise-linear flow).
 //! - [`teacher_student`]: data (ReLU teacher, XOR-like clusters) and the symmetrised student
 //!   initialisation of P1 Fig. 1 (f(x; θ0) ≡ 0).
 

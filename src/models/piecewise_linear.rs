@@ -37,6 +37,15 @@
 //!   event-located integrator in `flow` integrates it between switches (roots of w_kᵀx_i).
 //!   Where both one-sided fields push into a surface it follows the Filippov sliding motion
 //!   (equivalent control c_ki ∈ [γ, 1]; derivation and δ_k conservation in its doc).
+//! - **Mode choice at events.** At every event the modes (sliding, active, inactive) of the
+//!   on-surface samples of the neuron concerned are chosen together as the solution of a box
+//!   complementarity problem in their slopes ([`super::box_lcp`]; unique when a_k g_i > 0 for all
+//!   of them and their inputs are independent, checked by brute force otherwise, and an error
+//!   naming the neuron and samples when not unique). Sign tests are exact: a relative noise
+//!   threshold on the normal velocities misclassified the graze that follows every exit from
+//!   sliding (the exited sample's normal velocity starts at 0), and left the catalog case
+//!   `relu_d5h16n30_up` unconverged (rtol 1e-13 vs 1e-12: 3.0e-4; now 3.5e-13; see
+//!   `verification/README.md`, "Sliding modes").
 
 use super::box_lcp::{BoxLcp, BoxMode, gauss_solve};
 use super::deep_linear::check_matrix;
@@ -1006,6 +1015,16 @@ impl StiffSplit for ParameterFlow<'_, PiecewiseLinear> {
 /// −2η_aη_w a_k Σ_j g_j (σ(z_kj) − c_kj z_kj) = 0, because σ(z) = c·z off the surface and both
 /// terms vanish on it (z_kj = 0), for every c_kj ∈ [γ, 1] — indeed for any c.
 ///
+/// **Choosing the sliding set.** A neuron's on-surface samples C (those sliding, the event's
+/// sample, and any whose frozen side disagrees with the sign of z) are coupled through ẇ_k, so
+/// their modes are one decision: each i ∈ C is inactive (c_ki = γ, ż_ki ≤ 0), active (c_ki = 1,
+/// ż_ki ≥ 0) or sliding (c_ki ∈ [γ, 1], ż_ki = 0), with ż_ki affine in the slopes c_kC. That is a
+/// box-constrained linear complementarity problem with matrix sgn(a_k)·G_CC·diag(g_C)
+/// (G = XXᵀ), solved by `resolve_neuron` with [`super::box_lcp::BoxLcp`]. A rule that decides one
+/// sample at a time can pick an inconsistent set: releasing the sample whose equivalent control
+/// is furthest outside [γ, 1] first may leave it active with ż < 0 (unit test
+/// `complementarity_choice_matches_brute_force` in `tests/piecewise_linear.rs`).
+///
 /// The Jacobian on a sliding piece holds the solved c at its current value (it neglects
 /// ∂c/∂θ): implicit methods then run Newton with an approximate Jacobian (accuracy is set by
 /// their error test, not by the Jacobian).
@@ -1019,7 +1038,7 @@ pub struct FrozenPatternFlow<'m> {
     modes: RefCell<ModeScratch>,
 }
 
-/// Buffers of the per-event mode choice ([`FrozenPatternFlow::resolve_neuron`]): candidate
+/// Buffers of the per-event mode choice (`FrozenPatternFlow::resolve_neuron`): candidate
 /// samples of one neuron, the complementarity matrix and vector, the first guess, and the
 /// disagreeing entries of the other neurons. Grown on first use, reused afterwards.
 #[derive(Debug, Default)]
