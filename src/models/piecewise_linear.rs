@@ -1068,7 +1068,8 @@ fn positive_definite(a: &mut [f64], m: usize) -> bool {
         for l in 0..j {
             piv -= a[j * m + l] * a[j * m + l];
         }
-        if !(piv > 1e-12 * dmax) {
+        // also false for NaN
+        if piv.is_nan() || piv <= 1e-12 * dmax {
             return false;
         }
         let piv = piv.sqrt();
