@@ -326,14 +326,19 @@ fn sliding_matches_closed_form() {
     }
 }
 
-/// OPEN (found 2026-11-23, not yet explained): on the full-catalog case `relu_d5h16n30_up` the
-/// event-located flow with Filippov sliding does not converge with the tolerance: rtol 1e-13
-/// and 1e-12 differ by 3.0e-4 by t = 0.5 (same counts: 117 switches, 17 sliding segments).
-/// Candidates: coupled exits (a transversal crossing of another sample of a sliding neuron makes
-/// the equivalent control jump outside [γ, 1]) and tangential exits. The case is left out of
-/// PL-SLIDE (`SLIDE_UNRESOLVED`) until this passes.
+/// Formerly OPEN: on the full-catalog case `relu_d5h16n30_up` the event-located flow with
+/// Filippov sliding did not converge with the tolerance (rtol 1e-13 vs 1e-12 differed by 3.0e-4
+/// by t = 0.5, with the same switch and segment counts). Cause: right after a sliding sample
+/// leaves at c = 1 (or γ) its normal velocity is 0 and grows linearly, and its z has drifted by
+/// rounding to the wrong side (−6.6e-18 for neuron 12, sample 23 at t = 0.1180489 with rtol
+/// 1e-13), so z re-crosses 0 2.3e-14 later. The old handler classified that graze by the
+/// one-sided normal components with a relative noise threshold of 1e-12 (ż(c = 0) = 8.75e-2,
+/// ż(c = 1) = 2.6e-14 < 8.75e-14), fell back to flipping the side, and so made the sample
+/// inactive while z > 0 and ż > 0: no root ever signalled it, and the wrong slope stayed for
+/// 5.6e-3 time units until an unrelated event re-read the sign (the rtol 1e-12 run did the same
+/// at t = 0.1403683, neuron 6, sample 3, for 9.4e-4). Now every event solves the neuron's box
+/// complementarity problem, with exact sign tests, and the two runs agree to 3.5e-13.
 #[test]
-#[ignore = "open: sliding reference not converged on relu_d5h16n30_up (see doc)"]
 fn sliding_reference_converges_on_d5h16n30_up() {
     let c = pl::catalog()
         .into_iter()
@@ -344,7 +349,96 @@ fn sliding_reference_converges_on_d5h16n30_up() {
     let a = pl::run_events(&m, &th0, &ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-13, 1e-15)).unwrap();
     let b = pl::run_events(&m, &th0, &ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14)).unwrap();
     let (e, _) = pl::traj_error(&a, &b);
+    eprintln!(
+        "rtol 1e-13 vs 1e-12: {e:.3e} ({} / {} switches, {} / {} sliding segments)",
+        a.switches, b.switches, a.sliding_segments, b.sliding_segments
+    );
     // Two converged runs at these tolerances differ by ≲ 1e-9 on every other catalog case
     // (quick PL-SLIDE ref_bound ≤ 4.7e-13); 1e-8 is generous.
     assert!(e < 1e-8, "rtol 1e-13 vs 1e-12: {e:.3e}");
+}
+
+/// The complementarity choice on a hand-made neuron (ReLU, ½Σ loss, η = 1): w = (0, 0, 1),
+/// a = 1, x₁ = (1, 0, 0), x₂ = (¾, √7/4, 0) (both on their surfaces, x₁ᵀx₂ = ¾), and
+/// x₃ = (−¼, 19/(4√7), 1) active with z₃ = 1 (x₃ᵀx₁ = −¼, x₃ᵀx₂ = 1). Targets y = (−½, −2, 0)
+/// give residuals g = f − y = (½, 2, 1). The expected modes come from brute force over the
+/// 3² assignments (inactive c = 0 needs ż ≤ 0, active c = 1 needs ż ≥ 0, sliding c ∈ [0, 1]
+/// needs ż = 0), with ż_i = −a Σ_j g_j c_j x_jᵀx_i computed here from the data: the unique
+/// one is sample 1 sliding with c₁ = ½ and sample 2 inactive. (The former one-at-a-time exit
+/// rule, started from both sliding, makes sample 1 active although its ż₁ = −¼ < 0 there.)
+#[test]
+fn complementarity_choice_matches_brute_force() {
+    use lazyrich::models::VectorField;
+    use lazyrich::models::piecewise_linear::FrozenPatternFlow;
+    let s7 = 7f64.sqrt();
+    let x = vec![
+        vec![1.0, 0.0, 0.0],
+        vec![0.75, s7 / 4.0, 0.0],
+        vec![-0.25, 19.0 / (4.0 * s7), 1.0],
+    ];
+    let y = [-0.5, -2.0, 0.0];
+    let (m, th) = PiecewiseLinear::from_init(
+        &x,
+        &y,
+        &[1.0],
+        &[vec![0.0, 0.0, 1.0]],
+        0.0,
+        1.0,
+        1.0,
+        LossScale::HalfSum,
+    )
+    .unwrap();
+    // brute force: g from f = a·relu(z) (z = (0, 0, 1)), ż_i for each assignment of (c₁, c₂)
+    let g = [0.5, 2.0, 1.0];
+    let dot = |i: usize, j: usize| (0..3).map(|l| x[i][l] * x[j][l]).sum::<f64>();
+    let zdot = |c: [f64; 3], i: usize| -(0..3).map(|j| g[j] * c[j] * dot(i, j)).sum::<f64>();
+    // 'I', 'A', 'S'; a sliding sample's c solves ż = 0 for the sliding set (≤ 2 unknowns)
+    let mut found = Vec::new();
+    for m1 in ['I', 'A', 'S'] {
+        for m2 in ['I', 'A', 'S'] {
+            let fixed = |md: char| if md == 'A' { 1.0 } else { 0.0 };
+            let mut c = [fixed(m1), fixed(m2), 1.0];
+            match (m1 == 'S', m2 == 'S') {
+                (true, true) => {
+                    // [g₁G₁₁ g₂G₁₂; g₁G₂₁ g₂G₂₂] c = −g₃(G₁₃, G₂₃), Cramer's rule
+                    let (a11, a12, a21, a22) = (g[0] * dot(0, 0), g[1] * dot(0, 1), g[0] * dot(1, 0), g[1] * dot(1, 1));
+                    let (r1, r2) = (-g[2] * dot(0, 2), -g[2] * dot(1, 2));
+                    let det = a11 * a22 - a12 * a21;
+                    c[0] = (r1 * a22 - a12 * r2) / det;
+                    c[1] = (a11 * r2 - a21 * r1) / det;
+                }
+                (true, false) => c[0] = -(g[1] * c[1] * dot(0, 1) + g[2] * dot(0, 2)) / (g[0] * dot(0, 0)),
+                (false, true) => c[1] = -(g[0] * c[0] * dot(1, 0) + g[2] * dot(1, 2)) / (g[1] * dot(1, 1)),
+                (false, false) => {}
+            }
+            let ok = [(m1, 0), (m2, 1)].iter().all(|&(md, i)| match md {
+                'I' => zdot(c, i) <= 0.0,
+                'A' => zdot(c, i) >= 0.0,
+                _ => (0.0..=1.0).contains(&c[i]),
+            });
+            if ok {
+                found.push((m1, m2, c));
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (m1, m2, c) = found[0];
+    assert_eq!((m1, m2), ('S', 'I'));
+    // exact data up to √7: c₁ = ½ to a few ulp
+    const HAND_TOL: f64 = 1e-14;
+    assert!((c[0] - 0.5).abs() <= HAND_TOL, "{c:?}");
+    // the one-at-a-time rule's choice (sample 1 active, sample 2 inactive) is inconsistent
+    assert!(zdot([1.0, 0.0, 1.0], 0) < 0.0);
+
+    let field = FrozenPatternFlow::new(&m, &th);
+    assert_eq!(field.sliding(), vec![true, false, false]);
+    assert!(!field.pattern()[1], "sample 2 should be inactive");
+    let slopes = field.slopes(&th);
+    assert!((slopes[0] - c[0]).abs() <= HAND_TOL, "c₁ {} vs {}", slopes[0], c[0]);
+    // the field keeps z₁ = 0 (ż₁ = x₁ᵀẇ = ẇ₁) and moves z₂ down
+    let mut dth = vec![0.0; m.n_params()];
+    field.eval_inplace(&th, &mut dth);
+    let zd: Vec<f64> = (0..2).map(|i| (0..3).map(|l| x[i][l] * dth[l]).sum()).collect();
+    assert!(zd[0].abs() <= HAND_TOL, "ż₁ = {}", zd[0]);
+    assert!(zd[1] < 0.0, "ż₂ = {}", zd[1]);
 }

@@ -13,9 +13,12 @@
 //!   Theorem 4.2 β flow.
 //! - [`piecewise_linear`]: f(x) = aᵀσ(Wx) with σ(z) = max(z, γz) (P1 §5), frozen-pattern and
 //!   eq. (10) fields.
+//! - [`box_lcp`]: small box-constrained linear complementarity problems (the choice of
+//!   sliding samples at an event of the piecewise-linear flow).
 //! - [`teacher_student`]: data (ReLU teacher, XOR-like clusters) and the symmetrised student
 //!   initialisation of P1 Fig. 1 (f(x; θ0) ≡ 0).
 
+pub mod box_lcp;
 pub mod deep_linear;
 pub mod lambda_balanced;
 pub mod linalg;

@@ -37,7 +37,17 @@
 //!   event-located integrator in `flow` integrates it between switches (roots of w_kᵀx_i).
 //!   Where both one-sided fields push into a surface it follows the Filippov sliding motion
 //!   (equivalent control c_ki ∈ [γ, 1]; derivation and δ_k conservation in its doc).
+//! - **Mode choice at events.** At every event the modes (sliding, active, inactive) of the
+//!   on-surface samples of the neuron concerned are chosen together as the solution of a box
+//!   complementarity problem in their slopes ([`super::box_lcp`]; unique when a_k g_i > 0 for all
+//!   of them and their inputs are independent, checked by brute force otherwise, and an error
+//!   naming the neuron and samples when not unique). Sign tests are exact: a relative noise
+//!   threshold on the normal velocities misclassified the graze that follows every exit from
+//!   sliding (the exited sample's normal velocity starts at 0), and left the catalog case
+//!   `relu_d5h16n30_up` unconverged (rtol 1e-13 vs 1e-12: 3.0e-4; now 3.5e-13; see
+//!   `verification/README.md`, "Sliding modes").
 
+use super::box_lcp::{BoxLcp, BoxMode, gauss_solve};
 use super::deep_linear::check_matrix;
 use super::{
     GradientFlowModel, ModelError, ParameterFlow, StiffModes, StiffSplit, SwitchedField, VectorField, check_finite,
@@ -503,8 +513,21 @@ impl PiecewiseLinear {
             .fold(0.0, f64::max)
     }
 
-    /// Forward pass into the scratch: z, s = σ(z), c, f, g = ∂L/∂f; returns L.
+    /// Forward pass into the scratch: z, s = σ(z), c, f, g = ∂L/∂f, and for a sliding pattern
+    /// the equivalent control; returns L.
     fn forward(&self, theta: &[f64], pat: Pattern<'_>, s: &mut Scratch) -> f64 {
+        let loss = self.forward_raw(theta, pat, s);
+        if let Pattern::Slide(_, sl) = pat {
+            if let Err(e) = self.solve_sliding(sl, s) {
+                s.fault.get_or_insert(e);
+            }
+        }
+        loss
+    }
+
+    /// [`Self::forward`] without the equivalent-control solve (sliding entries keep the slope
+    /// of their frozen side in `s.c`; σ = 0 on them all the same).
+    fn forward_raw(&self, theta: &[f64], pat: Pattern<'_>, s: &mut Scratch) -> f64 {
         let (n, h) = (self.n, self.h);
         let a = self.a(theta);
         self.preactivations_into(theta, &mut s.z);
@@ -548,11 +571,6 @@ impl PiecewiseLinear {
             let r = s.f[i] - self.y[i];
             loss += r * r;
             s.g[i] = 2.0 * self.c * r;
-        }
-        if let Pattern::Slide(_, sl) = pat {
-            if let Err(e) = self.solve_sliding(sl, s) {
-                s.fault.get_or_insert(e);
-            }
         }
         self.c * loss
     }
@@ -997,6 +1015,16 @@ impl StiffSplit for ParameterFlow<'_, PiecewiseLinear> {
 /// −2η_aη_w a_k Σ_j g_j (σ(z_kj) − c_kj z_kj) = 0, because σ(z) = c·z off the surface and both
 /// terms vanish on it (z_kj = 0), for every c_kj ∈ [γ, 1] — indeed for any c.
 ///
+/// **Choosing the sliding set.** A neuron's on-surface samples C (those sliding, the event's
+/// sample, and any whose frozen side disagrees with the sign of z) are coupled through ẇ_k, so
+/// their modes are one decision: each i ∈ C is inactive (c_ki = γ, ż_ki ≤ 0), active (c_ki = 1,
+/// ż_ki ≥ 0) or sliding (c_ki ∈ [γ, 1], ż_ki = 0), with ż_ki affine in the slopes c_kC. That is a
+/// box-constrained linear complementarity problem with matrix sgn(a_k)·G_CC·diag(g_C)
+/// (G = XXᵀ), solved by `resolve_neuron` with [`super::box_lcp::BoxLcp`]. A rule that decides one
+/// sample at a time can pick an inconsistent set: releasing the sample whose equivalent control
+/// is furthest outside [γ, 1] first may leave it active with ż < 0 (unit test
+/// `complementarity_choice_matches_brute_force` in `tests/piecewise_linear.rs`).
+///
 /// The Jacobian on a sliding piece holds the solved c at its current value (it neglects
 /// ∂c/∂θ): implicit methods then run Newton with an approximate Jacobian (accuracy is set by
 /// their error test, not by the Jacobian).
@@ -1007,16 +1035,61 @@ pub struct FrozenPatternFlow<'m> {
     sliding: RefCell<Vec<bool>>,
     segments: std::cell::Cell<usize>,
     fault: RefCell<Option<String>>,
+    modes: RefCell<ModeScratch>,
 }
 
-/// Both one-sided normal components must exceed this (relative to their scale) to count as
-/// pointing into the surface: below it the direction is rounding noise.
-const NORMAL_NOISE: f64 = 1e-12;
+/// Buffers of the per-event mode choice (`FrozenPatternFlow::resolve_neuron`): candidate
+/// samples of one neuron, the complementarity matrix and vector, the first guess, and the
+/// disagreeing entries of the other neurons. Grown on first use, reused afterwards.
+#[derive(Debug, Default)]
+struct ModeScratch {
+    cand: Vec<usize>,
+    mat: Vec<f64>,
+    q: Vec<f64>,
+    start: Vec<BoxMode>,
+    others: Vec<usize>,
+    chol: Vec<f64>,
+    /// Per candidate: g_i, b_i; candidates with g_i ≠ 0 (positions in `cand`) and their first
+    /// guess.
+    gc: Vec<f64>,
+    bc: Vec<f64>,
+    act: Vec<usize>,
+    sub_start: Vec<BoxMode>,
+    lcp: BoxLcp,
+}
+
+/// Whether the symmetric m×m row-major `a` (overwritten) is positive definite beyond rounding:
+/// Cholesky pivots above 1e-12 of the largest diagonal entry (the same singularity scale as
+/// [`gauss_solve`]).
+fn positive_definite(a: &mut [f64], m: usize) -> bool {
+    let dmax = (0..m).map(|i| a[i * m + i]).fold(0.0, f64::max);
+    for j in 0..m {
+        let mut piv = a[j * m + j];
+        for l in 0..j {
+            piv -= a[j * m + l] * a[j * m + l];
+        }
+        // also false for NaN
+        if piv.is_nan() || piv <= 1e-12 * dmax {
+            return false;
+        }
+        let piv = piv.sqrt();
+        a[j * m + j] = piv;
+        for i in j + 1..m {
+            let mut v = a[i * m + j];
+            for l in 0..j {
+                v -= a[i * m + l] * a[j * m + l];
+            }
+            a[i * m + j] = v / piv;
+        }
+    }
+    true
+}
 
 impl<'m> FrozenPatternFlow<'m> {
     /// Frozen at the pattern of θ. Entries with z_ki = 0 exactly (θ starts on a surface) are
-    /// classified by their one-sided normal components as in [`SwitchedField::switch`]
-    /// (sliding, active or inactive; inactive, σ'(0) = γ, when neither side points clearly).
+    /// classified per neuron by the complementarity problem of [`SwitchedField::switch`]
+    /// (sliding, active or inactive); a failure (non-unique choice) is reported as the field's
+    /// fault at the first step.
     pub fn new(model: &'m PiecewiseLinear, theta: &[f64]) -> Self {
         let f = FrozenPatternFlow {
             model,
@@ -1024,32 +1097,175 @@ impl<'m> FrozenPatternFlow<'m> {
             sliding: RefCell::new(vec![false; model.h * model.n]),
             segments: std::cell::Cell::new(0),
             fault: RefCell::new(None),
+            modes: RefCell::new(ModeScratch::default()),
         };
         let z = model.preactivations(theta);
-        let on: Vec<usize> = (0..z.len()).filter(|&j| z[j] == 0.0).collect();
-        for j in on {
-            f.decide(theta, j);
+        let n = model.n;
+        for k in 0..model.h {
+            let on: Vec<usize> = (0..n).filter(|&i| z[k * n + i] == 0.0).collect();
+            if !on.is_empty() {
+                f.resolve_neuron(theta, k, None, &on);
+            }
         }
+        f.take_fault();
         f
     }
-    /// Choose the mode of non-sliding entry `idx` at y from n₋ = ż_ki(c = γ), n₊ = ż_ki(c = 1):
-    /// n₋ > 0 > n₊ → sliding (a new segment), both > 0 → active, both < 0 → inactive.
-    /// Returns false (nothing changed) when neither holds beyond rounding.
-    fn decide(&self, y: &[f64], idx: usize) -> bool {
-        let (nm, np) = self.normal_components(y, idx);
-        let noise = NORMAL_NOISE * nm.abs().max(np.abs());
-        let mut p = self.pattern.borrow_mut();
-        if nm > noise && np < -noise {
-            self.sliding.borrow_mut()[idx] = true;
-            self.segments.set(self.segments.get() + 1);
-        } else if nm > noise && np > noise {
-            p[idx] = true;
-        } else if nm < -noise && np < -noise {
-            p[idx] = false;
-        } else {
-            return false;
+
+    /// Choose the modes of neuron k's on-surface samples at y: the samples sliding now plus
+    /// `extra` (samples on or just across their surface), with `forced` = (sample, active)
+    /// leaving its surface to the given side first (an exit whose slope reached a bound).
+    ///
+    /// With C the candidates, G_ij = x_iᵀx_j and b_i = Σ_{j∉C} g_j c_kj G_ij, the normal
+    /// velocities are ż_ki = −η_w a_k (Σ_{j∈C} G_ij g_j c_j + b_i), and a consistent choice is
+    /// a solution of the box complementarity problem ([`super::box_lcp`]) in c ∈ [γ, 1]^C with
+    /// w = −ż/(η_w|a_k|), M = sgn(a_k)·G·diag(g), q = sgn(a_k)·b: c_i = γ (inactive) needs
+    /// ż_ki ≤ 0, c_i = 1 (active) needs ż_ki ≥ 0, γ ≤ c_i ≤ 1 (sliding) needs ż_ki = 0. g does
+    /// not depend on the c_j (σ(z_kj) = 0 on the surfaces). M is a P-matrix, so the choice is
+    /// unique, exactly when a_k g_j > 0 for every candidate (each one's own field pushes back)
+    /// and G_CC is positive definite; otherwise every assignment is tried and a non-unique
+    /// choice is a fault naming the neuron and samples. Returns how many entries changed mode.
+    fn resolve_neuron(&self, y: &[f64], k: usize, forced: Option<(usize, bool)>, extra: &[usize]) -> usize {
+        let m = self.model;
+        let (n, d) = (m.n, m.d);
+        let mut changed = 0;
+        if let Some((i, side)) = forced {
+            self.sliding.borrow_mut()[k * n + i] = false;
+            self.pattern.borrow_mut()[k * n + i] = side;
+            changed += 1;
         }
-        true
+        let mut ms = self.modes.borrow_mut();
+        let ms = &mut *ms;
+        ms.cand.clear();
+        {
+            let sl = self.sliding.borrow();
+            ms.cand.extend((0..n).filter(|&i| sl[k * n + i]));
+        }
+        for &i in extra {
+            if !ms.cand.contains(&i) && forced.is_none_or(|(j, _)| j != i) {
+                ms.cand.push(i);
+            }
+        }
+        ms.cand.sort_unstable();
+        let nc = ms.cand.len();
+        let ak = m.a(y)[k];
+        if nc == 0 || ak == 0.0 {
+            // a_k = 0: ẇ_k = 0 whatever the slopes, so no choice is needed now.
+            return changed;
+        }
+        // g with σ = 0 on every candidate (they are on their surfaces).
+        let mut sc = m.scratch.borrow_mut();
+        {
+            let p = self.pattern.borrow();
+            let mut sl = self.sliding.borrow_mut();
+            ms.start.clear();
+            for &i in &ms.cand {
+                ms.start.push(if sl[k * n + i] {
+                    BoxMode::Free
+                } else if p[k * n + i] {
+                    BoxMode::Upper
+                } else {
+                    BoxMode::Lower
+                });
+                sl[k * n + i] = true;
+            }
+            m.forward_raw(y, Pattern::Slide(&p, &sl), &mut sc);
+            for (&i, st) in ms.cand.iter().zip(&ms.start) {
+                sl[k * n + i] = *st == BoxMode::Free;
+            }
+        }
+        let sgn = ak.signum();
+        let x = |i: usize| &m.x[i * d..(i + 1) * d];
+        let dot = |i: usize, j: usize| x(i).iter().zip(x(j)).map(|(p, q)| p * q).sum::<f64>();
+        // Per candidate: g_i and b_i = Σ_{j∉C} g_j c_kj G_ij. Candidates with g_i = 0 exactly
+        // (e.g. a sample every neuron ignores, with y_i = 0) are passengers: their slope
+        // multiplies g_i in ẇ_k, so it changes nothing, and their side follows from ż_ki alone.
+        ms.gc.clear();
+        ms.bc.clear();
+        for &i in &ms.cand {
+            let b: f64 = (0..n)
+                .filter(|j| ms.cand.binary_search(j).is_err())
+                .map(|j| sc.g[j] * sc.c[k * n + j] * dot(i, j))
+                .sum();
+            ms.gc.push(sc.g[i]);
+            ms.bc.push(b);
+        }
+        drop(sc);
+        ms.act.clear();
+        ms.act.extend((0..nc).filter(|&r| ms.gc[r] != 0.0));
+        let na = ms.act.len();
+        ms.mat.resize(na * na, 0.0);
+        ms.q.resize(na, 0.0);
+        ms.sub_start.clear();
+        let mut p_matrix = true;
+        for (r, &ra) in ms.act.iter().enumerate() {
+            let i = ms.cand[ra];
+            ms.q[r] = sgn * ms.bc[ra];
+            for (col, &ca) in ms.act.iter().enumerate() {
+                ms.mat[r * na + col] = sgn * dot(i, ms.cand[ca]) * ms.gc[ca];
+            }
+            p_matrix &= sgn * ms.gc[ra] > 0.0;
+            ms.sub_start.push(ms.start[ra]);
+        }
+        if p_matrix {
+            ms.chol.resize(na * na, 0.0);
+            for (r, &ra) in ms.act.iter().enumerate() {
+                for (col, &ca) in ms.act.iter().enumerate() {
+                    ms.chol[r * na + col] = dot(ms.cand[ra], ms.cand[ca]);
+                }
+            }
+            p_matrix = positive_definite(&mut ms.chol, na);
+        }
+        let res = ms.lcp.solve(na, &ms.mat, &ms.q, m.gamma, 1.0, p_matrix, &ms.sub_start);
+        if let Err(e) = res {
+            let act: Vec<usize> = ms.act.iter().map(|&r| ms.cand[r]).collect();
+            self.fault.borrow_mut().get_or_insert(format!(
+                "neuron {k}, samples {act:?} on their surfaces w_kᵀx_i = 0: the choice of sliding / active / \
+                 inactive samples is not unique ({e}; linearly dependent inputs, or samples whose own field \
+                 points away from the surface, a_k g_i < 0, met tangentially), so the Filippov motion is not \
+                 unique; integrate with --events off or perturb the data"
+            ));
+            return changed;
+        }
+        // modes of all candidates: solved ones, then passengers from w_i = sgn(a_k)(Σ G_ij g_j c_j + b_i)
+        ms.start.clear();
+        for r in 0..nc {
+            let mode = match ms.act.iter().position(|&ra| ra == r) {
+                Some(pos) => ms.lcp.modes()[pos],
+                None => {
+                    let i = ms.cand[r];
+                    let w = sgn
+                        * (ms.bc[r]
+                            + ms.act
+                                .iter()
+                                .zip(ms.lcp.c())
+                                .map(|(&ca, &c)| dot(i, ms.cand[ca]) * ms.gc[ca] * c)
+                                .sum::<f64>());
+                    // ż_ki = −η_w|a_k|·w: w < 0 moves z up (active); w = 0 keeps σ'(0) = γ.
+                    if w < 0.0 { BoxMode::Upper } else { BoxMode::Lower }
+                }
+            };
+            ms.start.push(mode);
+        }
+        let mut p = self.pattern.borrow_mut();
+        let mut sl = self.sliding.borrow_mut();
+        for (&i, mode) in ms.cand.iter().zip(&ms.start) {
+            let e = k * n + i;
+            let before = (sl[e], p[e]);
+            match mode {
+                BoxMode::Free => {
+                    if !sl[e] {
+                        self.segments.set(self.segments.get() + 1);
+                    }
+                    sl[e] = true;
+                }
+                BoxMode::Upper => (sl[e], p[e]) = (false, true),
+                BoxMode::Lower => (sl[e], p[e]) = (false, false),
+            }
+            if (sl[e], p[e]) != before {
+                changed += 1;
+            }
+        }
+        changed
     }
     /// The model.
     pub fn model(&self) -> &'m PiecewiseLinear {
@@ -1168,65 +1384,58 @@ impl SwitchedField for FrozenPatternFlow<'_> {
         drop(sc);
         self.take_fault();
     }
-    /// At a root of surface `idx`:
-    /// - a sliding entry leaves its surface to the side whose bound c_ki reached (1: active,
-    ///   γ: inactive);
-    /// - otherwise the one-sided normal components n₋ = ż_ki(c = γ), n₊ = ż_ki(c = 1) decide:
-    ///   n₋ > 0 > n₊ (both fields point into the surface) starts sliding; both > 0 → active;
-    ///   both < 0 → inactive; otherwise (repelling surface or no normal motion) the side beyond
-    ///   the crossing (the entry is flipped).
+    /// At a root of surface `idx` = (k, i), the modes of neuron k's on-surface samples are
+    /// chosen together ([`FrozenPatternFlow`]'s complementarity problem):
+    /// - a sliding entry whose slope reached a bound leaves its surface to that side (1:
+    ///   active, γ: inactive); the other sliding samples of k are re-solved with it fixed;
+    /// - a non-sliding entry joins k's sliding samples as a candidate; the problem decides
+    ///   whether it slides (both one-sided fields push into the surface), crosses to the
+    ///   side its normal velocity points to, or stays, and which of the coupled sliding
+    ///   samples leave.
     ///
-    /// Every other non-sliding entry is then re-read from the sign of z at `y` (crossings
-    /// closer together than the root finder's time resolution), and sliding entries whose
-    /// solved slope left [γ, 1] (coupling within a neuron) leave their surface.
+    /// Entries whose pattern disagrees with the sign of z at `y` (crossings closer together
+    /// than the root finder's time resolution, or a sample just released from sliding that has
+    /// drifted by rounding) are candidates of their neuron's problem too: they sit on their
+    /// surface to working precision, so the sign of z says nothing; the normal velocities
+    /// decide.
     fn switch(&self, y: &[f64], idx: usize) -> usize {
         let m = self.model;
-        let mut count = 0;
-        if self.sliding.borrow()[idx] {
+        let n = m.n;
+        let (k, i) = (idx / n, idx % n);
+        let forced = if self.sliding.borrow()[idx] {
             let c = self.slopes(y)[idx];
-            self.sliding.borrow_mut()[idx] = false;
-            self.pattern.borrow_mut()[idx] = c > 0.5 * (1.0 + m.gamma);
-            count += 1;
+            Some((i, c > 0.5 * (1.0 + m.gamma)))
         } else {
-            if !self.decide(y, idx) {
-                self.flip(idx);
-            }
-            count += 1;
-        }
+            None
+        };
+        // entries (all neurons) whose frozen side disagrees with the sign of z at y
+        let mut others = std::mem::take(&mut self.modes.borrow_mut().others);
+        others.clear();
         {
             let mut sc = m.scratch.borrow_mut();
             m.preactivations_into(y, &mut sc.z);
-            let mut p = self.pattern.borrow_mut();
+            let p = self.pattern.borrow();
             let sl = self.sliding.borrow();
-            for (j, (pj, &z)) in p.iter_mut().zip(&sc.z).enumerate() {
-                if j != idx && !sl[j] && (z > 0.0) != *pj {
-                    *pj = z > 0.0;
-                    count += 1;
-                }
-            }
+            others.extend((0..p.len()).filter(|&j| j != idx && !sl[j] && (sc.z[j] > 0.0) != p[j]));
         }
-        // Coupled sliding entries whose equivalent control left [γ, 1]: leave, one at a time.
-        for _ in 0..m.h * m.n {
-            if !self.sliding.borrow().iter().any(|&b| b) {
-                break;
-            }
-            let c = self.slopes(y);
-            let sl = self.sliding.borrow().clone();
-            let out = (0..c.len())
-                .filter(|&j| sl[j] && !(c[j] >= m.gamma && c[j] <= 1.0))
-                .max_by(|&a, &b| {
-                    let e = |j: usize| (m.gamma - c[j]).max(c[j] - 1.0);
-                    e(a).total_cmp(&e(b))
-                });
-            match out {
-                Some(j) if c[j].is_finite() => {
-                    self.sliding.borrow_mut()[j] = false;
-                    self.pattern.borrow_mut()[j] = c[j] > 1.0;
-                    count += 1;
-                }
-                _ => break,
-            }
+        // neuron k: the event sample (unless forced out) and k's disagreeing samples
+        let mut extra: Vec<usize> = others.iter().filter(|&&j| j / n == k).map(|&j| j % n).collect();
+        if forced.is_none() {
+            extra.push(i);
         }
+        // the located surface counts as one switch even when its mode is unchanged (a graze)
+        let mut count = self.resolve_neuron(y, k, forced, &extra).max(1);
+        let mut start = 0;
+        while start < others.len() {
+            let kk = others[start] / n;
+            let end = start + others[start..].iter().take_while(|&&j| j / n == kk).count();
+            if kk != k {
+                let extra: Vec<usize> = others[start..end].iter().map(|&j| j % n).collect();
+                count += self.resolve_neuron(y, kk, None, &extra);
+            }
+            start = end;
+        }
+        self.modes.borrow_mut().others = others;
         self.take_fault();
         count
     }
@@ -1236,43 +1445,6 @@ impl SwitchedField for FrozenPatternFlow<'_> {
     fn fault(&self) -> Option<String> {
         self.fault.borrow().clone()
     }
-}
-
-/// Solve A x = b in place (A m×m row-major, b → x) by Gaussian elimination with partial
-/// pivoting. `Err(pivot)` when a pivot is ≤ 1e-12·`scale` (singular to working precision).
-fn gauss_solve(a: &mut [f64], b: &mut [f64], m: usize, scale: f64) -> Result<(), f64> {
-    let tiny = 1e-12 * scale;
-    for col in 0..m {
-        let (piv_row, piv) = (col..m)
-            .map(|r| (r, a[r * m + col].abs()))
-            .fold((col, -1.0), |acc, x| if x.1 > acc.1 { x } else { acc });
-        if piv.is_nan() || piv <= tiny {
-            return Err(piv);
-        }
-        if piv_row != col {
-            for q in 0..m {
-                a.swap(col * m + q, piv_row * m + q);
-            }
-            b.swap(col, piv_row);
-        }
-        for r in col + 1..m {
-            let f = a[r * m + col] / a[col * m + col];
-            if f != 0.0 {
-                for q in col..m {
-                    a[r * m + q] -= f * a[col * m + q];
-                }
-                b[r] -= f * b[col];
-            }
-        }
-    }
-    for r in (0..m).rev() {
-        let mut acc = b[r];
-        for q in r + 1..m {
-            acc -= a[r * m + q] * b[q];
-        }
-        b[r] = acc / a[r * m + r];
-    }
-    Ok(())
 }
 
 /// v ← −η ⊙ v.

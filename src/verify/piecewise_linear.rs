@@ -389,20 +389,11 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
             }
         }
     }
-    if let Some(full) = full
-        && !SLIDE_UNRESOLVED.contains(&c.name.as_str())
-    {
+    if let Some(full) = full {
         rows.extend(slide_rows(c, &m, &th0, &full, mode));
     }
     rows
 }
-
-/// Cases left out of PL-SLIDE because the sliding reference does not converge (OPEN, see
-/// `verification/README.md` and the ignored test `sliding_reference_converges_on_d5h16n30_up`):
-/// on `relu_d5h16n30_up` (full catalog; 17 sliding segments by t = 0.5, some neurons with two
-/// sliding samples and coupled exits) the event-located flow at rtol 1e-13 and 1e-12 differs by
-/// 3.0e-4 at t ≤ 0.5 (5.6e-4 at t ≤ 10) with the same switch and segment counts.
-pub const SLIDE_UNRESOLVED: &[&str] = &["relu_d5h16n30_up"];
 
 /// `PL-SLIDE`: over the full horizon, through the sliding segments, the event-located flow with
 /// Filippov sliding vs the reference (the same at rtol 1e-13; estimate = distance to rtol 1e-12),
