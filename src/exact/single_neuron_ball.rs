@@ -35,6 +35,7 @@ use crate::num::ball::{Ball, BallError};
 use crate::num::ball_exp::ExpTable;
 use crate::num::decimal::Num;
 use crate::num::mp;
+use rug::Float;
 use std::sync::Arc;
 
 /// One time point: every quantity as a ball.
@@ -389,11 +390,12 @@ impl ClosedFormBall {
     /// [`ExactError::Rigorous`] if an enclosure degenerates (e.g. precision far too low for t).
     pub fn state(&self, t: &Ball) -> Result<(Ball, Vec<Ball>), ExactError> {
         let (a, e, ginv) = self.core(t)?;
+        let mut tmp = Float::new(self.prec);
         let w = self
             .w0
             .iter()
             .zip(&self.bstar)
-            .map(|(w0, b)| w0.mul_add_mul(&ginv, &e, b))
+            .map(|(w0, b)| w0.mul_add_mul_tmp(&ginv, &e, b, &mut tmp))
             .collect();
         Ok((a, w))
     }
@@ -413,11 +415,12 @@ impl ClosedFormBall {
     /// [`ExactError::Rigorous`] if an enclosure degenerates.
     pub fn point_at(&self, t: &Ball) -> Result<PointBall, ExactError> {
         let (a, e, ginv) = self.core(t)?;
+        let mut tmp = Float::new(self.prec);
         let w: Vec<Ball> = self
             .w0
             .iter()
             .zip(&self.bstar)
-            .map(|(w0, b)| w0.mul_add_mul(&ginv, &e, b))
+            .map(|(w0, b)| w0.mul_add_mul_tmp(&ginv, &e, b, &mut tmp))
             .collect();
         let beta: Vec<Ball> = w.iter().map(|wi| a.mul(wi)).collect();
         // ‖w‖² = ‖w0 + η_w I1 β*‖²/g² = ‖w0‖²/g² + 2e p0/g + e² s², e = η_w I1/g
