@@ -330,6 +330,7 @@ pub fn integrate<S: TaylorScalar, F: JetField<S>>(
         .collect();
     let mut out = vec![zero.clone(); n];
     let inv_k: Vec<f64> = (1..=order).map(|k| 1.0 / k as f64).collect();
+    let ln_tol = opts.tol.ln();
     let mut states = Vec::with_capacity(times.len());
     let mut t = zero.clone();
     let mut tau = zero.clone();
@@ -370,15 +371,17 @@ pub fn integrate<S: TaylorScalar, F: JetField<S>>(
         stats.coeff_evals += order;
         let norm = |m: usize| jets.iter().map(|j| j[m].to_f64().abs()).fold(0.0, f64::max);
         let scale = norm(0).max(1.0);
-        let target = opts.tol * scale;
-        let mut h = f64::INFINITY;
-        for m in [order - 1, order] {
+        // h = 0.9·min_m (target/c_m)^{1/m}, as exp(min_m ln(target/c_m)/m): two logarithms and
+        // one exponential instead of two powers.
+        let ln_target = ln_tol + scale.ln();
+        let mut ln_h = f64::INFINITY;
+        for (m, inv_m) in [(order - 1, inv_k[order - 2]), (order, inv_k[order - 1])] {
             let c = norm(m);
             if c > 0.0 {
-                h = h.min((target / c).powf(1.0 / m as f64));
+                ln_h = ln_h.min((ln_target - c.ln()) * inv_m);
             }
         }
-        h *= 0.9;
+        let mut h = 0.9 * ln_h.exp();
         let t_f = t.to_f64();
         let t_end = times[times.len() - 1].to_f64();
         let mut last = false;
