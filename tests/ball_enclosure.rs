@@ -96,6 +96,18 @@ proptest! {
         check!(x.add(&y), Float::with_val(h, &px + &py), "add");
         check!(x.sub(&y), Float::with_val(h, &px - &py), "sub");
         check!(x.mul(&y), Float::with_val(h, &px * &py), "mul");
+        // The in-place forms (radius read from the inputs before the midpoint is overwritten).
+        let mut xa = x.clone();
+        xa.add_assign(&y);
+        check!(xa, Float::with_val(h, &px + &py), "add_assign");
+        let mut xm = x.clone();
+        xm.mul_assign(&y);
+        check!(xm, Float::with_val(h, &px * &py), "mul_assign");
+        // A point of y shifted by up to x's radius… widened by |u|·rad(x) still encloses it.
+        let mut yw = y.clone();
+        yw.widen(x.rad());
+        let shift = Float::with_val(h, x.rad()) * u;
+        check!(yw, Float::with_val(h, &py + &shift), "widen");
         check!(x.sqr(), Float::with_val(h, px.square_ref()), "sqr");
         // x·y + y·x: both products of the fused form, independent of each other only through
         // the points; and x·y + x·x, where the two products differ in magnitude.

@@ -325,7 +325,12 @@ impl ClosedFormBall {
             }
         };
         let (one, two, two_lm) = (&self.one, &self.two, &self.two_lm);
-        let sq = |m: &Ball| m.mul(&m.add(two));
+        // m(m + 2), one allocation.
+        let sq = |m: &Ball| {
+            let mut s = m.add(two);
+            s.mul_assign(m);
+            s
+        };
         if !scaled {
             let mp_ = self.ex.expm1(&self.lp.mul(t));
             // Two transcendental calls per point. Series cross term (|δ| < K/4): φ₁(δt) and m₊,
@@ -335,28 +340,39 @@ impl ClosedFormBall {
             let (mm, md, phi_d) = if let Term::Series(_) = &self.q0 {
                 let z = self.delta.mul(t);
                 let phi_d = self.ex.expm1_over_x(&z);
-                let md = z.mul(&phi_d);
-                let mm = md.sub(&mp_).div(&one.add(&mp_)).map_err(rig)?;
+                let mut md = z;
+                md.mul_assign(&phi_d);
+                let mut den = mp_.clone();
+                den.add_assign(one);
+                let mm = md.sub(&mp_).div(&den).map_err(rig)?;
                 (mm, md, Some(phi_d))
             } else {
                 let mm = self.ex.expm1(&self.lm.mul(t));
                 let md = mp_.add(&mm).add(&mp_.mul(&mm));
                 (mm, md, None)
             };
-            let a_big = self.a0.add(&self.cp.mul_add_mul(&mp_, &self.cm, &mm));
+            let mut a_big = self.cp.mul_add_mul(&mp_, &self.cm, &mm);
+            a_big.add_assign(&self.a0);
             // c₁m₁ + c₂m₂ in one fused operation when both coefficients are hoisted.
             let pair = |t1: &Term, m1: &Ball, l1: &Ball, t2: &Term, m2: &Ball, l2: &Ball| match (t1, t2) {
                 (Term::OverLambda(c1), Term::OverLambda(c2)) => c1.mul_add_mul(m1, c2, m2),
                 _ => term(t1, m1, l1).add(&term(t2, m2, l2)),
             };
-            let ewi1 = pair(&self.rp, &mp_, &self.lp, &self.rm, &mm, &self.lm);
-            let mut g2 = one.add(&pair(&self.qp, &sq(&mp_), &self.two_lp, &self.qm, &sq(&mm), two_lm));
-            g2 = g2.add(&match (&self.q0, phi_d) {
-                (Term::Series(c), Some(phi_d)) => c.mul(t).mul(&phi_d),
+            let mut ewi1 = pair(&self.rp, &mp_, &self.lp, &self.rm, &mm, &self.lm);
+            let mut g2 = pair(&self.qp, &sq(&mp_), &self.two_lp, &self.qm, &sq(&mm), two_lm);
+            g2.add_assign(one);
+            g2.add_assign(&match (&self.q0, phi_d) {
+                (Term::Series(c), Some(phi_d)) => {
+                    let mut q = c.mul(t);
+                    q.mul_assign(&phi_d);
+                    q
+                }
                 (q0, _) => term(q0, &md, &self.delta),
             });
             let ginv = g2.rsqrt().map_err(rig)?;
-            return Ok((a_big.mul(&ginv), ewi1.mul(&ginv), ginv));
+            a_big.mul_assign(&ginv);
+            ewi1.mul_assign(&ginv);
+            return Ok((a_big, ewi1, ginv));
         }
         let mm = self.ex.expm1(&self.lm.mul(t));
         // Scaled by S = e^{−λ₊t}: m₊S = 1 − S, m₊(2+m₊)S² = 1 − S², m_δS² = (1+m₋)S − S².

@@ -33,7 +33,7 @@ use crate::num::decimal::Num;
 use crate::num::mp::{self, PrecError};
 use rug::Float;
 use rug::float::Round;
-use rug::ops::{AddAssignRound, AssignRound};
+use rug::ops::{AddAssignRound, AssignRound, MulAssignRound};
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt;
@@ -361,6 +361,26 @@ impl Ball {
         let (mid, ord) = Float::with_val_round(self.prec(), &self.mid - &y.mid, Round::Nearest);
         let rad = add_up(add_up(self.rad, y.rad), round_err(&mid, ord));
         Ball { mid, rad }
+    }
+
+    /// Widen the radius by r ≥ 0 (rounded up): the ball then also contains every point within
+    /// r of the old one.
+    pub fn widen(&mut self, r: f64) {
+        self.rad = add_up(self.rad, r);
+    }
+
+    /// x ← x + y in place (no allocation; same enclosure as [`Self::add`]).
+    pub fn add_assign(&mut self, y: &Ball) {
+        let ord = self.mid.add_assign_round(&y.mid, Round::Nearest);
+        self.rad = add_up(add_up(self.rad, y.rad), round_err(&self.mid, ord));
+    }
+
+    /// x ← x·y in place (no allocation; same enclosure as [`Self::mul`]): the propagation
+    /// bound is read from the inputs before the midpoint is overwritten.
+    pub fn mul_assign(&mut self, y: &Ball) {
+        let prop = self.mul_prop(y);
+        let ord = self.mid.mul_assign_round(&y.mid, Round::Nearest);
+        self.rad = add_up(prop, round_err(&self.mid, ord));
     }
 
     /// x·y: |xy − m_x m_y| ≤ |m_x| r_y + |m_y| r_x + r_x r_y.

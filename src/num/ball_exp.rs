@@ -374,13 +374,14 @@ impl ExpTable {
             let hi = expm1_up(big).max(1.0) + 1.0;
             return Ball::with_rad(Float::with_val(p, 0), up1(hi));
         }
-        let at_mid = if x.mid().is_zero() {
+        let mut at_mid = if x.mid().is_zero() {
             Ball::from_u32(p, 1)
         } else {
             let m = Ball::exact(x.mid().clone());
             self.expm1(&m).div(&m).unwrap_or_else(|_| wide())
         };
-        Ball::with_rad(at_mid.mid().clone(), add_up(at_mid.rad(), x.rad()))
+        at_mid.widen(x.rad());
+        at_mid
     }
 }
 
