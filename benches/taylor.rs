@@ -47,6 +47,19 @@
 //! addsd), so the coefficient recurrence is latency-bound; not yet tried: an FMA path behind
 //! runtime detection, one `exp(min ln(·)/m)` instead of two `powf`, a higher order for fewer steps.
 //!
+//! 2026-12-06, quiet machine (no build running), commit c699661, `-- --warm-up-time 1
+//! --measurement-time 4`, two full runs (medians): f64 span 14.33 / 14.41 µs (order by order
+//! 21.04 / 20.45; full field 121.3 / 118.0), 334-bit span 121.6 / 125.9 ms (full field 483 /
+//! 506 ms), ball point (a, w) 4.08 / 3.72 µs, all observables 8.18 / 7.68 µs, ball expm1
+//! 0.673 / 0.671 µs table vs 1.50 / 1.55 µs MPFR. The point's gains this session: |m| bounds
+//! from the significand's top limb instead of `mpfr_get_d`, two rounded products instead of
+//! MPFR's `fmma` in `mul_add_mul` (45 vs 67 ns), in-place ball operations in the closed form's
+//! core (≈ 11 fewer allocations per point); the f64 span: the step size from two logarithms and
+//! one exponential instead of two powers. An earlier run of the same day (commit 2442b93, same
+//! settings, a build on the other core) read f64 span 13.93 µs, 334-bit span 120.2 ms, point
+//! 3.92 µs; in a slow phase of this VM (unchanged code 35 % slower) the same entries read 18.8 µs
+//! and 5.57 µs, so read entries against the unchanged references of the same run.
+//!
 //! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
 //! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.
 //! Under load (issue-3b session, 2026-11-23, load average ≈ 3.7, `--measurement-time 3`):
