@@ -8,6 +8,14 @@
 //! Idle machine, commit 0539cef (`-- --warm-up-time 1 --measurement-time 4`), medians: gradient
 //! 12.62 ms (31.7 GFLOP/s) vs dgemm 1000³ 53.44 ms (37.4 GFLOP/s): 85 % of the one-thread dgemm
 //! rate; its two GEMMs alone 4.83 + 6.22 ms. Two threads: gradient 9.86 ms, dgemm 1000³ 28.1 ms.
+//!
+//! 2026-12-06 (this VM's faer dgemm runs its AVX-512 kernels, so the reference rate is higher):
+//! before the change below, gradient 13.79 ms vs dgemm 1000³ 39.14 ms = 57 % of the dgemm rate,
+//! the element-wise a-gradient sum being one scalar add chain (~30 % of the gradient). Commit
+//! bda2fa7 (that sum in 8 partial sums, both element-wise passes under pulp's runtime SIMD
+//! dispatch), `-- --warm-up-time 1 --measurement-time 4`, medians: gradient 8.71 ms
+//! (45.9 GFLOP/s) vs dgemm 1000³ 37.97 ms (52.7 GFLOP/s): 87 %; its GEMMs' shapes alone
+//! 3.74 + 4.18 ms; two threads: gradient 6.60 ms, dgemm 1000³ 21.26 ms.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faer::linalg::matmul::matmul;
