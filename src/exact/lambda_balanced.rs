@@ -11,7 +11,7 @@
 //! so e^{Fs} = V diag(e^{f s}) Vᵀ and J(s) = V diag(expm1(2fs)/(2f)) Vᵀ (= s for f = 0: λ = 0 and
 //! d_i ≠ d_o make F singular, which this form does not mind).
 //!
-//! **Stable evaluation [D].** Evaluated in one shot, the bracket's condition number grows like
+//! **Stable evaluation \[D\].** Evaluated in one shot, the bracket's condition number grows like
 //! e^{2 max|f| s} and digits are lost for long t (P2's "numerically unstable for long t"). The
 //! solution depends on Q0 only through Q0Q0ᵀ, and the Riccati flow is autonomous, so it is a
 //! semigroup: QQᵀ(s1 + s2) is the same formula applied for time s2 to a factor of QQᵀ(s1). With
@@ -357,7 +357,7 @@ pub fn converged_representations(syx: &DMatrix<f64>, lambda: f64) -> (DMatrix<f6
 /// The shallow (linear-regression) limit |λ| → ∞ with time rescaled by |λ| (thesis Thm 4.2.3,
 /// `theory.md` §4.5): W(t) = Σ̃_yx + (W(0) − Σ̃_yx)·e^{−|λ|t/τ}.
 ///
-/// Deviation of the λ-balanced square network from it [D]: τẆ = B(WWᵀ)G + GB(WᵀW) + |λ|G with
+/// Deviation of the λ-balanced square network from it \[D\]: τẆ = B(WWᵀ)G + GB(WᵀW) + |λ|G with
 /// G = Σ̃_yx − W and 0 ≤ B(X) = (√(λ²I + 4X) − |λ|I)/2 ≤ X/|λ|, so E = W − W_shallow obeys
 /// τĖ = −|λ|E + R with ‖R‖₂ ≤ 2‖W‖₂²‖G‖₂/|λ|, hence ‖E(t)‖₂ ≤ 2·max‖W‖₂²·max‖G‖₂/λ²
 /// ([`shallow_limit_bound`]): the limit is approached at rate 1/λ² uniformly in t.
@@ -400,7 +400,7 @@ pub fn check_balanced(w1: &DMatrix<f64>, w2: &DMatrix<f64>) -> Result<f64, LbErr
 /// Strength a(t) of one task-aligned mode (`theory.md` §4.5, thesis Thm 3.2.1): with
 /// W1 = R diag(c) Ṽᵀ, W2 = Ũ diag(d) Rᵀ, the mode a = c·d obeys τȧ = √(λ² + 4a²)(s − a), the
 /// P1 single-neuron flow with φ ≡ 1. Its closed form is `theory.md` §1.4 with d = 1, a0 → d(0),
-/// w0 → c(0), β* → s, δ → λ, η = 1, time t/τ [D], evaluated overflow-free by dividing by
+/// w0 → c(0), β* → s, δ → λ, η = 1, time t/τ \[D\], evaluated overflow-free by dividing by
 /// e^{λ₊ t} (λ₊ = (λ + K)/2 > 0, K = √(λ² + 4s²)).
 ///
 /// Inputs: task singular value `s` > 0, λ, initial factors `c0`, `d0` (d0² − c0² = λ), time `t`

@@ -119,7 +119,7 @@ pub struct ClosedFormMp {
 ///
 /// # Errors
 /// [`LbError::Eigen`] if the off-diagonal part has not fallen below 2^(−prec)·‖A‖_F after
-/// [`MAX_SWEEPS`] sweeps.
+/// `MAX_SWEEPS` sweeps.
 pub fn jacobi_eigen(a: &MatMp, prec: u32) -> Result<(Vec<Float>, MatMp), LbError> {
     let n = a.rows;
     let mut a = a.clone();

@@ -11,7 +11,7 @@
 //! ȧ_i = −η_a w_i (a_i w_i − s_i),    ẇ_i = −η_w a_i (a_i w_i − s_i),
 //! ```
 //!
-//! the single neuron of `theory.md` §1.3 with d = 1, X = [1], y = s_i, conserved
+//! the single neuron of `theory.md` §1.3 with d = 1, X = \[1\], y = s_i, conserved
 //! δ_i = η_w a_i² − η_a w_i² (Δ = Σ δ_i q_i q_iᵀ; isotropy Δ = δI is not needed for the closed
 //! form). Hence β(t) = Σ_i a_i(t) w_i(t) u_i v_iᵀ, with (a_i, w_i)(t) from
 //! [`crate::exact::single_neuron`] (f64) or [`crate::exact::single_neuron_mp`] (MPFR), and
@@ -29,7 +29,7 @@
 //!
 //! **Hyperbolic entropy** (general η [derived: §2.5 with 4x² → 4η x²]):
 //! q_δ(x) = (1/(2√η))·(x·asinh(2√η x/|δ|) − (√(δ² + 4ηx²) − |δ|)/(2√η)),
-//! q_δ′(x) = asinh(2√η x/|δ|)/(2√η), q_δ″(x) = 1/√(δ² + 4ηx²). Limits [derived]: as δ → 0,
+//! q_δ′(x) = asinh(2√η x/|δ|)/(2√η), q_δ″(x) = 1/√(δ² + 4ηx²). Limits \[derived\]: as δ → 0,
 //! q_δ(x)/ln(1/|δ|) → |x|/(2√η) (ℓ¹, relative error O(1/ln(1/|δ|))); as |δ| → ∞,
 //! |δ|·q_δ(x) → x²/2 (ℓ², relative error O(ηx²/δ²)).
 

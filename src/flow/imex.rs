@@ -6,7 +6,7 @@
 //! field through [`StiffSplit::stiff_modes`]). The explicit tableau integrates N, the
 //! L-stable ESDIRK tableau integrates L y (Kennedy & Carpenter, "Additive Runge–Kutta schemes
 //! for convection–diffusion–reaction equations", Appl. Numer. Math. 44 (2003) 139–181: the
-//! ARK5(4)8L[2]SA and ARK4(3)6L[2]SA pairs). Stage i solves
+//! ARK5(4)8L\[2\]SA and ARK4(3)6L\[2\]SA pairs). Stage i solves
 //!
 //! (I − hγL) Yᵢ = y_n + h Σ_{j<i} (a^E_ij N_j + a^I_ij L Y_j),
 //!
@@ -63,7 +63,7 @@ pub struct ArkTableau {
     pub c: &'static [f64],
 }
 
-/// ARK4(3)6L[2]SA (Kennedy & Carpenter 2003, Table 5 of the paper's appendix): 6 stages,
+/// ARK4(3)6L\[2\]SA (Kennedy & Carpenter 2003, Table 5 of the paper's appendix): 6 stages,
 /// order 4, embedded order 3, γ = 1/4, stiffly accurate L-stable implicit part.
 pub const ARK436: ArkTableau = ArkTableau {
     name: "ark436",
@@ -116,7 +116,7 @@ const ARK436_AI: [f64; 36] = [
     82889.0 / 524892.0, 0.0, 15625.0 / 83664.0, 69875.0 / 102672.0, -2260.0 / 8211.0, 0.25,
 ];
 
-/// ARK5(4)8L[2]SA (Kennedy & Carpenter 2003): 8 stages, order 5, embedded order 4,
+/// ARK5(4)8L\[2\]SA (Kennedy & Carpenter 2003): 8 stages, order 5, embedded order 4,
 /// γ = 41/200, stiffly accurate L-stable implicit part.
 pub const ARK548: ArkTableau = ArkTableau {
     name: "ark548",
@@ -225,7 +225,7 @@ pub struct ImexOptions {
 }
 
 impl ImexOptions {
-    /// ARK5(4)8L[2]SA, rtol 1e-8, atol 1e-10, 10⁶ steps, modes refreshed every 20 steps.
+    /// ARK5(4)8L\[2\]SA, rtol 1e-8, atol 1e-10, 10⁶ steps, modes refreshed every 20 steps.
     pub fn new() -> Self {
         ImexOptions {
             tableau: &ARK548,
@@ -339,7 +339,7 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
 }
 
-/// Integrate ẏ = F(y) from y(times[0]) = y0 with an ARK pair, the field's stiff modes implicit,
+/// Integrate ẏ = F(y) from y(times\[0\]) = y0 with an ARK pair, the field's stiff modes implicit,
 /// and report the state at every requested time.
 ///
 /// # Errors

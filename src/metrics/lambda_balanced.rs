@@ -4,7 +4,7 @@
 //!   output-major ordering (row o·P + n is output o of sample n). This is the unweighted kernel
 //!   J Jᵀ of the parameter Jacobian J; the flow's kernel is (1/τ)·K, and the 1/τ cancels in S.
 //! - Kernel distance S(0,t) = 1 − ⟨K0,Kt⟩_F/(‖K0‖_F‖Kt‖_F) (Fort et al. 2020). With
-//!   M = W1ᵀW1, B = W2W2ᵀ, G = XXᵀ and ⟨X⊗Y, Z⊗W⟩ = ⟨X,Z⟩⟨Y,W⟩ [D]:
+//!   M = W1ᵀW1, B = W2W2ᵀ, G = XXᵀ and ⟨X⊗Y, Z⊗W⟩ = ⟨X,Z⟩⟨Y,W⟩ \[D\]:
 //!   ⟨K,K'⟩ = d_o·tr(MGM'G) + tr(B')·tr(MGG) + tr(B)·tr(M'GG) + ⟨B,B'⟩·tr(GG),
 //!   computed in d_i×d_i and d_o×d_o without forming the (d_o·P)² kernel; valid for any X.
 //! - Loss (1/2P)‖W2W1X − Y‖²_F.

@@ -1,7 +1,7 @@
 //! Observables of the two-layer piecewise-linear network (P1 §5, Fig. 1; `theory.md` §3.2).
 //!
 //! - **Test loss** [`test_loss`]: mean of (f(x) − y)² over held-out points, as the seed code's
-//!   `utils.py` (no ½, 1/m: independent of the training [`LossScale`]).
+//!   `utils.py` (no ½, 1/m: independent of the training [`LossScale`](crate::models::piecewise_linear::LossScale)).
 //! - **Kernel distance** S(0,t) = 1 − ⟨K0,Kt⟩_F/(‖K0‖_F‖Kt‖_F) (Fort et al. 2020) on the
 //!   training set, computed as ½‖K0/‖K0‖ − Kt/‖Kt‖‖²_F (a sum of squares: small S keeps its
 //!   relative accuracy). Two kernels, chosen by [`Kernel`] and named in every table:

@@ -287,7 +287,7 @@ impl DeepLinear {
     pub fn etas(&self) -> &[f64] {
         &self.etas
     }
-    /// Stored shape (rows, cols) of layer k: W_k is dims[k+1]×dims[k], A is dims[K−1]×c.
+    /// Stored shape (rows, cols) of layer k: W_k is dims\[k+1\]×dims\[k\], A is dims\[K−1\]×c.
     pub fn layer_shape(&self, k: usize) -> (usize, usize) {
         if k + 1 < self.n_layers() {
             (self.dims[k + 1], self.dims[k])
@@ -574,7 +574,7 @@ pub enum DeepInitError {
 ///
 /// **Construction** (aligned singular vectors): N_l = O_l Σ_l O_{l−1}ᵀ with seeded random
 /// orthogonal O_l (h_l×h_l; h_0 = d, h_K = c) and Σ_l rectangular-diagonal (h_l×h_{l−1}). Then
-/// Q_l = O_l diag(η_l x_{l+1,i} − η_{l+1} x_{l,i}) O_lᵀ with x_{l,i} = Σ_l[i,i]² (0 when i ≥
+/// Q_l = O_l diag(η_l x_{l+1,i} − η_{l+1} x_{l,i}) O_lᵀ with x_{l,i} = Σ_l\[i,i\]² (0 when i ≥
 /// min(h_l, h_{l−1})), so Q_l = δ_l I iff, for every mode i < h_l, η_l x_{l+1,i} − η_{l+1} x_{l,i}
 /// = δ_l. Per mode this is a chain x_{l+1} = (δ_l + η_{l+1}x_l)/η_l over each run of layers where
 /// the mode exists; a missing neighbour fixes the run's end (x_lo = δ/η_l below, x_hi = −δ/η_{l+1}

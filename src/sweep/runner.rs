@@ -165,7 +165,7 @@ pub struct Fig1aPanel {
     pub delta: f64,
     /// Output times.
     pub times: Vec<f64>,
-    /// paths[i][j] = |a_i(t_j)| w_i(t_j) ∈ R².
+    /// paths\[i\]\[j\] = |a_i(t_j)| w_i(t_j) ∈ R².
     pub paths: Vec<Vec<[f64; 2]>>,
     /// Sign of a_i(0) (the symmetrised pairs start with opposite signs).
     pub signs: Vec<f64>,

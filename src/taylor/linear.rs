@@ -9,11 +9,11 @@
 //! polynomial of degree 2K − 1 in θ, for any X (not only whitened) and any initialisation.
 //!
 //! **Taylor coefficients** (Cauchy products of jets, Jorba–Zou recurrences; `[k]` is the k-th
-//! normalised coefficient): with P_{l+1}[k] = Σ_m P_l[m] B_l[k−m] (P_1 = B_0),
-//! S_l[k] = Σ_m B_{l+1}[m] S_{l+1}[k−m] (S_{K−2} = B_{K−1}), G[k] = XᵀX β[k] − δ_{k0}XᵀY,
-//! T_l[k] = Σ_m P_l[m]ᵀ G[k−m] (T_0 = G):
+//! normalised coefficient): with P_{l+1}\[k\] = Σ_m P_l\[m\] B_l\[k−m\] (P_1 = B_0),
+//! S_l\[k\] = Σ_m B_{l+1}\[m\] S_{l+1}\[k−m\] (S_{K−2} = B_{K−1}), G\[k\] = XᵀX β\[k\] − δ_{k0}XᵀY,
+//! T_l\[k\] = Σ_m P_l\[m\]ᵀ G\[k−m\] (T_0 = G):
 //!
-//!   (Ḃ_l)[k] = −η_l Σ_m T_l[m] S_l[k−m]ᵀ   (S_{K−1} = I: (Ḃ_{K−1})[k] = −η_{K−1} T_{K−1}[k]).
+//!   (Ḃ_l)\[k\] = −η_l Σ_m T_l\[m\] S_l\[k−m\]ᵀ   (S_{K−1} = I: (Ḃ_{K−1})\[k\] = −η_{K−1} T_{K−1}\[k\]).
 //!
 //! The jets of P, S, G and T are kept between orders (the integrator calls k = 0, 1, … in
 //! order), so order k costs O(k) matrix products and nothing is allocated per step.

@@ -41,7 +41,7 @@ pub struct DeepCase {
     /// A = O_L Σ_{L+1} Pᵀ with Σ_k = √η_k·Σ, so η_k Σ_{k+1}² = η_{k+1} Σ_k² and Q_k = 0.
     pub balanced: bool,
     /// Conserved construction Q_l = δ_l·I (one δ per consecutive pair,
-    /// [`crate::models::deep_linear::conserved_init`], σ_i = scales[0]·(1 + i/2)); the small-δ
+    /// [`crate::models::deep_linear::conserved_init`], σ_i = scales\[0\]·(1 + i/2)); the small-δ
     /// deep cases of every sign.
     pub deltas: Option<Vec<f64>>,
 }

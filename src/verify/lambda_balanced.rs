@@ -297,7 +297,7 @@ pub fn run(quick: bool) -> Vec<Row> {
 /// Setup (`theory.md` §4.6, S5 notebook sizes): d_i = h = d_o = 3, P = 10 whitened points,
 /// τ = 1, small random λ-balanced init (σ = 0.05), t ∈ [0, 12].
 ///
-/// The λ = −2 and λ = 2 curves coincide [D]: for d_i = h = d_o, W2W2ᵀ = B(WWᵀ) + λ₊I and
+/// The λ = −2 and λ = 2 curves coincide \[D\]: for d_i = h = d_o, W2W2ᵀ = B(WWᵀ) + λ₊I and
 /// W1ᵀW1 = B(WᵀW) + λ₋I with B(X) = (√(λ²I + 4X) − |λ|)/2, λ± = max(±λ, 0) (`theory.md` §4.5),
 /// so τẆ = B(WWᵀ)G + GB(WᵀW) + |λ|G with G = Σ̃_yx − W depends on |λ| only, and so does S (the
 /// NTK inner product is symmetric under M ↔ B for square whitened data). With h < d_i or h < d_o

@@ -10,7 +10,7 @@
 //! - `LB-KDIST`: kernel distance S(0, t_end) of the closed form vs simulation, funnel / square /
 //!   inverted-funnel networks, a few λ.
 //! - `LB-LIMIT`: converged representations vs their |λ| → ∞ limits (λW1ᵀW1 → Σ̃ᵀΣ̃ and
-//!   W2W2ᵀ/λ → I for λ → +∞, mirrored for λ → −∞), rigorous bound s⁴/λ² [D].
+//!   W2W2ᵀ/λ → I for λ → +∞, mirrored for λ → −∞), rigorous bound s⁴/λ² \[D\].
 //! - `LB-SHALLOW`: closed-form W2W1(t) vs the shallow (linear-regression) flow with time rescaled
 //!   by |λ| (thesis Thm 4.2.3), bound 2‖W‖²‖G‖/λ² [D, `exact::lambda_balanced::shallow_limit`].
 //! - `LB-CONT`: task 1 then task 2 from where task 1 ended: the closed form restarted from a
