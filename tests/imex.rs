@@ -123,7 +123,7 @@ impl VectorField for Unforced {
         dy[1] = -y[1] + y[0];
     }
     fn jacobian_inplace(&self, _y: &[f64], jac: &mut [f64]) {
-        jac.copy_from_slice(&[-self.mu, 0.0, 1.0, -1.0]);
+        jac.copy_from_slice(&[-self.mu, 1.0, 0.0, -1.0]); // column-major
     }
     fn jvp_inplace(&self, _y: &[f64], v: &[f64], out: &mut [f64]) {
         out[0] = -self.mu * v[0];

@@ -202,6 +202,39 @@ fn live_elementwise(
     loss
 }
 
+/// [`live_elementwise`] with the activation pattern frozen to `p` (h×n row-major, true = slope
+/// 1): the slopes come from the pattern, not from the sign of z (the event-located flow).
+#[allow(clippy::too_many_arguments)]
+fn frozen_elementwise(
+    z: &mut [f64],
+    f: &mut [f64],
+    g: &mut [f64],
+    ga: &mut [f64],
+    a: &[f64],
+    y: &[f64],
+    gamma: f64,
+    c: f64,
+    p: &[bool],
+) -> f64 {
+    let n = f.len();
+    f.iter_mut().for_each(|o| *o = 0.0);
+    for ((zk, pk), &ak) in z.chunks_exact(n).zip(p.chunks_exact(n)).zip(a) {
+        for ((fi, &zi), &on) in f.iter_mut().zip(zk).zip(pk) {
+            *fi += ak * if on { zi } else { gamma * zi };
+        }
+    }
+    let mut loss = 0.0;
+    for ((gi, &fi), &yi) in g.iter_mut().zip(f.iter()).zip(y) {
+        let r = fi - yi;
+        loss += r * r;
+        *gi = 2.0 * c * r;
+    }
+    for (((zk, pk), &ak), gak) in z.chunks_exact_mut(n).zip(p.chunks_exact(n)).zip(a).zip(ga.iter_mut()) {
+        *gak = backward_pass(zk, g, ak, |i, _| if pk[i] { 1.0 } else { gamma });
+    }
+    loss
+}
+
 /// [`live_elementwise`] as a pulp operation: `with_simd` is inlined into pulp's
 /// `#[target_feature]` entry point, so the loops are compiled for the detected SIMD level (a
 /// closure would stay a separate baseline-SSE2 function).
@@ -224,8 +257,9 @@ impl pulp::WithSimd for LiveElementwise<'_> {
     }
 }
 
-/// Partial sums of [`backward_pass`].
+/// Partial sums of [`backward_pass`] (its final pairwise sum is written for 8).
 const BACKWARD_LANES: usize = 8;
+const _: () = assert!(BACKWARD_LANES == 8);
 
 /// σ'(z) with the convention σ'(0) = γ.
 #[inline(always)]
@@ -788,9 +822,9 @@ impl PiecewiseLinear {
         let gamma = self.gamma;
         let mut s = self.scratch.borrow_mut();
         let s = &mut *s;
-        let frozen: Option<&[bool]> = match pat {
-            Pattern::Live => None,
-            Pattern::Frozen(p) => Some(p),
+        let live = match pat {
+            Pattern::Live => true,
+            Pattern::Frozen(_) => false,
             Pattern::Slide(..) => {
                 // Sliding entries need g before their slopes (equivalent control), so σ and σ'
                 // are kept as arrays: forward, solve, backward.
@@ -801,10 +835,10 @@ impl PiecewiseLinear {
         };
         let a = self.a(theta);
         preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
-        if frozen.is_none() {
-            let (gw, ga) = grad.split_at_mut(h * d);
-            let (z, f, g, y, c) = (&mut s.z[..h * n], &mut s.f[..n], &mut s.g[..n], &self.y[..n], self.c);
-            let loss = pulp::Arch::new().dispatch(LiveElementwise {
+        let (gw, ga) = grad.split_at_mut(h * d);
+        let (z, f, g, y, c) = (&mut s.z[..h * n], &mut s.f[..n], &mut s.g[..n], &self.y[..n], self.c);
+        let loss = if live {
+            pulp::Arch::new().dispatch(LiveElementwise {
                 z,
                 f,
                 g,
@@ -813,47 +847,13 @@ impl PiecewiseLinear {
                 y,
                 gamma,
                 c,
-            });
-            let dst = MatMut::from_row_major_slice_mut(gw, h, d);
-            let em = MatRef::from_row_major_slice(&s.z, h, n);
-            let xm = MatRef::from_row_major_slice(&self.x, n, d);
-            matmul(dst, Accum::Replace, em, xm, 1.0, self.par);
-            return self.c * loss;
-        }
-        s.f.iter_mut().for_each(|o| *o = 0.0);
-        for (k, &ak) in a.iter().enumerate() {
-            let zk = &s.z[k * n..(k + 1) * n];
-            match frozen {
-                None => {
-                    for (f, &z) in s.f.iter_mut().zip(zk) {
-                        *f += ak * sigma(gamma, z);
-                    }
-                }
-                Some(p) => {
-                    let pk = &p[k * n..(k + 1) * n];
-                    for ((f, &z), &on) in s.f.iter_mut().zip(zk).zip(pk) {
-                        *f += ak * if on { z } else { gamma * z };
-                    }
-                }
-            }
-        }
-        let mut loss = 0.0;
-        for ((g, &f), &y) in s.g.iter_mut().zip(&s.f).zip(&self.y) {
-            let r = f - y;
-            loss += r * r;
-            *g = 2.0 * self.c * r;
-        }
-        let (gw, ga) = grad.split_at_mut(h * d);
-        for (k, (&ak, gak)) in a.iter().zip(ga.iter_mut()).enumerate() {
-            let zk = &mut s.z[k * n..(k + 1) * n];
-            *gak = match frozen {
-                None => backward_pass(zk, &s.g, ak, |_, z| sigma_prime(gamma, z)),
-                Some(p) => {
-                    let pk = &p[k * n..(k + 1) * n];
-                    backward_pass(zk, &s.g, ak, |i, _| if pk[i] { 1.0 } else { gamma })
-                }
+            })
+        } else {
+            let Pattern::Frozen(p) = pat else {
+                unreachable!("live and sliding patterns returned above")
             };
-        }
+            frozen_elementwise(z, f, g, ga, a, y, gamma, c, p)
+        };
         // ∇_W L = E X, E h×n row-major (now in the Z buffer).
         let dst = MatMut::from_row_major_slice_mut(gw, h, d);
         let em = MatRef::from_row_major_slice(&s.z, h, n);
