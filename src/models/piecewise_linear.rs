@@ -168,26 +168,28 @@ fn backward_pass(zk: &mut [f64], g: &[f64], ak: f64, slope: impl Fn(usize, f64) 
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// The element-wise part of the live-pattern gradient: f = Σ_k a_k σ(z_k·), g = 2c(f − y),
-/// ∂L/∂a_k = Σ_i σ(z_ki) g_i, z_ki ← g_i a_k σ'(z_ki); returns Σ(f − y)². Disjoint slices (so
-/// the loops vectorise), run under pulp's runtime SIMD dispatch.
+/// The element-wise part of the gradient: f = Σ_k a_k σ(z_k·), g = 2c(f − y),
+/// ∂L/∂a_k = Σ_i σ(z_ki) g_i, z_ki ← g_i a_k σ'(z_ki); returns Σ(f − y)². `slope(k, i, z)`
+/// gives σ'(z_ki) (from the sign of z for the live pattern, from a frozen pattern otherwise;
+/// σ(z) = σ'(z)·z either way). Disjoint slices, so the loops vectorise; the live pattern runs
+/// it under pulp's runtime SIMD dispatch ([`LiveElementwise`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn live_elementwise(
+fn elementwise(
     z: &mut [f64],
     f: &mut [f64],
     g: &mut [f64],
     ga: &mut [f64],
     a: &[f64],
     y: &[f64],
-    gamma: f64,
     c: f64,
+    slope: impl Fn(usize, usize, f64) -> f64,
 ) -> f64 {
     let n = f.len();
     f.iter_mut().for_each(|o| *o = 0.0);
-    for (zk, &ak) in z.chunks_exact(n).zip(a) {
-        for (fi, &zi) in f.iter_mut().zip(zk) {
-            *fi += ak * sigma(gamma, zi);
+    for (k, (zk, &ak)) in z.chunks_exact(n).zip(a).enumerate() {
+        for (i, (fi, &zi)) in f.iter_mut().zip(zk).enumerate() {
+            *fi += ak * (slope(k, i, zi) * zi);
         }
     }
     let mut loss = 0.0;
@@ -196,46 +198,13 @@ fn live_elementwise(
         loss += r * r;
         *gi = 2.0 * c * r;
     }
-    for ((zk, &ak), gak) in z.chunks_exact_mut(n).zip(a).zip(ga.iter_mut()) {
-        *gak = backward_pass(zk, g, ak, |_, zz| sigma_prime(gamma, zz));
+    for (k, ((zk, &ak), gak)) in z.chunks_exact_mut(n).zip(a).zip(ga.iter_mut()).enumerate() {
+        *gak = backward_pass(zk, g, ak, |i, zz| slope(k, i, zz));
     }
     loss
 }
 
-/// [`live_elementwise`] with the activation pattern frozen to `p` (h×n row-major, true = slope
-/// 1): the slopes come from the pattern, not from the sign of z (the event-located flow).
-#[allow(clippy::too_many_arguments)]
-fn frozen_elementwise(
-    z: &mut [f64],
-    f: &mut [f64],
-    g: &mut [f64],
-    ga: &mut [f64],
-    a: &[f64],
-    y: &[f64],
-    gamma: f64,
-    c: f64,
-    p: &[bool],
-) -> f64 {
-    let n = f.len();
-    f.iter_mut().for_each(|o| *o = 0.0);
-    for ((zk, pk), &ak) in z.chunks_exact(n).zip(p.chunks_exact(n)).zip(a) {
-        for ((fi, &zi), &on) in f.iter_mut().zip(zk).zip(pk) {
-            *fi += ak * if on { zi } else { gamma * zi };
-        }
-    }
-    let mut loss = 0.0;
-    for ((gi, &fi), &yi) in g.iter_mut().zip(f.iter()).zip(y) {
-        let r = fi - yi;
-        loss += r * r;
-        *gi = 2.0 * c * r;
-    }
-    for (((zk, pk), &ak), gak) in z.chunks_exact_mut(n).zip(p.chunks_exact(n)).zip(a).zip(ga.iter_mut()) {
-        *gak = backward_pass(zk, g, ak, |i, _| if pk[i] { 1.0 } else { gamma });
-    }
-    loss
-}
-
-/// [`live_elementwise`] as a pulp operation: `with_simd` is inlined into pulp's
+/// [`elementwise`] for the live pattern as a pulp operation: `with_simd` is inlined into pulp's
 /// `#[target_feature]` entry point, so the loops are compiled for the detected SIMD level (a
 /// closure would stay a separate baseline-SSE2 function).
 struct LiveElementwise<'a> {
@@ -253,7 +222,10 @@ impl pulp::WithSimd for LiveElementwise<'_> {
     type Output = f64;
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
-        live_elementwise(self.z, self.f, self.g, self.ga, self.a, self.y, self.gamma, self.c)
+        let gamma = self.gamma;
+        elementwise(self.z, self.f, self.g, self.ga, self.a, self.y, self.c, |_, _, z| {
+            sigma_prime(gamma, z)
+        })
     }
 }
 
@@ -852,7 +824,7 @@ impl PiecewiseLinear {
             let Pattern::Frozen(p) = pat else {
                 unreachable!("live and sliding patterns returned above")
             };
-            frozen_elementwise(z, f, g, ga, a, y, gamma, c, p)
+            elementwise(z, f, g, ga, a, y, c, |k, i, _| if p[k * n + i] { 1.0 } else { gamma })
         };
         // ∇_W L = E X, E h×n row-major (now in the Z buffer).
         let dst = MatMut::from_row_major_slice_mut(gw, h, d);
