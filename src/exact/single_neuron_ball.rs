@@ -342,9 +342,7 @@ impl ClosedFormBall {
                 let phi_d = self.ex.expm1_over_x(&z);
                 let mut md = z;
                 md.mul_assign(&phi_d);
-                let mut den = mp_.clone();
-                den.add_assign(one);
-                let mm = md.sub(&mp_).div(&den).map_err(rig)?;
+                let mm = md.sub(&mp_).div(&one.add(&mp_)).map_err(rig)?;
                 (mm, md, Some(phi_d))
             } else {
                 let mm = self.ex.expm1(&self.lm.mul(t));

@@ -749,18 +749,6 @@ impl PiecewiseLinear {
         result
     }
 
-    /// ż_ki = x_iᵀẇ_k = −η_w a_k Σ_j g_j c_kj (x_iᵀx_j) from the forward pass in `s`.
-    fn zdot_from(&self, theta: &[f64], k: usize, i: usize, s: &Scratch) -> f64 {
-        let (n, d) = (self.n, self.d);
-        let xi = &self.x[i * d..(i + 1) * d];
-        let mut acc = 0.0;
-        for j in 0..n {
-            let xj = &self.x[j * d..(j + 1) * d];
-            acc += s.g[j] * s.c[k * n + j] * xi.iter().zip(xj).map(|(p, q)| p * q).sum::<f64>();
-        }
-        -self.eta_w * self.a(theta)[k] * acc
-    }
-
     /// Gradient given the forward pass in `s` (the sliding pattern's path; the others take the
     /// fused [`Self::grad_pattern`]).
     fn backward(&self, theta: &[f64], grad: &mut [f64], s: &mut Scratch) {
@@ -1350,11 +1338,6 @@ impl<'m> FrozenPatternFlow<'m> {
         self.sliding.borrow_mut().iter_mut().for_each(|s| *s = false);
         changed
     }
-    /// Flip entry `idx` (k·n + i) of the frozen pattern.
-    pub fn flip(&self, idx: usize) {
-        let mut p = self.pattern.borrow_mut();
-        p[idx] = !p[idx];
-    }
     /// The frozen pattern (h×n row-major; for sliding entries the side last visited).
     pub fn pattern(&self) -> Vec<bool> {
         self.pattern.borrow().clone()
@@ -1370,27 +1353,6 @@ impl<'m> FrozenPatternFlow<'m> {
         let mut s = self.model.scratch.borrow_mut();
         self.model.forward(y, Pattern::Slide(&p, &sl), &mut s);
         s.c.clone()
-    }
-    /// One-sided normal components (ż_ki with c_ki = γ, with c_ki = 1) of surface `idx` at y,
-    /// the other sliding entries kept on their surfaces.
-    pub fn normal_components(&self, y: &[f64], idx: usize) -> (f64, f64) {
-        let m = self.model;
-        let (k, i) = (idx / m.n, idx % m.n);
-        let mut p = self.pattern.borrow_mut();
-        let mut sl = self.sliding.borrow_mut();
-        let (p0, s0) = (p[idx], sl[idx]);
-        sl[idx] = false;
-        let mut out = [0.0; 2];
-        for (o, side) in out.iter_mut().zip([false, true]) {
-            p[idx] = side;
-            let mut s = m.scratch.borrow_mut();
-            m.forward(y, Pattern::Slide(&p, &sl), &mut s);
-            // the sign of z_ki here is noise: the side's field is what σ = c·z continues.
-            *o = m.zdot_from(y, k, i, &s);
-        }
-        p[idx] = p0;
-        sl[idx] = s0;
-        (out[0], out[1])
     }
     fn take_fault(&self) {
         let mut s = self.model.scratch.borrow_mut();
