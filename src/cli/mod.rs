@@ -4,6 +4,7 @@
 //! `simulate` dispatch on the case's `"model"` field.
 
 mod bench;
+mod certify;
 mod deep_linear;
 mod lambda_balanced;
 mod piecewise_linear;
@@ -67,9 +68,19 @@ enum Command {
         /// Working precision in bits for `--method taylor` (53 = f64; more = MPFR).
         #[arg(long, default_value_t = 53)]
         prec: u32,
-        /// Local error tolerance for `--method taylor`.
-        #[arg(long, default_value_t = 1e-12, allow_negative_numbers = true)]
-        tol: f64,
+        /// Local error tolerance for `--method taylor` (default 1e-12; with `--rigorous`, 2^−prec).
+        #[arg(long, allow_negative_numbers = true)]
+        tol: Option<f64>,
+        /// With `--method taylor`: validated integration in ball arithmetic; every quantity is
+        /// printed as a proven enclosure {"lo", "hi", "rad"} (single_neuron, two_layer_linear,
+        /// deep_linear, lambda_balanced; any X).
+        #[arg(long)]
+        rigorous: bool,
+        /// Add to every point `err_bound`, a proven upper bound on the absolute error of every
+        /// numeric field printed there (against a validated enclosure of the exact flow of the
+        /// inputs as written, printed decimals' rounding included), and a top-level `certificate`.
+        #[arg(long)]
+        certify: bool,
         /// piecewise_linear only: locate activation switches as events (default on) or not.
         #[arg(long, value_enum)]
         events: Option<OnOff>,
@@ -274,10 +285,32 @@ fn run(cli: Cli) -> Result<i32> {
             form,
             prec,
             tol,
+            rigorous,
+            certify,
             events,
         } => {
             let function_space = matches!(form, SpaceArg::FunctionSpace);
             let case_v = read_case(&case)?;
+            if rigorous {
+                if method.flow_method().is_some() || method.ark().is_some() {
+                    bail!(
+                        "--rigorous is a mode of --method taylor (validated Taylor integration): use --method taylor, or --certify for a proven bound on another method's output"
+                    );
+                }
+                if function_space || events.is_some() {
+                    bail!("--rigorous integrates the parameter flow: drop --form/--events");
+                }
+                let v = certify::rigorous_json(&case_v, prec, tol)?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(0);
+            }
+            let certify_case = if certify {
+                certify::check_model(&case_v)?;
+                Some(case_v.clone())
+            } else {
+                None
+            };
+            let tol = tol.unwrap_or(1e-12);
             if events.is_some() && !matches!(case_v, Case::PiecewiseLinear(_)) {
                 bail!(
                     "--events applies to piecewise_linear cases only (the {} flow is smooth): drop it",
@@ -351,6 +384,10 @@ fn run(cli: Cli) -> Result<i32> {
                     }
                 }
             };
+            let mut v = v;
+            if let Some(c) = &certify_case {
+                certify::certify(c, &mut v)?;
+            }
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
         }

@@ -5,6 +5,7 @@
 //! - [`piecewise_linear`]: test loss, kernel distances (η-weighted NTK and ΦΦᵀ), Hamming and
 //!   parameter distances of two-layer ReLU/leaky networks.
 
+pub mod enclosed;
 pub mod lambda_balanced;
 pub mod piecewise_linear;
 pub mod single_neuron;

@@ -33,7 +33,7 @@ use crate::num::decimal::Num;
 use crate::num::mp::{self, PrecError};
 use rug::Float;
 use rug::float::Round;
-use rug::ops::{AddAssignRound, AssignRound, MulAssignRound};
+use rug::ops::{AddAssignRound, AssignRound, DivAssignRound, MulAssignRound, SubAssignRound};
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt;
@@ -702,6 +702,123 @@ impl Ball {
             rad: add_up(mul_up(self.rad, slope), e),
             mid,
         }
+    }
+
+    /// x ← x − y in place (no allocation).
+    pub fn sub_assign(&mut self, y: &Ball) {
+        let ord = self.mid.sub_assign_round(&y.mid, Round::Nearest);
+        self.rad = add_up(add_up(self.rad, y.rad), round_err(&self.mid, ord));
+    }
+
+    /// x ← a·b in place, at x's own precision (no allocation when x already has it).
+    pub fn set_mul(&mut self, a: &Ball, b: &Ball) {
+        let prop = a.mul_prop(b);
+        let ord = self.mid.assign_round(&a.mid * &b.mid, Round::Nearest);
+        self.rad = add_up(prop, round_err(&self.mid, ord));
+    }
+
+    /// x ← x + a·b in place with a caller's scratch ball (two roundings: the product, then the
+    /// sum; both half-ulps go into the radius).
+    pub fn add_mul_tmp(&mut self, a: &Ball, b: &Ball, tmp: &mut Ball) {
+        if tmp.prec() != self.prec() {
+            tmp.mid.set_prec(self.prec());
+        }
+        tmp.set_mul(a, b);
+        self.add_assign(tmp);
+    }
+
+    /// x ← x/k for an integer k ≥ 1 in place: |x/k − m/k| ≤ r/k.
+    pub fn div_u32_assign(&mut self, k: u32) {
+        let ord = self.mid.div_assign_round(k, Round::Nearest);
+        self.rad = add_up(div_up(self.rad, f64::from(k)), round_err(&self.mid, ord));
+    }
+
+    /// x ← x·2^e in place (the midpoint exactly, unless it leaves MPFR's exponent range).
+    pub fn mul_pow2_assign(&mut self, e: i32) {
+        if e >= 0 {
+            self.mid <<= e as u32;
+        } else {
+            self.mid >>= (-e) as u32;
+        }
+        self.rad = mul_up(self.rad, pow2_up(i64::from(e)));
+    }
+
+    /// x ← −x in place (exact).
+    pub fn neg_assign(&mut self) {
+        rug::ops::NegAssign::neg_assign(&mut self.mid);
+    }
+
+    /// An upper bound of max |x| over the ball (|m| + r rounded up).
+    pub fn mag_up(&self) -> f64 {
+        add_up(abs_up(&self.mid), self.rad)
+    }
+
+    /// The same ball at another precision: the midpoint rounded to `prec` bits and the rounding
+    /// added to the radius (an enclosure of every point of `self`).
+    pub fn with_prec(&self, prec: u32) -> Ball {
+        let (mid, ord) = Float::with_val_round(prec, &self.mid, Round::Nearest);
+        Ball {
+            rad: add_up(self.rad, round_err(&mid, ord)),
+            mid,
+        }
+    }
+
+    /// The midpoint as an exact ball (radius 0).
+    pub fn mid_ball(&self) -> Ball {
+        Ball {
+            mid: self.mid.clone(),
+            rad: 0.0,
+        }
+    }
+
+    /// Whether every point of `self` lies in `other`, decided rigorously:
+    /// |m_s − m_o| + r_s ≤ r_o with the distance bounded from above.
+    pub fn subset_of(&self, other: &Ball) -> bool {
+        if !other.rad.is_finite() {
+            return !other.rad.is_nan() && self.mid.is_finite();
+        }
+        if !self.is_finite() {
+            return false;
+        }
+        let up = Float::with_val_round(64, &self.mid - &other.mid, Round::Up).0;
+        let down = Float::with_val_round(64, &self.mid - &other.mid, Round::Down).0;
+        let d = up.to_f64_round(Round::Up).max(-down.to_f64_round(Round::Down));
+        add_up(d, self.rad) <= other.rad
+    }
+
+    /// The smallest ball with this precision's midpoint grid that contains both balls (their
+    /// convex hull, rounded outward).
+    pub fn hull(&self, other: &Ball) -> Ball {
+        let p = self.prec().max(other.prec());
+        let lo = self.lo().min(&other.lo());
+        let hi = self.hi().max(&other.hi());
+        Ball::from_endpoints(p, &lo, &hi)
+    }
+
+    /// A ball containing the interval [lo, hi] (lo ≤ hi): midpoint (lo + hi)/2 rounded to
+    /// `prec` bits, radius the larger distance to the two ends, rounded up.
+    pub fn from_endpoints(prec: u32, lo: &Float, hi: &Float) -> Ball {
+        let mut mid = Float::with_val(prec, lo + hi);
+        mid >>= 1u32;
+        let d_hi = Float::with_val_round(64, hi - &mid, Round::Up)
+            .0
+            .to_f64_round(Round::Up);
+        let d_lo = Float::with_val_round(64, &mid - lo, Round::Up)
+            .0
+            .to_f64_round(Round::Up);
+        Ball {
+            mid,
+            rad: d_hi.max(d_lo).max(0.0),
+        }
+    }
+
+    /// x ← x·[0, 1]: a ball containing every s·ξ with s ∈ [0, 1] and ξ in the ball, i.e. the
+    /// interval [min(0, lo), max(0, hi)].
+    pub fn scale_unit_interval(&mut self) {
+        let zero = Float::new(self.prec());
+        let lo = self.lo().min(&zero);
+        let hi = self.hi().max(&zero);
+        *self = Ball::from_endpoints(self.prec(), &lo, &hi);
     }
 
     /// Decimal text of the lower end, rounded down, with `digits` significant digits.

@@ -209,7 +209,8 @@ impl<S: TaylorScalar> LinearJet<S> {
         let mut tmp = beta[0].zero_like();
         let mut r = vec![tmp.clone(); n * c];
         matmul(&mut r, &self.x, beta, (n, c, d), &mut tmp);
-        let mut s = tmp.clone();
+        // Not tmp.clone(): in MPFR and balls tmp now holds matmul's last product.
+        let mut s = beta[0].zero_like();
         for (ri, yi) in r.iter_mut().zip(&self.y) {
             ri.sub_assign_ref(yi);
             s.mul_add_assign(ri, ri);

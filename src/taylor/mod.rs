@@ -22,17 +22,20 @@
 //! **Dense output**: a requested time inside a step is evaluated from that step's Taylor
 //! polynomial (Horner), at the same accuracy as the step's end.
 
+pub mod cases;
+pub mod enclose;
 pub mod lambda_balanced;
 pub mod linear;
 pub mod single_neuron;
 pub mod single_neuron_span;
+pub mod validated;
 
 use std::fmt::Debug;
 
 /// A scalar the integrator can run on: f64, or `rug::Float` at the precision of its values.
 ///
 /// Operations are in place so that the inner loops allocate nothing.
-pub trait TaylorScalar: Clone + Debug + PartialOrd {
+pub trait TaylorScalar: Clone + Debug + PartialEq {
     /// A zero with the same precision as `self`.
     fn zero_like(&self) -> Self;
     /// The f64 `v` at the precision of `self` (exact for p ≥ 53).
@@ -298,7 +301,7 @@ pub struct TaylorTrajectory<S> {
 /// # Errors
 /// [`TaylorError`] for a tolerance outside (0, 1), a state of the wrong length, invalid times, or
 /// a step that collapses / a state that stops being finite.
-pub fn integrate<S: TaylorScalar, F: JetField<S>>(
+pub fn integrate<S: TaylorScalar + PartialOrd, F: JetField<S>>(
     field: &mut F,
     x0: &[S],
     times: &[S],

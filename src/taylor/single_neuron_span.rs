@@ -477,7 +477,7 @@ fn dot_into<S: TaylorScalar>(x: &[S], y: &[S], s: &mut S, tmp: &mut S) {
 }
 
 /// Orthogonalise `v` against `q` twice; push v/‖v‖ if ‖residual‖·2^p > `factor`·‖v₀‖.
-fn push_direction_at<S: TaylorScalar>(q: &mut Vec<Vec<S>>, mut v: Vec<S>, factor: f64) {
+fn push_direction_at<S: TaylorScalar + PartialOrd>(q: &mut Vec<Vec<S>>, mut v: Vec<S>, factor: f64) {
     let zero = v[0].zero_like();
     let (mut n0, mut p, mut tmp) = (zero.clone(), zero.clone(), zero.clone());
     dot_into(&v, &v, &mut n0, &mut tmp);
@@ -512,7 +512,7 @@ fn push_direction_at<S: TaylorScalar>(q: &mut Vec<Vec<S>>, mut v: Vec<S>, factor
     }
 }
 
-impl<S: TaylorScalar> SpanReductionAt<S> {
+impl<S: TaylorScalar + PartialOrd> SpanReductionAt<S> {
     /// Build V and the reduced field from G (row-major d×d), b, the rates and θ0 = (a0, w0), all
     /// at the working precision.
     ///

@@ -1,0 +1,172 @@
+//! The printed observables of `simulate` as functions of the state, written once over any
+//! [`TaylorScalar`] — f64, MPFR or [`Ball`] — so that a validated enclosure of θ(t)
+//! ([`crate::taylor::validated`]) gives rigorous enclosures of every quantity derived from it.
+//!
+//! - single neuron (P1 §3): a, w, β = a w, μ = a‖w‖, φ = wᵀb/(‖w‖‖b‖) with b = Xᵀy, and
+//!   L = ½‖Xβ − y‖²;
+//! - linear networks (P1 §4, App. B): β = B_0⋯B_{K−1} and L = ½‖Xβ − Y‖²_F ([`LinearJet`]);
+//! - λ-balanced two-layer nets (P2 §2): W2W1, W1ᵀW1, W2W2ᵀ and L = (1/2P)Σ_n‖W2W1x_n − y_n‖².
+//!
+//! Conservation drifts (δ, Δ, λ) are 0 on the exact flow, so their exact value is the exact
+//! zero. The kernel distances are not here yet (their enclosure needs the NTK in balls).
+
+use crate::case::{LambdaBalancedCase, SingleNeuronCase};
+use crate::num::decimal::Num;
+use crate::taylor::TaylorScalar;
+use crate::taylor::linear::LinearJet;
+
+/// Shape of a printed quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One number.
+    Scalar,
+    /// A list.
+    Vector,
+    /// Nested rows × columns (row-major values).
+    Matrix(usize, usize),
+}
+
+/// A named quantity: its JSON field name, shape and values (row-major).
+#[derive(Debug, Clone)]
+pub struct Quantity<S> {
+    /// Field name in `simulate`'s JSON points.
+    pub name: &'static str,
+    /// Shape.
+    pub shape: Shape,
+    /// Values.
+    pub values: Vec<S>,
+}
+
+fn q<S>(name: &'static str, shape: Shape, values: Vec<S>) -> Quantity<S> {
+    Quantity { name, shape, values }
+}
+
+fn dot<S: TaylorScalar>(x: &[S], y: &[S]) -> S {
+    let mut s = x[0].zero_like();
+    let mut tmp = s.clone();
+    for (a, b) in x.iter().zip(y) {
+        s.mul_add_assign_tmp(a, b, &mut tmp);
+    }
+    s
+}
+
+/// Single neuron: a, w, beta, mu, phi, loss, delta_drift (= 0), at state θ = (a, w).
+pub fn single_neuron<S: TaylorScalar>(c: &SingleNeuronCase, conv: &dyn Fn(&Num) -> S, theta: &[S]) -> Vec<Quantity<S>> {
+    let a = theta[0].clone();
+    let w = theta[1..].to_vec();
+    let d = w.len();
+    let beta: Vec<S> = w
+        .iter()
+        .map(|v| {
+            let mut b = v.clone();
+            b.mul_assign_ref(&a);
+            b
+        })
+        .collect();
+    let mut wn = dot(&w, &w);
+    wn.sqrt_assign();
+    let mut mu = wn.clone();
+    mu.mul_assign_ref(&a);
+    let x: Vec<Vec<S>> = c.x.iter().map(|r| r.iter().map(conv).collect()).collect();
+    let y: Vec<S> = c.y.iter().map(conv).collect();
+    let zero = a.zero_like();
+    let mut b = vec![zero.clone(); d];
+    let mut tmp = zero.clone();
+    for (row, yi) in x.iter().zip(&y) {
+        for j in 0..d {
+            b[j].mul_add_assign_tmp(&row[j], yi, &mut tmp);
+        }
+    }
+    let mut bn = dot(&b, &b);
+    bn.sqrt_assign();
+    let mut phi = dot(&w, &b);
+    let mut den = wn;
+    den.mul_assign_ref(&bn);
+    phi.div_assign_ref(&den);
+    let mut loss = zero.clone();
+    for (row, yi) in x.iter().zip(&y) {
+        let mut r = dot(row, &beta);
+        r.sub_assign_ref(yi);
+        loss.mul_add_assign(&r, &r);
+    }
+    loss.div_u32_assign(2);
+    vec![
+        q("a", Shape::Scalar, vec![a]),
+        q("w", Shape::Vector, w),
+        q("beta", Shape::Vector, beta),
+        q("mu", Shape::Scalar, vec![mu]),
+        q("phi", Shape::Scalar, vec![phi]),
+        q("loss", Shape::Scalar, vec![loss]),
+        q("delta_drift", Shape::Scalar, vec![zero]),
+    ]
+}
+
+/// Linear networks (two-layer or deep): beta (d×c), loss, conserved_drift (= 0).
+pub fn linear<S: TaylorScalar>(jet: &LinearJet<S>, theta: &[S]) -> Vec<Quantity<S>> {
+    let dims = jet.dims();
+    let (d, c) = (dims[0], dims[dims.len() - 1]);
+    let beta = jet.beta(theta);
+    let loss = jet.loss(&beta);
+    let zero = loss.zero_like();
+    vec![
+        q("beta", Shape::Matrix(d, c), beta),
+        q("loss", Shape::Scalar, vec![loss]),
+        q("conserved_drift", Shape::Scalar, vec![zero]),
+    ]
+}
+
+/// out (m×n) = op(A)·op(B) with A, B row-major, transposed when asked.
+fn matmul_t<S: TaylorScalar>(a: &[S], ta: bool, b: &[S], tb: bool, (m, k, n): (usize, usize, usize)) -> Vec<S> {
+    let zero = a[0].zero_like();
+    let mut tmp = zero.clone();
+    let mut out = vec![zero; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let o = &mut out[i * n + j];
+            for l in 0..k {
+                let av = if ta { &a[l * m + i] } else { &a[i * k + l] };
+                let bv = if tb { &b[j * k + l] } else { &b[l * n + j] };
+                o.mul_add_assign_tmp(av, bv, &mut tmp);
+            }
+        }
+    }
+    out
+}
+
+/// λ-balanced nets: w2w1 (d_o×d_i), w1tw1 (d_i×d_i), w2w2t (d_o×d_o), loss, lambda_drift (= 0), at
+/// θ = (W1 h×d_i, W2 d_o×h) row-major.
+pub fn lambda_balanced<S: TaylorScalar>(
+    c: &LambdaBalancedCase,
+    conv: &dyn Fn(&Num) -> S,
+    theta: &[S],
+) -> Vec<Quantity<S>> {
+    let (d_i, d_o, h) = (c.x.len(), c.y.len(), c.w1_0.len());
+    let (w1, w2) = theta.split_at(h * d_i);
+    let w = matmul_t(w2, false, w1, false, (d_o, h, d_i));
+    let m = matmul_t(w1, true, w1, false, (d_i, h, d_i));
+    let bb = matmul_t(w2, false, w2, true, (d_o, h, d_o));
+    let x: Vec<Vec<S>> = c.x.iter().map(|r| r.iter().map(conv).collect()).collect();
+    let y: Vec<Vec<S>> = c.y.iter().map(|r| r.iter().map(conv).collect()).collect();
+    let p = x.first().map_or(0, Vec::len);
+    let zero = theta[0].zero_like();
+    let mut tmp = zero.clone();
+    let mut loss = zero.clone();
+    for n in 0..p {
+        for o in 0..d_o {
+            let mut r = y[o][n].clone();
+            r.neg_assign();
+            for j in 0..d_i {
+                r.mul_add_assign_tmp(&w[o * d_i + j], &x[j][n], &mut tmp);
+            }
+            loss.mul_add_assign(&r, &r);
+        }
+    }
+    loss.div_u32_assign(2 * u32::try_from(p).unwrap_or(u32::MAX / 2));
+    vec![
+        q("w2w1", Shape::Matrix(d_o, d_i), w),
+        q("w1tw1", Shape::Matrix(d_i, d_i), m),
+        q("w2w2t", Shape::Matrix(d_o, d_o), bb),
+        q("loss", Shape::Scalar, vec![loss]),
+        q("lambda_drift", Shape::Scalar, vec![zero]),
+    ]
+}
