@@ -21,6 +21,10 @@
 //!
 //! **Dense output**: a requested time inside a step is evaluated from that step's Taylor
 //! polynomial (Horner), at the same accuracy as the step's end.
+//!
+//! **Proven enclosures** instead of estimates: [`validated`] runs the same [`JetField`]s in ball
+//! arithmetic (Lohner's method), and [`cases`] builds every model's field from a case's decimal
+//! inputs in any scalar.
 
 pub mod cases;
 pub mod enclose;
@@ -32,7 +36,9 @@ pub mod validated;
 
 use std::fmt::Debug;
 
-/// A scalar the integrator can run on: f64, or `rug::Float` at the precision of its values.
+/// A scalar the Taylor recurrences run on: f64, `rug::Float` at the precision of its values,
+/// [`crate::num::ball::Ball`] (rigorous enclosures) or [`enclose::Dual`] (first derivatives); see
+/// [`enclose`]. The non-rigorous [`integrate`] also needs an order (`PartialOrd`), which balls lack.
 ///
 /// Operations are in place so that the inner loops allocate nothing.
 pub trait TaylorScalar: Clone + Debug + PartialEq {

@@ -326,6 +326,10 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
     let mut t = Float::with_val(pt, 0);
     let mut states = Vec::with_capacity(times.len());
     let ln_tol = tol.ln();
+    // Ratio of the accepted step to the point-jet rule's proposal in the last step: the interval
+    // remainder usually asks for a similar cut next time, so the proposal starts there (and is
+    // allowed to grow back by 10 % per step), saving most re-evaluations of the a-priori box.
+    let mut learned = 1.0f64;
 
     for (lo, hi) in &ends {
         // March to lo exactly.
@@ -358,7 +362,8 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
                 }
             }
             let remaining = Float::with_val(pt, lo - &t).to_f64();
-            let mut h = (0.9 * ln_h.exp()).min(remaining);
+            let proposal = 0.9 * ln_h.exp();
+            let mut h = (proposal * learned).min(remaining);
             if !h.is_finite() {
                 h = remaining;
             }
@@ -379,6 +384,14 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
                             .map(|bj| mul_up(bj[order].mag_up(), hn.mag_up()))
                             .fold(0.0, f64::max);
                         if rmax <= target {
+                            if hf < remaining && proposal.is_finite() {
+                                learned = if halvings == 0 {
+                                    (hf / proposal) * 1.1
+                                } else {
+                                    hf / proposal
+                                }
+                                .clamp(1e-3, 1.0);
+                            }
                             break h_ball;
                         }
                         h = hf * (0.9 * (target / rmax).powf(1.0 / order as f64)).clamp(0.1, 0.95);
