@@ -12,6 +12,7 @@
 use lazyrich::case::{Case, SingleNeuronCase};
 use lazyrich::exact::single_neuron_mp::{ClosedFormMp, Form};
 use lazyrich::num::ball::Ball;
+use lazyrich::num::ball_f64::BallF64;
 use lazyrich::num::decimal::Num;
 use lazyrich::taylor::cases::{self, ball_of, enclose_case};
 use lazyrich::taylor::enclose::Dual;
@@ -171,7 +172,7 @@ fn a_wrong_jet_coefficient_is_caught() {
     };
     let prec = 128;
     let b = |v: &Num| ball_of(v, prec);
-    let dj = |v: &Num| Dual::constant(ball_of(v, 53));
+    let dj = |v: &Num| Dual::constant(BallF64::from_ball(&ball_of(v, 53)));
     let (f, x0) = cases::single_neuron(&c, &b);
     let (g, _) = cases::single_neuron(&c, &dj);
     let mut f = Planted {

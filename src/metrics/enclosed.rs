@@ -1,5 +1,5 @@
 //! The printed observables of `simulate` as functions of the state, written once over any
-//! [`TaylorScalar`] — f64, MPFR or [`Ball`] — so that a validated enclosure of θ(t)
+//! [`TaylorScalar`] — f64, MPFR or [`Ball`](crate::num::ball::Ball) — so that a validated enclosure of θ(t)
 //! ([`crate::taylor::validated`]) gives rigorous enclosures of every quantity derived from it.
 //!
 //! - single neuron (P1 §3): a, w, β = a w, μ = a‖w‖, φ = wᵀb/(‖w‖‖b‖) with b = Xᵀy, and

@@ -109,7 +109,7 @@ pub(crate) fn up1(x: f64) -> f64 {
 
 /// The next f64 below x.
 #[inline]
-fn down1(x: f64) -> f64 {
+pub(crate) fn down1(x: f64) -> f64 {
     -up1(-x)
 }
 

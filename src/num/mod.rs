@@ -12,6 +12,7 @@
 
 pub mod ball;
 pub mod ball_exp;
+pub mod ball_f64;
 pub mod decimal;
 pub mod mp;
 pub mod tol;

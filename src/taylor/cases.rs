@@ -8,7 +8,7 @@
 //! XᵀX and XᵀY are formed by [`LinearJet::new`] itself. In balls these are enclosures of the
 //! exact values for the decimal inputs as written, so nothing is assumed about whitening.
 
-use super::enclose::Dual;
+use super::enclose::{Dual, Enclosure};
 use super::lambda_balanced::LambdaBalancedJet;
 use super::linear::LinearJet;
 use super::single_neuron::SingleNeuronJet;
@@ -16,6 +16,7 @@ use super::validated::{ValidatedError, ValidatedOptions, ValidatedTrajectory, en
 use super::{JetField, TaylorScalar};
 use crate::case::{Case, DeepLinearCase, LambdaBalancedCase, SingleNeuronCase, TwoLayerLinearCase};
 use crate::num::ball::Ball;
+use crate::num::ball_f64::BallF64;
 use crate::num::decimal::Num;
 
 /// A decimal as a ball at `prec` bits; an unparsable text or a precision out of range (both
@@ -24,40 +25,107 @@ pub fn ball_of(v: &Num, prec: u32) -> Ball {
     Ball::from_num(v, prec).unwrap_or_else(|_| Ball::with_rad(rug::Float::new(prec.max(53)), f64::INFINITY))
 }
 
-/// The single-neuron field and θ0 = (a0, w0) of a case, in the scalar `conv` produces.
-pub fn single_neuron<S: TaylorScalar>(c: &SingleNeuronCase, conv: &dyn Fn(&Num) -> S) -> (SingleNeuronJet<S>, Vec<S>) {
-    let x: Vec<Vec<S>> = c.x.iter().map(|r| r.iter().map(conv).collect()).collect();
-    let y: Vec<S> = c.y.iter().map(conv).collect();
-    let d = c.w0.len();
-    let zero = conv(&c.eta_a).zero_like();
-    let mut gram = vec![zero.clone(); d * d];
-    let mut xty = vec![zero.clone(); d];
-    let mut tmp = zero;
-    for (row, yi) in x.iter().zip(&y) {
-        for j in 0..d {
-            xty[j].mul_add_assign_tmp(&row[j], yi, &mut tmp);
-            for k in 0..d {
-                gram[j * d + k].mul_add_assign_tmp(&row[j], &row[k], &mut tmp);
-            }
+/// How a builder turns a case's decimals into scalars: each decimal ([`CaseScalars::num`]), and
+/// the data sums Σ_r a_r b_r / k and reciprocals the fields are written with. Any closure
+/// `Fn(&Num) -> S` is one (the sums then accumulate in `S`); [`Accurate`] forms the sums in MPFR
+/// balls at a higher precision and encloses only the result in `S`, so that the data's decimal
+/// rounding enters once, not once per product — for hardware balls this makes XᵀX's
+/// off-diagonal entries of an almost orthogonal X exact to their own size instead of to 1e-16.
+pub trait CaseScalars<S: TaylorScalar> {
+    /// A decimal as a scalar.
+    fn num(&self, v: &Num) -> S;
+    /// Σ_r a_r b_r / k.
+    fn sum_products(&self, a: &[&Num], b: &[&Num], k: u32) -> S {
+        let mut s = self.num(a[0]).zero_like();
+        let mut tmp = s.clone();
+        for (x, y) in a.iter().zip(b) {
+            s.mul_add_assign_tmp(&self.num(x), &self.num(y), &mut tmp);
         }
+        if k != 1 {
+            s.div_u32_assign(k);
+        }
+        s
     }
-    let theta0 = std::iter::once(&c.a0).chain(&c.w0).map(conv).collect();
-    (SingleNeuronJet::new(gram, xty, conv(&c.eta_a), conv(&c.eta_w)), theta0)
+    /// 1/v.
+    fn recip(&self, v: &Num) -> S {
+        let x = self.num(v);
+        let mut r = x.like_f64(1.0);
+        r.div_assign_ref(&x);
+        r
+    }
 }
 
-fn rows<S>(m: &[Vec<Num>], conv: &dyn Fn(&Num) -> S) -> Vec<S> {
-    m.iter().flatten().map(conv).collect()
+impl<S: TaylorScalar, F: Fn(&Num) -> S> CaseScalars<S> for F {
+    fn num(&self, v: &Num) -> S {
+        self(v)
+    }
+}
+
+/// Data sums in [`Ball`]s at `prec` bits, enclosed in `S` by `from_ball` (see [`CaseScalars`]).
+pub struct Accurate<F> {
+    /// Precision of the sums.
+    pub prec: u32,
+    /// The enclosure of a ball in the target scalar.
+    pub from_ball: F,
+}
+
+impl<S: TaylorScalar, F: Fn(&Ball) -> S> CaseScalars<S> for Accurate<F> {
+    fn num(&self, v: &Num) -> S {
+        (self.from_ball)(&ball_of(v, self.prec))
+    }
+    fn sum_products(&self, a: &[&Num], b: &[&Num], k: u32) -> S {
+        let mut s = Ball::from_u32(self.prec, 0);
+        let mut tmp = s.clone();
+        for (x, y) in a.iter().zip(b) {
+            s.add_mul_tmp(&ball_of(x, self.prec), &ball_of(y, self.prec), &mut tmp);
+        }
+        if k != 1 {
+            s.div_u32_assign(k);
+        }
+        (self.from_ball)(&s)
+    }
+    fn recip(&self, v: &Num) -> S {
+        let x = ball_of(v, self.prec);
+        (self.from_ball)(
+            &x.recip()
+                .unwrap_or_else(|_| Ball::with_rad(rug::Float::new(self.prec), f64::INFINITY)),
+        )
+    }
+}
+
+/// The single-neuron field and θ0 = (a0, w0) of a case, in the scalar `conv` produces.
+pub fn single_neuron<S: TaylorScalar>(
+    c: &SingleNeuronCase,
+    conv: &impl CaseScalars<S>,
+) -> (SingleNeuronJet<S>, Vec<S>) {
+    let d = c.w0.len();
+    let col = |j: usize| -> Vec<&Num> { c.x.iter().map(|r| &r[j]).collect() };
+    let cols: Vec<Vec<&Num>> = (0..d).map(col).collect();
+    let y: Vec<&Num> = c.y.iter().collect();
+    let gram = (0..d * d)
+        .map(|k| conv.sum_products(&cols[k / d], &cols[k % d], 1))
+        .collect();
+    let xty = (0..d).map(|j| conv.sum_products(&cols[j], &y, 1)).collect();
+    let theta0 = std::iter::once(&c.a0).chain(&c.w0).map(|v| conv.num(v)).collect();
+    (
+        SingleNeuronJet::new(gram, xty, conv.num(&c.eta_a), conv.num(&c.eta_w)),
+        theta0,
+    )
+}
+
+fn rows<S: TaylorScalar>(m: &[Vec<Num>], conv: &impl CaseScalars<S>) -> Vec<S> {
+    m.iter().flatten().map(|v| conv.num(v)).collect()
 }
 
 /// The linear-network field and θ0 (layers in order, A last) of a deep case.
-pub fn deep_linear<S: TaylorScalar>(c: &DeepLinearCase, conv: &dyn Fn(&Num) -> S) -> (LinearJet<S>, Vec<S>) {
+pub fn deep_linear<S: TaylorScalar>(c: &DeepLinearCase, conv: &impl CaseScalars<S>) -> (LinearJet<S>, Vec<S>) {
     let layers: Vec<&[Vec<Num>]> = c.weights0.iter().map(Vec::as_slice).collect();
     let etas: Vec<&Num> = c.etas.iter().collect();
     linear_parts(&c.x, &c.y, &layers, &etas, conv)
 }
 
 /// The linear-network field and θ0 = (W0, A0) of a two-layer case (rates η_w, η_a).
-pub fn two_layer_linear<S: TaylorScalar>(c: &TwoLayerLinearCase, conv: &dyn Fn(&Num) -> S) -> (LinearJet<S>, Vec<S>) {
+pub fn two_layer_linear<S: TaylorScalar>(c: &TwoLayerLinearCase, conv: &impl CaseScalars<S>) -> (LinearJet<S>, Vec<S>) {
     linear_parts(&c.x, &c.y, &[&c.w0, &c.a0], &[&c.eta_w, &c.eta_a], conv)
 }
 
@@ -66,7 +134,7 @@ fn linear_parts<S: TaylorScalar>(
     y: &[Vec<Num>],
     layers: &[&[Vec<Num>]],
     etas: &[&Num],
-    conv: &dyn Fn(&Num) -> S,
+    conv: &impl CaseScalars<S>,
 ) -> (LinearJet<S>, Vec<S>) {
     let d = x.first().map_or(0, Vec::len);
     let mut dims = vec![d];
@@ -75,7 +143,7 @@ fn linear_parts<S: TaylorScalar>(
     }
     dims.push(y.first().map_or(0, Vec::len));
     let theta0 = layers.iter().flat_map(|l| rows(l, conv)).collect();
-    let etas = etas.iter().map(|e| conv(e)).collect();
+    let etas = etas.iter().map(|e| conv.num(e)).collect();
     (
         LinearJet::new(dims, etas, x.len(), rows(x, conv), rows(y, conv)),
         theta0,
@@ -85,35 +153,23 @@ fn linear_parts<S: TaylorScalar>(
 /// The λ-balanced (two-layer, τẆ = −∇L) field and θ0 = (W1, W2) of a case.
 pub fn lambda_balanced<S: TaylorScalar>(
     c: &LambdaBalancedCase,
-    conv: &dyn Fn(&Num) -> S,
+    conv: &impl CaseScalars<S>,
 ) -> (LambdaBalancedJet<S>, Vec<S>) {
-    let x: Vec<Vec<S>> = c.x.iter().map(|r| r.iter().map(conv).collect()).collect();
-    let y: Vec<Vec<S>> = c.y.iter().map(|r| r.iter().map(conv).collect()).collect();
-    let (d_i, d_o, h) = (x.len(), y.len(), c.w1_0.len());
-    let p = x.first().map_or(0, Vec::len);
-    let tau = conv(&c.tau);
-    let zero = tau.zero_like();
-    let mut sxx = vec![zero.clone(); d_i * d_i];
-    let mut syx = vec![zero.clone(); d_o * d_i];
-    let mut tmp = zero.clone();
-    for n in 0..p {
-        for j in 0..d_i {
-            for i in 0..d_i {
-                sxx[i * d_i + j].mul_add_assign_tmp(&x[i][n], &x[j][n], &mut tmp);
-            }
-            for o in 0..d_o {
-                syx[o * d_i + j].mul_add_assign_tmp(&y[o][n], &x[j][n], &mut tmp);
-            }
-        }
-    }
-    let pn = u32::try_from(p).unwrap_or(u32::MAX);
-    for v in sxx.iter_mut().chain(syx.iter_mut()) {
-        v.div_u32_assign(pn);
-    }
-    let mut inv_tau = zero.like_f64(1.0);
-    inv_tau.div_assign_ref(&tau);
+    let (d_i, d_o, h) = (c.x.len(), c.y.len(), c.w1_0.len());
+    let p = u32::try_from(c.x.first().map_or(0, Vec::len)).unwrap_or(u32::MAX);
+    let xr: Vec<Vec<&Num>> = c.x.iter().map(|r| r.iter().collect()).collect();
+    let yr: Vec<Vec<&Num>> = c.y.iter().map(|r| r.iter().collect()).collect();
+    let sxx = (0..d_i * d_i)
+        .map(|k| conv.sum_products(&xr[k / d_i], &xr[k % d_i], p))
+        .collect();
+    let syx = (0..d_o * d_i)
+        .map(|k| conv.sum_products(&yr[k / d_i], &xr[k % d_i], p))
+        .collect();
     let theta0 = rows(&c.w1_0, conv).into_iter().chain(rows(&c.w2_0, conv)).collect();
-    (LambdaBalancedJet::new((d_i, h, d_o), syx, sxx, inv_tau), theta0)
+    (
+        LambdaBalancedJet::new((d_i, h, d_o), syx, sxx, conv.recip(&c.tau)),
+        theta0,
+    )
 }
 
 /// Validated enclosures of a case's state θ(t) at its times, at `opts.prec` bits: every decimal
@@ -125,29 +181,49 @@ pub fn lambda_balanced<S: TaylorScalar>(
 /// [`ValidatedError::Options`] for a model without a polynomial flow here (piecewise-linear), or
 /// any error of [`enclose`].
 pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTrajectory, ValidatedError> {
-    let (p, pj) = (opts.prec, opts.jac_prec);
-    if crate::num::mp::check_prec(p).is_err() || crate::num::mp::check_prec(pj).is_err() {
+    let p = opts.prec;
+    if crate::num::mp::check_prec(p).is_err() {
         return Err(ValidatedError::Options(format!(
-            "precision {p} bits (Jacobian {pj} bits) is outside 53 … {} bits",
+            "precision {p} bits is outside 53 … {} bits",
             crate::num::tol::MAX_PREC_BITS
         )));
     }
-    let b = move |v: &Num| ball_of(v, p);
-    let dj = move |v: &Num| Dual::constant(ball_of(v, pj));
-    fn run<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
-        (mut f, x0): (F, Vec<Ball>),
-        (mut g, _): (G, Vec<Dual<Ball>>),
+    let dj = Accurate {
+        prec: 128,
+        from_ball: |v: &Ball| Dual::constant(BallF64::from_ball(v)),
+    };
+    fn run<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
+        (mut f, x0): (F, Vec<S>),
+        (mut g, _): (G, Vec<Dual<BallF64>>),
         times: &[Num],
         opts: &ValidatedOptions,
     ) -> Result<ValidatedTrajectory, ValidatedError> {
         let t: Vec<Ball> = times.iter().map(|v| ball_of(v, opts.prec)).collect();
         enclose(&mut f, &mut g, &x0, &t, opts)
     }
+    // 53 bits: hardware balls throughout; more: MPFR balls for the point part.
+    macro_rules! dispatch {
+        ($c:expr, $build:path) => {
+            if p == 53 {
+                let b = Accurate {
+                    prec: 128,
+                    from_ball: |v: &Ball| BallF64::from_ball(v),
+                };
+                run($build($c, &b), $build($c, &dj), &$c.times, opts)
+            } else {
+                let b = Accurate {
+                    prec: p + 64,
+                    from_ball: move |v: &Ball| v.with_prec(p),
+                };
+                run($build($c, &b), $build($c, &dj), &$c.times, opts)
+            }
+        };
+    }
     match case {
-        Case::SingleNeuron(c) => run(single_neuron(c, &b), single_neuron(c, &dj), &c.times, opts),
-        Case::TwoLayerLinear(c) => run(two_layer_linear(c, &b), two_layer_linear(c, &dj), &c.times, opts),
-        Case::DeepLinear(c) => run(deep_linear(c, &b), deep_linear(c, &dj), &c.times, opts),
-        Case::LambdaBalanced(c) => run(lambda_balanced(c, &b), lambda_balanced(c, &dj), &c.times, opts),
+        Case::SingleNeuron(c) => dispatch!(c, single_neuron),
+        Case::TwoLayerLinear(c) => dispatch!(c, two_layer_linear),
+        Case::DeepLinear(c) => dispatch!(c, deep_linear),
+        Case::LambdaBalanced(c) => dispatch!(c, lambda_balanced),
         other => Err(ValidatedError::Options(format!(
             "model \"{}\" has no validated integrator yet: its flow is piecewise polynomial (activation \
              switches are not enclosed); use --method taylor without --rigorous, or another method",

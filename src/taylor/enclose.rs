@@ -13,6 +13,7 @@
 
 use super::TaylorScalar;
 use crate::num::ball::Ball;
+use crate::num::ball_f64::BallF64;
 use rug::Float;
 
 impl TaylorScalar for Ball {
@@ -221,6 +222,147 @@ impl<S: TaylorScalar> TaylorScalar for Dual<S> {
     }
     fn prec_bits(&self) -> u32 {
         self.v.prec_bits()
+    }
+}
+
+/// A ball scalar the validated integrator runs on: [`Ball`] (MPFR midpoint, any precision) or
+/// [`BallF64`] (hardware midpoint, 53 bits). Every method is rigorous: radii are upper bounds,
+/// set tests are decided with directed rounding.
+pub trait Enclosure: TaylorScalar {
+    /// An upper bound of the radius.
+    fn rad_up(&self) -> f64;
+    /// An upper bound of |x| over the ball.
+    fn mag_up(&self) -> f64;
+    /// Widen the radius by r ≥ 0.
+    fn widen(&mut self, r: f64);
+    /// Whether every point of `self` lies in `other`.
+    fn subset_of(&self, other: &Self) -> bool;
+    /// A ball containing both.
+    fn hull(&self, other: &Self) -> Self;
+    /// self ← self·[0, 1].
+    fn scale_unit_interval(&mut self);
+    /// Finite midpoint and radius.
+    fn is_finite(&self) -> bool;
+    /// The midpoint as an exact ball.
+    fn mid_point(&self) -> Self;
+    /// The same ball as an MPFR [`Ball`] (exact).
+    fn to_ball(&self) -> Ball;
+    /// An enclosure of `b` in this type, at this value's precision.
+    fn enclose_ball(&self, b: &Ball) -> Self;
+}
+
+impl Enclosure for Ball {
+    fn rad_up(&self) -> f64 {
+        self.rad()
+    }
+    fn mag_up(&self) -> f64 {
+        Ball::mag_up(self)
+    }
+    fn widen(&mut self, r: f64) {
+        Ball::widen(self, r);
+    }
+    fn subset_of(&self, other: &Self) -> bool {
+        Ball::subset_of(self, other)
+    }
+    fn hull(&self, other: &Self) -> Self {
+        Ball::hull(self, other)
+    }
+    fn scale_unit_interval(&mut self) {
+        Ball::scale_unit_interval(self);
+    }
+    fn is_finite(&self) -> bool {
+        Ball::is_finite(self)
+    }
+    fn mid_point(&self) -> Self {
+        self.mid_ball()
+    }
+    fn to_ball(&self) -> Ball {
+        self.clone()
+    }
+    fn enclose_ball(&self, b: &Ball) -> Self {
+        b.with_prec(self.prec())
+    }
+}
+
+impl TaylorScalar for BallF64 {
+    fn zero_like(&self) -> Self {
+        BallF64::exact(0.0)
+    }
+    fn like_f64(&self, v: f64) -> Self {
+        BallF64::exact(v)
+    }
+    fn set_zero(&mut self) {
+        *self = BallF64::exact(0.0);
+    }
+    fn assign_from(&mut self, x: &Self) {
+        *self = *x;
+    }
+    fn add_assign_ref(&mut self, x: &Self) {
+        self.add_assign(x);
+    }
+    fn sub_assign_ref(&mut self, x: &Self) {
+        self.sub_assign(x);
+    }
+    #[inline]
+    fn mul_add_assign(&mut self, a: &Self, b: &Self) {
+        self.add_mul(a, b);
+    }
+    fn mul_assign_ref(&mut self, x: &Self) {
+        self.mul_assign(x);
+    }
+    fn div_u32_assign(&mut self, k: u32) {
+        BallF64::div_u32_assign(self, k);
+    }
+    fn neg_assign(&mut self) {
+        *self = BallF64::new(-self.mid(), self.rad());
+    }
+    fn div_assign_ref(&mut self, x: &Self) {
+        self.div_assign(x);
+    }
+    fn sqrt_assign(&mut self) {
+        BallF64::sqrt_assign(self);
+    }
+    fn mul_pow2_assign(&mut self, e: i32) {
+        BallF64::mul_pow2_assign(self, e);
+    }
+    fn to_f64(&self) -> f64 {
+        self.mid()
+    }
+    fn prec_bits(&self) -> u32 {
+        53
+    }
+}
+
+impl Enclosure for BallF64 {
+    fn rad_up(&self) -> f64 {
+        self.rad()
+    }
+    fn mag_up(&self) -> f64 {
+        BallF64::mag_up(self)
+    }
+    fn widen(&mut self, r: f64) {
+        BallF64::widen(self, r);
+    }
+    fn subset_of(&self, other: &Self) -> bool {
+        BallF64::subset_of(self, other)
+    }
+    fn hull(&self, other: &Self) -> Self {
+        BallF64::hull(self, other)
+    }
+    fn scale_unit_interval(&mut self) {
+        BallF64::scale_unit_interval(self);
+    }
+    fn is_finite(&self) -> bool {
+        BallF64::is_finite(self)
+    }
+    fn mid_point(&self) -> Self {
+        BallF64::exact(self.mid())
+    }
+    fn to_ball(&self) -> Ball {
+        BallF64::to_ball(self, 53)
+    }
+    fn enclose_ball(&self, b: &Ball) -> Self {
+        BallF64::from_ball(b)
     }
 }
 

@@ -22,7 +22,7 @@
 //!    M terms evaluated over the whole box X by forward-mode [`Dual`] numbers seeded with A's
 //!    columns, at a lower precision (it multiplies r, whose entries are already small, so a
 //!    relative error of 2^−53 in S only widens r by that factor). The terms M ≤ k < N, whose
-//!    variation over X is below 2^−jac_prec of the first (M is chosen so), are enclosed
+//!    variation over X is below [`JAC_CUT`] of the first (M is chosen so), are enclosed
 //!    directly: Σ_{M≤k<N} (x_k(X) − x_k(x̂)) h^k.
 //! 4. **Re-orthogonalisation** (Lohner's QR method): with y = T(x̂) + R + tail, the new
 //!    x̂′ = mid(y), A′ = Q from the QR factorisation of mid(S) (columns sorted by their length
@@ -48,9 +48,10 @@
 //! Set `LAZYRICH_VALIDATED_TRACE=1` to print, per step, h and the radii of the point part, the
 //! remainder, the a-priori box and the set (to see where an enclosure's width comes from).
 
-use super::enclose::Dual;
+use super::enclose::{Dual, Enclosure};
 use super::{JetField, TaylorScalar};
 use crate::num::ball::{Ball, add_up, div_up, mul_up};
+use crate::num::ball_f64::BallF64;
 use rug::Float;
 use rug::float::Round;
 use rug::ops::AddAssignRound;
@@ -58,6 +59,10 @@ use std::cmp::Ordering;
 
 /// Refinements of the a-priori box before the step is halved.
 pub const APRIORI_TRIES: usize = 4;
+/// The Jacobian part stops at the first order whose terms are below this fraction of the
+/// zeroth (A itself); the terms above it go into the directly enclosed tail, where they widen the
+/// set by about this fraction of its width per step — against ≈ 5 % of the cost per order.
+pub const JAC_CUT: f64 = 1.0 / (1u64 << 24) as f64;
 /// Step reductions of one step before the run stops.
 pub const MAX_HALVINGS: usize = 60;
 
@@ -109,8 +114,6 @@ pub struct ValidatedOptions {
     pub prec: u32,
     /// Local tolerance ε that chooses order and step; `None` for 2^−p.
     pub tol: Option<f64>,
-    /// Precision of the Jacobian (set) part, in bits (≥ 53; 53 is enough: see the module doc).
-    pub jac_prec: u32,
     /// Maximum number of accepted steps.
     pub max_steps: usize,
 }
@@ -121,7 +124,6 @@ impl ValidatedOptions {
         ValidatedOptions {
             prec,
             tol: None,
-            jac_prec: 53,
             max_steps: 100_000,
         }
     }
@@ -163,26 +165,27 @@ pub struct ValidatedTrajectory {
 }
 
 /// The set x̂ + A·r.
-struct Lohner {
+struct Lohner<S> {
     n: usize,
-    xh: Vec<Ball>,
+    xh: Vec<S>,
     /// Row-major n×n.
     a: Vec<f64>,
-    r: Vec<Ball>,
+    r: Vec<S>,
 }
 
-impl Lohner {
+impl<S: Enclosure> Lohner<S> {
     /// The box x̂ + A·r.
-    fn hull(&self, p: u32) -> Vec<Ball> {
+    fn hull(&self) -> Vec<S> {
         let n = self.n;
-        let mut tmp = Ball::from_u32(p, 0);
+        let mut tmp = self.xh[0].zero_like();
         (0..n)
             .map(|i| {
                 let mut x = self.xh[i].clone();
                 for j in 0..n {
                     let aij = self.a[i * n + j];
                     if aij != 0.0 {
-                        x.add_mul_tmp(&Ball::from_f64(p, aij), &self.r[j], &mut tmp);
+                        let a = tmp.like_f64(aij);
+                        x.mul_add_assign_tmp(&a, &self.r[j], &mut tmp);
                     }
                 }
                 x
@@ -206,16 +209,17 @@ fn jets_of<S: TaylorScalar, F: JetField<S>>(field: &mut F, x0: &[S], order: usiz
 }
 
 /// c·[0, 1]·hk for a ball c and hk ≥ 0 (a ball): the range of c·τ^k over τ ∈ [0, h].
-fn times_unit_range(c: &Ball, hk: &Ball) -> Ball {
-    let mut v = c.mul(hk);
+fn times_unit_range<S: Enclosure>(c: &S, hk: &S) -> S {
+    let mut v = c.clone();
+    v.mul_assign_ref(hk);
     v.scale_unit_interval();
     v
 }
 
 /// Widen every entry of a box by 10 % of its radius plus `abs`.
-fn inflate(b: &mut [Ball], abs: f64) {
+fn inflate<S: Enclosure>(b: &mut [S], abs: f64) {
     for v in b {
-        let r = v.rad();
+        let r = v.rad_up();
         v.widen(add_up(mul_up(r, 0.1), abs));
     }
 }
@@ -223,25 +227,26 @@ fn inflate(b: &mut [Ball], abs: f64) {
 /// Rigorous integration of ẋ = F(x) from the ball vector `x0` to each of `times` (balls of
 /// times ≥ 0, in increasing order; a time with radius 0 is reached exactly).
 ///
-/// `field` evaluates the Taylor coefficients in balls at `opts.prec` bits, `dfield` the same
-/// field's coefficients in [`Dual`] balls at `opts.jac_prec` bits (its constants as
-/// [`Dual::constant`]).
+/// `field` evaluates the Taylor coefficients in the point scalar `S` ([`Ball`] at `opts.prec`
+/// bits, or [`BallF64`] at 53), `dfield` the same field's coefficients in [`Dual`] hardware balls
+/// (its constants as [`Dual::constant`]) for the Jacobian part. `x0` is in `S` at the working
+/// precision.
 ///
 /// # Errors
 /// [`ValidatedError`] for options out of range, a state of the wrong length, unusable times, or
 /// a step that cannot be validated (the message names t, h and the cause).
-pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
+pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
     field: &mut F,
     dfield: &mut G,
-    x0: &[Ball],
+    x0: &[S],
     times: &[Ball],
     opts: &ValidatedOptions,
 ) -> Result<ValidatedTrajectory, ValidatedError> {
     let p = opts.prec;
-    let pj = opts.jac_prec;
-    if !(53..=crate::num::tol::MAX_PREC_BITS).contains(&p) || pj < 53 || pj > p.max(53) {
+    if !(53..=crate::num::tol::MAX_PREC_BITS).contains(&p) {
         return Err(ValidatedError::Options(format!(
-            "precision {p} bits (Jacobian {pj} bits) must satisfy 53 ≤ jac_prec ≤ prec"
+            "precision {p} bits must be in 53 … {} bits",
+            crate::num::tol::MAX_PREC_BITS
         )));
     }
     let tol = opts.tol();
@@ -251,7 +256,7 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
         )));
     }
     let n = field.dim();
-    if x0.len() != n || dfield.dim() != n {
+    if x0.len() != n || dfield.dim() != n || n == 0 {
         return Err(ValidatedError::Shape {
             expected: n,
             found: x0.len(),
@@ -291,8 +296,9 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
     let order = opts.order();
     field.reserve(order);
     dfield.reserve(order);
-    let zero = Ball::from_u32(p, 0);
-    let zero_j = Dual::constant(Ball::from_u32(pj, 0));
+    let zero = x0[0].zero_like();
+    let zj = BallF64::exact(0.0);
+    let zero_j = Dual::constant(zj);
     let new_jets = || vec![vec![zero.clone(); order + 1]; n];
     let mut pjets = new_jets();
     let mut xjets = new_jets();
@@ -304,13 +310,13 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
     // Initial set: x̂ = mid(x0), A = I, r = x0 − x̂.
     let mut set = Lohner {
         n,
-        xh: x0.iter().map(|b| b.with_prec(p).mid_ball()).collect(),
+        xh: x0.iter().map(S::mid_point).collect(),
         a: (0..n * n).map(|k| if k / n == k % n { 1.0 } else { 0.0 }).collect(),
         r: x0
             .iter()
             .map(|b| {
-                let mut d = b.with_prec(p);
-                d.sub_assign(&b.with_prec(p).mid_ball());
+                let mut d = b.clone();
+                d.sub_assign_ref(&b.mid_point());
                 d
             })
             .collect(),
@@ -330,6 +336,8 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
     // remainder usually asks for a similar cut next time, so the proposal starts there (and is
     // allowed to grow back by 10 % per step), saving most re-evaluations of the a-priori box.
     let mut learned = 1.0f64;
+    let trace = std::env::var_os("LAZYRICH_VALIDATED_TRACE").is_some();
+    let norm = |jets: &[Vec<S>], m: usize| jets.iter().map(|j| j[m].mag_up()).fold(0.0, f64::max);
 
     for (lo, hi) in &ends {
         // March to lo exactly.
@@ -341,11 +349,10 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
                     why: format!("the step limit {} was reached", opts.max_steps),
                 });
             }
-            let xbox = set.hull(p);
+            let xbox = set.hull();
             jets_of(field, &set.xh, order, &mut pjets, &mut out);
             jets_of(field, &xbox, order, &mut xjets, &mut out);
             // Proposed step from the point jets (Jorba–Zou rule).
-            let norm = |jets: &[Vec<Ball>], m: usize| jets.iter().map(|j| j[m].mag_up()).fold(0.0, f64::max);
             let scale = norm(&pjets, 0).max(1.0);
             if !scale.is_finite() || !norm(&xjets, order).is_finite() {
                 return Err(ValidatedError::Failed {
@@ -369,9 +376,9 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
             }
             let mut halvings = 0;
             let target = tol * scale;
-            let h_b = loop {
+            let (h_exact, h_b) = loop {
                 let h_exact = dyadic_step(h, &t, lo, pt);
-                let h_ball = Ball::exact(h_exact.clone());
+                let h_ball = zero.enclose_ball(&Ball::exact(h_exact.clone()));
                 let hf = h_exact.to_f64();
                 let why = match apriori(field, &xjets, &h_ball, order, target, &mut bjets, &mut out) {
                     Some(_) => {
@@ -392,7 +399,7 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
                                 }
                                 .clamp(1e-3, 1.0);
                             }
-                            break h_ball;
+                            break (h_exact, h_ball);
                         }
                         h = hf * (0.9 * (target / rmax).powf(1.0 / order as f64)).clamp(0.1, 0.95);
                         "the Lagrange remainder over the a-priori box stayed above the tolerance"
@@ -413,37 +420,36 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
                 }
             };
             // Point part T(x̂) + remainder R (x_N(B) is in bjets[·][order]).
-            let mut y: Vec<Ball> = (0..n)
+            let mut y: Vec<S> = (0..n)
                 .map(|i| {
                     let mut acc = pjets[i][order - 1].clone();
                     for k in (0..order - 1).rev() {
-                        acc.mul_assign(&h_b);
-                        acc.add_assign(&pjets[i][k]);
+                        acc.mul_assign_ref(&h_b);
+                        acc.add_assign_ref(&pjets[i][k]);
                     }
                     acc
                 })
                 .collect();
             let hn = pow_ball(&h_b, order);
             for (yi, bj) in y.iter_mut().zip(&bjets) {
-                yi.add_assign(&times_unit_range(&bj[order], &hn));
+                yi.add_assign_ref(&times_unit_range(&bj[order], &hn));
             }
-            // Set part: duals over X seeded with A's columns, up to the order M where the
-            // derivative terms fall below 2^−pj of the first.
-            let h_j = h_b.with_prec(pj);
+            // Set part: dual hardware balls over X seeded with A's columns, up to the order M
+            // where the derivative terms fall below JAC_CUT of the first.
+            let h_j = zj.enclose_ball(&h_b.to_ball());
             for i in 0..n {
-                let seeds = (0..n).map(|j| Ball::from_f64(pj, set.a[i * n + j])).collect();
-                djets[i][0] = Dual::variable(xbox[i].with_prec(pj), seeds);
+                let seeds = (0..n).map(|j| BallF64::exact(set.a[i * n + j])).collect();
+                djets[i][0] = Dual::variable(zj.enclose_ball(&xbox[i].to_ball()), seeds);
             }
-            let mut s_mat: Vec<Ball> = (0..n).flat_map(|i| djets[i][0].d.clone()).collect();
-            let mut hk = Ball::from_u32(pj, 1);
+            let mut s_mat: Vec<BallF64> = (0..n).flat_map(|i| djets[i][0].d.clone()).collect();
+            let mut hk = BallF64::exact(1.0);
             let first = s_mat
                 .iter()
-                .map(Ball::mag_up)
+                .map(BallF64::mag_up)
                 .fold(0.0, f64::max)
                 .max(f64::MIN_POSITIVE);
-            let cut = first * 2f64.powi(-(pj.min(1000) as i32));
+            let cut = first * JAC_CUT;
             let mut m_used = order;
-            let mut tmp = Ball::from_u32(pj, 0);
             for k in 0..order - 1 {
                 dfield.coeff(&djets, k, &mut dout);
                 hk.mul_assign(&h_j);
@@ -453,7 +459,7 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
                     c.div_u32_assign((k + 1) as u32);
                     c.grow_to(n);
                     for j in 0..n {
-                        s_mat[i * n + j].add_mul_tmp(&c.d[j], &hk, &mut tmp);
+                        s_mat[i * n + j].add_mul(&c.d[j], &hk);
                         biggest = biggest.max(mul_up(c.d[j].mag_up(), hk.mag_up()));
                     }
                     djets[i][k + 1] = c;
@@ -470,21 +476,33 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
                 for k in m_used..order {
                     for i in 0..n {
                         let mut d = xjets[i][k].clone();
-                        d.sub_assign(&pjets[i][k]);
-                        d.mul_assign(&hk);
-                        y[i].add_assign(&d);
+                        d.sub_assign_ref(&pjets[i][k]);
+                        d.mul_assign_ref(&hk);
+                        y[i].add_assign_ref(&d);
                     }
-                    hk.mul_assign(&h_b);
+                    hk.mul_assign_ref(&h_b);
                 }
             }
-            if std::env::var_os("LAZYRICH_VALIDATED_TRACE").is_some() {
-                let mx = |v: &[Ball]| v.iter().map(Ball::rad).fold(0.0, f64::max);
-                let rr: Vec<Ball> = bjets.iter().map(|bj| times_unit_range(&bj[order], &hn)).collect();
-                let bw: Vec<Ball> = bjets.iter().map(|bj| bj[0].clone()).collect();
+            if trace {
+                let mx = |v: &[S]| v.iter().map(S::rad_up).fold(0.0, f64::max);
+                if std::env::var_os("LAZYRICH_VALIDATED_TRACE_JETS").is_some() {
+                    let hf = h_exact.to_f64();
+                    let per_k: Vec<String> = (0..=order)
+                        .map(|k| {
+                            format!(
+                                "{:.1e}",
+                                pjets.iter().map(|j| j[k].rad_up()).fold(0.0, f64::max) * hf.powi(k as i32)
+                            )
+                        })
+                        .collect();
+                    eprintln!("  point-jet radii·h^k: {}", per_k.join(" "));
+                }
+                let rr: Vec<S> = bjets.iter().map(|bj| times_unit_range(&bj[order], &hn)).collect();
+                let bw: Vec<S> = bjets.iter().map(|bj| bj[0].clone()).collect();
                 eprintln!(
                     "t={:.4} h={:.4} y.rad={:.2e} R.rad={:.2e} B.rad={:.2e} X.rad={:.2e} r.rad={:.2e} M={m_used}",
                     t.to_f64(),
-                    h_b.to_f64(),
+                    h_exact.to_f64(),
                     mx(&y),
                     mx(&rr),
                     mx(&bw),
@@ -492,13 +510,13 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
                     mx(&set.r)
                 );
             }
-            set = reorthogonalise(&set, &y, &s_mat, p, pj).map_err(|why| ValidatedError::Failed {
+            set = reorthogonalise(&set, &y, &s_mat).map_err(|why| ValidatedError::Failed {
                 t: t.to_f64(),
-                h: h_b.to_f64(),
+                h: h_exact.to_f64(),
                 why,
             })?;
-            let hf = h_b.mid().to_f64();
-            if t.add_assign_round(h_b.mid(), Round::Nearest) != Ordering::Equal {
+            let hf = h_exact.to_f64();
+            if t.add_assign_round(&h_exact, Round::Nearest) != Ordering::Equal {
                 return Err(ValidatedError::Failed {
                     t: t.to_f64(),
                     h: hf,
@@ -512,28 +530,22 @@ pub fn enclose<F: JetField<Ball>, G: JetField<Dual<Ball>>>(
             stats.max_step = stats.max_step.max(hf);
         }
         if lo == hi {
-            states.push(set.hull(p));
+            states.push(set.hull().iter().map(S::to_ball).collect());
         } else {
             // An inexact decimal time: the a-priori box over [lo, hi].
-            let xbox = set.hull(p);
+            let xbox = set.hull();
             jets_of(field, &xbox, order, &mut xjets, &mut out);
             let width = Float::with_val_round(pt, hi - lo, Round::Up).0;
-            let scale = xbox.iter().map(Ball::mag_up).fold(1.0, f64::max);
-            let b = apriori(
-                field,
-                &xjets,
-                &Ball::exact(width.clone()),
-                order,
-                tol * scale,
-                &mut bjets,
-                &mut out,
-            )
-            .ok_or_else(|| ValidatedError::Failed {
-                t: t.to_f64(),
-                h: width.to_f64(),
-                why: "the box around an inexact decimal output time could not be validated".into(),
+            let scale = xbox.iter().map(S::mag_up).fold(1.0, f64::max);
+            let w_ball = zero.enclose_ball(&Ball::exact(width.clone()));
+            let b = apriori(field, &xjets, &w_ball, order, tol * scale, &mut bjets, &mut out).ok_or_else(|| {
+                ValidatedError::Failed {
+                    t: t.to_f64(),
+                    h: width.to_f64(),
+                    why: "the box around an inexact decimal output time could not be validated".into(),
+                }
             })?;
-            states.push(b);
+            states.push(b.iter().map(S::to_ball).collect());
         }
     }
     Ok(ValidatedTrajectory { states, stats })
@@ -553,10 +565,10 @@ fn dyadic_step(h: f64, t: &Float, lo: &Float, pt: u32) -> Float {
 }
 
 /// h^k as a ball.
-fn pow_ball(h: &Ball, k: usize) -> Ball {
-    let mut r = Ball::from_u32(h.prec(), 1);
+fn pow_ball<S: Enclosure>(h: &S, k: usize) -> S {
+    let mut r = h.like_f64(1.0);
     for _ in 0..k {
-        r.mul_assign(h);
+        r.mul_assign_ref(h);
     }
     r
 }
@@ -564,40 +576,40 @@ fn pow_ball(h: &Ball, k: usize) -> Ball {
 /// The a-priori box of one step from the box jets `xj` (Taylor coefficients over X up to
 /// `order`), or `None` when [`APRIORI_TRIES`] refinements do not validate it. On success,
 /// `bjets[i][order]` holds x_N(B) for the remainder.
-fn apriori<F: JetField<Ball>>(
+fn apriori<S: Enclosure, F: JetField<S>>(
     field: &mut F,
-    xj: &[Vec<Ball>],
-    h: &Ball,
+    xj: &[Vec<S>],
+    h: &S,
     order: usize,
     abs: f64,
-    bjets: &mut [Vec<Ball>],
-    out: &mut [Ball],
-) -> Option<Vec<Ball>> {
+    bjets: &mut [Vec<S>],
+    out: &mut [S],
+) -> Option<Vec<S>> {
     let n = xj.len();
     // E = Σ_{k<N} x_k(X)·[0, h]^k (x_0(X) = X).
-    let mut e: Vec<Ball> = xj.iter().map(|j| j[0].clone()).collect();
+    let mut e: Vec<S> = xj.iter().map(|j| j[0].clone()).collect();
     let mut hk = h.clone();
     for k in 1..order {
         for (ei, xi) in e.iter_mut().zip(xj) {
-            ei.add_assign(&times_unit_range(&xi[k], &hk));
+            ei.add_assign_ref(&times_unit_range(&xi[k], &hk));
         }
-        hk.mul_assign(h);
+        hk.mul_assign_ref(h);
     }
     // hk = h^N now. First guess: E + x_N(X)·[0, h^N], inflated.
-    let mut b: Vec<Ball> = (0..n)
+    let mut b: Vec<S> = (0..n)
         .map(|i| {
             let mut v = e[i].clone();
-            v.add_assign(&times_unit_range(&xj[i][order], &hk));
+            v.add_assign_ref(&times_unit_range(&xj[i][order], &hk));
             v
         })
         .collect();
     inflate(&mut b, abs);
     for _ in 0..APRIORI_TRIES {
         jets_of(field, &b, order, bjets, out);
-        let next: Vec<Ball> = (0..n)
+        let next: Vec<S> = (0..n)
             .map(|i| {
                 let mut v = e[i].clone();
-                v.add_assign(&times_unit_range(&bjets[i][order], &hk));
+                v.add_assign_ref(&times_unit_range(&bjets[i][order], &hk));
                 v
             })
             .collect();
@@ -614,12 +626,12 @@ fn apriori<F: JetField<Ball>>(
 }
 
 /// Lohner's QR step: the new set x̂′ + A′r′ from y (point part + remainder + tail) and the
-/// ball matrix S (row-major n×n, the Jacobian part times A).
-fn reorthogonalise(set: &Lohner, y: &[Ball], s: &[Ball], p: u32, pj: u32) -> Result<Lohner, String> {
+/// ball matrix S (row-major n×n, the Jacobian part times A, in hardware balls).
+fn reorthogonalise<S: Enclosure>(set: &Lohner<S>, y: &[S], s: &[BallF64]) -> Result<Lohner<S>, String> {
     let n = set.n;
-    let xh: Vec<Ball> = y.iter().map(Ball::mid_ball).collect();
+    let xh: Vec<S> = y.iter().map(S::mid_point).collect();
     // Column order: length of mid(S)'s column times the magnitude of r_j, largest first.
-    let sm: Vec<f64> = s.iter().map(|b| b.mid().to_f64()).collect();
+    let sm: Vec<f64> = s.iter().map(BallF64::mid).collect();
     let mut cols: Vec<usize> = (0..n).collect();
     let weight = |j: usize| {
         let len: f64 = (0..n).map(|i| sm[i * n + j] * sm[i * n + j]).sum::<f64>().sqrt();
@@ -633,17 +645,14 @@ fn reorthogonalise(set: &Lohner, y: &[Ball], s: &[Ball], p: u32, pj: u32) -> Res
     } else {
         return Err("the Jacobian of the Taylor map is not finite".into());
     };
-    // Q⁻¹ = Qᵀ + Δ with |Δ_ij| ≤ e/(1 − e)·‖Qᵀ‖∞, e = ‖I − QᵀQ‖∞ (balls at pj bits).
-    let qb = |i: usize, j: usize| Ball::from_f64(pj, q[(i, j)]);
+    // Q⁻¹ = Qᵀ + Δ with |Δ_ij| ≤ e/(1 − e)·‖Qᵀ‖∞, e = ‖I − QᵀQ‖∞ (in hardware balls).
     let mut e_norm = 0f64;
-    let mut tmp = Ball::from_u32(pj, 0);
     for i in 0..n {
         let mut row = 0f64;
         for j in 0..n {
-            let mut acc = Ball::from_u32(pj, u32::from(i == j));
-            acc.neg_assign();
+            let mut acc = BallF64::exact(if i == j { -1.0 } else { 0.0 });
             for k in 0..n {
-                acc.add_mul_tmp(&qb(k, i), &qb(k, j), &mut tmp);
+                acc.add_mul(&BallF64::exact(q[(k, i)]), &BallF64::exact(q[(k, j)]));
             }
             row = add_up(row, acc.mag_up());
         }
@@ -658,41 +667,43 @@ fn reorthogonalise(set: &Lohner, y: &[Ball], s: &[Ball], p: u32, pj: u32) -> Res
         .map(|i| (0..n).fold(0f64, |acc, j| add_up(acc, q[(j, i)].abs())))
         .fold(0f64, f64::max);
     let delta = mul_up(div_up(e_norm, 1.0 - e_norm).max(e_norm), qt_norm);
-    let qinv: Vec<Ball> = (0..n * n)
+    let qinv: Vec<BallF64> = (0..n * n)
         .map(|k| {
             let (i, j) = (k / n, k % n);
-            let mut b = Ball::from_f64(pj, q[(j, i)]);
+            let mut b = BallF64::exact(q[(j, i)]);
             b.widen(delta);
             b
         })
         .collect();
-    // C = Q⁻¹S (pj bits).
-    let mut c = vec![Ball::from_u32(pj, 0); n * n];
+    // C = Q⁻¹S.
+    let mut c = vec![BallF64::exact(0.0); n * n];
     for i in 0..n {
         for k in 0..n {
             let qik = &qinv[i * n + k];
             for j in 0..n {
-                c[i * n + j].add_mul_tmp(qik, &s[k * n + j], &mut tmp);
+                c[i * n + j].add_mul(qik, &s[k * n + j]);
             }
         }
     }
-    // r′ = C·r + Q⁻¹(y − x̂′), accumulated at p bits.
-    let z: Vec<Ball> = y
+    // r′ = C·r + Q⁻¹(y − x̂′), accumulated in S.
+    let zero = y[0].zero_like();
+    let z: Vec<S> = y
         .iter()
         .zip(&xh)
         .map(|(yi, xi)| {
             let mut d = yi.clone();
-            d.sub_assign(xi);
+            d.sub_assign_ref(xi);
             d
         })
         .collect();
-    let mut tmp_p = Ball::from_u32(p, 0);
-    let r: Vec<Ball> = (0..n)
+    let conv = |b: &BallF64| zero.enclose_ball(&b.to_ball(53));
+    let mut tmp = zero.clone();
+    let r: Vec<S> = (0..n)
         .map(|i| {
-            let mut acc = Ball::from_u32(p, 0);
+            let mut acc = zero.clone();
             for j in 0..n {
-                acc.add_mul_tmp(&set.r[j], &c[i * n + j], &mut tmp_p);
-                acc.add_mul_tmp(&z[j], &qinv[i * n + j], &mut tmp_p);
+                acc.mul_add_assign_tmp(&set.r[j], &conv(&c[i * n + j]), &mut tmp);
+                acc.mul_add_assign_tmp(&z[j], &conv(&qinv[i * n + j]), &mut tmp);
             }
             acc
         })
