@@ -173,20 +173,17 @@ fn a_wrong_jet_coefficient_is_caught() {
     let prec = 128;
     let b = |v: &Num| ball_of(v, prec);
     let dj = |v: &Num| Dual::constant(BallF64::from_ball(&ball_of(v, 53)));
+    let hw = |v: &Num| BallF64::from_ball(&ball_of(v, 53));
     let (f, x0) = cases::single_neuron(&c, &b);
+    let (h, _) = cases::single_neuron(&c, &hw);
     let (g, _) = cases::single_neuron(&c, &dj);
-    let mut f = Planted {
-        inner: f,
-        k: 2,
-        eps: 1e-6,
-    };
-    let mut g = Planted {
-        inner: g,
-        k: 2,
-        eps: 1e-6,
-    };
+    // The same planted coefficient in all three scalar versions of the field.
+    let (k, eps) = (2, 1e-6);
+    let mut f = Planted { inner: f, k, eps };
+    let mut h = Planted { inner: h, k, eps };
+    let mut g = Planted { inner: g, k, eps };
     let times: Vec<Ball> = c.times.iter().map(|t| ball_of(t, prec)).collect();
-    let tr = enclose(&mut f, &mut g, &x0, &times, &ValidatedOptions::new(prec)).unwrap();
+    let tr = enclose(&mut f, &mut h, &mut g, &x0, &times, &ValidatedOptions::new(prec)).unwrap();
     let truth = closed_form_states(&c, 2 * prec + 64);
     let missed = tr
         .states

@@ -192,30 +192,31 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
         prec: 128,
         from_ball: |v: &Ball| Dual::constant(BallF64::from_ball(v)),
     };
-    fn run<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
+    let hw = Accurate {
+        prec: 128,
+        from_ball: |v: &Ball| BallF64::from_ball(v),
+    };
+    fn run<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>>(
         (mut f, x0): (F, Vec<S>),
+        (mut hf, _): (H, Vec<BallF64>),
         (mut g, _): (G, Vec<Dual<BallF64>>),
         times: &[Num],
         opts: &ValidatedOptions,
     ) -> Result<ValidatedTrajectory, ValidatedError> {
         let t: Vec<Ball> = times.iter().map(|v| ball_of(v, opts.prec)).collect();
-        enclose(&mut f, &mut g, &x0, &t, opts)
+        enclose(&mut f, &mut hf, &mut g, &x0, &t, opts)
     }
     // 53 bits: hardware balls throughout; more: MPFR balls for the point part.
     macro_rules! dispatch {
         ($c:expr, $build:path) => {
             if p == 53 {
-                let b = Accurate {
-                    prec: 128,
-                    from_ball: |v: &Ball| BallF64::from_ball(v),
-                };
-                run($build($c, &b), $build($c, &dj), &$c.times, opts)
+                run($build($c, &hw), $build($c, &hw), $build($c, &dj), &$c.times, opts)
             } else {
                 let b = Accurate {
                     prec: p + 64,
                     from_ball: move |v: &Ball| v.with_prec(p),
                 };
-                run($build($c, &b), $build($c, &dj), &$c.times, opts)
+                run($build($c, &b), $build($c, &hw), $build($c, &dj), &$c.times, opts)
             }
         };
     }

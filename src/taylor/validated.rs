@@ -228,15 +228,19 @@ fn inflate<S: Enclosure>(b: &mut [S], abs: f64) {
 /// times ≥ 0, in increasing order; a time with radius 0 is reached exactly).
 ///
 /// `field` evaluates the Taylor coefficients in the point scalar `S` ([`Ball`] at `opts.prec`
-/// bits, or [`BallF64`] at 53), `dfield` the same field's coefficients in [`Dual`] hardware balls
-/// (its constants as [`Dual::constant`]) for the Jacobian part. `x0` is in `S` at the working
+/// bits, or [`BallF64`] at 53), `bfield` the same field in hardware balls for the a-priori box
+/// and the remainder (that box is as wide as the step's motion and the remainder is a bound of
+/// size ε, so 53 bits hold both at any working precision), `dfield` the same field's
+/// coefficients in [`Dual`] hardware balls (its constants as [`Dual::constant`]) for the
+/// Jacobian part. `x0` is in `S` at the working
 /// precision.
 ///
 /// # Errors
 /// [`ValidatedError`] for options out of range, a state of the wrong length, unusable times, or
 /// a step that cannot be validated (the message names t, h and the cause).
-pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
+pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>>(
     field: &mut F,
+    bfield: &mut H,
     dfield: &mut G,
     x0: &[S],
     times: &[Ball],
@@ -256,7 +260,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
         )));
     }
     let n = field.dim();
-    if x0.len() != n || dfield.dim() != n || n == 0 {
+    if x0.len() != n || dfield.dim() != n || bfield.dim() != n || n == 0 {
         return Err(ValidatedError::Shape {
             expected: n,
             found: x0.len(),
@@ -295,6 +299,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
     }
     let order = opts.order();
     field.reserve(order);
+    bfield.reserve(order);
     dfield.reserve(order);
     let zero = x0[0].zero_like();
     let zj = BallF64::exact(0.0);
@@ -302,7 +307,8 @@ pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
     let new_jets = || vec![vec![zero.clone(); order + 1]; n];
     let mut pjets = new_jets();
     let mut xjets = new_jets();
-    let mut bjets = new_jets();
+    let mut bjets = vec![vec![zj; order + 1]; n];
+    let mut bout = vec![zj; n];
     let mut out = vec![zero.clone(); n];
     let mut djets = vec![vec![zero_j.clone(); order + 1]; n];
     let mut dout = vec![zero_j.clone(); n];
@@ -376,16 +382,17 @@ pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
             }
             let mut halvings = 0;
             let target = tol * scale;
-            let (h_exact, h_b) = loop {
+            let (h_exact, h_b, h_f) = loop {
                 let h_exact = dyadic_step(h, &t, lo, pt);
                 let h_ball = zero.enclose_ball(&Ball::exact(h_exact.clone()));
+                let h_f = zj.enclose_ball(&Ball::exact(h_exact.clone()));
                 let hf = h_exact.to_f64();
-                let why = match apriori(field, &xjets, &h_ball, order, target, &mut bjets, &mut out) {
+                let why = match apriori(bfield, &xjets, &h_ball, &h_f, order, target, &mut bjets, &mut bout) {
                     Some(_) => {
                         // The Lagrange remainder x_N(B)·h^N over the validated box: its interval
                         // coefficients overestimate the point ones, so the step is also cut until
                         // the remainder meets the tolerance (R ∝ h^N).
-                        let hn = pow_ball(&h_ball, order);
+                        let hn = pow_ball(&h_f, order);
                         let rmax = bjets
                             .iter()
                             .map(|bj| mul_up(bj[order].mag_up(), hn.mag_up()))
@@ -399,7 +406,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
                                 }
                                 .clamp(1e-3, 1.0);
                             }
-                            break (h_exact, h_ball);
+                            break (h_exact, h_ball, h_f);
                         }
                         h = hf * (0.9 * (target / rmax).powf(1.0 / order as f64)).clamp(0.1, 0.95);
                         "the Lagrange remainder over the a-priori box stayed above the tolerance"
@@ -430,9 +437,9 @@ pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
                     acc
                 })
                 .collect();
-            let hn = pow_ball(&h_b, order);
+            let hn = pow_ball(&h_f, order);
             for (yi, bj) in y.iter_mut().zip(&bjets) {
-                yi.add_assign_ref(&times_unit_range(&bj[order], &hn));
+                yi.add_assign_ref(&zero.enclose_ball(&Enclosure::to_ball(&times_unit_range(&bj[order], &hn))));
             }
             // Set part: dual hardware balls over X seeded with A's columns, up to the order M
             // where the derivative terms fall below JAC_CUT of the first.
@@ -497,15 +504,16 @@ pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
                         .collect();
                     eprintln!("  point-jet radii·h^k: {}", per_k.join(" "));
                 }
-                let rr: Vec<S> = bjets.iter().map(|bj| times_unit_range(&bj[order], &hn)).collect();
-                let bw: Vec<S> = bjets.iter().map(|bj| bj[0].clone()).collect();
+                let mf = |v: &[BallF64]| v.iter().map(BallF64::rad).fold(0.0, f64::max);
+                let rr: Vec<BallF64> = bjets.iter().map(|bj| times_unit_range(&bj[order], &hn)).collect();
+                let bw: Vec<BallF64> = bjets.iter().map(|bj| bj[0]).collect();
                 eprintln!(
                     "t={:.4} h={:.4} y.rad={:.2e} R.rad={:.2e} B.rad={:.2e} X.rad={:.2e} r.rad={:.2e} M={m_used}",
                     t.to_f64(),
                     h_exact.to_f64(),
                     mx(&y),
-                    mx(&rr),
-                    mx(&bw),
+                    mf(&rr),
+                    mf(&bw),
                     mx(&xbox),
                     mx(&set.r)
                 );
@@ -538,14 +546,16 @@ pub fn enclose<S: Enclosure, F: JetField<S>, G: JetField<Dual<BallF64>>>(
             let width = Float::with_val_round(pt, hi - lo, Round::Up).0;
             let scale = xbox.iter().map(S::mag_up).fold(1.0, f64::max);
             let w_ball = zero.enclose_ball(&Ball::exact(width.clone()));
-            let b = apriori(field, &xjets, &w_ball, order, tol * scale, &mut bjets, &mut out).ok_or_else(|| {
-                ValidatedError::Failed {
-                    t: t.to_f64(),
-                    h: width.to_f64(),
-                    why: "the box around an inexact decimal output time could not be validated".into(),
-                }
-            })?;
-            states.push(b.iter().map(S::to_ball).collect());
+            let w_f = zj.enclose_ball(&Ball::exact(width.clone()));
+            let b =
+                apriori(bfield, &xjets, &w_ball, &w_f, order, tol * scale, &mut bjets, &mut bout).ok_or_else(|| {
+                    ValidatedError::Failed {
+                        t: t.to_f64(),
+                        h: width.to_f64(),
+                        why: "the box around an inexact decimal output time could not be validated".into(),
+                    }
+                })?;
+            states.push(b.iter().map(|v| v.to_ball(53)).collect());
         }
     }
     Ok(ValidatedTrajectory { states, stats })
@@ -574,19 +584,23 @@ fn pow_ball<S: Enclosure>(h: &S, k: usize) -> S {
 }
 
 /// The a-priori box of one step from the box jets `xj` (Taylor coefficients over X up to
-/// `order`), or `None` when [`APRIORI_TRIES`] refinements do not validate it. On success,
-/// `bjets[i][order]` holds x_N(B) for the remainder.
-fn apriori<S: Enclosure, F: JetField<S>>(
-    field: &mut F,
+/// `order`, in the working scalar), in hardware balls, or `None` when [`APRIORI_TRIES`]
+/// refinements do not validate it. On success, `bjets[i][order]` holds x_N(B) for the
+/// remainder. `h` and `hf` enclose the same step in both scalars.
+#[allow(clippy::too_many_arguments)]
+fn apriori<S: Enclosure, H: JetField<BallF64>>(
+    bfield: &mut H,
     xj: &[Vec<S>],
     h: &S,
+    hf: &BallF64,
     order: usize,
     abs: f64,
-    bjets: &mut [Vec<S>],
-    out: &mut [S],
-) -> Option<Vec<S>> {
+    bjets: &mut [Vec<BallF64>],
+    out: &mut [BallF64],
+) -> Option<Vec<BallF64>> {
     let n = xj.len();
-    // E = Σ_{k<N} x_k(X)·[0, h]^k (x_0(X) = X).
+    let zf = BallF64::exact(0.0);
+    // E = Σ_{k<N} x_k(X)·[0, h]^k (x_0(X) = X), in the working scalar, then enclosed.
     let mut e: Vec<S> = xj.iter().map(|j| j[0].clone()).collect();
     let mut hk = h.clone();
     for k in 1..order {
@@ -595,21 +609,23 @@ fn apriori<S: Enclosure, F: JetField<S>>(
         }
         hk.mul_assign_ref(h);
     }
-    // hk = h^N now. First guess: E + x_N(X)·[0, h^N], inflated.
-    let mut b: Vec<S> = (0..n)
+    let e: Vec<BallF64> = e.iter().map(|v| zf.enclose_ball(&v.to_ball())).collect();
+    let hn = pow_ball(hf, order);
+    // First guess: E + x_N(X)·[0, h^N], inflated.
+    let mut b: Vec<BallF64> = (0..n)
         .map(|i| {
-            let mut v = e[i].clone();
-            v.add_assign_ref(&times_unit_range(&xj[i][order], &hk));
+            let mut v = e[i];
+            v.add_assign(&times_unit_range(&zf.enclose_ball(&xj[i][order].to_ball()), &hn));
             v
         })
         .collect();
     inflate(&mut b, abs);
     for _ in 0..APRIORI_TRIES {
-        jets_of(field, &b, order, bjets, out);
-        let next: Vec<S> = (0..n)
+        jets_of(bfield, &b, order, bjets, out);
+        let next: Vec<BallF64> = (0..n)
             .map(|i| {
-                let mut v = e[i].clone();
-                v.add_assign_ref(&times_unit_range(&bjets[i][order], &hk));
+                let mut v = e[i];
+                v.add_assign(&times_unit_range(&bjets[i][order], &hn));
                 v
             })
             .collect();
