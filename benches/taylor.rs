@@ -68,6 +68,7 @@
 //! load ≈ 4.6: 16.9 µs and 27.3 µs — different load, not an A/B). Not yet re-measured idle.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use lazyrich::case::{Case, SingleNeuronCase};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
 use lazyrich::models::samples;
 use lazyrich::models::single_neuron::SingleNeuron;
@@ -134,6 +135,79 @@ fn taylor(c: &mut Criterion) {
     g.finish();
 }
 
+/// The anchor case `$LAZYRICH_SHARED_DIR/bench/problem_L_anchor.json` (default: `shared`
+/// beside the repository, as in CI); `None` with a printed line if it is absent.
+fn anchor_case() -> Option<SingleNeuronCase> {
+    let dir = std::env::var("LAZYRICH_SHARED_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared").to_string());
+    let path = format!("{dir}/bench/problem_L_anchor.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("{path} not found: taylor/problem_L_anchor skipped (set LAZYRICH_SHARED_DIR)");
+        return None;
+    };
+    match Case::from_json(&text) {
+        Ok(Case::SingleNeuron(c)) => Some(c),
+        Ok(other) => {
+            eprintln!(
+                "{path} is a {} case: taylor/problem_L_anchor skipped",
+                other.model_name()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("{path}: {e}: taylor/problem_L_anchor skipped");
+            None
+        }
+    }
+}
+
+/// Issue 14: one f64 solve of the peers' problem-L anchor (full 11-D field, tol 1e-10, its
+/// output times to t = 20), with the whole-step kernel and order by order; the error at t = 20
+/// against a 334-bit Taylor run of the same decimal inputs is printed.
+fn anchor(c: &mut Criterion) {
+    let Some(case) = anchor_case() else {
+        return;
+    };
+    let m = SingleNeuron::new(&case.x_f64(), &case.y_f64(), case.eta_a.to_f64(), case.eta_w.to_f64()).unwrap();
+    let th0 = m.theta(case.a0.to_f64(), &case.w0_f64()).unwrap();
+    let times = case.times_f64();
+    let opts = TaylorOptions::new(1e-10);
+    let p = 334;
+    let mut fm = SingleNeuronJet::from_case(&case, p);
+    let mut x0 = vec![case.a0.to_mp(p)];
+    x0.extend(case.w0.iter().map(|v| v.to_mp(p)));
+    let tm: Vec<Float> = case.times.iter().map(|t| t.to_mp(p)).collect();
+    let reference = integrate(&mut fm, &x0, &tm, &TaylorOptions::new(1e-100)).unwrap();
+    let last_ref: Vec<f64> = reference.states.last().unwrap().iter().map(|v| v.to_f64()).collect();
+    let mut f = SingleNeuronJet::from_model(&m);
+    let mut g = c.benchmark_group("taylor/problem_L_anchor");
+    for fast in [true, false] {
+        f.set_step_fast(fast);
+        let tr = integrate(&mut f, &th0, &times, &opts).unwrap();
+        let err = tr
+            .states
+            .last()
+            .unwrap()
+            .iter()
+            .zip(&last_ref)
+            .map(|(x, r)| (x - r).abs())
+            .fold(0.0, f64::max);
+        eprintln!(
+            "anchor f64 tol 1e-10 (step kernel {fast}): error at t = 20 {err:.2e}, {:?}",
+            tr.stats
+        );
+        let name = if fast {
+            "f64_tol1e-10"
+        } else {
+            "f64_order_by_order_tol1e-10"
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| integrate(&mut f, black_box(&th0), &times, &opts).unwrap())
+        });
+    }
+    g.finish();
+}
+
 fn rigorous(c: &mut Criterion) {
     let case = samples::problem_l_whitened(1);
     let cf = ClosedFormBall::new(&case, 170).unwrap();
@@ -159,5 +233,5 @@ fn rigorous(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, taylor, rigorous);
+criterion_group!(benches, taylor, anchor, rigorous);
 criterion_main!(benches);
