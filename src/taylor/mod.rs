@@ -418,15 +418,25 @@ pub fn integrate<S: TaylorScalar, F: JetField<S>>(
             }
         }
         stats.coeff_evals += order;
-        let norm = |m: usize| jets.iter().map(|j| j[m].to_f64().abs()).fold(0.0, f64::max);
-        let scale = norm(0).max(1.0);
+        // ‖x_0‖∞, ‖x_{N−1}‖∞, ‖x_N‖∞ in one pass over the components.
+        let mut norms = [0.0f64; 3];
+        for j in &jets {
+            if let [x0, .., x_nm1, x_n] = &j[..] {
+                norms[0] = norms[0].max(x0.to_f64().abs());
+                norms[1] = norms[1].max(x_nm1.to_f64().abs());
+                norms[2] = norms[2].max(x_n.to_f64().abs());
+            }
+        }
+        let scale = norms[0].max(1.0);
         // h = 0.9·min_m (target/c_m)^{1/m}, as exp(min_m ln(target/c_m)/m): two logarithms and
         // one exponential instead of two powers.
         // ρ = min_{m∈{N−1,N}} (s/‖x_m‖)^{1/m} and h = ρ·e^{−2}·e^{−0.7/(N−1)}, as
-        // exp(min_m ln(s/c_m)/m − 2 − 0.7/(N−1)): two logarithms and one exponential.
-        let ln_scale = scale.ln();
+        // exp(min_m (ln s − ln c_m)/m − 2 − 0.7/(N−1)): at most three logarithms, one
+        // exponential.
+        // ln s is 0 for s = 1 (states below 1 in size): skip that logarithm.
+        let ln_scale = if scale > 1.0 { scale.ln() } else { 0.0 };
         let mut ln_rho = f64::INFINITY;
-        let c_last = [norm(order - 1), norm(order)];
+        let c_last = [norms[1], norms[2]];
         for (c, inv_m) in [(c_last[0], inv_k[order - 2]), (c_last[1], inv_k[order - 1])] {
             if c > 0.0 {
                 ln_rho = ln_rho.min((ln_scale - c.ln()) * inv_m);

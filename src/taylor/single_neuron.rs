@@ -220,36 +220,32 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
     }
 }
 
-/// Largest d with the f64 whole-step kernel (4 vectors of 4 lanes); larger d go order by order.
-pub const STEP_F64_MAX_D: usize = 4 * LANES;
-/// Lanes of the f64 kernel's vectors: the d components of w, u = Gw and b are stored padded with
-/// zeros to a multiple of it (the zeros stay zero through every recurrence), so the component
-/// loops are fixed-width and vectorise (2 SSE2 or 1 AVX2 operation per vector).
-const LANES: usize = 4;
-type Lanes = [f64; LANES];
+/// Largest d with the f64 whole-step kernel; larger d go order by order.
+pub const STEP_F64_MAX_D: usize = 16;
 
 /// The f64 whole-step kernel of the single-neuron field: the recurrences of
-/// [`SingleNeuronJet::coeff`] for all orders of a step, jets stored order-major (one padded
-/// row of components per order), the component loop innermost, no allocation; compiled for
-/// the detected SIMD level through pulp's dispatch. Same quantities, summation order within a
-/// coefficient changed (partial sums, newest term last) and products fused (`mul_add`: one
-/// rounding, the same result on every CPU), so it agrees with the order-by-order path up to
-/// rounding. One variant per number of vectors NV = ⌈d / LANES⌉.
+/// [`SingleNeuronJet::coeff`] for all orders of a step, jets stored order-major (one row of W
+/// components per order, d padded with zeros to W = 4, 8, 12 or 16; the zeros stay zero through
+/// every recurrence), the component loop innermost over fixed-size arrays (it vectorises), no
+/// allocation; compiled for the detected SIMD level through pulp's dispatch. Same quantities,
+/// summation order within a coefficient changed (partial sums, newest term last) and products
+/// fused (`mul_add`: one rounding, the same result on every CPU), so it agrees with the
+/// order-by-order path up to rounding.
 #[derive(Debug, Clone)]
 enum StepF64 {
-    N1(StepKernel<1>),
-    N2(StepKernel<2>),
-    N3(StepKernel<3>),
-    N4(StepKernel<4>),
+    W4(StepKernel<4>),
+    W8(StepKernel<8>),
+    W12(StepKernel<12>),
+    W16(StepKernel<16>),
 }
 
 macro_rules! each_kernel {
     ($self:expr, $k:ident => $body:expr) => {
         match $self {
-            StepF64::N1($k) => $body,
-            StepF64::N2($k) => $body,
-            StepF64::N3($k) => $body,
-            StepF64::N4($k) => $body,
+            StepF64::W4($k) => $body,
+            StepF64::W8($k) => $body,
+            StepF64::W12($k) => $body,
+            StepF64::W16($k) => $body,
         }
     };
 }
@@ -257,11 +253,11 @@ macro_rules! each_kernel {
 impl StepF64 {
     /// The kernel for d = `xty.len()` ≤ [`STEP_F64_MAX_D`], `None` above.
     fn new(gram: &[f64], xty: &[f64], eta_a: f64, eta_w: f64) -> Option<Self> {
-        Some(match xty.len().div_ceil(LANES).max(1) {
-            1 => StepF64::N1(StepKernel::new(gram, xty, eta_a, eta_w)),
-            2 => StepF64::N2(StepKernel::new(gram, xty, eta_a, eta_w)),
-            3 => StepF64::N3(StepKernel::new(gram, xty, eta_a, eta_w)),
-            4 => StepF64::N4(StepKernel::new(gram, xty, eta_a, eta_w)),
+        Some(match xty.len().div_ceil(4).max(1) {
+            1 => StepF64::W4(StepKernel::new(gram, xty, eta_a, eta_w)),
+            2 => StepF64::W8(StepKernel::new(gram, xty, eta_a, eta_w)),
+            3 => StepF64::W12(StepKernel::new(gram, xty, eta_a, eta_w)),
+            4 => StepF64::W16(StepKernel::new(gram, xty, eta_a, eta_w)),
             _ => return None,
         })
     }
@@ -280,37 +276,37 @@ impl StepF64 {
     }
 }
 
-/// [`StepF64`] for NV vectors of LANES components.
+/// [`StepF64`] for rows of W components.
 #[derive(Debug, Clone)]
-struct StepKernel<const NV: usize> {
+struct StepKernel<const W: usize> {
     d: usize,
-    /// NV groups of LANES columns of G, padded with zeros (rows beyond d and columns beyond d).
-    g: Vec<[[Lanes; NV]; LANES]>,
+    /// Columns of G, padded with zeros to W × W.
+    g: Box<[[f64; W]; W]>,
     /// b = Xᵀy, padded.
-    b: [Lanes; NV],
+    b: [f64; W],
     eta_a: f64,
     eta_w: f64,
     /// State at the start of the step, (a, w).
     x0: Vec<f64>,
     /// Jets: `a[k]`, `w[k]` (k ≤ N), `u[k]`, `s[k]`, `a2[k]` (k < N).
     a: Vec<f64>,
-    w: Vec<[Lanes; NV]>,
-    u: Vec<[Lanes; NV]>,
+    w: Vec<[f64; W]>,
+    u: Vec<[f64; W]>,
     s: Vec<f64>,
     a2: Vec<f64>,
     arch: pulp::Arch,
 }
 
-impl<const NV: usize> StepKernel<NV> {
+impl<const W: usize> StepKernel<W> {
     fn new(gram: &[f64], xty: &[f64], eta_a: f64, eta_w: f64) -> Self {
         let d = xty.len();
-        let mut g = vec![[[[0.0; LANES]; NV]; LANES]; NV];
-        let mut b = [[0.0; LANES]; NV];
+        let mut g = Box::new([[0.0; W]; W]);
+        let mut b = [0.0; W];
         for l in 0..d {
             for i in 0..d {
-                g[l / LANES][l % LANES][i / LANES][i % LANES] = gram[i * d + l];
+                g[l][i] = gram[i * d + l];
             }
-            b[l / LANES][l % LANES] = xty[l];
+            b[l] = xty[l];
         }
         StepKernel {
             d,
@@ -330,8 +326,8 @@ impl<const NV: usize> StepKernel<NV> {
 
     fn reserve(&mut self, order: usize) {
         self.a.resize(order + 1, 0.0);
-        self.w.resize(order + 1, [[0.0; LANES]; NV]);
-        self.u.resize(order, [[0.0; LANES]; NV]);
+        self.w.resize(order + 1, [0.0; W]);
+        self.u.resize(order, [0.0; W]);
         self.s.resize(order, 0.0);
         self.a2.resize(order, 0.0);
     }
@@ -341,99 +337,87 @@ impl<const NV: usize> StepKernel<NV> {
             return None;
         }
         let arch = self.arch;
-        arch.dispatch(StepOp::<NV>(self, inv_k));
-        Some((&self.a, self.w.as_flattened().as_flattened(), NV * LANES))
+        arch.dispatch(StepOp::<W>(self, inv_k));
+        Some((&self.a, self.w.as_flattened(), W))
     }
 
     #[inline(always)]
-    // The lane loops index several arrays in step; iterators would hide that.
-    #[allow(clippy::needless_range_loop)]
     fn step(&mut self, inv_k: &[f64]) {
         let n = inv_k.len();
         let (eta_a, eta_w) = (self.eta_a, self.eta_w);
-        // NV groups of LANES padded columns, one group per vector of w_k (fixed sizes: the
-        // matrix–vector product unrolls completely).
-        let (g, b) = (&self.g[..NV], &self.b);
+        let (g, b) = (&*self.g, &self.b);
         let (w, u) = (&mut self.w[..=n], &mut self.u[..n]);
         let (a, s, a2) = (&mut self.a[..=n], &mut self.s[..n], &mut self.a2[..n]);
         a[0] = self.x0[0];
-        w[0] = [[0.0; LANES]; NV];
-        w[0].as_flattened_mut()[..self.d].copy_from_slice(&self.x0[1..]);
+        w[0] = [0.0; W];
+        w[0][..self.d].copy_from_slice(&self.x0[1..]);
         // w_k carried in registers from one order to the next (re-reading it from `w` right
         // after storing it stalls store forwarding).
         let mut wk = w[0];
         for (k, &inv) in inv_k.iter().enumerate() {
-            // u_k = G w_k as Σ_l G_{:,l} w_{k,l} over the padded columns (zero beyond d), in
-            // LANES partial sums (l mod LANES) to shorten the addition chain.
-            let mut ua = [[[0.0; LANES]; NV]; LANES];
-            for (gq, wq) in g.iter().zip(&wk) {
-                for (acc, (gl, &wl)) in ua.iter_mut().zip(gq.iter().zip(wq)) {
-                    madd_vs::<NV>(acc, gl, wl);
+            // u_k = G w_k as Σ_l G_{:,l} w_{k,l} over the W padded columns, in four partial
+            // sums (l mod 4) to shorten the addition chain.
+            let mut ua = [[0.0; W]; 4];
+            for (gq, wq) in g.chunks_exact(4).zip(wk.chunks_exact(4)) {
+                for ((acc, gl), &wl) in ua.iter_mut().zip(gq).zip(wq) {
+                    madd_vs(acc, gl, wl);
                 }
             }
-            let mut uk = [[0.0; LANES]; NV];
-            for c in 0..NV {
-                for i in 0..LANES {
-                    uk[c][i] = (ua[0][c][i] + ua[1][c][i]) + (ua[2][c][i] + ua[3][c][i]);
-                }
+            let mut uk = [0.0; W];
+            for (i, ui) in uk.iter_mut().enumerate() {
+                *ui = (ua[0][i] + ua[1][i]) + (ua[2][i] + ua[3][i]);
             }
             u[k] = uk;
             // s_k = Σ_j w_jᵀ u_{k−j} = 2Σ_{j<k−j} + middle (symmetric, G symmetric), and
             // (a²)_k likewise: the pairs j = 1 … h−1 first, then j = 0 (u_k, a_k: the newest).
             let h = k.div_ceil(2);
             let m = h.saturating_sub(1);
-            let mut sv = [[0.0; LANES]; NV];
+            let mut sv = [0.0; W];
             for (wj, ukj) in w[1..=m].iter().zip(u[k - m..k].iter().rev()) {
-                madd_vv::<NV>(&mut sv, wj, ukj);
+                madd_vv(&mut sv, wj, ukj);
             }
             let mut a2k = cauchy_ss(&a[1..=m], &a[k - m..k]);
             if h > 0 {
-                madd_vv::<NV>(&mut sv, &w[0], &uk);
+                madd_vv(&mut sv, &w[0], &uk);
                 a2k = a[0].mul_add(a[k], a2k);
             }
-            for c in 0..NV {
-                for i in 0..LANES {
-                    sv[c][i] *= 2.0;
-                }
+            for v in &mut sv {
+                *v *= 2.0;
             }
             a2k *= 2.0;
             if k % 2 == 0 {
-                madd_vv::<NV>(&mut sv, &w[k / 2], &u[k / 2]);
+                madd_vv(&mut sv, &w[k / 2], &u[k / 2]);
                 a2k = a[k / 2].mul_add(a[k / 2], a2k);
             }
-            let sk = hsum::<NV>(&sv);
+            let sk = hsum(&sv);
             s[k] = sk;
             a2[k] = a2k;
             // ȧ_k = −η_a((a s)_k − bᵀw_k), a_0 s_k last.
-            let mut bw = [[0.0; LANES]; NV];
-            madd_vv::<NV>(&mut bw, b, &wk);
+            let mut bw = [0.0; W];
+            madd_vv(&mut bw, b, &wk);
             let as_k = a[0].mul_add(sk, cauchy_ss(&a[1..=k], &s[..k]));
-            a[k + 1] = (as_k - hsum::<NV>(&bw)) * (-eta_a * inv);
+            a[k + 1] = (as_k - hsum(&bw)) * (-eta_a * inv);
             // (ẇ)_k = −η_w((a² u)_k − b a_k): j = 1 … k−1 in two partial sums, then j = k
             // (a²_k) and j = 0 (u_k), the newest.
-            let mut oe = [[0.0; LANES]; NV];
-            let mut oo = [[0.0; LANES]; NV];
+            let mut oe = [0.0; W];
+            let mut oo = [0.0; W];
             let k1 = k.max(1);
-            {
-                let mut cs = a2[1..k1].chunks_exact(2);
-                let mut us = u[1..k1].rchunks_exact(2);
-                for (c, v) in (&mut cs).zip(&mut us) {
-                    madd_vs::<NV>(&mut oo, &v[1], c[0]);
-                    madd_vs::<NV>(&mut oe, &v[0], c[1]);
-                }
-                if let ([c], [v]) = (cs.remainder(), us.remainder()) {
-                    madd_vs::<NV>(&mut oo, v, *c);
-                }
+            let mut cs = a2[1..k1].chunks_exact(2);
+            let mut us = u[1..k1].rchunks_exact(2);
+            for (c, v) in (&mut cs).zip(&mut us) {
+                madd_vs(&mut oo, &v[1], c[0]);
+                madd_vs(&mut oe, &v[0], c[1]);
+            }
+            if let ([c], [v]) = (cs.remainder(), us.remainder()) {
+                madd_vs(&mut oo, v, *c);
             }
             if k > 0 {
-                madd_vs::<NV>(&mut oe, &u[0], a2k);
+                madd_vs(&mut oe, &u[0], a2k);
             }
-            madd_vs::<NV>(&mut oo, &uk, a2[0]);
+            madd_vs(&mut oo, &uk, a2[0]);
             let (ak, c_w) = (a[k], -eta_w * inv);
-            for c in 0..NV {
-                for i in 0..LANES {
-                    wk[c][i] = ((oe[c][i] + oo[c][i]) - b[c][i] * ak) * c_w;
-                }
+            for (i, wi) in wk.iter_mut().enumerate() {
+                *wi = ((oe[i] + oo[i]) - b[i] * ak) * c_w;
             }
             w[k + 1] = wk;
         }
@@ -456,33 +440,29 @@ fn cauchy_ss(x: &[f64], y: &[f64]) -> f64 {
     e + o
 }
 
-/// acc += x ⊙ y lane-wise.
+/// acc += x ⊙ y.
 #[inline(always)]
-fn madd_vv<const NV: usize>(acc: &mut [Lanes; NV], x: &[Lanes; NV], y: &[Lanes; NV]) {
-    for c in 0..NV {
-        for i in 0..LANES {
-            acc[c][i] = x[c][i].mul_add(y[c][i], acc[c][i]);
-        }
+fn madd_vv<const W: usize>(acc: &mut [f64; W], x: &[f64; W], y: &[f64; W]) {
+    for ((a, xi), yi) in acc.iter_mut().zip(x).zip(y) {
+        *a = xi.mul_add(*yi, *a);
     }
 }
 
-/// acc += x·c lane-wise.
+/// acc += x·c.
 #[inline(always)]
-fn madd_vs<const NV: usize>(acc: &mut [Lanes; NV], x: &[Lanes; NV], c: f64) {
-    for (av, xv) in acc.iter_mut().zip(x) {
-        for i in 0..LANES {
-            av[i] = xv[i].mul_add(c, av[i]);
-        }
+fn madd_vs<const W: usize>(acc: &mut [f64; W], x: &[f64; W], c: f64) {
+    for (a, xi) in acc.iter_mut().zip(x) {
+        *a = xi.mul_add(c, *a);
     }
 }
 
-/// Σ of all lanes: vectors first, then the lanes pairwise.
+/// Σ of all W entries: four partial sums (i mod 4), then those pairwise.
 #[inline(always)]
-fn hsum<const NV: usize>(v: &[Lanes; NV]) -> f64 {
-    let mut t = v[0];
-    for vc in &v[1..] {
-        for i in 0..LANES {
-            t[i] += vc[i];
+fn hsum<const W: usize>(v: &[f64; W]) -> f64 {
+    let mut t = [0.0; 4];
+    for q in v.chunks_exact(4) {
+        for (ti, qi) in t.iter_mut().zip(q) {
+            *ti += qi;
         }
     }
     (t[0] + t[1]) + (t[2] + t[3])
@@ -490,9 +470,9 @@ fn hsum<const NV: usize>(v: &[Lanes; NV]) -> f64 {
 
 /// One [`StepKernel::step`] as a pulp operation: `with_simd` is inlined into pulp's
 /// `#[target_feature]` entry point, so the fixed-width loops compile for the detected level.
-struct StepOp<'a, const NV: usize>(&'a mut StepKernel<NV>, &'a [f64]);
+struct StepOp<'a, const W: usize>(&'a mut StepKernel<W>, &'a [f64]);
 
-impl<const NV: usize> pulp::WithSimd for StepOp<'_, NV> {
+impl<const W: usize> pulp::WithSimd for StepOp<'_, W> {
     type Output = ();
     #[inline(always)]
     fn with_simd<Sd: pulp::Simd>(self, _simd: Sd) {
