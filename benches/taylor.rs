@@ -60,6 +60,28 @@
 //! 3.92 µs; in a slow phase of this VM (unchanged code 35 % slower) the same entries read 18.8 µs
 //! and 5.57 µs, so read entries against the unchanged references of the same run.
 //!
+//! Issue 14 item 5 (fast jets), `taylor/problem_L_anchor/f64_tol1e-10`: one f64 solve of the
+//! peers' anchor (`../shared/bench/problem_L_anchor.json`, or `$LAZYRICH_SHARED_DIR/bench/…`;
+//! skipped with a printed line when absent) on the full 11-D field, its 7 output times to
+//! t = 20, with the f64 whole-step kernel; `…/f64_order_by_order_tol1e-10` is the generic
+//! recurrence under the same step rule (A/B). The setup prints the error at t = 20 against a
+//! 334-bit Taylor run (tol 1e-100) of the same decimal inputs. 2026-12-06, `-- --warm-up-time 1
+//! --measurement-time 4` (3 for the interleaved runs), another `lazyrich simulate` busy on one
+//! of the 2 cores throughout (load average 2.5 → 5, the VM in a slow phase for the later runs):
+//! - quieter phase (load ≈ 2.5; old full field on problem L 117.2 µs, old span 13.54 µs, the
+//!   same as the quiet 2026-12-06 figures above): anchor 21.3 µs, 32 steps of order 13, error
+//!   at t = 20 1.25e-13; order by order (old kernel, new rule) 75.6 µs; problem L full field
+//!   32.2 µs (49 steps; was 117.2 µs at 47 steps), span 14.0 µs (was 13.54: 49 steps instead of
+//!   47 under the new rule).
+//! - slow phase (load ≈ 4.5–5, old and new interleaved, three rounds): problem L full field old
+//!   162–164 µs → new 46–48 µs; span old 20.0 / 21.1 / 20.0 µs → new 21.1 / 21.8 / 20.7 µs
+//!   (+3–4 %, the two extra steps); anchor new 30.5–31.8 µs.
+//! - anchor, old vs new in one process (scratch driver, min of 7 interleaved runs of 30 000
+//!   solves): 101.2 → 30.0 µs (3.4×; old: 30 steps, error 1.5e-12 at t = 20). The peers measured
+//!   the old code at 53–54 µs and heyoka at 18.7–18.9 µs (1.2e-13) in their session; scaled by
+//!   the same-run ratio the new code is ≈ 16 µs there, but ≤ 19 µs has not been measured in
+//!   this session (best median 21.3 µs).
+//!
 //! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
 //! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.
 //! Under load (issue-3b session, 2026-11-23, load average ≈ 3.7, `--measurement-time 3`):
