@@ -60,6 +60,28 @@
 //! 3.92 µs; in a slow phase of this VM (unchanged code 35 % slower) the same entries read 18.8 µs
 //! and 5.57 µs, so read entries against the unchanged references of the same run.
 //!
+//! Issue 14 item 5 (fast jets), `taylor/problem_L_anchor/f64_tol1e-10`: one f64 solve of the
+//! peers' anchor (`../shared/bench/problem_L_anchor.json`, or `$LAZYRICH_SHARED_DIR/bench/…`;
+//! skipped with a printed line when absent) on the full 11-D field, its 7 output times to
+//! t = 20, with the f64 whole-step kernel; `…/f64_order_by_order_tol1e-10` is the generic
+//! recurrence under the same step rule (A/B). The setup prints the error at t = 20 against a
+//! 334-bit Taylor run (tol 1e-100) of the same decimal inputs. 2026-12-06, `-- --warm-up-time 1
+//! --measurement-time 4` (3 for the interleaved runs), another `lazyrich simulate` busy on one
+//! of the 2 cores throughout (load average 2.5 → 5, the VM in a slow phase for the later runs):
+//! - quieter phase (load ≈ 2.5; old full field on problem L 117.2 µs, old span 13.54 µs, the
+//!   same as the quiet 2026-12-06 figures above): anchor 21.3 µs, 32 steps of order 13, error
+//!   at t = 20 1.25e-13; order by order (old kernel, new rule) 75.6 µs; problem L full field
+//!   32.2 µs (49 steps; was 117.2 µs at 47 steps), span 14.0 µs (was 13.54: 49 steps instead of
+//!   47 under the new rule).
+//! - slow phase (load ≈ 4.5–5, old and new interleaved, three rounds): problem L full field old
+//!   162–164 µs → new 46–48 µs; span old 20.0 / 21.1 / 20.0 µs → new 21.1 / 21.8 / 20.7 µs
+//!   (+3–4 %, the two extra steps); anchor new 30.5–31.8 µs.
+//! - anchor, old vs new in one process (scratch driver, min of 7 interleaved runs of 30 000
+//!   solves): 101.2 → 30.0 µs (3.4×; old: 30 steps, error 1.5e-12 at t = 20). The peers measured
+//!   the old code at 53–54 µs and heyoka at 18.7–18.9 µs (1.2e-13) in their session; scaled by
+//!   the same-run ratio the new code is ≈ 16 µs there, but ≤ 19 µs has not been measured in
+//!   this session (best median 21.3 µs).
+//!
 //! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
 //! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.
 //! Under load (issue-3b session, 2026-11-23, load average ≈ 3.7, `--measurement-time 3`):
@@ -68,6 +90,7 @@
 //! load ≈ 4.6: 16.9 µs and 27.3 µs — different load, not an A/B). Not yet re-measured idle.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use lazyrich::case::{Case, SingleNeuronCase};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
 use lazyrich::models::samples;
 use lazyrich::models::single_neuron::SingleNeuron;
@@ -134,6 +157,79 @@ fn taylor(c: &mut Criterion) {
     g.finish();
 }
 
+/// The anchor case `$LAZYRICH_SHARED_DIR/bench/problem_L_anchor.json` (default: `shared`
+/// beside the repository, as in CI); `None` with a printed line if it is absent.
+fn anchor_case() -> Option<SingleNeuronCase> {
+    let dir = std::env::var("LAZYRICH_SHARED_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared").to_string());
+    let path = format!("{dir}/bench/problem_L_anchor.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("{path} not found: taylor/problem_L_anchor skipped (set LAZYRICH_SHARED_DIR)");
+        return None;
+    };
+    match Case::from_json(&text) {
+        Ok(Case::SingleNeuron(c)) => Some(c),
+        Ok(other) => {
+            eprintln!(
+                "{path} is a {} case: taylor/problem_L_anchor skipped",
+                other.model_name()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("{path}: {e}: taylor/problem_L_anchor skipped");
+            None
+        }
+    }
+}
+
+/// Issue 14: one f64 solve of the peers' problem-L anchor (full 11-D field, tol 1e-10, its
+/// output times to t = 20), with the whole-step kernel and order by order; the error at t = 20
+/// against a 334-bit Taylor run of the same decimal inputs is printed.
+fn anchor(c: &mut Criterion) {
+    let Some(case) = anchor_case() else {
+        return;
+    };
+    let m = SingleNeuron::new(&case.x_f64(), &case.y_f64(), case.eta_a.to_f64(), case.eta_w.to_f64()).unwrap();
+    let th0 = m.theta(case.a0.to_f64(), &case.w0_f64()).unwrap();
+    let times = case.times_f64();
+    let opts = TaylorOptions::new(1e-10);
+    let p = 334;
+    let mut fm = SingleNeuronJet::from_case(&case, p);
+    let mut x0 = vec![case.a0.to_mp(p)];
+    x0.extend(case.w0.iter().map(|v| v.to_mp(p)));
+    let tm: Vec<Float> = case.times.iter().map(|t| t.to_mp(p)).collect();
+    let reference = integrate(&mut fm, &x0, &tm, &TaylorOptions::new(1e-100)).unwrap();
+    let last_ref: Vec<f64> = reference.states.last().unwrap().iter().map(|v| v.to_f64()).collect();
+    let mut f = SingleNeuronJet::from_model(&m);
+    let mut g = c.benchmark_group("taylor/problem_L_anchor");
+    for fast in [true, false] {
+        f.set_step_fast(fast);
+        let tr = integrate(&mut f, &th0, &times, &opts).unwrap();
+        let err = tr
+            .states
+            .last()
+            .unwrap()
+            .iter()
+            .zip(&last_ref)
+            .map(|(x, r)| (x - r).abs())
+            .fold(0.0, f64::max);
+        eprintln!(
+            "anchor f64 tol 1e-10 (step kernel {fast}): error at t = 20 {err:.2e}, {:?}",
+            tr.stats
+        );
+        let name = if fast {
+            "f64_tol1e-10"
+        } else {
+            "f64_order_by_order_tol1e-10"
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| integrate(&mut f, black_box(&th0), &times, &opts).unwrap())
+        });
+    }
+    g.finish();
+}
+
 fn rigorous(c: &mut Criterion) {
     let case = samples::problem_l_whitened(1);
     let cf = ClosedFormBall::new(&case, 170).unwrap();
@@ -159,5 +255,5 @@ fn rigorous(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, taylor, rigorous);
+criterion_group!(benches, taylor, anchor, rigorous);
 criterion_main!(benches);

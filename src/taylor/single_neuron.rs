@@ -27,6 +27,12 @@ pub struct SingleNeuronJet<S> {
     acc: S,
     acc2: S,
     tmp: S,
+    /// The f64 whole-step kernel ([`JetField::step_coeffs`]); `Some` only when `S` is f64 and
+    /// d ≤ [`STEP_F64_MAX_D`].
+    fast: Option<StepF64>,
+    /// Use `fast` when present (default); off, the integrator goes order by order through
+    /// [`JetField::coeff`] (kept for tests and A/B benches).
+    step_fast: bool,
 }
 
 impl<S: TaylorScalar> SingleNeuronJet<S> {
@@ -38,8 +44,14 @@ impl<S: TaylorScalar> SingleNeuronJet<S> {
         let one = zero.like_f64(1.0);
         let is_identity =
             (0..d).all(|i| (0..d).all(|j| gram[i * d + j] == if i == j { one.clone() } else { zero.clone() }));
+        let fast = match (S::as_f64_slice(&gram), S::as_f64_slice(&xty)) {
+            (Some(g), Some(b)) => StepF64::new(g, b, eta_a.to_f64(), eta_w.to_f64()),
+            _ => None,
+        };
         SingleNeuronJet {
             d,
+            fast,
+            step_fast: true,
             gram: if is_identity { None } else { Some(gram) },
             xty,
             eta_a,
@@ -51,6 +63,14 @@ impl<S: TaylorScalar> SingleNeuronJet<S> {
             tmp: zero.clone(),
             acc: zero,
         }
+    }
+}
+
+impl<S> SingleNeuronJet<S> {
+    /// Turn the f64 whole-step kernel ([`JetField::step_coeffs`]) on or off (no effect for
+    /// other scalars, which always go order by order).
+    pub fn set_step_fast(&mut self, on: bool) {
+        self.step_fast = on;
     }
 }
 
@@ -99,6 +119,36 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         for v in self.u.iter_mut().chain([&mut self.s, &mut self.a2]) {
             v.resize(order + 1, zero.clone());
         }
+        if let Some(f) = &mut self.fast {
+            f.reserve(order);
+        }
+    }
+    fn step_coeffs(&mut self, x: &mut [Vec<S>], inv_k: &[f64]) -> bool {
+        let Some(fast) = self.fast.as_mut().filter(|_| self.step_fast) else {
+            return false;
+        };
+        for (x0, xi) in fast.x0_mut().iter_mut().zip(x.iter()) {
+            *x0 = xi[0].to_f64();
+        }
+        let n = inv_k.len();
+        let Some((a, w, stride)) = fast.run(inv_k) else {
+            return false;
+        };
+        // Order-major rows of `stride` padded components → the integrator's per-component jets.
+        let Some(xa) = S::as_f64_slice_mut(&mut x[0][1..=n]) else {
+            return false;
+        };
+        xa.copy_from_slice(&a[1..=n]);
+        let w = &w[stride..(n + 1) * stride];
+        for (i, xi) in x[1..].iter_mut().enumerate() {
+            let Some(xi) = S::as_f64_slice_mut(&mut xi[1..=n]) else {
+                return false;
+            };
+            for (xk, row) in xi.iter_mut().zip(w.chunks_exact(stride)) {
+                *xk = row[i];
+            }
+        }
+        true
     }
     fn coeff(&mut self, x: &[Vec<S>], k: usize, out: &mut [S]) {
         let d = self.d;
@@ -167,5 +217,265 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
             o.mul_assign_ref(&self.eta_w);
             o.neg_assign();
         }
+    }
+}
+
+/// Largest d with the f64 whole-step kernel; larger d go order by order.
+pub const STEP_F64_MAX_D: usize = 16;
+
+/// The f64 whole-step kernel of the single-neuron field: the recurrences of
+/// [`SingleNeuronJet::coeff`] for all orders of a step, jets stored order-major (one row of W
+/// components per order, d padded with zeros to W = 4, 8, 12 or 16; the zeros stay zero through
+/// every recurrence), the component loop innermost over fixed-size arrays (it vectorises), no
+/// allocation; compiled for the detected SIMD level through pulp's dispatch. Same quantities,
+/// summation order within a coefficient changed (partial sums, newest term last) and products
+/// fused (`mul_add`: one rounding, the same result on every CPU), so it agrees with the
+/// order-by-order path up to rounding.
+#[derive(Debug, Clone)]
+enum StepF64 {
+    W4(StepKernel<4>),
+    W8(StepKernel<8>),
+    W12(StepKernel<12>),
+    W16(StepKernel<16>),
+}
+
+macro_rules! each_kernel {
+    ($self:expr, $k:ident => $body:expr) => {
+        match $self {
+            StepF64::W4($k) => $body,
+            StepF64::W8($k) => $body,
+            StepF64::W12($k) => $body,
+            StepF64::W16($k) => $body,
+        }
+    };
+}
+
+impl StepF64 {
+    /// The kernel for d = `xty.len()` ≤ [`STEP_F64_MAX_D`], `None` above.
+    fn new(gram: &[f64], xty: &[f64], eta_a: f64, eta_w: f64) -> Option<Self> {
+        Some(match xty.len().div_ceil(4).max(1) {
+            1 => StepF64::W4(StepKernel::new(gram, xty, eta_a, eta_w)),
+            2 => StepF64::W8(StepKernel::new(gram, xty, eta_a, eta_w)),
+            3 => StepF64::W12(StepKernel::new(gram, xty, eta_a, eta_w)),
+            4 => StepF64::W16(StepKernel::new(gram, xty, eta_a, eta_w)),
+            _ => return None,
+        })
+    }
+    fn reserve(&mut self, order: usize) {
+        each_kernel!(self, k => k.reserve(order))
+    }
+    /// The state (a, w) at the start of the step, to be filled before [`Self::run`].
+    fn x0_mut(&mut self) -> &mut [f64] {
+        each_kernel!(self, k => &mut k.x0)
+    }
+    /// All coefficients of one step of order N = `inv_k.len()`: the jets of a (N + 1 values)
+    /// and of w (N + 1 rows of `stride` padded components, flat); `None` if the buffers were
+    /// not reserved for N.
+    fn run(&mut self, inv_k: &[f64]) -> Option<(&[f64], &[f64], usize)> {
+        each_kernel!(self, k => k.run(inv_k))
+    }
+}
+
+/// [`StepF64`] for rows of W components.
+#[derive(Debug, Clone)]
+struct StepKernel<const W: usize> {
+    d: usize,
+    /// Columns of G, padded with zeros to W × W.
+    g: Box<[[f64; W]; W]>,
+    /// b = Xᵀy, padded.
+    b: [f64; W],
+    eta_a: f64,
+    eta_w: f64,
+    /// State at the start of the step, (a, w).
+    x0: Vec<f64>,
+    /// Jets: `a[k]`, `w[k]` (k ≤ N), `u[k]`, `s[k]`, `a2[k]` (k < N).
+    a: Vec<f64>,
+    w: Vec<[f64; W]>,
+    u: Vec<[f64; W]>,
+    s: Vec<f64>,
+    a2: Vec<f64>,
+    arch: pulp::Arch,
+}
+
+impl<const W: usize> StepKernel<W> {
+    fn new(gram: &[f64], xty: &[f64], eta_a: f64, eta_w: f64) -> Self {
+        let d = xty.len();
+        let mut g = Box::new([[0.0; W]; W]);
+        let mut b = [0.0; W];
+        for l in 0..d {
+            for i in 0..d {
+                g[l][i] = gram[i * d + l];
+            }
+            b[l] = xty[l];
+        }
+        StepKernel {
+            d,
+            g,
+            b,
+            eta_a,
+            eta_w,
+            x0: vec![0.0; d + 1],
+            a: Vec::new(),
+            w: Vec::new(),
+            u: Vec::new(),
+            s: Vec::new(),
+            a2: Vec::new(),
+            arch: pulp::Arch::new(),
+        }
+    }
+
+    fn reserve(&mut self, order: usize) {
+        self.a.resize(order + 1, 0.0);
+        self.w.resize(order + 1, [0.0; W]);
+        self.u.resize(order, [0.0; W]);
+        self.s.resize(order, 0.0);
+        self.a2.resize(order, 0.0);
+    }
+
+    fn run(&mut self, inv_k: &[f64]) -> Option<(&[f64], &[f64], usize)> {
+        if self.a.len() < inv_k.len() + 1 {
+            return None;
+        }
+        let arch = self.arch;
+        arch.dispatch(StepOp::<W>(self, inv_k));
+        Some((&self.a, self.w.as_flattened(), W))
+    }
+
+    #[inline(always)]
+    fn step(&mut self, inv_k: &[f64]) {
+        let n = inv_k.len();
+        let (eta_a, eta_w) = (self.eta_a, self.eta_w);
+        let (g, b) = (&*self.g, &self.b);
+        let (w, u) = (&mut self.w[..=n], &mut self.u[..n]);
+        let (a, s, a2) = (&mut self.a[..=n], &mut self.s[..n], &mut self.a2[..n]);
+        a[0] = self.x0[0];
+        w[0] = [0.0; W];
+        w[0][..self.d].copy_from_slice(&self.x0[1..]);
+        // w_k carried in registers from one order to the next (re-reading it from `w` right
+        // after storing it stalls store forwarding).
+        let mut wk = w[0];
+        for (k, &inv) in inv_k.iter().enumerate() {
+            // u_k = G w_k as Σ_l G_{:,l} w_{k,l} over the W padded columns, in four partial
+            // sums (l mod 4) to shorten the addition chain.
+            let mut ua = [[0.0; W]; 4];
+            for (gq, wq) in g.chunks_exact(4).zip(wk.chunks_exact(4)) {
+                for ((acc, gl), &wl) in ua.iter_mut().zip(gq).zip(wq) {
+                    madd_vs(acc, gl, wl);
+                }
+            }
+            let mut uk = [0.0; W];
+            for (i, ui) in uk.iter_mut().enumerate() {
+                *ui = (ua[0][i] + ua[1][i]) + (ua[2][i] + ua[3][i]);
+            }
+            u[k] = uk;
+            // s_k = Σ_j w_jᵀ u_{k−j} = 2Σ_{j<k−j} + middle (symmetric, G symmetric), and
+            // (a²)_k likewise: the pairs j = 1 … h−1 first, then j = 0 (u_k, a_k: the newest).
+            let h = k.div_ceil(2);
+            let m = h.saturating_sub(1);
+            let mut sv = [0.0; W];
+            for (wj, ukj) in w[1..=m].iter().zip(u[k - m..k].iter().rev()) {
+                madd_vv(&mut sv, wj, ukj);
+            }
+            let mut a2k = cauchy_ss(&a[1..=m], &a[k - m..k]);
+            if h > 0 {
+                madd_vv(&mut sv, &w[0], &uk);
+                a2k = a[0].mul_add(a[k], a2k);
+            }
+            for v in &mut sv {
+                *v *= 2.0;
+            }
+            a2k *= 2.0;
+            if k % 2 == 0 {
+                madd_vv(&mut sv, &w[k / 2], &u[k / 2]);
+                a2k = a[k / 2].mul_add(a[k / 2], a2k);
+            }
+            let sk = hsum(&sv);
+            s[k] = sk;
+            a2[k] = a2k;
+            // ȧ_k = −η_a((a s)_k − bᵀw_k), a_0 s_k last.
+            let mut bw = [0.0; W];
+            madd_vv(&mut bw, b, &wk);
+            let as_k = a[0].mul_add(sk, cauchy_ss(&a[1..=k], &s[..k]));
+            a[k + 1] = (as_k - hsum(&bw)) * (-eta_a * inv);
+            // (ẇ)_k = −η_w((a² u)_k − b a_k): j = 1 … k−1 in two partial sums, then j = k
+            // (a²_k) and j = 0 (u_k), the newest.
+            let mut oe = [0.0; W];
+            let mut oo = [0.0; W];
+            let k1 = k.max(1);
+            let mut cs = a2[1..k1].chunks_exact(2);
+            let mut us = u[1..k1].rchunks_exact(2);
+            for (c, v) in (&mut cs).zip(&mut us) {
+                madd_vs(&mut oo, &v[1], c[0]);
+                madd_vs(&mut oe, &v[0], c[1]);
+            }
+            if let ([c], [v]) = (cs.remainder(), us.remainder()) {
+                madd_vs(&mut oo, v, *c);
+            }
+            if k > 0 {
+                madd_vs(&mut oe, &u[0], a2k);
+            }
+            madd_vs(&mut oo, &uk, a2[0]);
+            let (ak, c_w) = (a[k], -eta_w * inv);
+            for (i, wi) in wk.iter_mut().enumerate() {
+                *wi = ((oe[i] + oo[i]) - b[i] * ak) * c_w;
+            }
+            w[k + 1] = wk;
+        }
+    }
+}
+
+/// Σ_j x_j y_{len−1−j} (x and y of equal length) in two partial sums (even / odd j).
+#[inline(always)]
+fn cauchy_ss(x: &[f64], y: &[f64]) -> f64 {
+    let (mut e, mut o) = (0.0, 0.0);
+    let mut xs = x.chunks_exact(2);
+    let mut ys = y.rchunks_exact(2);
+    for (xc, yc) in (&mut xs).zip(&mut ys) {
+        e = xc[0].mul_add(yc[1], e);
+        o = xc[1].mul_add(yc[0], o);
+    }
+    if let ([xr], [yr]) = (xs.remainder(), ys.remainder()) {
+        e = xr.mul_add(*yr, e);
+    }
+    e + o
+}
+
+/// acc += x ⊙ y.
+#[inline(always)]
+fn madd_vv<const W: usize>(acc: &mut [f64; W], x: &[f64; W], y: &[f64; W]) {
+    for ((a, xi), yi) in acc.iter_mut().zip(x).zip(y) {
+        *a = xi.mul_add(*yi, *a);
+    }
+}
+
+/// acc += x·c.
+#[inline(always)]
+fn madd_vs<const W: usize>(acc: &mut [f64; W], x: &[f64; W], c: f64) {
+    for (a, xi) in acc.iter_mut().zip(x) {
+        *a = xi.mul_add(c, *a);
+    }
+}
+
+/// Σ of all W entries: four partial sums (i mod 4), then those pairwise.
+#[inline(always)]
+fn hsum<const W: usize>(v: &[f64; W]) -> f64 {
+    let mut t = [0.0; 4];
+    for q in v.chunks_exact(4) {
+        for (ti, qi) in t.iter_mut().zip(q) {
+            *ti += qi;
+        }
+    }
+    (t[0] + t[1]) + (t[2] + t[3])
+}
+
+/// One [`StepKernel::step`] as a pulp operation: `with_simd` is inlined into pulp's
+/// `#[target_feature]` entry point, so the fixed-width loops compile for the detected level.
+struct StepOp<'a, const W: usize>(&'a mut StepKernel<W>, &'a [f64]);
+
+impl<const W: usize> pulp::WithSimd for StepOp<'_, W> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<Sd: pulp::Simd>(self, _simd: Sd) {
+        self.0.step(self.1);
     }
 }
