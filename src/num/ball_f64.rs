@@ -18,10 +18,15 @@ use rug::Float;
 use rug::float::Round;
 
 /// Added to the radius of a product or quotient whose magnitude is below 2^−968 (where the
-/// fma/relative error formulas stop being exact: subnormal range): twice the smallest normal.
+/// product-error/relative error formulas stop being exact: subnormal range): twice the smallest normal.
 pub const TINY: f64 = 2.0 * f64::MIN_POSITIVE;
 const UNDERFLOW_ZONE: f64 = f64::MIN_POSITIVE * 9.007_199_254_740_992e15; // 2^−1022 · 2^53
-const U2: f64 = f64::EPSILON; // 2^−52: a bound of |fl(x) − x|/|fl(x)| for ÷ and √ (RN)
+/// 2^−52: a bound of |fl(x) − x|/|fl(x)| for ÷ and √ (round to nearest).
+const U2: f64 = f64::EPSILON;
+/// 1 + 16u (u = 2^−53): see [`BallF64::add_mul`].
+const RADIUS_INFLATION: f64 = 1.0 + 8.0 * f64::EPSILON;
+/// Four smallest subnormals: the largest total error of three underflowing radius products.
+pub const RADIUS_FLOOR: f64 = 4.0 * 4.940_656_458_412_465_4e-324;
 
 /// A ball [m ± r] over binary64.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,14 +145,23 @@ impl BallF64 {
         }
     }
     /// self ← self + a·b.
+    ///
+    /// The radius r + |m_a| r_b + |m_b| r_a + r_a r_b + |e_p| + |e_s| is summed in
+    /// round-to-nearest (3 products, 5 sums of non-negative terms: the computed value is at least
+    /// (1 − u)^8 times the exact one, u = 2^−53) and then multiplied by 1 + 16u, which covers that
+    /// and its own rounding; [`RADIUS_FLOOR`] covers products of radii that underflow. One
+    /// inflation instead of a directed rounding per operation: this is the integrator's innermost
+    /// operation.
     #[inline]
     pub fn add_mul(&mut self, a: &BallF64, b: &BallF64) {
         let p = a.m * b.m;
         let ep = Self::prod_err(a.m, b.m, p);
         let s = self.m + p;
-        let es = two_sum_err(self.m, p, s);
-        let err = add_up(ep, es.abs());
-        self.r = add_up(self.r, add_up(Self::prop(a, b), err));
+        let es = two_sum_err(self.m, p, s).abs();
+        if a.r != 0.0 || b.r != 0.0 || ep != 0.0 || es != 0.0 {
+            let r = self.r + a.m.abs() * b.r + b.m.abs() * a.r + a.r * b.r + ep + es;
+            self.r = r * RADIUS_INFLATION + RADIUS_FLOOR;
+        }
         self.m = s;
         self.guard();
     }
