@@ -26,7 +26,7 @@ const U2: f64 = f64::EPSILON;
 /// 1 + 16u (u = 2^−53): see [`BallF64::add_mul`].
 const RADIUS_INFLATION: f64 = 1.0 + 8.0 * f64::EPSILON;
 /// Four smallest subnormals: the largest total error of three underflowing radius products.
-pub const RADIUS_FLOOR: f64 = 4.0 * 4.940_656_458_412_465_4e-324;
+pub const RADIUS_FLOOR: f64 = 4.0 * f64::from_bits(1);
 
 /// A ball [m ± r] over binary64.
 #[derive(Debug, Clone, Copy, PartialEq)]
