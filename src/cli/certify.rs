@@ -65,6 +65,7 @@ fn enclose_quantities(case: &Case, prec: u32, tol: Option<f64>) -> Result<Enclos
     mp::check_prec(prec)?;
     let mut opts = ValidatedOptions::new(prec);
     opts.tol = tol;
+    opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let tr = cases::enclose_case(case, &opts)?;
     let b = |v: &Num| ball_of(v, prec);
     let (times, qs): (Vec<Num>, Vec<Vec<Quantity<Ball>>>) = match case {

@@ -116,7 +116,12 @@ pub struct ValidatedOptions {
     pub tol: Option<f64>,
     /// Maximum number of accepted steps.
     pub max_steps: usize,
+    /// Print a progress line to stderr every [`PROGRESS_EVERY`] of wall time (for terminals).
+    pub progress: bool,
 }
+
+/// Wall time between two progress lines.
+pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl ValidatedOptions {
     /// Options at `prec` bits with the default tolerance 2^−prec.
@@ -125,6 +130,7 @@ impl ValidatedOptions {
             prec,
             tol: None,
             max_steps: 100_000,
+            progress: false,
         }
     }
     /// The local tolerance ε.
@@ -344,6 +350,8 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
     let mut learned = 1.0f64;
     let trace = std::env::var_os("LAZYRICH_VALIDATED_TRACE").is_some();
     let norm = |jets: &[Vec<S>], m: usize| jets.iter().map(|j| j[m].mag_up()).fold(0.0, f64::max);
+    let t_final = ends.last().map_or(0.0, |(_, hi)| hi.to_f64());
+    let mut last_report = std::time::Instant::now();
 
     for (lo, hi) in &ends {
         // March to lo exactly.
@@ -536,6 +544,15 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
             stats.steps += 1;
             stats.min_step = stats.min_step.min(hf);
             stats.max_step = stats.max_step.max(hf);
+            if opts.progress && last_report.elapsed() >= PROGRESS_EVERY {
+                last_report = std::time::Instant::now();
+                let widest = set.r.iter().map(S::rad_up).fold(0.0, f64::max);
+                eprintln!(
+                    "validated integration: t = {:.6} of {t_final}, {} steps, last h = {hf:.3e}, set radius {widest:.2e}",
+                    t.to_f64(),
+                    stats.steps
+                );
+            }
         }
         if lo == hi {
             states.push(set.hull().iter().map(S::to_ball).collect());
