@@ -12,8 +12,8 @@
 //!
 //! 1. **A-priori enclosure** (existence, and a bound for the remainder): with X the box
 //!    x̂ + A·r, a box B with Σ_{k<N} x_k(X)·[0, h]^k + x_N(B)·[0, h]^N ⊆ B proves that every
-//!    solution starting in X exists on [t_n, t_n + h] and stays in B (Nedialkov–Jackson–Pryce,
-//!    Thm. 1, the high-order form of Picard's test). B is found by inflation and at most
+//!    solution starting in X exists on [t_n, t_n + h] and stays in B (the high-order form of
+//!    Picard's test in Nedialkov, Jackson & Pryce 2001). B is found by inflation and at most
 //!    [`APRIORI_TRIES`] refinements; if none holds, h is halved.
 //! 2. **Point part**: T(x̂) = Σ_{k<N} x_k(x̂) h^k in balls, plus the Lagrange remainder
 //!    R = x_N(B)·[0, h^N].
