@@ -87,10 +87,11 @@ fn certified_bounds_hold_and_are_tight() {
 
 #[test]
 fn certify_and_rigorous_refuse_what_they_cannot_prove() {
+    // A ReLU net whose initial pattern is undecided (w_0ᵀx_0 = 0 exactly): nothing to prove.
     let pl = std::env::temp_dir().join(format!("lazyrich_certify_pl_{}.json", std::process::id()));
     std::fs::write(
         &pl,
-        r#"{"model": "piecewise_linear", "x": [[1, 0]], "y": [1], "a0": [1], "w0": [[1, 0]],
+        r#"{"model": "piecewise_linear", "x": [[0, 1]], "y": [1], "a0": [1], "w0": [[1, 0]],
             "gamma": 0, "eta_a": 1, "eta_w": 1, "times": [0, 1]}"#,
     )
     .unwrap();
@@ -104,7 +105,18 @@ fn certify_and_rigorous_refuse_what_they_cannot_prove() {
     ]);
     assert_eq!(code, 2, "{e}");
     assert_eq!(v, Value::Null, "no partial output");
-    assert!(e.contains("piecewise_linear"), "{e}");
+    // `--rigorous` prints no enclosure past t = 0 and says why.
+    let (code, v, e) = run(&[
+        "simulate",
+        "--case",
+        pl.to_str().unwrap(),
+        "--method",
+        "taylor",
+        "--rigorous",
+    ]);
+    assert_eq!(code, 0, "{e}");
+    assert_eq!(v["points"].as_array().map(Vec::len), Some(0));
+    assert!(v["stopped"]["why"].as_str().unwrap().contains("not decided"), "{v}");
     let (code, _, e) = run(&[
         "simulate",
         "--case",
@@ -238,4 +250,70 @@ fn certified_bound_holds_through_a_saddle_passage() {
         actual > 1e-9,
         "the passage amplifies the solver's error (else this case tests nothing): {actual:e}"
     );
+}
+
+/// A ReLU net: `--certify` proves its bound up to the first activation switch (the times before
+/// it, against a 256-bit Taylor run of the fixed-pattern field), and exits 2 naming the stop
+/// when a requested time lies past the first possible switch.
+#[test]
+fn certify_relu_up_to_its_first_switch() {
+    use lazyrich::case::Case;
+    use lazyrich::num::decimal::Num;
+    use lazyrich::taylor::cases::{initial_pattern, piecewise_linear};
+    use lazyrich::taylor::{TaylorOptions, integrate};
+    let text = |times: &str| {
+        format!(
+            r#"{{"model": "piecewise_linear", "x": [[1, 0.5], [0.3, -1], [-0.7, 0.2]], "y": [1, -0.5, 0.3],
+                 "a0": [0.5, -0.4, 0.3], "w0": [[0.8, 0.1], [-0.3, 0.7], [0.2, -0.9]],
+                 "gamma": 0, "eta_a": 1, "eta_w": 1, "times": [{times}]}}"#
+        )
+    };
+    let path = std::env::temp_dir().join(format!("lazyrich_certify_relu_{}.json", std::process::id()));
+    std::fs::write(&path, text("0, 0.1, 0.25")).unwrap();
+    let (code, v, e) = run(&[
+        "simulate",
+        "--case",
+        path.to_str().unwrap(),
+        "--method",
+        "tsit45",
+        "--rtol",
+        "1e-9",
+        "--atol",
+        "1e-11",
+        "--certify",
+    ]);
+    assert_eq!(code, 0, "{e}");
+    let Case::PiecewiseLinear(c) = Case::from_json(&text("0, 0.1, 0.25")).unwrap() else {
+        panic!()
+    };
+    let conv = |v: &Num| v.to_mp(256);
+    let (mut f, x0) = piecewise_linear(&c, &conv, initial_pattern(&c).unwrap());
+    let times: Vec<Float> = c.times.iter().map(|t| t.to_mp(256)).collect();
+    let reference = integrate(&mut f, &x0, &times, &TaylorOptions::new(1e-70))
+        .unwrap()
+        .states;
+    for (p, r) in v["points"].as_array().unwrap().iter().zip(&reference) {
+        let printed: Vec<&Value> = p["w"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(p["a"].as_array().unwrap())
+            .collect();
+        let actual = printed.iter().zip(r).map(|(pv, rv)| err(pv, rv)).fold(0.0, f64::max);
+        let bound = p["err_bound"].as_f64().unwrap();
+        assert!(bound >= actual, "t = {}: bound {bound:e} < error {actual:e}", p["t"]);
+    }
+    std::fs::write(&path, text("0, 0.1, 1")).unwrap();
+    let (code, v, e) = run(&[
+        "simulate",
+        "--case",
+        path.to_str().unwrap(),
+        "--method",
+        "tsit45",
+        "--certify",
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 2, "{e}");
+    assert_eq!(v, Value::Null, "no partial output");
+    assert!(e.contains("no proven bound past t = ") && e.contains("w_0ᵀx_1"), "{e}");
 }

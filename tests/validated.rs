@@ -193,19 +193,20 @@ fn a_wrong_jet_coefficient_is_caught() {
     assert!(missed, "the planted coefficient went unnoticed");
 }
 
-/// Unusable inputs are errors, not boxes: a piecewise-linear case, a precision below 53 bits.
+/// Unusable inputs are errors, not boxes: a precision below 53 bits; a ReLU net whose initial
+/// activation pattern the inputs do not decide stops at t = 0 with the reason.
 #[test]
 fn refusals_are_errors() {
     let case = load("sign_change.json");
     let mut o = ValidatedOptions::new(53);
     o.prec = 40;
     assert!(enclose_case(&case, &o).is_err());
-    let pl = r#"{"model": "piecewise_linear", "x": [[1, 0]], "y": [1], "a0": [1], "w0": [[1, 0]],
+    let pl = r#"{"model": "piecewise_linear", "x": [[0, 1]], "y": [1], "a0": [1], "w0": [[1, 0]],
                 "gamma": 0, "eta_a": 1, "eta_w": 1, "times": [0, 1]}"#;
-    let msg = enclose_case(&Case::from_json(pl).unwrap(), &ValidatedOptions::new(53))
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("piecewise"), "{msg}");
+    let tr = enclose_case(&Case::from_json(pl).unwrap(), &ValidatedOptions::new(53)).unwrap();
+    assert!(tr.states.is_empty());
+    let s = tr.stopped.expect("stops");
+    assert!(s.t == 0.0 && s.why.contains("not decided"), "{s:?}");
 }
 
 proptest! {
@@ -234,4 +235,61 @@ proptest! {
         let tr = enclose_case(&case, &ValidatedOptions::new(64)).unwrap();
         assert_contains("random", &tr.states, &taylor_reference(&case, 256, 1e-70));
     }
+}
+
+/// A two-layer ReLU net: the enclosure with its initial activation pattern holds until the first
+/// possible switch and contains a 256-bit Taylor run of the same (fixed-pattern) field at every
+/// time before it; the certificate stops at most 1e-6 before the true first switch (located by
+/// bisection on the reference's pre-activation), never after it.
+#[test]
+fn piecewise_linear_is_enclosed_up_to_its_first_switch() {
+    use lazyrich::case::PiecewiseLinearCase;
+    use lazyrich::taylor::cases::{initial_pattern, piecewise_linear};
+    let text = |times: &str| {
+        format!(
+            r#"{{"model": "piecewise_linear", "x": [[1, 0.5], [0.3, -1], [-0.7, 0.2]], "y": [1, -0.5, 0.3],
+                 "a0": [0.5, -0.4, 0.3], "w0": [[0.8, 0.1], [-0.3, 0.7], [0.2, -0.9]],
+                 "gamma": 0, "eta_a": 1, "eta_w": 1, "times": [{times}]}}"#
+        )
+    };
+    let Case::PiecewiseLinear(c) = Case::from_json(&text("0, 0.1, 0.2, 0.28")).unwrap() else {
+        panic!()
+    };
+    let reference = |c: &PiecewiseLinearCase, times: &[Float]| -> Vec<Vec<Float>> {
+        let conv = |v: &Num| v.to_mp(256);
+        let (mut f, x0) = piecewise_linear(c, &conv, initial_pattern(c).unwrap());
+        integrate(&mut f, &x0, times, &TaylorOptions::new(1e-70))
+            .unwrap()
+            .states
+    };
+    let times: Vec<Float> = c.times.iter().map(|t| t.to_mp(256)).collect();
+    for prec in [53u32, 128] {
+        let tr = enclose_case(&Case::PiecewiseLinear(c.clone()), &ValidatedOptions::new(prec)).unwrap();
+        assert!(tr.stopped.is_none(), "{:?}", tr.stopped);
+        assert_contains("relu before its first switch", &tr.states, &reference(&c, &times));
+    }
+    // The first switch of the reference: w_0ᵀx_1 = 0.3 w_00 − w_01 crosses 0 between 0.28 and 0.3.
+    let z01 = |t: f64| {
+        let th = &reference(&c, &[Float::with_val(256, t)])[0];
+        Float::with_val(256, Float::with_val(256, &th[0] * 0.3) - &th[1])
+    };
+    let (mut lo, mut hi) = (0.28, 0.3);
+    assert!(z01(lo).is_sign_positive() != z01(hi).is_sign_positive(), "bracket");
+    let s_lo = z01(lo).is_sign_positive();
+    for _ in 0..40 {
+        let mid = 0.5 * (lo + hi);
+        if z01(mid).is_sign_positive() == s_lo {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    let Case::PiecewiseLinear(c2) = Case::from_json(&text("0, 0.1, 1")).unwrap() else {
+        panic!()
+    };
+    let tr = enclose_case(&Case::PiecewiseLinear(c2), &ValidatedOptions::new(53)).unwrap();
+    let s = tr.stopped.expect("the certificate must stop at the switch");
+    assert_eq!(tr.states.len(), 2, "t = 0 and 0.1 are before the switch");
+    assert!(s.t <= hi && s.t >= lo - 1e-6, "stopped at {} for a switch at {lo}", s.t);
+    assert!(s.why.contains("w_0ᵀx_1"), "{}", s.why);
 }

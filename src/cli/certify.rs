@@ -8,7 +8,9 @@
 //! bound on the absolute error of every numeric field printed at that point, the decimal
 //! rounding of the printed numbers included. Fields without a ball formula yet (kernel
 //! distances) are removed from the points and listed in `certificate.omitted_fields`, so that
-//! nothing printed is left uncovered.
+//! nothing printed is left uncovered. Piecewise-linear nets are enclosed with their initial
+//! activation pattern up to the first possible switch: `--rigorous` prints the times before it
+//! and a `stopped` object; `--certify` refuses (exit 2) when a requested time lies past it.
 
 use anyhow::{Result, bail};
 use lazyrich::case::Case;
@@ -17,7 +19,7 @@ use lazyrich::num::ball::Ball;
 use lazyrich::num::decimal::Num;
 use lazyrich::num::mp;
 use lazyrich::taylor::cases::{self, ball_of};
-use lazyrich::taylor::validated::{ValidatedOptions, ValidatedStats};
+use lazyrich::taylor::validated::{Stopped, ValidatedOptions, ValidatedStats};
 use serde_json::{Map, Value, json};
 
 /// Largest state dimension the validated integrator is run on: its cost per step grows as n³
@@ -40,11 +42,7 @@ pub(super) fn check_model(case: &Case) -> Result<usize> {
         Case::TwoLayerLinear(c) => c.w0.iter().chain(&c.a0).map(Vec::len).sum(),
         Case::DeepLinear(c) => c.weights0.iter().flatten().map(Vec::len).sum(),
         Case::LambdaBalanced(c) => c.w1_0.iter().chain(&c.w2_0).map(Vec::len).sum(),
-        Case::PiecewiseLinear(c) => bail!(
-            "no proven bound for model \"piecewise_linear\" yet: the validated integrator does not enclose \
-             activation switches (P = {} parameters); drop --certify/--rigorous for this case",
-            c.a0.len() * (1 + c.w0.first().map_or(0, Vec::len))
-        ),
+        Case::PiecewiseLinear(c) => c.a0.len() * (1 + c.w0.first().map_or(0, Vec::len)),
     };
     if n > MAX_CERTIFY_DIM {
         bail!(
@@ -56,8 +54,10 @@ pub(super) fn check_model(case: &Case) -> Result<usize> {
     Ok(n)
 }
 
-/// The case's times, the enclosures of every printed quantity at each, and the run's statistics.
-type Enclosed = (Vec<Num>, Vec<Vec<Quantity<Ball>>>, ValidatedStats);
+/// The case's times, the enclosures of every printed quantity at each time reached, the run's
+/// statistics, and where the certificate stopped early (piecewise-linear nets: a possible
+/// activation switch).
+type Enclosed = (Vec<Num>, Vec<Vec<Quantity<Ball>>>, ValidatedStats, Option<Stopped>);
 
 /// Enclosures of every printed quantity at the case's times.
 fn enclose_quantities(case: &Case, prec: u32, tol: Option<f64>) -> Result<Enclosed> {
@@ -94,9 +94,15 @@ fn enclose_quantities(case: &Case, prec: u32, tol: Option<f64>) -> Result<Enclos
                 .map(|th| enclosed::lambda_balanced(c, &b, th))
                 .collect(),
         ),
-        Case::PiecewiseLinear(_) => unreachable!("refused by check_model"),
+        Case::PiecewiseLinear(c) => (
+            c.times.clone(),
+            tr.states
+                .iter()
+                .map(|th| enclosed::piecewise_linear(c, &b, th, cases::piecewise_loss_factor(c, &b)))
+                .collect(),
+        ),
     };
-    Ok((times, qs, tr.stats))
+    Ok((times, qs, tr.stats, tr.stopped))
 }
 
 /// The names every point of `simulate` prints for this model that have no ball formula yet.
@@ -113,7 +119,7 @@ fn omitted_fields(case: &Case) -> &'static [&'static str] {
 /// Bad precision or tolerance, a model without a validated integrator, a state above
 /// [`MAX_CERTIFY_DIM`], or a step that cannot be validated.
 pub(super) fn rigorous_json(case: &Case, prec: u32, tol: Option<f64>) -> Result<Value> {
-    let (times, qs, stats) = enclose_quantities(case, prec, tol)?;
+    let (times, qs, stats, stopped) = enclose_quantities(case, prec, tol)?;
     let digits = mp::max_digits(prec);
     let enc = |b: &Ball| json!({"lo": b.lo_decimal(digits), "hi": b.hi_decimal(digits), "rad": b.rad()});
     let mut pts = Vec::new();
@@ -147,6 +153,20 @@ pub(super) fn rigorous_json(case: &Case, prec: u32, tol: Option<f64>) -> Result<
         json!("the exact flow of the case's decimal inputs as written (data, rates, initial weights, times)"),
     );
     out.insert("points".into(), Value::Array(pts));
+    if let Some(s) = &stopped {
+        let reached = qs.len();
+        eprintln!(
+            "warning: the certificate stops at t = {:e} ({} of {} times enclosed): {}",
+            s.t,
+            reached,
+            times.len(),
+            s.why
+        );
+        out.insert(
+            "stopped".into(),
+            json!({"t": s.t, "step_tried": s.h, "why": s.why, "times_enclosed": reached, "times_requested": times.len()}),
+        );
+    }
     out.insert("stats".into(), serde_json::to_value(stats)?);
     Ok(Value::Object(out))
 }
@@ -185,7 +205,17 @@ fn distance_up(text: &str, truth: &Ball) -> Result<f64> {
 /// As [`rigorous_json`]; also when a printed value is not finite or a field's enclosure is not
 /// finite (no bound can be proven for it).
 pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
-    let (times, qs, stats) = enclose_quantities(case, CERTIFY_PREC, Some(CERTIFY_TOL))?;
+    let (times, qs, stats, stopped) = enclose_quantities(case, CERTIFY_PREC, Some(CERTIFY_TOL))?;
+    if let Some(s) = stopped {
+        bail!(
+            "no proven bound past t = {:e} ({} of {} output times enclosed): {}; certify a shorter time span, or \
+             drop --certify",
+            s.t,
+            qs.len(),
+            times.len(),
+            s.why
+        );
+    }
     let omitted = omitted_fields(case);
     let Some(points) = v.get_mut("points").and_then(Value::as_array_mut) else {
         bail!("internal: the simulation printed no points to certify");

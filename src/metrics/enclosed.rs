@@ -170,3 +170,48 @@ pub fn lambda_balanced<S: TaylorScalar>(
         q("lambda_drift", Shape::Scalar, vec![zero]),
     ]
 }
+
+/// Two-layer piecewise-linear nets: loss, delta_drift (= 0: δ_k is conserved through every
+/// switch), w (h·d, row-major), a (h), at θ = (W, a); `loss_c` is c of L = c·Σ(f − y)². The
+/// activation of each pre-activation is read from its proven sign (σ(z) = z for z > 0, γz for
+/// z < 0); an undecided sign gives a non-finite loss (no value is claimed for it).
+pub fn piecewise_linear<S: TaylorScalar>(
+    c: &crate::case::PiecewiseLinearCase,
+    conv: &dyn Fn(&Num) -> S,
+    theta: &[S],
+    loss_c: S,
+) -> Vec<Quantity<S>> {
+    let (h, d, n) = (c.a0.len(), c.x.first().map_or(0, Vec::len), c.x.len());
+    let x: Vec<S> = c.x.iter().flatten().map(conv).collect();
+    let gamma = conv(&c.gamma);
+    let z = crate::taylor::piecewise_linear::preactivations(theta, &x, (h, d, n));
+    let zero = theta[0].zero_like();
+    let mut tmp = zero.clone();
+    let mut loss = zero.clone();
+    for (i, yi) in c.y.iter().enumerate() {
+        let mut r = conv(yi);
+        r.neg_assign();
+        for k in 0..h {
+            let zk = &z[k * n + i];
+            let mut s = if zk.sign_is(true) {
+                zk.clone()
+            } else if zk.sign_is(false) {
+                let mut v = zk.clone();
+                v.mul_assign_ref(&gamma);
+                v
+            } else {
+                zero.like_f64(f64::INFINITY)
+            };
+            s.mul_assign_ref(&theta[h * d + k]);
+            r.add_assign_ref(&s);
+        }
+        loss.mul_add_assign_tmp(&r, &r, &mut tmp);
+    }
+    loss.mul_assign_ref(&loss_c);
+    vec![
+        q("loss", Shape::Scalar, vec![loss]),
+        q("delta_drift", Shape::Scalar, vec![zero]),
+        q("w", Shape::Vector, theta[..h * d].to_vec()),
+        q("a", Shape::Vector, theta[h * d..].to_vec()),
+    ]
+}

@@ -11,10 +11,13 @@
 use super::enclose::{Dual, Enclosure};
 use super::lambda_balanced::LambdaBalancedJet;
 use super::linear::LinearJet;
+use super::piecewise_linear::{PiecewiseJet, preactivations};
 use super::single_neuron::SingleNeuronJet;
-use super::validated::{ValidatedError, ValidatedOptions, ValidatedTrajectory, enclose};
+use super::validated::{Stopped, ValidatedError, ValidatedOptions, ValidatedStats, ValidatedTrajectory, enclose};
 use super::{JetField, TaylorScalar};
-use crate::case::{Case, DeepLinearCase, LambdaBalancedCase, SingleNeuronCase, TwoLayerLinearCase};
+use crate::case::{
+    Case, DeepLinearCase, LambdaBalancedCase, PiecewiseLinearCase, SingleNeuronCase, TwoLayerLinearCase,
+};
 use crate::num::ball::Ball;
 use crate::num::ball_f64::BallF64;
 use crate::num::decimal::Num;
@@ -172,6 +175,62 @@ pub fn lambda_balanced<S: TaylorScalar>(
     )
 }
 
+/// The loss factor c of L = c·Σ(f − y)² for the case's `"loss"` normalisation and n samples.
+pub fn piecewise_loss_factor<S: TaylorScalar>(c: &PiecewiseLinearCase, conv: &impl CaseScalars<S>) -> S {
+    let n = u32::try_from(c.x.len()).unwrap_or(u32::MAX);
+    // ½ is exact in every scalar.
+    let mut f = conv.num(&c.eta_a).like_f64(0.5);
+    match c.loss.as_str() {
+        "half-mean" => f.div_u32_assign(n),
+        "mean" => {
+            f.mul_pow2_assign(1);
+            f.div_u32_assign(n);
+        }
+        _ => {}
+    }
+    f
+}
+
+/// The two-layer piecewise-linear field with the activation pattern `active` (h×n, true =
+/// slope 1) fixed, and θ0 = (W0, a0).
+pub fn piecewise_linear<S: TaylorScalar>(
+    c: &PiecewiseLinearCase,
+    conv: &impl CaseScalars<S>,
+    active: Vec<bool>,
+) -> (PiecewiseJet<S>, Vec<S>) {
+    let lc = piecewise_loss_factor(c, conv);
+    let jet = PiecewiseJet::new(c, &|v: &Num| conv.num(v), active, lc);
+    let theta0 = c.w0.iter().flatten().chain(&c.a0).map(|v| conv.num(v)).collect();
+    (jet, theta0)
+}
+
+/// The activation pattern of θ0 (true = w_kᵀx_i > 0), proven in balls at 128 bits, or the first
+/// pre-activation whose sign the inputs do not decide.
+pub fn initial_pattern(c: &PiecewiseLinearCase) -> Result<Vec<bool>, String> {
+    let b = |v: &Num| ball_of(v, 128);
+    let theta: Vec<Ball> = c.w0.iter().flatten().map(b).collect();
+    let x: Vec<Ball> = c.x.iter().flatten().map(b).collect();
+    let (h, d, n) = (c.a0.len(), c.x.first().map_or(0, Vec::len), c.x.len());
+    let z = preactivations(&theta, &x, (h, d, n));
+    z.iter()
+        .enumerate()
+        .map(|(idx, zk)| {
+            if zk.sign_is(true) {
+                Ok(true)
+            } else if zk.sign_is(false) {
+                Ok(false)
+            } else {
+                Err(format!(
+                    "the initial pre-activation w_{}ᵀx_{} is 0 (or within its input rounding of 0): the \
+                     activation pattern at t = 0 is not decided",
+                    idx / n,
+                    idx % n
+                ))
+            }
+        })
+        .collect()
+}
+
 /// Validated enclosures of a case's state θ(t) at its times, at `opts.prec` bits: every decimal
 /// input (data, rates, initial weights, times) enclosed exactly. Returns the trajectory; the
 /// state layout is the model's θ (single neuron: (a, w); linear nets: layers in file order,
@@ -225,10 +284,42 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
         Case::TwoLayerLinear(c) => dispatch!(c, two_layer_linear),
         Case::DeepLinear(c) => dispatch!(c, deep_linear),
         Case::LambdaBalanced(c) => dispatch!(c, lambda_balanced),
-        other => Err(ValidatedError::Options(format!(
-            "model \"{}\" has no validated integrator yet: its flow is piecewise polynomial (activation \
-             switches are not enclosed); use --method taylor without --rigorous, or another method",
-            other.model_name()
-        ))),
+        Case::PiecewiseLinear(c) => match initial_pattern(c) {
+            Err(why) => Ok(ValidatedTrajectory {
+                states: Vec::new(),
+                stats: ValidatedStats {
+                    steps: 0,
+                    halvings: 0,
+                    order: opts.order(),
+                    max_jac_order: 0,
+                    min_step: 0.0,
+                    max_step: 0.0,
+                },
+                stopped: Some(Stopped { t: 0.0, h: 0.0, why }),
+            }),
+            Ok(active) => {
+                if p == 53 {
+                    run(
+                        piecewise_linear(c, &hw, active.clone()),
+                        piecewise_linear(c, &hw, active.clone()),
+                        piecewise_linear(c, &dj, active),
+                        &c.times,
+                        opts,
+                    )
+                } else {
+                    let b = Accurate {
+                        prec: p + 64,
+                        from_ball: move |v: &Ball| v.with_prec(p),
+                    };
+                    run(
+                        piecewise_linear(c, &b, active.clone()),
+                        piecewise_linear(c, &hw, active.clone()),
+                        piecewise_linear(c, &dj, active),
+                        &c.times,
+                        opts,
+                    )
+                }
+            }
+        },
     }
 }

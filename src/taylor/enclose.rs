@@ -71,6 +71,13 @@ impl TaylorScalar for Ball {
     fn prec_bits(&self) -> u32 {
         self.prec()
     }
+    fn sign_is(&self, positive: bool) -> bool {
+        if positive {
+            self.lo().is_sign_positive() && !self.lo().is_zero()
+        } else {
+            self.hi().is_sign_negative() && !self.hi().is_zero()
+        }
+    }
 }
 
 /// A first-order forward-mode number: a value v and its derivatives d_j along seed directions.
@@ -223,6 +230,9 @@ impl<S: TaylorScalar> TaylorScalar for Dual<S> {
     fn prec_bits(&self) -> u32 {
         self.v.prec_bits()
     }
+    fn sign_is(&self, positive: bool) -> bool {
+        self.v.sign_is(positive)
+    }
 }
 
 /// A ball scalar the validated integrator runs on: [`Ball`] (MPFR midpoint, any precision) or
@@ -330,6 +340,10 @@ impl TaylorScalar for BallF64 {
     }
     fn prec_bits(&self) -> u32 {
         53
+    }
+    fn sign_is(&self, positive: bool) -> bool {
+        let (lo, hi) = self.lo_hi();
+        if positive { lo > 0.0 } else { hi < 0.0 }
     }
 }
 

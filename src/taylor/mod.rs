@@ -45,6 +45,7 @@ pub mod cases;
 pub mod enclose;
 pub mod lambda_balanced;
 pub mod linear;
+pub mod piecewise_linear;
 pub mod single_neuron;
 pub mod single_neuron_span;
 pub mod validated;
@@ -100,6 +101,12 @@ pub trait TaylorScalar: Clone + Debug + PartialEq {
     fn to_f64(&self) -> f64;
     /// Precision in bits (53 for f64).
     fn prec_bits(&self) -> u32;
+    /// Whether the value is proven > 0 (`positive`) or proven < 0 (not `positive`): for a ball,
+    /// of every point in it; for a plain number, of the number itself.
+    fn sign_is(&self, positive: bool) -> bool {
+        let v = self.to_f64();
+        if positive { v > 0.0 } else { v < 0.0 }
+    }
     /// The values themselves as f64 when `Self` is f64, `None` for every other scalar (the
     /// default): lets a generic [`JetField`] run an f64-only kernel (e.g. SIMD over padded
     /// components) without specialisation; the generic path stays the reference.
@@ -242,6 +249,13 @@ pub trait JetField<S: TaylorScalar> {
     /// k-th coefficient of F_i(x(t)). Called for k = 0, 1, 2, … in order within a step, so the
     /// field may keep the coefficients of its intermediate products from earlier k.
     fn coeff(&mut self, x: &[Vec<S>], k: usize, out: &mut [S]);
+    /// `None` when the field is the flow on the whole box `x` (the default: polynomial fields
+    /// are the flow everywhere); otherwise why not — e.g. a piecewise field whose region the box
+    /// may leave. The validated integrator asks it of every a-priori box.
+    fn region_holds(&self, x: &[S]) -> Option<String> {
+        let _ = x;
+        None
+    }
     /// Optional fast path: given `x[i][0]`, write every normalised coefficient
     /// `x[i][1..=inv_k.len()]` of one step at once (`inv_k[k]` = fl(1/(k+1))) and return true.
     /// The default returns false and the integrator calls [`Self::coeff`] order by order. A field

@@ -164,11 +164,28 @@ pub struct ValidatedStats {
 /// Enclosures of the state at the requested times.
 #[derive(Debug, Clone)]
 pub struct ValidatedTrajectory {
-    /// One box per requested time.
+    /// One box per requested time reached (all of them unless `stopped`).
     pub states: Vec<Vec<Ball>>,
     /// Statistics.
     pub stats: ValidatedStats,
+    /// Where and why the certificate stopped before the last time: the field's region could not
+    /// be proven to hold on any step from there (for piecewise fields: a possible switch).
+    pub stopped: Option<Stopped>,
 }
+
+/// Where a certificate stops early.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stopped {
+    /// The last time whose enclosure is proven.
+    pub t: f64,
+    /// The step that could not be proven: [t, t + h].
+    pub h: f64,
+    /// Why.
+    pub why: String,
+}
+
+/// Halvings of a step whose a-priori box leaves the field's region before the certificate stops.
+pub const REGION_HALVINGS: usize = 24;
 
 /// The set x̂ + A·r.
 struct Lohner<S> {
@@ -364,6 +381,15 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                 });
             }
             let xbox = set.hull();
+            let xbox_f: Vec<BallF64> = xbox.iter().map(|v| zj.enclose_ball(&v.to_ball())).collect();
+            if let Some(why) = bfield.region_holds(&xbox_f) {
+                let stopped = Some(Stopped {
+                    t: t.to_f64(),
+                    h: 0.0,
+                    why,
+                });
+                return Ok(ValidatedTrajectory { states, stats, stopped });
+            }
             jets_of(field, &set.xh, order, &mut pjets, &mut out);
             jets_of(field, &xbox, order, &mut xjets, &mut out);
             // Proposed step from the point jets (Jorba–Zou rule).
@@ -389,6 +415,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                 h = remaining;
             }
             let mut halvings = 0;
+            let mut region_halvings = 0;
             let target = tol * scale;
             let (h_exact, h_b, h_f) = loop {
                 let h_exact = dyadic_step(h, &t, lo, pt);
@@ -396,6 +423,20 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                 let h_f = zj.enclose_ball(&Ball::exact(h_exact.clone()));
                 let hf = h_exact.to_f64();
                 let why = match apriori(bfield, &xjets, &h_ball, &h_f, order, target, &mut bjets, &mut bout) {
+                    Some(b) if bfield.region_holds(&b).is_some() => {
+                        region_halvings += 1;
+                        if region_halvings > REGION_HALVINGS {
+                            let why = bfield.region_holds(&b).unwrap_or_default();
+                            let stopped = Some(Stopped {
+                                t: t.to_f64(),
+                                h: hf,
+                                why,
+                            });
+                            return Ok(ValidatedTrajectory { states, stats, stopped });
+                        }
+                        h = hf / 2.0;
+                        "the a-priori box leaves the field's region"
+                    }
                     Some(_) => {
                         // The Lagrange remainder x_N(B)·h^N over the validated box: its interval
                         // coefficients overestimate the point ones, so the step is also cut until
@@ -575,7 +616,11 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
             states.push(b.iter().map(|v| v.to_ball(53)).collect());
         }
     }
-    Ok(ValidatedTrajectory { states, stats })
+    Ok(ValidatedTrajectory {
+        states,
+        stats,
+        stopped: None,
+    })
 }
 
 /// A step near `h` that is a dyadic number with 11 significant bits (so t + h is exact at `pt`
