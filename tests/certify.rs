@@ -252,11 +252,11 @@ fn certified_bound_holds_through_a_saddle_passage() {
     );
 }
 
-/// A ReLU net: `--certify` proves its bound up to the first activation switch (the times before
-/// it, against a 256-bit Taylor run of the fixed-pattern field), and exits 2 naming the stop
-/// when a requested time lies past the first possible switch.
+/// A ReLU net: `--certify` proves its bound before its first activation switch (against a
+/// 256-bit Taylor run of the fixed-pattern field), and exits 2 naming the stop when a requested
+/// time lies past a sliding mode the certificate cannot follow.
 #[test]
-fn certify_relu_up_to_its_first_switch() {
+fn certify_relu_before_a_switch_and_refuse_past_sliding() {
     use lazyrich::case::Case;
     use lazyrich::num::decimal::Num;
     use lazyrich::taylor::cases::{initial_pattern, piecewise_linear};
@@ -315,5 +315,6 @@ fn certify_relu_up_to_its_first_switch() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(code, 2, "{e}");
     assert_eq!(v, Value::Null, "no partial output");
-    assert!(e.contains("no proven bound past t = ") && e.contains("w_0ᵀx_1"), "{e}");
+    // Past t ≈ 0.441 this net slides on w_1ᵀx_0 = 0: the certificate stops there, named.
+    assert!(e.contains("no proven bound past t = ") && e.contains("w_1ᵀx_0"), "{e}");
 }

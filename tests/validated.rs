@@ -237,12 +237,10 @@ proptest! {
     }
 }
 
-/// A two-layer ReLU net: the enclosure with its initial activation pattern holds until the first
-/// possible switch and contains a 256-bit Taylor run of the same (fixed-pattern) field at every
-/// time before it; the certificate stops at most 1e-6 before the true first switch (located by
-/// bisection on the reference's pre-activation), never after it.
+/// A two-layer ReLU net before its first switch: the enclosure contains a 256-bit Taylor run of
+/// the same (fixed-pattern) field at 53 and 128 bits.
 #[test]
-fn piecewise_linear_is_enclosed_up_to_its_first_switch() {
+fn piecewise_linear_is_enclosed_before_its_first_switch() {
     use lazyrich::case::PiecewiseLinearCase;
     use lazyrich::taylor::cases::{initial_pattern, piecewise_linear};
     let text = |times: &str| {
@@ -268,28 +266,65 @@ fn piecewise_linear_is_enclosed_up_to_its_first_switch() {
         assert!(tr.stopped.is_none(), "{:?}", tr.stopped);
         assert_contains("relu before its first switch", &tr.states, &reference(&c, &times));
     }
-    // The first switch of the reference: w_0ᵀx_1 = 0.3 w_00 − w_01 crosses 0 between 0.28 and 0.3.
-    let z01 = |t: f64| {
-        let th = &reference(&c, &[Float::with_val(256, t)])[0];
-        Float::with_val(256, Float::with_val(256, &th[0] * 0.3) - &th[1])
+}
+
+/// Through a switch: the same ReLU net to t = 0.35, past its first switch (w_0ᵀx_1 at
+/// t ≈ 0.2851), against a reference that integrates the first piece at 256 bits up to the switch
+/// time (bisection on w_0ᵀx_1 to 1e-15, where both pieces' fields agree to O(w_0ᵀx_1)), flips the
+/// pattern and integrates the second piece; and a sliding mode (this net from t ≈ 0.441) stops the
+/// certificate with its reason instead of being guessed through.
+#[test]
+fn piecewise_linear_is_enclosed_through_a_switch() {
+    use lazyrich::case::PiecewiseLinearCase;
+    use lazyrich::taylor::cases::{initial_pattern, piecewise_linear};
+    let text = |times: &str| {
+        format!(
+            r#"{{"model": "piecewise_linear", "x": [[1, 0.5], [0.3, -1], [-0.7, 0.2]], "y": [1, -0.5, 0.3],
+                 "a0": [0.5, -0.4, 0.3], "w0": [[0.8, 0.1], [-0.3, 0.7], [0.2, -0.9]],
+                 "gamma": 0, "eta_a": 1, "eta_w": 1, "times": [{times}]}}"#
+        )
     };
-    let (mut lo, mut hi) = (0.28, 0.3);
-    assert!(z01(lo).is_sign_positive() != z01(hi).is_sign_positive(), "bracket");
-    let s_lo = z01(lo).is_sign_positive();
-    for _ in 0..40 {
+    let Case::PiecewiseLinear(c) = Case::from_json(&text("0, 0.2, 0.35")).unwrap() else {
+        panic!()
+    };
+    let p0 = initial_pattern(&c).unwrap();
+    let run = |c: &PiecewiseLinearCase, pattern: Vec<bool>, x0: Option<Vec<Float>>, t: f64| -> Vec<Float> {
+        let conv = |v: &Num| v.to_mp(256);
+        let (mut f, th0) = piecewise_linear(c, &conv, pattern);
+        let x0 = x0.unwrap_or(th0);
+        integrate(&mut f, &x0, &[Float::with_val(256, t)], &TaylorOptions::new(1e-70))
+            .unwrap()
+            .states
+            .remove(0)
+    };
+    let z01 = |th: &[Float]| Float::with_val(256, Float::with_val(256, &th[0] * 0.3) - &th[1]);
+    let (mut lo, mut hi) = (0.28, 0.29);
+    assert!(z01(&run(&c, p0.clone(), None, lo)).is_sign_positive());
+    assert!(z01(&run(&c, p0.clone(), None, hi)).is_sign_negative());
+    while hi - lo > 1e-15 {
         let mid = 0.5 * (lo + hi);
-        if z01(mid).is_sign_positive() == s_lo {
+        if z01(&run(&c, p0.clone(), None, mid)).is_sign_positive() {
             lo = mid
         } else {
             hi = mid
         }
     }
-    let Case::PiecewiseLinear(c2) = Case::from_json(&text("0, 0.1, 1")).unwrap() else {
+    let at_switch = run(&c, p0.clone(), None, lo);
+    let mut p1 = p0.clone();
+    p1[1] = !p1[1]; // neuron 0, sample 1
+    let reference = vec![
+        run(&c, p0.clone(), None, 0.0),
+        run(&c, p0, None, 0.2),
+        run(&c, p1, Some(at_switch), 0.35 - lo),
+    ];
+    let tr = enclose_case(&Case::PiecewiseLinear(c), &ValidatedOptions::new(53)).unwrap();
+    assert!(tr.stopped.is_none(), "{:?}", tr.stopped);
+    assert!(tr.stats.switches >= 1);
+    assert_contains("relu through a switch", &tr.states, &reference);
+    let Case::PiecewiseLinear(c) = Case::from_json(&text("0, 0.2, 1")).unwrap() else {
         panic!()
     };
-    let tr = enclose_case(&Case::PiecewiseLinear(c2), &ValidatedOptions::new(53)).unwrap();
-    let s = tr.stopped.expect("the certificate must stop at the switch");
-    assert_eq!(tr.states.len(), 2, "t = 0 and 0.1 are before the switch");
-    assert!(s.t <= hi && s.t >= lo - 1e-6, "stopped at {} for a switch at {lo}", s.t);
-    assert!(s.why.contains("w_0ᵀx_1"), "{}", s.why);
+    let tr = enclose_case(&Case::PiecewiseLinear(c), &ValidatedOptions::new(53)).unwrap();
+    let s = tr.stopped.expect("the sliding mode stops the certificate");
+    assert!(s.t > 0.43 && s.t < 0.45 && s.why.contains("not decided"), "{s:?}");
 }

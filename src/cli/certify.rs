@@ -8,9 +8,10 @@
 //! bound on the absolute error of every numeric field printed at that point, the decimal
 //! rounding of the printed numbers included. Fields without a ball formula yet (kernel
 //! distances) are removed from the points and listed in `certificate.omitted_fields`, so that
-//! nothing printed is left uncovered. Piecewise-linear nets are enclosed with their initial
-//! activation pattern up to the first possible switch: `--rigorous` prints the times before it
-//! and a `stopped` object; `--certify` refuses (exit 2) when a requested time lies past it.
+//! nothing printed is left uncovered. Piecewise-linear nets are enclosed through their
+//! activation switches; where the next pattern cannot be proven (sliding, tangency) `--rigorous`
+//! prints the times before it and a `stopped` object, and `--certify` refuses (exit 2) when a
+//! requested time lies past it.
 
 use anyhow::{Result, bail};
 use lazyrich::case::Case;

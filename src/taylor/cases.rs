@@ -294,6 +294,7 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
                     max_jac_order: 0,
                     min_step: 0.0,
                     max_step: 0.0,
+                    switches: 0,
                 },
                 stopped: Some(Stopped { t: 0.0, h: 0.0, why }),
             }),

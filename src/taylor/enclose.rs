@@ -71,6 +71,11 @@ impl TaylorScalar for Ball {
     fn prec_bits(&self) -> u32 {
         self.prec()
     }
+    fn widened(&self, r: f64) -> Self {
+        let mut b = self.clone();
+        b.widen(r);
+        b
+    }
     fn sign_is(&self, positive: bool) -> bool {
         if positive {
             self.lo().is_sign_positive() && !self.lo().is_zero()
@@ -233,6 +238,12 @@ impl<S: TaylorScalar> TaylorScalar for Dual<S> {
     fn sign_is(&self, positive: bool) -> bool {
         self.v.sign_is(positive)
     }
+    fn widened(&self, r: f64) -> Self {
+        Dual {
+            v: self.v.widened(r),
+            d: self.d.clone(),
+        }
+    }
 }
 
 /// A ball scalar the validated integrator runs on: [`Ball`] (MPFR midpoint, any precision) or
@@ -340,6 +351,11 @@ impl TaylorScalar for BallF64 {
     }
     fn prec_bits(&self) -> u32 {
         53
+    }
+    fn widened(&self, r: f64) -> Self {
+        let mut b = *self;
+        b.widen(r);
+        b
     }
     fn sign_is(&self, positive: bool) -> bool {
         let (lo, hi) = self.lo_hi();

@@ -107,6 +107,12 @@ pub trait TaylorScalar: Clone + Debug + PartialEq {
         let v = self.to_f64();
         if positive { v > 0.0 } else { v < 0.0 }
     }
+    /// For a ball: the ball widened by r ≥ 0; a plain number has no radius and returns itself
+    /// (callers that need the widening must run on balls).
+    fn widened(&self, r: f64) -> Self {
+        let _ = r;
+        self.clone()
+    }
     /// The values themselves as f64 when `Self` is f64, `None` for every other scalar (the
     /// default): lets a generic [`JetField`] run an f64-only kernel (e.g. SIMD over padded
     /// components) without specialisation; the generic path stays the reference.
@@ -255,6 +261,23 @@ pub trait JetField<S: TaylorScalar> {
     fn region_holds(&self, x: &[S]) -> Option<String> {
         let _ = x;
         None
+    }
+    /// For a piecewise field: the piece that holds on the whole box `x` (one flag per region
+    /// constraint), or why none is proven. The default (one piece) is the empty choice.
+    fn decide_region(&self, x: &[S]) -> Result<Vec<bool>, String> {
+        let _ = x;
+        Ok(Vec::new())
+    }
+    /// Select the piece `choice` (from [`Self::decide_region`]); `relaxed` marks constraints
+    /// whose piece is not decided, for which the field must enclose every piece's value (the
+    /// hull). The default (one piece) ignores both.
+    fn set_region(&mut self, choice: &[bool], relaxed: &[bool]) {
+        let _ = (choice, relaxed);
+    }
+    /// Whether the region constraint `idx` is undecided on the box `x` (default: never).
+    fn constraint_open(&self, x: &[S], idx: usize) -> bool {
+        let _ = (x, idx);
+        false
     }
     /// Optional fast path: given `x[i][0]`, write every normalised coefficient
     /// `x[i][1..=inv_k.len()]` of one step at once (`inv_k[k]` = fl(1/(k+1))) and return true.

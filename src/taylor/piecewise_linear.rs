@@ -26,6 +26,7 @@ pub struct PiecewiseJet<S> {
     /// Slopes s_ki (h×n), as scalars, and whether each is the active slope 1.
     slope: Vec<S>,
     active: Vec<bool>,
+    gamma: S,
     /// 2c, −η_a, −η_w.
     two_c: S,
     neg_eta_a: S,
@@ -63,6 +64,7 @@ impl<S: TaylorScalar> PiecewiseJet<S> {
             y: c.y.iter().map(conv).collect(),
             slope,
             active,
+            gamma,
             two_c,
             neg_eta_a,
             neg_eta_w,
@@ -183,6 +185,46 @@ impl<S: TaylorScalar> JetField<S> for PiecewiseJet<S> {
                 out[kk * d + j] = av;
             }
         }
+    }
+    fn decide_region(&self, x: &[S]) -> Result<Vec<bool>, String> {
+        let z = preactivations(x, &self.x, (self.h, self.d, self.n));
+        z.iter()
+            .enumerate()
+            .map(|(idx, zki)| {
+                if zki.sign_is(true) {
+                    Ok(true)
+                } else if zki.sign_is(false) {
+                    Ok(false)
+                } else {
+                    Err(format!(
+                        "the sign of the pre-activation w_{}ᵀx_{} is not decided after the switch (sliding \
+                         on its surface, or a tangential contact): the next activation pattern is not proven",
+                        idx / self.n,
+                        idx % self.n
+                    ))
+                }
+            })
+            .collect()
+    }
+    fn set_region(&mut self, choice: &[bool], relaxed: &[bool]) {
+        let one = self.tmp.like_f64(1.0);
+        for idx in 0..self.active.len() {
+            if relaxed.get(idx).copied().unwrap_or(false) {
+                // Slope ∈ [γ, 1]: (1 + γ)/2 widened by (1 − γ)/2 (γ ∈ [0, 1)).
+                let g = self.gamma.to_f64();
+                let mut m = self.gamma.clone();
+                m.add_assign_ref(&one);
+                m.mul_pow2_assign(-1);
+                self.slope[idx] = m.widened(crate::num::ball::add_up((1.0 - g) * 0.5, 2.0 * f64::EPSILON));
+            } else if let Some(&a) = choice.get(idx) {
+                self.active[idx] = a;
+                self.slope[idx] = if a { one.clone() } else { self.gamma.clone() };
+            }
+        }
+    }
+    fn constraint_open(&self, x: &[S], idx: usize) -> bool {
+        let z = preactivations(x, &self.x, (self.h, self.d, self.n));
+        z.get(idx).is_some_and(|zki| !zki.sign_is(true) && !zki.sign_is(false))
     }
     fn region_holds(&self, x: &[S]) -> Option<String> {
         let z = preactivations(x, &self.x, (self.h, self.d, self.n));

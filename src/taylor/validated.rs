@@ -45,6 +45,15 @@
 //! `tests/validated.rs`). A step that cannot be validated after [`MAX_HALVINGS`] halvings ends
 //! the run with an error naming t, h and the cause: no box is ever printed that was not proven.
 //!
+//! **Piecewise fields** (ReLU / leaky nets, [`super::piecewise_linear`]): every a-priori box must
+//! also lie in the current piece ([`JetField::region_holds`]). When it cannot at any step above
+//! 2^−[`REGION_HALVINGS`] of the proposal, a switch is near: it is crossed with first-order steps
+//! on the hull of the pieces (every undecided slope enclosed by [γ, 1]: Picard's test
+//! X + [0, h]·F_hull(B) ⊆ B, then x(t + h) ∈ X + h·F_hull(B)), doubling h until the next piece is
+//! proven on the new box; the set restarts there as a box. Where no piece can be proven (a
+//! sliding mode, a tangential contact that does not leave) the run stops and says where and why
+//! ([`Stopped`]) — it never guesses a pattern.
+//!
 //! Set `LAZYRICH_VALIDATED_TRACE=1` to print, per step, h and the radii of the point part, the
 //! remainder, the a-priori box and the set (to see where an enclosure's width comes from).
 
@@ -159,6 +168,8 @@ pub struct ValidatedStats {
     pub min_step: f64,
     /// Largest accepted step.
     pub max_step: f64,
+    /// Switches of a piecewise field crossed (first-order steps on the hull of the pieces).
+    pub switches: usize,
 }
 
 /// Enclosures of the state at the requested times.
@@ -184,8 +195,10 @@ pub struct Stopped {
     pub why: String,
 }
 
-/// Halvings of a step whose a-priori box leaves the field's region before the certificate stops.
+/// Halvings of a step whose a-priori box leaves the field's region before a switch is crossed.
 pub const REGION_HALVINGS: usize = 24;
+/// Doublings of a crossing step before the certificate stops at a switch.
+pub const CROSSING_TRIES: usize = 40;
 
 /// The set x̂ + A·r.
 struct Lohner<S> {
@@ -357,6 +370,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
         max_jac_order: 0,
         min_step: f64::INFINITY,
         max_step: 0.0,
+        switches: 0,
     };
     let mut t = Float::with_val(pt, 0);
     let mut states = Vec::with_capacity(times.len());
@@ -372,7 +386,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
 
     for (lo, hi) in &ends {
         // March to lo exactly.
-        while t < *lo {
+        'march: while t < *lo {
             if stats.steps >= opts.max_steps {
                 return Err(ValidatedError::Failed {
                     t: t.to_f64(),
@@ -426,13 +440,46 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                     Some(b) if bfield.region_holds(&b).is_some() => {
                         region_halvings += 1;
                         if region_halvings > REGION_HALVINGS {
-                            let why = bfield.region_holds(&b).unwrap_or_default();
-                            let stopped = Some(Stopped {
-                                t: t.to_f64(),
-                                h: hf,
-                                why,
-                            });
-                            return Ok(ValidatedTrajectory { states, stats, stopped });
+                            // A switch within [t, t + h]: cross it with first-order steps on the
+                            // hull of the pieces, or stop where the next piece is not proven.
+                            match cross_switch(
+                                field, bfield, dfield, &xbox_f, hf, &mut t, lo, pt, &mut bjets, &mut bout,
+                            ) {
+                                Ok(next) => {
+                                    let hc = next.1;
+                                    set = Lohner {
+                                        n,
+                                        xh: next
+                                            .0
+                                            .iter()
+                                            .map(|v| zero.enclose_ball(&v.to_ball(53)).mid_point())
+                                            .collect(),
+                                        a: (0..n * n).map(|k| if k / n == k % n { 1.0 } else { 0.0 }).collect(),
+                                        r: next
+                                            .0
+                                            .iter()
+                                            .map(|v| {
+                                                let b = zero.enclose_ball(&v.to_ball(53));
+                                                let mut d = b.clone();
+                                                d.sub_assign_ref(&b.mid_point());
+                                                d
+                                            })
+                                            .collect(),
+                                    };
+                                    stats.steps += 1;
+                                    stats.switches += 1;
+                                    stats.min_step = stats.min_step.min(hc);
+                                    continue 'march;
+                                }
+                                Err(why) => {
+                                    let stopped = Some(Stopped {
+                                        t: t.to_f64(),
+                                        h: hf,
+                                        why,
+                                    });
+                                    return Ok(ValidatedTrajectory { states, stats, stopped });
+                                }
+                            }
                         }
                         h = hf / 2.0;
                         "the a-priori box leaves the field's region"
@@ -621,6 +668,128 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
         stats,
         stopped: None,
     })
+}
+
+/// Cross a switch of a piecewise field from the box `x` at time `t` (on which the current piece
+/// is proven) with first-order steps: the field is relaxed to the hull of its pieces for every
+/// constraint not decided on the step's box B, B is validated by Picard's test
+/// B ⊇ X + [0, h]·F_hull(B), and x(t + h) ∈ X + h·F_hull(B) (the integral of a field whose values
+/// lie in F_hull(B)). h starts at twice the last tried step and doubles until the next piece is
+/// proven on the new box (at most [`CROSSING_TRIES`] times). On success `t` is advanced and the
+/// new piece is selected in all three fields; returns the new box and h. The crossing may not
+/// pass `lo` (an output time).
+#[allow(clippy::too_many_arguments)]
+fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>>(
+    field: &mut F,
+    bfield: &mut H,
+    dfield: &mut G,
+    x: &[BallF64],
+    h_last: f64,
+    t: &mut Float,
+    lo: &Float,
+    pt: u32,
+    bjets: &mut [Vec<BallF64>],
+    bout: &mut [BallF64],
+) -> Result<(Vec<BallF64>, f64), String> {
+    let n = x.len();
+    let mut h = 2.0 * h_last.max(f64::MIN_POSITIVE);
+    let current = bfield.decide_region(x)?;
+    let mut why = String::from("the crossing step could not be validated");
+    for _ in 0..CROSSING_TRIES {
+        let h_exact = dyadic_step(h, t, lo, pt);
+        if h_exact < h * 0.5 {
+            // The doubling reached the next output time without proving the next piece.
+            return Err(format!("{why} (crossing steps up to the next output time tried)"));
+        }
+        let hb = BallF64::from_ball(&Ball::exact(h_exact.clone()));
+        let mut unit_h = hb;
+        unit_h.scale_unit_interval();
+        // B0 = X + [0, h]·F(X) inflated, relaxed on every constraint undecided on B.
+        let mut b: Vec<BallF64> = x.to_vec();
+        let mut ok = false;
+        for _ in 0..APRIORI_TRIES + 2 {
+            let relaxed = relaxed_on(bfield, &b, &current);
+            bfield.set_region(&current, &relaxed);
+            jets_of(bfield, &b, 1, bjets, bout);
+            let next: Vec<BallF64> = (0..n)
+                .map(|i| {
+                    let mut v = x[i];
+                    let mut f = bjets[i][1];
+                    f.mul_assign(&unit_h);
+                    v.add_assign(&f);
+                    v
+                })
+                .collect();
+            if next.iter().zip(&b).all(|(nx, bx)| nx.subset_of(bx)) {
+                ok = true;
+                break;
+            }
+            b = next.iter().zip(&b).map(|(nx, bx)| nx.hull(bx)).collect();
+            inflate(&mut b, 0.0);
+        }
+        if ok {
+            // x(t + h) ∈ X + h·F_hull(B), with the relaxation of the validated B.
+            let end: Vec<BallF64> = (0..n)
+                .map(|i| {
+                    let mut v = x[i];
+                    let mut f = bjets[i][1];
+                    f.mul_assign(&hb);
+                    v.add_assign(&f);
+                    v
+                })
+                .collect();
+            // The next piece may be the same one (a graze: the constraint touched its surface
+            // and turned back); the step is valid either way.
+            match bfield.decide_region(&end) {
+                Ok(next) => {
+                    let none = vec![false; next.len()];
+                    field.set_region(&next, &none);
+                    bfield.set_region(&next, &none);
+                    dfield.set_region(&next, &none);
+                    if t.add_assign_round(&h_exact, Round::Nearest) != Ordering::Equal {
+                        return Err(format!("the time grid is no longer exact at {pt} bits"));
+                    }
+                    if std::env::var_os("LAZYRICH_VALIDATED_TRACE").is_some() {
+                        let changed: Vec<usize> = (0..next.len()).filter(|&i| next[i] != current[i]).collect();
+                        eprintln!(
+                            "  crossed at t = {:.9} (h = {:.3e}), constraints changed: {changed:?}",
+                            t.to_f64(),
+                            h_exact.to_f64()
+                        );
+                    }
+                    return Ok((end, h_exact.to_f64()));
+                }
+                Err(e) => why = e,
+            }
+            if std::env::var_os("LAZYRICH_VALIDATED_TRACE").is_some() {
+                eprintln!(
+                    "  crossing at t = {:.6}, h = {:.3e}: {why}",
+                    t.to_f64(),
+                    h_exact.to_f64()
+                );
+            }
+        }
+        // Restore the proven piece before trying a longer crossing.
+        let none = vec![false; current.len()];
+        bfield.set_region(&current, &none);
+        h *= 2.0;
+    }
+    Err(why)
+}
+
+/// The constraints of `current` not decided on the box `b` (true = relax to the hull).
+fn relaxed_on<H: JetField<BallF64>>(bfield: &H, b: &[BallF64], current: &[bool]) -> Vec<bool> {
+    match bfield.decide_region(b) {
+        Ok(_) => vec![false; current.len()],
+        Err(_) => {
+            // Decide each constraint on its own: relax exactly those whose sign is open on B.
+            let mut relaxed = vec![false; current.len()];
+            for (idx, r) in relaxed.iter_mut().enumerate() {
+                *r = bfield.constraint_open(b, idx);
+            }
+            relaxed
+        }
+    }
 }
 
 /// A step near `h` that is a dyadic number with 11 significant bits (so t + h is exact at `pt`
