@@ -11,7 +11,7 @@
 use super::enclose::{Dual, Enclosure};
 use super::lambda_balanced::LambdaBalancedJet;
 use super::linear::LinearJet;
-use super::piecewise_linear::{PiecewiseJet, preactivations};
+use super::piecewise_linear::PiecewiseJet;
 use super::single_neuron::SingleNeuronJet;
 use super::validated::{Stopped, ValidatedError, ValidatedOptions, ValidatedStats, ValidatedTrajectory, enclose};
 use super::{JetField, TaylorScalar};
@@ -208,27 +208,9 @@ pub fn piecewise_linear<S: TaylorScalar>(
 /// pre-activation whose sign the inputs do not decide.
 pub fn initial_pattern(c: &PiecewiseLinearCase) -> Result<Vec<bool>, String> {
     let b = |v: &Num| ball_of(v, 128);
-    let theta: Vec<Ball> = c.w0.iter().flatten().map(b).collect();
-    let x: Vec<Ball> = c.x.iter().flatten().map(b).collect();
-    let (h, d, n) = (c.a0.len(), c.x.first().map_or(0, Vec::len), c.x.len());
-    let z = preactivations(&theta, &x, (h, d, n));
-    z.iter()
-        .enumerate()
-        .map(|(idx, zk)| {
-            if zk.sign_is(true) {
-                Ok(true)
-            } else if zk.sign_is(false) {
-                Ok(false)
-            } else {
-                Err(format!(
-                    "the initial pre-activation w_{}ᵀx_{} is 0 (or within its input rounding of 0): the \
-                     activation pattern at t = 0 is not decided",
-                    idx / n,
-                    idx % n
-                ))
-            }
-        })
-        .collect()
+    let cells = c.a0.len() * c.x.len();
+    let (jet, theta0) = piecewise_linear(c, &b, vec![false; cells]);
+    jet.decide_region(&theta0)
 }
 
 /// Validated enclosures of a case's state θ(t) at its times, at `opts.prec` bits: every decimal

@@ -197,8 +197,9 @@ impl<S: TaylorScalar> JetField<S> for PiecewiseJet<S> {
                     Ok(false)
                 } else {
                     Err(format!(
-                        "the sign of the pre-activation w_{}ᵀx_{} is not decided after the switch (sliding \
-                         on its surface, or a tangential contact): the next activation pattern is not proven",
+                        "the sign of the pre-activation w_{}ᵀx_{} is not decided (at t = 0: the inputs put it \
+                         on its surface; after a switch: sliding on the surface, or a tangential contact): the \
+                         activation pattern is not proven",
                         idx / self.n,
                         idx % self.n
                     ))
