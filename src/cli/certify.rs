@@ -122,7 +122,7 @@ fn omitted_fields(case: &Case) -> &'static [&'static str] {
 pub(super) fn rigorous_json(case: &Case, prec: u32, tol: Option<f64>) -> Result<Value> {
     let (times, qs, stats, stopped) = enclose_quantities(case, prec, tol)?;
     let digits = mp::max_digits(prec);
-    let enc = |b: &Ball| json!({"lo": b.lo_decimal(digits), "hi": b.hi_decimal(digits), "rad": b.rad()});
+    let enc = |b: &Ball| json!({"lo": b.lo_decimal(digits), "hi": b.hi_decimal(digits), "rad": printed_bound(b.rad())});
     let mut pts = Vec::new();
     for (t, quants) in times.iter().zip(&qs) {
         let mut o = Map::new();
@@ -140,7 +140,7 @@ pub(super) fn rigorous_json(case: &Case, prec: u32, tol: Option<f64>) -> Result<
             widest = q.values.iter().map(Ball::rad).fold(widest, f64::max);
             o.insert(q.name.into(), shaped(q.shape, q.values.iter().map(enc).collect()));
         }
-        o.insert("max_rad".into(), json!(widest));
+        o.insert("max_rad".into(), printed_bound(widest));
         pts.push(Value::Object(o));
     }
     let mut out = Map::new();
@@ -178,6 +178,17 @@ fn shaped(shape: Shape, mut v: Vec<Value>) -> Value {
         Shape::Vector => Value::Array(v),
         Shape::Matrix(_, c) => Value::Array(v.chunks(c.max(1)).map(|r| Value::Array(r.to_vec())).collect()),
     }
+}
+
+/// A bound as printed: the next f64 above `b`, whose shortest decimal (serde's output) is then
+/// still ≥ `b` — the printed text of a bound must not round below the proven value.
+fn printed_bound(b: f64) -> Value {
+    let up = if b.is_finite() && b >= 0.0 {
+        f64::from_bits(b.to_bits() + 1)
+    } else {
+        b
+    };
+    json!(up)
 }
 
 /// Flatten a printed JSON quantity (number, list, nested rows) in row-major order; `None` for a
@@ -242,7 +253,7 @@ pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
             Some(Value::Number(n)) => distance_up(&n.to_string(), &ball_of(t, 2 * CERTIFY_PREC))?,
             _ => bail!("the point at t = {} prints no numeric time", t.as_str()),
         };
-        bounds.insert("t".into(), json!(point_bound));
+        bounds.insert("t".into(), printed_bound(point_bound));
         for q in quants {
             let Some(printed) = o.get(q.name) else {
                 continue;
@@ -273,7 +284,7 @@ pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
                 widest = widest.max(truth.rad());
                 fb = fb.max(distance_up(text, truth)?);
             }
-            bounds.insert(q.name.into(), json!(fb));
+            bounds.insert(q.name.into(), printed_bound(fb));
             point_bound = point_bound.max(fb);
         }
         // Every remaining numeric field must be covered.
@@ -283,7 +294,7 @@ pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
             }
         }
         worst = worst.max(point_bound);
-        o.insert("err_bound".into(), json!(point_bound));
+        o.insert("err_bound".into(), printed_bound(point_bound));
         o.insert("err_bounds".into(), Value::Object(bounds));
     }
     let Some(top) = v.as_object_mut() else {
@@ -295,8 +306,8 @@ pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
             "rigorous": true,
             "method": METHOD,
             "prec_bits": CERTIFY_PREC,
-            "reference_max_rad": widest,
-            "max_err_bound": worst,
+            "reference_max_rad": printed_bound(widest),
+            "max_err_bound": printed_bound(worst),
             "covers": "err_bound at each point is a proven upper bound on |printed − exact| for every numeric field \
                        printed at that point, against the exact gradient flow of the case's decimal inputs as written, \
                        the decimal rounding of the printed numbers included",

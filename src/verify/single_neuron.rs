@@ -520,11 +520,13 @@ fn high_precision_rows(ctx: &Ctx, c: &SingleNeuronCase, out: &mut Vec<Row>) {
         ));
     }
     // Conservation of δ by the closed form
+    // A time whose drift cannot be computed fails the row (infinite drift), never drops out.
     let mut worst = 0.0f64;
     for t in &c.times {
-        if let Ok(d) = emp::delta_drift(&hp, &t.to_mp(HIGH_PREC), Form::Linearised) {
-            worst = worst.max(d.to_f64());
-        }
+        worst = match emp::delta_drift(&hp, &t.to_mp(HIGH_PREC), Form::Linearised) {
+            Ok(d) => worst.max(d.to_f64()),
+            Err(_) => f64::INFINITY,
+        };
     }
     out.push(ctx.row(
         "SN-CONS",
@@ -730,7 +732,8 @@ pub fn function_space_diagnostics(
 ) -> FunctionSpaceDiagnostics {
     let grid: Vec<f64> = (0..=2000).map(|k| t_end * k as f64 / 2000.0).collect();
     let (mut mn, mut mx, mut cond) = (f64::INFINITY, 0.0f64, 1.0f64);
-    if let Ok(tr) = integrate(fs, beta0, &grid, opts) {
+    let sampled = integrate(fs, beta0, &grid, opts);
+    if let Ok(tr) = &sampled {
         for b in &tr.states {
             let nb = b.iter().map(|v| v * v).sum::<f64>().sqrt();
             mn = mn.min(nb);
@@ -746,12 +749,19 @@ pub fn function_space_diagnostics(
     } else {
         1.0
     };
+    // A sampling run that failed says so (amplification unknown: infinite), never passes silently.
+    let amplification = if sampled.is_err() { f64::INFINITY } else { amplification };
     let lost = amplification.log10();
-    let warning = (lost >= 2.0).then(|| {
-        format!(
-            "trajectory passes within |β| = {mn:.2e} of the singular point β = 0 of M (δ ≤ 0): expect ~{lost:.0} digits lost, error ≈ tolerance × {amplification:.1e}; the parameter flow does not have this problem"
-        )
-    });
+    let warning = match &sampled {
+        Err(e) => Some(format!(
+            "the diagnostic run over [0, {t_end}] failed ({e}): how close β comes to the singular point is unknown"
+        )),
+        Ok(_) => (lost >= 2.0).then(|| {
+            format!(
+                "trajectory passes within |β| = {mn:.2e} of the singular point β = 0 of M (δ ≤ 0): expect ~{lost:.0} digits lost, error ≈ tolerance × {amplification:.1e}; the parameter flow does not have this problem"
+            )
+        }),
+    };
     FunctionSpaceDiagnostics {
         min_beta_norm: mn,
         max_beta_norm: mx,
