@@ -15,7 +15,7 @@ use lazyrich::num::ball::Ball;
 use lazyrich::num::ball_f64::BallF64;
 use lazyrich::num::decimal::Num;
 use lazyrich::taylor::cases::{self, ball_of, enclose_case};
-use lazyrich::taylor::enclose::Dual;
+use lazyrich::taylor::enclose::{Diff, Dual};
 use lazyrich::taylor::validated::{ValidatedOptions, enclose};
 use lazyrich::taylor::{JetField, TaylorOptions, TaylorScalar, integrate};
 use proptest::prelude::*;
@@ -93,6 +93,30 @@ fn single_neuron_encloses_the_closed_form() {
             assert!(w < 2f64.powi(20 - prec as i32), "{name} at {prec} bits: width {w:e}");
             eprintln!("{name} p={prec}: width {w:e}, {} steps", tr.stats.steps);
         }
+    }
+}
+
+/// The validated integrator's top precision, `VALIDATED_MAX_PREC` (its remainder and set bounds
+/// are hardware balls, so 2^−p must stay in the f64 range): the same containment and the same
+/// "at most 20 of the p bits lost" budget there, on a short span; one bit more is refused.
+#[test]
+fn the_top_precision_encloses_the_closed_form_and_one_more_bit_is_refused() {
+    use lazyrich::taylor::validated::{VALIDATED_MAX_PREC, ValidatedError};
+    let Case::SingleNeuron(mut c) = load("sign_change.json") else {
+        panic!()
+    };
+    c.times.retain(|t| t.to_f64() <= 1.0);
+    let prec = VALIDATED_MAX_PREC;
+    let tr = enclose_case(&Case::SingleNeuron(c.clone()), &ValidatedOptions::new(prec)).unwrap();
+    let w = assert_contains(
+        "sign_change top precision",
+        &tr.states,
+        &closed_form_states(&c, 2 * prec + 64),
+    );
+    assert!(w < 2f64.powi(20 - prec as i32), "width {w:e}");
+    match enclose_case(&Case::SingleNeuron(c), &ValidatedOptions::new(prec + 1)) {
+        Err(ValidatedError::Options(m)) => assert!(m.contains("--prec"), "{m}"),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -174,16 +198,28 @@ fn a_wrong_jet_coefficient_is_caught() {
     let b = |v: &Num| ball_of(v, prec);
     let dj = |v: &Num| Dual::constant(BallF64::from_ball(&ball_of(v, 53)));
     let hw = |v: &Num| BallF64::from_ball(&ball_of(v, 53));
+    let df = |v: &Num| Diff::constant(BallF64::from_ball(&ball_of(v, 53)));
     let (f, x0) = cases::single_neuron(&c, &b);
     let (h, _) = cases::single_neuron(&c, &hw);
     let (g, _) = cases::single_neuron(&c, &dj);
-    // The same planted coefficient in all three scalar versions of the field.
+    let (e, _) = cases::single_neuron(&c, &df);
+    // The same planted coefficient in all four scalar versions of the field.
     let (k, eps) = (2, 1e-6);
     let mut f = Planted { inner: f, k, eps };
     let mut h = Planted { inner: h, k, eps };
     let mut g = Planted { inner: g, k, eps };
+    let mut e = Planted { inner: e, k, eps };
     let times: Vec<Ball> = c.times.iter().map(|t| ball_of(t, prec)).collect();
-    let tr = enclose(&mut f, &mut h, &mut g, &x0, &times, &ValidatedOptions::new(prec)).unwrap();
+    let tr = enclose(
+        &mut f,
+        &mut h,
+        &mut g,
+        &mut e,
+        &x0,
+        &times,
+        &ValidatedOptions::new(prec),
+    )
+    .unwrap();
     let truth = closed_form_states(&c, 2 * prec + 64);
     let missed = tr
         .states

@@ -73,7 +73,8 @@ enum Command {
         tol: Option<f64>,
         /// With `--method taylor`: validated integration in ball arithmetic; every quantity is
         /// printed as a proven enclosure {"lo", "hi", "rad"} (single_neuron, two_layer_linear,
-        /// deep_linear, lambda_balanced; any X).
+        /// deep_linear, lambda_balanced, piecewise_linear up to a switch it cannot cross; any X;
+        /// `--prec` 53 … 900).
         #[arg(long)]
         rigorous: bool,
         /// Add to every point `err_bound`, a proven upper bound on the absolute error of every

@@ -25,6 +25,8 @@ const UNDERFLOW_ZONE: f64 = f64::MIN_POSITIVE * 9.007_199_254_740_992e15; // 2^�
 const U2: f64 = f64::EPSILON;
 /// 1 + 16u (u = 2^−53): see [`BallF64::add_mul`].
 const RADIUS_INFLATION: f64 = 1.0 + 8.0 * f64::EPSILON;
+/// 1 + 24u: see [`BallF64::add_mul_loose`].
+const LOOSE_INFLATION: f64 = 1.0 + 12.0 * f64::EPSILON;
 /// Four smallest subnormals: the largest total error of three underflowing radius products.
 pub const RADIUS_FLOOR: f64 = 4.0 * f64::from_bits(1);
 
@@ -60,8 +62,12 @@ impl BallF64 {
     /// added to the radius.
     pub fn from_ball(b: &Ball) -> Self {
         let m = b.mid().to_f64();
-        let d = Float::with_val(64, b.mid() - m).abs();
-        let e = d.to_f64_round(Round::Up);
+        // |mid − m| rounded up: the difference rounded outward both ways (exact in the usual
+        // case, p + 2 bits; rounded only when m is subnormal or 0), then to f64 upward.
+        let q = b.mid().prec().max(53) + 2;
+        let up = Float::with_val_round(q, b.mid() - m, Round::Up).0;
+        let down = Float::with_val_round(q, b.mid() - m, Round::Down).0;
+        let e = up.to_f64_round(Round::Up).max(-down.to_f64_round(Round::Down));
         BallF64::new(m, add_up(b.rad(), e))
     }
     /// This ball as an MPFR [`Ball`] at `prec` ≥ 53 bits (exact: the midpoint fits).
@@ -162,6 +168,27 @@ impl BallF64 {
             let r = self.r + a.m.abs() * b.r + b.m.abs() * a.r + a.r * b.r + ep + es;
             self.r = r * RADIUS_INFLATION + RADIUS_FLOOR;
         }
+        self.m = s;
+        self.guard();
+    }
+    /// self ← self + a·b like [`Self::add_mul`], with the two roundings bounded instead of
+    /// taken exactly: |a·b − p| ≤ 2^−53|p| and |m + p − s| ≤ 2^−53|s| for p = fl(a·b) and
+    /// s = fl(m + p) in the normal range (half an ulp of the result), plus 2^−1075 for a product
+    /// that underflows (covered by [`RADIUS_FLOOR`] with the radius products'). The radius
+    /// r + |m_a| r_b + |m_b| r_a + r_a r_b + 2^−53(|p| + |s|), summed in round-to-nearest, passes
+    /// each term through at most 5 roundings (a product or the inner sum, then 4 sums), so the
+    /// exact value is at most (1 − u)^−5 ≤ 1 + 6u times the computed one (u = 2^−53): raised by
+    /// 1 + 24u, which also covers the rounding of that product and of adding the floor. About
+    /// twice as fast as the exact-error form, for quantities whose radius is dominated by
+    /// propagated widths (the set coefficients of the validated integrator, not its 53-bit
+    /// point part, whose radius is rounding only).
+    #[inline]
+    pub fn add_mul_loose(&mut self, a: &BallF64, b: &BallF64) {
+        const U: f64 = f64::EPSILON / 2.0;
+        let p = a.m * b.m;
+        let s = self.m + p;
+        let r = self.r + a.m.abs() * b.r + b.m.abs() * a.r + a.r * b.r + U * (p.abs() + s.abs());
+        self.r = r * LOOSE_INFLATION + RADIUS_FLOOR;
         self.m = s;
         self.guard();
     }
@@ -311,6 +338,8 @@ mod tests {
                 let mut p = a; p.mul_assign(&b);
                 prop_assert!(contains(&p, &Float::with_val(2200, &xe * &ye)));
                 let mut f = c; f.add_mul(&a, &b);
+                prop_assert!(contains(&f, &Float::with_val(2200, exact(cm) + Float::with_val(2200, &xe * &ye))));
+                let mut f = c; f.add_mul_loose(&a, &b);
                 prop_assert!(contains(&f, &Float::with_val(2200, exact(cm) + Float::with_val(2200, &xe * &ye))));
                 let mut q = a; q.div_u32_assign(k);
                 let qx = Float::with_val(2200, &xe / k);

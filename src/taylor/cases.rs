@@ -8,7 +8,7 @@
 //! XᵀX and XᵀY are formed by [`LinearJet::new`] itself. In balls these are enclosures of the
 //! exact values for the decimal inputs as written, so nothing is assumed about whitening.
 
-use super::enclose::{Dual, Enclosure};
+use super::enclose::{Diff, Dual, Enclosure};
 use super::lambda_balanced::LambdaBalancedJet;
 use super::linear::LinearJet;
 use super::piecewise_linear::PiecewiseJet;
@@ -223,12 +223,7 @@ pub fn initial_pattern(c: &PiecewiseLinearCase) -> Result<Vec<bool>, String> {
 /// any error of [`enclose`].
 pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTrajectory, ValidatedError> {
     let p = opts.prec;
-    if crate::num::mp::check_prec(p).is_err() {
-        return Err(ValidatedError::Options(format!(
-            "precision {p} bits is outside 53 … {} bits",
-            crate::num::tol::MAX_PREC_BITS
-        )));
-    }
+    super::validated::check_prec(p)?;
     let dj = Accurate {
         prec: 128,
         from_ball: |v: &Ball| Dual::constant(BallF64::from_ball(v)),
@@ -237,27 +232,47 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
         prec: 128,
         from_ball: |v: &Ball| BallF64::from_ball(v),
     };
-    fn run<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>>(
+    let df = Accurate {
+        prec: 128,
+        from_ball: |v: &Ball| Diff::constant(BallF64::from_ball(v)),
+    };
+    #[allow(clippy::type_complexity)]
+    fn run<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>, E: JetField<Diff>>(
         (mut f, x0): (F, Vec<S>),
         (mut hf, _): (H, Vec<BallF64>),
         (mut g, _): (G, Vec<Dual<BallF64>>),
+        (mut e, _): (E, Vec<Diff>),
         times: &[Num],
         opts: &ValidatedOptions,
     ) -> Result<ValidatedTrajectory, ValidatedError> {
         let t: Vec<Ball> = times.iter().map(|v| ball_of(v, opts.prec)).collect();
-        enclose(&mut f, &mut hf, &mut g, &x0, &t, opts)
+        enclose(&mut f, &mut hf, &mut g, &mut e, &x0, &t, opts)
     }
     // 53 bits: hardware balls throughout; more: MPFR balls for the point part.
     macro_rules! dispatch {
         ($c:expr, $build:path) => {
             if p == 53 {
-                run($build($c, &hw), $build($c, &hw), $build($c, &dj), &$c.times, opts)
+                run(
+                    $build($c, &hw),
+                    $build($c, &hw),
+                    $build($c, &dj),
+                    $build($c, &df),
+                    &$c.times,
+                    opts,
+                )
             } else {
                 let b = Accurate {
                     prec: p + 64,
                     from_ball: move |v: &Ball| v.with_prec(p),
                 };
-                run($build($c, &b), $build($c, &hw), $build($c, &dj), &$c.times, opts)
+                run(
+                    $build($c, &b),
+                    $build($c, &hw),
+                    $build($c, &dj),
+                    $build($c, &df),
+                    &$c.times,
+                    opts,
+                )
             }
         };
     }
@@ -285,7 +300,8 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
                     run(
                         piecewise_linear(c, &hw, active.clone()),
                         piecewise_linear(c, &hw, active.clone()),
-                        piecewise_linear(c, &dj, active),
+                        piecewise_linear(c, &dj, active.clone()),
+                        piecewise_linear(c, &df, active),
                         &c.times,
                         opts,
                     )
@@ -297,7 +313,8 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
                     run(
                         piecewise_linear(c, &b, active.clone()),
                         piecewise_linear(c, &hw, active.clone()),
-                        piecewise_linear(c, &dj, active),
+                        piecewise_linear(c, &dj, active.clone()),
+                        piecewise_linear(c, &df, active),
                         &c.times,
                         opts,
                     )

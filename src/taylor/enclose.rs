@@ -41,6 +41,12 @@ impl TaylorScalar for Ball {
     fn mul_add_assign_tmp(&mut self, a: &Self, b: &Self, tmp: &mut Self) {
         self.add_mul_tmp(a, b, tmp);
     }
+    fn add_dot<'a>(&mut self, pairs: impl Iterator<Item = (&'a Self, &'a Self)>, tmp: &mut Self)
+    where
+        Self: 'a,
+    {
+        Ball::add_dot(self, pairs, tmp);
+    }
     fn mul_assign_ref(&mut self, x: &Self) {
         self.mul_assign(x);
     }
@@ -246,6 +252,126 @@ impl<S: TaylorScalar> TaylorScalar for Dual<S> {
     }
 }
 
+/// A value at a reference point and its difference from there, in hardware balls: `p` encloses
+/// a quantity computed at the point x̂, `q` the same quantity at x minus its value at x̂, for
+/// every x of a set X around x̂. Products follow (u + δu)(v + δv) − uv = u·δv + δu·(v + δv),
+/// sums are componentwise; so the Taylor recurrences of a field evaluated on `Diff` give x_k(x̂)
+/// and x_k(X) − x_k(x̂) — the second without the cancellation of subtracting two enclosures of
+/// x_k at the size of x_k: its radius is relative to the difference itself, which is what the
+/// validated integrator's high-order tail (set width ≈ 2^−p, far below an f64 ulp of x_k)
+/// needs. Products use [`BallF64::add_mul_loose`] (rounding bounded, not taken exactly): these
+/// radii are dominated by the set's width, and this is the integrator's second-largest cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diff {
+    /// The value at the reference point.
+    pub p: BallF64,
+    /// The value over the set minus the value at the reference point.
+    pub q: BallF64,
+}
+
+impl Diff {
+    /// A value with no variation over the set (data, rates, constants).
+    pub fn constant(p: BallF64) -> Self {
+        Diff {
+            p,
+            q: BallF64::exact(0.0),
+        }
+    }
+    /// The value over the set, p + q.
+    pub fn full(&self) -> BallF64 {
+        let mut f = self.p;
+        f.add_assign(&self.q);
+        f
+    }
+}
+
+impl TaylorScalar for Diff {
+    fn zero_like(&self) -> Self {
+        Diff::constant(BallF64::exact(0.0))
+    }
+    fn like_f64(&self, v: f64) -> Self {
+        Diff::constant(BallF64::exact(v))
+    }
+    fn set_zero(&mut self) {
+        *self = self.zero_like();
+    }
+    fn assign_from(&mut self, x: &Self) {
+        *self = x.clone();
+    }
+    fn add_assign_ref(&mut self, x: &Self) {
+        self.p.add_assign(&x.p);
+        self.q.add_assign(&x.q);
+    }
+    fn sub_assign_ref(&mut self, x: &Self) {
+        self.p.sub_assign(&x.p);
+        self.q.sub_assign(&x.q);
+    }
+    #[inline]
+    fn mul_add_assign(&mut self, a: &Self, b: &Self) {
+        self.p.add_mul_loose(&a.p, &b.p);
+        self.q.add_mul_loose(&a.p, &b.q);
+        self.q.add_mul_loose(&a.q, &b.full());
+    }
+    fn mul_assign_ref(&mut self, x: &Self) {
+        // q ← p·δx + q·(x.p + δx) with the old p, then p ← p·x.p.
+        let mut q = self.p;
+        q.mul_assign(&x.q);
+        self.q.mul_assign(&x.full());
+        self.q.add_assign(&q);
+        self.p.mul_assign(&x.p);
+    }
+    fn div_u32_assign(&mut self, k: u32) {
+        self.p.div_u32_assign(k);
+        self.q.div_u32_assign(k);
+    }
+    fn neg_assign(&mut self) {
+        self.p.neg_assign();
+        self.q.neg_assign();
+    }
+    fn div_assign_ref(&mut self, x: &Self) {
+        // u/v at the set minus at the point: (δu·v − u·δv) / (v·(v + δv)).
+        let mut num = self.q;
+        num.mul_assign(&x.p);
+        let mut t = self.p;
+        t.mul_assign(&x.q);
+        num.sub_assign(&t);
+        let mut den = x.full();
+        den.mul_assign(&x.p);
+        num.div_assign_ref(&den);
+        self.q = num;
+        self.p.div_assign_ref(&x.p);
+    }
+    fn sqrt_assign(&mut self) {
+        // √(u + δu) − √u = δu / (√(u + δu) + √u).
+        let mut full = self.full();
+        full.sqrt_assign();
+        self.p.sqrt_assign();
+        full.add_assign(&self.p);
+        self.q.div_assign_ref(&full);
+    }
+    fn mul_pow2_assign(&mut self, e: i32) {
+        self.p.mul_pow2_assign(e);
+        self.q.mul_pow2_assign(e);
+    }
+    fn to_f64(&self) -> f64 {
+        self.p.mid()
+    }
+    fn prec_bits(&self) -> u32 {
+        53
+    }
+    fn sign_is(&self, positive: bool) -> bool {
+        // Of every value over the set, and at the point (which is in it).
+        self.full().sign_is(positive) && self.p.sign_is(positive)
+    }
+    fn widened(&self, r: f64) -> Self {
+        // Each value anywhere within r: the point by r, the difference by 2r.
+        Diff {
+            p: self.p.widened(r),
+            q: self.q.widened(2.0 * r),
+        }
+    }
+}
+
 /// A ball scalar the validated integrator runs on: [`Ball`] (MPFR midpoint, any precision) or
 /// [`BallF64`] (hardware midpoint, 53 bits). Every method is rigorous: radii are upper bounds,
 /// set tests are decided with directed rounding.
@@ -415,6 +541,94 @@ mod tests {
         f.add_assign_ref(&q);
         assert_eq!(f.v, 1.5 * 1.5 * 2.0 + 0.75);
         assert_eq!(f.d, vec![6.5, 1.875]);
+    }
+
+    /// Diff jets of the single-neuron field against an independent computation: the same
+    /// field's coefficients at x̂ and at x̂ + δ in 1000-bit MPFR, subtracted. q_k must contain
+    /// x_k(x̂ + δ) − x_k(x̂) for δ at the centre and both ends of the ball q_0 (δ_i = m_i + s·r,
+    /// s ∈ {−1, 0, 1}), and — the point of the type — its radius must be relative to the
+    /// difference, not to x_k: q_0 has width r = 1e-30 on differences of ≈ 1e-20, so each q_k is
+    /// ≈ 1e-10 of the difference wide (its share of q_0's width) plus rounding at 2^−53 of the
+    /// difference; an f64 enclosure of x_k itself would be ≈ 1e-16 wide, 1e4 times the
+    /// difference. Bound asserted: 1e-8 × the largest difference (two orders above the
+    /// propagated width share, six below x_k's own f64 width).
+    #[test]
+    fn diff_jets_enclose_the_difference_of_two_points() {
+        use crate::taylor::JetField;
+        use crate::taylor::single_neuron::SingleNeuronJet;
+        let d = 2;
+        let gram = [1.25, 0.5, 0.5, 0.75];
+        let xty = [0.5, -0.25];
+        let (eta_a, eta_w) = (1.0, 0.75);
+        let xh = [0.375, 0.5, -0.625];
+        let dmid = [1e-20, -2e-20, 3e-20];
+        let drad = 1e-30;
+        let order = 12;
+        // Coefficients at x̂ + off·(dmid + s·drad) in 1000-bit MPFR (off = 0: at x̂).
+        let run = |off: u32, s: f64| -> Vec<Vec<Float>> {
+            let prec = 1000;
+            let c = |v: f64| Float::with_val(prec, v);
+            let mut f = SingleNeuronJet::new(gram.map(c).to_vec(), xty.map(c).to_vec(), c(eta_a), c(eta_w));
+            f.reserve(order);
+            let mut jets: Vec<Vec<Float>> = (0..=d)
+                .map(|i| {
+                    let mut j = vec![c(0.0); order + 1];
+                    let delta = (c(dmid[i]) + s * drad) * off;
+                    j[0] = c(xh[i]) + delta;
+                    j
+                })
+                .collect();
+            let mut out = vec![c(0.0); d + 1];
+            for k in 0..order {
+                f.coeff(&jets, k, &mut out);
+                for (j, o) in jets.iter_mut().zip(&out) {
+                    j[k + 1] = Float::with_val(prec, o / (k as u32 + 1));
+                }
+            }
+            jets
+        };
+        let b = |v: f64| Diff::constant(BallF64::exact(v));
+        let mut f = SingleNeuronJet::new(gram.map(b).to_vec(), xty.map(b).to_vec(), b(eta_a), b(eta_w));
+        f.reserve(order);
+        let mut jets: Vec<Vec<Diff>> = (0..=d)
+            .map(|i| {
+                let mut j = vec![b(0.0); order + 1];
+                j[0] = Diff {
+                    p: BallF64::exact(xh[i]),
+                    q: BallF64::new(dmid[i], drad),
+                };
+                j
+            })
+            .collect();
+        let mut out = vec![b(0.0); d + 1];
+        for k in 0..order {
+            f.coeff(&jets, k, &mut out);
+            for (j, o) in jets.iter_mut().zip(&out) {
+                j[k + 1] = o.clone();
+                j[k + 1].div_u32_assign(k as u32 + 1);
+            }
+        }
+        let base = run(0, 0.0);
+        let mut biggest = 0f64;
+        for s in [0.0, -1.0, 1.0] {
+            let moved = run(1, s);
+            for i in 0..=d {
+                for k in 0..=order {
+                    let diff = Float::with_val(1000, &moved[i][k] - &base[i][k]);
+                    let q = &jets[i][k].q;
+                    biggest = biggest.max(diff.to_f64().abs());
+                    let lo = Float::with_val(1000, q.mid()) - q.rad();
+                    let hi = Float::with_val(1000, q.mid()) + q.rad();
+                    assert!(
+                        lo <= diff && diff <= hi,
+                        "component {i}, order {k}: {q:?} misses {diff}"
+                    );
+                }
+            }
+        }
+        let widest = jets.iter().flatten().map(|x| x.q.rad()).fold(0.0, f64::max);
+        assert!(biggest > 1e-22, "the draws move the coefficients: {biggest:e}");
+        assert!(widest <= 1e-8 * biggest, "radius {widest:e} vs difference {biggest:e}");
     }
 
     /// Ball Taylor scalar: (1/3)·3 at 128 bits contains 1 and the radius is a few ulps.

@@ -79,6 +79,22 @@ pub trait TaylorScalar: Clone + Debug + PartialEq {
         let _ = tmp;
         self.mul_add_assign(a, b);
     }
+    /// self += Σ_j a_j·b_{n−1−j} (n = min(len a, len b), b's last n read backwards): one
+    /// coefficient of a Cauchy product. The default is a loop of
+    /// [`Self::mul_add_assign_tmp`]; a ball type may sum the radius once for the whole dot.
+    fn add_dot_rev(&mut self, a: &[Self], b: &[Self], tmp: &mut Self) {
+        let n = a.len().min(b.len());
+        self.add_dot(a[..n].iter().zip(b[b.len() - n..].iter().rev()), tmp);
+    }
+    /// self += Σ a·b over the pairs of `pairs` (a dot product; see [`Self::add_dot_rev`]).
+    fn add_dot<'a>(&mut self, pairs: impl Iterator<Item = (&'a Self, &'a Self)>, tmp: &mut Self)
+    where
+        Self: 'a,
+    {
+        for (x, y) in pairs {
+            self.mul_add_assign_tmp(x, y, tmp);
+        }
+    }
     /// self *= x.
     fn mul_assign_ref(&mut self, x: &Self);
     /// self /= k.

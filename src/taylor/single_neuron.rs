@@ -160,9 +160,10 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
                 None => ui.assign_from(&x[1 + i][k]),
                 Some(gram) => {
                     ui.set_zero();
-                    for (gil, wl) in gram[i * d..(i + 1) * d].iter().zip(&x[1..]) {
-                        ui.mul_add_assign_tmp(gil, &wl[k], &mut self.tmp);
-                    }
+                    ui.add_dot(
+                        gram[i * d..(i + 1) * d].iter().zip(x[1..].iter().map(|wl| &wl[k])),
+                        &mut self.tmp,
+                    );
                 }
             }
         }
@@ -173,15 +174,11 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         let sk = &mut self.s[k];
         sk.set_zero();
         for (wi, ui) in x[1..].iter().zip(&self.u) {
-            for j in 0..h {
-                sk.mul_add_assign_tmp(&wi[j], &ui[k - j], tmp);
-            }
+            sk.add_dot_rev(&wi[..h], &ui[k + 1 - h..=k], tmp);
         }
         let a2k = &mut self.a2[k];
         a2k.set_zero();
-        for j in 0..h {
-            a2k.mul_add_assign_tmp(&a[j], &a[k - j], tmp);
-        }
+        a2k.add_dot_rev(&a[..h], &a[k + 1 - h..=k], tmp);
         // ×2 exactly, without building a constant (no allocation per order in MPFR).
         sk.mul_pow2_assign(1);
         a2k.mul_pow2_assign(1);
@@ -193,9 +190,7 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         }
         // ȧ_k = −η_a((a s)_k − bᵀw_k)
         self.acc.set_zero();
-        for (aj, skj) in a[..=k].iter().zip(self.s[..=k].iter().rev()) {
-            self.acc.mul_add_assign_tmp(aj, skj, &mut self.tmp);
-        }
+        self.acc.add_dot_rev(&a[..=k], &self.s[..=k], &mut self.tmp);
         self.acc2.set_zero();
         for (bi, wi) in self.xty.iter().zip(&x[1..]) {
             self.acc2.mul_add_assign_tmp(bi, &wi[k], &mut self.tmp);
@@ -208,9 +203,7 @@ impl<S: TaylorScalar> JetField<S> for SingleNeuronJet<S> {
         for i in 0..d {
             let o = &mut out[1 + i];
             o.set_zero();
-            for (a2j, ukj) in self.a2[..=k].iter().zip(self.u[i][..=k].iter().rev()) {
-                o.mul_add_assign_tmp(a2j, ukj, &mut self.tmp);
-            }
+            o.add_dot_rev(&self.a2[..=k], &self.u[i][..=k], &mut self.tmp);
             self.acc.assign_from(&a[k]);
             self.acc.mul_assign_ref(&self.xty[i]);
             o.sub_assign_ref(&self.acc);

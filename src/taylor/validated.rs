@@ -57,7 +57,7 @@
 //! Set `LAZYRICH_VALIDATED_TRACE=1` to print, per step, h and the radii of the point part, the
 //! remainder, the a-priori box and the set (to see where an enclosure's width comes from).
 
-use super::enclose::{Dual, Enclosure};
+use super::enclose::{Diff, Dual, Enclosure};
 use super::{JetField, TaylorScalar};
 use crate::num::ball::{Ball, add_up, div_up, mul_up};
 use crate::num::ball_f64::BallF64;
@@ -72,6 +72,17 @@ pub const APRIORI_TRIES: usize = 4;
 /// zeroth (A itself); the terms above it go into the directly enclosed tail, where they widen the
 /// set by about this fraction of its width per step — against ≈ 5 % of the cost per order.
 pub const JAC_CUT: f64 = 1.0 / (1u64 << 24) as f64;
+/// Highest working precision: the a-priori box, the Lagrange remainder (a bound of size
+/// ε = 2^−p), the set coefficients ([`Diff`]) and the Jacobian part are hardware balls, so 2^−p
+/// must stay well inside the normal f64 range (smallest normal 2^−1022) with room for the
+/// coefficients' growth and decay over a step.
+pub const VALIDATED_MAX_PREC: u32 = 900;
+/// The next step starts this fraction short of the one the last remainder asked for: the ratio
+/// of the interval remainder to the point-jet rule drifts by a few per cent per step along a
+/// flow whose steps shrink, and R ∝ h^N turns a 3 % overshoot into a factor 0.97^−N (≈ 35 at
+/// N = 117) and a rejected a-priori box; 0.97 cut the rejections on problem L from 45 to 4 at
+/// 334 bits (from 17 to 8 at 53) for no more steps (measured 2026-12-06).
+pub const NEXT_STEP_SAFETY: f64 = 0.97;
 /// Step reductions of one step before the run stops.
 pub const MAX_HALVINGS: usize = 60;
 
@@ -244,6 +255,53 @@ fn jets_of<S: TaylorScalar, F: JetField<S>>(field: &mut F, x0: &[S], order: usiz
     }
 }
 
+/// The Taylor coefficients over the set X = x̂ + A·r in [`Diff`] hardware balls (point x̂,
+/// difference A·r) into `xjets`, and x_k(X) = p_k + q_k into `fjets`.
+fn set_jets<S: Enclosure, E: JetField<Diff>>(
+    efield: &mut E,
+    set: &Lohner<S>,
+    xjets: &mut [Vec<Diff>],
+    fjets: &mut [Vec<BallF64>],
+    out: &mut [Diff],
+) {
+    let n = set.n;
+    let zf = BallF64::exact(0.0);
+    let r: Vec<BallF64> = set.r.iter().map(|v| zf.enclose_ball(&v.to_ball())).collect();
+    let x0: Vec<Diff> = (0..n)
+        .map(|i| {
+            let mut q = zf;
+            for (aij, rj) in set.a[i * n..(i + 1) * n].iter().zip(&r) {
+                q.add_mul(&BallF64::exact(*aij), rj);
+            }
+            Diff {
+                p: zf.enclose_ball(&set.xh[i].to_ball()),
+                q,
+            }
+        })
+        .collect();
+    jets_of(efield, &x0, xjets[0].len() - 1, xjets, out);
+    for (fj, xj) in fjets.iter_mut().zip(xjets.iter()) {
+        for (f, x) in fj.iter_mut().zip(xj) {
+            *f = x.full();
+        }
+    }
+}
+
+/// An upper bound of h^k (h ≥ 0 exact) in MPFR at 64 bits: no underflow where h^k leaves the
+/// f64 range (orders of a few hundred at 700–900 bits).
+fn pow_up(h: &Float, k: usize) -> Float {
+    let k = u32::try_from(k).unwrap_or(u32::MAX);
+    use rug::ops::Pow;
+    Float::with_val_round(64, h.pow(k), Round::Up).0
+}
+
+/// An upper bound of |c|·hn in f64 (hn ≥ 0 from [`pow_up`]): the product formed in MPFR and
+/// rounded up once, so a remainder far below 2^−1022 is not raised to a subnormal floor times |c|.
+fn remainder_mag(c: &BallF64, hn: &Float) -> f64 {
+    let m = Float::with_val_round(64, c.mag_up(), Round::Up).0;
+    Float::with_val_round(64, &m * hn, Round::Up).0.to_f64_round(Round::Up)
+}
+
 /// c·[0, 1]·hk for a ball c and hk ≥ 0 (a ball): the range of c·τ^k over τ ∈ [0, h].
 fn times_unit_range<S: Enclosure>(c: &S, hk: &S) -> S {
     let mut v = c.clone();
@@ -260,6 +318,23 @@ fn inflate<S: Enclosure>(b: &mut [S], abs: f64) {
     }
 }
 
+/// Whether `p` bits is a working precision of the validated integrator (53 …
+/// [`VALIDATED_MAX_PREC`]).
+///
+/// # Errors
+/// [`ValidatedError::Options`] naming the range and the fix.
+pub fn check_prec(p: u32) -> Result<(), ValidatedError> {
+    if (53..=VALIDATED_MAX_PREC).contains(&p) {
+        Ok(())
+    } else {
+        Err(ValidatedError::Options(format!(
+            "precision {p} bits is outside 53 … {VALIDATED_MAX_PREC} bits, the range of the validated \
+             integrator (its remainder and set bounds are hardware floating point, so 2^−p must stay \
+             in the f64 range): pass a --prec in that range"
+        )))
+    }
+}
+
 /// Rigorous integration of ẋ = F(x) from the ball vector `x0` to each of `times` (balls of
 /// times ≥ 0, in increasing order; a time with radius 0 is reached exactly).
 ///
@@ -268,27 +343,26 @@ fn inflate<S: Enclosure>(b: &mut [S], abs: f64) {
 /// and the remainder (that box is as wide as the step's motion and the remainder is a bound of
 /// size ε, so 53 bits hold both at any working precision), `dfield` the same field's
 /// coefficients in [`Dual`] hardware balls (its constants as [`Dual::constant`]) for the
-/// Jacobian part. `x0` is in `S` at the working
-/// precision.
+/// Jacobian part, `efield` the same field in [`Diff`] hardware balls (constants as
+/// [`Diff::constant`]) for the coefficients over the set X: x_k(X) for the a-priori box and
+/// x_k(X) − x_k(x̂) for the high-order tail, both at f64 cost whatever the working precision.
+/// `x0` is in `S` at the working precision.
 ///
 /// # Errors
 /// [`ValidatedError`] for options out of range, a state of the wrong length, unusable times, or
 /// a step that cannot be validated (the message names t, h and the cause).
-pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>>(
+#[allow(clippy::too_many_arguments)]
+pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>, E: JetField<Diff>>(
     field: &mut F,
     bfield: &mut H,
     dfield: &mut G,
+    efield: &mut E,
     x0: &[S],
     times: &[Ball],
     opts: &ValidatedOptions,
 ) -> Result<ValidatedTrajectory, ValidatedError> {
     let p = opts.prec;
-    if !(53..=crate::num::tol::MAX_PREC_BITS).contains(&p) {
-        return Err(ValidatedError::Options(format!(
-            "precision {p} bits must be in 53 … {} bits",
-            crate::num::tol::MAX_PREC_BITS
-        )));
-    }
+    check_prec(p)?;
     let tol = opts.tol();
     if !(tol > 0.0 && tol < 1.0) {
         return Err(ValidatedError::Options(format!(
@@ -296,7 +370,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
         )));
     }
     let n = field.dim();
-    if x0.len() != n || dfield.dim() != n || bfield.dim() != n || n == 0 {
+    if x0.len() != n || dfield.dim() != n || bfield.dim() != n || efield.dim() != n || n == 0 {
         return Err(ValidatedError::Shape {
             expected: n,
             found: x0.len(),
@@ -337,12 +411,17 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
     field.reserve(order);
     bfield.reserve(order);
     dfield.reserve(order);
+    efield.reserve(order);
     let zero = x0[0].zero_like();
     let zj = BallF64::exact(0.0);
     let zero_j = Dual::constant(zj);
     let new_jets = || vec![vec![zero.clone(); order + 1]; n];
     let mut pjets = new_jets();
-    let mut xjets = new_jets();
+    let zero_e = Diff::constant(zj);
+    let mut xjets = vec![vec![zero_e.clone(); order + 1]; n];
+    let mut eout = vec![zero_e; n];
+    // x_k(X) = p_k + q_k of the Diff jets, for the a-priori box.
+    let mut fjets = vec![vec![zj; order + 1]; n];
     let mut bjets = vec![vec![zj; order + 1]; n];
     let mut bout = vec![zj; n];
     let mut out = vec![zero.clone(); n];
@@ -375,9 +454,9 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
     let mut t = Float::with_val(pt, 0);
     let mut states = Vec::with_capacity(times.len());
     let ln_tol = tol.ln();
-    // Ratio of the accepted step to the point-jet rule's proposal in the last step: the interval
-    // remainder usually asks for a similar cut next time, so the proposal starts there (and is
-    // allowed to grow back by 10 % per step), saving most re-evaluations of the a-priori box.
+    // Ratio of the step the last remainder asked for to the point-jet rule's proposal: the
+    // interval remainder usually asks for a similar cut next time, so the proposal starts there
+    // (growing by at most 10 % per step), saving most re-evaluations of the a-priori box.
     let mut learned = 1.0f64;
     let trace = std::env::var_os("LAZYRICH_VALIDATED_TRACE").is_some();
     let norm = |jets: &[Vec<S>], m: usize| jets.iter().map(|j| j[m].mag_up()).fold(0.0, f64::max);
@@ -405,10 +484,10 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                 return Ok(ValidatedTrajectory { states, stats, stopped });
             }
             jets_of(field, &set.xh, order, &mut pjets, &mut out);
-            jets_of(field, &xbox, order, &mut xjets, &mut out);
+            set_jets(efield, &set, &mut xjets, &mut fjets, &mut eout);
             // Proposed step from the point jets (Jorba–Zou rule).
             let scale = norm(&pjets, 0).max(1.0);
-            if !scale.is_finite() || !norm(&xjets, order).is_finite() {
+            if !scale.is_finite() || !fjets.iter().all(|j| j[order].mag_up().is_finite()) {
                 return Err(ValidatedError::Failed {
                     t: t.to_f64(),
                     h: 0.0,
@@ -431,19 +510,19 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
             let mut halvings = 0;
             let mut region_halvings = 0;
             let target = tol * scale;
-            let (h_exact, h_b, h_f) = loop {
+            let (h_exact, h_b) = loop {
                 let h_exact = dyadic_step(h, &t, lo, pt);
                 let h_ball = zero.enclose_ball(&Ball::exact(h_exact.clone()));
                 let h_f = zj.enclose_ball(&Ball::exact(h_exact.clone()));
                 let hf = h_exact.to_f64();
-                let why = match apriori(bfield, &xjets, &h_ball, &h_f, order, target, &mut bjets, &mut bout) {
+                let why = match apriori(bfield, &fjets, &h_f, order, target, &mut bjets, &mut bout) {
                     Some(b) if bfield.region_holds(&b).is_some() => {
                         region_halvings += 1;
                         if region_halvings > REGION_HALVINGS {
                             // A switch within [t, t + h]: cross it with first-order steps on the
                             // hull of the pieces, or stop where the next piece is not proven.
                             match cross_switch(
-                                field, bfield, dfield, &xbox_f, hf, &mut t, lo, pt, &mut bjets, &mut bout,
+                                field, bfield, dfield, efield, &xbox_f, hf, &mut t, lo, pt, &mut bjets, &mut bout,
                             ) {
                                 Ok(next) => {
                                     let hc = next.1;
@@ -488,23 +567,22 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                         // The Lagrange remainder x_N(B)·h^N over the validated box: its interval
                         // coefficients overestimate the point ones, so the step is also cut until
                         // the remainder meets the tolerance (R ∝ h^N).
-                        let hn = pow_ball(&h_f, order);
+                        let hn = pow_up(&h_exact, order);
                         let rmax = bjets
                             .iter()
-                            .map(|bj| mul_up(bj[order].mag_up(), hn.mag_up()))
+                            .map(|bj| remainder_mag(&bj[order], &hn))
                             .fold(0.0, f64::max);
+                        // The step at which R would reach half the tolerance (R ∝ h^N), a little
+                        // short of it: the next step starts from it (the remainder changes
+                        // slowly along the flow), a cut step goes to it.
+                        let fit = (0.5 * target / rmax).powf(1.0 / order as f64);
                         if rmax <= target {
                             if hf < remaining && proposal.is_finite() {
-                                learned = if halvings == 0 {
-                                    (hf / proposal) * 1.1
-                                } else {
-                                    hf / proposal
-                                }
-                                .clamp(1e-3, 1.0);
+                                learned = (hf * fit.min(1.1) * NEXT_STEP_SAFETY / proposal).clamp(1e-3, 1.0);
                             }
-                            break (h_exact, h_ball, h_f);
+                            break (h_exact, h_ball);
                         }
-                        h = hf * (0.9 * (target / rmax).powf(1.0 / order as f64)).clamp(0.1, 0.95);
+                        h = hf * fit.clamp(0.1, 0.98);
                         "the Lagrange remainder over the a-priori box stayed above the tolerance"
                     }
                     None => {
@@ -512,6 +590,9 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                         "the a-priori enclosure (existence test) failed"
                     }
                 };
+                if trace {
+                    eprintln!("  step {hf:.4e} cut: {why}");
+                }
                 halvings += 1;
                 stats.halvings += 1;
                 if halvings > MAX_HALVINGS {
@@ -533,9 +614,16 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                     acc
                 })
                 .collect();
-            let hn = pow_ball(&h_f, order);
-            for (yi, bj) in y.iter_mut().zip(&bjets) {
-                yi.add_assign_ref(&zero.enclose_ball(&Enclosure::to_ball(&times_unit_range(&bj[order], &hn))));
+            // R = x_N(B)·τ^N, τ ∈ [0, h]: in [−M, M] with M ≥ |x_N(B)|·h^N from MPFR (h^N
+            // leaves the f64 range at high orders, where a ball product's f64 radius would floor
+            // it at a subnormal times |x_N(B)|).
+            let hn = pow_up(&h_exact, order);
+            let rr: Vec<Ball> = bjets
+                .iter()
+                .map(|bj| Ball::with_rad(Float::new(53), remainder_mag(&bj[order], &hn)))
+                .collect();
+            for (yi, ri) in y.iter_mut().zip(&rr) {
+                yi.add_assign_ref(&zero.enclose_ball(ri));
             }
             // Set part: dual hardware balls over X seeded with A's columns, up to the order M
             // where the derivative terms fall below JAC_CUT of the first.
@@ -573,17 +661,18 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                 }
             }
             stats.max_jac_order = stats.max_jac_order.max(m_used);
-            // Tail Σ_{M≤k<N} (x_k(X) − x_k(x̂)) h^k.
+            // Tail Σ_{M≤k<N} (x_k(X) − x_k(x̂)) h^k, from the Diff jets' differences.
             if m_used < order {
-                let mut hk = pow_ball(&h_b, m_used);
+                let mut hk = pow_ball(&h_j, m_used);
+                let mut tail = vec![zj; n];
                 for k in m_used..order {
-                    for i in 0..n {
-                        let mut d = xjets[i][k].clone();
-                        d.sub_assign_ref(&pjets[i][k]);
-                        d.mul_assign_ref(&hk);
-                        y[i].add_assign_ref(&d);
+                    for (ti, xi) in tail.iter_mut().zip(&xjets) {
+                        ti.add_mul(&xi[k].q, &hk);
                     }
-                    hk.mul_assign_ref(&h_b);
+                    hk.mul_assign(&h_j);
+                }
+                for (yi, ti) in y.iter_mut().zip(&tail) {
+                    yi.add_assign_ref(&zero.enclose_ball(&ti.to_ball(53)));
                 }
             }
             if trace {
@@ -601,14 +690,13 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                     eprintln!("  point-jet radii·h^k: {}", per_k.join(" "));
                 }
                 let mf = |v: &[BallF64]| v.iter().map(BallF64::rad).fold(0.0, f64::max);
-                let rr: Vec<BallF64> = bjets.iter().map(|bj| times_unit_range(&bj[order], &hn)).collect();
                 let bw: Vec<BallF64> = bjets.iter().map(|bj| bj[0]).collect();
                 eprintln!(
                     "t={:.4} h={:.4} y.rad={:.2e} R.rad={:.2e} B.rad={:.2e} X.rad={:.2e} r.rad={:.2e} M={m_used}",
                     t.to_f64(),
                     h_exact.to_f64(),
                     mx(&y),
-                    mf(&rr),
+                    rr.iter().map(Ball::rad).fold(0.0, f64::max),
                     mf(&bw),
                     mx(&xbox),
                     mx(&set.r)
@@ -647,19 +735,17 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
         } else {
             // An inexact decimal time: the a-priori box over [lo, hi].
             let xbox = set.hull();
-            jets_of(field, &xbox, order, &mut xjets, &mut out);
+            set_jets(efield, &set, &mut xjets, &mut fjets, &mut eout);
             let width = Float::with_val_round(pt, hi - lo, Round::Up).0;
             let scale = xbox.iter().map(S::mag_up).fold(1.0, f64::max);
-            let w_ball = zero.enclose_ball(&Ball::exact(width.clone()));
             let w_f = zj.enclose_ball(&Ball::exact(width.clone()));
-            let b =
-                apriori(bfield, &xjets, &w_ball, &w_f, order, tol * scale, &mut bjets, &mut bout).ok_or_else(|| {
-                    ValidatedError::Failed {
-                        t: t.to_f64(),
-                        h: width.to_f64(),
-                        why: "the box around an inexact decimal output time could not be validated".into(),
-                    }
-                })?;
+            let b = apriori(bfield, &fjets, &w_f, order, tol * scale, &mut bjets, &mut bout).ok_or_else(|| {
+                ValidatedError::Failed {
+                    t: t.to_f64(),
+                    h: width.to_f64(),
+                    why: "the box around an inexact decimal output time could not be validated".into(),
+                }
+            })?;
             states.push(b.iter().map(|v| v.to_ball(53)).collect());
         }
     }
@@ -679,10 +765,11 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
 /// new piece is selected in all three fields; returns the new box and h. The crossing may not
 /// pass `lo` (an output time).
 #[allow(clippy::too_many_arguments)]
-fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>>(
+fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>, E: JetField<Diff>>(
     field: &mut F,
     bfield: &mut H,
     dfield: &mut G,
+    efield: &mut E,
     x: &[BallF64],
     h_last: f64,
     t: &mut Float,
@@ -746,6 +833,7 @@ fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<
                     field.set_region(&next, &none);
                     bfield.set_region(&next, &none);
                     dfield.set_region(&next, &none);
+                    efield.set_region(&next, &none);
                     if t.add_assign_round(&h_exact, Round::Nearest) != Ordering::Equal {
                         return Err(format!("the time grid is no longer exact at {pt} bits"));
                     }
@@ -819,10 +907,9 @@ fn pow_ball<S: Enclosure>(h: &S, k: usize) -> S {
 /// refinements do not validate it. On success, `bjets[i][order]` holds x_N(B) for the
 /// remainder. `h` and `hf` enclose the same step in both scalars.
 #[allow(clippy::too_many_arguments)]
-fn apriori<S: Enclosure, H: JetField<BallF64>>(
+fn apriori<H: JetField<BallF64>>(
     bfield: &mut H,
-    xj: &[Vec<S>],
-    h: &S,
+    xj: &[Vec<BallF64>],
     hf: &BallF64,
     order: usize,
     abs: f64,
@@ -831,22 +918,22 @@ fn apriori<S: Enclosure, H: JetField<BallF64>>(
 ) -> Option<Vec<BallF64>> {
     let n = xj.len();
     let zf = BallF64::exact(0.0);
-    // E = Σ_{k<N} x_k(X)·[0, h]^k (x_0(X) = X), in the working scalar, then enclosed.
-    let mut e: Vec<S> = xj.iter().map(|j| j[0].clone()).collect();
-    let mut hk = h.clone();
+    // E = Σ_{k<N} x_k(X)·[0, h]^k (x_0(X) = X).
+    let mut e: Vec<BallF64> = xj.iter().map(|j| j[0]).collect();
+    let mut hk = *hf;
     for k in 1..order {
         for (ei, xi) in e.iter_mut().zip(xj) {
-            ei.add_assign_ref(&times_unit_range(&xi[k], &hk));
+            ei.add_assign(&times_unit_range(&xi[k], &hk));
         }
-        hk.mul_assign_ref(h);
+        hk.mul_assign(hf);
     }
-    let e: Vec<BallF64> = e.iter().map(|v| zf.enclose_ball(&v.to_ball())).collect();
     let hn = pow_ball(hf, order);
+    let _ = zf;
     // First guess: E + x_N(X)·[0, h^N], inflated.
     let mut b: Vec<BallF64> = (0..n)
         .map(|i| {
             let mut v = e[i];
-            v.add_assign(&times_unit_range(&zf.enclose_ball(&xj[i][order].to_ball()), &hn));
+            v.add_assign(&times_unit_range(&xj[i][order], &hn));
             v
         })
         .collect();
