@@ -29,7 +29,7 @@
 //! ([`JetField::stepper_f64`], [`StepperF64`]): the integrator then only asks it for the
 //! coefficients' norms, Horner evaluations and the move to the step's end, with the same
 //! arithmetic as the generic path (bit-identical results). The single-neuron kernel does
-//! (anchor: 20.6 → 16.6 µs in one run).
+//! (anchor: 20.6 → 16.6 µs in one run; 14.8 µs with its AVX-512 build).
 //!
 //! **Error estimate** (not a proof; [`TaylorStats::err_estimate`]): per step,
 //! ‖x_{N−1}‖h^{N−1} + ‖x_N‖h^N (≥ the modelled remainder: the last two computed terms bound the
