@@ -63,8 +63,8 @@
 //! Issue 14 item 5 (fast jets), `taylor/problem_L_anchor/f64_tol1e-10`: one f64 solve of the
 //! peers' anchor (`../shared/bench/problem_L_anchor.json`, or `$LAZYRICH_SHARED_DIR/bench/…`;
 //! skipped with a printed line when absent) on the full 11-D field, its 7 output times to
-//! t = 20, with the f64 whole-step kernel; `…/f64_order_by_order_tol1e-10` is the generic
-//! recurrence under the same step rule (A/B). The setup prints the error at t = 20 against a
+//! t = 20, with the f64 engine of the whole-step kernel; `…/f64_order_by_order_tol1e-10` is the
+//! generic recurrence under the same step rule (A/B). The setup prints the error at t = 20 against a
 //! 334-bit Taylor run (tol 1e-100) of the same decimal inputs. 2026-12-06, `-- --warm-up-time 1
 //! --measurement-time 4` (3 for the interleaved runs), another `lazyrich simulate` busy on one
 //! of the 2 cores throughout (load average 2.5 → 5, the VM in a slow phase for the later runs):
@@ -81,6 +81,23 @@
 //!   the old code at 53–54 µs and heyoka at 18.7–18.9 µs (1.2e-13) in their session; scaled by
 //!   the same-run ratio the new code is ≈ 16 µs there, but ≤ 19 µs has not been measured in
 //!   this session (best median 21.3 µs).
+//! - later on 2026-12-06 (branch `fastf64`), `-- --warm-up-time 1 --measurement-time 4`, the
+//!   bench binary of the commit before (old) and of the two changes below run interleaved,
+//!   `--bench problem_L_anchor/f64_tol1e-10`, two rounds, load average 2.8 → 2.0 (other
+//!   engineers' builds): old 20.6 / 22.9 µs; f64 engine (jets kept order-major in the kernel,
+//!   no copy into per-component `Vec`s, norms and Horner on its rows:
+//!   [`lazyrich::taylor::StepperF64`]) 16.9 / 16.6 µs; engine + the kernel compiled for
+//!   AVX-512 when the CPU has it 14.8 / 14.8 µs (≤ 19 µs, heyoka's time in the peers' run). All
+//!   three: 32 steps of order 13, error at t = 20 1.25e-13, bit-identical (err_estimate
+//!   4.85795631913035e-10 in each). Right after, old then new (engine + AVX-512), `--bench f64`,
+//!   load ≈ 1.6: anchor 21.2 → 15.6 µs (order by order 82.0 → 80.3, unchanged code); problem L
+//!   full field 32.1 → 24.2 µs; span 14.2 → 14.3 µs (unchanged code). A perf profile of the old entry: kernel 54 %, integrator
+//!   loop 17.5 % (generic Horner and norms over per-component `Vec`s), the kernel's transpose
+//!   into them 7 %, ln/exp 3 %; with the engine the kernel is ≈ 82 % of the solve. Measured and
+//!   not adopted (scratch driver, same process, interleaved): skipping G's two zero padding
+//!   columns (−2 %); the field in G's eigenbasis (w = Qv, u_k = λ ⊙ v_k, no mat-vec per order:
+//!   −11 … −13 %, but results change at 2e-15 and the step rule's ∞-norms are not rotation
+//!   invariant); a 16-lane kernel for d = 10 (slower than 12 lanes, with or without AVX-512).
 //!
 //! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
 //! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.

@@ -179,3 +179,52 @@ fn single_neuron_step_fast_path_matches_the_order_by_order_recurrence() {
         }
     }
 }
+
+/// The f64 engine ([`JetField::stepper_f64`]: jets kept order-major in the kernel, norms and
+/// Horner on its rows) against the order-by-order route of [`integrate`] (kernel off): the same
+/// number of steps and every output state equal to 1e-13 of its size, on the catalog's problem
+/// L (d = 10, 49 steps), the anchor when present, and a dense d = 6 problem (another lane
+/// count); and the engine is only offered when reserved for the order asked.
+#[test]
+fn f64_engine_integrates_as_the_order_by_order_route() {
+    let mut cases: Vec<(&str, SingleNeuron, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut from_case = |name: &'static str, c: SingleNeuronCase| {
+        let m = SingleNeuron::new(&c.x_f64(), &c.y_f64(), c.eta_a.to_f64(), c.eta_w.to_f64()).unwrap();
+        let th0 = m.theta(c.a0.to_f64(), &c.w0_f64()).unwrap();
+        cases.push((name, m, th0, c.times_f64()));
+    };
+    from_case("problem_L (catalog)", samples::problem_l(1));
+    if let Some(c) = anchor() {
+        from_case("problem_L anchor", c);
+    }
+    let (n, d) = (7, 6);
+    let x: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..d).map(|j| ((i * d + j) as f64 * 0.77).sin()).collect())
+        .collect();
+    let y: Vec<f64> = (0..n).map(|i| (i as f64 * 1.3).cos()).collect();
+    let m = SingleNeuron::new(&x, &y, 0.7, 1.3).unwrap();
+    let w0: Vec<f64> = (0..d).map(|j| 0.1 * (j as f64 + 0.5).sin()).collect();
+    let th0 = m.theta(0.2, &w0).unwrap();
+    cases.push(("dense_d6", m, th0, vec![0.0, 0.3, 1.0, 2.5, 4.0]));
+    for (name, m, th0, times) in cases {
+        let opts = TaylorOptions::new(TOL);
+        let mut f = SingleNeuronJet::from_model(&m);
+        f.reserve(opts.order() - 1);
+        assert!(f.stepper_f64(opts.order()).is_none(), "{name}: not reserved");
+        let fast = integrate(&mut f, &th0, &times, &opts).unwrap();
+        assert!(f.stepper_f64(opts.order()).is_some(), "{name}: the engine is on");
+        f.set_step_fast(false);
+        assert!(f.stepper_f64(opts.order()).is_none(), "{name}: switched off");
+        let slow = integrate(&mut f, &th0, &times, &opts).unwrap();
+        assert_eq!(fast.stats.steps, slow.stats.steps, "{name}: steps");
+        for (t, (xf, xs)) in times.iter().zip(fast.states.iter().zip(&slow.states)) {
+            let scale = xs.iter().map(|v| v.abs()).fold(1.0, f64::max);
+            for (i, (a, b)) in xf.iter().zip(xs).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-13 * scale,
+                    "{name}: t = {t}, component {i}: engine {a} vs order by order {b}"
+                );
+            }
+        }
+    }
+}
