@@ -459,13 +459,6 @@ const SWITCH_BISECTIONS: usize = 124;
 /// pre-activation straight back): the reference stops there, as the certificate must.
 const SLIDING_GAP: f64 = 1e-9;
 
-/// Width budget after a crossed switch. The crossing steps are first order (x(t+h) ∈ X +
-/// h·F_hull(B), slopes of undecided pre-activations enclosed by [γ, 1]) until the next pattern is
-/// proven, so the width they add is set by the crossing window, not by p: 3e-12 … 1.5e-10 were
-/// measured on these draws at 64 bits (the widest after 40 counted crossings); 1e-9 keeps the
-/// enclosure useful (a 7× margin on the widest measured) without tying it to one draw.
-const PL_CROSSING_WIDTH: f64 = 1e-9;
-
 /// An independent piecewise-linear reference: MPFR Taylor runs (REF_TOL, `PL_REF_PREC` bits) of
 /// the fixed-pattern field over a grid of `PL_GRID`; when a pre-activation w_kᵀx_i leaves its
 /// sign at the end of a grid step, the first switch time is bisected (`SWITCH_BISECTIONS`), the
@@ -777,7 +770,12 @@ proptest! {
              stopped: {:?}; width {w:e}",
             c.gamma.as_str(), c.times.len(), tr.stats.switches, ref_switches, tr.stopped.as_ref().map(|s| (s.t, &s.why))
         );
-        let budget = if tr.stats.switches == 0 { drawn_width_budget() } else { PL_CROSSING_WIDTH };
-        prop_assert!(w < budget, "width {:e}", w);
+        // Widths: the order's prediction holds only before the first switch. The crossing steps
+        // are first order (x(t+h) ∈ X + h·F_hull(B), undecided slopes enclosed by [γ, 1]), so
+        // the width they add is set by the crossing window, not by p; after a switch only the
+        // containment above is asserted (the width is printed).
+        if tr.stats.switches == 0 {
+            prop_assert!(w < drawn_width_budget(), "width {:e}", w);
+        }
     }
 }

@@ -179,7 +179,9 @@ pub struct ValidatedStats {
     pub min_step: f64,
     /// Largest accepted step.
     pub max_step: f64,
-    /// Switches of a piecewise field crossed (first-order steps on the hull of the pieces).
+    /// Activation switches of a piecewise field crossed: pre-activations whose proven sign
+    /// changed across a crossing (first-order steps on the hull of the pieces); a graze (the
+    /// sign proven the same after the crossing) counts 0.
     pub switches: usize,
 }
 
@@ -546,7 +548,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                                             .collect(),
                                     };
                                     stats.steps += 1;
-                                    stats.switches += 1;
+                                    stats.switches += next.2;
                                     stats.min_step = stats.min_step.min(hc);
                                     continue 'march;
                                 }
@@ -762,7 +764,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
 /// B ⊇ X + [0, h]·F_hull(B), and x(t + h) ∈ X + h·F_hull(B) (the integral of a field whose values
 /// lie in F_hull(B)). h starts at twice the last tried step and doubles until the next piece is
 /// proven on the new box (at most [`CROSSING_TRIES`] times). On success `t` is advanced and the
-/// new piece is selected in all three fields; returns the new box and h. The crossing may not
+/// new piece is selected in all four fields; returns the new box, h and how many constraints changed sign. The crossing may not
 /// pass `lo` (an output time).
 #[allow(clippy::too_many_arguments)]
 fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<Dual<BallF64>>, E: JetField<Diff>>(
@@ -777,7 +779,7 @@ fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<
     pt: u32,
     bjets: &mut [Vec<BallF64>],
     bout: &mut [BallF64],
-) -> Result<(Vec<BallF64>, f64), String> {
+) -> Result<(Vec<BallF64>, f64, usize), String> {
     let n = x.len();
     let mut h = 2.0 * h_last.max(f64::MIN_POSITIVE);
     let current = bfield.decide_region(x)?;
@@ -845,7 +847,8 @@ fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<
                             h_exact.to_f64()
                         );
                     }
-                    return Ok((end, h_exact.to_f64()));
+                    let changed = next.iter().zip(&current).filter(|(a, b)| a != b).count();
+                    return Ok((end, h_exact.to_f64(), changed));
                 }
                 Err(e) => why = e,
             }
