@@ -20,7 +20,7 @@ use lazyrich::num::ball::Ball;
 use lazyrich::num::decimal::Num;
 use lazyrich::num::mp;
 use lazyrich::taylor::cases::{self, ball_of};
-use lazyrich::taylor::validated::{Stopped, ValidatedOptions, ValidatedStats};
+use lazyrich::taylor::validated::{Stopped, VALIDATED_MAX_PREC, ValidatedOptions, ValidatedStats};
 use serde_json::{Map, Value, json};
 
 /// Largest state dimension the validated integrator is run on: its cost per step grows as n³
@@ -202,12 +202,79 @@ fn printed_numbers(v: &Value, out: &mut Vec<Option<String>>) {
     }
 }
 
-/// An upper bound of |printed − true| for the printed decimal text and the true value's ball.
-fn distance_up(text: &str, truth: &Ball) -> Result<f64> {
+/// An upper bound of |printed − true| for the printed decimal text (enclosed at `prec` bits)
+/// and the true value's ball.
+fn distance_up(text: &str, truth: &Ball, prec: u32) -> Result<f64> {
     let num = Num::parse(text).map_err(|e| anyhow::anyhow!("printed value {text} is not decimal: {e}"))?;
-    let mut d = ball_of(&num, 2 * CERTIFY_PREC);
+    let mut d = ball_of(&num, prec);
     d.sub_assign(truth);
     Ok(d.mag_up())
+}
+
+/// `exact --certify`: replace the closed form's own error estimates in `v` (`abs_err_bound`,
+/// `err_bounds` per point; `delta_abs_err_bound`, `ref_method` at the top) by proven bounds
+/// against a validated enclosure of the exact flow of the inputs as written, at `prec + 32`
+/// bits (at least [`CERTIFY_PREC`]). So a defect of the inputs the closed form assumes away
+/// (an X that is whitened only to 1e-34, a decimal a0 the closed form reads through f64) is in
+/// the bound, as is the rounding of the printed decimals. The single neuron's printed δ gets
+/// `delta_err_bound` from δ = η_w a0² − η_a‖w0‖² enclosed from the decimal inputs.
+///
+/// # Errors
+/// A precision whose reference would exceed the validated integrator's range, a model it cannot
+/// run, and everything [`certify`] refuses.
+pub(super) fn certify_exact(case: &Case, v: &mut Value, prec: u32) -> Result<()> {
+    let ref_prec = (prec + 32).max(CERTIFY_PREC);
+    if ref_prec > VALIDATED_MAX_PREC {
+        bail!(
+            "exact --certify proves its bounds with a validated enclosure at --prec + 32 bits, at most \
+             {VALIDATED_MAX_PREC}: pass --prec ≤ {} with --certify",
+            VALIDATED_MAX_PREC - 32
+        );
+    }
+    check_model(case)?;
+    let Some(top) = v.as_object_mut() else {
+        bail!("internal: the exact output is not an object");
+    };
+    top.remove("delta_abs_err_bound");
+    top.remove("ref_method");
+    // Results with no validated counterpart (t → ∞ limits; spectra of the data) leave the output
+    // under --certify and are listed in certificate.omitted_fields; input diagnostics (defects)
+    // stay: they describe the inputs, not the flow.
+    let mut omitted_top: Vec<&str> = Vec::new();
+    for name in ["limit", "singular_values_of_xty", "mode_deltas"] {
+        if top.remove(name).is_some() {
+            omitted_top.push(name);
+        }
+    }
+    if let (Case::SingleNeuron(c), Some(Value::String(text))) = (case, top.get("delta").cloned()) {
+        let p = 2 * ref_prec;
+        let b = |x: &Num| ball_of(x, p);
+        let mut delta = b(&c.a0);
+        delta = delta.mul(&delta).mul(&b(&c.eta_w));
+        let mut w2 = Ball::from_u32(p, 0);
+        for w in &c.w0 {
+            let wb = b(w);
+            w2 = w2.add(&wb.mul(&wb));
+        }
+        delta.sub_assign(&w2.mul(&b(&c.eta_a)));
+        top.insert("delta_err_bound".into(), printed_bound(distance_up(&text, &delta, p)?));
+    }
+    for p in top
+        .get_mut("points")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(o) = p.as_object_mut() {
+            o.remove("abs_err_bound");
+            o.remove("err_bounds");
+        }
+    }
+    certify_at(case, v, ref_prec, None)?;
+    if let Some(Value::Array(list)) = v.pointer_mut("/certificate/omitted_fields") {
+        list.extend(omitted_top.into_iter().map(Value::from));
+    }
+    Ok(())
 }
 
 /// `--certify`: add `err_bound` (and per field `err_bounds`) to every point of `v`, remove the
@@ -217,7 +284,13 @@ fn distance_up(text: &str, truth: &Ball) -> Result<f64> {
 /// As [`rigorous_json`]; also when a printed value is not finite or a field's enclosure is not
 /// finite (no bound can be proven for it).
 pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
-    let (times, qs, stats, stopped) = enclose_quantities(case, CERTIFY_PREC, Some(CERTIFY_TOL))?;
+    certify_at(case, v, CERTIFY_PREC, Some(CERTIFY_TOL))
+}
+
+/// [`certify`] with the reference enclosure at `prec` bits and local tolerance `tol` (`None`:
+/// 2^−prec); printed decimals are enclosed at 2·`prec` bits.
+fn certify_at(case: &Case, v: &mut Value, prec: u32, tol: Option<f64>) -> Result<()> {
+    let (times, qs, stats, stopped) = enclose_quantities(case, prec, tol)?;
     if let Some(s) = stopped {
         bail!(
             "no proven bound past t = {:e} ({} of {} output times enclosed): {}; certify a shorter time span, or \
@@ -250,7 +323,8 @@ pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
         }
         let mut bounds = Map::new();
         let mut point_bound = match o.get("t") {
-            Some(Value::Number(n)) => distance_up(&n.to_string(), &ball_of(t, 2 * CERTIFY_PREC))?,
+            Some(Value::Number(n)) => distance_up(&n.to_string(), &ball_of(t, 2 * prec), 2 * prec)?,
+            Some(Value::String(s)) => distance_up(s, &ball_of(t, 2 * prec), 2 * prec)?,
             _ => bail!("the point at t = {} prints no numeric time", t.as_str()),
         };
         bounds.insert("t".into(), printed_bound(point_bound));
@@ -282,7 +356,7 @@ pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
                     );
                 }
                 widest = widest.max(truth.rad());
-                fb = fb.max(distance_up(text, truth)?);
+                fb = fb.max(distance_up(text, truth, 2 * prec)?);
             }
             bounds.insert(q.name.into(), printed_bound(fb));
             point_bound = point_bound.max(fb);
@@ -305,7 +379,7 @@ pub(super) fn certify(case: &Case, v: &mut Value) -> Result<()> {
         json!({
             "rigorous": true,
             "method": METHOD,
-            "prec_bits": CERTIFY_PREC,
+            "prec_bits": prec,
             "reference_max_rad": printed_bound(widest),
             "max_err_bound": printed_bound(worst),
             "covers": "err_bound at each point is a proven upper bound on |printed − exact| for every numeric field \
