@@ -685,3 +685,39 @@ fn exact_certify_covers_input_defects() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A value that cannot be computed is an error naming the quantity, the time and the cause —
+/// never a printed null or "NaN" with a bound (issue 15's hostile inputs: rates of 1e300, t = 1e9
+/// at 128 bits, a zero init whose angle φ does not exist), and nothing partial on stdout.
+#[test]
+fn values_that_do_not_exist_are_errors() {
+    let dir = std::env::temp_dir().join(format!("lazyrich_nonexistent_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            r#""a0": 1, "w0": [-1, 0], "eta_a": "1e300", "eta_w": "1e300", "times": [0, 1, 5]"#,
+            "53",
+            "overflowed",
+        ),
+        (
+            r#""a0": 1, "w0": [-1, 0], "eta_a": 1, "eta_w": 1, "times": [0, 1e9]"#,
+            "128",
+            "t = 1e+9",
+        ),
+        (
+            r#""a0": 0, "w0": [0, 0], "eta_a": 1, "eta_w": 1, "times": [0, 1]"#,
+            "53",
+            "phi",
+        ),
+    ];
+    for (k, (fields, prec, says)) in cases.iter().enumerate() {
+        let path = dir.join(format!("c{k}.json"));
+        let text = format!(r#"{{"model": "single_neuron", "x": [[1, 0], [0, 1]], "y": [0, 1], {fields}}}"#);
+        std::fs::write(&path, text).unwrap();
+        let (code, v, e) = run(&["exact", "--case", path.to_str().unwrap(), "--prec", prec]);
+        assert_eq!(code, 2, "{fields}: {v}");
+        assert_eq!(v, Value::Null, "no partial output");
+        assert!(e.contains("could not compute") && e.contains(says), "{fields}: {e}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -228,6 +228,67 @@ impl MethodArg {
 }
 
 /// Entry point; returns the exit code.
+/// Print a JSON document on stdout. A reader that closes the pipe early (`| head`) ends the
+/// output quietly instead of a panic.
+///
+/// # Errors
+/// Serialisation failures and write errors other than a closed pipe.
+pub(crate) fn emit_json(v: &Value) -> Result<()> {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(v)?;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Refuse an output in which a value could not be computed: a `null`, or a decimal string that
+/// is NaN or infinite, anywhere in a point (values and bounds alike). A value that does not
+/// exist is an error naming the quantity, the time and the likely cause — never a printed
+/// number with a bound.
+///
+/// # Errors
+/// The first such value, with its field, time and what to do.
+fn check_computed(v: &Value, what: &str) -> Result<()> {
+    fn bad(x: &Value) -> bool {
+        match x {
+            Value::Null => true,
+            Value::String(s) => {
+                let l = s.trim().to_ascii_lowercase();
+                l.contains("nan") || l.contains("inf")
+            }
+            Value::Array(a) => a.iter().any(bad),
+            Value::Object(o) => o.values().any(bad),
+            _ => false,
+        }
+    }
+    for p in v.get("points").and_then(Value::as_array).into_iter().flatten() {
+        let Some(o) = p.as_object() else { continue };
+        let t = o
+            .get("t")
+            .map_or_else(|| "?".to_string(), |t| t.to_string().trim_matches('"').to_string());
+        for (k, x) in o {
+            if bad(x) {
+                let cause = match k.as_str() {
+                    "phi" | "kernel_distance" => {
+                        "it is undefined there (the angle φ and the kernel distance need w ≠ 0 and a ≠ 0)"
+                    }
+                    _ => {
+                        "it overflowed or lost all precision (very large rates or times: the exponentials \
+                         of the solution leave the number range)"
+                    }
+                };
+                bail!(
+                    "{what} could not compute {k} at t = {t}: {cause}; no value or bound can be printed for it — \
+                     change the case (rates, times, initial weights) or, at high precision, raise --prec"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match run(cli) {
@@ -287,10 +348,11 @@ fn run(cli: Cli) -> Result<i32> {
                 ),
             };
             let mut v = v;
+            check_computed(&v, "the closed form")?;
             if certify_flag {
                 certify::certify_exact(&case_v, &mut v, prec)?;
             }
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            emit_json(&v)?;
             Ok(0)
         }
         Command::Simulate {
@@ -317,7 +379,7 @@ fn run(cli: Cli) -> Result<i32> {
                     bail!("--rigorous integrates the parameter flow: drop --form/--events");
                 }
                 let v = certify::rigorous_json(&case_v, prec, tol)?;
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                emit_json(&v)?;
                 return Ok(0);
             }
             let certify_case = if certify {
@@ -401,10 +463,11 @@ fn run(cli: Cli) -> Result<i32> {
                 }
             };
             let mut v = v;
+            check_computed(&v, "the simulation")?;
             if let Some(c) = &certify_case {
                 certify::certify(c, &mut v)?;
             }
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            emit_json(&v)?;
             Ok(0)
         }
         Command::BenchProblemR {

@@ -213,15 +213,12 @@ pub(super) fn bench_problem_r(
         BenchMethod::Diffsol(m) => m.as_str(),
         BenchMethod::Imex(t) => t.name,
     };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json!({
+    super::emit_json(&json!({
             "problem": "R", "d": d, "h": h, "n": n, "t_end": t_end, "method": name, "rtol": rtol,
             "runs": runs, "threads": threads, "median_seconds": med.0, "steps": med.1, "gradients": med.2,
             "gradient_ms_median": tg[10] * 1e3, "top_hessian_eigenvalue": lam, "second_hessian_eigenvalue": lam2,
             "final_loss": model.loss(&last), "imex_stats": extra,
-        }))?
-    );
+    }))?;
     Ok(0)
 }
 

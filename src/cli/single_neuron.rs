@@ -160,7 +160,10 @@ pub(super) fn exact_rigorous_json(c: &SingleNeuronCase, prec: u32) -> Result<Val
             };
             o.insert(q.into(), v);
         }
-        o.insert("max_rel_rad".into(), num_or_null(pb.max_rel_rad()));
+        // Infinite when an enclosure of 0 has a positive radius: then not printed (lo/hi say it).
+        if pb.max_rel_rad().is_finite() {
+            o.insert("max_rel_rad".into(), json!(pb.max_rel_rad()));
+        }
         arr.push(Value::Object(o));
     }
     out.insert("points".into(), Value::Array(arr));
@@ -266,20 +269,25 @@ pub(super) fn simulate_taylor_json(c: &SingleNeuronCase, prec: u32, tol: f64) ->
             let ks = emp::kernel_distance_mp(&eta_a, &eta_w, &x0[0], &x0[1..], a, w, p);
             let dd = Float::with_val(p, delta_of(a, w) - &d0).abs().to_f64();
             drift = drift.max(dd);
-            pts.push(
-                json!({"t": t.as_str(), "a": dec(a), "w": w.iter().map(dec).collect::<Vec<_>>(),
+            let mut point = json!({"t": t.as_str(), "a": dec(a), "w": w.iter().map(dec).collect::<Vec<_>>(),
                              "beta": beta.iter().map(dec).collect::<Vec<_>>(), "mu": dec(&mu),
                              "phi": if phi.is_finite() { dec(&phi) } else { Value::Null },
-                             "kernel_distance": if ks.is_finite() && whitened { dec(&ks) } else { Value::Null },
-                             "loss": dec(&loss), "delta_drift": dd}),
-            );
+                             "kernel_distance": dec(&ks),
+                             "loss": dec(&loss), "delta_drift": dd});
+            if !whitened {
+                // Not available (see the note), so not printed.
+                if let Some(o) = point.as_object_mut() {
+                    o.remove("kernel_distance");
+                }
+            }
+            pts.push(point);
         }
         if model.whitening_defect() > 0.0 {
             out.insert(
                 "note".into(),
                 json!(
-                    "kernel_distance is null above 53 bits for non-whitened X (the MPFR kernel distance \
-                       implements the whitened formula tr(M0 Mt) only); use --prec 53 for it"
+                    "kernel_distance is not printed above 53 bits for non-whitened X (the MPFR kernel \
+                       distance implements the whitened formula tr(M0 Mt) only); use --prec 53 for it"
                 ),
             );
         }
@@ -318,8 +326,8 @@ pub(super) fn simulate_json(c: &SingleNeuronCase, opts: &FlowOptions, function_s
                 // (a, w) up to the symmetry (a, w) → (−a, −w): M and the kernel do not see it.
                 let th = theta_from_beta(&model, b, delta0);
                 let o = observables(&model, &theta0, *t, &th);
-                json!({"t": t, "beta": b, "loss": model.loss_beta(b), "kernel_distance": num_or_null(o.kernel_distance),
-                       "a": Value::Null, "w": Value::Null, "mu": Value::Null, "phi": Value::Null})
+                // θ is known only up to its sign here: a, w, μ, φ are not printed in this form.
+                json!({"t": t, "beta": b, "loss": model.loss_beta(b), "kernel_distance": num_or_null(o.kernel_distance)})
             })
             .collect();
         out.insert("points".into(), Value::Array(pts));

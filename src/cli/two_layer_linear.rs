@@ -86,11 +86,11 @@ pub(super) fn simulate_json(c: &TwoLayerLinearCase, opts: &FlowOptions, function
             .iter()
             .zip(&times)
             .map(|(b, t)| {
-                json!({"t": t, "beta": nested(b, d, cc), "loss": model.deep().loss_beta(b), "conserved_drift": Value::Null})
+                // The β flow has no conserved matrix to drift: not printed in this form.
+                json!({"t": t, "beta": nested(b, d, cc), "loss": model.deep().loss_beta(b)})
             })
             .collect();
         out.insert("points".into(), Value::Array(pts));
-        out.insert("conserved_drift".into(), Value::Null);
         out.insert(
             "note".into(),
             json!("Theorem 4.2 β flow: Δ = δI_h is built into the equation, so there is no parameter drift to report"),
