@@ -14,6 +14,74 @@ use crate::num::decimal::Num;
 use serde::Serialize;
 use serde_json::Value;
 
+/// The fields of each model besides `"model"` (required and optional).
+fn model_fields(model: &str) -> Option<&'static [&'static str]> {
+    Some(match model {
+        "single_neuron" => &["x", "y", "a0", "w0", "eta_a", "eta_w", "times"],
+        "lambda_balanced" => &["x", "y", "w1_0", "w2_0", "tau", "times"],
+        "two_layer_linear" => &["x", "y", "a0", "w0", "eta_a", "eta_w", "times"],
+        "deep_linear" => &["x", "y", "weights0", "etas", "times"],
+        "piecewise_linear" => &["x", "y", "a0", "w0", "gamma", "eta_a", "eta_w", "times", "loss"],
+        _ => return None,
+    })
+}
+
+/// The first key that occurs twice in one JSON object of `text` (any depth), if any; `None`
+/// also for text that is not JSON (the parser reports that).
+fn first_duplicate_key(text: &str) -> Option<String> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::cell::RefCell;
+    struct Walk<'a>(&'a RefCell<Option<String>>);
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            while a.next_element_seed(Walk(self.0))?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(k) = m.next_key::<String>()? {
+                if !seen.insert(k.clone()) && self.0.borrow().is_none() {
+                    *self.0.borrow_mut() = Some(k);
+                }
+                m.next_value_seed(Walk(self.0))?;
+            }
+            Ok(())
+        }
+    }
+    let found = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = Walk(&found).deserialize(&mut de);
+    found.into_inner()
+}
+
 /// Errors from reading a case.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -178,6 +246,12 @@ impl Case {
     /// [`CaseError`] naming the field and the problem.
     pub fn from_json(text: &str) -> Result<Case, CaseError> {
         let v: Value = serde_json::from_str(text).map_err(|e| CaseError::Json { detail: e.to_string() })?;
+        if let Some(key) = first_duplicate_key(text) {
+            return Err(CaseError::Field {
+                field: key,
+                problem: "appears twice in one object (JSON keeps only one of them): keep one".into(),
+            });
+        }
         let obj = v.as_object().ok_or_else(|| CaseError::Field {
             field: "(top level)".into(),
             problem: "expected a JSON object {\"model\": ..., ...}".into(),
@@ -190,6 +264,24 @@ impl Case {
                 field: "model".into(),
                 problem: "expected a string such as \"single_neuron\"".into(),
             })?;
+        if let Some(known) = model_fields(model) {
+            if let Some(k) = obj
+                .keys()
+                .find(|k| k.as_str() != "model" && !known.contains(&k.as_str()))
+            {
+                let near = known
+                    .iter()
+                    .find(|f| f.eq_ignore_ascii_case(k))
+                    .map_or(String::new(), |f| format!(" (did you mean \"{f}\"?)"));
+                return Err(CaseError::Field {
+                    field: k.clone(),
+                    problem: format!(
+                        "is not a field of model \"{model}\"{near}: its fields are {}; remove or rename it",
+                        known.join(", ")
+                    ),
+                });
+            }
+        }
         match model {
             "single_neuron" => Ok(Case::SingleNeuron(SingleNeuronCase {
                 x: matrix(&v, "x")?,
@@ -447,6 +539,23 @@ mod tests {
 
     const GOOD: &str = r#"{"model":"single_neuron","x":[[1,0],[0,1]],"y":["0.1",1],
         "a0":1,"w0":[-1,0],"eta_a":1,"eta_w":"2","times":[0,1]}"#;
+
+    /// A misspelt field and a duplicated key are refused, naming the key (and the near miss);
+    /// a nested duplicate is found too; the good case still parses.
+    #[test]
+    fn unknown_and_duplicate_fields_are_refused() {
+        let misspelt = GOOD.replace("\"eta_w\"", "\"eta_W\"");
+        let e = Case::from_json(&misspelt).unwrap_err().to_string();
+        assert!(e.contains("eta_W") && e.contains("did you mean \"eta_w\""), "{e}");
+        let dup = GOOD.replace("\"a0\":1", "\"a0\":1,\"a0\":2");
+        let e = Case::from_json(&dup).unwrap_err().to_string();
+        assert!(e.contains("\"a0\"") && e.contains("twice"), "{e}");
+        let nested = r#"{"model":"deep_linear","x":[[1]],"y":[[1]],"weights0":[[[1]],[[1]]],"etas":[1,1],
+            "times":[0],"extra":{"k":1,"k":2}}"#;
+        let e = Case::from_json(nested).unwrap_err().to_string();
+        assert!(e.contains("\"k\"") && e.contains("twice"), "{e}");
+        assert!(Case::from_json(GOOD).is_ok());
+    }
 
     #[test]
     fn parses_and_round_trips() {

@@ -320,3 +320,51 @@ fn bench_quick_writes_tables_and_diagram_and_gates() {
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("GATE FAIL"));
 }
+
+/// Issue 17's hostile-input table, the rows handled so far: each is a clean refusal (exit 2, the
+/// problem and the fix named, no panic, nothing on stdout) — or, for a reader that closes the
+/// pipe, a quiet end without a panic.
+#[test]
+fn hostile_inputs_are_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_case(dir.path(), "good.json", GOOD);
+    let g = good.to_str().unwrap();
+    // A relative tolerance of 2 allowed a(20) = 0.855 against the exact 1.0 without a word.
+    for m in ["tsit45", "bdf"] {
+        expect_bad(
+            &["simulate", "--case", g, "--method", m, "--rtol", "2"],
+            "rtol = 2e0 is outside",
+        );
+    }
+    expect_bad(
+        &["simulate", "--case", g, "--method", "tsit45", "--rtol", "1e-30"],
+        "rtol",
+    );
+    // Negative numbers reach the validation instead of "unexpected argument".
+    expect_bad(&["exact", "--case", g, "--prec", "-5"], "-5 is not in 53..=");
+    expect_bad(
+        &["sweep", "run", "--config", g, "--out", "x", "--shard", "-1/2"],
+        "non-negative integer",
+    );
+    // A misspelt field and a duplicated key.
+    let misspelt = write_case(dir.path(), "m.json", &GOOD.replace("\"eta_w\"", "\"eta_W\""));
+    expect_bad(
+        &["exact", "--case", misspelt.to_str().unwrap()],
+        "did you mean \"eta_w\"",
+    );
+    let dup = write_case(dir.path(), "d.json", &GOOD.replace("\"a0\": 1", "\"a0\": 1, \"a0\": 2"));
+    expect_bad(&["exact", "--case", dup.to_str().unwrap()], "twice");
+    // `exact … | head`: the reader goes away; the writer ends quietly.
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+        .args(["exact", "--case", g, "--prec", "2000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

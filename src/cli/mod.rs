@@ -39,7 +39,8 @@ enum Command {
         #[arg(long)]
         case: PathBuf,
         /// Working precision in bits (53 = f64 closed form; more = MPFR).
-        #[arg(long, default_value_t = 53)]
+        #[arg(long, default_value_t = 53, allow_negative_numbers = true,
+              value_parser = clap::value_parser!(u32).range(53..=i64::from(lazyrich::num::tol::MAX_PREC_BITS)))]
         prec: u32,
         /// Which closed-form route.
         #[arg(long, value_enum, default_value_t = FormArg::Linearised)]
@@ -72,7 +73,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SpaceArg::Parameter)]
         form: SpaceArg,
         /// Working precision in bits for `--method taylor` (53 = f64; more = MPFR).
-        #[arg(long, default_value_t = 53)]
+        #[arg(long, default_value_t = 53, allow_negative_numbers = true,
+              value_parser = clap::value_parser!(u32).range(53..=i64::from(lazyrich::num::tol::MAX_PREC_BITS)))]
         prec: u32,
         /// Local error tolerance for `--method taylor` (default 1e-12; with `--rigorous`, 2^−prec).
         #[arg(long, allow_negative_numbers = true)]

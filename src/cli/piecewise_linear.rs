@@ -137,7 +137,7 @@ pub(super) fn bench_problem_r(
         if m != Method::Tsit45 {
             bail!(
                 "bench-problem-r runs tsit45, ark548 or ark436: diffsol's implicit methods assemble the dense P×P Jacobian \
-                 (P = {} → {:.0} GB), which issue 6 forbids; the IMEX pairs (--method ark548) treat the stiff mode implicitly without it",
+                 (P = {} → {:.0} GB), more memory than this benchmark may use; the IMEX pairs (--method ark548) treat the stiff mode implicitly without it",
                 h * (d + 1),
                 (h * (d + 1)) as f64 * (h * (d + 1)) as f64 * 8.0 / 1e9
             );

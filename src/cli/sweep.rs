@@ -38,7 +38,7 @@ pub enum SweepCommand {
         #[arg(long)]
         out: PathBuf,
         /// Run only shard i of n (0 ≤ i < n): the cells k with k mod n = i.
-        #[arg(long, default_value = "0/1", value_parser = parse_shard)]
+        #[arg(long, default_value = "0/1", value_parser = parse_shard, allow_hyphen_values = true)]
         shard: Shard,
         /// Worker threads (default: all cores).
         #[arg(long)]

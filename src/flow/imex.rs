@@ -299,6 +299,9 @@ pub enum ImexError {
     /// Bad times.
     #[error(transparent)]
     Times(#[from] TimeError),
+    /// A relative tolerance outside [`super::RTOL_RANGE`] (the same refusal as the other solvers).
+    #[error(transparent)]
+    Rtol(super::FlowError),
     /// Initial state of the wrong size or non-finite.
     #[error("initial state: {0}")]
     InitialState(String),
@@ -356,6 +359,9 @@ pub fn integrate_imex<F: StiffSplit + ?Sized>(
     for (name, value) in [("rtol", opts.rtol), ("atol", opts.atol)] {
         if !(value.is_finite() && value > 0.0) {
             return Err(ImexError::BadOption { name, value });
+        }
+        if !(super::RTOL_RANGE.0..=super::RTOL_RANGE.1).contains(&opts.rtol) {
+            return Err(ImexError::Rtol(super::FlowError::RtolRange { value: opts.rtol }));
         }
     }
     if opts.refresh_every == 0 {
