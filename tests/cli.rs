@@ -193,7 +193,7 @@ fn bad_inputs_exit_2_with_a_message() {
         "increasing order",
     );
     // precision below 53 bits
-    expect_bad(&["exact", "--case", &good, "--prec", "32"], "below the 53 bits");
+    expect_bad(&["exact", "--case", &good, "--prec", "32"], "32 is not in 53..=");
     // non-whitened X for exact: names the defect and points to simulate
     let nw = p("nw.json", &GOOD.replace("[[1, 0], [0, 1]]", "[[1, 0.5], [0, 1]]"));
     expect_bad(&["exact", "--case", &nw], "simulate");
