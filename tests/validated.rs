@@ -727,6 +727,30 @@ proptest! {
     }
 }
 
+/// A drawn leaky-ReLU net (seed 6 of the property test below) whose pre-activation w_1ᵀx_1 slides
+/// along its surface after its switch at t ≈ 0.2755: the certificate stops there, naming the
+/// pre-activation, after `MAX_CROSSINGS_IN_A_ROW` crossings (it used to cross 1.7e-11 at a time
+/// without end), and the times before it contain the reference.
+#[test]
+fn a_sliding_mode_stops_the_certificate_with_its_reason() {
+    use lazyrich::taylor::validated::MAX_CROSSINGS_IN_A_ROW;
+    let text = r#"{"model":"piecewise_linear","x":[["-9e-2","-89e-2"],["51e-2","21e-2"],["1e-2","71e-2"]],
+        "y":["-69e-2","-89e-2","1e-2"],"a0":["91e-2","11e-2"],"w0":[["91e-2","-69e-2"],["-19e-2","51e-2"]],
+        "gamma":"0.1","eta_a":"1","eta_w":"1","times":["0","0.25","0.5","1"],"loss":"half-sum"}"#;
+    let case = Case::from_json(text).unwrap();
+    let Case::PiecewiseLinear(c) = &case else { panic!() };
+    let tr = enclose_case(&case, &ValidatedOptions::new(DRAWN_PREC)).unwrap();
+    let s = tr.stopped.as_ref().expect("the certificate stops at the sliding mode");
+    assert!(s.t > 0.25 && s.t < 0.5, "{s:?}");
+    assert!(
+        s.why.contains(&format!("{MAX_CROSSINGS_IN_A_ROW} switch crossings")) && s.why.contains("w_1ᵀx_1"),
+        "{s:?}"
+    );
+    assert_eq!(tr.states.len(), 2, "t = 0 and 0.25 enclosed");
+    let (reference, _) = piecewise_reference(c);
+    assert_contains("sliding draw", &tr.states, &reference[..2]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 5, ..ProptestConfig::default() })]
 
@@ -761,6 +785,7 @@ proptest! {
             (0..n).any(|i| (0..d).map(|j| (10 * ws[k * d + j] + 1) * (10 * xs[i * d + j] + 1)).sum::<i32>() == 0)
         });
         prop_assume!(!z0_zero);
+        eprintln!("piecewise linear draw: {}", serde_json::to_string(&c).unwrap());
         let tr = enclose_case(&Case::PiecewiseLinear(c.clone()), &ValidatedOptions::new(DRAWN_PREC)).unwrap();
         let (reference, ref_switches) = piecewise_reference(&c);
         let k = tr.states.len().min(reference.len());

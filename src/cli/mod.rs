@@ -39,8 +39,7 @@ enum Command {
         #[arg(long)]
         case: PathBuf,
         /// Working precision in bits (53 = f64 closed form; more = MPFR).
-        #[arg(long, default_value_t = 53, allow_negative_numbers = true,
-              value_parser = clap::value_parser!(u32).range(53..=i64::from(lazyrich::num::tol::MAX_PREC_BITS)))]
+        #[arg(long, default_value_t = 53, allow_negative_numbers = true, value_parser = parse_prec)]
         prec: u32,
         /// Which closed-form route.
         #[arg(long, value_enum, default_value_t = FormArg::Linearised)]
@@ -73,8 +72,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SpaceArg::Parameter)]
         form: SpaceArg,
         /// Working precision in bits for `--method taylor` (53 = f64; more = MPFR).
-        #[arg(long, default_value_t = 53, allow_negative_numbers = true,
-              value_parser = clap::value_parser!(u32).range(53..=i64::from(lazyrich::num::tol::MAX_PREC_BITS)))]
+        #[arg(long, default_value_t = 53, allow_negative_numbers = true, value_parser = parse_prec)]
         prec: u32,
         /// Local error tolerance for `--method taylor` (default 1e-12; with `--rigorous`, 2^−prec).
         #[arg(long, allow_negative_numbers = true)]
@@ -230,6 +228,18 @@ impl MethodArg {
 }
 
 /// Entry point; returns the exit code.
+/// `--prec`: an integer number of bits in 53 ..= MAX_PREC_BITS, with the range and an example
+/// in the message otherwise (negative values included: they reach this parser).
+fn parse_prec(s: &str) -> std::result::Result<u32, String> {
+    let max = lazyrich::num::tol::MAX_PREC_BITS;
+    match s.trim().parse::<i64>() {
+        Ok(v) if (53..=i64::from(max)).contains(&v) => Ok(v as u32),
+        Ok(_) | Err(_) => Err(format!(
+            "{s} is not in 53..={max} bits (the working precision): pass e.g. --prec 53 (f64) or --prec 256"
+        )),
+    }
+}
+
 /// Print a JSON document on stdout. A reader that closes the pipe early (`| head`) ends the
 /// output quietly instead of a panic.
 ///

@@ -212,6 +212,13 @@ pub struct Stopped {
 pub const REGION_HALVINGS: usize = 24;
 /// Doublings of a crossing step before the certificate stops at a switch.
 pub const CROSSING_TRIES: usize = 40;
+/// Crossings in a row without a regular Taylor step in between before the certificate stops: a
+/// pre-activation that the crossings leave on one side and the next step's a-priori box puts
+/// back on its surface again and again is sliding along it (or touching it tangentially) — a
+/// motion the certificate does not follow. A transversal switch needs one crossing (two or
+/// three when several surfaces are close); measured: a drawn ReLU net in a sliding mode made
+/// 5,000 crossings of 1.7e-11 each in 10 s without leaving t = 0.2755.
+pub const MAX_CROSSINGS_IN_A_ROW: usize = 64;
 
 /// The set x̂ + A·r.
 struct Lohner<S> {
@@ -460,6 +467,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
     // interval remainder usually asks for a similar cut next time, so the proposal starts there
     // (growing by at most 10 % per step), saving most re-evaluations of the a-priori box.
     let mut learned = 1.0f64;
+    let mut crossings_in_a_row = 0usize;
     let trace = std::env::var_os("LAZYRICH_VALIDATED_TRACE").is_some();
     let norm = |jets: &[Vec<S>], m: usize| jets.iter().map(|j| j[m].mag_up()).fold(0.0, f64::max);
     let t_final = ends.last().map_or(0.0, |(_, hi)| hi.to_f64());
@@ -520,6 +528,19 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                 let why = match apriori(bfield, &fjets, &h_f, order, target, &mut bjets, &mut bout) {
                     Some(b) if bfield.region_holds(&b).is_some() => {
                         region_halvings += 1;
+                        if region_halvings > REGION_HALVINGS && crossings_in_a_row >= MAX_CROSSINGS_IN_A_ROW {
+                            let region = bfield.region_holds(&b).unwrap_or_default();
+                            let stopped = Some(Stopped {
+                                t: t.to_f64(),
+                                h: hf,
+                                why: format!(
+                                    "{crossings_in_a_row} switch crossings in a row without a regular step: a \
+                                     pre-activation stays on its switching surface (a sliding mode or a tangency), \
+                                     which the certificate does not follow ({region})"
+                                ),
+                            });
+                            return Ok(ValidatedTrajectory { states, stats, stopped });
+                        }
                         if region_halvings > REGION_HALVINGS {
                             // A switch within [t, t + h]: cross it with first-order steps on the
                             // hull of the pieces, or stop where the next piece is not proven.
@@ -548,6 +569,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                                             .collect(),
                                     };
                                     stats.steps += 1;
+                                    crossings_in_a_row += 1;
                                     stats.switches += next.2;
                                     stats.min_step = stats.min_step.min(hc);
                                     continue 'march;
@@ -720,6 +742,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                 });
             }
             stats.steps += 1;
+            crossings_in_a_row = 0;
             stats.min_step = stats.min_step.min(hf);
             stats.max_step = stats.max_step.max(hf);
             if opts.progress && last_report.elapsed() >= PROGRESS_EVERY {
