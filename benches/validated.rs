@@ -9,7 +9,11 @@
 //!   at this precision; heyoka's non-rigorous 100-digit solve takes 0.7–0.9 s).
 //!
 //! Widths and step counts are printed once before timing. Medians: see the session notes and
-//! the README ("Validated integration").
+//! the README ("Validated integration"). 2026-12-06, commit 8628a13, `-- --warm-up-time 1
+//! --measurement-time 10`, load average ≈ 1.5: ball53 35.1 ms (max radius 4.1e-14, 53 steps of
+//! order 20, 8 rejected boxes); ball334 0.895 s (max radius 1.7e-98, 63 steps of order 117, 4
+//! rejected). Before (1936b9d, load ≈ 0.8): 31.6 ms and 1.85 s — the second working-precision jet
+//! over the set X, replaced by `Diff` hardware balls, was half the 334-bit time.
 use criterion::{Criterion, criterion_group, criterion_main};
 use lazyrich::case::Case;
 use lazyrich::taylor::cases::enclose_case;

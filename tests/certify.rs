@@ -18,6 +18,22 @@ fn run(args: &[&str]) -> (i32, Value, String) {
     )
 }
 
+/// `simulate --case PATH --method tsit45 --rtol 1e-9 --atol 1e-11 --certify`.
+fn certified_tsit45(path: &str) -> (i32, Value, String) {
+    run(&[
+        "simulate",
+        "--case",
+        path,
+        "--method",
+        "tsit45",
+        "--rtol",
+        "1e-9",
+        "--atol",
+        "1e-11",
+        "--certify",
+    ])
+}
+
 fn case(name: &str) -> String {
     format!("{}/data/cases/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -270,18 +286,7 @@ fn certify_relu_before_a_switch_and_refuse_past_sliding() {
     };
     let path = std::env::temp_dir().join(format!("lazyrich_certify_relu_{}.json", std::process::id()));
     std::fs::write(&path, text("0, 0.1, 0.25")).unwrap();
-    let (code, v, e) = run(&[
-        "simulate",
-        "--case",
-        path.to_str().unwrap(),
-        "--method",
-        "tsit45",
-        "--rtol",
-        "1e-9",
-        "--atol",
-        "1e-11",
-        "--certify",
-    ]);
+    let (code, v, e) = certified_tsit45(path.to_str().unwrap());
     assert_eq!(code, 0, "{e}");
     let Case::PiecewiseLinear(c) = Case::from_json(&text("0, 0.1, 0.25")).unwrap() else {
         panic!()
@@ -495,18 +500,7 @@ fn certify_is_tight(name: &str) -> f64 {
     use lazyrich::case::Case;
     let t0 = std::time::Instant::now();
     let parsed = Case::from_json(&std::fs::read_to_string(case(name)).unwrap()).unwrap();
-    let (code, v, e) = run(&[
-        "simulate",
-        "--case",
-        &case(name),
-        "--method",
-        "tsit45",
-        "--rtol",
-        "1e-9",
-        "--atol",
-        "1e-11",
-        "--certify",
-    ]);
+    let (code, v, e) = certified_tsit45(&case(name));
     assert_eq!(code, 0, "{name}: {e}");
     assert_eq!(v["certificate"]["rigorous"], Value::Bool(true), "{name}");
     let reference = reference_fields(&parsed);
