@@ -14,6 +14,11 @@ use crate::num::decimal::Num;
 use serde::Serialize;
 use serde_json::Value;
 
+/// Largest square matrix (in numbers) a case may make the models build: 2^26 ≈ 6.7e7 numbers,
+/// 512 MiB in f64 (a side of 8,192); more is refused when the case is read, before any
+/// allocation (a single neuron with d = 10⁶ asked for 8 TB and aborted).
+pub const MAX_MATRIX_ELEMENTS: usize = 1 << 26;
+
 /// The fields of each model besides `"model"` (required and optional).
 fn model_fields(model: &str) -> Option<&'static [&'static str]> {
     Some(match model {
@@ -245,6 +250,52 @@ impl Case {
     /// # Errors
     /// [`CaseError`] naming the field and the problem.
     pub fn from_json(text: &str) -> Result<Case, CaseError> {
+        let case = Self::parse(text)?;
+        case.check_size()?;
+        Ok(case)
+    }
+
+    /// The largest square matrix the models build for this case (XᵀX, the layer Gram matrices,
+    /// Σ̃_xx, …): its side and what it is, so that an absurd size is refused before any model
+    /// allocates it.
+    fn largest_square(&self) -> (usize, &'static str) {
+        let cols = |m: &[Vec<Num>]| m.first().map_or(0, Vec::len);
+        match self {
+            Case::SingleNeuron(c) => (cols(&c.x), "d (XᵀX is d×d)"),
+            Case::TwoLayerLinear(c) => (cols(&c.x).max(c.w0.len()).max(cols(&c.y)), "max(d, h, c)"),
+            Case::DeepLinear(c) => (
+                c.weights0
+                    .iter()
+                    .flat_map(|w| [w.len(), cols(w)])
+                    .max()
+                    .unwrap_or(0)
+                    .max(cols(&c.x)),
+                "the widest layer",
+            ),
+            Case::LambdaBalanced(c) => (c.x.len().max(c.w1_0.len()).max(c.y.len()), "max(d_i, h, d_o)"),
+            Case::PiecewiseLinear(c) => (cols(&c.x), "d"),
+        }
+    }
+
+    /// Refuse a case whose largest square matrix exceeds [`MAX_MATRIX_ELEMENTS`] numbers.
+    fn check_size(&self) -> Result<(), CaseError> {
+        let (side, what) = self.largest_square();
+        let elements = side.saturating_mul(side);
+        if elements > MAX_MATRIX_ELEMENTS {
+            return Err(CaseError::Field {
+                field: "(dimensions)".into(),
+                problem: format!(
+                    "{what} = {side} needs a {side}×{side} matrix ({:.1e} numbers, {:.1e} bytes), above this \
+                     tool's limit of {MAX_MATRIX_ELEMENTS} numbers per matrix: use a smaller case",
+                    elements as f64,
+                    elements as f64 * 8.0
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn parse(text: &str) -> Result<Case, CaseError> {
         let v: Value = serde_json::from_str(text).map_err(|e| CaseError::Json { detail: e.to_string() })?;
         if let Some(key) = first_duplicate_key(text) {
             return Err(CaseError::Field {

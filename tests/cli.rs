@@ -354,6 +354,21 @@ fn hostile_inputs_are_refused_cleanly() {
     );
     let dup = write_case(dir.path(), "d.json", &GOOD.replace("\"a0\": 1", "\"a0\": 1, \"a0\": 2"));
     expect_bad(&["exact", "--case", dup.to_str().unwrap()], "twice");
+    // Absurd sizes are refused when the case is read, before any allocation (d = 10⁶ aborted
+    // asking for 8 TB): d = 10⁴ makes XᵀX 10⁸ numbers, above the 2^26 limit.
+    let d = 10_000;
+    let row: Vec<String> = (0..d).map(|j| if j == 0 { "1".into() } else { "0".into() }).collect();
+    let big = format!(
+        r#"{{"model": "single_neuron", "x": [[{}]], "y": [1], "a0": 1, "w0": [{}], "eta_a": 1, "eta_w": 1, "times": [0, 1]}}"#,
+        row.join(","),
+        row.join(",")
+    );
+    let big = write_case(dir.path(), "big.json", &big);
+    for cmd in [&["exact"][..], &["simulate", "--method", "tsit45"][..]] {
+        let mut args = cmd.to_vec();
+        args.extend(["--case", big.to_str().unwrap()]);
+        expect_bad(&args, "d (XᵀX is d×d) = 10000 needs a 10000×10000 matrix");
+    }
     // `exact … | head`: the reader goes away; the writer ends quietly.
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_lazyrich"))
