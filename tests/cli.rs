@@ -272,7 +272,7 @@ fn unwritable_output_folder_is_an_error_without_partial_files() {
     std::fs::write(&blocker, "x").unwrap();
     let o = run(&["verify", "--quick", "--out", blocker.join("sub").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create output folder"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write the output folder"));
 }
 
 #[test]
@@ -368,6 +368,14 @@ fn hostile_inputs_are_refused_cleanly() {
         let mut args = cmd.to_vec();
         args.extend(["--case", big.to_str().unwrap()]);
         expect_bad(&args, "d (XᵀX is d×d) = 10000 needs a 10000×10000 matrix");
+    }
+    // An unusable --out is refused before the work (it used to be found after 46 s of catalog).
+    let blocker = write_case(dir.path(), "a_file", "not a folder");
+    let under = blocker.join("sub");
+    for cmd in [&["verify", "--quick"][..], &["bench", "--quick"][..], &["report"][..]] {
+        let mut args = cmd.to_vec();
+        args.extend(["--out", under.to_str().unwrap()]);
+        expect_bad(&args, "is not a folder");
     }
     // `exact … | head`: the reader goes away; the writer ends quietly.
     use std::process::{Command, Stdio};

@@ -15,6 +15,10 @@ pub(super) fn run(
     peers: Option<&Path>,
     export: Option<&Path>,
 ) -> Result<i32> {
+    super::preflight_out(out)?;
+    if let Some(dir) = export {
+        super::preflight_out(dir)?;
+    }
     let problems = workprec::problems::all().map_err(|e| anyhow!("setting up problems: {e}"))?;
     if let Some(dir) = export {
         let files: Vec<(String, String)> = problems

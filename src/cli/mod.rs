@@ -595,6 +595,7 @@ pub(crate) fn num_or_null(x: f64) -> Value {
 }
 
 fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
+    preflight_out(out)?;
     eprintln!(
         "running the {} catalog…",
         if mode == Mode::Quick { "quick" } else { "full" }
@@ -661,6 +662,41 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
         );
     }
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Check, before any work, that `dir` can be written: it is a directory, or its nearest existing
+/// ancestor is one, and a probe file can be created (and is removed) there. Nothing is created.
+///
+/// # Errors
+/// The path and the reason (not a directory, not writable), with the fix.
+pub(crate) fn preflight_out(dir: &Path) -> Result<()> {
+    let mut probe_in = dir;
+    while !probe_in.exists() {
+        match probe_in.parent() {
+            Some(p) if !p.as_os_str().is_empty() => probe_in = p,
+            _ => {
+                probe_in = Path::new(".");
+                break;
+            }
+        }
+    }
+    if !probe_in.is_dir() {
+        bail!(
+            "cannot write the output folder {}: {} exists and is not a folder; pass another --out",
+            dir.display(),
+            probe_in.display()
+        );
+    }
+    let probe = probe_in.join(format!(".lazyrich-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| {
+        format!(
+            "cannot write the output folder {} (in {}): pass a writable --out",
+            dir.display(),
+            probe_in.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Write every file to a temporary name in `dir`, then rename them all: an error leaves no
