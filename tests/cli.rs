@@ -369,6 +369,14 @@ fn hostile_inputs_are_refused_cleanly() {
         args.extend(["--case", big.to_str().unwrap()]);
         expect_bad(&args, "d (XᵀX is d×d) = 10000 needs a 10000×10000 matrix");
     }
+    // λ-balanced exact: work linear in t and quadratic in the precision is refused up front
+    // (t = 1e9 ran for hours; --prec 1000000 for minutes).
+    let lb_path = format!("{}/data/cases/lb_3_3_3_lambda+2.json", env!("CARGO_MANIFEST_DIR"));
+    let mut lb: Value = serde_json::from_str(&std::fs::read_to_string(&lb_path).unwrap()).unwrap();
+    lb["times"] = serde_json::json!([0, 1, 1e9]);
+    let far = write_case(dir.path(), "lb_far.json", &lb.to_string());
+    expect_bad(&["exact", "--case", far.to_str().unwrap()], "exact semigroup steps");
+    expect_bad(&["exact", "--case", &lb_path, "--prec", "1000000"], "lower --prec");
     // An unusable --out is refused before the work (it used to be found after 46 s of catalog).
     let blocker = write_case(dir.path(), "a_file", "not a folder");
     let under = blocker.join("sub");

@@ -6,7 +6,7 @@
 //! bound certifies.
 
 use super::num_or_null;
-use anyhow::Result;
+use anyhow::{Result, bail};
 use lazyrich::case::LambdaBalancedCase;
 use lazyrich::exact::lambda_balanced::ClosedForm;
 use lazyrich::exact::lambda_balanced_mp::{ClosedFormMp, MatMp};
@@ -73,10 +73,25 @@ fn blocks(d_i: usize, d_o: usize) -> [(&'static str, usize, usize, usize, usize)
     ]
 }
 
+/// Budget of `exact` for λ-balanced cases, in semigroup steps at 128 bits (a step at p bits
+/// counts (p/128)²): measured 13.9 s for t = 10⁶ (≈ 10⁶ steps) on this project's machine.
+const MAX_STEP_UNITS: f64 = 1e6;
+
 pub(super) fn exact_json(c: &LambdaBalancedCase, prec: u32) -> Result<Value> {
     mp::check_prec(prec)?;
     let (net, w1, w2) = network(c)?;
     let (d_i, _, d_o) = net.dims();
+    // The exact semigroup stepping costs one step per 1/max|f| of time, at the working precision
+    // and at the 128-bit reference: refuse before the work what would run for hours.
+    let steps = ClosedForm::new(&net, &w1, &w2)?.steps_to(c.times_f64().iter().copied().fold(0.0, f64::max));
+    let units = steps as f64 * (f64::from(prec.max(128)) / 128.0).powi(2);
+    if units > MAX_STEP_UNITS {
+        bail!(
+            "the latest time needs {steps} exact semigroup steps of the closed form at {prec} bits (its cost grows \
+             linearly with t and with the square of the precision): above this tool's budget of {MAX_STEP_UNITS:.0e} \
+             steps at 128 bits (≈ 15 s); evaluate at a smaller t or a lower --prec"
+        );
+    }
     let mut out = Map::new();
     out.insert("model".into(), json!("lambda_balanced"));
     out.insert("prec_bits".into(), json!(prec));
