@@ -45,7 +45,6 @@ fn times(t_end: f64, n: usize) -> Vec<f64> {
 
 /// Taylor f64 vs diffsol Tsit45 on θ(t).
 fn f64_row(check: &str, fam: &str, name: &str, reg: String, m: &DeepLinear, th0: &[f64], ts: &[f64]) -> Row {
-    let start = std::time::Instant::now();
     let opts = FlowOptions::new(Method::Tsit45).with_tol(FLOW_RTOL, FLOW_ATOL);
     let flow = match integrate(&ParameterFlow(m), th0, ts, &opts) {
         Ok(t) => t,
@@ -77,13 +76,13 @@ fn f64_row(check: &str, fam: &str, name: &str, reg: String, m: &DeepLinear, th0:
         .into();
     r.margin = err / (e_tay + e_flow);
     r.pass = r.margin.is_finite() && r.margin <= 1.0;
+    // No wall-clock time in the note: the tables must be identical run to run.
     r.note = format!(
-        "dims={:?} taylor steps={} order={} est={e_tay:.2e}; tsit45 steps={}; {:.3} s both",
+        "dims={:?} taylor steps={} order={} est={e_tay:.2e}; tsit45 steps={}",
         m.dims(),
         tay.stats.steps,
         tay.stats.order,
         flow.stats.steps,
-        start.elapsed().as_secs_f64()
     );
     r
 }
@@ -108,7 +107,6 @@ fn mp_conservation(
     ts: &[Num],
 ) -> (Row, Option<MpRun>) {
     let method = format!("taylor_mp{MP_PREC}");
-    let start = std::time::Instant::now();
     let times: Vec<Float> = ts.iter().map(|t| t.to_mp(MP_PREC)).collect();
     let tr = match taylor(field, th0, &times, &TaylorOptions::new(MP_TOL)) {
         Ok(t) => t,
@@ -143,11 +141,10 @@ fn mp_conservation(
     r.margin = drift / bound;
     r.pass = r.margin.is_finite() && r.margin <= 1.0;
     r.note = format!(
-        "dims={:?} steps={} order={} est={e:.2e}, {:.2} s",
+        "dims={:?} steps={} order={} est={e:.2e}",
         field.dims(),
         tr.stats.steps,
         tr.stats.order,
-        start.elapsed().as_secs_f64()
     );
     (r, Some((tr.states, e)))
 }

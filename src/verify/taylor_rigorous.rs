@@ -105,7 +105,6 @@ fn rows(name: &str, c: &SingleNeuronCase) -> Vec<Row> {
     let mut x0 = vec![c.a0.to_mp(p)];
     x0.extend(c.w0.iter().map(|v| v.to_mp(p)));
     let times: Vec<Float> = c.times.iter().map(|t| t.to_mp(p)).collect();
-    let start = std::time::Instant::now();
     // The exact span reduction at p bits when it drops directions (G = I exactly here), the full
     // field otherwise; set-up included in the timing.
     let solved = SpanReductionAt::from_case(c, p).and_then(|mut red| {
@@ -129,7 +128,6 @@ fn rows(name: &str, c: &SingleNeuronCase) -> Vec<Row> {
             return vec![r];
         }
     };
-    let secs = start.elapsed().as_secs_f64();
     let est = tr.stats.err_estimate;
     let eta_a = c.eta_a.to_mp(p);
     let eta_w = c.eta_w.to_mp(p);
@@ -191,7 +189,7 @@ fn rows(name: &str, c: &SingleNeuronCase) -> Vec<Row> {
             r.pass = r.margin <= 1.0 && digits >= MIN_DIGITS;
             r.note = format!(
                 "agreement {digits:.1} digits (≥ {MIN_DIGITS} required); {} steps of order {}, h ∈ [{:.3e}, {:.3e}], \
-                 span rank {rank} of d = {}, {secs:.2} s",
+                 span rank {rank} of d = {}",
                 tr.stats.steps,
                 tr.stats.order,
                 tr.stats.min_step,
