@@ -442,3 +442,22 @@ fn complementarity_choice_matches_brute_force() {
     assert!(zd[0].abs() <= HAND_TOL, "ż₁ = {}", zd[0]);
     assert!(zd[1] < 0.0, "ż₂ = {}", zd[1]);
 }
+
+/// The example case file `data/cases/relu_d3h8n12_down.json` (the catalog's ReLU net) parses and
+/// runs with located switches: 3 activation switches on [0, 10] (the count the validated
+/// integrator proves on the same file), loss decreasing from t = 0.
+#[test]
+fn the_example_relu_case_file_runs() {
+    let path = format!("{}/data/cases/relu_d3h8n12_down.json", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+        .args(["simulate", "--case", &path, "--method", "tsit45", "--rtol", "1e-8"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["switches"].as_u64(), Some(3), "{}", v["switches"]);
+    let pts = v["points"].as_array().unwrap();
+    let l0 = pts[0]["loss"].as_f64().unwrap();
+    let l1 = pts.last().unwrap()["loss"].as_f64().unwrap();
+    assert!(l1 < l0, "loss {l0} → {l1}");
+}
