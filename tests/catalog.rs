@@ -68,6 +68,12 @@ fn committed_case_files_match_the_catalog() {
 #[test]
 fn committed_lambda_balanced_case_files_match_the_catalog() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases");
+    // Every feasible catalog entry builds (a failure would be a failed LB-SIM row in the report).
+    for e in verify::lambda_balanced::catalog_entries(false) {
+        if let Err(e) = e {
+            panic!("{} (λ = {}) does not build: {}", e.name, e.lambda, e.why);
+        }
+    }
     let cat = verify::lambda_balanced::catalog(false);
     assert!(cat.len() >= 10, "λ-balanced catalog unexpectedly small: {}", cat.len());
     for cc in cat {

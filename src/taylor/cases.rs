@@ -248,15 +248,16 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
         let t: Vec<Ball> = times.iter().map(|v| ball_of(v, opts.prec)).collect();
         enclose(&mut f, &mut hf, &mut g, &mut e, &x0, &t, opts)
     }
-    // 53 bits: hardware balls throughout; more: MPFR balls for the point part.
+    // 53 bits: hardware balls throughout; more: MPFR balls for the point part. `$extra` is
+    // passed (cloned) to every builder (the piecewise fields' activation pattern).
     macro_rules! dispatch {
-        ($c:expr, $build:path) => {
+        ($c:expr, $build:path $(, $extra:expr)?) => {
             if p == 53 {
                 run(
-                    $build($c, &hw),
-                    $build($c, &hw),
-                    $build($c, &dj),
-                    $build($c, &df),
+                    $build($c, &hw $(, $extra.clone())?),
+                    $build($c, &hw $(, $extra.clone())?),
+                    $build($c, &dj $(, $extra.clone())?),
+                    $build($c, &df $(, $extra.clone())?),
                     &$c.times,
                     opts,
                 )
@@ -266,10 +267,10 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
                     from_ball: move |v: &Ball| v.with_prec(p),
                 };
                 run(
-                    $build($c, &b),
-                    $build($c, &hw),
-                    $build($c, &dj),
-                    $build($c, &df),
+                    $build($c, &b $(, $extra.clone())?),
+                    $build($c, &hw $(, $extra.clone())?),
+                    $build($c, &dj $(, $extra.clone())?),
+                    $build($c, &df $(, $extra.clone())?),
                     &$c.times,
                     opts,
                 )
@@ -295,31 +296,7 @@ pub fn enclose_case(case: &Case, opts: &ValidatedOptions) -> Result<ValidatedTra
                 },
                 stopped: Some(Stopped { t: 0.0, h: 0.0, why }),
             }),
-            Ok(active) => {
-                if p == 53 {
-                    run(
-                        piecewise_linear(c, &hw, active.clone()),
-                        piecewise_linear(c, &hw, active.clone()),
-                        piecewise_linear(c, &dj, active.clone()),
-                        piecewise_linear(c, &df, active),
-                        &c.times,
-                        opts,
-                    )
-                } else {
-                    let b = Accurate {
-                        prec: p + 64,
-                        from_ball: move |v: &Ball| v.with_prec(p),
-                    };
-                    run(
-                        piecewise_linear(c, &b, active.clone()),
-                        piecewise_linear(c, &hw, active.clone()),
-                        piecewise_linear(c, &dj, active.clone()),
-                        piecewise_linear(c, &df, active),
-                        &c.times,
-                        opts,
-                    )
-                }
-            }
+            Ok(active) => dispatch!(c, piecewise_linear, active),
         },
     }
 }

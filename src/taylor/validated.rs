@@ -296,6 +296,21 @@ fn set_jets<S: Enclosure, E: JetField<Diff>>(
     }
 }
 
+/// X + h·F for the first-order coefficients F = x_1 held in `bjets[·][1]` (h a ball: the step,
+/// or [0, h] for the range over the step).
+fn euler_box(x: &[BallF64], bjets: &[Vec<BallF64>], h: &BallF64) -> Vec<BallF64> {
+    x.iter()
+        .zip(bjets)
+        .map(|(xi, bj)| {
+            let mut f = bj[1];
+            f.mul_assign(h);
+            let mut v = *xi;
+            v.add_assign(&f);
+            v
+        })
+        .collect()
+}
+
 /// An upper bound of h^k (h ≥ 0 exact) in MPFR at 64 bits: no underflow where h^k leaves the
 /// f64 range (orders of a few hundred at 700–900 bits).
 fn pow_up(h: &Float, k: usize) -> Float {
@@ -803,7 +818,6 @@ fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<
     bjets: &mut [Vec<BallF64>],
     bout: &mut [BallF64],
 ) -> Result<(Vec<BallF64>, f64, usize), String> {
-    let n = x.len();
     let mut h = 2.0 * h_last.max(f64::MIN_POSITIVE);
     let current = bfield.decide_region(x)?;
     let mut why = String::from("the crossing step could not be validated");
@@ -823,15 +837,7 @@ fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<
             let relaxed = relaxed_on(bfield, &b, &current);
             bfield.set_region(&current, &relaxed);
             jets_of(bfield, &b, 1, bjets, bout);
-            let next: Vec<BallF64> = (0..n)
-                .map(|i| {
-                    let mut v = x[i];
-                    let mut f = bjets[i][1];
-                    f.mul_assign(&unit_h);
-                    v.add_assign(&f);
-                    v
-                })
-                .collect();
+            let next = euler_box(x, bjets, &unit_h);
             if next.iter().zip(&b).all(|(nx, bx)| nx.subset_of(bx)) {
                 ok = true;
                 break;
@@ -841,15 +847,7 @@ fn cross_switch<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<
         }
         if ok {
             // x(t + h) ∈ X + h·F_hull(B), with the relaxation of the validated B.
-            let end: Vec<BallF64> = (0..n)
-                .map(|i| {
-                    let mut v = x[i];
-                    let mut f = bjets[i][1];
-                    f.mul_assign(&hb);
-                    v.add_assign(&f);
-                    v
-                })
-                .collect();
+            let end = euler_box(x, bjets, &hb);
             // The next piece may be the same one (a graze: the constraint touched its surface
             // and turned back); the step is valid either way.
             match bfield.decide_region(&end) {

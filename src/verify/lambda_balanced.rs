@@ -51,8 +51,26 @@ pub struct LbCase {
     pub case: LambdaBalancedCase,
 }
 
-/// The catalog's cases.
+/// The catalog's cases (those that build; [`catalog_entries`] keeps the failures).
 pub fn catalog(quick: bool) -> Vec<LbCase> {
+    catalog_entries(quick).into_iter().filter_map(Result::ok).collect()
+}
+
+/// A catalog case that could not be built: its name, λ and why.
+#[derive(Debug, Clone)]
+pub struct LbBuildError {
+    /// Name the case would have had.
+    pub name: String,
+    /// λ.
+    pub lambda: f64,
+    /// What failed.
+    pub why: String,
+}
+
+/// Every catalog case, or why it could not be built (a failed row in [`run`], never a dropped
+/// case). Infeasible (d_i, h, d_o, λ) combinations are not cases (P2's balance condition excludes
+/// them) and are skipped by design.
+pub fn catalog_entries(quick: bool) -> Vec<Result<LbCase, LbBuildError>> {
     let dims: &[(usize, usize, usize)] = if quick {
         &[(3, 3, 3), (4, 3, 2)]
     } else {
@@ -64,20 +82,19 @@ pub fn catalog(quick: bool) -> Vec<LbCase> {
             if check_feasible(d_i, h, d_o, lambda).is_err() {
                 continue;
             }
+            let name = format!("lb_{d_i}_{h}_{d_o}_lambda{lambda:+}");
             let mut rng = ChaCha8Rng::seed_from_u64(100 + k as u64);
-            let Ok((x, y)) = whitened_task(d_i, d_o, 2 * d_i + 2, &mut rng) else {
-                continue;
-            };
-            let Ok((w1, w2)) = random_init(d_i, h, d_o, lambda, 0.4, &mut rng) else {
-                continue;
-            };
-            if let Ok(case) = LambdaBalancedCase::from_f64(&x, &y, &w1, &w2, 1.25, &TIMES) {
-                out.push(LbCase {
-                    name: format!("lb_{d_i}_{h}_{d_o}_lambda{lambda:+}"),
-                    lambda,
-                    case,
+            let built = whitened_task(d_i, d_o, 2 * d_i + 2, &mut rng)
+                .map_err(|e| format!("whitened task: {e}"))
+                .and_then(|(x, y)| {
+                    let (w1, w2) =
+                        random_init(d_i, h, d_o, lambda, 0.4, &mut rng).map_err(|e| format!("λ-balanced init: {e}"))?;
+                    LambdaBalancedCase::from_f64(&x, &y, &w1, &w2, 1.25, &TIMES).map_err(|e| format!("case: {e}"))
                 });
-            }
+            out.push(match built {
+                Ok(case) => Ok(LbCase { name, lambda, case }),
+                Err(why) => Err(LbBuildError { name, lambda, why }),
+            });
         }
     }
     out
@@ -156,7 +173,25 @@ fn row_named(
 }
 
 fn failed(check: &str, c: &LbCase, why: String) -> Row {
-    let mut r = row(check, c, "-", None, "qqt", f64::NAN, 1.0, 0.0, "", "none", None, why);
+    failed_named(check, &c.name, c.lambda, why)
+}
+
+fn failed_named(check: &str, name: &str, lambda: f64, why: String) -> Row {
+    let mut r = row_named(
+        check,
+        name,
+        lambda,
+        "-",
+        None,
+        "qqt",
+        f64::NAN,
+        1.0,
+        0.0,
+        "",
+        "none",
+        None,
+        why,
+    );
     r.pass = false;
     r.margin = f64::INFINITY;
     r
@@ -284,8 +319,16 @@ fn check_case(c: &LbCase, rows: &mut Vec<Row>) {
 /// Run the λ-balanced catalog.
 pub fn run(quick: bool) -> Vec<Row> {
     let mut rows = Vec::new();
-    for c in catalog(quick) {
-        check_case(&c, &mut rows);
+    for entry in catalog_entries(quick) {
+        match entry {
+            Ok(c) => check_case(&c, &mut rows),
+            Err(e) => rows.push(failed_named(
+                "LB-SIM",
+                &e.name,
+                e.lambda,
+                format!("the catalog case could not be built: {}", e.why),
+            )),
+        }
     }
     rows.extend(experiments::run(quick));
     rows

@@ -676,6 +676,19 @@ fn function_space_rows(
             let bmax = ref_beta.iter().map(|b| max_abs(b)).fold(0.0, f64::max);
             let e_state =
                 tr.stats.steps.max(1) as f64 * (model.d() as f64).sqrt() * (atol + rtol * bmax) * diag.amplification;
+            if !e_state.is_finite() {
+                // An infinite bound would pass any error: the row fails, saying why.
+                let why = diag.warning.clone().unwrap_or_else(|| {
+                    "the trajectory reaches the singular point β = 0: the error amplification is unbounded".into()
+                });
+                out.push(ctx.failed(
+                    "SN-FS",
+                    method.as_str(),
+                    Some(rtol),
+                    format!("no finite error bound: {why}"),
+                ));
+                continue;
+            }
             let (mut err, mut margin, mut rb) = (0.0f64, 0.0f64, 0.0f64);
             for (k, b) in tr.states.iter().enumerate() {
                 let e = max_abs_diff(b, &ref_beta[k]);
