@@ -11,7 +11,7 @@
 //! | 1 | [`models`] | loss, gradient, Hessian of each network (f64, no I/O) |
 //! | 2 | [`exact`], [`flow`], [`taylor`] | closed forms (f64, MPFR, balls); gradient-flow integration (diffsol; Taylor series in f64/MPFR) |
 //! | 3 | [`metrics`] | observables of states: μ, φ, kernel distance, loss |
-//! | 4 | [`verify`], [`sweep`] | theorem checks returning certified rows; τ × δ × seed sweeps (P1 Fig. 1, Fig. 5) |
+//! | 4 | [`verify`], [`sweep`] | theorem checks returning rows (proven or estimated bounds, labelled); τ × δ × seed sweeps (P1 Fig. 1, Fig. 5) |
 //! | 5 | [`report`] | Markdown/CSV/JSON tables and SVG figures |
 //! | 6 | `cli` (binary) | commands, files, exit codes |
 

@@ -44,6 +44,65 @@ fn quick_catalog_passes_and_covers_every_regime_and_method() {
     }
 }
 
+/// The quick catalog's SN-FLOW rows rest on proofs (a rigorous reference and a proven bound), and
+/// the proven bound of one row holds against an independent value: the same simulation redone
+/// here, compared with the closed form at 320 bits (MPFR, a different formula from the validated
+/// integrator behind the bound). The bound is also tight: at most 1.01× that error (the enclosure
+/// is ~1e-28 wide, so the certified bound is the error itself).
+#[test]
+fn sn_flow_rows_are_proven_and_their_bound_holds_independently() {
+    use lazyrich::exact::single_neuron_mp::{ClosedFormMp, Form};
+    use lazyrich::flow::{FlowOptions, integrate};
+    use lazyrich::metrics::single_neuron::observables;
+    use lazyrich::models::ParameterFlow;
+    let rows = verify::run(Mode::Quick);
+    let flow: Vec<_> = rows.iter().filter(|r| r.check == "SN-FLOW").collect();
+    assert!(flow.len() >= 400, "{} SN-FLOW rows", flow.len());
+    for r in &flow {
+        assert!(r.ref_rigorous && r.bound_rigorous && r.pass, "{r:?}");
+        assert!(r.abs_err <= r.bound + r.ref_bound, "{r:?}");
+    }
+    let cc = verify::single_neuron::catalog()
+        .into_iter()
+        .find(|c| c.name == "sign_change")
+        .unwrap();
+    let model = verify::single_neuron::model_of(&cc.case).unwrap();
+    let th0 = model.theta(cc.case.a0.to_f64(), &cc.case.w0_f64()).unwrap();
+    let times = cc.case.times_f64();
+    let tr = integrate(
+        &ParameterFlow(&model),
+        &th0,
+        &times,
+        &FlowOptions::new(Method::Tsit45).with_tol(1e-6, 1e-8),
+    )
+    .unwrap();
+    let cf = ClosedFormMp::new(&cc.case, 320).unwrap();
+    for q in ["a", "w", "mu", "phi", "kernel_distance", "loss"] {
+        let mut actual = 0.0f64;
+        for ((th, t), tn) in tr.states.iter().zip(&times).zip(&cc.case.times) {
+            let sim = observables(&model, &th0, *t, th).values(q);
+            let x = cf.point(&tn.to_mp(320), Form::Linearised).unwrap();
+            for (s, e) in sim.iter().zip(x.values(q)) {
+                actual = actual.max(rug::Float::with_val(320, *s - e).abs().to_f64());
+            }
+        }
+        let row = flow
+            .iter()
+            .find(|r| r.case == "sign_change" && r.method == "tsit45" && r.tolerance == Some(1e-6) && r.quantity == q)
+            .unwrap_or_else(|| panic!("no SN-FLOW row for {q}"));
+        assert!(
+            row.bound >= actual,
+            "{q}: proven bound {:e} < error {actual:e}",
+            row.bound
+        );
+        assert!(
+            row.bound <= 1.01 * actual,
+            "{q}: bound {:e} vs error {actual:e}",
+            row.bound
+        );
+    }
+}
+
 #[test]
 fn full_catalog_covers_small_downstream_and_passes() {
     let rows = verify::run(Mode::Full);

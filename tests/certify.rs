@@ -78,6 +78,20 @@ fn certified_bounds_hold_and_are_tight() {
                     actual = actual.max(err(pb, xb));
                 }
                 actual = actual.max(err(&p["loss"], &x.loss)).max(err(&p["mu"], &x.mu));
+                // S(0, t) is certified too (a ball formula of the enclosed state), against the
+                // closed form's own kernel-distance formula (the wedge form of theory.md §1.5).
+                let kd_err = err(&p["kernel_distance"], &x.kernel_distance);
+                let kd_bound = p["err_bounds"]["kernel_distance"].as_f64().unwrap();
+                assert!(
+                    kd_bound >= kd_err,
+                    "{name} {method}: S bound {kd_bound:e} < error {kd_err:e}"
+                );
+                if kd_err > 1e-15 {
+                    assert!(
+                        kd_bound <= 100.0 * kd_err,
+                        "{name} {method}: S bound {kd_bound:e} vs {kd_err:e}"
+                    );
+                }
                 let bound = p["err_bound"].as_f64().unwrap();
                 assert!(
                     bound >= actual,

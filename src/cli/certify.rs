@@ -6,8 +6,8 @@
 //! quantity over that enclosure in balls ([`lazyrich::metrics::enclosed`]), and bounds the
 //! distance from the printed decimal text (parsed exactly) to the enclosure: a proven upper
 //! bound on the absolute error of every numeric field printed at that point, the decimal
-//! rounding of the printed numbers included. Fields without a ball formula yet (kernel
-//! distances) are removed from the points and listed in `certificate.omitted_fields`, so that
+//! rounding of the printed numbers included. Fields without a ball formula yet (the
+//! λ-balanced kernel distance) are removed from the points and listed in `certificate.omitted_fields`, so that
 //! nothing printed is left uncovered. Piecewise-linear nets are enclosed through their
 //! activation switches; where the next pattern cannot be proven (sliding, tangency) `--rigorous`
 //! prints the times before it and a `stopped` object, and `--certify` refuses (exit 2) when a
@@ -109,7 +109,7 @@ fn enclose_quantities(case: &Case, prec: u32, tol: Option<f64>) -> Result<Enclos
 /// The names every point of `simulate` prints for this model that have no ball formula yet.
 fn omitted_fields(case: &Case) -> &'static [&'static str] {
     match case {
-        Case::SingleNeuron(_) | Case::LambdaBalanced(_) => &["kernel_distance"],
+        Case::LambdaBalanced(_) => &["kernel_distance"],
         _ => &[],
     }
 }

@@ -40,7 +40,7 @@ pub(super) enum LinearCaseRef<'a> {
 /// integrator ([`lazyrich::taylor::linear::LinearJet`]), f64 at 53 bits, MPFR above. Points carry
 /// `t`, `beta` (d×c nested rows), `loss` and `conserved_drift` (max |Q_l(θ(t)) − Q_l(θ0)|, at the
 /// working precision); above 53 bits values are decimal strings with the digits the
-/// integrator's error estimate e certifies, propagated through β (m·(2·max|θ|·e + e²)) and the
+/// integrator's error estimate e supports, propagated through β (m·(2·max|θ|·e + e²)) and the
 /// loss (d·c·max|G|·that).
 pub(super) fn simulate_taylor_json(c: LinearCaseRef<'_>, prec: u32, tol: f64) -> Result<Value> {
     use lazyrich::num::{mp, tol as ntol};
@@ -123,7 +123,7 @@ pub(super) fn simulate_taylor_json(c: LinearCaseRef<'_>, prec: u32, tol: f64) ->
         }
         out.insert(
             "note".into(),
-            json!("digits certified by the Taylor integrator's error estimate (not a proof), propagated through β and the loss"),
+            json!("digits supported by the Taylor integrator's error estimate (an estimate, not a proof), propagated through β and the loss"),
         );
         tr.stats
     };

@@ -3,7 +3,7 @@
 //! Points carry `t`, `w2w1`, `w1tw1`, `w2w2t` (row-major nested lists), `kernel_distance` and
 //! `loss`. `exact` at 53 bits prints f64 numbers whose bounds come from a 128-bit MPFR evaluation
 //! (`f64_vs_mp`); above 53 bits it prints decimal strings with only the digits the two-precision
-//! bound certifies.
+//! bound supports.
 
 use super::num_or_null;
 use anyhow::{Result, bail};

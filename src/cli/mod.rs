@@ -123,7 +123,7 @@ enum Command {
         #[arg(long)]
         save_final: Option<PathBuf>,
     },
-    /// Run the verification catalog and write certified tables and a figure.
+    /// Run the verification catalog and write its tables (each row says whether its bound is proven or an estimate) and figures.
     Verify {
         /// Only the quick catalog (every regime and method, fewer cases).
         #[arg(long)]

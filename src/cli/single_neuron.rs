@@ -171,7 +171,7 @@ pub(super) fn exact_rigorous_json(c: &SingleNeuronCase, prec: u32) -> Result<Val
 }
 
 /// `simulate --method taylor`: f64 at 53 bits, MPFR above (values as decimal strings with the
-/// digits the integrator's error estimate certifies, at most what the precision holds). Runs the
+/// digits the integrator's error estimate supports, at most what the precision holds). Runs the
 /// exact span reduction ([`lazyrich::taylor::single_neuron_span`]) when its rank (`span_rank` in
 /// the JSON) is below d, the full field otherwise.
 pub(super) fn simulate_taylor_json(c: &SingleNeuronCase, prec: u32, tol: f64) -> Result<Value> {

@@ -107,7 +107,7 @@ pub(super) fn simulate_json(c: &TwoLayerLinearCase, opts: &FlowOptions, function
 /// `exact` for a whitened, task-aligned two-layer linear case: the per-mode closed form
 /// ([`lazyrich::exact::mirror_modes`]). At 53 bits the f64 form with an F64VsMp bound (against
 /// 128 bits); above, MPFR at `prec` with two-precision bounds, decimal strings with the
-/// certified digits. Any other case: an error naming the failed condition and its size.
+/// digits the bound supports. Any other case: an error naming the failed condition and its size.
 pub(super) fn exact_json(c: &TwoLayerLinearCase, prec: u32) -> Result<Value> {
     use lazyrich::exact::mirror_modes::{decompose, evaluate_with_bounds};
     use lazyrich::num::mp;

@@ -671,7 +671,7 @@ pub fn delta_drift(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<Float, Ex
     Ok(Float::with_val(p, dt - &cf.delta).abs() / scale)
 }
 
-/// Decimal text of x with the digits its bound certifies.
+/// Decimal text of x with the digits its bound supports.
 pub fn decimal(x: &Float, b: &Bound) -> String {
     mp::to_decimal(x, b.abs)
 }

@@ -8,7 +8,8 @@
 //! - λ-balanced two-layer nets (P2 §2): W2W1, W1ᵀW1, W2W2ᵀ and L = (1/2P)Σ_n‖W2W1x_n − y_n‖².
 //!
 //! Conservation drifts (δ, Δ, λ) are 0 on the exact flow, so their exact value is the exact
-//! zero. The kernel distances are not here yet (their enclosure needs the NTK in balls).
+//! zero. The single neuron's kernel distance S(0, t) is here
+//! ([`super::single_neuron::kernel_distance_of`]); the other models' kernel distances are not yet.
 
 use crate::case::{LambdaBalancedCase, SingleNeuronCase};
 use crate::num::decimal::Num;
@@ -50,7 +51,8 @@ fn dot<S: TaylorScalar>(x: &[S], y: &[S]) -> S {
     s
 }
 
-/// Single neuron: a, w, beta, mu, phi, loss, delta_drift (= 0), at state θ = (a, w).
+/// Single neuron: a, w, beta, mu, phi, kernel_distance S(0, t) (from the case's θ0), loss,
+/// delta_drift (= 0), at state θ = (a, w).
 pub fn single_neuron<S: TaylorScalar>(c: &SingleNeuronCase, conv: &dyn Fn(&Num) -> S, theta: &[S]) -> Vec<Quantity<S>> {
     let a = theta[0].clone();
     let w = theta[1..].to_vec();
@@ -90,12 +92,24 @@ pub fn single_neuron<S: TaylorScalar>(c: &SingleNeuronCase, conv: &dyn Fn(&Num) 
         loss.mul_add_assign(&r, &r);
     }
     loss.div_u32_assign(2);
+    let (eta_a, eta_w) = (conv(&c.eta_a), conv(&c.eta_w));
+    let mut gram = vec![zero.clone(); d * d];
+    for row in &x {
+        for i in 0..d {
+            for j in 0..d {
+                gram[i * d + j].mul_add_assign_tmp(&row[i], &row[j], &mut tmp);
+            }
+        }
+    }
+    let theta0: Vec<S> = std::iter::once(&c.a0).chain(&c.w0).map(conv).collect();
+    let kd = super::single_neuron::kernel_distance_of(&eta_a, &eta_w, &gram, &theta0, theta);
     vec![
         q("a", Shape::Scalar, vec![a]),
         q("w", Shape::Vector, w),
         q("beta", Shape::Vector, beta),
         q("mu", Shape::Scalar, vec![mu]),
         q("phi", Shape::Scalar, vec![phi]),
+        q("kernel_distance", Shape::Scalar, vec![kd]),
         q("loss", Shape::Scalar, vec![loss]),
         q("delta_drift", Shape::Scalar, vec![zero]),
     ]

@@ -10,6 +10,7 @@
 //! - The loss L = ½‖Xβ − y‖².
 
 use crate::models::single_neuron::SingleNeuron;
+use crate::taylor::TaylorScalar;
 use serde::Serialize;
 
 /// Observables at one time.
@@ -77,47 +78,90 @@ pub fn observables(model: &SingleNeuron, theta0: &[f64], t: f64, theta: &[f64]) 
     }
 }
 
-/// tr(A G B G) for symmetric d×d A, B (row-major) and G.
-fn tr_agbg(a: &[f64], g: &[f64], b: &[f64], d: usize) -> f64 {
+/// tr(A G B G) for symmetric d×d A, B (row-major) and G, over any [`TaylorScalar`].
+fn tr_agbg<S: TaylorScalar>(a: &[S], g: &[S], b: &[S], d: usize) -> S {
     // (AG)_{ij} and (BG)_{ji}; tr(AG·BG) = Σ_ij (AG)_ij (BG)_ji
-    let mut s = 0.0;
+    let mut s = g[0].zero_like();
+    let (mut ag, mut bg, mut tmp) = (s.clone(), s.clone(), s.clone());
     for i in 0..d {
         for j in 0..d {
-            let ag: f64 = (0..d).map(|k| a[i * d + k] * g[k * d + j]).sum();
-            let bg: f64 = (0..d).map(|k| b[j * d + k] * g[k * d + i]).sum();
-            s += ag * bg;
+            ag.set_zero();
+            bg.set_zero();
+            for k in 0..d {
+                ag.mul_add_assign_tmp(&a[i * d + k], &g[k * d + j], &mut tmp);
+                bg.mul_add_assign_tmp(&b[j * d + k], &g[k * d + i], &mut tmp);
+            }
+            s.mul_add_assign_tmp(&ag, &bg, &mut tmp);
         }
     }
     s
 }
 
 /// M = η_w a² I + η_a w wᵀ, row-major.
-fn m_matrix(model: &SingleNeuron, theta: &[f64]) -> Vec<f64> {
-    let d = model.d();
-    let (a, w) = (theta[0], &theta[1..]);
-    let mut m = vec![0.0; d * d];
+fn m_matrix<S: TaylorScalar>(eta_a: &S, eta_w: &S, theta: &[S]) -> Vec<S> {
+    let (a, w) = (&theta[0], &theta[1..]);
+    let d = w.len();
+    let mut diag = a.clone();
+    diag.mul_assign_ref(a);
+    diag.mul_assign_ref(eta_w);
+    let mut m = Vec::with_capacity(d * d);
     for i in 0..d {
         for j in 0..d {
-            m[i * d + j] = model.eta_a() * w[i] * w[j] + if i == j { model.eta_w() * a * a } else { 0.0 };
+            let mut v = w[i].clone();
+            v.mul_assign_ref(&w[j]);
+            v.mul_assign_ref(eta_a);
+            if i == j {
+                v.add_assign_ref(&diag);
+            }
+            m.push(v);
         }
     }
     m
 }
 
+/// Kernel distance S(θ0, θ) = ½‖K̂0 − K̂‖²_F of the η-weighted NTK K = X M Xᵀ (see the module
+/// doc), written once for every number type: f64 ([`kernel_distance`]), MPFR, and balls (the
+/// validated enclosures of `simulate --certify` and the verification tables). `gram` = XᵀX
+/// (d×d, row-major), θ = (a, w).
+///
+/// For balls the result encloses S for every state in the input balls; a kernel whose norm ball
+/// contains 0 gives a ball of infinite radius (the division's enclosure), never a false value.
+pub fn kernel_distance_of<S: TaylorScalar>(eta_a: &S, eta_w: &S, gram: &[S], theta0: &[S], theta: &[S]) -> S {
+    let d = theta.len() - 1;
+    let m0 = m_matrix(eta_a, eta_w, theta0);
+    let mt = m_matrix(eta_a, eta_w, theta);
+    let mut n0 = tr_agbg(&m0, gram, &m0, d);
+    n0.sqrt_assign();
+    let mut nt = tr_agbg(&mt, gram, &mt, d);
+    nt.sqrt_assign();
+    let dm: Vec<S> = m0
+        .iter()
+        .zip(&mt)
+        .map(|(x, y)| {
+            let (mut u, mut v) = (x.clone(), y.clone());
+            u.div_assign_ref(&n0);
+            v.div_assign_ref(&nt);
+            u.sub_assign_ref(&v);
+            u
+        })
+        .collect();
+    let mut s = tr_agbg(&dm, gram, &dm, d);
+    s.div_u32_assign(2);
+    s
+}
+
 /// Kernel distance S(θ0, θ) = 1 − ⟨K0,K⟩/(‖K0‖‖K‖) of the η-weighted NTK K = X M Xᵀ, computed as
-/// ½‖K̂0 − K̂‖²_F (see the module doc). NaN if either kernel is zero.
+/// ½‖K̂0 − K̂‖²_F ([`kernel_distance_of`] in f64). NaN if either kernel is zero.
 pub fn kernel_distance(model: &SingleNeuron, theta0: &[f64], theta: &[f64]) -> f64 {
-    let d = model.d();
-    let g = model.gram();
-    let m0 = m_matrix(model, theta0);
-    let mt = m_matrix(model, theta);
-    let n0 = tr_agbg(&m0, g, &m0, d).max(0.0).sqrt();
-    let nt = tr_agbg(&mt, g, &mt, d).max(0.0).sqrt();
-    if !(n0 > 0.0 && nt > 0.0) {
-        return f64::NAN;
+    let s = kernel_distance_of(&model.eta_a(), &model.eta_w(), model.gram(), theta0, theta);
+    if !s.is_finite() {
+        f64::NAN
+    } else if s < 0.0 {
+        // A sum of squares: a negative value is rounding of an exact 0.
+        0.0
+    } else {
+        s
     }
-    let dm: Vec<f64> = m0.iter().zip(&mt).map(|(x, y)| x / n0 - y / nt).collect();
-    0.5 * tr_agbg(&dm, g, &dm, d).max(0.0)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! MPFR helpers (through `rug`): precision validation, exact decimal parsing, decimal output with
-//! only the digits an error bound certifies, and the two-precision error estimate.
+//! only the digits an error bound supports, and the two-precision error estimate.
 //!
 //! This module and [`crate::exact`]'s `_mp` files are the only places that name `rug` types.
 
@@ -91,7 +91,7 @@ pub fn bound_text(b: &Float) -> String {
     tidy_exponent(&b.to_string_radix_round(10, Some(3), Round::Up))
 }
 
-/// Decimal text of `x` with the digits an MPFR `bound` certifies (as [`to_decimal`], for bounds
+/// Decimal text of `x` with the digits an MPFR `bound` supports (as [`to_decimal`], for bounds
 /// of any size).
 pub fn to_decimal_mp(x: &Float, bound: &Float) -> String {
     if x.is_zero() || Float::with_val(x.prec(), x.abs_ref()) <= *bound {
@@ -119,9 +119,9 @@ pub fn ulp(x: &Float) -> f64 {
     Float::with_val(64, Float::i_exp(1, e - p)).to_f64_round(Round::Up)
 }
 
-/// Decimal text of `x` with as many significant digits as `bound` certifies (at least 1, at most
+/// Decimal text of `x` with as many significant digits as `bound` supports (at least 1, at most
 /// what `x`'s precision holds). Exactly zero, and any value with |x| ≤ bound (no digit is
-/// certified: the value is indistinguishable from 0), prints as `"0"`.
+/// supported: the value is indistinguishable from 0), prints as `"0"`.
 pub fn to_decimal(x: &Float, bound: f64) -> String {
     if x.is_zero() || x.to_f64().abs() <= bound {
         return "0".to_string();
@@ -158,9 +158,9 @@ mod tests {
     }
 
     #[test]
-    fn decimal_output_keeps_certified_digits() {
+    fn decimal_output_keeps_supported_digits() {
         let third = Float::with_val(256, 1) / 3u32;
-        // |v|/b = 3.3e19, so ⌊log10⌋ = 19 certified digits.
+        // |v|/b = 3.3e19, so ⌊log10⌋ = 19 supported digits.
         let s = to_decimal(&third, 1e-20);
         assert_eq!(s, "3.333333333333333333e-1");
         assert_eq!(to_decimal(&Float::new(256), 1e-3), "0");

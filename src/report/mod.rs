@@ -1,4 +1,4 @@
-//! Layer 5: rendering only — certified tables as Markdown, CSV and JSON, and SVG figures.
+//! Layer 5: rendering only — verification tables (rigorous and estimated bounds, each labelled) as Markdown, CSV and JSON, and SVG figures.
 //! No numerics and no solver calls; output is deterministic so that tables diff cleanly.
 
 pub mod heatmap;
@@ -87,16 +87,14 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
 /// passed and the worst margin (error / promised bound), and links to the tables and figures.
 pub fn summary(title: &str, rows: &[Row], figures: &[&str]) -> String {
     let mut out = format!("# {title}\n\n");
-    let failed = rows.iter().filter(|r| !r.pass).count();
-    out.push_str(&format!(
-        "{} rows, {} passed, {} failed. Every row compares a computed value with a reference that carries its own \
-         error bound (`ref_method`: how it was obtained; `ref_rigorous`: whether it is a proof), and states the bound \
-         it promises and why (`bound_why`). `margin` = max error / (bound + reference bound); a row passes when it is \
-         ≤ 1. Check ids are described in `verification/README.md`.\n\n",
-        rows.len(),
-        rows.len() - failed,
-        failed
-    ));
+    out.push_str(&crate::verify::Headline::of(rows).sentence());
+    out.push_str(
+        "\n\nEvery row compares a computed value with a reference that carries its own error bound \
+         (`ref_method`: how it was obtained; `ref_rigorous`: whether it is a proof), and states the bound it \
+         promises and why (`bound_why`; `bound_rigorous`: whether the bound is proven or an estimate). `margin` = \
+         max error / (bound + reference bound); a row passes when it is ≤ 1. Only rows with `bound_rigorous` are \
+         certified. Check ids are described in `verification/README.md`.\n\n",
+    );
     out.push_str("Tables: [table.md](table.md), [table.csv](table.csv), [table.json](table.json).\n\n");
     let mut keys: Vec<(String, String)> = Vec::new();
     for r in rows {

@@ -1,9 +1,9 @@
-//! Certified tables: Markdown, CSV and JSON renderings of [`Row`]s.
+//! Verification tables (each row says whether its reference and its bound are proven): Markdown, CSV and JSON renderings of [`Row`]s.
 
 use crate::verify::Row;
 
 /// Column names, in order (the CSV header and the Markdown header).
-pub const COLUMNS: [&str; 19] = [
+pub const COLUMNS: [&str; 20] = [
     "check",
     "family",
     "case",
@@ -16,6 +16,7 @@ pub const COLUMNS: [&str; 19] = [
     "ref_bound",
     "ref_method",
     "ref_rigorous",
+    "bound_rigorous",
     "drift",
     "bound",
     "bound_why",
@@ -33,7 +34,7 @@ fn opt(x: Option<f64>) -> String {
     x.map(sci).unwrap_or_default()
 }
 
-fn cells(r: &Row) -> [String; 18] {
+fn cells(r: &Row) -> [String; 19] {
     [
         r.check.clone(),
         r.family.clone(),
@@ -47,6 +48,7 @@ fn cells(r: &Row) -> [String; 18] {
         sci(r.ref_bound),
         r.ref_method.clone(),
         r.ref_rigorous.to_string(),
+        r.bound_rigorous.to_string(),
         opt(r.drift),
         sci(r.bound),
         r.bound_why.clone(),
@@ -65,7 +67,7 @@ pub fn csv(rows: &[Row]) -> String {
             s.to_string()
         }
     };
-    let mut out = COLUMNS[..18].join(",");
+    let mut out = COLUMNS[..19].join(",");
     out.push('\n');
     for r in rows {
         out.push_str(&cells(r).iter().map(|c| q(c)).collect::<Vec<_>>().join(","));

@@ -188,6 +188,7 @@ fn compare_row(
         ref_bound,
         ref_method: ref_method.into(),
         ref_rigorous: false,
+        bound_rigorous: false,
         drift: None,
         bound,
         bound_why: "issue 4: flow limit vs KKT ≤ 1e-8·max(1, |β∞|); flow global error ≈ N_steps·rtol, tail |Xβ(T) − y| in the note"
@@ -360,6 +361,7 @@ fn limit_rows() -> Vec<Row> {
                 ref_bound: 0.0,
                 ref_method: "closed-form limit".into(),
                 ref_rigorous: false,
+                bound_rigorous: false,
                 drift: None,
                 bound: pred * 10f64.powf(0.2),
                 bound_why: "derived rate O(δ⁻²): distance at 1e4 ≤ distance at 1e3 / 10^1.8 (observed order ≥ 1.8)"

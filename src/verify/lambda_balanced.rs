@@ -163,6 +163,7 @@ fn row_named(
         ref_bound: 0.0,
         ref_method: ref_method.into(),
         ref_rigorous: false,
+        bound_rigorous: false,
         drift,
         bound,
         bound_why: bound_why.into(),

@@ -135,6 +135,7 @@ fn modes_row(spec: &AlignedSpec) -> Result<Row, String> {
         ref_bound: refb,
         ref_method: "per-mode single-neuron closed form (whitened, task-aligned), MPFR 128 bits, two-precision".into(),
         ref_rigorous: false,
+        bound_rigorous: false,
         drift: Some(
             tr.states
                 .iter()
@@ -244,6 +245,7 @@ fn qrow(check: &str, case: &str, regime: &str, err: f64, bound: f64, note: Strin
         ref_bound: 0.0,
         ref_method: "derived asymptotic expansion (module doc of exact::mirror_modes)".into(),
         ref_rigorous: false,
+        bound_rigorous: false,
         drift: None,
         bound,
         bound_why: "next term of the expansion at the most extreme δ: O(1/ln(1/δ))·δ-free terms vanish as O(δ) (ℓ¹, δ = 1e-40), O(δ⁻²) (ℓ², |δ| = 1e12)"

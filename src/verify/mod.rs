@@ -1,4 +1,5 @@
-//! Layer 4: theorem checks returning certified rows.
+//! Layer 4: theorem checks returning rows; each says whether its reference and its bound are
+//! proven (`ref_rigorous`, `bound_rigorous`) or estimates. Only proven bounds are certified.
 //!
 //! A check compares a quantity computed one way (simulation, f64 closed form, another route)
 //! with a reference computed another way, and states the bound it promises and why. A failing
@@ -26,7 +27,7 @@ pub enum Mode {
     Full,
 }
 
-/// One row of a certified table.
+/// One row of a verification table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     /// Stable check id (see `verification/README.md`).
@@ -53,6 +54,11 @@ pub struct Row {
     pub ref_method: String,
     /// Whether the reference bound is rigorous (a proof) or an estimate.
     pub ref_rigorous: bool,
+    /// Whether `bound` is proven: a rigorous upper bound on the checked value's error (an
+    /// enclosure in ball arithmetic, a validated integration, an exact identity), so that the
+    /// row's verdict is itself a proof. `false`: the bound is an estimate (a solver's tolerance
+    /// model, a two-precision difference, a derived but unproven truncation bound).
+    pub bound_rigorous: bool,
     /// Max drift of the conserved quantity along the checked trajectory, where applicable.
     pub drift: Option<f64>,
     /// The bound this row promises (at the time where error/bound is largest).
@@ -93,6 +99,7 @@ impl Row {
             ref_bound: 0.0,
             ref_method: "-".into(),
             ref_rigorous: false,
+            bound_rigorous: false,
             drift: None,
             bound: f64::NAN,
             bound_why: "-".into(),
@@ -115,4 +122,125 @@ pub fn run(mode: Mode) -> Vec<Row> {
     rows.extend(mirror_modes::run(mode));
     rows.extend(piecewise_linear::run(mode));
     rows
+}
+
+/// The headline figures of a table: how many rows, how many pass, how many rest on a proof.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Headline {
+    /// Rows.
+    pub rows: usize,
+    /// Rows that pass.
+    pub passed: usize,
+    /// Rows whose reference is rigorous (`ref_rigorous`).
+    pub ref_rigorous: usize,
+    /// Rows whose promised bound is proven (`bound_rigorous`).
+    pub bound_rigorous: usize,
+    /// Worst margin among rows with a rigorous reference (NaN if one is not finite).
+    pub worst_margin_ref_rigorous: f64,
+    /// Worst margin among rows with a proven bound.
+    pub worst_margin_bound_rigorous: f64,
+    /// Worst margin among the other rows (estimates).
+    pub worst_margin_estimate: f64,
+    /// Median of bound / error among rows with a proven bound and a non-zero error: how tight
+    /// the proven bounds are (1 = the bound is the error).
+    pub median_tightness_bound_rigorous: f64,
+}
+
+/// The worst margin of a set of rows: NaN as soon as one margin is NaN (a row that could not be
+/// measured is never hidden behind a finite maximum), 0 for no rows.
+fn worst_margin<'a>(rows: impl Iterator<Item = &'a Row>) -> f64 {
+    rows.map(|r| r.margin).fold(
+        0.0f64,
+        |a, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) },
+    )
+}
+
+impl Headline {
+    /// The headline of `rows`.
+    pub fn of(rows: &[Row]) -> Headline {
+        let mut tight: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.bound_rigorous && r.abs_err > 0.0 && r.abs_err.is_finite() && r.bound.is_finite())
+            .map(|r| r.bound / r.abs_err)
+            .collect();
+        tight.sort_by(f64::total_cmp);
+        let median = match tight.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => tight[n / 2],
+            n => 0.5 * (tight[n / 2 - 1] + tight[n / 2]),
+        };
+        Headline {
+            rows: rows.len(),
+            passed: rows.iter().filter(|r| r.pass).count(),
+            ref_rigorous: rows.iter().filter(|r| r.ref_rigorous).count(),
+            bound_rigorous: rows.iter().filter(|r| r.bound_rigorous).count(),
+            worst_margin_ref_rigorous: worst_margin(rows.iter().filter(|r| r.ref_rigorous)),
+            worst_margin_bound_rigorous: worst_margin(rows.iter().filter(|r| r.bound_rigorous)),
+            worst_margin_estimate: worst_margin(rows.iter().filter(|r| !r.bound_rigorous)),
+            median_tightness_bound_rigorous: median,
+        }
+    }
+
+    /// One paragraph for a person: counts, shares and worst margins.
+    pub fn sentence(&self) -> String {
+        let pct = |k: usize| {
+            if self.rows == 0 {
+                0.0
+            } else {
+                100.0 * k as f64 / self.rows as f64
+            }
+        };
+        format!(
+            "{} rows, {} passed, {} failed. {} rows ({:.1} %) have a rigorous reference (worst margin {:.3e}); \
+             {} rows ({:.1} %) have a proven bound (worst margin {:.3e}; median bound / error {:.3}); the other {} \
+             bounds are estimates (worst margin {:.3e}).",
+            self.rows,
+            self.passed,
+            self.rows - self.passed,
+            self.ref_rigorous,
+            pct(self.ref_rigorous),
+            self.worst_margin_ref_rigorous,
+            self.bound_rigorous,
+            pct(self.bound_rigorous),
+            self.worst_margin_bound_rigorous,
+            self.median_tightness_bound_rigorous,
+            self.rows - self.bound_rigorous,
+            self.worst_margin_estimate,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(abs_err: f64, bound: f64, margin: f64, ref_rig: bool, bound_rig: bool) -> Row {
+        let mut r = Row::pending("X", "f", "c", "r".into(), "m", None, "q");
+        r.abs_err = abs_err;
+        r.bound = bound;
+        r.margin = margin;
+        r.pass = margin <= 1.0;
+        r.ref_rigorous = ref_rig;
+        r.bound_rigorous = bound_rig;
+        r
+    }
+
+    #[test]
+    fn headline_counts_proofs_and_never_hides_a_nan() {
+        let rows = vec![
+            row(1.0, 2.0, 0.5, true, true),
+            row(1.0, 8.0, 0.125, true, true),
+            row(1.0, 4.0, 0.25, false, true),
+            row(1.0, 1e5, 1e-5, true, false),
+            row(f64::NAN, f64::NAN, f64::NAN, false, false),
+        ];
+        let h = Headline::of(&rows);
+        assert_eq!((h.rows, h.passed, h.ref_rigorous, h.bound_rigorous), (5, 4, 3, 3));
+        // bound / error of the proven rows: 2, 8, 4 → median 4.
+        assert_eq!(h.median_tightness_bound_rigorous, 4.0);
+        assert_eq!(h.worst_margin_bound_rigorous, 0.5);
+        assert_eq!(h.worst_margin_ref_rigorous, 0.5);
+        assert!(h.worst_margin_estimate.is_nan(), "a NaN margin must show");
+        assert!(h.sentence().starts_with("5 rows, 4 passed, 1 failed. 3 rows (60.0 %)"));
+    }
 }

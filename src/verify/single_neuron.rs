@@ -7,24 +7,35 @@
 //! - `SN-F64`: f64 closed form vs 256-bit value within [`F64_ULP_BOUND`] ulp (normwise).
 //! - `SN-CONS`: δ conserved by the closed form to working precision at 256 bits.
 //! - `SN-FLOW`: diffsol gradient flow (every method, two tolerances) vs the exact solution, for
-//!   a, w, β, μ, φ, S(0,t), L, with the accumulated-local-error bound (see [`flow_bound_why`]).
+//!   a, w, β, μ, φ, S(0,t), L. Reference: the closed form in ball arithmetic (exactly whitened
+//!   inputs) or else the validated enclosure of the parameter flow; bound: proven, the distance
+//!   from the simulated value to the validated enclosure (`simulate --certify`'s bound); the row
+//!   also requires that certified error to be within the tolerance's promise (see
+//!   [`flow_bound_why`]).
 //! - `SN-FS`: function-space flow β̇ = −M(β,δ)Xᵀ(Xβ − y) vs the parameter flow's β (any X).
 //! - `SN-BASIN`: the sign of a(∞) predicted by sgn(c₊) (`theory.md` §1.3) vs a long simulation
 //!   started 1e-3 either side of the separating surface.
 
 use super::{Mode, Row};
-use crate::case::SingleNeuronCase;
+use crate::case::{Case, SingleNeuronCase};
 use crate::exact::single_neuron::ClosedForm;
+use crate::exact::single_neuron_ball::{self, PointBall};
 use crate::exact::single_neuron_mp::{self as emp, ClosedFormMp, Form};
 use crate::flow::{FlowOptions, Method, Trajectory, integrate};
+use crate::metrics::enclosed::{self, Quantity};
 use crate::metrics::single_neuron::{Observables, QUANTITIES, observables};
 use crate::metrics::{max_abs, max_abs_diff};
 use crate::models::ParameterFlow;
 use crate::models::samples;
 use crate::models::single_neuron::{FunctionSpaceFlow, SingleNeuron};
+use crate::num::ball::Ball;
+use crate::num::decimal::Num;
 use crate::num::mp::two_precision_bound;
 use crate::num::tol;
+use crate::taylor::cases;
+use crate::taylor::validated::ValidatedOptions;
 use rug::Float;
+use rug::float::Round;
 
 /// Relative ODE residual the closed form must meet at 256 bits. The residual's own floor is
 /// ≈ 2^(−6·256/7) ≈ 1e-66 (see [`emp::ode_residual`]); 1e-60 leaves a 10⁶ margin and still
@@ -42,13 +53,6 @@ pub use crate::exact::single_neuron::F64_ULP_BOUND;
 pub const CONS_REL_TOL: f64 = 1e-70;
 /// Precision of the reference values for flow checks (two-precision bounds at 128/192 bits).
 pub const REF_PREC: u32 = 128;
-
-/// Why the flow bound.
-pub fn flow_bound_why() -> &'static str {
-    "accumulated local error e = N_steps·√n·(atol + rtol·max|θ|) (diffsol's RMS error test bounds each \
-     step's local error; no amplification assumed), propagated to the quantity as \
-     Σ|∂q/∂θ_i|·e + ½Σ|∂²q/∂θ_i∂θ_j|·e²"
-}
 
 /// A catalog entry.
 pub struct CatalogCase {
@@ -185,6 +189,7 @@ impl Ctx<'_> {
             ref_bound,
             ref_method: ref_method.into(),
             ref_rigorous: false,
+            bound_rigorous: false,
             drift,
             bound,
             bound_why: bound_why.into(),
@@ -351,12 +356,75 @@ fn sensitivities(model: &SingleNeuron, theta0: &[f64], t: f64, theta: &[f64]) ->
     Sens { q }
 }
 
+/// The rigorous references of a case at [`REF_PREC`] bits: the closed form in ball arithmetic
+/// (when the decimal inputs meet its assumptions exactly) and the validated enclosure of the
+/// raw parameter flow of the same inputs — two independent proofs.
+struct Rigorous {
+    /// The closed form in balls at the case's times, or why it does not apply.
+    closed: Result<Vec<PointBall>, String>,
+    /// The validated enclosure's quantities at the case's times, or why it could not be made.
+    flow: Result<Vec<Vec<Quantity<Ball>>>, String>,
+}
+
+/// Tolerance of the validated enclosures behind the flow rows' bounds (at [`REF_PREC`] bits: widths
+/// ≈ 1e-28, far below any f64 simulation's error, so the proven bound is the error itself).
+pub const ENCLOSURE_TOL: f64 = 1e-30;
+
+fn rigorous(c: &SingleNeuronCase) -> Rigorous {
+    let closed = single_neuron_ball::evaluate(c, REF_PREC).map_err(|e| e.to_string());
+    let mut opts = ValidatedOptions::new(REF_PREC);
+    opts.tol = Some(ENCLOSURE_TOL);
+    let flow = cases::enclose_case(&Case::SingleNeuron(c.clone()), &opts)
+        .map_err(|e| e.to_string())
+        .and_then(|tr| match tr.stopped {
+            Some(st) => Err(format!("the validated enclosure stopped early: {st:?}")),
+            None => Ok(tr
+                .states
+                .iter()
+                .map(|th| enclosed::single_neuron(c, &|v: &Num| cases::ball_of(v, REF_PREC), th))
+                .collect()),
+        });
+    Rigorous { closed, flow }
+}
+
+/// The balls of quantity `q` in one enclosed point, or a message naming the missing quantity.
+fn enclosed_values<'a>(point: &'a [Quantity<Ball>], q: &str) -> Result<&'a [Ball], String> {
+    point
+        .iter()
+        .find(|x| x.name == q)
+        .map(|x| x.values.as_slice())
+        .ok_or_else(|| format!("no enclosure of quantity {q}"))
+}
+
+/// |x| rounded down to f64.
+fn abs_down(x: &Float) -> f64 {
+    Float::with_val(x.prec(), x.abs_ref()).to_f64_round(Round::Down)
+}
+
+/// Why the flow bound: a proof, or (when the enclosure could not be made) the estimate.
+pub fn flow_bound_why(proven: bool) -> String {
+    let promise = "N_steps·√n·(atol + rtol·max|θ|) (diffsol's RMS error test bounds each step's local error; no \
+                   amplification assumed), propagated to the quantity as Σ|∂q/∂θ_i|·e + ½Σ|∂²q/∂θ_i∂θ_j|·e²";
+    if proven {
+        format!(
+            "proven: |sim − exact| ≤ max over the validated enclosure V of the parameter flow of the decimal inputs \
+             (Taylor at {REF_PREC} bits in ball arithmetic, Lohner's QR method, tol {ENCLOSURE_TOL:e}) of |sim − V|, \
+             rounded up; the row passes when the error against the (independent) reference is within it, and the \
+             certified error is within the tolerance's promise e = {promise} (an estimate; certified error / e in \
+             the note)"
+        )
+    } else {
+        format!("an estimate (no validated enclosure for this case): accumulated local error e = {promise}")
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn flow_rows(
     ctx: &Ctx,
     model: &SingleNeuron,
     theta0: &[f64],
     reference: &Reference,
+    rig: &Rigorous,
     sens: &[Sens],
     method: Method,
     rtol: f64,
@@ -385,7 +453,7 @@ fn flow_rows(
         .map(|o| o.a.abs().max(max_abs(&o.w)))
         .fold(0.0, f64::max);
     let e_state = traj.stats.steps.max(1) as f64 * n.sqrt() * (atol + rtol * ymax);
-    let note = format!(
+    let stats = format!(
         "steps={} rejected={} rhs={} jac={} lu={}",
         traj.stats.steps,
         traj.stats.rejected_steps,
@@ -393,35 +461,122 @@ fn flow_rows(
         traj.stats.jac_evals,
         traj.stats.lu_factorizations
     );
+    // The reference: the closed form in balls (independent of the bound's enclosure); where it
+    // does not apply, the validated enclosure itself (the error figure is then certified and the
+    // verdict rests on the tolerance promise); failing both, the MPFR estimate.
+    let (ref_method, ref_rigorous) = match (&rig.closed, &rig.flow) {
+        (Ok(_), _) => (
+            format!(
+                "closed form (linearised) in ball arithmetic at {REF_PREC} bits: a proof (exactly whitened decimal inputs)"
+            ),
+            true,
+        ),
+        (Err(e), Ok(_)) => (
+            format!(
+                "the validated enclosure of the parameter flow (the ball closed form does not apply: {e}); the same \
+                 enclosure gives the bound, so the verdict rests on the tolerance promise"
+            ),
+            true,
+        ),
+        (Err(e), Err(_)) => (
+            format!("closed form (linearised) at {REF_PREC} bits, two-precision bound vs 192 bits (an estimate: {e})"),
+            false,
+        ),
+    };
     for (qi, q) in QUANTITIES.iter().copied().enumerate() {
-        let (mut err, mut scale, mut rb_max, mut bound_at, mut margin) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let mut err = 0.0f64;
+        let mut scale = 0.0f64;
+        let mut rb_max = 0.0f64;
+        let mut bound_at = 0.0f64;
+        let mut margin = 0.0f64;
+        let mut promise_ratio = 0.0f64;
+        let mut problem: Option<String> = None;
         for (k, (th, ro)) in traj.states.iter().zip(&reference.obs).enumerate() {
             let sim = observables(model, theta0, ro.t, th).values(q);
             let rv = ro.values(q);
-            let rb = ref_bound_of(reference, k, q);
-            for c in 0..rv.len() {
-                let e = (sim[c] - rv[c]).abs();
-                let e = if e.is_nan() && sim[c].is_nan() && rv[c].is_nan() {
+            let rb_est = ref_bound_of(reference, k, q);
+            let flow = match &rig.flow {
+                Ok(pts) => match enclosed_values(&pts[k], q) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        problem = Some(e);
+                        None
+                    }
+                },
+                Err(_) => None,
+            };
+            let closed: Option<Vec<&Ball>> = match &rig.closed {
+                Ok(pts) => Some(pts[k].values(q)),
+                Err(_) => flow.map(|v| v.iter().collect()),
+            };
+            if rv.len() != sim.len() || rb_est.len() != sim.len() {
+                problem = Some(format!(
+                    "quantity {q}: reference has {} values, simulation {}",
+                    rv.len(),
+                    sim.len()
+                ));
+            }
+            for (cmp, &sv) in sim.iter().enumerate() {
+                let sb = Ball::from_f64(REF_PREC, sv);
+                // The measured error and the reference's own bound.
+                let (e, rb) = match closed.as_ref().and_then(|v| v.get(cmp)) {
+                    Some(cb) => {
+                        let d = sb.sub(cb);
+                        (abs_down(d.mid()), d.rad())
+                    }
+                    None => (
+                        (sv - rv.get(cmp).copied().unwrap_or(f64::NAN)).abs(),
+                        rb_est.get(cmp).copied().unwrap_or(f64::NAN),
+                    ),
+                };
+                let (g1, g2) = sens[k].q[qi].get(cmp).copied().unwrap_or((f64::NAN, f64::NAN));
+                let promise = g1 * e_state + 0.5 * g2 * e_state * e_state;
+                // The bound: proven over the enclosure, or the estimate.
+                let b = match flow.and_then(|v| v.get(cmp)) {
+                    Some(vb) => {
+                        let certified = sb.sub(vb).mag_up();
+                        promise_ratio = promise_ratio.max(certified / promise);
+                        if certified.is_nan() {
+                            promise_ratio = f64::NAN;
+                        }
+                        certified
+                    }
+                    None => promise,
+                };
+                // 0 / 0 (t = 0: simulation, reference and enclosure all exact) is no error.
+                let m = if e == 0.0 && !(b + rb).is_nan() {
                     0.0
                 } else {
-                    e
+                    e / (b + rb)
                 };
-                let (g1, g2) = sens[k].q[qi][c];
-                let b = g1 * e_state + 0.5 * g2 * e_state * e_state;
-                let m = e / (b + rb[c]);
                 err = err.max(e);
-                scale = scale.max(rv[c].abs());
-                rb_max = rb_max.max(rb[c]);
-                if m > margin || margin == 0.0 {
+                scale = scale.max(rv.get(cmp).copied().unwrap_or(0.0).abs());
+                rb_max = rb_max.max(rb);
+                if flow.is_some() {
+                    // A proven bound: the largest over the grid (≥ every error measured).
+                    bound_at = bound_at.max(b);
                     margin = margin.max(m);
+                } else if m > margin || (margin == 0.0 && bound_at == 0.0) {
+                    margin = m;
                     bound_at = b;
                 }
-                if m.is_nan() {
+                if m.is_nan() || !sv.is_finite() {
                     margin = f64::NAN;
+                    problem.get_or_insert_with(|| format!("{q}: simulated {sv}, error {e}, bound {b}"));
                 }
             }
         }
-        out.push(ctx.row(
+        let proven = rig.flow.is_ok() && problem.is_none();
+        let mut note = stats.clone();
+        if proven {
+            note.push_str(&format!("; certified error / tolerance promise = {promise_ratio:.3e}"));
+        } else if let Err(e) = &rig.flow {
+            note.push_str(&format!("; bound is an estimate: {e}"));
+        }
+        if let Some(p) = &problem {
+            note.push_str(&format!("; {p}"));
+        }
+        let mut r = ctx.row(
             "SN-FLOW",
             method.as_str(),
             Some(rtol),
@@ -429,13 +584,22 @@ fn flow_rows(
             err,
             scale,
             rb_max,
-            "closed form (linearised) at 128 bits, two-precision bound vs 192 bits",
+            &ref_method,
             Some(drift),
             bound_at,
-            flow_bound_why(),
+            &flow_bound_why(proven),
             margin,
-            note.clone(),
-        ));
+            note,
+        );
+        r.ref_rigorous = ref_rigorous && problem.is_none();
+        r.bound_rigorous = proven;
+        if proven && (promise_ratio.is_nan() || promise_ratio > 1.0) {
+            r.pass = false;
+        }
+        if problem.is_some() {
+            r.pass = false;
+        }
+        out.push(r);
     }
 }
 
@@ -897,9 +1061,10 @@ pub fn run(mode: Mode) -> Vec<Row> {
                 sensitivities(&model, &theta0, o.t, &th)
             })
             .collect();
+        let rig = rigorous(c);
         for method in Method::ALL {
             for rtol in tols {
-                flow_rows(&ctx, &model, &theta0, &reference, &sens, method, rtol, &mut out);
+                flow_rows(&ctx, &model, &theta0, &reference, &rig, &sens, method, rtol, &mut out);
             }
         }
         if matches!(

@@ -1,4 +1,4 @@
-//! Certified agreement at 100 digits (issue 3): the Taylor simulation of the raw gradient flow
+//! Agreement at 100 digits against a rigorous reference (issue 3): the Taylor simulation of the raw gradient flow
 //! at p = 334 bits (≈ 100 digits, tol 1e-100) against the rigorous closed-form enclosure
 //! ([`crate::exact::single_neuron_ball`]) at the same precision, in every δ regime.
 //!
