@@ -37,6 +37,7 @@ fn quick_catalog_passes_and_covers_every_regime_and_method() {
         "SN-F64",
         "SN-CONS",
         "SN-FLOW",
+        "SN-OVERLAP",
         "SN-FS",
         "SN-BASIN",
     ] {

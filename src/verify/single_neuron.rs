@@ -12,12 +12,16 @@
 //!   from the simulated value to the validated enclosure (`simulate --certify`'s bound); the row
 //!   also requires that certified error to be within the tolerance's promise (see
 //!   [`flow_bound_why`]).
+//! - `SN-OVERLAP` (theory ∩ simulation): the closed form in balls and the validated enclosure of
+//!   the raw parameter flow — two independent proofs — overlap at every time and component, for
+//!   every quantity; the note gives the significant digits both share.
 //! - `SN-FS`: function-space flow β̇ = −M(β,δ)Xᵀ(Xβ − y) vs the parameter flow's β (any X).
 //! - `SN-BASIN`: the sign of a(∞) predicted by sgn(c₊) (`theory.md` §1.3) vs a long simulation
 //!   started 1e-3 either side of the separating surface.
 
 use super::{Mode, Row};
 use crate::case::{Case, SingleNeuronCase};
+use crate::exact::ExactError;
 use crate::exact::single_neuron::ClosedForm;
 use crate::exact::single_neuron_ball::{self, PointBall};
 use crate::exact::single_neuron_mp::{self as emp, ClosedFormMp, Form};
@@ -361,7 +365,7 @@ fn sensitivities(model: &SingleNeuron, theta0: &[f64], t: f64, theta: &[f64]) ->
 /// raw parameter flow of the same inputs — two independent proofs.
 struct Rigorous {
     /// The closed form in balls at the case's times, or why it does not apply.
-    closed: Result<Vec<PointBall>, String>,
+    closed: Result<Vec<PointBall>, ExactError>,
     /// The validated enclosure's quantities at the case's times, or why it could not be made.
     flow: Result<Vec<Vec<Quantity<Ball>>>, String>,
 }
@@ -371,7 +375,7 @@ struct Rigorous {
 pub const ENCLOSURE_TOL: f64 = 1e-30;
 
 fn rigorous(c: &SingleNeuronCase) -> Rigorous {
-    let closed = single_neuron_ball::evaluate(c, REF_PREC).map_err(|e| e.to_string());
+    let closed = single_neuron_ball::evaluate(c, REF_PREC);
     let mut opts = ValidatedOptions::new(REF_PREC);
     opts.tol = Some(ENCLOSURE_TOL);
     let flow = cases::enclose_case(&Case::SingleNeuron(c.clone()), &opts)
@@ -399,6 +403,113 @@ fn enclosed_values<'a>(point: &'a [Quantity<Ball>], q: &str) -> Result<&'a [Ball
 /// |x| rounded down to f64.
 fn abs_down(x: &Float) -> f64 {
     Float::with_val(x.prec(), x.abs_ref()).to_f64_round(Round::Down)
+}
+
+/// One simulated value `sv` against a rigorous reference ball and the validated enclosure `v`:
+/// (the measured error |sv − reference midpoint| rounded down, the reference's radius, and the
+/// proven bound |sv − v| rounded up). With both balls containing the exact value,
+/// error ≤ bound + radius: the margin of a consistent pair is ≤ 1, also in floating point.
+fn certified_point(sv: f64, reference: &Ball, v: &Ball) -> (f64, f64, f64) {
+    let sb = Ball::from_f64(REF_PREC, sv);
+    let d = sb.sub(reference);
+    (abs_down(d.mid()), d.rad(), sb.sub(v).mag_up())
+}
+
+/// error / (bound + reference bound), with 0 / 0 (every value exact, as at t = 0) no error.
+fn ratio(e: f64, b: f64, rb: f64) -> f64 {
+    if e == 0.0 && !(b + rb).is_nan() {
+        0.0
+    } else {
+        e / (b + rb)
+    }
+}
+
+/// `SN-OVERLAP` (theory ∩ simulation): the closed form in balls and the validated enclosure of the
+/// raw parameter flow, two independent proofs, must overlap at every time and component; the row
+/// states how many significant digits both share at the worst point. A case where either cannot
+/// be made is a failed row (with the reason), except that inputs outside the closed form's
+/// assumptions (data not exactly whitened) have no theory side: no row.
+fn overlap_rows(ctx: &Ctx, rig: &Rigorous, out: &mut Vec<Row>) {
+    let method = format!("closed form in balls ∩ validated Taylor, {REF_PREC} bits");
+    let closed = match &rig.closed {
+        Ok(c) => c,
+        Err(ExactError::NotExactlyWhitened { .. }) => return,
+        Err(e) => {
+            out.push(ctx.failed("SN-OVERLAP", &method, None, format!("closed form in balls: {e}")));
+            return;
+        }
+    };
+    let flow = match &rig.flow {
+        Ok(f) => f,
+        Err(e) => {
+            out.push(ctx.failed("SN-OVERLAP", &method, None, format!("validated enclosure: {e}")));
+            return;
+        }
+    };
+    for q in QUANTITIES {
+        let (mut dist, mut crad, mut vrad, mut margin, mut scale) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        // Normwise over the grid: the widest disagreement (distance + radii) against max |value|.
+        let mut widest = 0.0f64;
+        let mut problem = None;
+        for (cp, vp) in closed.iter().zip(flow) {
+            let vs = match enclosed_values(vp, q) {
+                Ok(v) => v,
+                Err(e) => {
+                    problem = Some(e);
+                    break;
+                }
+            };
+            let cs = cp.values(q);
+            if cs.len() != vs.len() {
+                problem = Some(format!("{q}: {} closed-form values, {} enclosed", cs.len(), vs.len()));
+                break;
+            }
+            for (c, v) in cs.into_iter().zip(vs) {
+                let d = c.sub(v);
+                let e = abs_down(d.mid());
+                dist = dist.max(e);
+                crad = crad.max(c.rad());
+                vrad = vrad.max(v.rad());
+                margin = margin.max(ratio(e, d.rad(), 0.0));
+                if !d.is_finite() {
+                    margin = f64::NAN;
+                }
+                scale = scale.max(c.mid().to_f64().abs());
+                widest = widest.max(e + d.rad());
+            }
+        }
+        let note = match &problem {
+            Some(p) => p.clone(),
+            None if widest > 0.0 && scale > 0.0 => format!(
+                "both enclosures share ≥ {:.0} significant digits (normwise over the grid)",
+                (-(widest / scale).log10()).floor()
+            ),
+            None => "both enclosures exact at every point".into(),
+        };
+        let mut r = ctx.row(
+            "SN-OVERLAP",
+            &method,
+            None,
+            q,
+            dist,
+            scale,
+            crad,
+            "closed form (linearised) in ball arithmetic: a proof (exactly whitened decimal inputs)",
+            None,
+            vrad,
+            "proven: the validated enclosure of the parameter flow (Lohner's QR method, ball arithmetic) contains \
+             the exact flow within this radius; the two enclosures must overlap: |midpoint difference| ≤ sum of \
+             the radii (margin = that ratio, ≤ 1 when they overlap)",
+            if problem.is_some() { f64::NAN } else { margin },
+            note,
+        );
+        r.ref_rigorous = problem.is_none();
+        r.bound_rigorous = problem.is_none();
+        if problem.is_some() {
+            r.pass = false;
+        }
+        out.push(r);
+    }
 }
 
 /// Why the flow bound: a proof, or (when the enclosure could not be made) the estimate.
@@ -517,38 +628,25 @@ fn flow_rows(
                 ));
             }
             for (cmp, &sv) in sim.iter().enumerate() {
-                let sb = Ball::from_f64(REF_PREC, sv);
-                // The measured error and the reference's own bound.
-                let (e, rb) = match closed.as_ref().and_then(|v| v.get(cmp)) {
-                    Some(cb) => {
-                        let d = sb.sub(cb);
-                        (abs_down(d.mid()), d.rad())
-                    }
-                    None => (
-                        (sv - rv.get(cmp).copied().unwrap_or(f64::NAN)).abs(),
-                        rb_est.get(cmp).copied().unwrap_or(f64::NAN),
-                    ),
-                };
                 let (g1, g2) = sens[k].q[qi].get(cmp).copied().unwrap_or((f64::NAN, f64::NAN));
                 let promise = g1 * e_state + 0.5 * g2 * e_state * e_state;
-                // The bound: proven over the enclosure, or the estimate.
-                let b = match flow.and_then(|v| v.get(cmp)) {
-                    Some(vb) => {
-                        let certified = sb.sub(vb).mag_up();
+                let (e, rb, b) = match (closed.as_ref().and_then(|v| v.get(cmp)), flow.and_then(|v| v.get(cmp))) {
+                    (Some(cb), Some(vb)) => {
+                        let (e, rb, certified) = certified_point(sv, cb, vb);
                         promise_ratio = promise_ratio.max(certified / promise);
                         if certified.is_nan() {
                             promise_ratio = f64::NAN;
                         }
-                        certified
+                        (e, rb, certified)
                     }
-                    None => promise,
+                    // No enclosure: the MPFR reference and the estimate.
+                    _ => (
+                        (sv - rv.get(cmp).copied().unwrap_or(f64::NAN)).abs(),
+                        rb_est.get(cmp).copied().unwrap_or(f64::NAN),
+                        promise,
+                    ),
                 };
-                // 0 / 0 (t = 0: simulation, reference and enclosure all exact) is no error.
-                let m = if e == 0.0 && !(b + rb).is_nan() {
-                    0.0
-                } else {
-                    e / (b + rb)
-                };
+                let m = ratio(e, b, rb);
                 err = err.max(e);
                 scale = scale.max(rv.get(cmp).copied().unwrap_or(0.0).abs());
                 rb_max = rb_max.max(rb);
@@ -780,6 +878,7 @@ fn function_space_rows(
     theta0: &[f64],
     times: &[f64],
     exact: Option<&Reference>,
+    rig: &Rigorous,
     out: &mut Vec<Row>,
 ) {
     let delta0 = model.delta(theta0);
@@ -853,6 +952,80 @@ fn function_space_rows(
                 ));
                 continue;
             }
+            let note = format!(
+                "steps={} min|beta|={:.3e} amplification={:.3e}{}",
+                tr.stats.steps,
+                diag.min_beta_norm,
+                diag.amplification,
+                diag.warning.as_deref().map(|w| format!("; {w}")).unwrap_or_default()
+            );
+            let estimate_why = "accumulated local error N·√d·(atol + rtol·max|β|), times the amplification \
+                                max|β|/min|β| near the singular point β = 0";
+            // Proven: against the closed form in balls (or the enclosure), bound by the enclosure.
+            if let Ok(enc) = &rig.flow {
+                let (mut err, mut margin, mut rb, mut bound, mut promise_ratio) =
+                    (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+                let mut problem = None;
+                for (k, b) in tr.states.iter().enumerate() {
+                    let vb = match enclosed_values(&enc[k], "beta") {
+                        Ok(v) => v,
+                        Err(e) => {
+                            problem = Some(e);
+                            break;
+                        }
+                    };
+                    let cb: Vec<&Ball> = match &rig.closed {
+                        Ok(pts) => pts[k].beta.iter().collect(),
+                        Err(_) => vb.iter().collect(),
+                    };
+                    for ((sv, c), v) in b.iter().zip(cb).zip(vb) {
+                        let (e, r, bd) = certified_point(*sv, c, v);
+                        err = err.max(e);
+                        rb = rb.max(r);
+                        bound = bound.max(bd);
+                        margin = margin.max(ratio(e, bd, r));
+                        promise_ratio = promise_ratio.max(bd / e_state);
+                        if bd.is_nan() || !sv.is_finite() {
+                            margin = f64::NAN;
+                        }
+                    }
+                }
+                let ref_method = match &rig.closed {
+                    Ok(_) => format!("closed form (linearised) in ball arithmetic at {REF_PREC} bits: a proof"),
+                    Err(e) => format!(
+                        "the validated enclosure of the parameter flow (the ball closed form does not apply: {e})"
+                    ),
+                };
+                let mut r = ctx.row(
+                    "SN-FS",
+                    method.as_str(),
+                    Some(rtol),
+                    "beta",
+                    err,
+                    bmax,
+                    rb,
+                    &ref_method,
+                    None,
+                    bound,
+                    &format!(
+                        "proven: |β_FS − β| ≤ max over the validated enclosure of the parameter flow ({REF_PREC}-bit \
+                         Taylor in ball arithmetic) of |β_FS − β_V|, rounded up; the row also requires it within the \
+                         promise {estimate_why} (an estimate; ratio in the note)"
+                    ),
+                    margin,
+                    format!("{note}; certified error / promise = {promise_ratio:.3e}"),
+                );
+                r.ref_rigorous = problem.is_none();
+                r.bound_rigorous = problem.is_none();
+                if problem.is_some() || promise_ratio.is_nan() || promise_ratio > 1.0 {
+                    r.pass = false;
+                }
+                if let Some(p) = problem {
+                    r.note.push_str(&format!("; {p}"));
+                }
+                out.push(r);
+                continue;
+            }
             let (mut err, mut margin, mut rb) = (0.0f64, 0.0f64, 0.0f64);
             for (k, b) in tr.states.iter().enumerate() {
                 let e = max_abs_diff(b, &ref_beta[k]);
@@ -860,6 +1033,10 @@ fn function_space_rows(
                 rb = rb.max(ref_b[k]);
                 margin = margin.max(e / (e_state + ref_b[k]));
             }
+            let note = match &rig.flow {
+                Err(e) => format!("{note}; bound is an estimate: {e}"),
+                Ok(_) => note,
+            };
             out.push(ctx.row(
                 "SN-FS",
                 method.as_str(),
@@ -871,15 +1048,9 @@ fn function_space_rows(
                 &ref_method,
                 None,
                 e_state,
-                "accumulated local error N·√d·(atol + rtol·max|β|), times the amplification max|β|/min|β| near the singular point β = 0",
+                estimate_why,
                 margin,
-                format!(
-                    "steps={} min|beta|={:.3e} amplification={:.3e}{}",
-                    tr.stats.steps,
-                    diag.min_beta_norm,
-                    diag.amplification,
-                    diag.warning.as_deref().map(|w| format!("; {w}")).unwrap_or_default()
-                ),
+                note,
             ));
         }
     }
@@ -1062,6 +1233,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
             })
             .collect();
         let rig = rigorous(c);
+        overlap_rows(&ctx, &rig, &mut out);
         for method in Method::ALL {
             for rtol in tols {
                 flow_rows(&ctx, &model, &theta0, &reference, &rig, &sens, method, rtol, &mut out);
@@ -1071,7 +1243,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
             cc.name.as_str(),
             "fig3_delta-4" | "fig3_delta+0" | "large_up_25" | "sign_change" | "problem_L"
         ) {
-            function_space_rows(&ctx, &model, &theta0, &c.times_f64(), Some(&reference), &mut out);
+            function_space_rows(&ctx, &model, &theta0, &c.times_f64(), Some(&reference), &rig, &mut out);
         }
     }
     let nw = non_whitened_case();
@@ -1081,7 +1253,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
         name: "non_whitened",
         regime: regime(model.delta(&theta0)),
     };
-    function_space_rows(&ctx, &model, &theta0, &nw.times_f64(), None, &mut out);
+    function_space_rows(&ctx, &model, &theta0, &nw.times_f64(), None, &rigorous(&nw), &mut out);
     basin_rows(&mut out);
     out
 }
