@@ -1,4 +1,4 @@
-//! Subcommands: `exact`, `simulate`, `verify`, `report`, `cases`, `sweep`.
+//! Subcommands: `exact`, `simulate`, `prove`, `verify`, `report`, `cases`, `sweep`.
 //!
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
@@ -8,6 +8,7 @@ mod certify;
 mod deep_linear;
 mod lambda_balanced;
 mod piecewise_linear;
+mod prove;
 mod single_neuron;
 mod sweep;
 mod two_layer_linear;
@@ -91,6 +92,20 @@ enum Command {
         /// piecewise_linear only: locate activation switches as events (default on) or not.
         #[arg(long, value_enum)]
         events: Option<OnOff>,
+    },
+    /// Theorem certificates for a case: identities proved by exact symbolic expansion, assumptions
+    /// checked in exact arithmetic (JSON on stdout; statuses proved / refuted / not_applicable).
+    Prove {
+        /// Case file (JSON).
+        #[arg(long)]
+        case: PathBuf,
+        /// Working precision in bits for the interval proof of `closed_form_solves_flow` (not
+        /// implemented in this version: recorded in its detail).
+        #[arg(long, default_value_t = 256, allow_negative_numbers = true, value_parser = parse_prec)]
+        prec: u32,
+        /// End of the interval [0, T] for `closed_form_solves_flow` (default: the case's last time).
+        #[arg(long, allow_negative_numbers = true)]
+        t_end: Option<f64>,
     },
     /// Time issue 6's problem R (two-layer ReLU, d = 100, h = 1000, n = 1000, t ∈ [0, 50]).
     BenchProblemR {
@@ -499,6 +514,12 @@ fn run(cli: Cli) -> Result<i32> {
                 (None, None) => bail!("bench-problem-r: --method taylor is not supported; use tsit45 or ark548"),
             };
             piecewise_linear::bench_problem_r(d, h, n, t_end, rtol, runs, m, threads, save_final.as_deref())
+        }
+        Command::Prove { case, prec, t_end } => {
+            let case_v = read_case(&case)?;
+            let v = prove::prove_json(&case_v, prec, t_end)?;
+            emit_json(&v)?;
+            Ok(0)
         }
         Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),
         Command::Report { out } => run_catalog(Mode::Full, &out, true),

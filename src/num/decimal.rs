@@ -87,6 +87,44 @@ impl Num {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The exact rational value of the decimal text (`"0.1"` is 1/10, not the binary64 value).
+    ///
+    /// # Errors
+    /// [`DecimalError::NotANumber`] if the decimal exponent exceeds ±100,000 (the exact value
+    /// would need more than ~330,000 bits).
+    pub fn to_rational(&self) -> Result<rug::Rational, DecimalError> {
+        let err = || DecimalError::NotANumber {
+            text: self.text.clone(),
+        };
+        let t = self.text.as_str();
+        let (mant, exp) = match t.find(['e', 'E']) {
+            Some(k) => (&t[..k], t[k + 1..].parse::<i64>().map_err(|_| err())?),
+            None => (t, 0),
+        };
+        let (neg, mant) = match mant.strip_prefix('-') {
+            Some(m) => (true, m),
+            None => (false, mant.strip_prefix('+').unwrap_or(mant)),
+        };
+        let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+        let digits = format!("{int}{frac}");
+        let digits = if digits.is_empty() { "0".to_string() } else { digits };
+        let scale = exp - frac.len() as i64;
+        if scale.abs() > 100_000 {
+            return Err(err());
+        }
+        let m = rug::Integer::from_str_radix(&digits, 10).map_err(|_| err())?;
+        let p = rug::Integer::from(rug::Integer::u_pow_u(10, scale.unsigned_abs() as u32));
+        let mut r = if scale >= 0 {
+            rug::Rational::from(m * p)
+        } else {
+            rug::Rational::from((m, p))
+        };
+        if neg {
+            r = -r;
+        }
+        Ok(r)
+    }
 }
 
 /// The exact decimal expansion of a finite binary64 value (x = m·2^e; for e < 0,
@@ -170,5 +208,16 @@ mod tests {
         }
         assert_eq!(Num::from_f64(0.5).unwrap().as_str(), "0.5");
         assert_eq!(Num::from_f64(-3.0).unwrap().as_str(), "-3.0");
+    }
+
+    #[test]
+    fn rational_value_is_the_decimal_text() {
+        let q = |t: &str| Num::parse(t).unwrap().to_rational().unwrap();
+        assert_eq!(q("0.1"), rug::Rational::from((1, 10)));
+        assert_eq!(q("-2.5e-3"), rug::Rational::from((-1, 400)));
+        assert_eq!(q("12e2"), rug::Rational::from(1200));
+        assert_eq!(q("+.5"), rug::Rational::from((1, 2)));
+        assert_eq!(q("7"), rug::Rational::from(7));
+        assert!(Num::parse("1e-200000").unwrap().to_rational().is_err());
     }
 }

@@ -9,12 +9,15 @@
 //!   (precomputed tables, Taylor series with an explicit error bound).
 //! - [`decimal`]: [`decimal::Num`], a number kept as the decimal text the user wrote, so that it
 //!   can be parsed exactly at any working precision.
+//! - [`poly`]: [`poly::Poly`], exact sparse multivariate polynomials over ℚ (and matrices of them),
+//!   for the symbolic identity proofs of `verify::prove`.
 
 pub mod ball;
 pub mod ball_exp;
 pub mod ball_f64;
 pub mod decimal;
 pub mod mp;
+pub mod poly;
 pub mod tol;
 
 /// Errors about a list of output times.

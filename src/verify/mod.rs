@@ -12,6 +12,7 @@ pub mod lambda_balanced;
 pub mod linear_taylor;
 pub mod mirror_modes;
 pub mod piecewise_linear;
+pub mod prove;
 pub mod single_neuron;
 pub mod taylor_rigorous;
 pub mod wide_linear;
