@@ -104,6 +104,29 @@ fn sn_flow_rows_are_proven_and_their_bound_holds_independently() {
     }
 }
 
+/// The λ-balanced simulation, closed-form and drift rows rest on the validated enclosure: rigorous
+/// reference and proven bound, and the bound is the error itself (the enclosure is ≈ 1e-21 wide
+/// against errors ≥ 1e-15), never the promise.
+#[test]
+fn lambda_balanced_rows_are_proven_and_tight() {
+    let rows = verify::lambda_balanced::run(true);
+    for check in ["LB-SIM", "LB-CF", "LB-DRIFT"] {
+        let rs: Vec<_> = rows.iter().filter(|r| r.check == check).collect();
+        assert!(rs.len() >= 5, "{check}: {} rows", rs.len());
+        for r in rs {
+            assert!(r.pass && r.ref_rigorous && r.bound_rigorous, "{r:?}");
+            assert!(r.abs_err <= r.bound + r.ref_bound, "{r:?}");
+            assert!(
+                r.bound <= 1.001 * r.abs_err + 1e-18,
+                "{check} {}: bound {:e} vs error {:e}",
+                r.case,
+                r.bound,
+                r.abs_err
+            );
+        }
+    }
+}
+
 #[test]
 fn full_catalog_covers_small_downstream_and_passes() {
     let rows = verify::run(Mode::Full);

@@ -185,6 +185,35 @@ pub fn lambda_balanced<S: TaylorScalar>(
     ]
 }
 
+/// QQᵀ of a λ-balanced net (P2 §4: Q = [W1ᵀ; W2], the matrix whose Riccati flow the closed form
+/// solves) at θ = (W1 (h×d_i), W2 (d_o×h)), both row-major: (d_i + d_o)² entries, row-major.
+pub fn lambda_balanced_qqt<S: TaylorScalar>((d_i, h, d_o): (usize, usize, usize), theta: &[S]) -> Vec<S> {
+    let (w1, w2) = theta.split_at(h * d_i);
+    let n = d_i + d_o;
+    let q: Vec<S> = (0..n)
+        .flat_map(|i| (0..h).map(move |a| (i, a)))
+        .map(|(i, a)| {
+            if i < d_i {
+                w1[a * d_i + i].clone()
+            } else {
+                w2[(i - d_i) * h + a].clone()
+            }
+        })
+        .collect();
+    matmul_t(&q, false, &q, true, (n, h, n))
+}
+
+/// The balance matrix W2ᵀW2 − W1W1ᵀ (h×h, row-major) of a λ-balanced net at θ (layout of
+/// [`lambda_balanced_qqt`]): conserved by the gradient flow, = λI for a λ-balanced init (P2 §2).
+pub fn lambda_balanced_balance<S: TaylorScalar>((d_i, h, d_o): (usize, usize, usize), theta: &[S]) -> Vec<S> {
+    let (w1, w2) = theta.split_at(h * d_i);
+    let mut out = matmul_t(w2, true, w2, false, (h, d_o, h));
+    for (o, m) in out.iter_mut().zip(matmul_t(w1, false, w1, true, (h, d_i, h))) {
+        o.sub_assign_ref(&m);
+    }
+    out
+}
+
 /// Two-layer piecewise-linear nets: loss, delta_drift (= 0: δ_k is conserved through every
 /// switch), w (h·d, row-major), a (h), at θ = (W, a); `loss_c` is c of L = c·Σ(f − y)². The
 /// activation of each pre-activation is read from its proven sign (σ(z) = z for z > 0, γz for

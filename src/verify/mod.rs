@@ -17,6 +17,9 @@ pub mod single_neuron;
 pub mod taylor_rigorous;
 pub mod wide_linear;
 
+use crate::num::ball::Ball;
+use rug::Float;
+use rug::float::Round;
 use serde::Serialize;
 
 /// Quick (CI) or full catalog.
@@ -108,6 +111,30 @@ impl Row {
             pass: false,
             note: String::new(),
         }
+    }
+}
+
+/// |x| rounded down to f64.
+pub(crate) fn abs_down(x: &Float) -> f64 {
+    Float::with_val(x.prec(), x.abs_ref()).to_f64_round(Round::Down)
+}
+
+/// One simulated value `sv` against a rigorous reference ball and the validated enclosure `v`:
+/// (the measured error |sv − reference midpoint| rounded down, the reference's radius, and the
+/// proven bound |sv − v| rounded up). With both balls containing the exact value,
+/// error ≤ bound + radius: the margin of a consistent pair is ≤ 1, also in floating point.
+pub(crate) fn certified_point(sv: f64, reference: &Ball, v: &Ball) -> (f64, f64, f64) {
+    let sb = Ball::from_f64(v.prec().max(reference.prec()), sv);
+    let d = sb.sub(reference);
+    (abs_down(d.mid()), d.rad(), sb.sub(v).mag_up())
+}
+
+/// error / (bound + reference bound), with 0 / 0 (every value exact, as at t = 0) no error.
+pub(crate) fn ratio(e: f64, b: f64, rb: f64) -> f64 {
+    if e == 0.0 && !(b + rb).is_nan() {
+        0.0
+    } else {
+        e / (b + rb)
     }
 }
 

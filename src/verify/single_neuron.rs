@@ -19,7 +19,7 @@
 //! - `SN-BASIN`: the sign of a(∞) predicted by sgn(c₊) (`theory.md` §1.3) vs a long simulation
 //!   started 1e-3 either side of the separating surface.
 
-use super::{Mode, Row};
+use super::{Mode, Row, abs_down, certified_point, ratio};
 use crate::case::{Case, SingleNeuronCase};
 use crate::exact::ExactError;
 use crate::exact::single_neuron::ClosedForm;
@@ -39,7 +39,6 @@ use crate::num::tol;
 use crate::taylor::cases;
 use crate::taylor::validated::ValidatedOptions;
 use rug::Float;
-use rug::float::Round;
 
 /// Relative ODE residual the closed form must meet at 256 bits. The residual's own floor is
 /// ≈ 2^(−6·256/7) ≈ 1e-66 (see [`emp::ode_residual`]); 1e-60 leaves a 10⁶ margin and still
@@ -398,30 +397,6 @@ fn enclosed_values<'a>(point: &'a [Quantity<Ball>], q: &str) -> Result<&'a [Ball
         .find(|x| x.name == q)
         .map(|x| x.values.as_slice())
         .ok_or_else(|| format!("no enclosure of quantity {q}"))
-}
-
-/// |x| rounded down to f64.
-fn abs_down(x: &Float) -> f64 {
-    Float::with_val(x.prec(), x.abs_ref()).to_f64_round(Round::Down)
-}
-
-/// One simulated value `sv` against a rigorous reference ball and the validated enclosure `v`:
-/// (the measured error |sv − reference midpoint| rounded down, the reference's radius, and the
-/// proven bound |sv − v| rounded up). With both balls containing the exact value,
-/// error ≤ bound + radius: the margin of a consistent pair is ≤ 1, also in floating point.
-fn certified_point(sv: f64, reference: &Ball, v: &Ball) -> (f64, f64, f64) {
-    let sb = Ball::from_f64(REF_PREC, sv);
-    let d = sb.sub(reference);
-    (abs_down(d.mid()), d.rad(), sb.sub(v).mag_up())
-}
-
-/// error / (bound + reference bound), with 0 / 0 (every value exact, as at t = 0) no error.
-fn ratio(e: f64, b: f64, rb: f64) -> f64 {
-    if e == 0.0 && !(b + rb).is_nan() {
-        0.0
-    } else {
-        e / (b + rb)
-    }
 }
 
 /// `SN-OVERLAP` (theory ∩ simulation): the closed form in balls and the validated enclosure of the
