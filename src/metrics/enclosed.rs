@@ -129,6 +129,41 @@ pub fn linear<S: TaylorScalar>(jet: &LinearJet<S>, theta: &[S]) -> Vec<Quantity<
     ]
 }
 
+/// The conserved matrices of a linear network (P1 App. B; `theory.md` §2.6), for consecutive
+/// layers l = 0 … K−2: Q_l = η_l B_{l+1}B_{l+1}ᵀ − η_{l+1} B_lᵀB_l (dims[l+1]² entries each,
+/// row-major, concatenated), at θ laid out as in the case files: hidden layers W_l = B_lᵀ
+/// (dims[l+1]×dims[l]), the last A = B_{K−1} (dims[K−1]×dims[K]), row-major. For the wide
+/// two-layer net (K = 2, rates (η_w, η_a)) this is Δ = η_w AAᵀ − η_a WWᵀ.
+pub fn linear_conserved<S: TaylorScalar>(dims: &[usize], etas: &[S], theta: &[S]) -> Vec<S> {
+    let kk = dims.len() - 1;
+    let mut offsets = vec![0usize];
+    for l in 0..kk {
+        offsets.push(offsets[l] + dims[l] * dims[l + 1]);
+    }
+    let layer = |l: usize| &theta[offsets[l]..offsets[l + 1]];
+    let mut out = Vec::new();
+    for l in 0..kk.saturating_sub(1) {
+        let h = dims[l + 1];
+        // B_{l+1}B_{l+1}ᵀ: W_{l+1}ᵀW_{l+1} for a hidden layer, AAᵀ for the last.
+        let next = if l + 1 < kk - 1 {
+            matmul_t(layer(l + 1), true, layer(l + 1), false, (h, dims[l + 2], h))
+        } else {
+            matmul_t(layer(l + 1), false, layer(l + 1), true, (h, dims[l + 2], h))
+        };
+        // B_lᵀB_l = W_lW_lᵀ.
+        let this = matmul_t(layer(l), false, layer(l), true, (h, dims[l], h));
+        for (a, b) in next.into_iter().zip(this) {
+            let mut q = a;
+            q.mul_assign_ref(&etas[l]);
+            let mut r = b;
+            r.mul_assign_ref(&etas[l + 1]);
+            q.sub_assign_ref(&r);
+            out.push(q);
+        }
+    }
+    out
+}
+
 /// out (m×n) = op(A)·op(B) with A, B row-major, transposed when asked.
 fn matmul_t<S: TaylorScalar>(a: &[S], ta: bool, b: &[S], tb: bool, (m, k, n): (usize, usize, usize)) -> Vec<S> {
     let zero = a[0].zero_like();

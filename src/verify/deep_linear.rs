@@ -12,7 +12,7 @@
 //! the layers so that δ_top is small. These inits are not isotropic (Thm B.10's isotropy is not
 //! needed for conservation).
 
-use super::wide_linear::{base_row, conservation_row, data_rows, failed_row, regime};
+use super::wide_linear::{LinearEnclosure, base_row, conservation_row, data_rows, failed_row, regime};
 use super::{Mode, Row};
 use crate::flow::{FlowOptions, Method, integrate};
 use crate::metrics::max_abs;
@@ -315,6 +315,14 @@ pub fn run(mode: Mode) -> Vec<Row> {
         } else {
             &Method::ALL
         };
+        // The enclosure runs on the case file of this entry at the rows' times.
+        let enclosure = to_case(&c).and_then(|mut dc| {
+            dc.times = ts
+                .iter()
+                .map(|t| crate::num::decimal::Num::from_f64(*t).expect("finite"))
+                .collect();
+            LinearEnclosure::new(&crate::case::Case::DeepLinear(dc))
+        });
         for &method in methods {
             let opts = FlowOptions::new(method).with_tol(1e-10, 1e-12);
             match integrate(&ParameterFlow(&m), &th0, &ts, &opts) {
@@ -328,6 +336,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
                         &th0,
                         &tr,
                         &opts,
+                        &enclosure,
                     ));
                     trs.push((method, opts, tr));
                 }
