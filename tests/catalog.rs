@@ -208,3 +208,40 @@ fn committed_linear_case_files_match_the_catalogs() {
         );
     }
 }
+
+/// The conserved matrices written once over every number type (`metrics::enclosed`) equal the
+/// f64 model's own (`DeepLinear::conserved`, separate code with its own layout handling) on the
+/// deep and the wide catalog nets, at a state away from θ0.
+/// Two f64 evaluations of the same sums of ≤ 20 products in different orders differ by at most
+/// ≈ 20·2ε·Σ|terms| ≈ 1e-14·(1 + |x|) for the catalog's O(1) weights; 1e-13 leaves 10×.
+const SUM_ORDER_TOL: f64 = 1e-13;
+
+#[test]
+fn generic_conserved_matrices_match_the_model() {
+    use lazyrich::metrics::enclosed::linear_conserved;
+    for c in verify::deep_linear::catalog().into_iter().take(4) {
+        let (m, th0) = verify::deep_linear::build(&c).unwrap();
+        let th: Vec<f64> = th0
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + 0.01 * (i as f64).sin())
+            .collect();
+        let generic = linear_conserved(m.dims(), m.etas(), &th);
+        let model: Vec<f64> = m.conserved(&th).into_iter().flatten().collect();
+        assert_eq!(generic.len(), model.len(), "{}", c.name);
+        for (g, x) in generic.iter().zip(&model) {
+            assert!(
+                (g - x).abs() <= SUM_ORDER_TOL * (1.0 + x.abs()),
+                "{}: {g} vs {x}",
+                c.name
+            );
+        }
+    }
+    let w = verify::wide_linear::catalog().remove(0);
+    let (m, th0, _) = verify::wide_linear::build(&w).unwrap();
+    let generic = linear_conserved(m.deep().dims(), m.deep().etas(), &th0);
+    let model: Vec<f64> = m.deep().conserved(&th0).into_iter().flatten().collect();
+    for (g, x) in generic.iter().zip(&model) {
+        assert!((g - x).abs() <= SUM_ORDER_TOL * (1.0 + x.abs()), "{g} vs {x}");
+    }
+}
