@@ -164,6 +164,28 @@ pub fn linear_conserved<S: TaylorScalar>(dims: &[usize], etas: &[S], theta: &[S]
     out
 }
 
+/// δ_k = η_w a_k² − η_a‖w_k‖² of every neuron of a two-layer net f(x) = Σ_k a_kσ(w_kᵀx)
+/// (P1 §5; conserved through every activation switch, `theory.md` §3), at θ = (W (h×d), a (h))
+/// row-major, for any number type.
+pub fn piecewise_deltas<S: TaylorScalar>((h, d): (usize, usize), eta_a: &S, eta_w: &S, theta: &[S]) -> Vec<S> {
+    let (w, a) = theta.split_at(h * d);
+    let mut tmp = eta_a.zero_like();
+    (0..h)
+        .map(|k| {
+            let mut wn = eta_a.zero_like();
+            for v in &w[k * d..(k + 1) * d] {
+                wn.mul_add_assign_tmp(v, v, &mut tmp);
+            }
+            wn.mul_assign_ref(eta_a);
+            let mut out = a[k].clone();
+            out.mul_assign_ref(&a[k]);
+            out.mul_assign_ref(eta_w);
+            out.sub_assign_ref(&wn);
+            out
+        })
+        .collect()
+}
+
 /// out (m×n) = op(A)·op(B) with A, B row-major, transposed when asked.
 fn matmul_t<S: TaylorScalar>(a: &[S], ta: bool, b: &[S], tb: bool, (m, k, n): (usize, usize, usize)) -> Vec<S> {
     let zero = a[0].zero_like();
