@@ -6,7 +6,8 @@
 //!
 //! ȧ = η_a(wᵀβ* − a‖w‖²),  ẇ = η_w(aβ* − a²w).
 //!
-//! **Closed form** (`theory.md` §1.4, `exact::single_neuron_ball`): δ = η_w a0² − η_a‖w0‖²,
+//! **Closed form** (`theory.md` §1.4, as written in the module doc of `exact::single_neuron_ball`;
+//! what is proved is this formula, not the ball code's evaluation of it): δ = η_w a0² − η_a‖w0‖²,
 //! K = √(δ² + 4η_aη_w s²), s = ‖β*‖, p0 = w0ᵀβ*, λ± = (δ ± K)/2, c₊ = (η_a p0 + a0λ₊)/K,
 //! c₋ = −(η_a p0 + a0λ₋)/K, m± = e^{λ±t} − 1, Φ₀ = (e^{δt} − 1)/δ = t·φ₁(δt) (= t at δ = 0):
 //!
