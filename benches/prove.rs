@@ -1,10 +1,15 @@
 //! Criterion benches of the symbolic proofs (issue 16): the conservation identity of every model
-//! at the largest fixed dims (generic loss), the whole fixed-dim conservation sweep per model, and
-//! P2 Lemma 4.1 at (3, 3, 3).
+//! at the largest fixed dims (generic loss), the whole fixed-dim conservation sweep per model,
+//! P2 Lemma 4.1 at (3, 3, 3), the single-neuron closed form (d = 1, 2, 3 and every d), every claim
+//! of `prove` on a single-neuron case (fig3_delta+1, --prec 256, T = 20), and the theorem
+//! certificates.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use lazyrich::case::Case;
+use lazyrich::verify::prove::claims::{ProveOptions, claims};
+use lazyrich::verify::prove::closed_form::{SnDim, single_neuron};
 use lazyrich::verify::prove::identities::{Family, Loss, Plant, conservation, riccati};
-use lazyrich::verify::prove::{MODELS, conservation_fixed};
+use lazyrich::verify::prove::{MODELS, certificates, conservation_fixed};
 use std::hint::black_box;
 
 fn largest(c: &mut Criterion) {
@@ -47,5 +52,38 @@ fn sweeps(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, largest, sweeps);
+fn closed_form(c: &mut Criterion) {
+    let mut g = c.benchmark_group("prove/closed_form_single_neuron");
+    g.sample_size(10);
+    for (name, dim) in [
+        ("d1", SnDim::Fixed(1)),
+        ("d2", SnDim::Fixed(2)),
+        ("d3", SnDim::Fixed(3)),
+        ("every_d", SnDim::Every),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| assert!(single_neuron(black_box(dim), Plant::None).check().is_proved()))
+        });
+    }
+    g.finish();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases/fig3_delta+1.json"))
+        .expect("invariant: the catalog case exists");
+    let case = Case::from_json(&text).expect("invariant: the catalog case parses");
+    let opts = ProveOptions {
+        prec: 256,
+        t_end: Some(20.0),
+    };
+    let mut g = c.benchmark_group("prove/claims");
+    g.sample_size(10);
+    g.bench_function("single_neuron_fig3_delta+1", |b| {
+        b.iter(|| claims(black_box(&case), &opts).expect("invariant: the case is valid"))
+    });
+    g.finish();
+    let mut g = c.benchmark_group("prove/certificates");
+    g.sample_size(10);
+    g.bench_function("all", |b| b.iter(|| black_box(certificates())));
+    g.finish();
+}
+
+criterion_group!(benches, largest, sweeps, closed_form);
 criterion_main!(benches);

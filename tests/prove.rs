@@ -5,10 +5,11 @@
 
 mod common;
 use common::*;
+use lazyrich::verify::prove::closed_form::{SnDim, single_neuron, single_neuron_all};
 use lazyrich::verify::prove::identities::{
     self, Family, Loss, Plant, Verdict, ntk_lambda_balanced, ntk_two_layer, riccati, theorem_4_2_algebra,
 };
-use lazyrich::verify::prove::{MODELS, conservation_fixed, fixed_dims, riccati_fixed};
+use lazyrich::verify::prove::{CertificateStatus, MODELS, certificates, conservation_fixed, fixed_dims, riccati_fixed};
 use rug::Rational;
 use serde_json::Value;
 
@@ -190,12 +191,11 @@ fn detail<'a>(claims: &'a [Value], id: &str) -> &'a str {
 
 #[test]
 fn prove_gives_the_expected_statuses_on_one_case_per_family() {
-    // single neuron: conservation proved at the case's dims; no interval proof yet
+    // single neuron: conservation proved at the case's dims; the closed form proved exactly (X = I)
     let c = claims_of(&case("sign_change"));
     assert_eq!(status(&c, "conservation"), Some("proved"));
     assert!(detail(&c, "conservation").contains("d = 2"));
-    assert_eq!(status(&c, "closed_form_solves_flow"), Some("not_applicable"));
-    assert!(detail(&c, "closed_form_solves_flow").contains("not implemented"));
+    assert_eq!(status(&c, "closed_form_solves_flow"), Some("proved"));
     for cl in &c {
         for k in ["id", "statement", "source", "status", "bound", "method", "detail"] {
             assert!(cl.get(k).is_some(), "{k} missing in {cl}");
@@ -297,4 +297,141 @@ fn bad_prove_inputs_exit_2() {
     expect_bad(&["prove", "--case", p.to_str().unwrap()], "case has no field");
     expect_bad(&["prove", "--case", &case("sign_change"), "--t-end", "-1"], "--t-end");
     expect_bad(&["prove", "--case", &case("sign_change"), "--prec", "10"], "53..=");
+}
+
+#[test]
+fn the_single_neuron_closed_form_solves_the_flow_at_every_fixed_d_and_every_d() {
+    let all = single_neuron_all(Plant::None);
+    assert_eq!(all.len(), 4); // d = 1, 2, 3 and every d
+    for id in &all {
+        let v = id.check();
+        let Verdict::Proved { entries, .. } = v else {
+            panic!("{}: {v:?}", id.dims)
+        };
+        // a and g, w's coordinates, and the initial values of a, w and g
+        let d = id.residuals.iter().filter(|(l, _)| l.contains("ẇ")).count();
+        assert_eq!(entries, 2 * d + 4, "{}", id.dims);
+    }
+    assert!(all[3].dims.starts_with("every d"));
+}
+
+#[test]
+fn a_planted_sign_flip_in_the_closed_form_is_refuted_with_an_exact_witness() {
+    // A = a0 + c₊m₊ − c₋m₋ (c₋ flipped). At t = 0 (g = 1, a = a0) the planted ȧ(0) is
+    // c₊λ₊ − c₋λ₋ instead of c₊λ₊ + c₋λ₋, so ȧ − f_a = −2c₋λ₋ there, and the cleared residual
+    // 2h³(ȧ − f_a) with h(0) = D = K²λ₊λ₋ equals −4D³c₋λ₋ = 4D³λ₋(η_a p0 + a0λ₋)/K.
+    for dim in [SnDim::Fixed(1), SnDim::Fixed(2), SnDim::Every] {
+        let id = single_neuron(dim, Plant::FlipSign);
+        let Verdict::Refuted(w) = id.check() else {
+            panic!("{dim:?}: the planted closed form was not refuted")
+        };
+        assert_eq!(w.label, "2h³·(ȧ − f_a)", "{dim:?}");
+        assert_ne!(w.coefficient, "0");
+        assert!(!w.point.is_empty(), "{dim:?}: no witness point");
+        let at = parse_point(&w.point);
+        assert_eq!(at("t"), 0);
+        let (eta_a, eta_w, a0, k, delta) = (at("η_a"), at("η_w"), at("a0"), at("K"), at("δ"));
+        // recompute δ, p0 and K² from the printed vectors
+        let vec_of = |name: &str, d: usize| -> Vec<Rational> {
+            match dim {
+                SnDim::Fixed(_) => (1..=d).map(|i| at(&format!("{name}[{i}]"))).collect(),
+                SnDim::Every => {
+                    let text = &w.point.iter().find(|(n, _)| n == name).unwrap().1;
+                    text.trim_matches(['[', ']'])
+                        .split(',')
+                        .map(|x| x.trim().parse::<Rational>().unwrap())
+                        .collect()
+                }
+            }
+        };
+        let d = match dim {
+            SnDim::Fixed(d) => d,
+            SnDim::Every => 2,
+        };
+        let (w0, beta) = (vec_of("w0", d), vec_of("β*", d));
+        let dot =
+            |u: &[Rational], v: &[Rational]| -> Rational { u.iter().zip(v).map(|(x, y)| Rational::from(x * y)).sum() };
+        let (n0, p0, s2) = (dot(&w0, &w0), dot(&w0, &beta), dot(&beta, &beta));
+        assert_eq!(delta, Rational::from(&eta_w * &a0) * &a0 - Rational::from(&eta_a * &n0));
+        assert_eq!(
+            Rational::from(&k * &k),
+            Rational::from(&delta * &delta) + Rational::from(4) * Rational::from(&eta_a * &eta_w) * &s2
+        );
+        assert!(k > 0 && s2 > 0);
+        let lp = Rational::from(&delta + &k) / 2;
+        let lm = Rational::from(&delta - &k) / 2;
+        let dd = Rational::from(&k * &k) * Rational::from(&lp * &lm);
+        let d3 = Rational::from(&dd * &dd) * &dd;
+        let expect = Rational::from(4) * d3 * &lm * (Rational::from(&eta_a * &p0) + Rational::from(&a0 * &lm)) / &k;
+        assert_ne!(expect, 0);
+        assert_eq!(w.value.parse::<Rational>().unwrap(), expect, "{dim:?}: {w:?}");
+    }
+}
+
+#[test]
+fn prove_proves_the_single_neuron_closed_form_on_exactly_whitened_cases_only() {
+    // X = I exactly: d = 2 coordinate-wise and every d; δ > 0, δ = 0 exactly, δ < 0
+    for (name, class) in [
+        ("fig3_delta+1", "> 0"),
+        ("fig3_delta+0", "δ = 0 exactly"),
+        ("fig3_delta-2", "< 0"),
+    ] {
+        let c = claims_of(&case(name));
+        assert_eq!(status(&c, "closed_form_solves_flow"), Some("proved"), "{name}");
+        let cl = c.iter().find(|c| c["id"] == "closed_form_solves_flow").unwrap();
+        assert_eq!(cl["bound"], 0.0, "{name}");
+        let d = detail(&c, "closed_form_solves_flow");
+        assert!(
+            d.contains("exact identity") && d.contains("d = 2") && d.contains("every d"),
+            "{d}"
+        );
+        assert!(d.contains(class), "{name}: {d}");
+    }
+    // X = H/2 (4×4 Hadamard, exactly orthogonal), d = 4 > 3: proved through the every-d identity
+    let c = claims_of(&case("eta_unequal"));
+    assert_eq!(status(&c, "closed_form_solves_flow"), Some("proved"));
+    assert!(detail(&c, "closed_form_solves_flow").contains("for every d (the case's d = 4"));
+    // non-whitened X: not applicable, with the exact defect, never proved
+    let c = claims_of(&case("non_whitened"));
+    assert_eq!(status(&c, "closed_form_solves_flow"), Some("not_applicable"));
+    let d = detail(&c, "closed_form_solves_flow");
+    assert!(d.contains("not whitened: ‖XᵀX − I‖_F = "), "{d}");
+    // β* = Xᵀy = 0 (y = 0): not applicable
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_case(
+        dir.path(),
+        "zero.json",
+        r#"{"model": "single_neuron", "x": [[1, 0], [0, 1]], "y": [0, 0], "a0": 1, "w0": [0.5, 0],
+            "eta_a": 1, "eta_w": 1, "times": [0, 1]}"#,
+    );
+    let c = claims_of(p.to_str().unwrap());
+    assert_eq!(status(&c, "closed_form_solves_flow"), Some("not_applicable"));
+    assert!(detail(&c, "closed_form_solves_flow").contains("β* = Xᵀy = 0"));
+}
+
+#[test]
+fn theorem_certificates_are_computed_and_every_covered_line_is_proved() {
+    let t = std::time::Instant::now();
+    let certs = certificates();
+    let covered: Vec<_> = certs
+        .iter()
+        .filter(|c| c.status != CertificateStatus::NotCovered)
+        .collect();
+    assert_eq!(covered.len(), 10);
+    for c in &covered {
+        assert_eq!(c.status, CertificateStatus::Proved, "{c:?}");
+        assert!(c.how.contains("instances"), "{c:?}");
+        assert!(!c.source.is_empty() && !c.scope.is_empty());
+    }
+    assert!(
+        certs
+            .iter()
+            .any(|c| c.source.contains("P2 Theorem 4.3") && c.status == CertificateStatus::NotCovered)
+    );
+    assert!(
+        certs
+            .iter()
+            .any(|c| c.statement.contains("single-neuron closed form") && c.how.contains("4 instances"))
+    );
+    eprintln!("certificates: {} lines in {:?}", certs.len(), t.elapsed());
 }

@@ -99,8 +99,9 @@ enum Command {
         /// Case file (JSON).
         #[arg(long)]
         case: PathBuf,
-        /// Working precision in bits for the interval proof of `closed_form_solves_flow` (not
-        /// implemented in this version: recorded in its detail).
+        /// Working precision in bits for an interval proof of `closed_form_solves_flow`: unused for
+        /// the single neuron (its proof is exact) and recorded in the detail for the other models
+        /// (whose proof is not implemented in this version).
         #[arg(long, default_value_t = 256, allow_negative_numbers = true, value_parser = parse_prec)]
         prec: u32,
         /// End of the interval [0, T] for `closed_form_solves_flow` (default: the case's last time).

@@ -53,6 +53,44 @@ impl Monomial {
         self.0.iter().map(|&(_, e)| e).sum()
     }
 
+    /// The monomial Π v^e from (variable, exponent) pairs in any order (repeated variables are
+    /// merged, zero exponents dropped).
+    pub fn new(factors: &[(Var, u32)]) -> Monomial {
+        let mut f: Vec<(Var, u32)> = factors.iter().copied().filter(|&(_, e)| e > 0).collect();
+        f.sort_unstable();
+        let mut out: Vec<(Var, u32)> = Vec::with_capacity(f.len());
+        for (v, e) in f {
+            match out.last_mut() {
+                Some(last) if last.0 == v => last.1 += e,
+                _ => out.push((v, e)),
+            }
+        }
+        Monomial(out)
+    }
+
+    /// The exponent of `v` (0 if it does not occur).
+    pub fn exponent(&self, v: Var) -> u32 {
+        self.0.binary_search_by_key(&v, |&(x, _)| x).map_or(0, |k| self.0[k].1)
+    }
+
+    /// How many times `m` divides `self` (the largest k with m^k | self; `u32::MAX` for m = 1).
+    fn times_divisible_by(&self, m: &Monomial) -> u32 {
+        m.0.iter().map(|&(v, e)| self.exponent(v) / e).min().unwrap_or(u32::MAX)
+    }
+
+    /// `self / m^k` (the caller knows m^k divides self).
+    fn div_pow(&self, m: &Monomial, k: u32) -> Monomial {
+        let f = self
+            .0
+            .iter()
+            .filter_map(|&(v, e)| {
+                let e = e - m.exponent(v) * k;
+                (e > 0).then_some((v, e))
+            })
+            .collect();
+        Monomial(f)
+    }
+
     fn mul(&self, other: &Monomial) -> Monomial {
         let (a, b) = (&self.0, &other.0);
         let mut out = Vec::with_capacity(a.len() + b.len());
@@ -243,6 +281,81 @@ impl Poly {
             s += t;
         }
         s
+    }
+
+    /// Add the term `c·m`.
+    pub fn add_monomial(&mut self, m: Monomial, c: Rational) {
+        self.add_term(m, c);
+    }
+
+    /// Replace every factor `m^k` (k as large as divides the term) by `r^k`: one rewriting step
+    /// of the relation `m = r`, applied to every term at once.
+    ///
+    /// When no monomial of `r` is divisible by `m` the result has no term divisible by `m`: it is
+    /// the normal form of `self` modulo the principal ideal (m − r) for any term order in which
+    /// `m` leads `m − r`. With several relations whose leading monomials are pairwise coprime
+    /// (Buchberger's first criterion: they are then a Gröbner basis), applying them in an order in
+    /// which no later replacement reintroduces an earlier leading monomial gives the unique normal
+    /// form; zero normal form ⟺ membership in the ideal.
+    ///
+    /// # Panics
+    /// If `m` is the constant monomial (a programming error).
+    pub fn replace_monomial(&self, m: &Monomial, r: &Poly) -> Poly {
+        assert!(!m.0.is_empty(), "replace_monomial: m must not be 1");
+        let mut powers: Vec<Poly> = vec![Poly::one()];
+        let mut out = Poly::zero();
+        for (t, c) in &self.terms {
+            let k = t.times_divisible_by(m);
+            if k == 0 {
+                out.add_term(t.clone(), c.clone());
+                continue;
+            }
+            while powers.len() <= k as usize {
+                let next = powers[powers.len() - 1].mul(r);
+                powers.push(next);
+            }
+            let rest = t.div_pow(m, k);
+            for (m2, c2) in &powers[k as usize].terms {
+                out.add_term(rest.mul(m2), Rational::from(c * c2));
+            }
+        }
+        out
+    }
+
+    /// The coefficients of the powers of `v`: `out[k]` is the polynomial multiplying `v^k`.
+    pub fn coefficients_in(&self, v: Var) -> Vec<Poly> {
+        let mut out: Vec<Poly> = Vec::new();
+        for (m, c) in &self.terms {
+            let k = m.exponent(v) as usize;
+            while out.len() <= k {
+                out.push(Poly::zero());
+            }
+            let rest = Monomial(m.0.iter().copied().filter(|&(x, _)| x != v).collect());
+            out[k].add_term(rest, c.clone());
+        }
+        out
+    }
+
+    /// Substitute rational values for some variables (the others stay): linear in the number of
+    /// terms, unlike repeated [`Poly::substitute`].
+    pub fn substitute_values(&self, values: &[(Var, Rational)]) -> Poly {
+        let mut out = Poly::zero();
+        for (m, c) in &self.terms {
+            let mut k = c.clone();
+            let mut rest = Vec::with_capacity(m.0.len());
+            for &(v, e) in &m.0 {
+                match values.iter().find(|(x, _)| *x == v) {
+                    Some((_, q)) => {
+                        for _ in 0..e {
+                            k *= q;
+                        }
+                    }
+                    None => rest.push((v, e)),
+                }
+            }
+            out.add_term(Monomial(rest), k);
+        }
+        out
     }
 
     /// Substitute variable `v` by the polynomial `q`.
@@ -630,5 +743,21 @@ mod tests {
             }
         });
         assert_eq!(v, Rational::from(4)); // 8·(3/2)/3
+    }
+
+    #[test]
+    fn monomial_replacement_is_the_normal_form_modulo_the_relation() {
+        let mut vars = Vars::new();
+        let (k, vk) = vars.var("K");
+        let (x, vx) = vars.var("x");
+        // K² = x + 1: K⁵·x ↦ K·x·(x + 1)²
+        let k5x = (0..5).fold(Poly::one(), |p, _| p.mul(&k)).mul(&x);
+        let r = x.add(&Poly::one());
+        let got = k5x.replace_monomial(&Monomial::new(&[(vk, 2)]), &r);
+        assert_eq!(got, k.mul(&x).mul(&r).mul(&r));
+        assert_eq!(got.coefficients_in(vk).len(), 2);
+        let at = got.substitute_values(&[(vx, Rational::from(1))]);
+        assert_eq!(at, k.scale(&Rational::from(4)));
+        assert_eq!(Monomial::new(&[(vx, 1), (vk, 2), (vx, 2)]).exponent(vx), 3);
     }
 }

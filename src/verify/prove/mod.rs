@@ -12,12 +12,25 @@
 //!   a claim whose assumptions the case does not meet exactly is `not_applicable` with the failed
 //!   assumption and its size, never `proved`.
 //!
-//! What is **not** here: issue 16 item 2 (a rigorous bound on ‖closed form − flow‖ over a whole
-//! interval) — `closed_form_solves_flow` is emitted as `not_applicable` saying so.
+//! - [`closed_form`]: issue 16 item 2 for the single neuron — the closed form of P1 §3 /
+//!   `theory.md` §1.4 proved to solve the flow exactly (an identity in t, exponentials as symbols,
+//!   reduced modulo the relations K² = δ² + 4η_aη_w s², e^{λ₊t}e^{λ₋t} = e^{δt} and the
+//!   definition of δ), so `closed_form_solves_flow` is `proved` with bound 0 on exactly whitened
+//!   single-neuron cases.
+//! - [`mod@certificates`] ([`certificates()`]): one line per theorem or identity of the two papers
+//!   (statement, source, status, scope, how), computed by running the fixed-dim proofs; `report`
+//!   renders it.
+//!
+//! What is **not** here: issue 16 item 2 for the two-layer and λ-balanced closed forms (neither
+//! the exact route nor the interval defect + Gronwall route) — their `closed_form_solves_flow` is
+//! emitted as `not_applicable` saying so.
 
+pub mod certificates;
 pub mod claims;
+pub mod closed_form;
 pub mod identities;
 
+pub use certificates::{Certificate, CertificateStatus, certificates};
 use identities::{Family, Identity, Loss, Plant, Verdict};
 use serde::Serialize;
 
@@ -181,5 +194,13 @@ pub fn max_dim(f: &Family) -> usize {
         Family::DeepLinear { widths } => *widths.iter().max().unwrap_or(&0),
         Family::PiecewiseLinear { d, h, n } => *d.max(h).max(n),
         Family::LambdaBalanced { d_i, h, d_o } => *d_i.max(h).max(d_o),
+    }
+}
+
+/// A verdict as one line of text (the witness for a refutation).
+pub(crate) fn witness_line(v: &Verdict) -> String {
+    match v {
+        Verdict::Proved { entries, .. } => format!("proved ({entries} residual entries are zero)"),
+        Verdict::Refuted(w) => claims::witness_text(w),
     }
 }
