@@ -42,6 +42,7 @@ pub fn fig4b_figure(data: &Fig4bData) -> Figure {
                 ],
                 log_x: false,
                 log_y: false,
+                equal_aspect: false,
             }
         })
         .collect();

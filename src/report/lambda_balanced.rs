@@ -52,6 +52,7 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
                 series,
                 log_x: false,
                 log_y: false,
+                equal_aspect: false,
             }
         })
         .collect();
@@ -91,6 +92,7 @@ pub fn fig5_figure(data: &Fig5Data) -> Figure {
             series,
             log_x: false,
             log_y: false,
+            equal_aspect: false,
         }],
         columns: 1,
         panel_width: 900,
@@ -124,6 +126,7 @@ pub fn continual_figure(data: &ContData) -> Figure {
             series,
             log_x: false,
             log_y: false,
+            equal_aspect: false,
         }
     };
     Figure {

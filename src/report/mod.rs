@@ -52,6 +52,7 @@ pub fn theory_vs_simulation(
                 series,
                 log_x: false,
                 log_y: false,
+                equal_aspect: false,
             }
         })
         .collect();
@@ -140,6 +141,7 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData) -> Figure {
                 series,
                 log_x: false,
                 log_y: false,
+                equal_aspect: false,
             }
         })
         .collect();

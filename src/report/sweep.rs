@@ -264,6 +264,7 @@ pub fn hamming_vs_param(cfg: &SweepConfig, s: &Summary) -> Figure {
             series,
             log_x: true,
             log_y: true,
+            equal_aspect: false,
         }],
         columns: 1,
         panel_width: 720,
@@ -320,6 +321,7 @@ pub fn fig1a_figure(panels: &[Fig1aPanel], subtitle: &str) -> Figure {
                 series,
                 log_x: false,
                 log_y: false,
+                equal_aspect: false,
             }
         })
         .collect();

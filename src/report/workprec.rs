@@ -220,6 +220,7 @@ pub fn figure(rows: &[WpRow]) -> Figure {
                 series,
                 log_x: true,
                 log_y: true,
+                equal_aspect: false,
             }
         })
         .collect();
