@@ -29,6 +29,7 @@ pub fn fig2_figure(data: &Fig2Data) -> Figure {
         ],
         &curves,
         SeriesStyle::DashedLine,
+        &[],
     )
 }
 

@@ -18,15 +18,18 @@ use plot::{Figure, Panel, Series, SeriesStyle};
 pub type Curve<'a> = (String, &'a [[f64; 4]], &'a [[f64; 4]]);
 
 /// Three panels of t-curves, one curve per parameter value: theory as lines (`theory_style`),
-/// simulation as markers of the same colour. Rows are `[t, q1, q2, q3]`; `names` gives each
-/// panel's (title, y label).
+/// simulation as markers of the same colour; beneath each, an error panel: |theory − simulation|
+/// at the simulated times (log axis), with the bound the table promises for that curve and
+/// quantity as a dashed line when `bounds[curve][k]` gives one. Rows are `[t, q1, q2, q3]`;
+/// `names` gives each panel's (title, y label).
 pub fn theory_vs_simulation(
     title: String,
     names: [(&str, &str); 3],
     curves: &[Curve<'_>],
     theory_style: SeriesStyle,
+    bounds: &[[Option<f64>; 3]],
 ) -> Figure {
-    let panels = names
+    let mut panels: Vec<Panel> = names
         .iter()
         .enumerate()
         .map(|(k, (ptitle, ylab))| {
@@ -56,25 +59,107 @@ pub fn theory_vs_simulation(
             }
         })
         .collect();
+    let error_panels = names.iter().enumerate().map(|(k, (_, ylab))| {
+        let mut series = Vec::new();
+        let t_end = curves
+            .iter()
+            .flat_map(|(_, th, _)| th.last().map(|r| r[0]))
+            .fold(0.0f64, f64::max);
+        for (i, (_, theory, sim)) in curves.iter().enumerate() {
+            series.push(Series {
+                label: String::new(),
+                points: error_points(theory, sim, k + 1),
+                style: SeriesStyle::Line,
+                color_index: i,
+            });
+            if let Some(b) = bounds.get(i).and_then(|b| b[k]).filter(|b| *b > 0.0) {
+                series.push(Series {
+                    label: String::new(),
+                    points: vec![(0.0, b), (t_end, b)],
+                    style: SeriesStyle::DashedLine,
+                    color_index: i,
+                });
+            }
+        }
+        Panel {
+            title: if bounds.iter().any(|b| b[k].is_some()) {
+                format!("|theory − simulation| in {ylab}; dashed: table bound")
+            } else {
+                format!("|theory − simulation| in {ylab}")
+            },
+            x_label: "t".into(),
+            y_label: format!("error in {ylab}"),
+            series,
+            log_x: false,
+            log_y: true,
+            equal_aspect: false,
+        }
+    });
+    let error_panels: Vec<Panel> = error_panels.collect();
+    let has_errors = error_panels
+        .iter()
+        .all(|p| p.series.iter().any(|s| !s.points.is_empty()));
+    if has_errors {
+        panels.extend(error_panels);
+    }
     Figure {
         title,
         panels,
         columns: 3,
         panel_width: 520,
-        panel_height: 400,
+        panel_height: 380,
     }
 }
 
+/// |theory − simulation| in column `k` at each simulated time that is also a theory time (equal
+/// to 1e-9 relative); differences below f64 resolution (ε·max(|value|, 1e-3), e.g. at t = 0)
+/// are left out (zero cannot be drawn on a log axis, and rounding noise says nothing).
+fn error_points(theory: &[[f64; 4]], sim: &[[f64; 4]], k: usize) -> Vec<(f64, f64)> {
+    sim.iter()
+        .filter_map(|s| {
+            let th = theory
+                .iter()
+                .find(|r| (r[0] - s[0]).abs() <= 1e-9 * s[0].abs().max(1.0))?;
+            let e = (th[k] - s[k]).abs();
+            let resolution = f64::EPSILON * th[k].abs().max(s[k].abs()).max(1e-3);
+            (e > resolution && e.is_finite()).then_some((s[0], e))
+        })
+        .collect()
+}
+
 /// P1 Fig. 3 reproduction: μ, φ and S(0,t) against t for each δ; theory as lines, simulation as
-/// markers (same colour per δ).
-pub fn fig3_figure(data: &Fig3Data) -> Figure {
+/// markers (same colour per δ); beneath, the error against t with the bound of the table's
+/// SN-FLOW row for the same case, method (BDF) and tolerance, when `rows` has it.
+pub fn fig3_figure(data: &Fig3Data, rows: &[Row]) -> Figure {
+    use crate::verify::single_neuron::FIG3_RTOL;
     let curves: Vec<Curve<'_>> = data
         .curves
         .iter()
         .map(|(delta, theory, sim)| (format!("δ = {delta}"), theory.as_slice(), sim.as_slice()))
         .collect();
+    let bounds: Vec<[Option<f64>; 3]> = data
+        .curves
+        .iter()
+        .map(|(delta, _, _)| {
+            let case = format!("fig3_delta{delta:+}");
+            let find = |q: &str| {
+                rows.iter()
+                    .find(|r| {
+                        r.check == "SN-FLOW"
+                            && r.case == case
+                            && r.method == "bdf"
+                            && r.quantity == q
+                            && r.tolerance.is_some_and(|t| (t / FIG3_RTOL - 1.0).abs() < 1e-9)
+                    })
+                    .map(|r| r.bound)
+            };
+            [find("mu"), find("phi"), find("kernel_distance")]
+        })
+        .collect();
     theory_vs_simulation(
-        "Single neuron, P1 Fig. 3 setup: theory (lines) vs gradient flow, BDF rtol 1e-8 (markers)".into(),
+        format!(
+            "Single neuron, P1 Fig. 3 setup: closed form (lines) vs gradient flow, BDF rtol {FIG3_RTOL:e} (markers)"
+        ),
         [
             ("μ(t) = a‖w‖", "μ"),
             ("φ(t) = cos∠(w, β*)", "φ"),
@@ -82,6 +167,7 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
         ],
         &curves,
         SeriesStyle::Line,
+        &bounds,
     )
 }
 
