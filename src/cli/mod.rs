@@ -607,7 +607,8 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let fig2 = verify::lambda_balanced::fig2_data().map_err(|e| anyhow!("figure data: {e}"))?;
     let svg2 = plot::render_svg(&report::lambda_balanced::fig2_figure(&fig2)).map_err(|e| anyhow!("figure: {e}"))?;
     let fig42 = verify::wide_linear::thm42_fig_data().map_err(|e| anyhow!("Theorem 4.2 figure data: {e}"))?;
-    let svg42 = plot::render_svg(&report::thm42_figure(&fig42)).map_err(|e| anyhow!("Theorem 4.2 figure: {e}"))?;
+    let svg42 =
+        plot::render_svg(&report::thm42_figure(&fig42, &rows)).map_err(|e| anyhow!("Theorem 4.2 figure: {e}"))?;
     let fig4b = verify::implicit_bias::fig4b_data().map_err(|e| anyhow!("Fig. 4b data: {e}"))?;
     let svg4b = plot::render_svg(&report::implicit_bias::fig4b_figure(&fig4b)).map_err(|e| anyhow!("Fig. 4b: {e}"))?;
     let title = if full_report {

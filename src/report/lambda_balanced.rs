@@ -87,7 +87,9 @@ pub fn fig5_figure(data: &Fig5Data) -> Figure {
     Figure {
         title: format!("Kernel distance S(0, t = {FIG5_T_END}) vs λ: closed form (lines), Tsit45 rtol 1e-10 (markers)"),
         panels: vec![Panel {
-            title: "(d_i, h, d_o); task singular values (2, 1.5, 1), random λ-balanced init σ = 0.1".into(),
+            title:
+                "architecture (d_in, h, d_out) in the legend; task singular values (2, 1.5, 1), λ-balanced init σ = 0.1"
+                    .into(),
             x_label: "λ".into(),
             y_label: "S(0, t_end)".into(),
             series,

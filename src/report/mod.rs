@@ -213,9 +213,12 @@ pub fn summary(title: &str, rows: &[Row], figures: &[&str]) -> String {
 }
 
 /// P1 Theorem 4.2 check figure: singular values of β(t) (d = 3, c = 2) in the three δ regimes;
-/// the Theorem 4.2 β flow as lines, the parameter flow β = WᵀA as markers.
-pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData) -> Figure {
-    let panels = data
+/// the Theorem 4.2 β flow as lines, the parameter flow β = WᵀA as markers; beneath each, the
+/// difference of the singular values (log axis) with the WL-T42 row's bound for that case
+/// (Tsit45 at the same rtol) as a dashed line, when `rows` has it.
+pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row]) -> Figure {
+    use crate::verify::wide_linear::{THM42_FIG_CASES, THM42_FIG_RTOL};
+    let mut panels: Vec<Panel> = data
         .curves
         .iter()
         .map(|(label, theory, sim)| {
@@ -231,13 +234,63 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData) -> Figure {
             }
         })
         .collect();
+    for (c, (_, theory, sim)) in data.curves.iter().enumerate() {
+        let bound = THM42_FIG_CASES.get(c).and_then(|case| {
+            rows.iter()
+                .find(|r| {
+                    r.check == "WL-T42"
+                        && r.case == *case
+                        && r.method == "tsit45"
+                        && r.tolerance.is_some_and(|t| (t / THM42_FIG_RTOL - 1.0).abs() < 1e-9)
+                })
+                .map(|r| r.bound)
+        });
+        let k = theory.first().map_or(0, |r| r.len() - 1);
+        let t_end = theory.last().map_or(1.0, |r| r[0]);
+        let mut series: Vec<Series> = (1..=k)
+            .map(|i| {
+                let pad =
+                    |rows: &[Vec<f64>]| -> Vec<[f64; 4]> { rows.iter().map(|r| [r[0], r[i], 0.0, 0.0]).collect() };
+                Series {
+                    label: String::new(),
+                    points: error_points(&pad(theory), &pad(sim), 1),
+                    style: SeriesStyle::Line,
+                    color_index: i - 1,
+                }
+            })
+            .collect();
+        if let Some(b) = bound.filter(|b| *b > 0.0) {
+            series.push(Series {
+                label: String::new(),
+                points: vec![(0.0, b), (t_end, b)],
+                style: SeriesStyle::DashedLine,
+                color_index: 6,
+            });
+        }
+        if series.iter().all(|s| s.points.is_empty()) {
+            continue;
+        }
+        panels.push(Panel {
+            title: if bound.is_some() {
+                "|σ_i(Thm 4.2) − σ_i(param. flow)|; dashed: WL-T42 bound".into()
+            } else {
+                "|σ_i(Thm 4.2) − σ_i(param. flow)|".into()
+            },
+            x_label: "t".into(),
+            y_label: "error".into(),
+            series,
+            log_x: false,
+            log_y: true,
+            equal_aspect: false,
+        });
+    }
     Figure {
-        title:
-            "Wide linear net (d = 3, c = 2): Theorem 4.2 β flow (lines) vs parameter flow (markers), tsit45 rtol 1e-10"
-                .into(),
+        title: format!(
+            "Wide linear net (d = 3, c = 2): Theorem 4.2 β flow (lines) vs parameter flow (markers), tsit45 rtol {THM42_FIG_RTOL:e}"
+        ),
         panels,
         columns: 3,
         panel_width: 520,
-        panel_height: 400,
+        panel_height: 380,
     }
 }
