@@ -161,12 +161,14 @@ pub fn caption(file: &str) -> Option<Caption> {
         ),
         "fig4b_implicit_bias.svg" => cap(
             "Single neuron, low-rank data: function-space trajectories and their limits",
-            "Trajectories β(t) = a·w in the (β₁, β₂) plane for X = [[0.5, 1]] (rank 1), one per δ, all from the \
-             same β0; the KKT solution of P1 Thm 3.1 (the predicted limit) as open circles, the interpolating \
-             line Xβ = y, and the δ → +∞ (lazy: β0 − X⁺(Xβ0 − y)) and δ → −∞ (rich: the interpolant along β0) \
-             limits. Equal aspect.",
+            "Trajectories β(t) = a(t)w(t) in the (β₁, β₂) plane for X = [[0.5, 1]] (rank one), y = 1.1, one per \
+             δ ∈ {−4, −2, −1, 0, 1, 2, 4}, all from the same β0 (black dot); the KKT solution of P1 Thm 3.1 for each \
+             δ (open circle of the same colour: where the trajectory should end); the line of interpolants Xβ = y; \
+             the δ → +∞ (lazy: β0 − X⁺(Xβ0 − y)) and δ → −∞ (rich: the interpolant cβ0 along β0) limits as dashed \
+             lines from β0. Equal aspect.",
             "P1 Fig. 4b (implicit bias of the single neuron across δ).",
-            "Parameter gradient flow to t = 200 with diffsol BDF; KKT limit by Newton's method.",
+            "Parameter gradient flow (η = 1) to t = 200 with diffsol Tsit45 (the IB-KKT rows' tolerance), output \
+             log-spaced in t; KKT limit by Newton's method.",
         ),
         "fig3_lambda_balanced_singular_values.svg" => cap(
             "λ-balanced: singular values of W2W1 against t",
