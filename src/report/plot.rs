@@ -359,7 +359,16 @@ impl<'a> PreparedPanel<'a> {
     /// Lay out the panel (plot rectangle, equal aspect, legend inside in empty space or in a
     /// column on the right), then dispatch on the axis kinds: each combination is a different
     /// coordinate type in `plotters`.
-    fn draw(&self, area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError> {
+    fn draw(&self, panel_area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError> {
+        // The title is centred over the whole panel (also when the legend takes a column).
+        let area = &if self.panel.title.is_empty() {
+            panel_area.clone()
+        } else {
+            panel_area
+                .margin(px(8), 0, 0, 0)
+                .titled(&self.panel.title, (FONT, font_size(PANEL_TITLE_PX)))
+                .map_err(draw_err)?
+        };
         let (pw, ph) = area.dim_in_pixel();
         let rect = self.plot_rect(pw, ph)?;
         let (x, y) = self.axes(rect);
@@ -417,9 +426,7 @@ impl<'a> PreparedPanel<'a> {
             .margin_right(px(18))
             .x_label_area_size(if panel.x_label.is_empty() { px(28) } else { px(48) })
             .y_label_area_size(if panel.y_label.is_empty() { px(56) } else { px(76) });
-        if !panel.title.is_empty() {
-            builder.caption(&panel.title, (FONT, font_size(PANEL_TITLE_PX)));
-        }
+        builder.margin_top(px(4));
         builder
     }
 

@@ -272,7 +272,7 @@ pub fn hamming_vs_param(cfg: &SweepConfig, s: &Summary) -> Figure {
                 time_note(s)
             ),
             x_label: "parameter distance ‖θ(t) − θ(0)‖".into(),
-            y_label: "Hamming distance".into(),
+            y_label: "Hamming distance (flips per input)".into(),
             series,
             log_x: true,
             log_y: true,
