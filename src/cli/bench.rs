@@ -73,7 +73,7 @@ pub(super) fn run(
         .iter()
         .map(|p| (p.name.clone(), p.ref_method.clone(), p.ref_bound))
         .collect();
-    let svg = plot::render_svg(&wpr::figure(&rows)).map_err(|e| anyhow!("diagram: {e}"))?;
+    let svg = plot::render_svg(&wpr::figure(&rows, &refs)).map_err(|e| anyhow!("diagram: {e}"))?;
     let mut files: Vec<(&str, String)> = vec![
         ("workprec.md", wpr::markdown(&rows, calib, &gate_results, &refs)),
         ("workprec.csv", wpr::csv(&rows)),

@@ -625,11 +625,12 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let start = std::time::Instant::now();
     let rows: Vec<Row> = verify::run(mode);
     let fig = verify::single_neuron::fig3_data().map_err(|e| anyhow!("figure data: {e}"))?;
-    let svg = plot::render_svg(&report::fig3_figure(&fig)).map_err(|e| anyhow!("figure: {e}"))?;
+    let svg = plot::render_svg(&report::fig3_figure(&fig, &rows)).map_err(|e| anyhow!("figure: {e}"))?;
     let fig2 = verify::lambda_balanced::fig2_data().map_err(|e| anyhow!("figure data: {e}"))?;
     let svg2 = plot::render_svg(&report::lambda_balanced::fig2_figure(&fig2)).map_err(|e| anyhow!("figure: {e}"))?;
     let fig42 = verify::wide_linear::thm42_fig_data().map_err(|e| anyhow!("Theorem 4.2 figure data: {e}"))?;
-    let svg42 = plot::render_svg(&report::thm42_figure(&fig42)).map_err(|e| anyhow!("Theorem 4.2 figure: {e}"))?;
+    let svg42 =
+        plot::render_svg(&report::thm42_figure(&fig42, &rows)).map_err(|e| anyhow!("Theorem 4.2 figure: {e}"))?;
     let fig4b = verify::implicit_bias::fig4b_data().map_err(|e| anyhow!("Fig. 4b data: {e}"))?;
     let svg4b = plot::render_svg(&report::implicit_bias::fig4b_figure(&fig4b)).map_err(|e| anyhow!("Fig. 4b: {e}"))?;
     let title = if full_report {
@@ -651,37 +652,65 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     ];
     figure_names.extend(lb_figs.iter().map(|(n, _)| *n));
     figure_names.extend(extra.iter().map(|(n, _)| n.as_str()).filter(|n| n.ends_with(".svg")));
+    let figure_svgs: Vec<(&str, &str)> = vec![
+        (figure_names[0], svg.as_str()),
+        (figure_names[1], svg2.as_str()),
+        (figure_names[2], svg42.as_str()),
+        (figure_names[3], svg4b.as_str()),
+    ];
+    let page_figures: Vec<report::page::PageFigure<'_>> = figure_svgs
+        .iter()
+        .map(|(file, svg)| report::page::PageFigure { file, svg })
+        .chain(lb_figs.iter().map(|(file, svg)| report::page::PageFigure { file, svg }))
+        .chain(
+            extra
+                .iter()
+                .filter(|(n, _)| n.ends_with(".svg"))
+                .map(|(file, svg)| report::page::PageFigure { file, svg }),
+        )
+        .collect();
+    let extra_docs: Vec<&str> = extra
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| n.ends_with(".md"))
+        .collect();
+    let page = report::page::index_html(title, &rows, &page_figures, &extra_docs);
     let mut files: Vec<(&str, String)> = vec![
+        ("index.html", page),
         ("README.md", report::summary(title, &rows, &figure_names)),
         ("table.md", table::markdown(title, &rows)),
         ("table.csv", table::csv(&rows)),
         ("table.json", table::json(&rows)),
-        (figure_names[0], svg),
-        (figure_names[1], svg2),
-        (figure_names[2], svg42),
-        (figure_names[3], svg4b),
     ];
-    files.extend(lb_figs);
+    files.extend(figure_svgs.iter().map(|(n, c)| (*n, (*c).to_string())));
+    files.extend(lb_figs.iter().map(|(n, c)| (*n, c.clone())));
     files.extend(extra.iter().map(|(n, c)| (n.as_str(), c.clone())));
     write_all_atomically(out, &files)?;
-    let failed = rows.iter().filter(|r| !r.pass).count();
+    let c = report::page::counts(&rows);
+    let failed = c.failed;
     eprintln!(
-        "{} rows, {} passed, {} failed in {:.1} s; wrote {}",
-        rows.len(),
-        rows.len() - failed,
-        failed,
+        "{} rows: {} passed, {} failed ({} with a rigorous reference) in {:.1} s.",
+        c.rows,
+        c.passed(),
+        c.failed,
+        c.ref_rigorous,
         start.elapsed().as_secs_f64(),
-        files
-            .iter()
-            .map(|(n, _)| out.join(n).display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
     );
-    for r in rows.iter().filter(|r| !r.pass) {
+    eprintln!(
+        "Report: {} ({} figures; tables table.md, table.csv, table.json in {}).",
+        out.join("index.html").display(),
+        page_figures.len(),
+        out.display()
+    );
+    const SHOWN_FAILURES: usize = 20;
+    for r in rows.iter().filter(|r| !r.pass).take(SHOWN_FAILURES) {
         eprintln!(
             "FAIL {} {} {} {:?} {}: err {:.3e} bound {:.3e} {}",
             r.check, r.case, r.method, r.tolerance, r.quantity, r.abs_err, r.bound, r.note
         );
+    }
+    if failed > SHOWN_FAILURES {
+        eprintln!("… and {} more failed rows (table.md).", failed - SHOWN_FAILURES);
     }
     Ok(if failed > 0 { 1 } else { 0 })
 }

@@ -395,7 +395,7 @@ fn fig1a_file() -> Result<(String, String)> {
     let panels = fig1a(15, 50, 20, &settings, 100.0, 200, &opts).map_err(|e| anyhow!("Fig. 1a: {e}"))?;
     let fig = rs::fig1a_figure(
         &panels,
-        &format!("h = 50, n = 20, seed 15, loss (1/n)Σ, t ≤ 100, tsit45 rtol {rtol:e}"),
+        &format!("h = 50, n = 20, seed 15, t ≤ 100, tsit45 rtol {rtol:e}"),
     );
     Ok((
         "fig1a_paths.svg".into(),

@@ -11,6 +11,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One heatmap panel.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct HeatmapPanel {
     pub values: Vec<Vec<Option<f64>>>,
     /// Colour by log10 of the value.
     pub log_scale: bool,
+    /// What the colour measures and its unit, written above the colour bar (e.g. "flips per input").
+    pub unit: String,
 }
 
 /// A figure of heatmap panels in a grid.
@@ -59,15 +62,55 @@ fn coord(v: Option<f64>, log: bool) -> Option<f64> {
     if log { (v > 0.0).then(|| v.log10()) } else { Some(v) }
 }
 
-/// Short tick text of a colour-bar value.
-fn tick_text(c: f64, log: bool) -> String {
-    if log {
-        format!("1e{c:.1}")
-    } else if c != 0.0 && (c.abs() < 1e-2 || c.abs() >= 1e4) {
-        format!("{c:.1e}")
-    } else {
-        format!("{c:.3}")
+/// Text of a value (≤ 3 significant digits; scientific outside 1e-2..1e4).
+fn value_text(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
     }
+    if v.abs() < 1e-2 || v.abs() >= 1e4 {
+        let s = format!("{v:.2e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = if m.contains('.') {
+            m.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            m
+        };
+        format!("{m}e{e}")
+    } else {
+        let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 4) as usize;
+        let s = format!("{v:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
+/// Tick positions (colour coordinates) inside `lo..hi` for the colour bar: on a log scale the
+/// whole decades (every k-th when there are many), else round linear steps; the ends are
+/// labelled separately.
+fn bar_ticks(lo: f64, hi: f64, log: bool) -> Vec<f64> {
+    let span = hi - lo;
+    if log {
+        let (a, b) = (lo.ceil() as i64, hi.floor() as i64);
+        let n = (b - a + 1).max(0);
+        let stride = ((n + 3) / 4).max(1);
+        return (a..=b)
+            .filter(|k| k.rem_euclid(stride) == 0)
+            .map(|k| k as f64)
+            .collect();
+    }
+    let raw = span / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(raw);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
 }
 
 /// Render to an SVG document.
@@ -128,7 +171,7 @@ fn draw_panel(
     (lo, hi): (f64, f64),
 ) -> Result<(), PlotError> {
     let (w, _) = area.dim_in_pixel();
-    let (main, bar) = area.split_horizontally(w.saturating_sub(90));
+    let (main, bar) = area.split_horizontally(w.saturating_sub(120));
     let (nx, ny) = (p.x_ticks.len(), p.y_ticks.len());
     let xt = p.x_ticks.clone();
     let yt = p.y_ticks.clone();
@@ -180,24 +223,16 @@ fn draw_panel(
         }
     }
     chart.draw_series(cells).map_err(draw_err)?;
-    // Colour bar.
+    // Colour bar: ticks at whole decades (log) or round values, both ends labelled with their
+    // values, the unit (the quantity and its scale) written above.
     let steps = 64;
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(36)
         .margin_bottom(48)
-        .margin_right(4)
-        .y_label_area_size(56)
+        .margin_left(8)
+        .margin_right(62)
+        .y_label_area_size(0)
         .build_cartesian_2d(0.0..1.0, lo..hi)
-        .map_err(draw_err)?;
-    let log = p.log_scale;
-    let fmt = move |v: &f64| tick_text(*v, log);
-    cb.configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_labels(5)
-        .y_label_formatter(&fmt)
-        .label_style((FONT, 10.0 * 1.24))
-        .draw()
         .map_err(draw_err)?;
     let dy = (hi - lo) / steps as f64;
     cb.draw_series((0..steps).map(|k| {
@@ -205,6 +240,64 @@ fn draw_panel(
         Rectangle::new([(0.0, y0), (1.0, y0 + dy)], colour(y0 + 0.5 * dy).filled())
     }))
     .map_err(draw_err)?;
+    let value = |c: f64| if p.log_scale { 10f64.powf(c) } else { c };
+    let font = (FONT, 10.0 * 1.24)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let end_font = (FONT, 10.0 * 1.24)
+        .into_font()
+        .style(FontStyle::Bold)
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let (bx, _) = cb.backend_coord(&(1.0, lo));
+    let min_gap = 14;
+    let (_, y_lo) = cb.backend_coord(&(1.0, lo));
+    let (_, y_hi) = cb.backend_coord(&(1.0, hi));
+    let root_bar = cb.plotting_area().strip_coord_spec();
+    let (ox, oy) = root_bar.get_base_pixel();
+    let put = |y: i32, text: String, f: &TextStyle| -> Result<(), PlotError> {
+        root_bar
+            .draw(&PathElement::new(
+                vec![(bx - ox - 3, y - oy), (bx - ox + 3, y - oy)],
+                BLACK,
+            ))
+            .map_err(draw_err)?;
+        root_bar
+            .draw(&Text::new(text, (bx - ox + 6, y - oy), f.clone()))
+            .map_err(draw_err)
+    };
+    put(y_lo, value_text(value(lo)), &end_font)?;
+    put(y_hi, value_text(value(hi)), &end_font)?;
+    for c in bar_ticks(lo, hi, p.log_scale) {
+        let (_, y) = cb.backend_coord(&(1.0, c));
+        if (y - y_lo).abs() >= min_gap && (y - y_hi).abs() >= min_gap {
+            put(y, value_text(value(c)), &font)?;
+        }
+    }
+    let unit = if p.unit.is_empty() {
+        if p.log_scale {
+            "log scale".to_string()
+        } else {
+            String::new()
+        }
+    } else if p.log_scale {
+        format!("{} (log)", p.unit)
+    } else {
+        p.unit.clone()
+    };
+    if !unit.is_empty() {
+        let (bw, _) = bar.dim_in_pixel();
+        bar.draw(&Text::new(
+            unit,
+            (bw as i32 - 4, 22),
+            (FONT, 9.0 * 1.24)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Right, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
+    }
     Ok(())
 }
 
@@ -223,6 +316,7 @@ mod tests {
                 y_ticks: vec!["1".into(), "2".into()],
                 values,
                 log_scale: log,
+                unit: "u".into(),
             }],
             columns: 1,
             panel_width: 400,
@@ -237,6 +331,15 @@ mod tests {
         assert_eq!(a, render_heatmaps(&f).unwrap());
         assert!(a.starts_with("<svg") && a.contains("<rect"));
         assert!(render_heatmaps(&panel(vec![vec![Some(0.0), None], vec![None, None]], true)).is_err());
+        // Decade ticks and labelled ends, never "1e-1.5".
+        let b = render_heatmaps(&panel(vec![vec![Some(0.02), Some(30.0)], vec![None, Some(1.0)]], true)).unwrap();
+        for label in ["0.02", "30", "0.1", "1", "10", "u (log)"] {
+            assert!(b.contains(&format!(">\n{label}\n<")), "no colour-bar label {label}");
+        }
+        assert!(!b.contains(">\n1e-"), "fractional-decade label");
+        assert_eq!(bar_ticks(-1.7, 1.5, true), vec![-1.0, 0.0, 1.0]);
+        assert_eq!(value_text(2.5e-5), "2.5e-5");
+        assert_eq!(value_text(0.1234), "0.123");
         assert!(render_heatmaps(&panel(vec![vec![Some(1.0)], vec![Some(1.0), Some(2.0)]], false)).is_err());
     }
 }

@@ -29,6 +29,7 @@ pub fn fig2_figure(data: &Fig2Data) -> Figure {
         ],
         &curves,
         SeriesStyle::DashedLine,
+        &[],
     )
 }
 
@@ -52,6 +53,7 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
                 series,
                 log_x: false,
                 log_y: false,
+                equal_aspect: false,
             }
         })
         .collect();
@@ -85,12 +87,15 @@ pub fn fig5_figure(data: &Fig5Data) -> Figure {
     Figure {
         title: format!("Kernel distance S(0, t = {FIG5_T_END}) vs λ: closed form (lines), Tsit45 rtol 1e-10 (markers)"),
         panels: vec![Panel {
-            title: "(d_i, h, d_o); task singular values (2, 1.5, 1), random λ-balanced init σ = 0.1".into(),
+            title:
+                "architecture (d_in, h, d_out) in the legend; task singular values (2, 1.5, 1), λ-balanced init σ = 0.1"
+                    .into(),
             x_label: "λ".into(),
             y_label: "S(0, t_end)".into(),
             series,
             log_x: false,
             log_y: false,
+            equal_aspect: false,
         }],
         columns: 1,
         panel_width: 900,
@@ -124,6 +129,7 @@ pub fn continual_figure(data: &ContData) -> Figure {
             series,
             log_x: false,
             log_y: false,
+            equal_aspect: false,
         }
     };
     Figure {
@@ -142,60 +148,157 @@ pub fn continual_figure(data: &ContData) -> Figure {
 
 /// P2 Fig. 4-style figure: heat maps of W1ᵀW1 (item × item) and W2W2ᵀ (feature × feature) of
 /// the 8-item semantic task at t_end, closed form and simulation, one column per λ. Colour:
-/// blue negative, white 0, red positive, scaled per panel by its max |entry| (printed).
+/// blue negative, white 0, red positive, on one symmetric scale per matrix (shared by closed
+/// form and simulation and across λ, so the panels compare), shown by a colour bar per matrix
+/// with labelled ends. Square cells; items i1…i8 and features f1…f8 labelled.
 ///
 /// # Errors
 /// [`PlotError::Draw`] if the backend fails.
 pub fn fig4_svg(data: &Fig4Data) -> Result<String, PlotError> {
+    use super::plot::{SCALE, display_size, px};
     use plotters::prelude::*;
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
     let err = |e: &dyn std::fmt::Display| PlotError::Draw(e.to_string());
-    let cols = data.panels.len().max(1);
-    let (pw, ph) = (300u32, 320u32);
+    let cols = data.panels.len().max(1) as i32;
+    let (pw, ph, bar_w, title_h) = (px(250), px(250), px(110), px(40));
+    let (w, h) = (pw * cols + bar_w, ph * 4 + title_h);
+    let scale_of = |f: &dyn Fn(&super::super::verify::lambda_balanced::experiments::Fig4Panel) -> f64| {
+        data.panels.iter().map(f).fold(f64::MIN_POSITIVE, f64::max)
+    };
+    let s_in = scale_of(&|p| p.w1tw1_theory.amax().max(p.w1tw1_sim.amax()));
+    let s_out = scale_of(&|p| p.w2w2t_theory.amax().max(p.w2w2t_sim.amax()));
+    let colour = |v: f64| {
+        let v = v.clamp(-1.0, 1.0);
+        let fade = |x: f64| (255.0 * (1.0 - x.abs())).round() as u8;
+        if v >= 0.0 {
+            RGBColor(255, fade(v), fade(v))
+        } else {
+            RGBColor(fade(v), fade(v), 255)
+        }
+    };
+    let font = |size: i32| ("sans-serif", f64::from(px(size)) * 1.24).into_font().color(&BLACK);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (pw * cols as u32, ph * 4 + 40)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (w as u32, h as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let body = root
-            .titled(
-                &format!(
-                    "Semantic task (8 items): representations at t = {FIG4_T_END}, closed form vs Tsit45 rtol 1e-12"
-                ),
-                ("sans-serif", 20),
-            )
-            .map_err(|e| err(&e))?;
-        let areas = body.split_evenly((4, cols));
+        root.draw(&Text::new(
+            format!("Semantic task (8 items): representations at t = {FIG4_T_END}, closed form vs Tsit45 rtol 1e-12"),
+            (w / 2, px(10)),
+            font(18).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .map_err(|e| err(&e))?;
         for (c, p) in data.panels.iter().enumerate() {
             let mats = [
-                (format!("λ = {}: W1ᵀW1 closed form", p.lambda), &p.w1tw1_theory),
-                (format!("λ = {}: W1ᵀW1 simulation", p.lambda), &p.w1tw1_sim),
-                (format!("λ = {}: W2W2ᵀ closed form", p.lambda), &p.w2w2t_theory),
-                (format!("λ = {}: W2W2ᵀ simulation", p.lambda), &p.w2w2t_sim),
+                (
+                    format!("λ = {}: W1ᵀW1, closed form", p.lambda),
+                    &p.w1tw1_theory,
+                    s_in,
+                    "i",
+                ),
+                (format!("λ = {}: W1ᵀW1, simulation", p.lambda), &p.w1tw1_sim, s_in, "i"),
+                (
+                    format!("λ = {}: W2W2ᵀ, closed form", p.lambda),
+                    &p.w2w2t_theory,
+                    s_out,
+                    "f",
+                ),
+                (format!("λ = {}: W2W2ᵀ, simulation", p.lambda), &p.w2w2t_sim, s_out, "f"),
             ];
-            for (r, (title, m)) in mats.iter().enumerate() {
-                let area = &areas[r * cols + c];
-                let scale = m.amax().max(f64::MIN_POSITIVE);
-                let (n, k) = (m.nrows(), m.ncols());
-                let mut chart = ChartBuilder::on(area)
-                    .caption(format!("{title} (max {scale:.3})"), ("sans-serif", 13))
-                    .margin(8)
-                    .build_cartesian_2d(0f64..k as f64, 0f64..n as f64)
-                    .map_err(|e| err(&e))?;
-                chart
-                    .draw_series((0..n).flat_map(|i| (0..k).map(move |j| (i, j))).map(|(i, j)| {
-                        let v = (m[(i, j)] / scale).clamp(-1.0, 1.0);
-                        let fade = |x: f64| (255.0 * (1.0 - x.abs())).round() as u8;
-                        let color = if v >= 0.0 {
-                            RGBColor(255, fade(v), fade(v))
-                        } else {
-                            RGBColor(fade(v), fade(v), 255)
-                        };
-                        let y0 = (n - 1 - i) as f64;
-                        Rectangle::new([(j as f64, y0), (j as f64 + 1.0, y0 + 1.0)], color.filled())
-                    }))
+            for (r, (title, m, scale, tag)) in mats.iter().enumerate() {
+                let (x0, y0) = (pw * c as i32, title_h + ph * r as i32);
+                let (n, k) = (m.nrows() as i32, m.ncols() as i32);
+                let (left, top, bottom) = (px(30), px(26), px(22));
+                let cell = ((pw - left - px(10)) / k.max(1)).min((ph - top - bottom) / n.max(1));
+                let (gx, gy) = (x0 + left, y0 + top);
+                root.draw(&Text::new(
+                    title.clone(),
+                    (x0 + left + cell * k / 2, y0 + px(6)),
+                    font(13).pos(Pos::new(HPos::Center, VPos::Top)),
+                ))
+                .map_err(|e| err(&e))?;
+                for i in 0..n {
+                    for j in 0..k {
+                        let v = m[(i as usize, j as usize)] / scale;
+                        root.draw(&Rectangle::new(
+                            [
+                                (gx + j * cell, gy + i * cell),
+                                (gx + (j + 1) * cell, gy + (i + 1) * cell),
+                            ],
+                            colour(v).filled(),
+                        ))
+                        .map_err(|e| err(&e))?;
+                    }
+                }
+                root.draw(&Rectangle::new(
+                    [(gx, gy), (gx + k * cell, gy + n * cell)],
+                    BLACK.mix(0.5).stroke_width(SCALE),
+                ))
+                .map_err(|e| err(&e))?;
+                for i in 0..n.max(k) {
+                    let label = format!("{tag}{}", i + 1);
+                    if i < n {
+                        root.draw(&Text::new(
+                            label.clone(),
+                            (gx - px(4), gy + i * cell + cell / 2),
+                            font(10).pos(Pos::new(HPos::Right, VPos::Center)),
+                        ))
+                        .map_err(|e| err(&e))?;
+                    }
+                    if i < k {
+                        root.draw(&Text::new(
+                            label,
+                            (gx + i * cell + cell / 2, gy + n * cell + px(4)),
+                            font(10).pos(Pos::new(HPos::Center, VPos::Top)),
+                        ))
+                        .map_err(|e| err(&e))?;
+                    }
+                }
+            }
+        }
+        // One colour bar per matrix (rows 0–1: W1ᵀW1, rows 2–3: W2W2ᵀ).
+        for (b, (scale, what)) in [(s_in, "W1ᵀW1 entry"), (s_out, "W2W2ᵀ entry")].iter().enumerate() {
+            let x0 = pw * cols + px(14);
+            let y0 = title_h + ph * 2 * b as i32 + px(40);
+            let (bw, bh) = (px(18), ph * 2 - px(90));
+            let steps = 100;
+            for s in 0..steps {
+                let v = 1.0 - 2.0 * (f64::from(s) + 0.5) / f64::from(steps);
+                let ya = y0 + bh * s / steps;
+                let yb = y0 + bh * (s + 1) / steps;
+                root.draw(&Rectangle::new([(x0, ya), (x0 + bw, yb)], colour(v).filled()))
                     .map_err(|e| err(&e))?;
             }
+            root.draw(&Rectangle::new(
+                [(x0, y0), (x0 + bw, y0 + bh)],
+                BLACK.mix(0.5).stroke_width(SCALE),
+            ))
+            .map_err(|e| err(&e))?;
+            for (f, text) in [
+                (0.0, format!("+{scale:.3}")),
+                (0.5, "0".to_string()),
+                (1.0, format!("−{scale:.3}")),
+            ] {
+                let y = y0 + (f64::from(bh) * f) as i32;
+                root.draw(&PathElement::new(
+                    vec![(x0 + bw, y), (x0 + bw + px(4), y)],
+                    BLACK.stroke_width(SCALE),
+                ))
+                .map_err(|e| err(&e))?;
+                root.draw(&Text::new(
+                    text,
+                    (x0 + bw + px(6), y),
+                    font(11).pos(Pos::new(HPos::Left, VPos::Center)),
+                ))
+                .map_err(|e| err(&e))?;
+            }
+            root.draw(&Text::new(
+                (*what).to_string(),
+                (x0, y0 - px(16)),
+                font(11).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;
     }
-    Ok(svg)
+    Ok(display_size(svg))
 }

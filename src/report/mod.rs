@@ -4,6 +4,7 @@
 pub mod heatmap;
 pub mod implicit_bias;
 pub mod lambda_balanced;
+pub mod page;
 pub mod plot;
 pub mod sweep;
 pub mod table;
@@ -17,15 +18,18 @@ use plot::{Figure, Panel, Series, SeriesStyle};
 pub type Curve<'a> = (String, &'a [[f64; 4]], &'a [[f64; 4]]);
 
 /// Three panels of t-curves, one curve per parameter value: theory as lines (`theory_style`),
-/// simulation as markers of the same colour. Rows are `[t, q1, q2, q3]`; `names` gives each
-/// panel's (title, y label).
+/// simulation as markers of the same colour; beneath each, an error panel: |theory − simulation|
+/// at the simulated times (log axis), with the bound the table promises for that curve and
+/// quantity as a dashed line when `bounds[curve][k]` gives one. Rows are `[t, q1, q2, q3]`;
+/// `names` gives each panel's (title, y label).
 pub fn theory_vs_simulation(
     title: String,
     names: [(&str, &str); 3],
     curves: &[Curve<'_>],
     theory_style: SeriesStyle,
+    bounds: &[[Option<f64>; 3]],
 ) -> Figure {
-    let panels = names
+    let mut panels: Vec<Panel> = names
         .iter()
         .enumerate()
         .map(|(k, (ptitle, ylab))| {
@@ -51,28 +55,111 @@ pub fn theory_vs_simulation(
                 series,
                 log_x: false,
                 log_y: false,
+                equal_aspect: false,
             }
         })
         .collect();
+    let error_panels = names.iter().enumerate().map(|(k, (_, ylab))| {
+        let mut series = Vec::new();
+        let t_end = curves
+            .iter()
+            .flat_map(|(_, th, _)| th.last().map(|r| r[0]))
+            .fold(0.0f64, f64::max);
+        for (i, (_, theory, sim)) in curves.iter().enumerate() {
+            series.push(Series {
+                label: String::new(),
+                points: error_points(theory, sim, k + 1),
+                style: SeriesStyle::Line,
+                color_index: i,
+            });
+            if let Some(b) = bounds.get(i).and_then(|b| b[k]).filter(|b| *b > 0.0) {
+                series.push(Series {
+                    label: String::new(),
+                    points: vec![(0.0, b), (t_end, b)],
+                    style: SeriesStyle::DashedLine,
+                    color_index: i,
+                });
+            }
+        }
+        Panel {
+            title: if bounds.iter().any(|b| b[k].is_some()) {
+                format!("|theory − simulation| in {ylab}; dashed: table bound")
+            } else {
+                format!("|theory − simulation| in {ylab}")
+            },
+            x_label: "t".into(),
+            y_label: format!("error in {ylab}"),
+            series,
+            log_x: false,
+            log_y: true,
+            equal_aspect: false,
+        }
+    });
+    let error_panels: Vec<Panel> = error_panels.collect();
+    let has_errors = error_panels
+        .iter()
+        .all(|p| p.series.iter().any(|s| !s.points.is_empty()));
+    if has_errors {
+        panels.extend(error_panels);
+    }
     Figure {
         title,
         panels,
         columns: 3,
         panel_width: 520,
-        panel_height: 400,
+        panel_height: 380,
     }
 }
 
+/// |theory − simulation| in column `k` at each simulated time that is also a theory time (equal
+/// to 1e-9 relative); differences below f64 resolution (ε·max(|value|, 1e-3), e.g. at t = 0)
+/// are left out (zero cannot be drawn on a log axis, and rounding noise says nothing).
+fn error_points(theory: &[[f64; 4]], sim: &[[f64; 4]], k: usize) -> Vec<(f64, f64)> {
+    sim.iter()
+        .filter_map(|s| {
+            let th = theory
+                .iter()
+                .find(|r| (r[0] - s[0]).abs() <= 1e-9 * s[0].abs().max(1.0))?;
+            let e = (th[k] - s[k]).abs();
+            let resolution = f64::EPSILON * th[k].abs().max(s[k].abs()).max(1e-3);
+            (e > resolution && e.is_finite()).then_some((s[0], e))
+        })
+        .collect()
+}
+
 /// P1 Fig. 3 reproduction: μ, φ and S(0,t) against t for each δ; theory as lines, simulation as
-/// markers (same colour per δ).
-pub fn fig3_figure(data: &Fig3Data) -> Figure {
+/// markers (same colour per δ); beneath, the error against t with the bound of the table's
+/// SN-FLOW row for the same case, method (BDF) and tolerance, when `rows` has it.
+pub fn fig3_figure(data: &Fig3Data, rows: &[Row]) -> Figure {
+    use crate::verify::single_neuron::FIG3_RTOL;
     let curves: Vec<Curve<'_>> = data
         .curves
         .iter()
         .map(|(delta, theory, sim)| (format!("δ = {delta}"), theory.as_slice(), sim.as_slice()))
         .collect();
+    let bounds: Vec<[Option<f64>; 3]> = data
+        .curves
+        .iter()
+        .map(|(delta, _, _)| {
+            let case = format!("fig3_delta{delta:+}");
+            let find = |q: &str| {
+                rows.iter()
+                    .find(|r| {
+                        r.check == "SN-FLOW"
+                            && r.case == case
+                            && r.method == "bdf"
+                            && r.quantity == q
+                            && r.tolerance.is_some_and(|t| (t / FIG3_RTOL - 1.0).abs() < 1e-9)
+                    })
+                    .map(|r| r.bound)
+            };
+            [find("mu"), find("phi"), find("kernel_distance")]
+        })
+        .collect();
     theory_vs_simulation(
-        "Single neuron, P1 Fig. 3 setup: theory (lines) vs gradient flow, BDF rtol 1e-8 (markers)".into(),
+        format!(
+            "Single neuron, P1 Fig. 3 setup: closed form (lines) vs gradient flow, BDF rtol {FIG3_RTOL:e} (markers)"
+        ),
         [
             ("μ(t) = a‖w‖", "μ"),
             ("φ(t) = cos∠(w, β*)", "φ"),
@@ -80,6 +167,7 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
         ],
         &curves,
         SeriesStyle::Line,
+        &bounds,
     )
 }
 
@@ -123,9 +211,12 @@ pub fn summary(title: &str, rows: &[Row], figures: &[&str]) -> String {
 }
 
 /// P1 Theorem 4.2 check figure: singular values of β(t) (d = 3, c = 2) in the three δ regimes;
-/// the Theorem 4.2 β flow as lines, the parameter flow β = WᵀA as markers.
-pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData) -> Figure {
-    let panels = data
+/// the Theorem 4.2 β flow as lines, the parameter flow β = WᵀA as markers; beneath each, the
+/// difference of the singular values (log axis) with the WL-T42 row's bound for that case
+/// (Tsit45 at the same rtol) as a dashed line, when `rows` has it.
+pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row]) -> Figure {
+    use crate::verify::wide_linear::{THM42_FIG_CASES, THM42_FIG_RTOL};
+    let mut panels: Vec<Panel> = data
         .curves
         .iter()
         .map(|(label, theory, sim)| {
@@ -137,16 +228,67 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData) -> Figure {
                 series,
                 log_x: false,
                 log_y: false,
+                equal_aspect: false,
             }
         })
         .collect();
+    for (c, (_, theory, sim)) in data.curves.iter().enumerate() {
+        let bound = THM42_FIG_CASES.get(c).and_then(|case| {
+            rows.iter()
+                .find(|r| {
+                    r.check == "WL-T42"
+                        && r.case == *case
+                        && r.method == "tsit45"
+                        && r.tolerance.is_some_and(|t| (t / THM42_FIG_RTOL - 1.0).abs() < 1e-9)
+                })
+                .map(|r| r.bound)
+        });
+        let k = theory.first().map_or(0, |r| r.len() - 1);
+        let t_end = theory.last().map_or(1.0, |r| r[0]);
+        let mut series: Vec<Series> = (1..=k)
+            .map(|i| {
+                let pad =
+                    |rows: &[Vec<f64>]| -> Vec<[f64; 4]> { rows.iter().map(|r| [r[0], r[i], 0.0, 0.0]).collect() };
+                Series {
+                    label: String::new(),
+                    points: error_points(&pad(theory), &pad(sim), 1),
+                    style: SeriesStyle::Line,
+                    color_index: i - 1,
+                }
+            })
+            .collect();
+        if let Some(b) = bound.filter(|b| *b > 0.0) {
+            series.push(Series {
+                label: String::new(),
+                points: vec![(0.0, b), (t_end, b)],
+                style: SeriesStyle::DashedLine,
+                color_index: 6,
+            });
+        }
+        if series.iter().all(|s| s.points.is_empty()) {
+            continue;
+        }
+        panels.push(Panel {
+            title: if bound.is_some() {
+                "|σ_i(Thm 4.2) − σ_i(param. flow)|; dashed: WL-T42 bound".into()
+            } else {
+                "|σ_i(Thm 4.2) − σ_i(param. flow)|".into()
+            },
+            x_label: "t".into(),
+            y_label: "error".into(),
+            series,
+            log_x: false,
+            log_y: true,
+            equal_aspect: false,
+        });
+    }
     Figure {
-        title:
-            "Wide linear net (d = 3, c = 2): Theorem 4.2 β flow (lines) vs parameter flow (markers), tsit45 rtol 1e-10"
-                .into(),
+        title: format!(
+            "Wide linear net (d = 3, c = 2): Theorem 4.2 β flow (lines) vs parameter flow (markers), tsit45 rtol {THM42_FIG_RTOL:e}"
+        ),
         panels,
         columns: 3,
         panel_width: 520,
-        panel_height: 400,
+        panel_height: 380,
     }
 }

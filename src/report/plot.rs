@@ -21,6 +21,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::RGBColor;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,19 @@ pub enum SeriesStyle {
     Markers,
     /// A dashed polyline through the points, broken at non-finite points.
     DashedLine,
+    /// A thin (1 px) solid polyline, for many overlapping paths.
+    ThinLine,
+    /// A small filled dot at every point (for dense event markers).
+    SmallMarkers,
+    /// An open circle at every point (a predicted point that a curve should reach).
+    OpenMarkers,
+}
+
+impl SeriesStyle {
+    /// Whether the points are joined by a line.
+    pub fn is_line(self) -> bool {
+        matches!(self, Self::Line | Self::DashedLine | Self::ThinLine)
+    }
 }
 
 /// One curve in a panel.
@@ -89,6 +103,8 @@ pub struct Panel {
     pub log_x: bool,
     /// Use a base-10 logarithmic vertical axis (all y must be positive).
     pub log_y: bool,
+    /// One unit as long on both axes (for geometry; linear axes only).
+    pub equal_aspect: bool,
 }
 
 /// A figure: panels laid out row by row in a grid with `columns` columns,
@@ -166,6 +182,37 @@ const FONT: &str = "sans-serif";
 /// The SVG backend writes `font-size = size / 1.24`; this undoes that so the
 /// constants below are the pixel sizes that end up in the document.
 const SVG_FONT_SCALE: f64 = 1.24;
+/// Drawing scale: figures are laid out in display pixels but drawn in a coordinate space this
+/// many times larger, shown at display size through the SVG `viewBox`. plotters' backend
+/// rounds every coordinate to a whole backend pixel, so this keeps curves smooth (positions are
+/// quantised to 1/`SCALE` of a display pixel).
+pub const SCALE: u32 = 4;
+/// A length in display pixels as backend pixels.
+pub(crate) fn px(v: i32) -> i32 {
+    v * SCALE as i32
+}
+/// [`px`] for unsigned lengths.
+pub(crate) fn px_u(v: u32) -> u32 {
+    v * SCALE
+}
+/// Rewrite the `<svg width=… height=…` header of a document drawn at [`SCALE`] so that it shows
+/// at display size (the `viewBox` keeps the drawing coordinates).
+pub(crate) fn display_size(svg: String) -> String {
+    let Some(end) = svg.find('>') else { return svg };
+    let head = &svg[..end];
+    let num = |key: &str| -> Option<u32> {
+        let i = head.find(key)? + key.len();
+        head[i..].split('"').next()?.parse().ok()
+    };
+    let (Some(w), Some(h)) = (num(" width=\""), num(" height=\"")) else {
+        return svg;
+    };
+    let new_head = head
+        .replacen(&format!(" width=\"{w}\""), &format!(" width=\"{}\"", w / SCALE), 1)
+        .replacen(&format!(" height=\"{h}\""), &format!(" height=\"{}\"", h / SCALE), 1);
+    format!("{new_head}{}", &svg[end..])
+}
+
 const FIGURE_TITLE_PX: f64 = 20.0;
 const PANEL_TITLE_PX: f64 = 16.0;
 const AXIS_DESC_PX: f64 = 14.0;
@@ -173,15 +220,18 @@ const TICK_PX: f64 = 12.0;
 const LEGEND_PX: f64 = 12.0;
 /// Extra canvas height reserved for the figure title.
 const TITLE_BAND: u32 = 36;
-const LINE_WIDTH: u32 = 2;
-const MARKER_RADIUS: i32 = 3;
-const DASH: i32 = 8;
-const GAP: i32 = 5;
-const LEGEND_MARGIN: u32 = 8;
-const LEGEND_SAMPLE: i32 = 24;
+const LINE_WIDTH_PX: u32 = 2;
+const MARKER_RADIUS_PX: i32 = 3;
+const SMALL_MARKER_PX: i32 = 1;
+const OPEN_MARKER_PX: i32 = 5;
+const DASH_PX: i32 = 8;
+const GAP_PX: i32 = 5;
+const LEGEND_MARGIN_PX: i32 = 6;
+const LEGEND_SAMPLE_PX: i32 = 24;
+const LEGEND_ROW_PX: i32 = 17;
 
-fn font_size(px: f64) -> f64 {
-    px * SVG_FONT_SCALE
+fn font_size(size: f64) -> f64 {
+    size * SVG_FONT_SCALE * f64::from(SCALE)
 }
 
 fn draw_err(e: impl std::fmt::Display) -> PlotError {
@@ -213,8 +263,11 @@ pub fn render_svg(fig: &Figure) -> Result<String, PlotError> {
     let ph = fig.panel_height.max(MIN_PANEL_HEIGHT);
     let title_band = if fig.title.is_empty() { 0 } else { TITLE_BAND };
     let to_u32 = |k: usize| u32::try_from(k).unwrap_or(u32::MAX);
-    let width = pw.saturating_mul(to_u32(cols));
-    let height = ph.saturating_mul(to_u32(rows)).saturating_add(title_band);
+    let width = pw.saturating_mul(to_u32(cols)).saturating_mul(SCALE);
+    let height = ph
+        .saturating_mul(to_u32(rows))
+        .saturating_add(title_band)
+        .saturating_mul(SCALE);
 
     let mut svg = String::new();
     {
@@ -231,13 +284,15 @@ pub fn render_svg(fig: &Figure) -> Result<String, PlotError> {
         }
         root.present().map_err(draw_err)?;
     }
-    Ok(svg)
+    Ok(display_size(svg))
 }
 
 /// A series with its finite points split into runs (maximal stretches of
 /// consecutive finite points), so lines are broken where data is missing.
 struct PreparedSeries<'a> {
     series: &'a Series,
+    /// The legend text: the series label, plus a note when the curve lies under a later one.
+    label: String,
     runs: Vec<Vec<(f64, f64)>>,
 }
 
@@ -283,11 +338,16 @@ impl<'a> PreparedPanel<'a> {
             if !run.is_empty() {
                 runs.push(run);
             }
-            series.push(PreparedSeries { series: s, runs });
+            series.push(PreparedSeries {
+                series: s,
+                label: s.label.clone(),
+                runs,
+            });
         }
         if x_extent.0 > x_extent.1 {
             return Err(PlotError::NoFinitePoints { panel: name() });
         }
+        mark_hidden(&mut series, x_extent, y_extent);
         Ok(Self {
             panel,
             series,
@@ -296,19 +356,169 @@ impl<'a> PreparedPanel<'a> {
         })
     }
 
-    /// Dispatch on the axis kinds: each combination is a different
+    /// Lay out the panel (plot rectangle, equal aspect, legend inside in empty space or in a
+    /// column on the right), then dispatch on the axis kinds: each combination is a different
     /// coordinate type in `plotters`.
-    fn draw(&self, area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError> {
+    fn draw(&self, panel_area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError> {
+        // The title is centred over the whole panel (also when the legend takes a column).
+        let area = &if self.panel.title.is_empty() {
+            panel_area.clone()
+        } else {
+            panel_area
+                .margin(px(8), 0, 0, 0)
+                .titled(&self.panel.title, (FONT, font_size(PANEL_TITLE_PX)))
+                .map_err(draw_err)?
+        };
         let (pw, ph) = area.dim_in_pixel();
-        let x = Axis::new(self.x_extent, self.panel.log_x, (pw / 80).clamp(2, 10));
-        let y = Axis::new(self.y_extent, self.panel.log_y, (ph / 35).clamp(2, 10));
+        let rect = self.plot_rect(pw, ph)?;
+        let (x, y) = self.axes(rect);
+        let entries = self.legend_entries();
+        if entries.is_empty() {
+            return self.draw_on(area, &x, &y, None);
+        }
+        let (lw, lh) = legend_size(area, &entries)?;
+        if let Some((lx, ly)) = self.free_spot(rect, &x, &y, (lw, lh)) {
+            return self.draw_on(area, &x, &y, Some((lx, ly, &entries)));
+        }
+        // No empty corner: the legend goes in a column right of the plot.
+        let col = u32::try_from(lw + 2 * px(4)).unwrap_or(0).min(pw / 2);
+        let (main, side) = area.split_horizontally(pw - col);
+        let rect = self.plot_rect(pw - col, ph)?;
+        let (x, y) = self.axes(rect);
+        self.draw_on(&main, &x, &y, None)?;
+        draw_legend(&side, (px(2), rect.1), &entries)
+    }
+
+    /// Labelled series, in drawing order.
+    fn legend_entries(&self) -> Vec<LegendEntry> {
+        self.series
+            .iter()
+            .filter(|ps| !ps.label.is_empty())
+            .map(|ps| (ps.label.clone(), ps.series.style, palette(ps.series.color_index)))
+            .collect()
+    }
+
+    /// The axes for a plot rectangle `(x0, y0, w, h)`; with `equal_aspect`, the shorter data
+    /// extent is widened (about its centre) so one unit is as long on both axes.
+    fn axes(&self, rect: (i32, i32, i32, i32)) -> (Axis, Axis) {
+        let (w, h) = (rect.2.max(1) as u32, rect.3.max(1) as u32);
+        let mut x = Axis::new(self.x_extent, self.panel.log_x, (w / px_u(80)).clamp(2, 10));
+        let mut y = Axis::new(self.y_extent, self.panel.log_y, (h / px_u(35)).clamp(2, 10));
+        if self.panel.equal_aspect && !self.panel.log_x && !self.panel.log_y {
+            let k = ((x.hi - x.lo) / f64::from(w)).max((y.hi - y.lo) / f64::from(h));
+            let grow = |a: &mut Axis, n: u32| {
+                let mid = 0.5 * (a.lo + a.hi);
+                a.lo = mid - 0.5 * k * f64::from(n);
+                a.hi = mid + 0.5 * k * f64::from(n);
+                a.format = TickFormat::linear(a.lo, a.hi, a.labels);
+            };
+            grow(&mut x, w);
+            grow(&mut y, h);
+        }
+        (x, y)
+    }
+
+    fn builder<'b, 'c>(&self, area: &'b DrawingArea<SVGBackend<'c>, Shift>) -> ChartBuilder<'b, 'b, SVGBackend<'c>> {
+        let panel = self.panel;
+        let mut builder = ChartBuilder::on(area);
+        builder
+            .margin(px(10))
+            .margin_right(px(18))
+            .x_label_area_size(if panel.x_label.is_empty() { px(28) } else { px(48) })
+            .y_label_area_size(if panel.y_label.is_empty() { px(56) } else { px(76) });
+        builder.margin_top(px(4));
+        builder
+    }
+
+    /// The plotting rectangle `(x0, y0, w, h)` (backend pixels, relative to the panel) of a
+    /// panel of size `pw × ph`, found by laying the chart out on a scratch canvas.
+    fn plot_rect(&self, pw: u32, ph: u32) -> Result<(i32, i32, i32, i32), PlotError> {
+        let mut scratch = String::new();
+        let root = SVGBackend::with_string(&mut scratch, (pw.max(1), ph.max(1))).into_drawing_area();
+        let chart = self
+            .builder(&root)
+            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+            .map_err(draw_err)?;
+        let area = chart.plotting_area();
+        let (x0, y0) = area.get_base_pixel();
+        let (w, h) = area.dim_in_pixel();
+        Ok((x0, y0, w as i32, h as i32))
+    }
+
+    /// Top-left corner (panel pixels) of a spot for a `w × h` legend inside the plot that no
+    /// data point or line comes near, trying the corners, then the edge midpoints; `None` if all
+    /// are occupied.
+    fn free_spot(&self, rect: (i32, i32, i32, i32), x: &Axis, y: &Axis, (w, h): (i32, i32)) -> Option<(i32, i32)> {
+        let (x0, y0, aw, ah) = rect;
+        let inset = px(5);
+        let (l, c, r) = (inset, (aw - w) / 2, aw - w - inset);
+        let (t, m, b) = (inset, (ah - h) / 2, ah - h - inset);
+        let candidates = [(r, t), (l, t), (r, b), (l, b), (c, t), (c, b), (r, m), (l, m)];
+        let to_px = |a: &Axis, v: f64, n: i32, flip: bool| {
+            let (lo, hi, v) = if a.log {
+                (a.lo.log10(), a.hi.log10(), v.log10())
+            } else {
+                (a.lo, a.hi, v)
+            };
+            let f = (v - lo) / (hi - lo);
+            let f = if flip { 1.0 - f } else { f };
+            f * f64::from(n)
+        };
+        let pad = f64::from(px(MARKER_RADIUS_PX + 3));
+        let mut pts: Vec<(f64, f64)> = Vec::new();
+        for ps in &self.series {
+            for run in &ps.runs {
+                let pix: Vec<(f64, f64)> = run
+                    .iter()
+                    .map(|&(u, v)| (to_px(x, u, aw, false), to_px(y, v, ah, true)))
+                    .collect();
+                pts.extend(&pix);
+                if ps.series.style.is_line() {
+                    for seg in pix.windows(2) {
+                        let (a, bb) = (seg[0], seg[1]);
+                        let len = (bb.0 - a.0).abs().max((bb.1 - a.1).abs());
+                        let steps = (len / pad).ceil().clamp(1.0, 400.0) as usize;
+                        for k in 1..steps {
+                            let f = k as f64 / steps as f64;
+                            pts.push((a.0 + (bb.0 - a.0) * f, a.1 + (bb.1 - a.1) * f));
+                        }
+                    }
+                }
+            }
+        }
+        candidates
+            .iter()
+            .find(|&&(cx, cy)| {
+                cx >= 0
+                    && cy >= 0
+                    && pts.iter().all(|&(u, v)| {
+                        u < f64::from(cx) - pad
+                            || u > f64::from(cx + w) + pad
+                            || v < f64::from(cy) - pad
+                            || v > f64::from(cy + h) + pad
+                    })
+            })
+            .map(|&(cx, cy)| (x0 + cx, y0 + cy))
+    }
+
+    fn draw_on(
+        &self,
+        area: &DrawingArea<SVGBackend<'_>, Shift>,
+        x: &Axis,
+        y: &Axis,
+        legend: Option<(i32, i32, &[LegendEntry])>,
+    ) -> Result<(), PlotError> {
         let (xr, yr) = (x.lo..x.hi, y.lo..y.hi);
         match (self.panel.log_x, self.panel.log_y) {
-            (false, false) => self.draw_with(area, xr, yr, &x, &y),
-            (true, false) => self.draw_with(area, x.log_coord(), yr, &x, &y),
-            (false, true) => self.draw_with(area, xr, y.log_coord(), &x, &y),
-            (true, true) => self.draw_with(area, x.log_coord(), y.log_coord(), &x, &y),
+            (false, false) => self.draw_with(area, xr, yr, x, y)?,
+            (true, false) => self.draw_with(area, x.log_coord(), yr, x, y)?,
+            (false, true) => self.draw_with(area, xr, y.log_coord(), x, y)?,
+            (true, true) => self.draw_with(area, x.log_coord(), y.log_coord(), x, y)?,
         }
+        if let Some((lx, ly, entries)) = legend {
+            draw_legend(area, (lx, ly), entries)?;
+        }
+        Ok(())
     }
 
     fn draw_with<X, Y>(
@@ -326,16 +536,10 @@ impl<'a> PreparedPanel<'a> {
         Y::CoordDescType: ValueFormatter<f64>,
     {
         let panel = self.panel;
-        let mut builder = ChartBuilder::on(area);
-        builder
-            .margin(10)
-            .margin_right(18)
-            .x_label_area_size(if panel.x_label.is_empty() { 28 } else { 48 })
-            .y_label_area_size(if panel.y_label.is_empty() { 56 } else { 76 });
-        if !panel.title.is_empty() {
-            builder.caption(&panel.title, (FONT, font_size(PANEL_TITLE_PX)));
-        }
-        let mut chart = builder.build_cartesian_2d(x_spec, y_spec).map_err(draw_err)?;
+        let mut chart = self
+            .builder(area)
+            .build_cartesian_2d(x_spec, y_spec)
+            .map_err(draw_err)?;
 
         let x_fmt = |v: &f64| x.format.label(*v);
         let y_fmt = |v: &f64| y.format.label(*v);
@@ -346,10 +550,11 @@ impl<'a> PreparedPanel<'a> {
             .y_label_formatter(&y_fmt)
             .label_style((FONT, font_size(TICK_PX)))
             .axis_desc_style((FONT, font_size(AXIS_DESC_PX)))
-            .bold_line_style(BLACK.mix(0.12))
-            .light_line_style(BLACK.mix(0.04))
+            .set_all_tick_mark_size(px(5))
+            .bold_line_style(BLACK.mix(0.12).stroke_width(px_u(1)))
+            .light_line_style(BLACK.mix(0.04).stroke_width(px_u(1)))
             .max_light_lines(4)
-            .axis_style(BLACK.mix(0.8));
+            .axis_style(BLACK.mix(0.8).stroke_width(px_u(1)));
         if !panel.x_label.is_empty() {
             mesh.x_desc(&panel.x_label);
         }
@@ -358,128 +563,148 @@ impl<'a> PreparedPanel<'a> {
         }
         mesh.draw().map_err(draw_err)?;
 
-        let mut legend_entries = Vec::new();
         for ps in &self.series {
             let color = palette(ps.series.color_index);
-            let line = color.stroke_width(LINE_WIDTH);
-            let anno = match ps.series.style {
+            let line = color.stroke_width(px_u(LINE_WIDTH_PX));
+            let thin = color.stroke_width(px_u(1));
+            match ps.series.style {
                 SeriesStyle::Line => chart.draw_series(
                     ps.runs
                         .iter()
                         .filter(|run| run.len() > 1)
                         .map(|run| PathElement::new(run.clone(), line)),
                 ),
+                SeriesStyle::ThinLine => chart.draw_series(
+                    ps.runs
+                        .iter()
+                        .filter(|run| run.len() > 1)
+                        .map(|run| PathElement::new(run.clone(), thin)),
+                ),
                 SeriesStyle::DashedLine => chart.draw_series(
                     ps.runs
                         .iter()
                         .filter(|run| run.len() > 1)
-                        .map(|run| DashedPathElement::new(run.iter().copied(), DASH, GAP, line)),
+                        .map(|run| DashedPathElement::new(run.iter().copied(), px(DASH_PX), px(GAP_PX), line)),
                 ),
                 SeriesStyle::Markers => chart.draw_series(
                     ps.runs
                         .iter()
                         .flatten()
-                        .map(|&p| Circle::new(p, MARKER_RADIUS, color.filled())),
+                        .map(|&p| Circle::new(p, px(MARKER_RADIUS_PX), color.filled())),
+                ),
+                SeriesStyle::SmallMarkers => chart.draw_series(
+                    ps.runs
+                        .iter()
+                        .flatten()
+                        .map(|&p| Circle::new(p, px(SMALL_MARKER_PX), color.filled())),
+                ),
+                SeriesStyle::OpenMarkers => chart.draw_series(
+                    ps.runs
+                        .iter()
+                        .flatten()
+                        .map(|&p| Circle::new(p, px(OPEN_MARKER_PX), color.stroke_width(px_u(LINE_WIDTH_PX)))),
                 ),
             }
             .map_err(draw_err)?;
-            if ps.series.label.is_empty() {
-                continue;
-            }
-            legend_entries.push(ps.series.label.as_str());
-            let anno = anno.label(&ps.series.label);
-            match ps.series.style {
-                SeriesStyle::Line => {
-                    anno.legend(move |(px, py)| PathElement::new(vec![(px, py), (px + LEGEND_SAMPLE, py)], line))
-                }
-                SeriesStyle::DashedLine => anno
-                    .legend(move |(px, py)| DashedPathElement::new([(px, py), (px + LEGEND_SAMPLE, py)], 6, 3, line)),
-                SeriesStyle::Markers => anno
-                    .legend(move |(px, py)| Circle::new((px + LEGEND_SAMPLE / 2, py), MARKER_RADIUS, color.filled())),
-            };
-        }
-
-        if !legend_entries.is_empty() {
-            let position = self.legend_position(&chart, &legend_entries)?;
-            chart
-                .configure_series_labels()
-                .position(position)
-                .margin(LEGEND_MARGIN)
-                .legend_area_size(LEGEND_SAMPLE + 8)
-                .label_font((FONT, font_size(LEGEND_PX)))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .draw()
-                .map_err(draw_err)?;
         }
         Ok(())
     }
+}
 
-    /// Pick the plot corner where the legend box covers the least data.
-    ///
-    /// The box size is computed exactly as `plotters` lays it out; the data
-    /// are sampled at every point and along every line segment in pixel
-    /// space. Ties go to the earlier corner in
-    /// upper-right, upper-left, lower-right, lower-left order.
-    fn legend_position<X, Y>(
-        &self,
-        chart: &ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
-        labels: &[&str],
-    ) -> Result<SeriesLabelPosition, PlotError>
-    where
-        X: Ranged<ValueType = f64>,
-        Y: Ranged<ValueType = f64>,
-    {
-        let font: TextStyle = (FONT, font_size(LEGEND_PX)).into_font().into();
-        let mut text = MultiLineText::<_, &str>::new((0, 0), &font);
-        for label in labels {
-            text.push_line(*label);
-        }
-        let (tw, th) = text.estimate_dimension().map_err(draw_err)?;
-        let margin = LEGEND_MARGIN as i32;
-        let (w, h) = (tw + LEGEND_SAMPLE + 8 + 2 * margin, th + 2 * margin);
-        let area = chart.plotting_area();
-        let (base_x, base_y) = area.get_base_pixel();
-        let (aw, ah) = area.dim_in_pixel();
-        let (aw, ah) = (aw as i32, ah as i32);
+/// One legend line: text, how the sample is drawn, colour.
+type LegendEntry = (String, SeriesStyle, RGBColor);
 
-        let candidates = [
-            (SeriesLabelPosition::UpperRight, aw - w - 5, 5),
-            (SeriesLabelPosition::UpperLeft, 5, 5),
-            (SeriesLabelPosition::LowerRight, aw - w - 5, ah - h - 5),
-            (SeriesLabelPosition::LowerLeft, 5, ah - h - 5),
-        ];
-        let mut counts = [0usize; 4];
-        let pad = MARKER_RADIUS + 1;
-        let mut visit = |(px, py): (i32, i32)| {
-            let (px, py) = (px.saturating_sub(base_x), py.saturating_sub(base_y));
-            for (count, &(_, x0, y0)) in counts.iter_mut().zip(&candidates) {
-                if px >= x0 - pad && px <= x0 + w + pad && py >= y0 - pad && py <= y0 + h + pad {
-                    *count += 1;
-                }
+/// Size (backend pixels) of the legend box for these entries.
+fn legend_size(area: &DrawingArea<SVGBackend<'_>, Shift>, entries: &[LegendEntry]) -> Result<(i32, i32), PlotError> {
+    let font: TextStyle = (FONT, font_size(LEGEND_PX)).into_font().into();
+    let mut tw = 0i32;
+    for (label, _, _) in entries {
+        let (w, _) = area.estimate_text_size(label, &font).map_err(draw_err)?;
+        tw = tw.max(w as i32);
+    }
+    let n = i32::try_from(entries.len()).unwrap_or(i32::MAX);
+    Ok((
+        tw + px(LEGEND_SAMPLE_PX + 8) + 2 * px(LEGEND_MARGIN_PX),
+        n * px(LEGEND_ROW_PX) + 2 * px(LEGEND_MARGIN_PX) - px(4),
+    ))
+}
+
+/// Draw a legend box with its top-left corner at `(x, y)` (pixels of `area`).
+fn draw_legend(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    (x, y): (i32, i32),
+    entries: &[LegendEntry],
+) -> Result<(), PlotError> {
+    let (w, h) = legend_size(area, entries)?;
+    area.draw(&Rectangle::new([(x, y), (x + w, y + h)], WHITE.mix(0.9).filled()))
+        .map_err(draw_err)?;
+    area.draw(&Rectangle::new(
+        [(x, y), (x + w, y + h)],
+        BLACK.mix(0.4).stroke_width(px_u(1)),
+    ))
+    .map_err(draw_err)?;
+    let font = (FONT, font_size(LEGEND_PX))
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let m = px(LEGEND_MARGIN_PX);
+    for (i, (label, style, color)) in entries.iter().enumerate() {
+        let cy = y + m + px(LEGEND_ROW_PX) * i32::try_from(i).unwrap_or(0) + px(LEGEND_ROW_PX) / 2 - px(2);
+        let (sx0, sx1) = (x + m, x + m + px(LEGEND_SAMPLE_PX));
+        let line = color.stroke_width(px_u(LINE_WIDTH_PX));
+        match style {
+            SeriesStyle::Line => area.draw(&PathElement::new(vec![(sx0, cy), (sx1, cy)], line)),
+            SeriesStyle::ThinLine => area.draw(&PathElement::new(
+                vec![(sx0, cy), (sx1, cy)],
+                color.stroke_width(px_u(1)),
+            )),
+            SeriesStyle::DashedLine => area.draw(&DashedPathElement::new([(sx0, cy), (sx1, cy)], px(6), px(3), line)),
+            SeriesStyle::Markers => area.draw(&Circle::new(
+                ((sx0 + sx1) / 2, cy),
+                px(MARKER_RADIUS_PX),
+                color.filled(),
+            )),
+            SeriesStyle::SmallMarkers => {
+                area.draw(&Circle::new(((sx0 + sx1) / 2, cy), px(SMALL_MARKER_PX), color.filled()))
             }
-        };
-        for ps in &self.series {
-            for run in &ps.runs {
-                let pix: Vec<(i32, i32)> = run.iter().map(|p| chart.backend_coord(p)).collect();
-                pix.iter().copied().for_each(&mut visit);
-                if ps.series.style == SeriesStyle::Markers {
-                    continue;
-                }
-                for seg in pix.windows(2) {
-                    let (a, b) = (seg[0], seg[1]);
-                    let len = a.0.abs_diff(b.0).max(a.1.abs_diff(b.1));
-                    let steps = (len / 4).clamp(1, 200);
-                    for k in 1..steps {
-                        let t = f64::from(k) / f64::from(steps);
-                        let lerp = |u: i32, v: i32| (f64::from(u) + (f64::from(v) - f64::from(u)) * t).round() as i32;
-                        visit((lerp(a.0, b.0), lerp(a.1, b.1)));
-                    }
-                }
-            }
+            SeriesStyle::OpenMarkers => area.draw(&Circle::new(((sx0 + sx1) / 2, cy), px(OPEN_MARKER_PX), line)),
         }
-        let best = (0..candidates.len()).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
-        Ok(candidates[best].0.clone())
+        .map_err(draw_err)?;
+        area.draw(&Text::new(label.clone(), (sx1 + px(8), cy), font.clone()))
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+/// Curves that coincide with a curve drawn later (so they are hidden under it) say so in their
+/// legend text: "… (under λ = 2: identical)". Two labelled line series coincide when they have
+/// the same number of points and every point agrees within 1/2000 of the panel's extent (well
+/// under a pixel).
+fn mark_hidden(series: &mut [PreparedSeries<'_>], x_extent: (f64, f64), y_extent: (f64, f64)) {
+    let tol_x = 5e-4 * (x_extent.1 - x_extent.0).abs().max(f64::MIN_POSITIVE);
+    let tol_y = 5e-4 * (y_extent.1 - y_extent.0).abs().max(f64::MIN_POSITIVE);
+    let same = |a: &Series, b: &Series| {
+        a.points.len() == b.points.len()
+            && a.points.iter().zip(&b.points).all(|(p, q)| {
+                let finite = |r: &(f64, f64)| r.0.is_finite() && r.1.is_finite();
+                let both_missing = !finite(p) && !finite(q);
+                both_missing || ((p.0 - q.0).abs() <= tol_x && (p.1 - q.1).abs() <= tol_y)
+            })
+    };
+    for i in 0..series.len() {
+        let a = series[i].series;
+        if a.label.is_empty() || !a.style.is_line() {
+            continue;
+        }
+        let over = series[i + 1..]
+            .iter()
+            .rev()
+            .map(|b| b.series)
+            .find(|b| !b.label.is_empty() && b.style.is_line() && same(a, b));
+        if let Some(b) = over {
+            let note = format!("{} (under {}: identical)", a.label, b.label);
+            series[i].label = note;
+        }
     }
 }
 
@@ -487,6 +712,7 @@ impl<'a> PreparedPanel<'a> {
 struct Axis {
     lo: f64,
     hi: f64,
+    log: bool,
     labels: usize,
     format: TickFormat,
 }
@@ -510,7 +736,13 @@ impl Axis {
         } else {
             TickFormat::linear(lo, hi, labels)
         };
-        Self { lo, hi, labels, format }
+        Self {
+            lo,
+            hi,
+            log,
+            labels,
+            format,
+        }
     }
 }
 
@@ -735,6 +967,7 @@ mod tests {
             series,
             log_x: false,
             log_y: false,
+            equal_aspect: false,
         }
     }
 
@@ -825,12 +1058,100 @@ mod tests {
         assert!(svg.contains("<circle"));
         assert!(svg.contains("<polyline") || svg.contains("<path"));
         assert!(svg.contains("<text"));
-        assert!(svg.contains("font-size=\"20\""), "figure title size");
+        assert!(
+            svg.contains(&format!("font-size=\"{}\"", 20 * SCALE)),
+            "figure title size"
+        );
+        // Drawn at SCALE× in the viewBox, shown at display size.
+        let (w, h) = (2 * 420, 2 * 320 + TITLE_BAND);
+        let head = format!(
+            "<svg width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {} {}\"",
+            w * SCALE,
+            h * SCALE
+        );
+        assert!(svg.starts_with(&head), "{}", &svg[..100]);
         assert!(svg.contains("time t") && svg.contains("loss"));
         // Log-axis decade labels.
         for tick in ["0.01", "0.1", "1", "100", "1000", "0.05", "0.2"] {
             assert!(svg.contains(&format!(">\n{tick}\n<")), "missing tick {tick}");
         }
+    }
+
+    #[test]
+    fn a_curve_under_an_identical_one_says_so_and_others_do_not() {
+        let pts: Vec<(f64, f64)> = (0..50).map(|i| (f64::from(i), f64::from(i).sqrt())).collect();
+        let other: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (x, y + 0.5)).collect();
+        let p = panel(
+            "coincide",
+            vec![
+                series("λ = -2", SeriesStyle::DashedLine, 0, pts.clone()),
+                series("λ = 0", SeriesStyle::DashedLine, 1, other),
+                series("λ = 2", SeriesStyle::DashedLine, 2, pts),
+            ],
+        );
+        let svg = render_svg(&figure(vec![p])).expect("render");
+        assert!(svg.contains("λ = -2 (under λ = 2: identical)"), "no note");
+        assert!(!svg.contains("λ = 0 (under"));
+        assert!(!svg.contains("λ = 2 (under"));
+    }
+
+    #[test]
+    fn legend_goes_outside_when_the_plot_is_full() {
+        // Curves that cover every corner and edge midpoint: no free spot inside.
+        let fill: Vec<Series> = (0..12)
+            .map(|k| {
+                let c = f64::from(k) / 11.0;
+                series(
+                    if k == 0 { "dense" } else { "" },
+                    SeriesStyle::Line,
+                    0,
+                    vec![(0.0, c), (1.0, c)],
+                )
+            })
+            .chain((0..12).map(|k| {
+                let c = f64::from(k) / 11.0;
+                series("", SeriesStyle::Line, 1, vec![(c, 0.0), (c, 1.0)])
+            }))
+            .collect();
+        let p = panel("full", fill);
+        let prepared = PreparedPanel::new(0, &p).expect("valid");
+        let rect = prepared.plot_rect(px_u(420), px_u(320)).expect("layout");
+        let (x, y) = prepared.axes(rect);
+        assert!(prepared.free_spot(rect, &x, &y, (px(80), px(30))).is_none());
+        render_svg(&figure(vec![p])).expect("render with the legend outside");
+        // An empty upper-right corner is found.
+        let q = panel(
+            "corner",
+            vec![series(
+                "low",
+                SeriesStyle::Line,
+                0,
+                vec![(0.0, 0.0), (1.0, 0.1), (2.0, 0.0)],
+            )],
+        );
+        let prepared = PreparedPanel::new(0, &q).expect("valid");
+        let rect = prepared.plot_rect(px_u(420), px_u(320)).expect("layout");
+        let (x, y) = prepared.axes(rect);
+        let spot = prepared.free_spot(rect, &x, &y, (px(80), px(30))).expect("free corner");
+        assert!(
+            spot.0 > rect.0 + rect.2 / 2 && spot.1 < rect.1 + rect.3 / 2,
+            "{spot:?} in {rect:?}"
+        );
+    }
+
+    #[test]
+    fn equal_aspect_gives_equal_units() {
+        let mut p = panel(
+            "geometry",
+            vec![series("s", SeriesStyle::Line, 0, vec![(0.0, 0.0), (10.0, 1.0)])],
+        );
+        p.equal_aspect = true;
+        let prepared = PreparedPanel::new(0, &p).expect("valid");
+        let rect = prepared.plot_rect(px_u(420), px_u(320)).expect("layout");
+        let (x, y) = prepared.axes(rect);
+        let kx = (x.hi - x.lo) / f64::from(rect.2);
+        let ky = (y.hi - y.lo) / f64::from(rect.3);
+        assert!((kx / ky - 1.0).abs() < 1e-12, "{kx} vs {ky}");
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub fn markdown(cfg: &SweepConfig, s: &Summary, n_cells: usize) -> String {
     out
 }
 
-fn grid_panel(s: &Summary, j: usize, m: usize, title: String, log: bool) -> HeatmapPanel {
+fn grid_panel(s: &Summary, j: usize, m: usize, title: String, log: bool, unit: &str) -> HeatmapPanel {
     HeatmapPanel {
         title,
         x_label: s.axis.label().into(),
@@ -157,6 +157,7 @@ fn grid_panel(s: &Summary, j: usize, m: usize, title: String, log: bool) -> Heat
             .map(|row| row.iter().map(|st| st.map(|st| st.mean)).collect())
             .collect(),
         log_scale: log,
+        unit: unit.into(),
     }
 }
 
@@ -172,13 +173,20 @@ fn shown_checkpoints(s: &Summary) -> Vec<usize> {
 pub fn loss_kernel_heatmaps(cfg: &SweepConfig, s: &Summary) -> HeatmapFigure {
     let js = shown_checkpoints(s);
     let mut panels = Vec::new();
-    for (m, name, log) in [
-        (1, "test loss", true),
-        (2, "S(0,t), η-weighted NTK", false),
-        (3, "S(0,t), unweighted ΦΦᵀ", false),
+    for (m, name, log, unit) in [
+        (1, "test loss", true, "MSE"),
+        (2, "S(0,t), η-weighted NTK", false, "S ∈ [0, 1]"),
+        (3, "S(0,t), unweighted ΦΦᵀ", false, "S ∈ [0, 1]"),
     ] {
         for &j in &js {
-            panels.push(grid_panel(s, j, m, format!("{name}, t = {}", g(s.checkpoints[j])), log));
+            panels.push(grid_panel(
+                s,
+                j,
+                m,
+                format!("{name}, t = {}", g(s.checkpoints[j])),
+                log,
+                unit,
+            ));
         }
     }
     HeatmapFigure {
@@ -194,7 +202,10 @@ pub fn loss_kernel_heatmaps(cfg: &SweepConfig, s: &Summary) -> HeatmapFigure {
 pub fn hamming_param_heatmaps(cfg: &SweepConfig, s: &Summary) -> HeatmapFigure {
     let js = shown_checkpoints(s);
     let mut panels = Vec::new();
-    for (m, name) in [(4, "Hamming distance"), (5, "parameter distance")] {
+    for (m, name, unit) in [
+        (4, "Hamming distance", "flips per input"),
+        (5, "parameter distance", "‖θ(t) − θ(0)‖"),
+    ] {
         for &j in &js {
             panels.push(grid_panel(
                 s,
@@ -202,6 +213,7 @@ pub fn hamming_param_heatmaps(cfg: &SweepConfig, s: &Summary) -> HeatmapFigure {
                 m,
                 format!("{name}, t = {}", g(s.checkpoints[j])),
                 true,
+                unit,
             ));
         }
     }
@@ -260,10 +272,11 @@ pub fn hamming_vs_param(cfg: &SweepConfig, s: &Summary) -> Figure {
                 time_note(s)
             ),
             x_label: "parameter distance ‖θ(t) − θ(0)‖".into(),
-            y_label: "Hamming distance".into(),
+            y_label: "Hamming distance (flips per input)".into(),
             series,
             log_x: true,
             log_y: true,
+            equal_aspect: false,
         }],
         columns: 1,
         panel_width: 720,
@@ -271,8 +284,10 @@ pub fn hamming_vs_param(cfg: &SweepConfig, s: &Summary) -> Figure {
     }
 }
 
-/// P1 Fig. 1a: paths of |a_i|w_i (a_i(0) > 0 blue, < 0 vermillion), activation switches
-/// (black dots), teacher neurons a*_j w*_j (green), one panel per (τ, δ).
+/// P1 Fig. 1a: paths of |a_i|w_i (thin lines; a_i(0) > 0 blue, < 0 vermillion), activation
+/// switches (small black dots) and the teacher neurons' directions a*_j w*_j (dashed green rays
+/// from the origin, cut at the students' reach), one panel per (τ, δ), axes zoomed to the
+/// student paths with equal aspect.
 pub fn fig1a_figure(panels: &[Fig1aPanel], subtitle: &str) -> Figure {
     let panels = panels
         .iter()
@@ -287,29 +302,47 @@ pub fn fig1a_figure(panels: &[Fig1aPanel], subtitle: &str) -> Figure {
                         String::new()
                     },
                     points: path.iter().map(|q| (q[0], q[1])).collect(),
-                    style: SeriesStyle::Line,
+                    style: SeriesStyle::ThinLine,
                     color_index: if p.signs[i] > 0.0 { 0 } else { 1 },
                 });
             }
             series.push(Series {
-                label: "pattern switch".into(),
+                label: "activation switch".into(),
                 points: p
                     .switches
                     .iter()
                     .map(|&(i, j)| (p.paths[i][j][0], p.paths[i][j][1]))
                     .collect(),
-                style: SeriesStyle::Markers,
+                style: SeriesStyle::SmallMarkers,
                 color_index: 6,
             });
-            series.push(Series {
-                label: "teacher a*_j w*_j".into(),
-                points: p.teacher.iter().map(|q| (q[0], q[1])).collect(),
-                style: SeriesStyle::Markers,
-                color_index: 2,
-            });
+            let reach = p
+                .paths
+                .iter()
+                .flatten()
+                .map(|q| q[0].hypot(q[1]))
+                .filter(|r| r.is_finite())
+                .fold(0.0f64, f64::max);
+            for (j, q) in p.teacher.iter().enumerate() {
+                let norm = q[0].hypot(q[1]);
+                if !(norm > 0.0 && reach > 0.0) {
+                    continue;
+                }
+                let r = reach.min(norm);
+                series.push(Series {
+                    label: if j == 0 {
+                        "teacher direction a*_j w*_j".into()
+                    } else {
+                        String::new()
+                    },
+                    points: vec![(0.0, 0.0), (q[0] / norm * r, q[1] / norm * r)],
+                    style: SeriesStyle::DashedLine,
+                    color_index: 2,
+                });
+            }
             Panel {
                 title: format!(
-                    "τ = {}, δ = {} ({} switches, final loss {:.2e})",
+                    "τ = {}, δ = {}: {} switches, final loss {:.1e}",
                     g(p.tau),
                     g(p.delta),
                     p.switches.len(),
@@ -320,14 +353,15 @@ pub fn fig1a_figure(panels: &[Fig1aPanel], subtitle: &str) -> Figure {
                 series,
                 log_x: false,
                 log_y: false,
+                equal_aspect: true,
             }
         })
         .collect();
     Figure {
-        title: format!("P1 Fig. 1a: gradient-flow paths of |a_i| w_i (d = 2); {subtitle}"),
+        title: format!("P1 Fig. 1a: paths of |a_i| w_i (d = 2); {subtitle}"),
         panels,
         columns: 2,
-        panel_width: 560,
-        panel_height: 480,
+        panel_width: 600,
+        panel_height: 520,
     }
 }

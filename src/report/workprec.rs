@@ -4,6 +4,17 @@
 use super::plot::{Figure, Panel, Series, SeriesStyle};
 use crate::workprec::{GateResult, WpRow, time_at_error};
 
+/// The first clause of a reference description (up to ';' or '(' or 60 characters).
+fn short_ref(m: &str) -> String {
+    let cut = m.find([';', '(']).unwrap_or(m.len());
+    let s = m[..cut].trim();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(59).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
 fn sci(x: f64) -> String {
     if x.is_nan() { "NaN".into() } else { format!("{x:.3e}") }
 }
@@ -161,8 +172,11 @@ pub fn markdown(rows: &[WpRow], calib_s: f64, gate: &[GateResult], refs: &[(Stri
     out
 }
 
-/// The diagram: one log-log panel per problem, x = true error, y = median time.
-pub fn figure(rows: &[WpRow]) -> Figure {
+/// The diagram: one log-log panel per problem, x = true error against that problem's reference,
+/// y = median time. `refs` (problem, how its reference was obtained, bound) names the reference
+/// in each panel's title; line style says lazyrich (solid) or peer (dashed); colours are given in
+/// solver order among the solvers present in a panel, so no two share a colour within a panel.
+pub fn figure(rows: &[WpRow], refs: &[(String, String, f64)]) -> Figure {
     let mut problems: Vec<&str> = Vec::new();
     for r in rows {
         if !problems.contains(&r.problem.as_str()) {
@@ -178,7 +192,13 @@ pub fn figure(rows: &[WpRow]) -> Figure {
     let panels = problems
         .iter()
         .map(|p| {
-            let series = solvers
+            // Colours in order of the solvers present in this panel: distinct within it.
+            let present: Vec<&str> = solvers
+                .iter()
+                .copied()
+                .filter(|s| rows.iter().any(|r| r.problem == *p && r.solver == *s))
+                .collect();
+            let series = present
                 .iter()
                 .enumerate()
                 .flat_map(|(i, s)| {
@@ -213,13 +233,18 @@ pub fn figure(rows: &[WpRow]) -> Figure {
                     ]
                 })
                 .collect();
+            let reference = refs.iter().find(|(q, _, _)| q == p).map(|(_, m, _)| m.as_str());
             Panel {
-                title: (*p).into(),
-                x_label: "true error (max abs vs exact)".into(),
+                title: match reference {
+                    Some(m) => format!("{p}; reference: {}", short_ref(m)),
+                    None => (*p).into(),
+                },
+                x_label: "true error: max |y − y_ref| vs the reference".into(),
                 y_label: "median time per solve (s)".into(),
                 series,
                 log_x: true,
                 log_y: true,
+                equal_aspect: false,
             }
         })
         .collect();

@@ -395,9 +395,24 @@ pub struct Fig4bData {
     pub lazy: [f64; 2],
     /// δ → −∞ limit.
     pub rich: [f64; 2],
+    /// Function-space trajectories β(t) = a(t)w(t), one per δ in [`FIG4B_PATH_DELTAS`], on
+    /// [`FIG4B_PATH_TIMES`] points from t = 0 to t_end (log-spaced after t = 0).
+    pub paths: Vec<(f64, Vec<[f64; 2]>)>,
+    /// The initial function β0 (shared by every δ).
+    pub beta0: [f64; 2],
+    /// The data: one row x, target y (Xβ = y is the line of interpolants).
+    pub x: [f64; 2],
+    /// Target.
+    pub y: f64,
 }
 
-/// Compute the Fig. 4b data (η = 1; δ ∈ [−4, 4]).
+/// δ values of the trajectories in [`Fig4bData::paths`].
+pub const FIG4B_PATH_DELTAS: [f64; 7] = [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0];
+/// Number of output times per trajectory.
+pub const FIG4B_PATH_TIMES: usize = 241;
+
+/// Compute the Fig. 4b data (η = 1; δ ∈ [−4, 4]): KKT limits on a δ grid, flow limits at
+/// integer δ, the δ → ±∞ limits, and the trajectories β(t) for [`FIG4B_PATH_DELTAS`].
 ///
 /// # Errors
 /// A message when a solve or a flow fails.
@@ -418,10 +433,37 @@ pub fn fig4b_data() -> Result<Fig4bData, String> {
     let (pb, _, _) = build(&fig4b(1.0, 1.0, 1.0))?;
     let l = pb.lazy_limit();
     let r = pb.rich_direction_limit().0;
+    let mut paths = Vec::new();
+    for delta in FIG4B_PATH_DELTAS {
+        let c = fig4b(delta, 1.0, 1.0);
+        let (_, m, th0) = build(&c)?;
+        // t = 0, then log-spaced from 1e-3 to t_end: the early turn of β is fast.
+        let n = FIG4B_PATH_TIMES - 1;
+        let times: Vec<f64> = std::iter::once(0.0)
+            .chain((0..n).map(|k| 1e-3 * (c.t_end / 1e-3).powf(k as f64 / (n - 1) as f64)))
+            .collect();
+        let opts = FlowOptions::new(Method::Tsit45).with_tol(IB_RTOL, IB_ATOL);
+        let tr = integrate(&ParameterFlow(&m), &th0, &times, &opts).map_err(|e| e.to_string())?;
+        let path = tr
+            .states
+            .iter()
+            .map(|th| {
+                let mut b = vec![0.0; 2];
+                m.beta_inplace(th, &mut b);
+                [b[0], b[1]]
+            })
+            .collect();
+        paths.push((delta, path));
+    }
+    let c = fig4b(1.0, 1.0, 1.0);
     Ok(Fig4bData {
         theory,
         sim,
         lazy: [l[0], l[1]],
         rich: [r[0], r[1]],
+        paths,
+        beta0: [c.beta0[0], c.beta0[1]],
+        x: [c.x[0][0], c.x[0][1]],
+        y: c.y[0],
     })
 }

@@ -584,7 +584,7 @@ pub fn fig2_data() -> Result<Fig2Data, String> {
                 kernel_distance(&x, &m0, &b0, m, b),
             ]
         };
-        let theory_t: Vec<f64> = (0..=240).map(|k| k as f64 * 0.05).collect();
+        let theory_t: Vec<f64> = (0..=600).map(|k| k as f64 * 0.05).collect();
         let cf = ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string())?;
         let theory = cf
             .evaluate(&theory_t)
@@ -592,7 +592,7 @@ pub fn fig2_data() -> Result<Fig2Data, String> {
             .iter()
             .map(|p| row(p.t, &p.w2w1(), &p.w1tw1(), &p.w2w2t()))
             .collect();
-        let sim_t: Vec<f64> = (0..=24).map(|k| k as f64 * 0.5).collect();
+        let sim_t: Vec<f64> = (0..=60).map(|k| k as f64 * 0.5).collect();
         let th0 = net.theta(&w1, &w2).map_err(|e| e.to_string())?;
         let tr = integrate(
             &ParameterFlow(&net),

@@ -660,24 +660,34 @@ fn singular_values(beta: &[f64], d: usize, c: usize) -> Vec<f64> {
     s
 }
 
-/// Integrate the three d = 3, c = 2 regimes (δ < 0, δ = 0, δ > 0) both ways on a 41-point grid
-/// (tsit45, rtol 1e-10).
+/// Tolerance of both flows in [`thm42_fig_data`] (Tsit45, atol = rtol·1e-2): the WL-T42 rows'.
+pub const THM42_FIG_RTOL: f64 = 1e-12;
+
+/// Case names of the three panels of [`thm42_fig_data`], in order (the WL-T42 rows' `case`).
+pub const THM42_FIG_CASES: [&str; 3] = ["w3x2_down_h3", "w3x2_bal_h4", "w3x2_up_h2"];
+
+/// Integrate the three d = 3, c = 2 regimes (δ < 0, δ = 0, δ > 0) both ways (Tsit45 at
+/// [`THM42_FIG_RTOL`]): the Theorem 4.2 β flow on a 401-point grid, the parameter flow on every
+/// 10th of those times.
 ///
 /// # Errors
 /// A message when a case cannot be built or integrated.
 pub fn thm42_fig_data() -> Result<Thm42FigData, String> {
     let mut curves = Vec::new();
-    let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-10, 1e-12);
-    for name in ["w3x2_down_h3", "w3x2_bal_h4", "w3x2_up_h2"] {
+    let opts = FlowOptions::new(Method::Tsit45).with_tol(THM42_FIG_RTOL, THM42_FIG_RTOL * 1e-2);
+    for name in THM42_FIG_CASES {
         let w = catalog().into_iter().find(|w| w.name == name).ok_or("missing case")?;
         let (m, th0, data) = build(&w)?;
-        let ts: Vec<f64> = (0..=40).map(|k| w.t_end * k as f64 / 40.0).collect();
+        // The β flow on a fine grid (a smooth line), the parameter flow on every 10th of its
+        // times (the same expression, so the same t).
+        let ts: Vec<f64> = (0..=400).map(|k| w.t_end * k as f64 / 400.0).collect();
+        let ts_sim: Vec<f64> = (0..=400).step_by(10).map(|k| w.t_end * k as f64 / 400.0).collect();
         let field = Theorem42Flow::new(data, w.eta_a, w.eta_w, w.delta, w.h).map_err(|e| e.to_string())?;
         let tb = integrate(&field, &m.deep().beta(&th0), &ts, &opts).map_err(|e| e.to_string())?;
-        let tp = integrate(&ParameterFlow(&m), &th0, &ts, &opts).map_err(|e| e.to_string())?;
-        let rows = |bs: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+        let tp = integrate(&ParameterFlow(&m), &th0, &ts_sim, &opts).map_err(|e| e.to_string())?;
+        let rows = |bs: Vec<Vec<f64>>, ts: &[f64]| -> Vec<Vec<f64>> {
             bs.iter()
-                .zip(&ts)
+                .zip(ts)
                 .map(|(b, t)| {
                     let mut r = vec![*t];
                     r.extend(singular_values(b, w.d, w.c));
@@ -685,8 +695,8 @@ pub fn thm42_fig_data() -> Result<Thm42FigData, String> {
                 })
                 .collect()
         };
-        let theory = rows(tb.states);
-        let sim = rows(tp.states.iter().map(|th| m.deep().beta(th)).collect());
+        let theory = rows(tb.states, &ts);
+        let sim = rows(tp.states.iter().map(|th| m.deep().beta(th)).collect(), &ts_sim);
         curves.push((
             format!("δ = {}, h = {}, η_a = {}, η_w = {}", w.delta, w.h, w.eta_a, w.eta_w),
             theory,

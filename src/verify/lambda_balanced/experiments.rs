@@ -462,14 +462,19 @@ pub fn fig5_data() -> Result<Fig5Data, String> {
     for (name, dims) in FIG5_ARCHS {
         let mut grid: Vec<f64> = (-24..=24).map(|k| f64::from(k) * 0.25).collect();
         // The square net's S drops sharply away from λ = 0 (init scale σ² ≈ 0.01): resolve it.
-        grid.extend([-0.15, -0.1, -0.05, -0.02, 0.02, 0.05, 0.1, 0.15]);
+        grid.extend((-24..=24).filter(|k| *k != 0).map(|k| f64::from(k) * 0.01));
+        grid.extend(
+            (-30i32..=30)
+                .filter(|k| k % 5 != 0 && k.abs() > 4)
+                .map(|k| f64::from(k) * 0.05),
+        );
         grid.sort_by(f64::total_cmp);
         let mut theory = Vec::new();
         for lambda in grid {
             theory.push([lambda, fig5_theory(dims, lambda)?]);
         }
         let mut sim = Vec::new();
-        for lambda in [-4.0, -1.0, 0.0, 1.0, 4.0] {
+        for lambda in [-4.0, -3.0, -2.0, -1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 4.0] {
             sim.push([lambda, fig5_sim(dims, lambda, 1e-10)?]);
         }
         curves.push((name.to_string(), theory, sim));

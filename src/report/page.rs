@@ -1,0 +1,529 @@
+//! The report's front page, `index.html`: one self-contained HTML file (inline SVG, inline CSS, no
+//! script, no network) that a person opens first.
+//!
+//! It holds the headline counts ([`Counts`], computed by [`counts`] over the rows), one summary
+//! line per check family with links into `table.md` / `table.csv`, the failed rows (if any), and
+//! every figure inside a `<figure>` whose `<figcaption>` says what it shows, which paper figure it
+//! reproduces and what was simulated how ([`caption`]). Rendering only: the figures arrive as SVG
+//! text, the rows as [`Row`]s.
+
+use crate::verify::Row;
+
+/// Headline counts over a set of rows. [`Counts::add`] is the one place that decides what is
+/// counted, so a new row column (e.g. whether the promised bound is rigorous) is added there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Rows.
+    pub rows: usize,
+    /// Rows whose reference bound is rigorous (`ref_rigorous`: a proof, not an estimate).
+    pub ref_rigorous: usize,
+    /// Rows that failed.
+    pub failed: usize,
+}
+
+impl Counts {
+    /// Count one row.
+    pub fn add(&mut self, r: &Row) {
+        self.rows += 1;
+        self.ref_rigorous += usize::from(r.ref_rigorous);
+        self.failed += usize::from(!r.pass);
+    }
+
+    /// Rows that passed.
+    pub fn passed(&self) -> usize {
+        self.rows - self.failed
+    }
+}
+
+/// Counts of one check (`check` column) within a family, with its worst margin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckCounts {
+    /// Check id (e.g. `SN-FLOW`).
+    pub check: String,
+    /// Its counts.
+    pub counts: Counts,
+    /// Largest `margin` (error / bound) over its rows; NaN if any row's margin is NaN.
+    pub worst_margin: f64,
+}
+
+/// Counts of one check family (`family` column), and of each of its checks in row order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilyCounts {
+    /// Family (e.g. `single_neuron`).
+    pub family: String,
+    /// Counts over the family.
+    pub counts: Counts,
+    /// Per check, in order of first appearance.
+    pub checks: Vec<CheckCounts>,
+}
+
+/// Counts over all rows.
+pub fn counts(rows: &[Row]) -> Counts {
+    let mut c = Counts::default();
+    rows.iter().for_each(|r| c.add(r));
+    c
+}
+
+/// Counts per family and per check, in order of first appearance.
+pub fn family_counts(rows: &[Row]) -> Vec<FamilyCounts> {
+    let mut out: Vec<FamilyCounts> = Vec::new();
+    for r in rows {
+        let fi = match out.iter().position(|f| f.family == r.family) {
+            Some(i) => i,
+            None => {
+                out.push(FamilyCounts {
+                    family: r.family.clone(),
+                    counts: Counts::default(),
+                    checks: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let f = &mut out[fi];
+        f.counts.add(r);
+        let ci = match f.checks.iter().position(|c| c.check == r.check) {
+            Some(i) => i,
+            None => {
+                f.checks.push(CheckCounts {
+                    check: r.check.clone(),
+                    counts: Counts::default(),
+                    worst_margin: 0.0,
+                });
+                f.checks.len() - 1
+            }
+        };
+        let c = &mut f.checks[ci];
+        c.counts.add(r);
+        c.worst_margin = if r.margin.is_nan() || c.worst_margin.is_nan() {
+            f64::NAN
+        } else {
+            c.worst_margin.max(r.margin)
+        };
+    }
+    out
+}
+
+/// What a figure's caption says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caption {
+    /// Short title.
+    pub title: String,
+    /// What the figure shows (axes, curves, markers).
+    pub shows: String,
+    /// Which paper figure it reproduces (or "none" for our own checks).
+    pub paper: String,
+    /// What was simulated, and how (model, solver, tolerance).
+    pub simulated: String,
+}
+
+fn cap(title: &str, shows: &str, paper: &str, simulated: &str) -> Caption {
+    Caption {
+        title: title.into(),
+        shows: shows.into(),
+        paper: paper.into(),
+        simulated: simulated.into(),
+    }
+}
+
+/// The caption of a report figure, by its file name (`None` for a name the report does not
+/// write). Sweep figures are named `sweep_<config>_<kind>.svg`.
+pub fn caption(file: &str) -> Option<Caption> {
+    let c = match file {
+        "fig3_single_neuron.svg" => cap(
+            "Single neuron: μ, φ and kernel distance against t",
+            "Top: μ(t) = a‖w‖, φ(t) = cos∠(w, β*) and the kernel distance S(0, t) for δ ∈ {−4, …, 4}; the closed \
+             form (P1 Thm 3.1 / theory.md §1) as lines, the simulated gradient flow as markers (dense for t < 2, \
+             where μ dips for δ ≥ 0). Bottom: |closed form − simulation| on a log axis, with the bound the SN-FLOW \
+             table row promises for the same case, method and tolerance as a dashed line of the same colour.",
+            "P1 Fig. 3 (single-neuron dynamics across δ).",
+            "Parameter gradient flow of f(x) = a·wᵀx (d = 2, the P1 Fig. 3 setup) with diffsol BDF, rtol 1e-10, \
+             atol 1e-12; closed form in f64.",
+        ),
+        "fig2_lambda_balanced.svg" => cap(
+            "λ-balanced linear network: loss, network function and kernel distance",
+            "Top: loss, projection of W2W1 on the task, and kernel distance S(0, t) for λ ∈ {−2, 0, 2}; the \
+             Riccati closed form (P2 Thm 4.1) dashed, simulation as markers. λ = −2 and λ = 2 give identical \
+             curves here, so λ = −2 lies under λ = 2, as its legend entry says; for λ = 0 the loss settles at ≈ 0.12 \
+             within the window (t ≤ 30, long enough to show the plateau). Bottom: |closed form − simulation| at the \
+             simulated times; no table row bounds these three quantities at this tolerance (LB-SIM bounds QQᵀ at \
+             rtol 1e-12), so no bound line is drawn.",
+            "P2 Fig. 2 (lazy vs rich learning as λ varies).",
+            "3-3-3 linear network, P = 10 samples, λ-balanced random init σ = 0.05, Tsit45 rtol 1e-10; closed form \
+             in f64.",
+        ),
+        "thm42_wide_linear.svg" => cap(
+            "Wide linear network: Theorem 4.2 β flow against the parameter flow",
+            "Singular values of β(t) = WᵀA (d = 3, c = 2) in the downstream, balanced and upstream regimes; \
+             Theorem 4.2's self-consistent β flow as lines, the parameter flow as markers. Bottom: their \
+             difference with the WL-T42 bound.",
+            "P1 Thm 4.2 (no figure in the paper; our check).",
+            "Both flows with diffsol Tsit45, rtol 1e-10.",
+        ),
+        "fig4b_implicit_bias.svg" => cap(
+            "Single neuron, low-rank data: function-space trajectories and their limits",
+            "Trajectories β(t) = a(t)w(t) in the (β₁, β₂) plane for X = [[0.5, 1]] (rank one), y = 1.1, one per \
+             δ ∈ {−4, −2, −1, 0, 1, 2, 4}, all from the same β0 (black dot); the KKT solution of P1 Thm 3.1 for each \
+             δ (open circle of the same colour: where the trajectory should end); the line of interpolants Xβ = y; \
+             the δ → +∞ (lazy: β0 − X⁺(Xβ0 − y)) and δ → −∞ (rich: the interpolant cβ0 along β0) limits as dashed \
+             lines from β0. Equal aspect.",
+            "P1 Fig. 4b (implicit bias of the single neuron across δ).",
+            "Parameter gradient flow (η = 1) to t = 200 with diffsol Tsit45 (the IB-KKT rows' tolerance), output \
+             log-spaced in t; KKT limit by Newton's method.",
+        ),
+        "fig3_lambda_balanced_singular_values.svg" => cap(
+            "λ-balanced: singular values of W2W1 against t",
+            "Singular values of W2W1(t) for the task s = (3, 2, 1) from a small aligned init; the per-mode \
+             closed form dashed, the SVD of the simulation as markers; λ and −λ give the same curves.",
+            "P2 Fig. 3 (stage-like learning of the singular values).",
+            "3-3-3 linear net, aligned init 1e-3, Tsit45 rtol 1e-10.",
+        ),
+        "fig4_lambda_balanced_semantic_rsm.svg" => cap(
+            "λ-balanced: representation similarity of the semantic task",
+            "W1ᵀW1 (item × item) and W2W2ᵀ (feature × feature) at t_end for the 8-item hierarchical semantic task, \
+             closed form and simulation, one column per λ; one diverging colour scale per row of panels, shared \
+             across λ, with its colour bar.",
+            "P2 Fig. 4 (representations depend on λ).",
+            "Tsit45 rtol 1e-12 from a λ-balanced init; closed form from the Riccati solution.",
+        ),
+        "fig5_lambda_balanced_kernel_distance.svg" => cap(
+            "λ-balanced: kernel distance against λ and architecture",
+            "Kernel distance S(0, t_end) against λ for a funnel, a square and an inverted-funnel network; closed \
+             form as lines, simulation as markers.",
+            "P2 Fig. 5 (NTK movement vs λ and architecture).",
+            "Task singular values (2, 1.5, 1), random λ-balanced init σ = 0.1, Tsit45 rtol 1e-10.",
+        ),
+        "continual_lambda_balanced.svg" => cap(
+            "λ-balanced: continual learning",
+            "Loss on task 1 and on task 2 while training on task 1, then on task 2; the closed form restarted at \
+             the switch dashed, one simulation as markers; the legend gives the forgetting per λ.",
+            "P2 §6 (continual learning; our rendering).",
+            "5-5-5 linear net, Tsit45 rtol 1e-10.",
+        ),
+        "fig1a_paths.svg" => cap(
+            "Two-layer ReLU net: paths of |a_i|w_i",
+            "Gradient-flow paths of |a_i| w_i in the plane (d = 2) for four (τ, δ), coloured by the sign of a_i(0); \
+             activation-pattern switches as small dots; the teacher directions a*_j w*_j as dashed rays from the \
+             origin. Axes zoomed to the student paths, equal aspect.",
+            "P1 Fig. 1a (lazy vs rich paths of the neurons).",
+            "h = 50, n = 20, seed 15, t ≤ 100, Tsit45 rtol 1e-6 with activation switches located as events.",
+        ),
+        "workprec.svg" => cap(
+            "Work-precision",
+            "Median wall time per solve against the true error (vs each problem's reference), one panel per problem, \
+             one curve per solver.",
+            "none (benchmark).",
+            "See workprec.md for the reference of each problem.",
+        ),
+        _ => return sweep_caption(file),
+    };
+    Some(c)
+}
+
+fn sweep_caption(file: &str) -> Option<Caption> {
+    let rest = file.strip_prefix("sweep_")?.strip_suffix(".svg")?;
+    let (config, kind) = ["heatmap_loss_kernel", "heatmap_hamming_param", "hamming_vs_param"]
+        .iter()
+        .find_map(|k| rest.strip_suffix(k).and_then(|c| c.strip_suffix('_')).map(|c| (c, *k)))?;
+    let simulated = format!(
+        "Sweep `{config}` (data/sweeps/{config}.json; grid, seeds, d, h, n and solver in sweep_{config}.md): \
+         two-layer ReLU nets trained by gradient flow, one run per (τ, δ, seed), seed means shown."
+    );
+    Some(match kind {
+        "heatmap_loss_kernel" => cap(
+            &format!("Sweep {config}: test loss and kernel distance over (τ, δ)"),
+            "Seed-mean test loss (log colour scale, decade ticks) and kernel distance S(0, t) (η-weighted NTK and \
+             unweighted ΦΦᵀ) over the initialisation scale τ and the relative scale δ, at each checkpoint.",
+            "P1 Fig. 1b (phase portrait of lazy vs rich learning).",
+            &simulated,
+        ),
+        "heatmap_hamming_param" => cap(
+            &format!("Sweep {config}: Hamming and parameter distance over (τ, δ)"),
+            "Seed-mean Hamming distance of the activation patterns (flips per training input) and parameter \
+             distance ‖θ(t) − θ(0)‖ over (τ, δ), log colour scales.",
+            "P1 Fig. 1b / Fig. 5 (companion metrics).",
+            &simulated,
+        ),
+        _ => cap(
+            &format!("Sweep {config}: Hamming against parameter distance"),
+            "Hamming distance against parameter distance at the last checkpoint, one curve per δ through the τ \
+             values (log–log).",
+            "P1 Fig. 5.",
+            &simulated,
+        ),
+    })
+}
+
+/// Escape text for HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// GitHub-style anchor of a Markdown heading (lowercase, spaces to dashes, other punctuation
+/// except `-` and `_` dropped).
+fn anchor(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sci(x: f64) -> String {
+    if x.is_nan() { "NaN".into() } else { format!("{x:.2e}") }
+}
+
+/// One figure of the page: its file name (written next to the page) and its SVG text.
+#[derive(Debug, Clone, Copy)]
+pub struct PageFigure<'a> {
+    /// File name, e.g. `fig3_single_neuron.svg`.
+    pub file: &'a str,
+    /// The SVG document.
+    pub svg: &'a str,
+}
+
+const CSS: &str = "body{font-family:sans-serif;max-width:1500px;margin:1em auto;padding:0 1em;color:#222;line-height:1.4}\
+table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}.fail{color:#b00;font-weight:bold}.ok{color:#060}\
+figure{margin:2em 0;border-top:1px solid #ddd;padding-top:1em}figure svg{max-width:100%;height:auto;display:block}\
+figcaption{max-width:1100px;margin-top:0.5em}figcaption b{font-size:1.05em}.muted{color:#666}";
+
+/// The whole page. `tables` names the table files written next to it (linked), `extra` other
+/// documents to link (e.g. sweep tables).
+pub fn index_html(title: &str, rows: &[Row], figures: &[PageFigure<'_>], extra: &[&str]) -> String {
+    let all = counts(rows);
+    let fams = family_counts(rows);
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str(&format!(
+        "<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        escape(title)
+    ));
+    h.push_str(&format!("<h1>{}</h1>\n", escape(title)));
+    let verdict = if all.failed == 0 {
+        "<span class=\"ok\">all passed</span>".to_string()
+    } else {
+        format!("<span class=\"fail\">{} failed</span>", all.failed)
+    };
+    h.push_str(&format!(
+        "<p id=\"headline\"><b>{} rows: {} passed, {verdict}.</b> {} of them compare against a reference whose \
+         error bound is rigorous (a proof); the other {} against a reference whose bound is an estimate.</p>\n",
+        all.rows,
+        all.passed(),
+        all.ref_rigorous,
+        all.rows - all.ref_rigorous
+    ));
+    h.push_str(
+        "<p>Every row compares a computed value with a reference that carries its own error bound, states the bound \
+         it promises and why, and passes when margin = error / (bound + reference bound) ≤ 1. Full tables: \
+         <a href=\"table.md\">table.md</a> (one section per check, with the reference method and the reason for the \
+         bound), <a href=\"table.csv\">table.csv</a>, <a href=\"table.json\">table.json</a>. Check ids are described \
+         in <code>verification/README.md</code>.</p>\n",
+    );
+    h.push_str(
+        "<h2 id=\"families\">Check families</h2>\n<table>\n<tr><th>family</th><th>rows</th><th>passed</th>\
+                <th>failed</th><th>rigorous reference</th><th>checks (rows, worst margin)</th></tr>\n",
+    );
+    for f in &fams {
+        let checks: Vec<String> = f
+            .checks
+            .iter()
+            .map(|c| {
+                let cls = if c.counts.failed > 0 { " class=\"fail\"" } else { "" };
+                format!(
+                    "<a href=\"table.md#{}\"{cls}>{}</a> ({}, {})",
+                    anchor(&c.check),
+                    escape(&c.check),
+                    c.counts.rows,
+                    sci(c.worst_margin)
+                )
+            })
+            .collect();
+        let fcls = if f.counts.failed > 0 {
+            " class=\"n fail\""
+        } else {
+            " class=\"n\""
+        };
+        h.push_str(&format!(
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td{fcls}>{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+            escape(&f.family),
+            f.counts.rows,
+            f.counts.passed(),
+            f.counts.failed,
+            f.counts.ref_rigorous,
+            checks.join(", ")
+        ));
+    }
+    h.push_str("</table>\n");
+    let failed: Vec<&Row> = rows.iter().filter(|r| !r.pass).collect();
+    if !failed.is_empty() {
+        h.push_str(&format!(
+            "<h2 id=\"failed\">Failed rows ({})</h2>\n<table>\n",
+            failed.len()
+        ));
+        h.push_str("<tr><th>check</th><th>case</th><th>method</th><th>quantity</th><th>abs err</th><th>bound</th><th>note</th></tr>\n");
+        for r in failed.iter().take(100) {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+                escape(&r.check),
+                escape(&r.case),
+                escape(&r.method),
+                escape(&r.quantity),
+                sci(r.abs_err),
+                sci(r.bound),
+                escape(&r.note)
+            ));
+        }
+        h.push_str("</table>\n");
+        if failed.len() > 100 {
+            h.push_str(&format!(
+                "<p>… and {} more in <a href=\"table.csv\">table.csv</a>.</p>\n",
+                failed.len() - 100
+            ));
+        }
+    }
+    if !extra.is_empty() {
+        let links: Vec<String> = extra
+            .iter()
+            .map(|e| format!("<a href=\"{0}\">{0}</a>", escape(e)))
+            .collect();
+        h.push_str(&format!("<p>Other tables: {}.</p>\n", links.join(", ")));
+    }
+    if !figures.is_empty() {
+        h.push_str("<h2 id=\"figures\">Figures</h2>\n<ol>\n");
+        for f in figures {
+            let t = caption(f.file).map_or_else(|| f.file.to_string(), |c| c.title);
+            h.push_str(&format!(
+                "<li><a href=\"#{}\">{}</a></li>\n",
+                anchor(f.file),
+                escape(&t)
+            ));
+        }
+        h.push_str("</ol>\n");
+        for (i, f) in figures.iter().enumerate() {
+            h.push_str(&format!("<figure id=\"{}\">\n", anchor(f.file)));
+            h.push_str(strip_xml_prolog(f.svg).trim_end());
+            h.push('\n');
+            let c = caption(f.file).unwrap_or_else(|| cap(f.file, "(no caption)", "-", "-"));
+            h.push_str(&format!(
+                "<figcaption><b>Figure {}. {}.</b> {} <i>Reproduces:</i> {} <i>Simulated:</i> {} \
+                 <a href=\"{}\" class=\"muted\">[{}]</a></figcaption>\n</figure>\n",
+                i + 1,
+                escape(&c.title),
+                escape(&c.shows),
+                escape(&c.paper),
+                escape(&c.simulated),
+                escape(f.file),
+                escape(f.file)
+            ));
+        }
+    }
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// Drop an `<?xml …?>` declaration, which is not allowed inside HTML.
+fn strip_xml_prolog(svg: &str) -> &str {
+    let s = svg.trim_start();
+    if s.starts_with("<?xml") {
+        s.find("?>").map_or(s, |i| s[i + 2..].trim_start())
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(check: &str, family: &str, pass: bool, rigorous: bool, margin: f64) -> Row {
+        let mut r = Row::pending(check, family, "c", "r".into(), "m", None, "q");
+        r.pass = pass;
+        r.ref_rigorous = rigorous;
+        r.margin = margin;
+        r
+    }
+
+    #[test]
+    fn counts_per_family_and_check() {
+        let rows = vec![
+            row("SN-FLOW", "single_neuron", true, false, 0.1),
+            row("SN-FLOW", "single_neuron", false, true, 2.0),
+            row("SN-CONS", "single_neuron", true, true, 0.3),
+            row("LB-SIM", "lambda_balanced", true, false, f64::NAN),
+        ];
+        let c = counts(&rows);
+        assert_eq!(
+            c,
+            Counts {
+                rows: 4,
+                ref_rigorous: 2,
+                failed: 1
+            }
+        );
+        assert_eq!(c.passed(), 3);
+        let f = family_counts(&rows);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].family, "single_neuron");
+        assert_eq!(f[0].counts.rows, 3);
+        assert_eq!(f[0].checks[0].check, "SN-FLOW");
+        assert_eq!(f[0].checks[0].counts.failed, 1);
+        assert_eq!(f[0].checks[0].worst_margin, 2.0);
+        assert!(f[1].checks[0].worst_margin.is_nan());
+        assert_eq!(anchor("SN-TAYLOR-RIG"), "sn-taylor-rig");
+    }
+
+    #[test]
+    fn every_report_figure_has_a_caption() {
+        for f in [
+            "fig3_single_neuron.svg",
+            "fig2_lambda_balanced.svg",
+            "thm42_wide_linear.svg",
+            "fig4b_implicit_bias.svg",
+            "fig3_lambda_balanced_singular_values.svg",
+            "fig4_lambda_balanced_semantic_rsm.svg",
+            "fig5_lambda_balanced_kernel_distance.svg",
+            "continual_lambda_balanced.svg",
+            "fig1a_paths.svg",
+            "sweep_fig1_small_heatmap_loss_kernel.svg",
+            "sweep_xor_small_heatmap_hamming_param.svg",
+            "sweep_fig1_paper_hamming_vs_param.svg",
+        ] {
+            let c = caption(f).unwrap_or_else(|| panic!("no caption for {f}"));
+            assert!(!c.shows.is_empty() && !c.paper.is_empty() && !c.simulated.is_empty());
+        }
+        assert!(caption("sweep_x_other.svg").is_none());
+        assert!(caption("nope.svg").is_none());
+    }
+
+    #[test]
+    fn page_escapes_and_embeds() {
+        let rows = vec![row("A<B", "fam&ily", false, false, 3.0)];
+        let svg = "<?xml version=\"1.0\"?>\n<svg width=\"10\" height=\"10\"></svg>";
+        let page = index_html(
+            "t",
+            &rows,
+            &[PageFigure {
+                file: "fig2_lambda_balanced.svg",
+                svg,
+            }],
+            &["sweep_a.md"],
+        );
+        assert!(page.contains("A&lt;B") && page.contains("fam&amp;ily"));
+        assert!(!page.contains("<?xml"));
+        assert!(page.contains("<figure id=\"fig2_lambda_balancedsvg\">\n<svg"));
+        assert!(page.contains("<figcaption>") && page.contains("1 failed"));
+    }
+}
