@@ -8,6 +8,7 @@
 //! text, the rows as [`Row`]s.
 
 use crate::verify::Row;
+use crate::verify::prove::certificates::{Certificate, CertificateStatus};
 
 /// Headline counts over a set of rows. [`Counts::add`] is the one place that decides what is
 /// counted, so a new row column (e.g. whether the promised bound is rigorous) is added there.
@@ -17,6 +18,8 @@ pub struct Counts {
     pub rows: usize,
     /// Rows whose reference bound is rigorous (`ref_rigorous`: a proof, not an estimate).
     pub ref_rigorous: usize,
+    /// Rows whose promised bound is proven (`bound_rigorous`): the certified rows.
+    pub bound_rigorous: usize,
     /// Rows that failed.
     pub failed: usize,
 }
@@ -26,6 +29,7 @@ impl Counts {
     pub fn add(&mut self, r: &Row) {
         self.rows += 1;
         self.ref_rigorous += usize::from(r.ref_rigorous);
+        self.bound_rigorous += usize::from(r.bound_rigorous);
         self.failed += usize::from(!r.pass);
     }
 
@@ -302,7 +306,13 @@ figcaption{max-width:1100px;margin-top:0.5em}figcaption b{font-size:1.05em}.mute
 
 /// The whole page. `tables` names the table files written next to it (linked), `extra` other
 /// documents to link (e.g. sweep tables).
-pub fn index_html(title: &str, rows: &[Row], figures: &[PageFigure<'_>], extra: &[&str]) -> String {
+pub fn index_html(
+    title: &str,
+    rows: &[Row],
+    certificates: &[Certificate],
+    figures: &[PageFigure<'_>],
+    extra: &[&str],
+) -> String {
     let all = counts(rows);
     let fams = family_counts(rows);
     let mut h = String::new();
@@ -318,23 +328,23 @@ pub fn index_html(title: &str, rows: &[Row], figures: &[PageFigure<'_>], extra: 
         format!("<span class=\"fail\">{} failed</span>", all.failed)
     };
     h.push_str(&format!(
-        "<p id=\"headline\"><b>{} rows: {} passed, {verdict}.</b> {} of them compare against a reference whose \
-         error bound is rigorous (a proof); the other {} against a reference whose bound is an estimate.</p>\n",
+        "<p id=\"headline\"><b>{} rows: {} passed, {verdict}.</b> {}</p>\n",
         all.rows,
         all.passed(),
-        all.ref_rigorous,
-        all.rows - all.ref_rigorous
+        escape(&crate::verify::Headline::of(rows).proofs_sentence()),
     ));
     h.push_str(
         "<p>Every row compares a computed value with a reference that carries its own error bound, states the bound \
-         it promises and why, and passes when margin = error / (bound + reference bound) ≤ 1. Full tables: \
+         it promises and why, and passes when margin = error / (bound + reference bound) ≤ 1. A bound is either \
+         proven (ball arithmetic, a validated integration: <code>bound_rigorous</code>) or an estimate; only the \
+         proven ones are certified. Full tables: \
          <a href=\"table.md\">table.md</a> (one section per check, with the reference method and the reason for the \
          bound), <a href=\"table.csv\">table.csv</a>, <a href=\"table.json\">table.json</a>. Check ids are described \
          in <code>verification/README.md</code>.</p>\n",
     );
     h.push_str(
         "<h2 id=\"families\">Check families</h2>\n<table>\n<tr><th>family</th><th>rows</th><th>passed</th>\
-                <th>failed</th><th>rigorous reference</th><th>checks (rows, worst margin)</th></tr>\n",
+                <th>failed</th><th>rigorous reference</th><th>proven bound</th><th>checks (rows, worst margin)</th></tr>\n",
     );
     for f in &fams {
         let checks: Vec<String> = f
@@ -357,16 +367,39 @@ pub fn index_html(title: &str, rows: &[Row], figures: &[PageFigure<'_>], extra: 
             " class=\"n\""
         };
         h.push_str(&format!(
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td{fcls}>{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td{fcls}>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
             escape(&f.family),
             f.counts.rows,
             f.counts.passed(),
             f.counts.failed,
             f.counts.ref_rigorous,
+            f.counts.bound_rigorous,
             checks.join(", ")
         ));
     }
     h.push_str("</table>\n");
+    if !certificates.is_empty() {
+        h.push_str(
+            "<h2 id=\"certificates\">Theorem certificates</h2>\n<p>Identities and closed forms of the two papers \
+             proved by exact symbolic expansion over ℚ (<code>lazyrich prove</code> proves them for a case file).</p>\n\
+             <table>\n<tr><th>statement</th><th>source</th><th>status</th><th>for</th><th>how</th></tr>\n",
+        );
+        for c in certificates {
+            let (cls, status) = match c.status {
+                CertificateStatus::Proved => ("ok", "proved"),
+                CertificateStatus::Refuted => ("fail", "refuted"),
+                CertificateStatus::NotCovered => ("muted", "not covered"),
+            };
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td class=\"{cls}\">{status}</td><td>{}</td><td>{}</td></tr>\n",
+                escape(&c.statement),
+                escape(&c.source),
+                escape(&c.scope),
+                escape(&c.how)
+            ));
+        }
+        h.push_str("</table>\n");
+    }
     let failed: Vec<&Row> = rows.iter().filter(|r| !r.pass).collect();
     if !failed.is_empty() {
         h.push_str(&format!(
@@ -515,6 +548,7 @@ mod tests {
         let page = index_html(
             "t",
             &rows,
+            &[],
             &[PageFigure {
                 file: "fig2_lambda_balanced.svg",
                 svg,

@@ -211,6 +211,18 @@ impl Headline {
 
     /// One paragraph for a person: counts, shares and worst margins.
     pub fn sentence(&self) -> String {
+        format!(
+            "{} rows, {} passed, {} failed. {}",
+            self.rows,
+            self.passed,
+            self.rows - self.passed,
+            self.proofs_sentence()
+        )
+    }
+
+    /// The part of [`Headline::sentence`] about proofs: rigorous references, proven bounds, the
+    /// worst margin of each kind and the median tightness of the proven bounds.
+    pub fn proofs_sentence(&self) -> String {
         let pct = |k: usize| {
             if self.rows == 0 {
                 0.0
@@ -219,12 +231,8 @@ impl Headline {
             }
         };
         format!(
-            "{} rows, {} passed, {} failed. {} rows ({:.1} %) have a rigorous reference (worst margin {:.3e}); \
-             {} rows ({:.1} %) have a proven bound (worst margin {:.3e}; median bound / error {:.3}); the other {} \
-             bounds are estimates (worst margin {:.3e}).",
-            self.rows,
-            self.passed,
-            self.rows - self.passed,
+            "{} rows ({:.1} %) have a rigorous reference (worst margin {:.3e}); {} rows ({:.1} %) have a proven bound \
+             (worst margin {:.3e}; median bound / error {:.3}); the other {} bounds are estimates (worst margin {:.3e}).",
             self.ref_rigorous,
             pct(self.ref_rigorous),
             self.worst_margin_ref_rigorous,
