@@ -485,6 +485,8 @@ mod tests {
         let mut r = Row::pending(check, family, "c", "r".into(), "m", None, "q");
         r.pass = pass;
         r.ref_rigorous = rigorous;
+        // Proven bound on the passing rigorous rows only, so the two counts differ.
+        r.bound_rigorous = rigorous && pass;
         r.margin = margin;
         r
     }
@@ -503,6 +505,7 @@ mod tests {
             Counts {
                 rows: 4,
                 ref_rigorous: 2,
+                bound_rigorous: 1,
                 failed: 1
             }
         );
