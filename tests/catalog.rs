@@ -133,6 +133,19 @@ fn full_catalog_covers_small_downstream_and_passes() {
     assert!(rows.iter().any(|r| r.regime == "downstream/small"));
     let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
     assert!(failed.is_empty(), "failing rows: {failed:#?}");
+    // A row passes only on finite numbers (issue 15: no value that does not exist passes).
+    for r in &rows {
+        assert!(
+            [r.abs_err, r.rel_err, r.bound, r.ref_bound, r.margin]
+                .iter()
+                .all(|v| v.is_finite()),
+            "a passing row with a non-finite number: {r:?}"
+        );
+    }
+    // Proven bounds are tight where there is an error to bound: the median of bound / error over
+    // the rows with a proven bound is at most 100 (issue 15's Done-when).
+    let h = verify::Headline::of(&rows);
+    assert!(h.median_tightness_bound_rigorous <= 100.0, "{h:?}");
 }
 
 #[test]

@@ -476,6 +476,8 @@ fn infeasible_rows(fam: &str) -> Vec<Row> {
                 Ok(_) => (false, "built an initialisation the theory says is impossible".into()),
             };
             r.abs_err = if ok { 0.0 } else { 1.0 };
+            // A yes/no outcome on a scale of 1.
+            r.rel_err = r.abs_err;
             r.bound = 0.0;
             r.margin = if ok { 0.0 } else { f64::INFINITY };
             r.pass = ok;
