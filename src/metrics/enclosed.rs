@@ -130,9 +130,9 @@ pub fn linear<S: TaylorScalar>(jet: &LinearJet<S>, theta: &[S]) -> Vec<Quantity<
 }
 
 /// The conserved matrices of a linear network (P1 App. B; `theory.md` §2.6), for consecutive
-/// layers l = 0 … K−2: Q_l = η_l B_{l+1}B_{l+1}ᵀ − η_{l+1} B_lᵀB_l (dims[l+1]² entries each,
-/// row-major, concatenated), at θ laid out as in the case files: hidden layers W_l = B_lᵀ
-/// (dims[l+1]×dims[l]), the last A = B_{K−1} (dims[K−1]×dims[K]), row-major. For the wide
+/// layers l = 0 … K−2: Q_l = η_l B_{l+1}B_{l+1}ᵀ − η_{l+1} B_lᵀB_l (h_{l+1}² entries each,
+/// row-major, concatenated; h_l = `dims\[l\]`), at θ laid out as in the case files: hidden
+/// layers W_l = B_lᵀ (h_{l+1}×h_l), the last A = B_{K−1} (h_{K−1}×h_K), row-major. For the wide
 /// two-layer net (K = 2, rates (η_w, η_a)) this is Δ = η_w AAᵀ − η_a WWᵀ.
 pub fn linear_conserved<S: TaylorScalar>(dims: &[usize], etas: &[S], theta: &[S]) -> Vec<S> {
     let kk = dims.len() - 1;

@@ -21,8 +21,8 @@
 
 pub mod experiments;
 
+use super::Certified;
 use super::Row;
-use super::{certified_point, ratio};
 use crate::case::{Case, LambdaBalancedCase};
 use crate::exact::lambda_balanced::{ClosedForm, q_matrix};
 use crate::exact::lambda_balanced_mp::ClosedFormMp;
@@ -322,23 +322,16 @@ fn enclose(case: &LambdaBalancedCase) -> Result<Vec<Vec<Ball>>, String> {
 /// Certified comparison of f64 values (one list per time) with enclosures (one list per time):
 /// (max error vs the enclosure's midpoint, max radius, max proven bound, worst margin).
 fn certified_compare(values: &[Vec<f64>], enclosures: &[Vec<Ball>]) -> (f64, f64, f64, f64) {
-    let (mut e, mut rb, mut b, mut m) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut acc = Certified::default();
     for (vs, bs) in values.iter().zip(enclosures) {
         if vs.len() != bs.len() {
             return (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
         }
         for (v, ball) in vs.iter().zip(bs) {
-            let (ei, ri, bi) = certified_point(*v, ball, ball);
-            e = e.max(ei);
-            rb = rb.max(ri);
-            b = b.max(bi);
-            m = m.max(ratio(ei, bi, ri));
-            if bi.is_nan() || !v.is_finite() {
-                return (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
-            }
+            acc.add_value(*v, ball);
         }
     }
-    (e, rb, b, m)
+    (acc.err, acc.rb, acc.bound, acc.margin)
 }
 
 /// A certified row: reference and bound from the enclosure, verdict also on the promise.
@@ -431,20 +424,20 @@ fn certified_rows(
     // (which contains the exact flow's, equal to the initial one).
     let ball = |x: &f64| Ball::from_f64(ENCLOSURE_PREC, *x);
     let b0 = lambda_balanced_balance(dims, &th0.iter().map(ball).collect::<Vec<_>>());
-    let (mut drift, mut rb, mut bound, mut margin) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut acc = Certified::default();
     for (th, thv) in sim.iter().zip(v) {
         let bs = lambda_balanced_balance(dims, &th.iter().map(ball).collect::<Vec<_>>());
         let bv = lambda_balanced_balance(dims, thv);
         for ((s, z), e) in bs.iter().zip(&b0).zip(&bv) {
-            let d = s.sub(z);
-            let (di, ri) = (crate::verify::abs_down(d.mid()), d.rad());
-            let bi = s.sub(e).mag_up();
-            drift = drift.max(di);
-            rb = rb.max(ri);
-            bound = bound.max(bi);
-            margin = margin.max(ratio(di, bi, ri));
+            acc.add_conserved(s, z, e);
         }
     }
+    let Certified {
+        err: drift,
+        rb,
+        bound,
+        margin,
+    } = acc;
     let wscale = 1.0 + b0.iter().map(|x| x.mid().to_f64().abs()).fold(0.0, f64::max) + scale;
     let mut r = certified_row(
         "LB-DRIFT",

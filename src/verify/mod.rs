@@ -138,6 +138,47 @@ pub(crate) fn ratio(e: f64, b: f64, rb: f64) -> f64 {
     }
 }
 
+/// Certified comparisons accumulated over a time grid and components: the largest measured error,
+/// reference radius and proven bound, and the worst margin (NaN as soon as one point is not
+/// finite, so that the row fails).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Certified {
+    /// Largest error against the reference's midpoint (rounded down).
+    pub err: f64,
+    /// Largest radius of the reference.
+    pub rb: f64,
+    /// Largest proven bound (rounded up).
+    pub bound: f64,
+    /// Worst error / (bound + radius).
+    pub margin: f64,
+}
+
+impl Certified {
+    fn push(&mut self, (e, r, b): (f64, f64, f64), finite: bool) {
+        self.err = self.err.max(e);
+        self.rb = self.rb.max(r);
+        self.bound = self.bound.max(b);
+        self.margin = self.margin.max(ratio(e, b, r));
+        if b.is_nan() || !finite {
+            self.margin = f64::NAN;
+        }
+    }
+
+    /// A simulated value `v` against the validated enclosure `enc`, which is both the reference
+    /// and the proof of the bound ([`certified_point`]).
+    pub fn add_value(&mut self, v: f64, enc: &Ball) {
+        self.push(certified_point(v, enc, enc), v.is_finite());
+    }
+
+    /// A conserved quantity: its value `s` at a simulated state (in balls), its exact initial value
+    /// `z` (the reference) and its value `w` over the enclosure of the exact flow (which conserves
+    /// it, so `w` contains `z`): error |s − z|, bound |s − w| rounded up.
+    pub fn add_conserved(&mut self, s: &Ball, z: &Ball, w: &Ball) {
+        let d = s.sub(z);
+        self.push((abs_down(d.mid()), d.rad(), s.sub(w).mag_up()), true);
+    }
+}
+
 /// Run the whole catalog.
 pub fn run(mode: Mode) -> Vec<Row> {
     let mut rows = single_neuron::run(mode);

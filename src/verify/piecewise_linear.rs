@@ -28,7 +28,7 @@
 //! Richardson-style estimate valid when the error decreases with the tolerance (it does here:
 //! Tsit45 is 5th order between switches and the events are located to ~100ε in time).
 
-use super::{Mode, Row, abs_down, certified_point, ratio};
+use super::{Certified, Mode, Row, ratio};
 use crate::case::{Case, PiecewiseLinearCase};
 use crate::flow::{FlowError, FlowOptions, Method, Trajectory, integrate, integrate_switched};
 use crate::metrics::enclosed::piecewise_deltas;
@@ -278,19 +278,13 @@ fn acc_row(
         .map_err(|_| ())
         .and_then(|v| if v.len() == tr.states.len() { Ok(v) } else { Err(()) })
     {
-        let (mut err, mut rb, mut bound, mut margin) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let mut acc = Certified::default();
         for (th, vb) in tr.states.iter().zip(v) {
             for (x, b) in th.iter().zip(vb) {
-                let (e, ri, bi) = certified_point(*x, b, b);
-                err = err.max(e);
-                rb = rb.max(ri);
-                bound = bound.max(bi);
-                margin = margin.max(ratio(e, bi, ri));
-                if bi.is_nan() || !x.is_finite() {
-                    margin = f64::NAN;
-                }
+                acc.add_value(*x, b);
             }
         }
+        let Certified { err, rb, bound, margin } = acc;
         r.abs_err = err;
         r.rel_err = err / th_scale;
         r.ref_bound = rb;
@@ -596,22 +590,20 @@ fn cons_row(
             let (eta_a, eta_w) = (b(&m.eta_a()), b(&m.eta_w()));
             let dims = (m.h(), m.d());
             let d0 = piecewise_deltas(dims, &eta_a, &eta_w, &th0.iter().map(b).collect::<Vec<_>>());
-            let (mut drift, mut rb, mut bound, mut margin) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+            let mut acc = Certified::default();
             for (th, vb) in tr.states.iter().zip(v) {
                 let ds = piecewise_deltas(dims, &eta_a, &eta_w, &th.iter().map(b).collect::<Vec<_>>());
                 let dv = piecewise_deltas(dims, &eta_a, &eta_w, vb);
                 for ((s, z), w) in ds.iter().zip(&d0).zip(&dv) {
-                    let d = s.sub(z);
-                    let (di, ri, bi) = (abs_down(d.mid()), d.rad(), s.sub(w).mag_up());
-                    drift = drift.max(di);
-                    rb = rb.max(ri);
-                    bound = bound.max(bi);
-                    margin = margin.max(ratio(di, bi, ri));
-                    if bi.is_nan() {
-                        margin = f64::NAN;
-                    }
+                    acc.add_conserved(s, z, w);
                 }
             }
+            let Certified {
+                err: drift,
+                rb,
+                bound,
+                margin,
+            } = acc;
             r.abs_err = drift;
             r.ref_bound = rb;
             r.ref_method = "exact: δ_k(0) of the decimal inputs, in ball arithmetic".into();

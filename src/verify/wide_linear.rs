@@ -12,7 +12,7 @@
 //!   (δ < 0 with h < d, δ > 0 with h < c) must miss the parameter flow by ≥ [`CONTROL_MIN_MISMATCH`],
 //!   and the checked constructor `Theorem42Flow::new` must refuse it, naming the condition.
 
-use super::{Mode, Row, abs_down, ratio};
+use super::{Certified, Mode, Row};
 use crate::case::{Case, TwoLayerLinearCase};
 use crate::flow::{FlowOptions, Method, Trajectory, integrate};
 use crate::metrics::enclosed::linear_conserved;
@@ -327,22 +327,20 @@ pub(super) fn conservation_row(
         Ok(enc) if enc.states.len() == tr.states.len() => {
             let ball = |x: &f64| Ball::from_f64(ENCLOSURE_PREC, *x);
             let q0 = linear_conserved(&enc.dims, &enc.etas, &enc.theta0);
-            let (mut drift, mut rb, mut bound, mut margin) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+            let mut acc = Certified::default();
             for (th, thv) in tr.states.iter().zip(&enc.states) {
                 let qs = linear_conserved(&enc.dims, &enc.etas, &th.iter().map(ball).collect::<Vec<_>>());
                 let qv = linear_conserved(&enc.dims, &enc.etas, thv);
                 for ((s, z), v) in qs.iter().zip(&q0).zip(&qv) {
-                    let d = s.sub(z);
-                    let (di, ri, bi) = (abs_down(d.mid()), d.rad(), s.sub(v).mag_up());
-                    drift = drift.max(di);
-                    rb = rb.max(ri);
-                    bound = bound.max(bi);
-                    margin = margin.max(ratio(di, bi, ri));
-                    if bi.is_nan() {
-                        margin = f64::NAN;
-                    }
+                    acc.add_conserved(s, z, v);
                 }
             }
+            let Certified {
+                err: drift,
+                rb,
+                bound,
+                margin,
+            } = acc;
             r.abs_err = drift;
             r.rel_err = drift / scale;
             r.ref_bound = rb;
