@@ -422,22 +422,18 @@ fn certified_rows(
     // LB-DRIFT: the balance matrix of the simulation vs its exact initial value (balls from the
     // same binary64 θ0 the simulation starts from), bound by the enclosure's balance matrix
     // (which contains the exact flow's, equal to the initial one).
-    let ball = |x: &f64| Ball::from_f64(ENCLOSURE_PREC, *x);
-    let b0 = lambda_balanced_balance(dims, &th0.iter().map(ball).collect::<Vec<_>>());
-    let mut acc = Certified::default();
-    for (th, thv) in sim.iter().zip(v) {
-        let bs = lambda_balanced_balance(dims, &th.iter().map(ball).collect::<Vec<_>>());
-        let bv = lambda_balanced_balance(dims, thv);
-        for ((s, z), e) in bs.iter().zip(&b0).zip(&bv) {
-            acc.add_conserved(s, z, e);
-        }
-    }
+    let balance = |th: &[Ball]| lambda_balanced_balance(dims, th);
+    let b0 = balance(
+        &th0.iter()
+            .map(|x| Ball::from_f64(ENCLOSURE_PREC, *x))
+            .collect::<Vec<_>>(),
+    );
     let Certified {
         err: drift,
         rb,
         bound,
         margin,
-    } = acc;
+    } = Certified::conserved_along(balance, &b0, sim, v, ENCLOSURE_PREC);
     let wscale = 1.0 + b0.iter().map(|x| x.mid().to_f64().abs()).fold(0.0, f64::max) + scale;
     let mut r = certified_row(
         "LB-DRIFT",

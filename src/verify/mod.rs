@@ -177,6 +177,26 @@ impl Certified {
         let d = s.sub(z);
         self.push((abs_down(d.mid()), d.rad(), s.sub(w).mag_up()), true);
     }
+
+    /// A conserved quantity `q` (written once over balls) along a simulated trajectory `sim`
+    /// (binary64 states, taken exactly at `prec` bits) against its exact initial value `q0` and
+    /// its values over the enclosures `enc` of the exact flow at the same times.
+    pub fn conserved_along(
+        q: impl Fn(&[Ball]) -> Vec<Ball>,
+        q0: &[Ball],
+        sim: &[Vec<f64>],
+        enc: &[Vec<Ball>],
+        prec: u32,
+    ) -> Certified {
+        let mut acc = Certified::default();
+        for (th, thv) in sim.iter().zip(enc) {
+            let qs = q(&th.iter().map(|x| Ball::from_f64(prec, *x)).collect::<Vec<_>>());
+            for ((s, z), v) in qs.iter().zip(q0).zip(&q(thv)) {
+                acc.add_conserved(s, z, v);
+            }
+        }
+        acc
+    }
 }
 
 /// Run the whole catalog.

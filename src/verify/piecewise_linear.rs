@@ -589,21 +589,14 @@ fn cons_row(
             let b = |x: &f64| Ball::from_f64(ENCLOSURE_PREC, *x);
             let (eta_a, eta_w) = (b(&m.eta_a()), b(&m.eta_w()));
             let dims = (m.h(), m.d());
-            let d0 = piecewise_deltas(dims, &eta_a, &eta_w, &th0.iter().map(b).collect::<Vec<_>>());
-            let mut acc = Certified::default();
-            for (th, vb) in tr.states.iter().zip(v) {
-                let ds = piecewise_deltas(dims, &eta_a, &eta_w, &th.iter().map(b).collect::<Vec<_>>());
-                let dv = piecewise_deltas(dims, &eta_a, &eta_w, vb);
-                for ((s, z), w) in ds.iter().zip(&d0).zip(&dv) {
-                    acc.add_conserved(s, z, w);
-                }
-            }
+            let deltas = |th: &[Ball]| piecewise_deltas(dims, &eta_a, &eta_w, th);
+            let d0 = deltas(&th0.iter().map(b).collect::<Vec<_>>());
             let Certified {
                 err: drift,
                 rb,
                 bound,
                 margin,
-            } = acc;
+            } = Certified::conserved_along(deltas, &d0, &tr.states, v, ENCLOSURE_PREC);
             r.abs_err = drift;
             r.ref_bound = rb;
             r.ref_method = "exact: δ_k(0) of the decimal inputs, in ball arithmetic".into();

@@ -335,22 +335,14 @@ pub(super) fn conservation_row(
     r.note = format!("steps={} max|θ|={th_max:.3e}", tr.stats.steps);
     match enclosure {
         Ok(enc) if enc.states.len() == tr.states.len() => {
-            let ball = |x: &f64| Ball::from_f64(ENCLOSURE_PREC, *x);
-            let q0 = linear_conserved(&enc.dims, &enc.etas, &enc.theta0);
-            let mut acc = Certified::default();
-            for (th, thv) in tr.states.iter().zip(&enc.states) {
-                let qs = linear_conserved(&enc.dims, &enc.etas, &th.iter().map(ball).collect::<Vec<_>>());
-                let qv = linear_conserved(&enc.dims, &enc.etas, thv);
-                for ((s, z), v) in qs.iter().zip(&q0).zip(&qv) {
-                    acc.add_conserved(s, z, v);
-                }
-            }
+            let conserved = |th: &[Ball]| linear_conserved(&enc.dims, &enc.etas, th);
+            let q0 = conserved(&enc.theta0);
             let Certified {
                 err: drift,
                 rb,
                 bound,
                 margin,
-            } = acc;
+            } = Certified::conserved_along(conserved, &q0, &tr.states, &enc.states, ENCLOSURE_PREC);
             r.abs_err = drift;
             r.rel_err = drift / scale;
             r.ref_bound = rb;
