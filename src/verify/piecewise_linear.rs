@@ -273,11 +273,12 @@ fn acc_row(
     let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
     let promise = acc_bound(tr, opts, p, th_max);
     let mut r = row(c, check, method.as_str(), Some(rtol), quantity);
-    if let Ok(v) = enclosure
-        .as_ref()
-        .map_err(|_| ())
-        .and_then(|v| if v.len() == tr.states.len() { Ok(v) } else { Err(()) })
-    {
+    if let Ok(v) = enclosure {
+        if v.len() != tr.states.len() {
+            // An enclosure that does not match the run is a failure, never a silent fallback.
+            r.note = format!("enclosure has {} times, the run {}", v.len(), tr.states.len());
+            return r;
+        }
         let mut acc = Certified::default();
         for (th, vb) in tr.states.iter().zip(v) {
             for (x, b) in th.iter().zip(vb) {

@@ -334,7 +334,15 @@ pub(super) fn conservation_row(
     );
     r.note = format!("steps={} max|θ|={th_max:.3e}", tr.stats.steps);
     match enclosure {
-        Ok(enc) if enc.states.len() == tr.states.len() => {
+        Ok(enc) if enc.states.len() != tr.states.len() => {
+            // An enclosure that does not match the run fails the row (pending: NaN, pass false).
+            r.note.push_str(&format!(
+                "; enclosure has {} times, the run {}",
+                enc.states.len(),
+                tr.states.len()
+            ));
+        }
+        Ok(enc) => {
             let conserved = |th: &[Ball]| linear_conserved(&enc.dims, &enc.etas, th);
             let q0 = conserved(&enc.theta0);
             let Certified {
@@ -572,9 +580,12 @@ pub fn run(mode: Mode) -> Vec<Row> {
             );
             // Against the validated enclosure of the parameter flow (small nets): the
             // theorem's β flow vs the exact flow's β, proven bound, the promise as the verdict.
-            if let Ok(enc) = &enclosure
-                && enc.beta.len() == tb.states.len()
-            {
+            if let Ok(enc) = &enclosure {
+                if enc.beta.len() != tb.states.len() {
+                    r.note = format!("enclosure has {} times, the run {}", enc.beta.len(), tb.states.len());
+                    out.push(r);
+                    continue;
+                }
                 let mut acc = Certified::default();
                 for (b, vb) in tb.states.iter().zip(&enc.beta) {
                     for (x, v) in b.iter().zip(vb) {
@@ -639,6 +650,9 @@ pub fn run(mode: Mode) -> Vec<Row> {
                 tb.stats.steps,
                 data.whitening_defect()
             );
+            if let Err(why) = &enclosure {
+                r.note.push_str(&format!("; bound is an estimate: {why}"));
+            }
             out.push(r);
         }
     }
