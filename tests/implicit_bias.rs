@@ -207,6 +207,96 @@ proptest! {
     }
 }
 
+/// Precision of the Krawczyk enclosures under test, and the independent solution they must
+/// contain: 2p + 64 bits (issue 15), by the two-precision MPFR Newton solver (a different method:
+/// no balls, no Krawczyk operator).
+const KRAWCZYK_PREC: u32 = 128;
+const INDEPENDENT_PREC: u32 = 2 * KRAWCZYK_PREC + 64;
+/// A useful enclosure: radius ≤ 2^-100·max(1, |β|) at 128 bits (the box starts at 4·‖C·F(z̃)‖,
+/// itself a few ulps of 2^-128, and may grow ×16 a few times).
+const KRAWCZYK_MAX_REL_RAD: f64 = 7.9e-31;
+
+fn check_enclosure(pb: &KktProblem, what: &str) -> Result<(), TestCaseError> {
+    let enc = pb
+        .enclose(KRAWCZYK_PREC)
+        .map_err(|e| TestCaseError::fail(format!("{what}: {e}")))?;
+    let hp = pb.solve_mp(INDEPENDENT_PREC).unwrap();
+    let scale = hp.beta.iter().map(|b| b.to_f64().abs()).fold(1.0, f64::max);
+    for (i, (b, v)) in enc.beta.iter().zip(&hp.beta).enumerate() {
+        prop_assert!(b.contains(v), "{what}: β[{i}] = {v} outside the enclosure {b:?}");
+        prop_assert!(b.rad() <= KRAWCZYK_MAX_REL_RAD * scale, "{what}: radius {:e}", b.rad());
+    }
+    prop_assert_eq!(enc.nu.len(), pb.x_rows());
+    Ok(())
+}
+
+#[test]
+fn krawczyk_enclosures_contain_the_higher_precision_solution() {
+    for delta in [-10.0, -1.0, 0.0, 1e-3, 3.0, 1e4, -1e4] {
+        for (eta_a, eta_w) in [(1.0, 1.0), (0.5, 2.5)] {
+            check_enclosure(
+                &fig4b(delta, eta_a, eta_w),
+                &format!("fig4b δ={delta} η=({eta_a},{eta_w})"),
+            )
+            .unwrap();
+        }
+    }
+    for l in 1..=3u32 {
+        let pb = KktProblem::new(
+            &[vec![0.5, 1.0, -0.3], vec![0.2, -0.1, 0.9]],
+            &[1.1, -0.4],
+            &[0.4, 0.05, 0.2],
+            Potential::DeepBalanced { l },
+        )
+        .unwrap();
+        check_enclosure(&pb, &format!("deep L={l}")).unwrap();
+    }
+}
+
+/// The test can fail: an enclosure of a different problem (y perturbed by 1e-15) must not contain
+/// the solution of this one.
+#[test]
+fn krawczyk_enclosure_excludes_a_neighbouring_problem() {
+    let pb = fig4b(-1.0, 1.0, 1.0);
+    let (a0, w0) = samples::init_from_beta0(&[0.4, 0.05], -1.0, 1.0, 1.0, 1.0);
+    let other = KktProblem::new(
+        &[vec![0.5, 1.0]],
+        &[1.1 + 1e-15],
+        &w0,
+        Potential::Hyperbolic {
+            a0,
+            eta_a: 1.0,
+            eta_w: 1.0,
+        },
+    )
+    .unwrap();
+    let enc = other.enclose(KRAWCZYK_PREC).unwrap();
+    let hp = pb.solve_mp(INDEPENDENT_PREC).unwrap();
+    assert!(enc.beta.iter().zip(&hp.beta).any(|(b, v)| !b.contains(v)));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Random low-rank problems in every δ regime, η_a ≠ η_w: the Krawczyk enclosure at 128 bits
+    /// contains the 320-bit Newton solution and is tight.
+    #[test]
+    fn krawczyk_enclosures_hold_on_random_problems(
+        seed in any::<u64>(), d in 3usize..6, n in 1usize..3, dsel in 0usize..7, eta_a in 0.3f64..3.0, eta_w in 0.3f64..3.0,
+    ) {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, StandardNormal};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut g = || -> f64 { StandardNormal.sample(&mut rng) };
+        let x: Vec<Vec<f64>> = (0..n).map(|_| (0..d).map(|_| g()).collect()).collect();
+        let y: Vec<f64> = (0..n).map(|_| g()).collect();
+        let b0: Vec<f64> = (0..d).map(|_| 0.5 * g()).collect();
+        let delta = [-20.0, -2.0, -1e-3, 0.0, 1e-3, 2.0, 20.0][dsel];
+        let (a0, w0) = samples::init_from_beta0(&b0, delta, eta_a, eta_w, 1.0);
+        let pb = KktProblem::new(&x, &y, &w0, Potential::Hyperbolic { a0, eta_a, eta_w }).unwrap();
+        check_enclosure(&pb, &format!("seed {seed} δ={delta}"))?;
+    }
+}
+
 #[test]
 fn catalog_flow_limits_match_kkt() {
     use lazyrich::verify::{Mode, implicit_bias};

@@ -11,6 +11,8 @@
 //!   can be parsed exactly at any working precision.
 //! - [`poly`]: [`poly::Poly`], exact sparse multivariate polynomials over ℚ (and matrices of them),
 //!   for the symbolic identity proofs of `verify::prove`.
+//! - [`real`]: [`real::Real`], the operations a closed form needs over f64, MPFR and balls, so
+//!   that each formula is written once.
 
 pub mod ball;
 pub mod ball_exp;
@@ -18,6 +20,7 @@ pub mod ball_f64;
 pub mod decimal;
 pub mod mp;
 pub mod poly;
+pub mod real;
 pub mod tol;
 
 /// Errors about a list of output times.

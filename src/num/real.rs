@@ -1,0 +1,209 @@
+//! [`Real`]: the field operations and elementary functions a closed form needs, implemented for
+//! f64, MPFR (`rug::Float`, at the precision of its operands) and [`Ball`] (rigorous enclosures),
+//! so that a formula is written once and evaluated in any of the three (`style.md` §7).
+//!
+//! The operations are named `plus`, `minus`, … rather than `add`, `sub`, … so that they never
+//! shadow `std::ops` or [`Ball`]'s inherent methods. Division, square root and logarithm return
+//! a [`RealError`] instead of a non-finite or unproven value: for f64 and MPFR when the result is
+//! not finite, for balls when the argument ball leaves the function's domain.
+
+use crate::num::ball::{Ball, BallError};
+use rug::Float;
+
+/// A value that could not be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RealError {
+    /// A ball left a function's domain.
+    #[error(transparent)]
+    Ball(#[from] BallError),
+    /// An f64 or MPFR operation gave a non-finite value.
+    #[error("{op} gave a non-finite value ({value}): the argument is outside the function's domain or overflows")]
+    NonFinite {
+        /// Operation (`"division"`, `"sqrt"`, `"ln"`).
+        op: &'static str,
+        /// The value obtained.
+        value: f64,
+    },
+}
+
+/// Field operations and elementary functions over f64, MPFR and balls.
+pub trait Real: Clone + std::fmt::Debug {
+    /// The binary64 value `v` at the precision of `self` (exact for p ≥ 53).
+    fn real(&self, v: f64) -> Self;
+    /// self + y.
+    fn plus(&self, y: &Self) -> Self;
+    /// self − y.
+    fn minus(&self, y: &Self) -> Self;
+    /// self · y.
+    fn times(&self, y: &Self) -> Self;
+    /// self / y.
+    ///
+    /// # Errors
+    /// [`RealError`] for a divisor that is (or, for a ball, may be) zero.
+    fn over(&self, y: &Self) -> Result<Self, RealError>;
+    /// √self.
+    ///
+    /// # Errors
+    /// [`RealError`] for a negative argument.
+    fn sqrt_r(&self) -> Result<Self, RealError>;
+    /// ln self.
+    ///
+    /// # Errors
+    /// [`RealError`] for an argument ≤ 0.
+    fn ln_r(&self) -> Result<Self, RealError>;
+    /// e^self.
+    fn exp_r(&self) -> Self;
+    /// Whether the value (a ball's midpoint) is ≥ 0: chooses between formulas that are equal in
+    /// exact arithmetic, never decides a result.
+    fn nonneg_hint(&self) -> bool;
+    /// Nearest f64 (a ball's midpoint).
+    fn to_f64_r(&self) -> f64;
+}
+
+fn finite(op: &'static str, v: f64) -> Result<f64, RealError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(RealError::NonFinite { op, value: v })
+    }
+}
+
+impl Real for f64 {
+    fn real(&self, v: f64) -> Self {
+        v
+    }
+    fn plus(&self, y: &Self) -> Self {
+        self + y
+    }
+    fn minus(&self, y: &Self) -> Self {
+        self - y
+    }
+    fn times(&self, y: &Self) -> Self {
+        self * y
+    }
+    fn over(&self, y: &Self) -> Result<Self, RealError> {
+        finite("division", self / y)
+    }
+    fn sqrt_r(&self) -> Result<Self, RealError> {
+        finite("sqrt", self.sqrt())
+    }
+    fn ln_r(&self) -> Result<Self, RealError> {
+        finite("ln", self.ln())
+    }
+    fn exp_r(&self) -> Self {
+        self.exp()
+    }
+    fn nonneg_hint(&self) -> bool {
+        *self >= 0.0
+    }
+    fn to_f64_r(&self) -> f64 {
+        *self
+    }
+}
+
+fn finite_mp(op: &'static str, v: Float) -> Result<Float, RealError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(RealError::NonFinite { op, value: v.to_f64() })
+    }
+}
+
+impl Real for Float {
+    fn real(&self, v: f64) -> Self {
+        Float::with_val(self.prec(), v)
+    }
+    fn plus(&self, y: &Self) -> Self {
+        Float::with_val(self.prec().max(y.prec()), self + y)
+    }
+    fn minus(&self, y: &Self) -> Self {
+        Float::with_val(self.prec().max(y.prec()), self - y)
+    }
+    fn times(&self, y: &Self) -> Self {
+        Float::with_val(self.prec().max(y.prec()), self * y)
+    }
+    fn over(&self, y: &Self) -> Result<Self, RealError> {
+        finite_mp("division", Float::with_val(self.prec().max(y.prec()), self / y))
+    }
+    fn sqrt_r(&self) -> Result<Self, RealError> {
+        finite_mp("sqrt", Float::with_val(self.prec(), self.sqrt_ref()))
+    }
+    fn ln_r(&self) -> Result<Self, RealError> {
+        finite_mp("ln", Float::with_val(self.prec(), self.ln_ref()))
+    }
+    fn exp_r(&self) -> Self {
+        Float::with_val(self.prec(), self.exp_ref())
+    }
+    fn nonneg_hint(&self) -> bool {
+        *self >= 0
+    }
+    fn to_f64_r(&self) -> f64 {
+        self.to_f64()
+    }
+}
+
+impl Real for Ball {
+    fn real(&self, v: f64) -> Self {
+        Ball::from_f64(self.prec(), v)
+    }
+    fn plus(&self, y: &Self) -> Self {
+        self.add(y)
+    }
+    fn minus(&self, y: &Self) -> Self {
+        self.sub(y)
+    }
+    fn times(&self, y: &Self) -> Self {
+        self.mul(y)
+    }
+    fn over(&self, y: &Self) -> Result<Self, RealError> {
+        Ok(self.div(y)?)
+    }
+    fn sqrt_r(&self) -> Result<Self, RealError> {
+        Ok(self.sqrt()?)
+    }
+    fn ln_r(&self) -> Result<Self, RealError> {
+        Ok(self.ln()?)
+    }
+    fn exp_r(&self) -> Self {
+        self.exp()
+    }
+    fn nonneg_hint(&self) -> bool {
+        !self.mid().is_sign_negative()
+    }
+    fn to_f64_r(&self) -> f64 {
+        self.mid().to_f64()
+    }
+}
+
+/// Σ aᵢbᵢ (a dot product, in the order given).
+pub fn dot<S: Real>(a: &[S], b: &[S]) -> S {
+    let mut it = a.iter().zip(b);
+    let Some((a0, b0)) = it.next() else {
+        panic!("dot of empty vectors (callers pass d ≥ 1)")
+    };
+    it.fold(a0.times(b0), |s, (x, y)| s.plus(&x.times(y)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One formula, √(x² + 1) − ln x at x = 3, in the three types: the ball contains the 256-bit
+    /// MPFR value and the f64 value is within a few ulp of it (an independent f64 expression).
+    #[test]
+    fn one_formula_three_types() {
+        fn f<S: Real>(x: &S) -> Result<S, RealError> {
+            Ok(x.times(x).plus(&x.real(1.0)).sqrt_r()?.minus(&x.ln_r()?))
+        }
+        let v64 = f(&3.0f64).unwrap();
+        let independent = 10f64.sqrt() - 3f64.ln();
+        assert!((v64 - independent).abs() <= 4.0 * f64::EPSILON * independent);
+        let vmp = f(&Float::with_val(256, 3)).unwrap();
+        let vb = f(&Ball::from_f64(128, 3.0)).unwrap();
+        assert!(vb.contains(&vmp), "{vb:?} must contain {vmp}");
+        assert!(vb.rad() < 1e-35);
+        assert!(matches!(0.0f64.ln_r(), Err(RealError::NonFinite { .. })));
+        assert!(Ball::from_f64(128, -1.0).sqrt_r().is_err());
+    }
+}
