@@ -46,7 +46,7 @@ use super::ExactError;
 use crate::models::{ModelError, check_finite, check_rate};
 use crate::num::ball::Ball;
 use crate::num::mp::{self, two_precision_bound_mp};
-use crate::num::real::{Real, RealError, dot};
+use crate::num::real::{Real, RealError, dot, solve};
 use crate::num::tol;
 use nalgebra::{DMatrix, DVector};
 use rug::Float;
@@ -222,10 +222,7 @@ impl KktProblem {
 
     /// β0 in f64.
     pub fn beta0(&self) -> Vec<f64> {
-        match self.potential {
-            Potential::Hyperbolic { a0, .. } => self.init.iter().map(|w| a0 * w).collect(),
-            Potential::DeepBalanced { .. } => self.init.clone(),
-        }
+        self.beta0_of(&1.0)
     }
 
     /// δ in f64 (0 for the deep potential).
@@ -242,26 +239,74 @@ impl KktProblem {
         DMatrix::from_fn(self.n, self.d, |i, j| self.x[i][j])
     }
 
-    /// The δ → +∞ limit: the interpolant closest to β0, β0 − Xᵀ(XXᵀ)⁻¹(Xβ0 − y).
+    /// The δ → +∞ limit: the interpolant closest to β0, β0 − Xᵀ(XXᵀ)⁻¹(Xβ0 − y), in f64.
     pub fn lazy_limit(&self) -> Vec<f64> {
-        let x = self.xm();
-        let b0 = DVector::from_vec(self.beta0());
-        let r = &x * &b0 - DVector::from_vec(self.y.clone());
-        let xxt = &x * x.transpose();
-        let z = xxt.lu().solve(&r).expect("rank checked at construction");
-        (b0 - x.transpose() * z).iter().copied().collect()
+        self.lazy_limit_of(&1.0).expect("rank checked at construction")
+    }
+
+    /// The δ → +∞ limit in the scalar of `one` ([`Self::lazy_limit`]'s formula, written once).
+    ///
+    /// # Errors
+    /// [`RealError`] when XXᵀ is singular to working precision (or, for balls, not proven
+    /// non-singular).
+    pub fn lazy_limit_of<S: Real>(&self, one: &S) -> Result<Vec<S>, RealError> {
+        let x: Vec<Vec<S>> = self
+            .x
+            .iter()
+            .map(|r| r.iter().map(|v| one.real(*v)).collect())
+            .collect();
+        let b0 = self.beta0_of(one);
+        let r: Vec<S> = x
+            .iter()
+            .zip(&self.y)
+            .map(|(xi, yi)| dot(xi, &b0).minus(&one.real(*yi)))
+            .collect();
+        let xxt: Vec<Vec<S>> = x.iter().map(|xi| x.iter().map(|xj| dot(xi, xj)).collect()).collect();
+        let z = solve(xxt, r)?;
+        Ok((0..self.d)
+            .map(|j| {
+                let xtz = dot(&x.iter().map(|xi| xi[j].clone()).collect::<Vec<_>>(), &z);
+                b0[j].minus(&xtz)
+            })
+            .collect())
     }
 
     /// The δ → −∞ limit cβ0, c = (Xβ0)ᵀy/‖Xβ0‖², and whether it interpolates (max|Xcβ0 − y|).
     pub fn rich_direction_limit(&self) -> (Vec<f64>, f64) {
-        let x = self.xm();
-        let b0 = DVector::from_vec(self.beta0());
-        let y = DVector::from_vec(self.y.clone());
-        let xb = &x * &b0;
-        let c = xb.dot(&y) / xb.norm_squared();
-        let beta = &b0 * c;
-        let miss = (&x * &beta - y).amax();
-        (beta.iter().copied().collect(), miss)
+        let beta = self
+            .rich_direction_limit_of(&1.0)
+            .unwrap_or_else(|_| vec![f64::NAN; self.d]);
+        let miss = self
+            .x
+            .iter()
+            .zip(&self.y)
+            .map(|(xi, yi)| (dot(xi, &beta) - yi).abs())
+            .fold(0.0, f64::max);
+        (beta, miss)
+    }
+
+    /// The δ → −∞ limit cβ0 in the scalar of `one` (one formula for every scalar).
+    ///
+    /// # Errors
+    /// [`RealError`] when Xβ0 = 0 (no such limit).
+    pub fn rich_direction_limit_of<S: Real>(&self, one: &S) -> Result<Vec<S>, RealError> {
+        let b0 = self.beta0_of(one);
+        let xb: Vec<S> = self
+            .x
+            .iter()
+            .map(|r| dot(&r.iter().map(|v| one.real(*v)).collect::<Vec<_>>(), &b0))
+            .collect();
+        let y: Vec<S> = self.y.iter().map(|v| one.real(*v)).collect();
+        let c = dot(&xb, &y).over(&dot(&xb, &xb))?;
+        Ok(b0.iter().map(|b| b.times(&c)).collect())
+    }
+
+    /// β0 in the scalar of `one` (a0·w0 formed in it).
+    fn beta0_of<S: Real>(&self, one: &S) -> Vec<S> {
+        match self.potential {
+            Potential::Hyperbolic { a0, .. } => self.init.iter().map(|w| one.real(*w).times(&one.real(a0))).collect(),
+            Potential::DeepBalanced { .. } => self.init.iter().map(|v| one.real(*v)).collect(),
+        }
     }
 
     /// g/r and g′ of the radial potential at r = ‖β‖ (f64): [`Self::radial_of`].
@@ -316,11 +361,10 @@ impl KktProblem {
             Potential::Hyperbolic { a0, eta_a, eta_w } => {
                 let w: Vec<S> = self.init.iter().map(c).collect();
                 let a = c(&a0);
-                let b0 = w.iter().map(|wi| wi.times(&a)).collect();
                 let delta = c(&eta_w).times(&a.times(&a)).minus(&c(&eta_a).times(&dot(&w, &w)));
-                (b0, delta, c(&eta_a).times(&c(&eta_w)))
+                (self.beta0_of(one), delta, c(&eta_a).times(&c(&eta_w)))
             }
-            Potential::DeepBalanced { .. } => (self.init.iter().map(c).collect(), c(&0.0), c(&1.0)),
+            Potential::DeepBalanced { .. } => (self.beta0_of(one), c(&0.0), c(&1.0)),
         };
         let (gr0, _) = self.radial_of(&dot(&beta0, &beta0).sqrt_r()?, &delta, &eta)?;
         let g0 = beta0.iter().map(|b: &S| b.times(&gr0)).collect();
@@ -544,7 +588,7 @@ impl KktProblem {
                 .map_err(|e| not_converged(&format!("an MPFR iterate: {e}")))?;
             let kmat = self.jacobian_of(&k, &beta).map_err(|e| not_converged(&e.to_string()))?;
             let rhs: Vec<Float> = res.iter().map(|v| -v.clone()).collect();
-            let step = gauss_solve(kmat, rhs, p).ok_or_else(|| not_converged("singular MPFR KKT matrix"))?;
+            let step = solve(kmat, rhs).map_err(|e| not_converged(&format!("singular MPFR KKT matrix: {e}")))?;
             for (b, s) in beta.iter_mut().zip(&step) {
                 *b += s;
             }
@@ -711,46 +755,6 @@ fn fill_kkt(k: &mut DMatrix<f64>, x: &DMatrix<f64>, beta: &DVector<f64>, r: f64,
             k[(d + l, i)] = x[(l, i)];
         }
     }
-}
-
-/// Gaussian elimination with partial pivoting on MPFR numbers (small dense systems).
-fn gauss_solve(mut a: Vec<Vec<Float>>, mut b: Vec<Float>, p: u32) -> Option<Vec<Float>> {
-    let m = b.len();
-    for col in 0..m {
-        let piv = (col..m).max_by(|&i, &j| {
-            a[i][col]
-                .clone()
-                .abs()
-                .partial_cmp(&a[j][col].clone().abs())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })?;
-        if a[piv][col].is_zero() {
-            return None;
-        }
-        a.swap(col, piv);
-        b.swap(col, piv);
-        for i in col + 1..m {
-            let fct = Float::with_val(p, &a[i][col] / &a[col][col]);
-            if fct.is_zero() {
-                continue;
-            }
-            let (top, rest) = a.split_at_mut(i);
-            for (dst, src) in rest[0][col..].iter_mut().zip(&top[col][col..]) {
-                *dst -= Float::with_val(p, &fct * src);
-            }
-            let t = Float::with_val(p, &fct * &b[col]);
-            b[i] -= t;
-        }
-    }
-    let mut xs = vec![Float::new(p); m];
-    for i in (0..m).rev() {
-        let mut s = b[i].clone();
-        for j in i + 1..m {
-            s -= Float::with_val(p, &a[i][j] * &xs[j]);
-        }
-        xs[i] = s / &a[i][i];
-    }
-    Some(xs)
 }
 
 impl KktSolutionMp {
