@@ -147,13 +147,18 @@ pub fn caption(file: &str) -> Option<Caption> {
             "λ-balanced linear network: loss, network function and kernel distance",
             "Top: loss, projection of W2W1 on the task, and kernel distance S(0, t) for λ ∈ {−2, 0, 2}; the \
              Riccati closed form (P2 Thm 4.1) dashed, simulation as markers. λ = −2 and λ = 2 give identical \
-             curves here, so λ = −2 lies under λ = 2, as its legend entry says; for λ = 0 the loss settles at ≈ 0.12 \
-             within the window (t ≤ 30, long enough to show the plateau). Bottom: |closed form − simulation| at the \
+             curves here, so λ = −2 lies under λ = 2, as its legend entry says. For λ = 0 the loss settles at \
+             ½s₃² ≈ 0.1285, not 0, and that is its limit: the smallest task mode (singular value s₃ of Σ̃yx) starts \
+             with the wrong sign (det W2W1(0) > 0 > det Σ̃yx), and for an exactly balanced square net (λ = 0, \
+             d_i = h = d_o) the sign of det W2W1 never changes (docs/theory.md §4.4), so the flow converges to the \
+             saddle where that mode is zero; the unbalanced nets (λ = ±2) take the direct path. (This init is \
+             balanced only to rounding: after t ≈ 60 f64 computations leave the saddle at a time set by rounding, \
+             which is why the window ends at t = 30.) Bottom: |closed form − simulation| at the \
              simulated times; no table row bounds these three quantities at this tolerance (LB-SIM bounds QQᵀ at \
              rtol 1e-12), so no bound line is drawn.",
             "P2 Fig. 2 (lazy vs rich learning as λ varies).",
-            "3-3-3 linear network, P = 10 samples, λ-balanced random init σ = 0.05, Tsit45 rtol 1e-10; closed form \
-             in f64.",
+            "3-3-3 linear network, P = 10 samples, λ-balanced random init σ = 0.05 (seed 2025), t ≤ 30, Tsit45 \
+             rtol 1e-10; closed form in f64.",
         ),
         "thm42_wide_linear.svg" => cap(
             "Wide linear network: Theorem 4.2 β flow against the parameter flow",

@@ -573,6 +573,8 @@ pub fn fig2_data() -> Result<Fig2Data, String> {
                 kernel_distance(&x, &m0, &b0, m, b),
             ]
         };
+        // t ≤ 30: λ = 0 has reached its limit, the saddle of its wrong-sign mode (see the caption and
+        // `tests/lambda_balanced_experiments.rs`, fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode).
         let theory_t: Vec<f64> = (0..=600).map(|k| k as f64 * 0.05).collect();
         let cf = ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string())?;
         let theory = cf
