@@ -20,14 +20,15 @@ pub type Curve<'a> = (String, &'a [[f64; 4]], &'a [[f64; 4]]);
 /// Three panels of t-curves, one curve per parameter value: theory as lines (`theory_style`),
 /// simulation as markers of the same colour; beneath each, an error panel: |theory − simulation|
 /// at the simulated times (log axis), with the bound the table promises for that curve and
-/// quantity as a dashed line when `bounds[curve][k]` gives one. Rows are `[t, q1, q2, q3]`;
+/// quantity as a dashed line when `bounds[curve][k]` gives one (the bound and whether the table
+/// row proves it: the panel title says "proven" or "estimate"). Rows are `[t, q1, q2, q3]`;
 /// `names` gives each panel's (title, y label).
 pub fn theory_vs_simulation(
     title: String,
     names: [(&str, &str); 3],
     curves: &[Curve<'_>],
     theory_style: SeriesStyle,
-    bounds: &[[Option<f64>; 3]],
+    bounds: &[[Option<(f64, bool)>; 3]],
 ) -> Figure {
     let mut panels: Vec<Panel> = names
         .iter()
@@ -72,7 +73,7 @@ pub fn theory_vs_simulation(
                 style: SeriesStyle::Line,
                 color_index: i,
             });
-            if let Some(b) = bounds.get(i).and_then(|b| b[k]).filter(|b| *b > 0.0) {
+            if let Some((b, _)) = bounds.get(i).and_then(|b| b[k]).filter(|b| b.0 > 0.0) {
                 series.push(Series {
                     label: String::new(),
                     points: vec![(0.0, b), (t_end, b)],
@@ -82,11 +83,10 @@ pub fn theory_vs_simulation(
             }
         }
         Panel {
-            title: if bounds.iter().any(|b| b[k].is_some()) {
-                format!("|theory − simulation| in {ylab}; dashed: table bound")
-            } else {
-                format!("|theory − simulation| in {ylab}")
-            },
+            title: format!(
+                "|theory − simulation| in {ylab}{}",
+                bound_kind(bounds.iter().filter_map(|b| b[k]))
+            ),
             x_label: "t".into(),
             y_label: format!("error in {ylab}"),
             series,
@@ -108,6 +108,20 @@ pub fn theory_vs_simulation(
         columns: 3,
         panel_width: 520,
         panel_height: 380,
+    }
+}
+
+/// The panel-title suffix for the dashed bound lines: whether the table rows prove them.
+fn bound_kind(bounds: impl Iterator<Item = (f64, bool)>) -> &'static str {
+    let kinds: Vec<bool> = bounds.map(|b| b.1).collect();
+    if kinds.is_empty() {
+        ""
+    } else if kinds.iter().all(|k| *k) {
+        "; dashed: table bound (proven)"
+    } else if kinds.iter().any(|k| *k) {
+        "; dashed: table bound (proven or estimate, see the table)"
+    } else {
+        "; dashed: table bound (estimate)"
     }
 }
 
@@ -137,7 +151,7 @@ pub fn fig3_figure(data: &Fig3Data, rows: &[Row]) -> Figure {
         .iter()
         .map(|(delta, theory, sim)| (format!("δ = {delta}"), theory.as_slice(), sim.as_slice()))
         .collect();
-    let bounds: Vec<[Option<f64>; 3]> = data
+    let bounds: Vec<[Option<(f64, bool)>; 3]> = data
         .curves
         .iter()
         .map(|(delta, _, _)| {
@@ -151,7 +165,7 @@ pub fn fig3_figure(data: &Fig3Data, rows: &[Row]) -> Figure {
                             && r.quantity == q
                             && r.tolerance.is_some_and(|t| (t / FIG3_RTOL - 1.0).abs() < 1e-9)
                     })
-                    .map(|r| r.bound)
+                    .map(|r| (r.bound, r.bound_rigorous))
             };
             [find("mu"), find("phi"), find("kernel_distance")]
         })
@@ -241,7 +255,7 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row
                         && r.method == "tsit45"
                         && r.tolerance.is_some_and(|t| (t / THM42_FIG_RTOL - 1.0).abs() < 1e-9)
                 })
-                .map(|r| r.bound)
+                .map(|r| (r.bound, r.bound_rigorous))
         });
         let k = theory.first().map_or(0, |r| r.len() - 1);
         let t_end = theory.last().map_or(1.0, |r| r[0]);
@@ -257,7 +271,7 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row
                 }
             })
             .collect();
-        if let Some(b) = bound.filter(|b| *b > 0.0) {
+        if let Some((b, _)) = bound.filter(|b| b.0 > 0.0) {
             series.push(Series {
                 label: String::new(),
                 points: vec![(0.0, b), (t_end, b)],
@@ -269,11 +283,8 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row
             continue;
         }
         panels.push(Panel {
-            title: if bound.is_some() {
-                "|σ_i(Thm 4.2) − σ_i(param. flow)|; dashed: WL-T42 bound".into()
-            } else {
-                "|σ_i(Thm 4.2) − σ_i(param. flow)|".into()
-            },
+            title: format!("|σ_i(Thm 4.2) − σ_i(param. flow)|{}", bound_kind(bound.into_iter()))
+                .replace("table bound", "WL-T42 bound"),
             x_label: "t".into(),
             y_label: "error".into(),
             series,
