@@ -461,3 +461,130 @@ fn the_example_relu_case_file_runs() {
     let l1 = pts.last().unwrap()["loss"].as_f64().unwrap();
     assert!(l1 < l0, "loss {l0} → {l1}");
 }
+
+/// Precision of the independent MPFR recomputations below: δ_k and f are a few products of
+/// binary64 numbers, so 256 bits leaves ≥ 140 bits below every certified radius.
+const MP_CHECK_PREC: u32 = 256;
+
+/// Quick catalog (no validated enclosure): PL-SYM and PL-EQ9 are proven; PL-CONS and PL-SLIDE's
+/// δ_k rows have a rigorous reference and a certified drift, their bound an estimate that says
+/// so. Independently: f(x_i; θ0) is exactly 0 in MPFR, PL-SYM's error is the f64 outputs'
+/// largest magnitude, and PL-CONS's certified drift agrees with the drift recomputed in 256-bit
+/// MPFR from the same (deterministic) event-located run.
+#[test]
+fn pl_identity_and_drift_rows_are_rigorous_and_agree_with_mpfr() {
+    use lazyrich::metrics::enclosed::piecewise_deltas;
+    use rug::Float;
+    let c = pl::catalog().remove(0);
+    let rows = pl::case_rows(&c, Mode::Quick);
+    for r in rows.iter().filter(|r| r.check == "PL-SYM" || r.check == "PL-EQ9") {
+        assert!(
+            r.ref_rigorous && r.bound_rigorous && r.pass && r.margin <= 1.0 && r.bound.is_finite(),
+            "{r:#?}"
+        );
+    }
+    let cons: Vec<_> = rows
+        .iter()
+        .filter(|r| r.check == "PL-CONS" || (r.check == "PL-SLIDE" && r.quantity.starts_with("δ")))
+        .collect();
+    assert!(!cons.is_empty());
+    for r in &cons {
+        assert!(
+            r.ref_rigorous && !r.bound_rigorous && r.pass && r.margin <= 1.0 && r.abs_err.is_finite(),
+            "{r:#?}"
+        );
+        assert!(r.bound_why.starts_with("an estimate"), "{}", r.bound_why);
+    }
+    let (m, th0) = pl::build(&c).unwrap();
+    let (h, d, n) = (m.h(), m.d(), m.n());
+    let f = |x: f64| Float::with_val(MP_CHECK_PREC, x);
+    // f(x_i; θ0) in MPFR: with |a|, |w|, |x| ≤ 2 and exponents ≥ −60, every product and sum here
+    // is exact at 256 bits, so "== 0" is the exact value.
+    for i in 0..n {
+        let mut out = f(0.0);
+        for k in 0..h {
+            let mut z = f(0.0);
+            for j in 0..d {
+                z += f(th0[k * d + j]) * f(m.x()[i * d + j]);
+            }
+            let s = if z > 0 { z } else { z * f(m.gamma()) };
+            out += s * f(th0[h * d + k]);
+        }
+        assert!(out.is_zero(), "f(x_{i}; θ0) = {out}");
+    }
+    let sym = rows.iter().find(|r| r.check == "PL-SYM").unwrap();
+    let fmax = m.outputs(&th0).iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    assert_eq!(sym.abs_err, fmax);
+    assert!(sym.bound >= fmax);
+    // PL-CONS, tsit45 at rtol 1e-8, on the rows' horizon (0.9× the first sliding entry if any).
+    let r = rows
+        .iter()
+        .find(|r| r.check == "PL-CONS" && r.method == "tsit45")
+        .unwrap();
+    let ref_opts = FlowOptions::new(Method::Tsit45).with_tol(pl::REF_RTOL, pl::REF_ATOL);
+    let full = pl::run_events(&m, &th0, &pl::times(c.t_end), &ref_opts).unwrap();
+    let t_end = full.first_sliding.map_or(c.t_end, |s| 0.9 * s);
+    let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-8, 1e-10);
+    let tr = pl::run_events(&m, &th0, &pl::times(t_end), &opts).unwrap();
+    let (eta_a, eta_w) = (f(m.eta_a()), f(m.eta_w()));
+    let deltas = |th: &[f64]| piecewise_deltas((h, d), &eta_a, &eta_w, &th.iter().map(|v| f(*v)).collect::<Vec<_>>());
+    let d0 = deltas(&th0);
+    let mut drift = 0.0f64;
+    for s in &tr.states {
+        for (a, b) in deltas(s).iter().zip(&d0) {
+            drift = drift.max(Float::with_val(MP_CHECK_PREC, a - b).abs().to_f64());
+        }
+    }
+    // The row's drift is its ball midpoint rounded down: within the ball radius (ref_bound) and
+    // one ulp of the exact drift, which the 256-bit value matches to far below both.
+    let tol = r.ref_bound + 2.0 * f64::EPSILON * drift;
+    assert!(
+        (r.abs_err - drift).abs() <= tol,
+        "certified {:e} vs MPFR {drift:e} (tol {tol:e})",
+        r.abs_err
+    );
+}
+
+/// Full catalog on the first case (P = 32 ≤ 40: the validated enclosure exists): every PL-PLAIN
+/// row is proven (the claim "event-located error ≤ f·plain error" from a proven upper and a
+/// proven lower bound), and the certified plain error agrees with the plain run's distance to
+/// the rtol-1e-13 event-located reference within that reference's own error estimate (its
+/// distance to the rtol-1e-12 run) plus the enclosure's radius.
+#[test]
+fn pl_plain_rows_are_proven_against_the_enclosure() {
+    let c = pl::catalog().remove(0);
+    let rows = pl::case_rows(&c, Mode::Full);
+    let plain: Vec<_> = rows.iter().filter(|r| r.check == "PL-PLAIN").collect();
+    assert_eq!(plain.len(), pl::methods(Mode::Full).len());
+    for r in &plain {
+        assert!(
+            r.ref_rigorous && r.bound_rigorous && r.pass && r.margin <= 1.0 && r.abs_err.is_finite(),
+            "{r:#?}"
+        );
+    }
+    for r in rows
+        .iter()
+        .filter(|r| r.check == "PL-SYM" || r.check == "PL-EQ9" || r.check == "PL-CONS")
+    {
+        assert!(r.ref_rigorous && r.bound_rigorous && r.pass, "{r:#?}");
+    }
+    let (m, th0) = pl::build(&c).unwrap();
+    let ref_opts = FlowOptions::new(Method::Tsit45).with_tol(pl::REF_RTOL, pl::REF_ATOL);
+    let full = pl::run_events(&m, &th0, &pl::times(c.t_end), &ref_opts).unwrap();
+    let ts = pl::times(full.first_sliding.map_or(c.t_end, |s| 0.9 * s));
+    let reference = pl::run_events(&m, &th0, &ts, &ref_opts).unwrap();
+    let chk = FlowOptions::new(Method::Tsit45).with_tol(pl::REF_CHECK_RTOL, pl::REF_CHECK_RTOL / 100.0);
+    let (ref_est, _) = pl::traj_error(&pl::run_events(&m, &th0, &ts, &chk).unwrap(), &reference);
+    let r = plain
+        .iter()
+        .find(|r| r.method == "tsit45" && r.tolerance == Some(1e-8))
+        .unwrap();
+    let tr = pl::run_plain(&m, &th0, &ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-8, 1e-10)).unwrap();
+    let (err, _) = pl::traj_error(&tr, &reference);
+    let tol = r.ref_bound + ref_est;
+    assert!(
+        (r.abs_err - err).abs() <= tol,
+        "certified {:e} vs measured {err:e} (tol {tol:e})",
+        r.abs_err
+    );
+}

@@ -1,18 +1,21 @@
 //! Deep linear checks (P1 App. B; `theory.md` §2.6). Ids (stable; see `verification/README.md`):
 //!
 //! - `DL-CONS`: every consecutive-pair matrix η_k N_{k+1}ᵀN_{k+1} − η_{k+1} N_kN_kᵀ is conserved
-//!   along diffsol parameter flows (every method), depth 3 and 4, unequal per-layer rates,
-//!   within the accumulated-local-error bound of `WL-CONS`.
+//!   along diffsol parameter flows (every method), depth 3 and 4, unequal per-layer rates, as
+//!   `WL-CONS`: rigorous reference (the matrices at t = 0 in balls) and certified drift on every
+//!   net; proven bound on nets with P ≤ 30 (the validated enclosure), the accumulated-local-error
+//!   estimate on larger ones.
 //! - `DL-AGREE`: the network function β(t) of implicit (BDF, analytic Hessian) and explicit
 //!   (Tsit45) integrations agree within the sum of their accumulated-local-error bounds,
-//!   propagated through β = W_1ᵀ⋯W_Lᵀ A (an internal consistency check; no closed form is used).
+//!   propagated through β = W_1ᵀ⋯W_Lᵀ A (an internal consistency check; no closed form is used;
+//!   reference and bound are estimates: the row compares two simulations with each other).
 //!
 //! δ regimes for deep nets: the sign of δ_top = tr(η_L AAᵀ − η_A W_LW_Lᵀ)/h labels the case
 //! (output layer larger: upstream; first layers larger: downstream); a "balanced" case scales
 //! the layers so that δ_top is small. These inits are not isotropic (Thm B.10's isotropy is not
 //! needed for conservation).
 
-use super::wide_linear::{LinearEnclosure, base_row, conservation_row, data_rows, failed_row, regime};
+use super::wide_linear::{LinearEnclosure, base_row, conservation_row, data_rows, enclose_shared, failed_row, regime};
 use super::{Mode, Row};
 use crate::flow::{FlowOptions, Method, integrate};
 use crate::metrics::max_abs;
@@ -285,11 +288,43 @@ pub fn delta_top(m: &DeepLinear, theta: &[f64]) -> f64 {
     (0..h).map(|i| top[i * h + i]).sum::<f64>() / h as f64
 }
 
+/// Output times of the `DL-CONS` and `DL-AGREE` rows.
+pub(super) fn cons_times() -> Vec<f64> {
+    (0..=10).map(|k| k as f64 * 0.8).collect()
+}
+
+/// Output times of the `DL-TAYLOR` rows.
+pub(super) fn taylor_times() -> Vec<f64> {
+    (0..=8).map(|k| 4.0 * k as f64 / 8.0).collect()
+}
+
+/// The validated enclosure of a deep case at `ts` (a subset of [`cons_times`] ∪
+/// [`taylor_times`]): one enclosure per case over the union of both grids, computed once and
+/// shared by `DL-CONS` and `DL-TAYLOR`.
+///
+/// # Errors
+/// As [`LinearEnclosure::new`], or a time outside both grids.
+pub(super) fn enclosure_at(c: &DeepCase, ts: &[f64]) -> Result<LinearEnclosure, String> {
+    let mut grid: Vec<f64> = cons_times().into_iter().chain(taylor_times()).collect();
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let mut dc = to_case(c)?;
+    dc.times = grid
+        .iter()
+        .map(|t| crate::num::decimal::Num::from_f64(*t))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    match &*enclose_shared(&crate::case::Case::DeepLinear(dc)) {
+        Ok(e) => e.at_times(ts),
+        Err(e) => Err(e.clone()),
+    }
+}
+
 /// Run the deep-linear checks.
 pub fn run(mode: Mode) -> Vec<Row> {
     let fam = "deep_linear";
     let mut out = Vec::new();
-    let ts: Vec<f64> = (0..=10).map(|k| k as f64 * 0.8).collect();
+    let ts = cons_times();
     for c in catalog().into_iter().filter(|c| mode == Mode::Full || c.quick) {
         let (m, th0) = match build(&c) {
             Ok(v) => v,
@@ -315,14 +350,8 @@ pub fn run(mode: Mode) -> Vec<Row> {
         } else {
             &Method::ALL
         };
-        // The enclosure runs on the case file of this entry at the rows' times.
-        let enclosure = to_case(&c).and_then(|mut dc| {
-            dc.times = ts
-                .iter()
-                .map(|t| crate::num::decimal::Num::from_f64(*t).expect("finite"))
-                .collect();
-            LinearEnclosure::new(&crate::case::Case::DeepLinear(dc))
-        });
+        // The enclosure of this entry's case file (shared with DL-TAYLOR) at the rows' times.
+        let enclosure = enclosure_at(&c, &ts);
         for &method in methods {
             let opts = FlowOptions::new(method).with_tol(1e-10, 1e-12);
             match integrate(&ParameterFlow(&m), &th0, &ts, &opts) {

@@ -178,6 +178,19 @@ impl Certified {
         self.push((abs_down(d.mid()), d.rad(), s.sub(w).mag_up()), true);
     }
 
+    /// A binary64 value `v` against a rigorous reference ball and a ball `e` enclosing the exact
+    /// value `v` approximates (the proof of the bound; [`certified_point`]).
+    pub fn add_against(&mut self, v: f64, reference: &Ball, e: &Ball) {
+        self.push(certified_point(v, reference, e), v.is_finite());
+    }
+
+    /// A value `s` (in balls) measured against an exact reference `z` (in balls) under a bound
+    /// `estimate` that is not proven: the error |s − z| is certified, the bound is not.
+    pub fn add_measured(&mut self, s: &Ball, z: &Ball, estimate: f64) {
+        let d = s.sub(z);
+        self.push((abs_down(d.mid()), d.rad(), estimate), s.is_finite() && z.is_finite());
+    }
+
     /// A conserved quantity `q` (written once over balls) along a simulated trajectory `sim`
     /// (binary64 states, taken exactly at `prec` bits) against its exact initial value `q0` and
     /// its values over the enclosures `enc` of the exact flow at the same times.
