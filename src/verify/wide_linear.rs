@@ -239,7 +239,7 @@ pub(super) struct LinearEnclosure {
     theta0: Vec<Ball>,
     states: Vec<Vec<Ball>>,
     /// β = B_0⋯B_{K−1} (d×c, row-major) over each state, by the Taylor field's own formula.
-    beta: Vec<Vec<Ball>>,
+    pub(super) beta: Vec<Vec<Ball>>,
 }
 
 impl LinearEnclosure {
