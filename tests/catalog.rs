@@ -118,7 +118,7 @@ fn diff_down(x: &rug::Float, y: &rug::Float) -> f64 {
 /// The closed-form rows of the quick catalog: where the ball closed form applies (exactly whitened
 /// decimal inputs), SN-ROUTES, SN-F64 and SN-CONS have a rigorous reference and a proven bound,
 /// SN-ODE a rigorous reference, and they pass with finite numbers and margin ≤ 1; where it does
-/// not, no bound is marked proven; SN-BASIN's predicted signs are proven. The proven bounds hold
+/// not, no bound is marked proven; SN-BASIN's predicted and simulated signs are proven. The proven bounds hold
 /// against independent values for `sign_change`: the linearised closed form in MPFR at 512 bits
 /// (not balls) and δ(0) of the inputs at 512 bits.
 #[test]
@@ -161,7 +161,14 @@ fn sn_closed_form_rows_are_proven_and_their_bounds_hold_independently() {
     }
     let basin: Vec<_> = rows.iter().filter(|r| r.check == "SN-BASIN").collect();
     assert_eq!(basin.len(), 6);
-    assert!(basin.iter().all(|r| r.pass && r.ref_rigorous), "{basin:?}");
+    // Predicted sign proven (c₊ in balls), simulated sign certified (the exact a(200) in balls has
+    // it, and the simulation is proven closer to a(200) than to 0).
+    assert!(
+        basin
+            .iter()
+            .all(|r| r.pass && r.ref_rigorous && r.bound_rigorous && r.abs_err == 0.0),
+        "{basin:?}"
+    );
 
     // Independent values for sign_change (binary64 inputs, so the SN-F64 inputs are the same).
     let cc = quick.iter().find(|c| c.name == "sign_change").unwrap();

@@ -34,8 +34,10 @@
 //! - `SN-FS`: function-space flow β̇ = −M(β,δ)Xᵀ(Xβ − y) vs the parameter flow's β (any X).
 //! - `SN-BASIN`: the sign of a(∞) predicted by sgn(c₊) (`theory.md` §1.3) vs a long simulation
 //!   started 1e-3 either side of the separating surface. The prediction is proven (c₊ of the
-//!   decimal inputs in balls excludes 0; a sign that cannot be proven fails the row); the
-//!   simulated sign is not certified (`bound_rigorous: false`).
+//!   decimal inputs in balls excludes 0; a sign that cannot be proven fails the row), and so is
+//!   the simulated sign where the closed form in balls at t = 200 has the predicted sign and
+//!   |a_sim − a(200)| (proven, rounded up) is below |a_sim| (`bound_rigorous`; else an estimate,
+//!   the note says why).
 
 use super::{Certified, Mode, Row, abs_down, certified_ball, certified_point, div_down, div_up, ratio};
 use crate::case::{Case, SingleNeuronCase};
@@ -1492,7 +1494,8 @@ fn basin_rows(out: &mut Vec<Row>) {
                 regime: regime(model.delta(&th0)),
             };
             // The predicted sign, proven: c₊ of the decimal inputs in balls must exclude 0.
-            let predicted: Result<f64, String> = match ClosedFormBall::new(&case, HIGH_PREC) {
+            let ball = ClosedFormBall::new(&case, HIGH_PREC);
+            let predicted: Result<f64, String> = match &ball {
                 Ok(b) if !b.c_plus().contains_zero() && b.c_plus().is_finite() => {
                     Ok(if b.c_plus().mid().is_sign_negative() { -1.0 } else { 1.0 })
                 }
@@ -1502,10 +1505,14 @@ fn basin_rows(out: &mut Vec<Row>) {
                 )),
                 Err(e) => Err(format!("no ball closed form: {e}")),
             };
-            let predicted = match predicted {
-                Ok(p) => p,
-                Err(e) => {
+            let (predicted, ball) = match (predicted, ball) {
+                (Ok(p), Ok(b)) => (p, b),
+                (Err(e), _) => {
                     out.push(ctx.failed("SN-BASIN", "bdf", Some(1e-10), e));
+                    continue;
+                }
+                (_, Err(e)) => {
+                    out.push(ctx.failed("SN-BASIN", "bdf", Some(1e-10), e.to_string()));
                     continue;
                 }
             };
@@ -1518,6 +1525,41 @@ fn basin_rows(out: &mut Vec<Row>) {
                 Ok(tr) => {
                     let a_end = tr.states[1][0];
                     let ok = a_end.signum() == predicted;
+                    // The simulated sign, certified: the exact a(200) (closed form in balls) has the
+                    // predicted sign and |a_sim − a(200)| ≤ b < |a_sim|, so sgn(a_sim) = sgn(a(200)).
+                    let exact_end = Num::parse("200")
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| Ball::from_num(&t, HIGH_PREC).map_err(|e| e.to_string()))
+                        .and_then(|t| {
+                            ball.state(&t)
+                                .map(|(a, _)| a)
+                                .map_err(|e| format!("closed form in balls at t = 200: {e}"))
+                        });
+                    let certified = exact_end.and_then(|a| {
+                        let (_, _, b) = certified_point(a_end, &a, &a);
+                        let exact_sign_ok = !a.contains_zero() && a.mid().is_sign_negative() == (predicted < 0.0);
+                        if exact_sign_ok && b < a_end.abs() {
+                            Ok(b)
+                        } else {
+                            Err(format!(
+                                "the simulated sign is not certified: exact a(200) ∈ {a:?}, |a_sim − a(200)| ≤ {b:.3e}"
+                            ))
+                        }
+                    });
+                    let (bound_why, proven, extra) = match &certified {
+                        Ok(b) => (
+                            "proven: the exact a(200) (closed form in balls at 256 bits) has the predicted sign, and \
+                             |a_sim − a(200)| ≤ b < |a_sim| (b rounded up, in the note), so the simulated sign is the \
+                             exact one; the sign must match exactly",
+                            true,
+                            format!("; |a_sim − a(200)| ≤ {b:.3e}"),
+                        ),
+                        Err(e) => (
+                            "the sign must match exactly (the simulated sign is not certified: see the note)",
+                            false,
+                            format!("; {e}"),
+                        ),
+                    };
                     let mut r = ctx.row(
                         "SN-BASIN",
                         "bdf",
@@ -1530,12 +1572,13 @@ fn basin_rows(out: &mut Vec<Row>) {
                          excludes 0",
                         None,
                         0.0,
-                        "the sign must match exactly (not proven: the simulated sign of a(200) is not certified)",
+                        bound_why,
                         if ok { 0.0 } else { f64::INFINITY },
-                        format!("a0 = {a0s:.6}, a(200) = {a_end:.6e}, predicted sign {predicted:+}"),
+                        format!("a0 = {a0s:.6}, a(200) = {a_end:.6e}, predicted sign {predicted:+}{extra}"),
                     );
                     r.pass = ok;
                     r.ref_rigorous = true;
+                    r.bound_rigorous = proven && ok;
                     out.push(r);
                 }
                 Err(e) => out.push(ctx.failed("SN-BASIN", "bdf", Some(1e-10), e.to_string())),
