@@ -104,6 +104,186 @@ fn sn_flow_rows_are_proven_and_their_bound_holds_independently() {
     }
 }
 
+/// Precision of the independent references below: twice the rows' 256 bits, so their own error
+/// (≈ 2⁻⁵¹²·condition) is far below every bound checked (≥ 1e-78).
+const INDEPENDENT_PREC: u32 = 512;
+
+/// |x − y| rounded down (a lower estimate of the error the proven bound must cover).
+fn diff_down(x: &rug::Float, y: &rug::Float) -> f64 {
+    rug::Float::with_val(INDEPENDENT_PREC, x - y)
+        .abs()
+        .to_f64_round(rug::float::Round::Down)
+}
+
+/// The closed-form rows of the quick catalog: where the ball closed form applies (exactly whitened
+/// decimal inputs), SN-ROUTES, SN-F64 and SN-CONS have a rigorous reference and a proven bound,
+/// SN-ODE a rigorous reference, and they pass with finite numbers and margin ≤ 1; where it does
+/// not, no bound is marked proven; SN-BASIN's predicted and simulated signs are proven. The proven bounds hold
+/// against independent values for `sign_change`: the linearised closed form in MPFR at 512 bits
+/// (not balls) and δ(0) of the inputs at 512 bits.
+#[test]
+fn sn_closed_form_rows_are_proven_and_their_bounds_hold_independently() {
+    use lazyrich::exact::single_neuron::ClosedForm;
+    use lazyrich::exact::single_neuron_ball::ClosedFormBall;
+    use lazyrich::exact::single_neuron_mp::{self as emp, ClosedFormMp, Form};
+    use lazyrich::verify::single_neuron::{
+        CONS_REL_TOL, ODE_RESIDUAL_TOL, ROUTES_REL_TOL, catalog, closed_form_rows, model_of,
+    };
+    use rug::Float;
+    let rows = closed_form_rows(Mode::Quick);
+    let quick: Vec<_> = catalog().into_iter().filter(|c| c.quick).collect();
+    let ball_cases: Vec<&str> = quick
+        .iter()
+        .filter(|c| ClosedFormBall::new(&c.case, 256).is_ok())
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(ball_cases.len() >= 8, "{ball_cases:?}");
+    for (check, per_case) in [("SN-ROUTES", 4), ("SN-F64", 1), ("SN-CONS", 1), ("SN-ODE", 2)] {
+        let rs: Vec<_> = rows.iter().filter(|r| r.check == check).collect();
+        assert_eq!(rs.len(), per_case * quick.len(), "{check}");
+        for r in rs {
+            let ball = ball_cases.contains(&r.case.as_str());
+            assert!(r.pass && r.margin <= 1.0, "{r:?}");
+            assert!(
+                r.abs_err.is_finite() && r.bound.is_finite() && r.ref_bound.is_finite(),
+                "{r:?}"
+            );
+            assert_eq!(r.ref_rigorous, ball, "{r:?}");
+            assert_eq!(r.bound_rigorous, ball && check != "SN-ODE", "{r:?}");
+            if r.bound_rigorous {
+                assert!(r.abs_err <= r.bound + r.ref_bound, "{r:?}");
+            }
+            if check == "SN-ODE" && ball {
+                // The residual of the closed form in balls is proven far below the promise.
+                assert!(r.ref_bound <= 1e-10 * ODE_RESIDUAL_TOL, "{r:?}");
+            }
+        }
+    }
+    let basin: Vec<_> = rows.iter().filter(|r| r.check == "SN-BASIN").collect();
+    assert_eq!(basin.len(), 6);
+    // Predicted sign proven (c₊ in balls), simulated sign certified (the exact a(200) in balls has
+    // it, and the simulation is proven closer to a(200) than to 0).
+    assert!(
+        basin
+            .iter()
+            .all(|r| r.pass && r.ref_rigorous && r.bound_rigorous && r.abs_err == 0.0),
+        "{basin:?}"
+    );
+
+    // Independent values for sign_change (binary64 inputs, so the SN-F64 inputs are the same).
+    let cc = quick.iter().find(|c| c.name == "sign_change").unwrap();
+    let c = &cc.case;
+    let row = |check: &str, q: &str| {
+        rows.iter()
+            .find(|r| r.check == check && r.case == "sign_change" && r.quantity == q)
+            .unwrap_or_else(|| panic!("no {check} row for {q}"))
+    };
+    let p = INDEPENDENT_PREC;
+    let x512 = ClosedFormMp::new(c, p).unwrap();
+    let hp = ClosedFormMp::new(c, 256).unwrap();
+    let model = model_of(c).unwrap();
+    let cf64 = ClosedForm::new(&model, c.a0.to_f64(), &c.w0_f64()).unwrap();
+    let (mut routes, mut scale) = ([0.0f64; 4], [0.0f64; 4]);
+    let (mut f64_err, mut cons) = (0.0f64, 0.0f64);
+    let eta_a = c.eta_a.to_mp(p);
+    let eta_w = c.eta_w.to_mp(p);
+    let a0 = c.a0.to_mp(p);
+    let w0n2 = c.w0.iter().fold(Float::with_val(p, 0), |s, w| s + w.to_mp(p).square());
+    // Binary64 inputs: δ(0) and its scale are exact at 512 bits.
+    let delta0 = Float::with_val(p, &eta_w * a0.clone().square()) - Float::with_val(p, &eta_a * &w0n2);
+    let dscale = Float::with_val(p, &eta_w * a0.square()) + Float::with_val(p, &eta_a * &w0n2);
+    for tn in &c.times {
+        let r = x512.point(&tn.to_mp(p), Form::Linearised).unwrap();
+        let h = hp.point(&tn.to_mp(256), Form::Hyperbolic).unwrap();
+        for (k, q) in ["a", "w", "mu", "phi"].iter().enumerate() {
+            for (x, y) in h.values(q).into_iter().zip(r.values(q)) {
+                routes[k] = routes[k].max(diff_down(x, y));
+                scale[k] = scale[k].max(y.to_f64_round(rug::float::Round::Up).abs());
+            }
+        }
+        let th = cf64.theta_at(tn.to_f64());
+        for (x, y) in th.iter().zip(std::iter::once(&r.a).chain(&r.w)) {
+            f64_err = f64_err.max(diff_down(&Float::with_val(p, *x), y));
+        }
+        let d = emp::delta_at(&hp, &tn.to_mp(256), Form::Linearised).unwrap();
+        cons = cons.max(diff_down(&d, &delta0) / dscale.to_f64_round(rug::float::Round::Up));
+    }
+    for (k, q) in ["a", "w", "mu", "phi"].iter().enumerate() {
+        let (r, actual) = (row("SN-ROUTES", q), routes[k] / scale[k]);
+        assert!(r.bound >= actual, "{q}: proven bound {:e} < error {actual:e}", r.bound);
+        assert!(r.bound <= ROUTES_REL_TOL, "{r:?}");
+    }
+    let r = row("SN-F64", "theta");
+    // The f64 error (~1e-16) dwarfs the balls' radii (~1e-76): the proven bound is the error.
+    assert!(
+        r.bound >= f64_err && r.bound <= 1.0001 * f64_err,
+        "SN-F64 bound {:e} vs error {f64_err:e}",
+        r.bound
+    );
+    let r = row("SN-CONS", "delta_drift_rel");
+    assert!(
+        r.bound >= cons && r.bound <= CONS_REL_TOL,
+        "SN-CONS bound {:e} vs drift {cons:e}",
+        r.bound
+    );
+}
+
+/// The SN-TAYLOR-RIG rows of the quick catalog have a rigorous reference and a proven bound within
+/// the integrator's estimate; for `sign_change` the bound covers the error of the same Taylor
+/// run (redone here) against the MPFR closed form at 512 bits.
+#[test]
+fn sn_taylor_rig_rows_are_proven_and_their_bound_holds_independently() {
+    use lazyrich::exact::single_neuron_mp::{ClosedFormMp, Form};
+    use lazyrich::taylor::single_neuron::SingleNeuronJet;
+    use lazyrich::taylor::single_neuron_span::SpanReductionAt;
+    use lazyrich::taylor::{TaylorOptions, integrate};
+    use lazyrich::verify::taylor_rigorous::{PREC, TOL, cases, run};
+    let rows = run(Mode::Quick);
+    assert_eq!(rows.len(), 2 * cases(Mode::Quick).len());
+    for r in &rows {
+        assert!(r.pass && r.ref_rigorous && r.bound_rigorous && r.margin <= 1.0, "{r:?}");
+        assert!(r.abs_err.is_finite() && r.bound.is_finite(), "{r:?}");
+        assert!(r.abs_err <= r.bound + r.ref_bound, "{r:?}");
+    }
+    let (_, c) = cases(Mode::Quick)
+        .into_iter()
+        .find(|(n, _)| n == "sign_change")
+        .unwrap();
+    let times: Vec<rug::Float> = c.times.iter().map(|t| t.to_mp(PREC)).collect();
+    // The same run as the row's: the span reduction when it drops directions, else the full field.
+    let mut red = SpanReductionAt::from_case(&c, PREC).unwrap();
+    let tr = if red.rank() < red.dim() {
+        red.solve(&times, &TaylorOptions::new(TOL)).unwrap()
+    } else {
+        let x0: Vec<rug::Float> = std::iter::once(&c.a0).chain(&c.w0).map(|v| v.to_mp(PREC)).collect();
+        integrate(
+            &mut SingleNeuronJet::from_case(&c, PREC),
+            &x0,
+            &times,
+            &TaylorOptions::new(TOL),
+        )
+        .unwrap()
+    };
+    let x512 = ClosedFormMp::new(&c, INDEPENDENT_PREC).unwrap();
+    let mut actual = 0.0f64;
+    for (st, tn) in tr.states.iter().zip(&c.times) {
+        let r = x512.point(&tn.to_mp(INDEPENDENT_PREC), Form::Linearised).unwrap();
+        for (x, y) in st.iter().zip(std::iter::once(&r.a).chain(&r.w)) {
+            actual = actual.max(diff_down(x, y));
+        }
+    }
+    let r = rows
+        .iter()
+        .find(|r| r.case == "sign_change" && r.quantity == "theta")
+        .unwrap();
+    assert!(
+        actual > 0.0 && r.bound >= actual,
+        "proven bound {:e} < error {actual:e}",
+        r.bound
+    );
+    assert!(r.bound <= 2.0 * actual, "bound {:e} vs error {actual:e}", r.bound);
+}
+
 /// The λ-balanced simulation, closed-form and drift rows rest on the validated enclosure: rigorous
 /// reference and proven bound, and the bound is the error itself (the enclosure is ≈ 1e-21 wide
 /// against errors ≥ 1e-15), never the promise.

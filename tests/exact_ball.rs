@@ -123,3 +123,96 @@ fn delta_exactly_zero_uses_the_series_terms() {
         assert!(pb.a.rad() < 1e-55, "{:?}", pb.a);
     }
 }
+
+/// Precision of the independent finite-difference derivative in
+/// [`closed_form_derivative_in_balls_matches_a_512_bit_difference_quotient`].
+const FD_PREC: u32 = 512;
+/// Step of that difference quotient, 2^−80: its 6th-order truncation h⁶·|x⁽⁷⁾|/140 ≤ 2^−480·25⁷
+/// ≈ 1e-136 relative (|λ±| ≤ 26 on these cases) and its rounding 2^−512/h ≈ 1e-130 relative, so
+/// it is exact to [`FD_SLACK_REL`] against the balls' radii of ~1e-75.
+const FD_STEP_LOG2: i32 = -80;
+/// Slack of the 512-bit difference quotient, relative to the right-hand side's scale (see
+/// [`FD_STEP_LOG2`]: 1e-130 with 10¹⁰ to spare).
+const FD_SLACK_REL: f64 = 1e-120;
+/// The residual balls must be this tight, relative to the right-hand side's scale: the derivative
+/// takes ~100 ball operations at 256 bits (unit 2^−256 ≈ 1e-77) on top of the closed form's own
+/// width ([`WIDTH_ULPS`] units).
+const RESIDUAL_TIGHT_REL: f64 = 1e-65;
+
+/// The exact time derivative of the closed form in balls ([`ClosedFormBall::with_derivative`])
+/// contains an independent derivative — a 6th-order central difference quotient of the MPFR
+/// closed form at 512 bits — and its ODE residual balls contain 0 and are tight, on both the plain
+/// and the scaled (λ₊t > 200: `large_up_25` at t = 20) evaluation paths and at δ = 0 exactly.
+#[test]
+fn closed_form_derivative_in_balls_matches_a_512_bit_difference_quotient() {
+    let p = 256;
+    for (name, c) in cases().into_iter().filter(|(n, _)| {
+        [
+            "sign_change",
+            "large_up_25",
+            "large_down_25",
+            "fig3_delta+0",
+            "eta_unequal",
+        ]
+        .contains(&n.as_str())
+    }) {
+        let cf = ClosedFormBall::new(&c, p).unwrap();
+        let hp = ClosedFormMp::new(&c, FD_PREC).unwrap();
+        let h = Float::with_val(FD_PREC, Float::i_exp(1, FD_STEP_LOG2));
+        let weights: [(i32, i32); 6] = [(-3, -1), (-2, 9), (-1, -45), (1, 45), (2, -9), (3, 1)];
+        for t in ["0.5", "3", "20"] {
+            let tn = lazyrich::num::decimal::Num::parse(t).unwrap();
+            let d = cf.with_derivative(&Ball::from_num(&tn, p).unwrap()).unwrap();
+            let t512 = tn.to_mp(FD_PREC);
+            let mut fd = vec![Float::with_val(FD_PREC, 0); 1 + d.w.len()];
+            for (k, wgt) in weights {
+                let tk = Float::with_val(FD_PREC, &t512 + Float::with_val(FD_PREC, &h * k));
+                let (a, w) = hp.state(&tk);
+                for (f, x) in fd.iter_mut().zip(std::iter::once(&a).chain(&w)) {
+                    *f += Float::with_val(FD_PREC, x * wgt);
+                }
+            }
+            let sixty_h = Float::with_val(FD_PREC, &h * 60u32);
+            let derivs = std::iter::once(&d.adot).chain(&d.wdot);
+            for (i, (b, f)) in derivs.zip(&fd).enumerate() {
+                let fd_i = Float::with_val(FD_PREC, f / &sixty_h);
+                assert!(
+                    encloses(b, &fd_i, 0.0) || {
+                        let gap = Float::with_val(FD_PREC, &fd_i - b.mid()).abs().to_f64();
+                        gap <= b.rad() + FD_SLACK_REL * d.scale
+                    },
+                    "{name} t = {t} component {i}: derivative ball {b:?} misses the 512-bit difference quotient {fd_i}"
+                );
+            }
+            for (i, r) in d.residuals().iter().enumerate() {
+                assert!(
+                    r.contains_zero(),
+                    "{name} t = {t} component {i}: residual {r:?} excludes 0"
+                );
+                assert!(
+                    r.mag_up() <= RESIDUAL_TIGHT_REL * d.scale,
+                    "{name} t = {t} component {i}: residual {r:?} vs scale {:e}",
+                    d.scale
+                );
+            }
+        }
+    }
+}
+
+/// A closed form whose derivative does not match the flow is caught: the residual of the exact
+/// solution's derivative against the right-hand side of a flow with η_a perturbed by 2⁻²⁰⁰
+/// (evaluated here by hand from the same balls) excludes 0, so the check has teeth at 256 bits.
+#[test]
+fn a_wrong_right_hand_side_gives_a_residual_ball_that_excludes_zero() {
+    let (_, c) = cases().into_iter().find(|(n, _)| n == "sign_change").unwrap();
+    let p = 256;
+    let cf = ClosedFormBall::new(&c, p).unwrap();
+    let d = cf
+        .with_derivative(&Ball::from_num(&lazyrich::num::decimal::Num::parse("3").unwrap(), p).unwrap())
+        .unwrap();
+    // rhs_a scaled by (1 + 2⁻²⁰⁰): the residual moves by |rhs_a|·2⁻²⁰⁰ ≫ its radius (~2⁻²⁴⁰).
+    let bump = Ball::exact(Float::with_val(p, Float::i_exp(1, -200)));
+    let wrong = d.adot.sub(&d.rhs_a.add(&d.rhs_a.mul(&bump)));
+    assert!(!wrong.contains_zero(), "{wrong:?}");
+    assert!(d.residuals()[0].contains_zero());
+}

@@ -82,6 +82,38 @@ impl PointBall {
     }
 }
 
+/// The closed form, its exact time derivative and the flow's right-hand side at one time
+/// ([`ClosedFormBall::with_derivative`]).
+#[derive(Debug, Clone)]
+pub struct DerivativeBall {
+    /// a(t).
+    pub a: Ball,
+    /// w(t).
+    pub w: Vec<Ball>,
+    /// ȧ(t), the derivative of the closed-form expression.
+    pub adot: Ball,
+    /// ẇ(t).
+    pub wdot: Vec<Ball>,
+    /// η_a(wᵀβ* − a‖w‖²) at (a(t), w(t)).
+    pub rhs_a: Ball,
+    /// η_w(aβ* − a²w) at (a(t), w(t)).
+    pub rhs_w: Vec<Ball>,
+    /// Scale of the right-hand side's terms (midpoints, nearest): the larger of
+    /// η_a(|wᵀβ*| + |a|‖w‖²) and η_w(|aβ*_i| + a²|w_i|), as in
+    /// [`super::single_neuron_mp::ode_residual`].
+    pub scale: f64,
+}
+
+impl DerivativeBall {
+    /// The ODE residuals (ȧ − rhs_a, ẇ_i − rhs_w_i) as balls: each contains 0 exactly when the
+    /// enclosure is consistent with the closed form solving the flow.
+    pub fn residuals(&self) -> Vec<Ball> {
+        std::iter::once(self.adot.sub(&self.rhs_a))
+            .chain(self.wdot.iter().zip(&self.rhs_w).map(|(d, r)| d.sub(r)))
+            .collect()
+    }
+}
+
 /// A coefficient that multiplies m = expm1(λt)/λ·λ… : either hoisted c/λ (λ excludes 0), or the
 /// raw c to be multiplied by t·φ₁(λt).
 #[derive(Debug, Clone)]
@@ -312,6 +344,138 @@ impl ClosedFormBall {
     /// δ = η_w a0² − η_a‖w0‖² enclosed.
     pub fn delta(&self) -> &Ball {
         &self.delta
+    }
+
+    /// c₊ = (η_a p0 + a0λ₊)/K enclosed: its sign is the sign of a(t) as t → ∞ (`theory.md` §1.3).
+    pub fn c_plus(&self) -> &Ball {
+        &self.cp
+    }
+
+    /// δ(t) = η_w a(t)² − η_a‖w(t)‖² of the closed form at time `t`, enclosed. The exact flow
+    /// conserves δ, so this ball must contain [`ClosedFormBall::delta`] (δ from the inputs).
+    ///
+    /// # Errors
+    /// [`ExactError::Rigorous`] if an enclosure degenerates.
+    pub fn delta_at(&self, t: &Ball) -> Result<Ball, ExactError> {
+        let (a, w) = self.state(t)?;
+        Ok(self.eta_w.mul(&a.sqr()).sub(&self.eta_a.mul(&dot(&w, &w))))
+    }
+
+    /// The closed form and its exact time derivative at `t`, enclosed: (a, w, ȧ, ẇ) and the
+    /// right-hand side of the gradient flow at (a, w), (η_a(wᵀβ* − a‖w‖²), η_w(aβ* − a²w)).
+    ///
+    /// The derivative is the analytic derivative of the closed-form expressions term by term
+    /// (not the flow's right-hand side): with E± = e^{λ±t}, d/dt of coef·expm1(λt) is
+    /// coef·λ·e^{λt} and d/dt of c·t·φ₁(λt) is c·e^{λt}; so A′ = c₊λ₊E₊ + c₋λ₋E₋,
+    /// (η_w I1)′ = r₊λ₊E₊ + r₋λ₋E₋, (g²)′ = q₊·2λ₊E₊² + q₀δE₊E₋ + q₋·2λ₋E₋², and
+    /// ȧ = A′/g − a(g²)′/(2g²), ẇ = (η_w I1)′β*/g − w(g²)′/(2g²). Where λ₊t > 200 every term is
+    /// scaled by S = e^{−λ₊t} (as in the closed form itself). The difference of the two is the
+    /// ODE residual of the closed form; its balls contain 0 when the closed form solves the flow.
+    ///
+    /// # Errors
+    /// [`ExactError::Rigorous`] if an enclosure degenerates.
+    pub fn with_derivative(&self, t: &Ball) -> Result<DerivativeBall, ExactError> {
+        let (one, two) = (&self.one, &self.two);
+        let sq = |m: &Ball| m.add(two).mul(m);
+        let val = |tm: &Term, m: &Ball, lam: &Ball| -> Ball {
+            match tm {
+                Term::OverLambda(c) => c.mul(m),
+                Term::Series(c) => c.mul(t).mul(&self.ex.expm1_over_x(&lam.mul(t))),
+            }
+        };
+        let der = |tm: &Term, lam: &Ball, e: &Ball| -> Ball {
+            match tm {
+                Term::OverLambda(c) => c.mul(lam).mul(e),
+                Term::Series(c) => c.mul(e),
+            }
+        };
+        let scaled = matches!((&self.rp, &self.qp), (Term::OverLambda(_), Term::OverLambda(_)))
+            && self.lp.mid().to_f64() * t.mid().to_f64() > SCALE_ABOVE;
+        let mm = self.ex.expm1(&self.lm.mul(t));
+        // (A·S, η_w I1·S, g²S², S, P = E₊S, M = E₋S)
+        let (a_s, ei1_s, g2_s2, s, pe, me) = if scaled {
+            let (Term::OverLambda(rp), Term::OverLambda(qp)) = (&self.rp, &self.qp) else {
+                unreachable!("checked above")
+            };
+            let s = self.ex.exp(&self.lp.mul(t).neg());
+            let s2 = s.sqr();
+            let one_m_s = one.sub(&s);
+            let a_s = self
+                .a0
+                .mul(&s)
+                .add(&self.cp.mul(&one_m_s))
+                .add(&self.cm.mul(&mm).mul(&s));
+            let ei1_s = rp.mul(&one_m_s).add(&val(&self.rm, &mm, &self.lm).mul(&s));
+            let q0 = match &self.q0 {
+                Term::OverLambda(c) => c.mul(&one.add(&mm).mul(&s).sub(&s2)),
+                Term::Series(c) => c.mul(t).mul(&self.ex.expm1_over_x(&self.delta.mul(t))).mul(&s2),
+            };
+            let g2 = s2
+                .add(&qp.mul(&one.sub(&s2)))
+                .add(&val(&self.qm, &sq(&mm), &self.two_lm).mul(&s2))
+                .add(&q0);
+            let me = one.add(&mm).mul(&s);
+            (a_s, ei1_s, g2, s, one.clone(), me)
+        } else {
+            let mp_ = self.ex.expm1(&self.lp.mul(t));
+            let md = mp_.add(&mm).add(&mp_.mul(&mm));
+            let a_s = self.a0.add(&self.cp.mul(&mp_)).add(&self.cm.mul(&mm));
+            let ei1_s = val(&self.rp, &mp_, &self.lp).add(&val(&self.rm, &mm, &self.lm));
+            let g2 = one
+                .add(&val(&self.qp, &sq(&mp_), &self.two_lp))
+                .add(&val(&self.qm, &sq(&mm), &self.two_lm))
+                .add(&val(&self.q0, &md, &self.delta));
+            (a_s, ei1_s, g2, one.clone(), one.add(&mp_), one.add(&mm))
+        };
+        let da_s = self.cp.mul(&self.lp).mul(&pe).add(&self.cm.mul(&self.lm).mul(&me));
+        let dei1_s = der(&self.rp, &self.lp, &pe).add(&der(&self.rm, &self.lm, &me));
+        let dg2_s2 = der(&self.qp, &self.two_lp, &pe.sqr())
+            .add(&der(&self.qm, &self.two_lm, &me.sqr()))
+            .add(&der(&self.q0, &self.delta, &pe.mul(&me)));
+        let ginv_s = g2_s2.rsqrt().map_err(rig)?;
+        let half_log_rate = dg2_s2.div(&g2_s2).map_err(rig)?.mul_pow2(-1);
+        let a = a_s.mul(&ginv_s);
+        let e = ei1_s.mul(&ginv_s);
+        let ginv = s.mul(&ginv_s);
+        let w: Vec<Ball> = self
+            .w0
+            .iter()
+            .zip(&self.bstar)
+            .map(|(w0, b)| w0.mul(&ginv).add(&e.mul(b)))
+            .collect();
+        let adot = da_s.mul(&ginv_s).sub(&a.mul(&half_log_rate));
+        let de = dei1_s.mul(&ginv_s);
+        let wdot = w
+            .iter()
+            .zip(&self.bstar)
+            .map(|(wi, b)| de.mul(b).sub(&wi.mul(&half_log_rate)))
+            .collect();
+        let wb = dot(&w, &self.bstar);
+        let ww = dot(&w, &w);
+        let rhs_a = self.eta_a.mul(&wb.sub(&a.mul(&ww)));
+        let a2 = a.sqr();
+        let rhs_w = w
+            .iter()
+            .zip(&self.bstar)
+            .map(|(wi, b)| self.eta_w.mul(&a.mul(b).sub(&a2.mul(wi))))
+            .collect();
+        // Scale of the right-hand side's terms (as in the MPFR residual): the larger of
+        // η_a(|wᵀβ*| + |a|‖w‖²) and η_w(|aβ*_i| + a²|w_i|).
+        let mut scale =
+            self.eta_a.mid().to_f64() * (wb.mid().to_f64().abs() + (a.mid().to_f64() * ww.mid().to_f64()).abs());
+        for (wi, b) in w.iter().zip(&self.bstar) {
+            let (ab, a2w) = (a.mul(b).mid().to_f64().abs(), a2.mul(wi).mid().to_f64().abs());
+            scale = scale.max(self.eta_w.mid().to_f64() * (ab + a2w));
+        }
+        Ok(DerivativeBall {
+            a,
+            w,
+            adot,
+            wdot,
+            rhs_a,
+            rhs_w,
+            scale,
+        })
     }
 
     /// Enclosures of a(t), e = η_w I1/g and 1/g (all O(1) even when e^{λ₊t} overflows f64).

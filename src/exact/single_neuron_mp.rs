@@ -661,14 +661,29 @@ fn point_aw(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<(Float, Vec<Floa
     }
 }
 
-/// δ(t) − δ(0) of the closed form at t, relative to η_w a0² + η_a‖w0‖² (the scale of δ's terms).
-pub fn delta_drift(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<Float, ExactError> {
+/// δ(t) = η_w a(t)² − η_a‖w(t)‖² of the closed form's route at t, at working precision.
+///
+/// # Errors
+/// From the route ([`ClosedFormMp::point`]).
+pub fn delta_at(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<Float, ExactError> {
     let p = cf.prec;
     let (a, w) = point_aw(cf, t, form)?;
-    let dt = Float::with_val(p, &cf.eta_w * a.square()) - Float::with_val(p, &cf.eta_a * dot(&w, &w, p));
-    let scale =
-        Float::with_val(p, &cf.eta_w * cf.a0.clone().square()) + Float::with_val(p, &cf.eta_a * dot(&cf.w0, &cf.w0, p));
-    Ok(Float::with_val(p, dt - &cf.delta).abs() / scale)
+    Ok(Float::with_val(p, &cf.eta_w * a.square()) - Float::with_val(p, &cf.eta_a * dot(&w, &w, p)))
+}
+
+/// η_w a0² + η_a‖w0‖², the scale of δ's terms, at working precision.
+pub fn delta_scale(cf: &ClosedFormMp) -> Float {
+    let p = cf.prec;
+    Float::with_val(p, &cf.eta_w * cf.a0.clone().square()) + Float::with_val(p, &cf.eta_a * dot(&cf.w0, &cf.w0, p))
+}
+
+/// δ(t) − δ(0) of the closed form at t, relative to η_w a0² + η_a‖w0‖² (the scale of δ's terms).
+///
+/// # Errors
+/// From the route ([`ClosedFormMp::point`]).
+pub fn delta_drift(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<Float, ExactError> {
+    let dt = delta_at(cf, t, form)?;
+    Ok(Float::with_val(cf.prec, dt - &cf.delta).abs() / delta_scale(cf))
 }
 
 /// Decimal text of x with the digits its bound supports.

@@ -124,9 +124,27 @@ pub(crate) fn abs_down(x: &Float) -> f64 {
 /// proven bound |sv − v| rounded up). With both balls containing the exact value,
 /// error ≤ bound + radius: the margin of a consistent pair is ≤ 1, also in floating point.
 pub(crate) fn certified_point(sv: f64, reference: &Ball, v: &Ball) -> (f64, f64, f64) {
-    let sb = Ball::from_f64(v.prec().max(reference.prec()), sv);
+    certified_ball(&Ball::from_f64(v.prec().max(reference.prec()), sv), reference, v)
+}
+
+/// [`certified_point`] for a value given as a ball (an MPFR value is the exact ball of itself):
+/// (|sb − reference midpoint| rounded down, the radius of that difference, |sb − v| rounded up).
+pub(crate) fn certified_ball(sb: &Ball, reference: &Ball, v: &Ball) -> (f64, f64, f64) {
     let d = sb.sub(reference);
     (abs_down(d.mid()), d.rad(), sb.sub(v).mag_up())
+}
+
+/// x / y rounded up (x ≥ 0, y > 0): a proven bound divided by a positive scale stays a bound of
+/// the relative error measured against that scale.
+pub(crate) fn div_up(x: f64, y: f64) -> f64 {
+    let (q, _) = Float::with_val_round(53, Float::with_val(53, x) / Float::with_val(53, y), Round::Up);
+    q.to_f64_round(Round::Up)
+}
+
+/// x / y rounded down (x ≥ 0, y > 0): a measured error relative to a scale, never overstated.
+pub(crate) fn div_down(x: f64, y: f64) -> f64 {
+    let (q, _) = Float::with_val_round(53, Float::with_val(53, x) / Float::with_val(53, y), Round::Down);
+    q.to_f64_round(Round::Down)
 }
 
 /// error / (bound + reference bound), with 0 / 0 (every value exact, as at t = 0) no error.

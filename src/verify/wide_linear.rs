@@ -253,7 +253,7 @@ pub(super) struct LinearEnclosure {
     /// The enclosures of θ at those times.
     pub(super) states: Vec<Vec<Ball>>,
     /// β = B_0⋯B_{K−1} (d×c, row-major) over each state, by the Taylor field's own formula.
-    beta: Vec<Vec<Ball>>,
+    pub(super) beta: Vec<Vec<Ball>>,
 }
 
 impl LinearEnclosure {
