@@ -284,27 +284,114 @@ fn sn_taylor_rig_rows_are_proven_and_their_bound_holds_independently() {
     assert!(r.bound <= 2.0 * actual, "bound {:e} vs error {actual:e}", r.bound);
 }
 
-/// The λ-balanced simulation, closed-form and drift rows rest on the validated enclosure: rigorous
-/// reference and proven bound, and the bound is the error itself (the enclosure is ≈ 1e-21 wide
-/// against errors ≥ 1e-15), never the promise.
+/// A certified row's bound is |value − V| rounded up and its error |value − mid V| rounded down,
+/// so bound ≤ error + radius of V up to the outward rounding of one subtraction (a relative
+/// 2⁻¹²⁸-level term); 1.001 leaves room for that and nothing else of size.
+const CERTIFIED_TIGHTNESS: f64 = 1.001;
+
+/// The λ-balanced rows that rest on the validated enclosure (or, for LB-CONT-DRIFT, on the exact
+/// conservation identity): rigorous reference and proven bound, finite figures, margin ≤ 1, and
+/// the bound is the error itself up to the reference's radius (≈ 1e-21 for the 128-bit
+/// enclosures; ≈ 3e-15 for the enclosed singular values of LB-MODES against errors ≥ 3e-13),
+/// never the promise.
 #[test]
 fn lambda_balanced_rows_are_proven_and_tight() {
     let rows = verify::lambda_balanced::run(true);
-    for check in ["LB-SIM", "LB-CF", "LB-DRIFT"] {
+    for (check, min_rows) in [
+        ("LB-SIM", 5),
+        ("LB-CF", 5),
+        ("LB-DRIFT", 5),
+        ("LB-F64", 5),
+        ("LB-TAYLOR", 2),
+        ("LB-TAYLOR-MP", 1),
+        ("LB-MODES", 5),
+        ("LB-CONT-DRIFT", 3),
+    ] {
         let rs: Vec<_> = rows.iter().filter(|r| r.check == check).collect();
-        assert!(rs.len() >= 5, "{check}: {} rows", rs.len());
+        assert!(rs.len() >= min_rows, "{check}: {} rows", rs.len());
         for r in rs {
             assert!(r.pass && r.ref_rigorous && r.bound_rigorous, "{r:?}");
-            assert!(r.abs_err <= r.bound + r.ref_bound, "{r:?}");
             assert!(
-                r.bound <= 1.001 * r.abs_err + 1e-18,
-                "{check} {}: bound {:e} vs error {:e}",
+                [r.abs_err, r.bound, r.ref_bound, r.margin]
+                    .iter()
+                    .all(|v| v.is_finite()),
+                "{r:?}"
+            );
+            assert!(r.margin <= 1.0 && r.abs_err <= r.bound + r.ref_bound, "{r:?}");
+            assert!(
+                r.bound <= CERTIFIED_TIGHTNESS * (r.abs_err + r.ref_bound),
+                "{check} {}: bound {:e} vs error {:e} + radius {:e}",
                 r.case,
                 r.bound,
-                r.abs_err
+                r.abs_err,
+                r.ref_bound
             );
         }
     }
+    // The estimate rows left (no enclosure affordable or no ball formula yet) say so.
+    for r in rows.iter().filter(|r| !r.bound_rigorous) {
+        assert!(!r.ref_rigorous, "{r:?}");
+    }
+}
+
+/// LB-TAYLOR-MP's proven bound against an independent value: the case's decimal inputs are
+/// exactly whitened and λ-balanced, so the MPFR closed form at 512 bits is the exact flow of those
+/// inputs to ≈ 1e-150 (parsing and evaluation at 512 bits), a formula unrelated to the validated
+/// integrator behind the bound. The 256-bit Taylor run of the row is redone here; its distance to
+/// that closed form must be ≤ the bound (a proof cannot be beaten), and the bound ≤ 1.01× it
+/// (the 300-bit enclosure is ≈ 5e-84 wide against an error ≈ 4e-73).
+#[test]
+fn lb_taylor_mp_bound_holds_against_the_512_bit_closed_form() {
+    use lazyrich::exact::lambda_balanced_mp::ClosedFormMp;
+    use lazyrich::taylor::lambda_balanced::LambdaBalancedJet;
+    use lazyrich::taylor::{TaylorOptions, integrate};
+    use rug::Float;
+    let prec = 256;
+    let case = verify::lambda_balanced::experiments::exact_decimal_case(2, &[0.0, 0.5, 1.0]).unwrap();
+    let cf = ClosedFormMp::new(&case, 512).unwrap().evaluate(&case.times).unwrap();
+    let (mut field, theta0) = LambdaBalancedJet::from_case(&case, prec);
+    let times: Vec<Float> = case.times.iter().map(|t| t.to_mp(prec)).collect();
+    let tol = 10f64.powf(-0.28 * f64::from(prec));
+    let tr = integrate(&mut field, &theta0, &times, &TaylorOptions::new(tol)).unwrap();
+    let (d_i, h, d_o) = (3, 3, 3);
+    let mut actual = Float::new(512);
+    for (st, qqt) in tr.states.iter().zip(&cf) {
+        let q = |i: usize, a: usize| -> &Float {
+            if i < d_i {
+                &st[a * d_i + i]
+            } else {
+                &st[h * d_i + (i - d_i) * h + a]
+            }
+        };
+        for i in 0..d_i + d_o {
+            for j in 0..d_i + d_o {
+                // The row's value: QQᵀ summed at the Taylor run's precision.
+                let mut acc = Float::new(prec);
+                for a in 0..h {
+                    acc += Float::with_val(prec, q(i, a) * q(j, a));
+                }
+                let d = Float::with_val(512, &acc - qqt.at(i, j)).abs();
+                if d > actual {
+                    actual = d;
+                }
+            }
+        }
+    }
+    let actual = actual.to_f64();
+    let rows = verify::lambda_balanced::run(true);
+    let row = rows.iter().find(|r| r.check == "LB-TAYLOR-MP").unwrap();
+    assert!(row.ref_rigorous && row.bound_rigorous && row.pass, "{row:?}");
+    assert!(actual > 0.0, "the Taylor run should not be exact");
+    assert!(
+        row.bound >= actual,
+        "proven bound {:e} < actual error {actual:e}",
+        row.bound
+    );
+    assert!(
+        row.bound <= 1.01 * actual,
+        "bound {:e} vs actual error {actual:e}",
+        row.bound
+    );
 }
 
 #[test]

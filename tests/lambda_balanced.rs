@@ -550,3 +550,50 @@ fn aligned_modes_follow_scalar_closed_form() {
         }
     }
 }
+
+/// `metrics::enclosed::singular_values` (Weyl + Ostrowski around a binary64 SVD) contains the
+/// exact singular values, computed independently at 256 bits from the closed form of the 2×2
+/// Gram matrix: for A = [[1, 2], [3, 4], [5, 6]] (and its transpose), AᵀA = [[35, 44], [44, 56]]
+/// and σ² = (91 ± √8185)/2. The enclosures are narrow: the SVD's rounding is ≈ 1e-15 relative,
+/// so a width ≤ [`SV_WIDTH_TOL`]·σ_max is expected; with every entry widened by r = 1e-9 the
+/// exact values stay inside and the width grows by at most 2k²r (k = 3 after padding: each entry
+/// of UᵀÃV gains a radius ≤ ‖U_i‖₁‖V_j‖₁·r ≤ k·r, and e is the Frobenius norm of k² of them).
+const SV_WIDTH_TOL: f64 = 1e-13;
+
+#[test]
+fn singular_value_enclosures_contain_the_exact_values() {
+    use lazyrich::metrics::enclosed::singular_values;
+    use lazyrich::num::ball::Ball;
+    use rug::Float;
+    let prec = 256;
+    let root = Float::with_val(prec, 8185).sqrt();
+    let exact = [
+        Float::with_val(prec, Float::with_val(prec, 91 + &root) / 2).sqrt(),
+        Float::with_val(prec, Float::with_val(prec, 91 - &root) / 2).sqrt(),
+    ];
+    let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let at = [1.0, 3.0, 5.0, 2.0, 4.0, 6.0];
+    for (entries, dims) in [(a, (3, 2)), (at, (2, 3))] {
+        for r in [0.0, 1e-9] {
+            let balls: Vec<Ball> = entries
+                .iter()
+                .map(|&x| Ball::with_rad(Float::with_val(prec, x), r))
+                .collect();
+            let sv = singular_values(&balls, dims).unwrap();
+            assert_eq!(sv.len(), 2);
+            for (s, e) in sv.iter().zip(&exact) {
+                assert!(s.contains(e), "{dims:?} r = {r:e}: {s:?} does not contain {e}");
+                let width = 2.0 * s.rad();
+                let k = 3.0;
+                let allowed = SV_WIDTH_TOL * exact[0].to_f64() + 2.0 * k * k * r * 1.01;
+                assert!(width <= allowed, "{dims:?} r = {r:e}: width {width:e} > {allowed:e}");
+            }
+        }
+    }
+    // A ball matrix with a non-finite entry is refused, not enclosed.
+    let bad: Vec<Ball> = [1.0, f64::INFINITY, 0.0, 1.0]
+        .iter()
+        .map(|&x| Ball::with_rad(Float::with_val(prec, x), 0.0))
+        .collect();
+    assert!(singular_values(&bad, (2, 2)).is_err());
+}

@@ -1,5 +1,5 @@
 //! The printed observables of `simulate` as functions of the state, written once over any
-//! [`TaylorScalar`] — f64, MPFR or [`Ball`](crate::num::ball::Ball) — so that a validated enclosure of θ(t)
+//! [`TaylorScalar`] — f64, MPFR or [`Ball`] — so that a validated enclosure of θ(t)
 //! ([`crate::taylor::validated`]) gives rigorous enclosures of every quantity derived from it.
 //!
 //! - single neuron (P1 §3): a, w, β = a w, μ = a‖w‖, φ = wᵀb/(‖w‖‖b‖) with b = Xᵀy, and
@@ -7,11 +7,15 @@
 //! - linear networks (P1 §4, App. B): β = B_0⋯B_{K−1} and L = ½‖Xβ − Y‖²_F ([`LinearJet`]);
 //! - λ-balanced two-layer nets (P2 §2): W2W1, W1ᵀW1, W2W2ᵀ and L = (1/2P)Σ_n‖W2W1x_n − y_n‖².
 //!
+//! Singular values of a ball matrix ([`singular_values`], used by `LB-MODES`) are enclosed with
+//! Ostrowski's and Weyl's inequalities (derivation in its doc); that one is ball-specific.
+//!
 //! Conservation drifts (δ, Δ, λ) are 0 on the exact flow, so their exact value is the exact
 //! zero. The single neuron's kernel distance S(0, t) is here
 //! ([`super::single_neuron::kernel_distance_of`]); the other models' kernel distances are not yet.
 
 use crate::case::{LambdaBalancedCase, SingleNeuronCase};
+use crate::num::ball::Ball;
 use crate::num::decimal::Num;
 use crate::taylor::TaylorScalar;
 use crate::taylor::linear::LinearJet;
@@ -314,4 +318,147 @@ pub fn piecewise_linear<S: TaylorScalar>(
         q("w", Shape::Vector, theta[..h * d].to_vec()),
         q("a", Shape::Vector, theta[h * d..].to_vec()),
     ]
+}
+
+/// W2W1 (d_o×d_i, row-major) of a λ-balanced net at θ (layout of [`lambda_balanced_qqt`]).
+pub fn lambda_balanced_w2w1<S: TaylorScalar>((d_i, h, d_o): (usize, usize, usize), theta: &[S]) -> Vec<S> {
+    let (w1, w2) = theta.split_at(h * d_i);
+    matmul_t(w2, false, w1, false, (d_o, h, d_i))
+}
+
+/// Proven enclosures of the min(m, n) largest singular values σ_1 ≥ σ_2 ≥ … of every matrix in
+/// the ball matrix `a` (m×n, row-major), at the balls' precision.
+///
+/// Derivation. Pad A with zeros to the k×k matrix Ã, k = max(m, n) (same nonzero singular values,
+/// σ_i(Ã) = σ_i(A) for i ≤ min(m, n)). Let Ã_mid ≈ U Σ Vᵀ be a binary64 SVD of the midpoints
+/// (U, V k×k, only nearly orthogonal), e_U ≥ ‖UᵀU − I‖_F and e_V ≥ ‖VᵀV − I‖_F computed in balls
+/// and rounded up, both < 1. Then ‖U‖₂² = λ_max(UᵀU) ≤ 1 + e_U and σ_min(U)² ≥ 1 − e_U.
+/// 1. B = UᵀÃV in balls. Split B = D + E with D the diagonal of the midpoints mid(B_ii) (exact
+///    numbers) and E the rest (off-diagonal entries and the diagonal radii):
+///    ‖E‖₂ ≤ ‖E‖_F ≤ e := (Σ_{i≠j} mag(B_ij)² + Σ_i rad(B_ii)²)^{1/2}, rounded up. The singular
+///    values of D are the |mid(B_ii)| sorted, d_1 ≥ d_2 ≥ …, and Weyl's inequality for singular
+///    values, |σ_i(D + E) − σ_i(D)| ≤ ‖E‖₂, gives σ_i(B) ∈ \[d_i − e, d_i + e\] for every B in
+///    the ball matrix.
+/// 2. Ostrowski-type bounds (Horn & Johnson, *Topics in Matrix Analysis*, §3.3:
+///    σ_{i+j−1}(XM) ≤ σ_i(X)σ_j(M), with i = 1 and then j = 1 on the other side, gives
+///    σ_i(XMY) ≤ ‖X‖₂σ_i(M)‖Y‖₂): σ_i(B) = σ_i(UᵀÃV) ≤ ‖U‖₂‖V‖₂σ_i(Ã) and
+///    σ_i(Ã) = σ_i(U⁻ᵀBV⁻¹) ≤ ‖U⁻¹‖₂‖V⁻¹‖₂σ_i(B), with ‖U⁻¹‖₂ = 1/σ_min(U). Hence
+///    σ_i(A) ∈ \[(d_i − e)₊ / √((1 + e_U)(1 + e_V)), (d_i + e) / √((1 − e_U)(1 − e_V))\],
+///    evaluated in ball arithmetic (outward rounding).
+///
+/// The width is ≈ 2(e + d_i(e_U + e_V)/2): binary64 rounding of the SVD (≈ 1e-15 relative) plus
+/// the radii of `a`.
+///
+/// # Errors
+/// A message when a midpoint is not finite, the SVD fails, or U or V is too far from orthogonal
+/// (e_U or e_V ≥ 1/2).
+#[allow(clippy::needless_range_loop)] // index notation mirrors UᵀÃV and UᵀU − I
+pub fn singular_values(a: &[Ball], (m, n): (usize, usize)) -> Result<Vec<Ball>, String> {
+    if a.len() != m * n || m == 0 || n == 0 {
+        return Err(format!("singular values: {} entries for a {m}×{n} matrix", a.len()));
+    }
+    // At least 128 bits, so that the rounding of UᵀU − I and UᵀÃV stays far below their size
+    // (≈ 1e-16) whatever the precision of `a`.
+    let prec = a.iter().map(Ball::prec).max().unwrap_or(128).max(128);
+    let k = m.max(n);
+    let zero = Ball::from_f64(prec, 0.0);
+    let at = |i: usize, j: usize| if i < m && j < n { &a[i * n + j] } else { &zero };
+    if !a.iter().all(Ball::is_finite) {
+        return Err("singular values: a matrix entry is not finite".into());
+    }
+    let mid = nalgebra::DMatrix::<f64>::from_fn(k, k, |i, j| at(i, j).mid().to_f64());
+    let svd = nalgebra::linalg::SVD::try_new(mid, true, true, f64::EPSILON, 10_000)
+        .ok_or("singular values: the binary64 SVD of the midpoints did not converge")?;
+    let (u, vt) = match (svd.u, svd.v_t) {
+        (Some(u), Some(vt)) if u.ncols() == k && vt.nrows() == k => (u, vt),
+        _ => return Err("singular values: the SVD returned no square U, V".into()),
+    };
+    let ball = |x: f64| Ball::from_f64(prec, x);
+    // √ of an upper bound of a sum of squares (whose ball may reach below 0 by rounding), rounded up.
+    let sqrt_up = |sum: &Ball| -> Result<f64, String> {
+        ball(sum.mag_up())
+            .sqrt()
+            .map(|x| x.mag_up())
+            .map_err(|e| format!("singular values: {e}"))
+    };
+    // u_b[i][j] = U_ij, v_b[i][j] = V_ij = (Vᵀ)_ji, exact.
+    let u_b: Vec<Vec<Ball>> = (0..k).map(|i| (0..k).map(|j| ball(u[(i, j)])).collect()).collect();
+    let v_b: Vec<Vec<Ball>> = (0..k).map(|i| (0..k).map(|j| ball(vt[(j, i)])).collect()).collect();
+    // e_M ≥ ‖MᵀM − I‖_F for M = U, V.
+    let orth_defect = |mm: &[Vec<Ball>]| -> Result<f64, String> {
+        let mut s = ball(0.0);
+        for i in 0..k {
+            for j in 0..k {
+                let mut g = if i == j { ball(-1.0) } else { ball(0.0) };
+                for r in mm {
+                    g.add_assign(&r[i].mul(&r[j]));
+                }
+                s.add_assign(&g.sqr());
+            }
+        }
+        sqrt_up(&s)
+    };
+    let (e_u, e_v) = (orth_defect(&u_b)?, orth_defect(&v_b)?);
+    if !(e_u < 0.5 && e_v < 0.5) {
+        return Err(format!(
+            "singular values: the SVD's U, V are not nearly orthogonal (‖UᵀU − I‖_F ≤ {e_u:e}, ‖VᵀV − I‖_F ≤ {e_v:e})"
+        ));
+    }
+    // B = Uᵀ Ã V.
+    let mut av = vec![vec![ball(0.0); k]; k];
+    for i in 0..k {
+        for j in 0..k {
+            for l in 0..k {
+                // The 128-bit factor first: the product is rounded at its precision.
+                av[i][j].add_assign(&v_b[l][j].mul(at(i, l)));
+            }
+        }
+    }
+    let mut e2 = ball(0.0);
+    let mut d: Vec<rug::Float> = Vec::with_capacity(k);
+    for i in 0..k {
+        for j in 0..k {
+            let mut b = ball(0.0);
+            for l in 0..k {
+                b.add_assign(&u_b[l][i].mul(&av[l][j]));
+            }
+            if i == j {
+                d.push(rug::Float::with_val(prec, b.mid().abs_ref()));
+                e2.add_assign(&ball(b.rad()).sqr());
+            } else {
+                e2.add_assign(&ball(b.mag_up()).sqr());
+            }
+        }
+    }
+    let e = sqrt_up(&e2)?;
+    d.sort_by(|x, y| y.total_cmp(x));
+    let one = ball(1.0);
+    let grow = one.add(&ball(e_u)).mul(&one.add(&ball(e_v))).sqrt();
+    let shrink = one.sub(&ball(e_u)).mul(&one.sub(&ball(e_v))).sqrt();
+    let (grow, shrink) = match (grow, shrink) {
+        (Ok(g), Ok(s)) => (g, s),
+        _ => return Err("singular values: orthogonality factors out of range".into()),
+    };
+    let zero_f = rug::Float::new(prec);
+    d.iter()
+        .take(m.min(n))
+        .map(|di| {
+            let di = Ball::exact(di.clone());
+            let lo = di
+                .sub(&ball(e))
+                .div(&grow)
+                .map_err(|e| format!("singular values: {e}"))?
+                .lo()
+                .max(&zero_f);
+            let hi = di
+                .add(&ball(e))
+                .div(&shrink)
+                .map_err(|e| format!("singular values: {e}"))?
+                .hi();
+            if !(lo.is_finite() && hi.is_finite()) {
+                return Err("singular values: an enclosure is not finite".into());
+            }
+            Ok(Ball::from_endpoints(prec, &lo, &hi))
+        })
+        .collect()
 }

@@ -188,6 +188,13 @@ impl Certified {
         self.push(certified_point(v, enc, enc), v.is_finite());
     }
 
+    /// A multiple-precision value `v` (taken exactly) against the validated enclosure `enc`, as
+    /// [`Certified::add_value`].
+    pub fn add_float(&mut self, v: &Float, enc: &Ball) {
+        let d = Ball::exact(v.clone()).sub(enc);
+        self.push((abs_down(d.mid()), d.rad(), d.mag_up()), v.is_finite());
+    }
+
     /// A conserved quantity: its value `s` at a simulated state (in balls), its exact initial value
     /// `z` (the reference) and its value `w` over the enclosure of the exact flow (which conserves
     /// it, so `w` contains `z`): error |s − z|, bound |s − w| rounded up.
