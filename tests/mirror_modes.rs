@@ -171,3 +171,39 @@ fn mf_modes_rows_are_proven_and_their_bound_holds_independently() {
         );
     }
 }
+
+/// q_δ in ball arithmetic (the one formula, `q_delta_of`, cancellation-free) contains the value of
+/// the direct expression (x·asinh(2√ηx/|δ|) − (√(δ² + 4ηx²) − |δ|)/(2√η))/(2√η), whose subtraction
+/// cancels, evaluated in MPFR at 1024 bits (enough for the ≤ 2·40·log₂10 ≈ 266 bits it loses at
+/// δ = 1e-40); and the MF-QLIM rows are certified and pass.
+#[test]
+fn q_delta_in_balls_contains_an_independent_high_precision_value() {
+    use lazyrich::exact::mirror_modes::q_delta_of;
+    use lazyrich::num::ball::Ball;
+    use lazyrich::num::decimal::Num;
+    let hp = 1024;
+    for (xs, ds, es) in [
+        ("0.3", "1e-40", "1.7"),
+        ("2", "-1e12", "1.7"),
+        ("-0.7", "0.25", "3"),
+        ("1.5", "-2", "0.5"),
+    ] {
+        let b = |t: &str| Ball::from_num(&Num::parse(t).unwrap(), 128).unwrap();
+        let [q, _, _] = q_delta_of(&b(xs), &b(ds), &b(es)).unwrap();
+        let f = |t: &str| Num::parse(t).unwrap().to_mp(hp);
+        let (x, d, e) = (f(xs), f(ds), f(es));
+        let two_se = Float::with_val(hp, e.sqrt_ref()) * 2u32;
+        let ad = Float::with_val(hp, d.abs_ref());
+        let ash = Float::with_val(hp, Float::with_val(hp, &two_se * &x) / &ad).asinh();
+        let root = (Float::with_val(hp, d.square_ref()) + Float::with_val(hp, x.square_ref()) * &e * 4u32).sqrt();
+        let direct = (Float::with_val(hp, &x * &ash) - Float::with_val(hp, root - &ad) / &two_se) / &two_se;
+        assert!(q.contains(&direct), "x={xs} δ={ds} η={es}: {q:?} vs {direct}");
+        assert!(q.rel_rad() < 1e-30, "x={xs} δ={ds}: radius {}", q.rad());
+    }
+    for r in lazyrich::verify::mirror_modes::qlim_rows() {
+        assert!(
+            r.pass && r.ref_rigorous && r.abs_err.is_finite() && r.ref_bound < 1e-40,
+            "{r:?}"
+        );
+    }
+}

@@ -41,6 +41,7 @@ use crate::models::ModelError;
 use crate::models::single_neuron::SingleNeuron;
 use crate::num::decimal::Num;
 use crate::num::mp::{self, two_precision_bound_mp};
+use crate::num::real::{Real, RealError, abs_hint};
 use crate::num::tol;
 use nalgebra::DMatrix;
 use rug::Float;
@@ -460,38 +461,47 @@ pub fn evaluate_with_bounds(case: &TwoLayerLinearCase, prec: u32) -> Result<(Mod
     Ok((modes, pts))
 }
 
-/// q_δ(x), q_δ′(x), q_δ″(x) of the hyperbolic entropy at `p` bits (δ ≠ 0, η = η_aη_w > 0).
+/// q_δ(x), q_δ′(x), q_δ″(x) of the hyperbolic entropy at `p` bits (δ ≠ 0, η = η_aη_w > 0):
+/// [`q_delta_of`] in MPFR.
 ///
 /// # Errors
 /// [`ExactError::Singular`] at δ = 0 (q_δ diverges like ln(1/|δ|); see the ℓ¹ limit).
 pub fn q_delta_mp(x: &Float, delta: &Float, eta: &Float, p: u32) -> Result<[Float; 3], ExactError> {
     if delta.is_zero() {
-        return Err(ExactError::Singular {
-            form: "hyperbolic entropy q_δ",
-            why: "δ = 0: q_δ(x) diverges like |x|·ln(1/|δ|)/(2√η) (the ℓ¹ limit); use δ ≠ 0".into(),
-        });
+        return Err(q_singular());
     }
-    let ad = Float::with_val(p, delta.abs_ref());
-    let se = Float::with_val(p, eta.sqrt_ref());
-    let z = Float::with_val(p, &se * x) * 2u32 / &ad;
-    let ash = Float::with_val(p, z.asinh_ref());
-    let x2 = Float::with_val(p, x.square_ref());
-    let ex4 = Float::with_val(p, &x2 * eta) * 4u32;
-    let root = (Float::with_val(p, delta.square_ref()) + &ex4).sqrt();
-    let two_se = Float::with_val(p, &se * 2u32);
-    // √(δ² + 4ηx²) − |δ| = 4ηx²/(√(…) + |δ|), without cancellation.
-    let diff = ex4 / Float::with_val(p, &root + &ad);
-    let q = (Float::with_val(p, x * &ash) - diff / &two_se) / &two_se;
-    let q1 = Float::with_val(p, &ash / &two_se);
-    let q2 = root.recip();
-    Ok([q, q1, q2])
+    let w = |v: &Float| Float::with_val(p, v);
+    q_delta_of(&w(x), &w(delta), &w(eta)).map_err(|_| q_singular())
 }
 
-/// q_δ, q_δ′, q_δ″ in f64 (δ ≠ 0).
+fn q_singular() -> ExactError {
+    ExactError::Singular {
+        form: "hyperbolic entropy q_δ",
+        why: "δ = 0: q_δ(x) diverges like |x|·ln(1/|δ|)/(2√η) (the ℓ¹ limit); use δ ≠ 0".into(),
+    }
+}
+
+/// q_δ, q_δ′, q_δ″ in f64 (δ ≠ 0): [`q_delta_of`] in f64 (NaN at δ = 0).
 pub fn q_delta(x: f64, delta: f64, eta: f64) -> [f64; 3] {
-    let (ad, se) = (delta.abs(), eta.sqrt());
-    let ash = (2.0 * se * x / ad).asinh();
-    let root = delta.hypot(2.0 * se * x);
-    let diff = 4.0 * eta * x * x / (root + ad);
-    [(x * ash - diff / (2.0 * se)) / (2.0 * se), ash / (2.0 * se), 1.0 / root]
+    q_delta_of(&x, &delta, &eta).unwrap_or([f64::NAN; 3])
+}
+
+/// q_δ(x) = (x·asinh(2√η x/|δ|) − (√(δ² + 4ηx²) − |δ|)/(2√η))/(2√η), q_δ′ = asinh(2√η x/|δ|)/(2√η)
+/// and q_δ″ = 1/√(δ² + 4ηx²), written once for every scalar ([`Real`]; f64, MPFR, balls), with
+/// √(δ² + 4ηx²) − |δ| = 4ηx²/(√(δ² + 4ηx²) + |δ|) to avoid cancellation.
+///
+/// # Errors
+/// [`RealError`] at δ = 0 (or a ball δ containing 0).
+pub fn q_delta_of<S: Real>(x: &S, delta: &S, eta: &S) -> Result<[S; 3], RealError> {
+    let ad = abs_hint(delta);
+    let se = eta.sqrt_r()?;
+    let two_se = se.times(&se.real(2.0));
+    let ash = two_se.times(x).over(&ad)?.asinh_r();
+    let ex4 = x.times(x).times(eta).times(&x.real(4.0));
+    let root = delta.times(delta).plus(&ex4).sqrt_r()?;
+    let diff = ex4.over(&root.plus(&ad))?;
+    let q = x.times(&ash).minus(&diff.over(&two_se)?).over(&two_se)?;
+    let q1 = ash.over(&two_se)?;
+    let q2 = root.real(1.0).over(&root)?;
+    Ok([q, q1, q2])
 }

@@ -54,6 +54,8 @@ pub trait Real: Clone + std::fmt::Debug {
     fn ln_r(&self) -> Result<Self, RealError>;
     /// e^self.
     fn exp_r(&self) -> Self;
+    /// asinh self.
+    fn asinh_r(&self) -> Self;
     /// Whether the value (a ball's midpoint) is ≥ 0: chooses between formulas that are equal in
     /// exact arithmetic, never decides a result.
     fn nonneg_hint(&self) -> bool;
@@ -93,6 +95,9 @@ impl Real for f64 {
     }
     fn exp_r(&self) -> Self {
         self.exp()
+    }
+    fn asinh_r(&self) -> Self {
+        self.asinh()
     }
     fn nonneg_hint(&self) -> bool {
         *self >= 0.0
@@ -135,6 +140,9 @@ impl Real for Float {
     fn exp_r(&self) -> Self {
         Float::with_val(self.prec(), self.exp_ref())
     }
+    fn asinh_r(&self) -> Self {
+        Float::with_val(self.prec(), self.asinh_ref())
+    }
     fn nonneg_hint(&self) -> bool {
         *self >= 0
     }
@@ -168,11 +176,25 @@ impl Real for Ball {
     fn exp_r(&self) -> Self {
         self.exp()
     }
+    fn asinh_r(&self) -> Self {
+        self.asinh()
+    }
     fn nonneg_hint(&self) -> bool {
         !self.mid().is_sign_negative()
     }
     fn to_f64_r(&self) -> f64 {
         self.mid().to_f64()
+    }
+}
+
+/// |x| from the sign of the value (a ball's midpoint): exact negation. For a ball that contains 0
+/// this is not |x|; callers divide by the result, which then fails (a ball division by a ball
+/// containing 0 is an error), so no unproven value escapes.
+pub fn abs_hint<S: Real>(x: &S) -> S {
+    if x.nonneg_hint() {
+        x.clone()
+    } else {
+        x.real(0.0).minus(x)
     }
 }
 
