@@ -140,7 +140,7 @@ pub struct SingleNeuronCase {
     pub times: Vec<Num>,
 }
 
-/// λ-balanced two-layer linear network case (P2; `theory.md` §4): ŷ = W2·W1·x, loss
+/// λ-balanced two-layer linear network case (P2; `docs/theory.md` §4): ŷ = W2·W1·x, loss
 /// (1/2P)Σ‖W2W1x − y‖², flow τẆ = −∇L (τ = 1/learning rate).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LambdaBalancedCase {
@@ -192,12 +192,12 @@ pub struct DeepLinearCase {
     pub times: Vec<Num>,
 }
 
-/// Two-layer piecewise-linear case (P1 §5, `theory.md` §3): f(x) = aᵀσ(Wx), σ(z) = max(z, γz).
+/// Two-layer piecewise-linear case (P1 §5, `docs/theory.md` §3): f(x) = aᵀσ(Wx), σ(z) = max(z, γz).
 ///
 /// The loss is L = c·Σ_i (f(x_i) − y_i)² with c from the optional field `"loss"`:
 /// `"half-sum"` (c = ½, P1's theory and eqs. 9–10; the default), `"half-mean"` (c = 1/(2n),
 /// issue 6's problem R) or `"mean"` (c = 1/n, the seed code's Fig. 1 objective, whose time runs
-/// ×2/n relative to ½Σ; `theory.md` §5.1).
+/// ×2/n relative to ½Σ; `docs/theory.md` §5.1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PiecewiseLinearCase {
     /// Data rows x_i (n × d).

@@ -79,7 +79,7 @@ fn certified_bounds_hold_and_are_tight() {
                 }
                 actual = actual.max(err(&p["loss"], &x.loss)).max(err(&p["mu"], &x.mu));
                 // S(0, t) is certified too (a ball formula of the enclosed state), against the
-                // closed form's own kernel-distance formula (the wedge form of theory.md §1.5).
+                // closed form's own kernel-distance formula (the wedge form of docs/theory.md §1.5).
                 let kd_err = err(&p["kernel_distance"], &x.kernel_distance);
                 let kd_bound = p["err_bounds"]["kernel_distance"].as_f64().unwrap();
                 assert!(
@@ -377,7 +377,7 @@ fn mp_rows(m: &[Vec<lazyrich::num::decimal::Num>]) -> Vec<Float> {
 }
 
 /// The printed fields of a case at its times, from the 256-bit reference state θ(t): the model's
-/// formulas written out here (`theory.md`; `simulate`'s field list), drifts of conserved
+/// formulas written out here (`docs/theory.md`; `simulate`'s field list), drifts of conserved
 /// quantities at their exact value 0.
 fn reference_fields(case: &lazyrich::case::Case) -> Vec<Vec<(&'static str, Vec<Float>)>> {
     use lazyrich::case::Case;

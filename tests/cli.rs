@@ -33,7 +33,7 @@ fn exact_and_simulate_print_the_contract_fields() {
         assert!(p.get(k).is_some(), "exact point lacks {k}");
     }
     // δ = 0, η = 1, β* = (0,1), β0 = (−1,0): φ(t) = tanh(artanh φ0 + s t) with φ0 = 0, s = 1
-    // while μ > 0 (theory.md §1.4, the authors' balanced_theory) — an independent formula.
+    // while μ > 0 (docs/theory.md §1.4, the authors' balanced_theory) — an independent formula.
     let phi = p["phi"].as_f64().unwrap();
     assert!((phi - 20f64.tanh()).abs() < 1e-15, "{phi}");
     let p1 = &e["points"][1];

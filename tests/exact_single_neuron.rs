@@ -148,7 +148,7 @@ fn delta_conserved_by_the_closed_form_at_256_bits() {
     }
 }
 
-/// t → ∞: the closed form approaches the limit point of `theory.md` §1.4 (a∞, w∞ on the branch
+/// t → ∞: the closed form approaches the limit point of `docs/theory.md` §1.4 (a∞, w∞ on the branch
 /// sgn(c₊)). At t = 10⁴ the slowest rate (2λ₊ ≥ 0.08 in the catalog, large_down_25) leaves
 /// e^{−800}; the evaluation must not overflow there (e^{λ₊t} = e^{5·10⁵} in large_up_25).
 #[test]

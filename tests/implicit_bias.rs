@@ -1,5 +1,5 @@
 //! Implicit bias on low-rank data (P1 Thm 3.1, Thm B.10): the KKT solver against an independent
-//! closed form (one-dimensional null space, `theory.md` §1.7), against itself at higher precision,
+//! closed form (one-dimensional null space, `docs/theory.md` §1.7), against itself at higher precision,
 //! its KKT residual at working precision, its f64 bound against 256-bit solutions on random
 //! problems, and the δ → ±∞ limits.
 
@@ -8,7 +8,7 @@ use lazyrich::models::samples;
 use proptest::prelude::*;
 use rug::Float;
 
-/// P1 Fig. 4b (`theory.md` §1.8): X = [[0.5, 1]], y = 1.1, β0 = (0.4, 0.05), η = 1.
+/// P1 Fig. 4b (`docs/theory.md` §1.8): X = [[0.5, 1]], y = 1.1, β0 = (0.4, 0.05), η = 1.
 fn fig4b(delta: f64, eta_a: f64, eta_w: f64) -> KktProblem {
     let (a0, w0) = samples::init_from_beta0(&[0.4, 0.05], delta, eta_a, eta_w, 1.0);
     KktProblem::new(
@@ -20,7 +20,7 @@ fn fig4b(delta: f64, eta_a: f64, eta_w: f64) -> KktProblem {
     .unwrap()
 }
 
-/// The one-dimensional null-space formula of `theory.md` §1.7 (from the authors' notebook,
+/// The one-dimensional null-space formula of `docs/theory.md` §1.7 (from the authors' notebook,
 /// re-derived there), η = 1: β∞ = β_ols + α n̂.
 fn one_dim_formula(delta: f64) -> [f64; 2] {
     let x = [0.5f64, 1.0];

@@ -159,7 +159,7 @@ fn closed_form_rejects_bad_inputs() {
     assert!(LinearNetwork::new(&x, &DMatrix::zeros(2, 7), 3, 1.0).is_err());
 }
 
-/// Long times: the stable evaluation converges to the fixed point W2W1 → Σ̃_yx (theory.md §4.5,
+/// Long times: the stable evaluation converges to the fixed point W2W1 → Σ̃_yx (docs/theory.md §4.5,
 /// thesis Thm 4.1.2) with no loss of digits, where a one-shot evaluation overflows.
 #[test]
 fn long_time_limit_is_task() {
@@ -230,7 +230,7 @@ proptest! {
     }
 }
 
-/// λ-balance is conserved along simulated flows (theory.md §4.2): drift ≤ 1e-9 at rtol 1e-12.
+/// λ-balance is conserved along simulated flows (docs/theory.md §4.2): drift ≤ 1e-9 at rtol 1e-12.
 #[test]
 fn balance_is_conserved_along_flow() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
@@ -405,7 +405,7 @@ mod mp {
     }
 }
 
-/// The Kronecker NTK (theory.md §4.1) equals J Jᵀ with J the analytic Jacobian of the outputs
+/// The Kronecker NTK (docs/theory.md §4.1) equals J Jᵀ with J the analytic Jacobian of the outputs
 /// (row o·P + n) with respect to (W1, W2), and J is itself checked by central differences.
 /// Both are sums of O(1) products: agreement to 1e-12 relative; FD agreement to 1e-7.
 #[test]
@@ -512,7 +512,7 @@ fn network_function_depends_on_abs_lambda_only() {
 }
 
 /// Singular values of W2W1(t) for a task-aligned init = the per-mode closed form
-/// (theory.md §4.5, P1 §1.4 with d = 1): two different formulas, agreement to 1e-12 relative,
+/// (docs/theory.md §4.5, P1 §1.4 with d = 1): two different formulas, agreement to 1e-12 relative,
 /// and at t → ∞ both give the task's singular values.
 #[test]
 fn aligned_modes_follow_scalar_closed_form() {

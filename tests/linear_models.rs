@@ -166,7 +166,7 @@ proptest! {
 }
 
 /// Theorem 4.2's right-hand side equals −η_a WᵀW G − η_w G AᵀA at an isotropic point: the
-/// parameter-space form of β̇ (`theory.md` §2.1), an independent formula.
+/// parameter-space form of β̇ (`docs/theory.md` §2.1), an independent formula.
 #[test]
 fn theorem42_rhs_equals_parameter_space_beta_dot_at_isotropic_points() {
     for (d, c, h, delta, seed) in [
@@ -293,7 +293,7 @@ fn theorem42_matches_parameter_flow_in_every_regime_non_whitened() {
 
 #[test]
 fn theorem42_violated_width_controls_differ() {
-    // δ < 0 with h = 2 < d = 3 and δ > 0 with h = 1 < c = 2 (theory.md §2.4 "negative controls").
+    // δ < 0 with h = 2 < d = 3 and δ > 0 with h = 1 < c = 2 (docs/theory.md §2.4 "negative controls").
     for (d, c, h, delta, seed) in [(3, 2, 2, -1.0, 31u64), (3, 2, 1, 1.0, 32)] {
         let s = setup(d, c, h, 8, delta, 1.0, 1.0, seed);
         let (rel, _) = compare(&s, 5.0, false);

@@ -1,4 +1,4 @@
-//! Teacher–student sweeps (P1 Fig. 1, `theory.md` §3.2): symmetrised initialisation through the
+//! Teacher–student sweeps (P1 Fig. 1, `docs/theory.md` §3.2): symmetrised initialisation through the
 //! model, shard/resume/merge through the CLI, and the t = 0 numbers against independent
 //! computations.
 

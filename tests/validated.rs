@@ -697,7 +697,7 @@ proptest! {
     /// Single neuron through the saddle passage of the issue: X = I, y = (1, 0), a0 = 0.01,
     /// w0 = (w1, 1.04), η = 1 (δ ≈ −1.08), started 10^−k (k ∈ 3 … 9, either side) from the surface
     /// that separates the basins of a(∞) > 0 and a(∞) < 0, η_a w0ᵀβ* + a0(δ + K)/2 = 0 with
-    /// K = √(δ² + 4‖β*‖²) (`theory.md`, basin), solved for w1 by bisection in f64 and printed to 13
+    /// K = √(δ² + 4‖β*‖²) (`docs/theory.md`, basin), solved for w1 by bisection in f64 and printed to 13
     /// digits; times to t = 25. Against the closed form at 2p + 64 bits. The passage amplifies the
     /// initial widths by at most e^{λ₊t} (λ₊ = (δ + K)/2 ≈ 0.6, the unstable rate at the saddle),
     /// which the width budget allows for.

@@ -387,7 +387,7 @@ pub fn report_files() -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-/// P1 Fig. 1a (settings of `theory.md` §3.2): d = 2, h = 50, n = 20, the four (τ, δ).
+/// P1 Fig. 1a (settings of `docs/theory.md` §3.2): d = 2, h = 50, n = 20, the four (τ, δ).
 fn fig1a_file() -> Result<(String, String)> {
     let (rtol, atol) = (FIG1A_RTOL, FIG1A_RTOL * 1e-2);
     let opts = FlowOptions::new(Method::Tsit45).with_tol(rtol, atol);

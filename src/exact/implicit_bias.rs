@@ -2,7 +2,7 @@
 //! gradient flow converges to, as the solution of a KKT system, solved by Newton's method in f64
 //! and at any precision (MPFR).
 //!
-//! **Single neuron, P1 Thm 3.1** (`theory.md` §1.7, stated for η_a = η_w = 1): if β(t) ≠ 0 for all
+//! **Single neuron, P1 Thm 3.1** (`docs/theory.md` §1.7, stated for η_a = η_w = 1): if β(t) ≠ 0 for all
 //! t and Xβ(∞) = y, then β(∞) = argmin Ψ_δ(β) − ∇Ψ_δ(β0)ᵀβ s.t. Xβ = y, with
 //! ∇Ψ_δ(β) = √(κ − δ)·β/‖β‖, κ = √(δ² + 4‖β‖²). Hence the KKT system
 //!
@@ -16,7 +16,7 @@
 //! out of the KKT system, so the same system holds with 4‖β‖² replaced by 4η_aη_w‖β‖². The
 //! catalog checks this against flows with η_a ≠ η_w (`IB-KKT`).
 //!
-//! **Deep nets, P1 Thm B.10** (`theory.md` §2.6): depth L+1, c = 1, square width, isotropic
+//! **Deep nets, P1 Thm B.10** (`docs/theory.md` §2.6): depth L+1, c = 1, square width, isotropic
 //! initialisation in the limit δ → 0: β(∞) = argmin ((L+1)/(L+2))‖β‖^{(L+2)/(L+1)} −
 //! ‖β0‖^{−L/(L+1)}β0ᵀβ s.t. Xβ = y, i.e. the KKT system above with ∇Q(β) = ‖β‖^{1/(L+1)}·β̂.
 //! For L = 1 this is Thm 3.1 at δ = 0 up to the factor √2.
@@ -37,7 +37,7 @@
 //! [`mp::two_precision_bound_mp`]), each solve iterated until its Newton step is below 2^{−p/2}‖β‖ (error ≈ step² ≈ 2^{−p}) and
 //! then two more steps.
 //!
-//! **δ → ±∞ limits** (`theory.md` §1.7): δ → +∞ gives the lazy interpolant closest to β0,
+//! **δ → ±∞ limits** (`docs/theory.md` §1.7): δ → +∞ gives the lazy interpolant closest to β0,
 //! β0 − X⁺(Xβ0 − y); δ → −∞ gives cβ0 with c = (Xβ0)ᵀy/‖Xβ0‖², an interpolant only when
 //! y ∈ span(Xβ0) (n = 1) and c > 0. Both are approached at rate O(δ⁻²) [derived here]: the
 //! relative deviation of g/r (δ > 0), resp. of g (δ < 0), from its δ-limit is η‖β‖²/(2δ²) + O(δ⁻⁴).

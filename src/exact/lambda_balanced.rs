@@ -1,5 +1,5 @@
 //! Closed form of QQᵀ(t) for λ-balanced two-layer linear networks, in f64 (P2 Lemma 4.1 /
-//! Thm 4.3; `theory.md` §4.3–4.4, the F⁻¹-free generic form).
+//! Thm 4.3; `docs/theory.md` §4.3–4.4, the F⁻¹-free generic form).
 //!
 //! With Q = [W1ᵀ; W2] ∈ R^{(d_i+d_o)×h}, whitened data (Σ̃_xx = XXᵀ/P = I) and
 //! W2ᵀW2 − W1W1ᵀ = λI_h, QQᵀ solves the matrix Riccati equation
@@ -7,7 +7,7 @@
 //!
 //! QQᵀ(t) = e^{Fs} Q0 [I_h + Q0ᵀ J(s) Q0]⁻¹ Q0ᵀ e^{Fs},  s = t/τ,  J(s) = ∫₀ˢ e^{2Fu} du
 //!
-//! (`theory.md` §4.4 [R: thesis Thm 2.2.4; D: F⁻¹-free]). F is symmetric: F = V diag(f) Vᵀ once,
+//! (`docs/theory.md` §4.4 [R: thesis Thm 2.2.4; D: F⁻¹-free]). F is symmetric: F = V diag(f) Vᵀ once,
 //! so e^{Fs} = V diag(e^{f s}) Vᵀ and J(s) = V diag(expm1(2fs)/(2f)) Vᵀ (= s for f = 0: λ = 0 and
 //! d_i ≠ d_o make F singular, which this form does not mind).
 //!
@@ -93,7 +93,7 @@ pub enum LbError {
     },
 }
 
-/// The F matrix of `theory.md` §4.3 (size (d_i+d_o)², symmetric).
+/// The F matrix of `docs/theory.md` §4.3 (size (d_i+d_o)², symmetric).
 pub fn f_matrix(syx: &DMatrix<f64>, lambda: f64) -> DMatrix<f64> {
     let (d_o, d_i) = (syx.nrows(), syx.ncols());
     let n = d_i + d_o;
@@ -322,7 +322,7 @@ fn sym_fn(x: &DMatrix<f64>, f: impl Fn(f64) -> f64) -> DMatrix<f64> {
 }
 
 /// (W1ᵀW1, W2W2ᵀ) as functions of the network function W = W2W1 alone, for d_i = h = d_o
-/// (`theory.md` §4.5, thesis Thm 4.1.1): W1ᵀW1 = (√(λ²I + 4WᵀW) − λI)/2 and
+/// (`docs/theory.md` §4.5, thesis Thm 4.1.1): W1ᵀW1 = (√(λ²I + 4WᵀW) − λI)/2 and
 /// W2W2ᵀ = (√(λ²I + 4WWᵀ) + λI)/2. The smaller branch is evaluated as 2x/(√(λ²+4x) + |λ|) on
 /// eigenvalues x, free of cancellation for large |λ|.
 ///
@@ -347,7 +347,7 @@ pub fn representations_of_function(w: &DMatrix<f64>, lambda: f64) -> (DMatrix<f6
     )
 }
 
-/// Converged representations (thesis Thm 4.1.2, `theory.md` §4.5): W2W1 → Σ̃_yx, so
+/// Converged representations (thesis Thm 4.1.2, `docs/theory.md` §4.5): W2W1 → Σ̃_yx, so
 /// W1ᵀW1 → (√(λ²I + 4Σ̃ᵀΣ̃) − λI)/2 and W2W2ᵀ → (√(λ²I + 4Σ̃Σ̃ᵀ) + λI)/2 (square networks,
 /// see [`representations_of_function`]).
 pub fn converged_representations(syx: &DMatrix<f64>, lambda: f64) -> (DMatrix<f64>, DMatrix<f64>) {
@@ -355,7 +355,7 @@ pub fn converged_representations(syx: &DMatrix<f64>, lambda: f64) -> (DMatrix<f6
 }
 
 /// The shallow (linear-regression) limit |λ| → ∞ with time rescaled by |λ| (thesis Thm 4.2.3,
-/// `theory.md` §4.5): W(t) = Σ̃_yx + (W(0) − Σ̃_yx)·e^{−|λ|t/τ}.
+/// `docs/theory.md` §4.5): W(t) = Σ̃_yx + (W(0) − Σ̃_yx)·e^{−|λ|t/τ}.
 ///
 /// Deviation of the λ-balanced square network from it \[D\]: τẆ = B(WWᵀ)G + GB(WᵀW) + |λ|G with
 /// G = Σ̃_yx − W and 0 ≤ B(X) = (√(λ²I + 4X) − |λ|I)/2 ≤ X/|λ|, so E = W − W_shallow obeys
@@ -397,9 +397,9 @@ pub fn check_balanced(w1: &DMatrix<f64>, w2: &DMatrix<f64>) -> Result<f64, LbErr
     }
 }
 
-/// Strength a(t) of one task-aligned mode (`theory.md` §4.5, thesis Thm 3.2.1): with
+/// Strength a(t) of one task-aligned mode (`docs/theory.md` §4.5, thesis Thm 3.2.1): with
 /// W1 = R diag(c) Ṽᵀ, W2 = Ũ diag(d) Rᵀ, the mode a = c·d obeys τȧ = √(λ² + 4a²)(s − a), the
-/// P1 single-neuron flow with φ ≡ 1. Its closed form is `theory.md` §1.4 with d = 1, a0 → d(0),
+/// P1 single-neuron flow with φ ≡ 1. Its closed form is `docs/theory.md` §1.4 with d = 1, a0 → d(0),
 /// w0 → c(0), β* → s, δ → λ, η = 1, time t/τ \[D\], evaluated overflow-free by dividing by
 /// e^{λ₊ t} (λ₊ = (λ + K)/2 > 0, K = √(λ² + 4s²)).
 ///

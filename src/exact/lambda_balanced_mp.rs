@@ -1,5 +1,5 @@
 //! The λ-balanced closed form of QQᵀ(t) at arbitrary precision (MPFR via `rug`; P2 Lemma 4.1 /
-//! Thm 4.3, `theory.md` §4.3–4.4).
+//! Thm 4.3, `docs/theory.md` §4.3–4.4).
 //!
 //! Same formula and the same exact semigroup stepping as the f64 version
 //! ([`super::lambda_balanced`], whose module doc has the derivation): F is diagonalised once by
@@ -222,7 +222,7 @@ fn transpose(a: &MatMp) -> MatMp {
     }
 }
 
-/// The F matrix (`theory.md` §4.3) at `prec`.
+/// The F matrix (`docs/theory.md` §4.3) at `prec`.
 pub fn f_matrix_mp(syx: &MatMp, lambda: &Float, prec: u32) -> MatMp {
     let (d_o, d_i) = (syx.rows, syx.cols);
     let n = d_i + d_o;
@@ -452,7 +452,7 @@ impl ClosedFormMp {
 
     /// max over entries of |τ·dP/dt − (FP + PF − P²)| at time `t`, with dP/dt by a central
     /// difference of step 2^(−prec/4) (truncation ~2^(−prec/2)·|P'''|, rounding ~2^(−3prec/4)):
-    /// a check of the closed form against the Riccati ODE it claims to solve (`theory.md` §4.3).
+    /// a check of the closed form against the Riccati ODE it claims to solve (`docs/theory.md` §4.3).
     ///
     /// # Errors
     /// [`LbError::Times`] when t − step < 0.

@@ -1,6 +1,6 @@
 //! Wide two-layer linear nets with whitened data and task-aligned initialisation: decoupled modes,
 //! each with the single-neuron closed form; and the hyperbolic-entropy potential q_δ of the
-//! mirror flow (P1 Thm B.6, `theory.md` §2.5) at any precision.
+//! mirror flow (P1 Thm B.6, `docs/theory.md` §2.5) at any precision.
 //!
 //! **Reduction** [derived here]. Let XᵀX = I_d, β* = XᵀY = Σ_{i≤k} s_i u_i v_iᵀ (k = min(d, c),
 //! distinct s_i > 0), and let the initialisation be task-aligned: W0 = Σ_i w_i q_i u_iᵀ and
@@ -11,7 +11,7 @@
 //! ȧ_i = −η_a w_i (a_i w_i − s_i),    ẇ_i = −η_w a_i (a_i w_i − s_i),
 //! ```
 //!
-//! the single neuron of `theory.md` §1.3 with d = 1, X = \[1\], y = s_i, conserved
+//! the single neuron of `docs/theory.md` §1.3 with d = 1, X = \[1\], y = s_i, conserved
 //! δ_i = η_w a_i² − η_a w_i² (Δ = Σ δ_i q_i q_iᵀ; isotropy Δ = δI is not needed for the closed
 //! form). Hence β(t) = Σ_i a_i(t) w_i(t) u_i v_iᵀ, with (a_i, w_i)(t) from
 //! [`crate::exact::single_neuron`] (f64) or [`crate::exact::single_neuron_mp`] (MPFR), and

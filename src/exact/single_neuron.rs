@@ -1,4 +1,4 @@
-//! Single-neuron closed form in f64 (`theory.md` §1.4, derived there and verified to 50 digits).
+//! Single-neuron closed form in f64 (`docs/theory.md` §1.4, derived there and verified to 50 digits).
 //!
 //! Assumes whitened data, XᵀX = I_d, so that β* = Xᵀy. With s = ‖β*‖, p0 = w0ᵀβ*,
 //! δ = η_w a0² − η_a‖w0‖², K = √(δ² + 4η_aη_w s²), λ± = (δ ± K)/2 and g(t) = √(1 + 2η_w I2(t)):
@@ -23,7 +23,7 @@
 //! cancellation of η_w a0² − η_a‖w0‖² is in the *inputs* (it fixes δ; the formula never forms it
 //! again), and λ± are formed without cancellation. The one amplification is
 //! κ = [`ClosedForm::condition`], the cancellation in c± = ∓(η_a p0 + a0 λ±)/K: it is large
-//! only near the separating surface of the two basins (`theory.md` §1.3), where the exact
+//! only near the separating surface of the two basins (`docs/theory.md` §1.3), where the exact
 //! solution itself is that sensitive to its inputs (the time spent near the saddle depends on
 //! c₊), so no evaluation in binary64 can do better.
 
@@ -50,7 +50,7 @@ pub(crate) fn em(lambda: f64, t: f64) -> f64 {
     }
 }
 
-/// The t → ∞ limit of the flow (`theory.md` §1.4) and its basin.
+/// The t → ∞ limit of the flow (`docs/theory.md` §1.4) and its basin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limit {
     /// sgn(c₊): which branch of the hyperbola of minima the flow reaches (0 on the separatrix).

@@ -1,7 +1,7 @@
 //! Rigorous single-neuron closed form: every value is a ball ([`crate::num::ball::Ball`]) that
 //! provably contains the exact value for the decimal inputs.
 //!
-//! Equation: the linearised closed form of `theory.md` §1.4 (derived there; agrees with the
+//! Equation: the linearised closed form of `docs/theory.md` §1.4 (derived there; agrees with the
 //! paper's Riccati/Bernoulli route, P1 §3 / App. A.2 as reconstructed in §1.2–1.4):
 //! with λ± = (δ ± K)/2, K = √(δ² + 4η_aη_w s²), s = ‖β*‖, p0 = w0ᵀβ*,
 //! c₊ = (η_a p0 + a0λ₊)/K, c₋ = −(η_a p0 + a0λ₋)/K and m± = expm1(λ± t),
@@ -18,7 +18,7 @@
 //! singularity. The exponentials use [`ExpTable`] (tables built once in [`ClosedFormBall::new`],
 //! `num::ball_exp`), which returns the same kind of enclosure as MPFR's `Ball::expm1` faster.
 //!
-//! Kernel distance S(0,t) (`theory.md` §1.5) as the sum of non-negative terms of
+//! Kernel distance S(0,t) (`docs/theory.md` §1.5) as the sum of non-negative terms of
 //! [`super::single_neuron_mp::kernel_distance_mp`], with the wedge term hoisted:
 //! w0 ∧ w(t) = (η_w I1/g)·(w0 ∧ β*). Loss L = ½(‖y − Xβ*‖² + ‖β − β*‖²).
 //!
@@ -346,7 +346,7 @@ impl ClosedFormBall {
         &self.delta
     }
 
-    /// c₊ = (η_a p0 + a0λ₊)/K enclosed: its sign is the sign of a(t) as t → ∞ (`theory.md` §1.3).
+    /// c₊ = (η_a p0 + a0λ₊)/K enclosed: its sign is the sign of a(t) as t → ∞ (`docs/theory.md` §1.3).
     pub fn c_plus(&self) -> &Ball {
         &self.cp
     }
@@ -621,7 +621,7 @@ impl ClosedFormBall {
             l2 = l2.add(&bi.sub(bs).sqr());
         }
         let loss = self.half_resid0.add(&l2.mul_pow2(-1));
-        // Kernel distance (`theory.md` §1.5): x = η_w a², y = η_a‖w‖².
+        // Kernel distance (`docs/theory.md` §1.5): x = η_w a², y = η_a‖w‖².
         let xt = self.eta_w.mul(&a.sqr());
         let yt = self.eta_a.mul(&wn.sqr());
         let nt = norm_m(&xt, &yt, self.d).map_err(rig)?;

@@ -1,27 +1,27 @@
 //! Single-neuron closed form at arbitrary precision (MPFR via `rug`), by two routes.
 //!
-//! Both assume whitened data (XᵀX = I, `theory.md` §1.3) and take every input as decimal text,
+//! Both assume whitened data (XᵀX = I, `docs/theory.md` §1.3) and take every input as decimal text,
 //! parsed exactly at the working precision p. Every value comes with an error bound obtained by
 //! repeating the evaluation at p + 64 bits ([`crate::num::mp::two_precision_bound`]): an
 //! honest estimate, not a proof (issue 3 adds rigorous enclosures).
 //!
-//! **Linearised route** ([`Form::Linearised`], `theory.md` §1.4): with g(t) = √(1 + 2η_w I2),
+//! **Linearised route** ([`Form::Linearised`], `docs/theory.md` §1.4): with g(t) = √(1 + 2η_w I2),
 //! A = c₊e^{λ₊t} + c₋e^{λ₋t}, a = A/g, w = (w0 + η_w I1 β*)/g, where I1 = ∫A and I2 = ∫A²
 //! are sums of (e^{λt} − 1)/λ terms written through `expm1`. No singular points.
 //!
-//! **Paper's route** ([`Form::Hyperbolic`], P1 §3 / App. A.2 as reconstructed in `theory.md`
+//! **Paper's route** ([`Form::Hyperbolic`], P1 §3 / App. A.2 as reconstructed in `docs/theory.md`
 //! §1.2–§1.4): the Riccati variable ν = wᵀβ*/a,
 //! ν(t) = (−δ + K tanh(Kt/2 + c))/(2η_a), tanh c = z = (δ + 2η_aν0)/K, evaluated as
 //! tanh(x + c) = (sinh x + z cosh x)/(cosh x + z sinh x), which is also the value of the
 //! complex-artanh branch the authors' notebook uses when |z| > 1; then the Bernoulli equation for
 //! u = a⁻²: u̇ = −2(δ + η_aν)u + 2η_w, solved with the integrating factor
 //! e^{h} = e^{δt/2}(cosh x + z sinh x); the component of w orthogonal to β* decays by the same
-//! factor; and μ from the hyperbolic coordinates of (a, ‖w‖) (`theory.md` §1.2):
+//! factor; and μ from the hyperbolic coordinates of (a, ‖w‖) (`docs/theory.md` §1.2):
 //! μ = |δ| sinh(2θ)/(2√(η_aη_w)). Singular points are reported, not evaluated: a0 = 0 (ν0 is
 //! infinite), a(t) = 0 (pole of ν), β* = 0 and K = 0.
 //!
 //! Quantities: a, w, β = a w, μ = a‖w‖, φ = wᵀβ*/(‖w‖‖β*‖), the kernel distance S(0,t)
-//! (`theory.md` §1.5, with a_t — not the seed notebook's a0) and the loss
+//! (`docs/theory.md` §1.5, with a_t — not the seed notebook's a0) and the loss
 //! L = ½(‖β − β*‖² + ‖y − Xβ*‖²) (exact for whitened X, no cancellation near convergence).
 
 use super::ExactError;
@@ -501,7 +501,7 @@ impl ClosedFormMp {
     }
 }
 
-/// S(0,t) = ½‖M̂0 − M̂t‖²_F for whitened X (`theory.md` §1.5), with M = η_w a² I + η_a wwᵀ and
+/// S(0,t) = ½‖M̂0 − M̂t‖²_F for whitened X (`docs/theory.md` §1.5), with M = η_w a² I + η_a wwᵀ and
 /// M̂ = M/‖M‖_F, written as a sum of non-negative terms:
 /// ‖D‖² = (d−1)Δα² + (Δα + Δν)² + 2‖u0 ∧ ut‖², α = η_w a²/‖M‖, u = √(η_a/‖M‖) w, Δν = ‖u0‖² − ‖ut‖².
 pub fn kernel_distance_mp(

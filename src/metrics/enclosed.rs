@@ -133,7 +133,7 @@ pub fn linear<S: TaylorScalar>(jet: &LinearJet<S>, theta: &[S]) -> Vec<Quantity<
     ]
 }
 
-/// The conserved matrices of a linear network (P1 App. B; `theory.md` §2.6), for consecutive
+/// The conserved matrices of a linear network (P1 App. B; `docs/theory.md` §2.6), for consecutive
 /// layers l = 0 … K−2: Q_l = η_l B_{l+1}B_{l+1}ᵀ − η_{l+1} B_lᵀB_l (h_{l+1}² entries each,
 /// row-major, concatenated; h_l = `dims\[l\]`), at θ laid out as in the case files: hidden
 /// layers W_l = B_lᵀ (h_{l+1}×h_l), the last A = B_{K−1} (h_{K−1}×h_K), row-major. For the wide
@@ -169,7 +169,7 @@ pub fn linear_conserved<S: TaylorScalar>(dims: &[usize], etas: &[S], theta: &[S]
 }
 
 /// δ_k = η_w a_k² − η_a‖w_k‖² of every neuron of a two-layer net f(x) = Σ_k a_kσ(w_kᵀx)
-/// (P1 §5; conserved through every activation switch, `theory.md` §3), at θ = (W (h×d), a (h))
+/// (P1 §5; conserved through every activation switch, `docs/theory.md` §3), at θ = (W (h×d), a (h))
 /// row-major, for any number type.
 pub fn piecewise_deltas<S: TaylorScalar>((h, d): (usize, usize), eta_a: &S, eta_w: &S, theta: &[S]) -> Vec<S> {
     let (w, a) = theta.split_at(h * d);

@@ -1,4 +1,4 @@
-//! Observables of two-layer linear networks (P2; `theory.md` §4.1).
+//! Observables of two-layer linear networks (P2; `docs/theory.md` §4.1).
 //!
 //! - NTK (thesis eq. 4.1, S5 `get_ntk`): K = I_{d_o} ⊗ XᵀW1ᵀW1X + W2W2ᵀ ⊗ XᵀX, (d_o·P)×(d_o·P),
 //!   output-major ordering (row o·P + n is output o of sample n). This is the unweighted kernel

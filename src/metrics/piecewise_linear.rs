@@ -1,4 +1,4 @@
-//! Observables of the two-layer piecewise-linear network (P1 §5, Fig. 1; `theory.md` §3.2).
+//! Observables of the two-layer piecewise-linear network (P1 §5, Fig. 1; `docs/theory.md` §3.2).
 //!
 //! - **Test loss** [`test_loss`]: mean of (f(x) − y)² over held-out points, as the seed code's
 //!   `utils.py` (no ½, 1/m: independent of the training [`LossScale`](crate::models::piecewise_linear::LossScale)).
@@ -6,10 +6,10 @@
 //!   training set, computed as ½‖K0/‖K0‖ − Kt/‖Kt‖‖²_F (a sum of squares: small S keeps its
 //!   relative accuracy). Two kernels, chosen by [`Kernel`] and named in every table:
 //!   - [`Kernel::Ntk`], the η-weighted NTK of the gradient flow, K = J diag(η) Jᵀ =
-//!     Σ_k c_ki x_iᵀM_k x_j c_kj (P1 §5, `theory.md` §3.1), i.e.
+//!     Σ_k c_ki x_iᵀM_k x_j c_kj (P1 §5, `docs/theory.md` §3.1), i.e.
 //!     K = η_a SSᵀ + η_w (XXᵀ)∘(C diag(a²) Cᵀ) with S = σ(XWᵀ), C = σ'(XWᵀ) (n×h);
 //!   - [`Kernel::Unweighted`], K = ΦΦᵀ with Φ_i = [σ(Wx_i), (a⊙σ'(Wx_i))⊗x_i], the seed code's
-//!     kernel (`theory.md` §3.2): the same formula with η_a = η_w = 1.
+//!     kernel (`docs/theory.md` §3.2): the same formula with η_a = η_w = 1.
 //! - **Hamming distance** [`hamming`]: Σ_k (1/n)Σ_i 1[sign(w_k(t)ᵀx_i) ≠ sign(w_k(0)ᵀx_i)]
 //!   (seed code; `sign` as `torch.sign`, with sign(0) = 0, so a pre-activation landing exactly
 //!   on 0 counts as a change from ±).

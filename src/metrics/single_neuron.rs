@@ -1,8 +1,8 @@
-//! Observables of the single neuron f(x) = a·wᵀx (P1 §3; `theory.md` §1.3, §1.5).
+//! Observables of the single neuron f(x) = a·wᵀx (P1 §3; `docs/theory.md` §1.3, §1.5).
 //!
 //! - β = a w, μ = a‖w‖, φ = wᵀβ*/(‖w‖‖β*‖) with β* = Xᵀy (the cosine of §1.3; for non-whitened X
 //!   it is still defined with Xᵀy).
-//! - NTK K = X M Xᵀ with M = η_w a² I + η_a w wᵀ (P1 §3, `theory.md` §1.5), and the kernel
+//! - NTK K = X M Xᵀ with M = η_w a² I + η_a w wᵀ (P1 §3, `docs/theory.md` §1.5), and the kernel
 //!   distance S(0,t) = 1 − ⟨K0,Kt⟩_F/(‖K0‖_F‖Kt‖_F) (Fort et al. 2020), computed as
 //!   S = ½‖K̂0 − K̂t‖²_F = ½ tr(D G D G) with D = M0/‖K0‖ − Mt/‖Kt‖, G = XᵀX: a sum of squares,
 //!   so small S (lazy regime) keeps its relative accuracy instead of drowning in the rounding

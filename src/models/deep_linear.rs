@@ -1,9 +1,9 @@
-//! Deep linear network f(x) = Aᵀ W_L ⋯ W_1 x (P1 §4 and App. B; `theory.md` §2.1, §2.6).
+//! Deep linear network f(x) = Aᵀ W_L ⋯ W_1 x (P1 §4 and App. B; `docs/theory.md` §2.1, §2.6).
 //!
 //! Layers, first layer first: W_1 ∈ R^{h_1×d}, W_l ∈ R^{h_l×h_{l−1}}, and A ∈ R^{h_L×c} last
 //! (the output layer, stored h×c as in P1's f(x) = AᵀWx). θ is the concatenation of the layers,
 //! each row-major. The network function is β = W_1ᵀ⋯W_Lᵀ A ∈ R^{d×c}, the loss
-//! L = ½‖Xβ − Y‖²_F (no 1/n, `theory.md` §5.1), with X ∈ R^{n×d} (rows x_i) and Y ∈ R^{n×c}.
+//! L = ½‖Xβ − Y‖²_F (no 1/n, `docs/theory.md` §5.1), with X ∈ R^{n×d} (rows x_i) and Y ∈ R^{n×c}.
 //! Each layer k has its own learning rate η_k; the flow is θ̇_k = −η_k ∇_{θ_k} L. X need not be
 //! whitened.
 //!
@@ -13,7 +13,7 @@
 //! rule through P_k, S_k and G, with dG = XᵀX dβ); the Hessian is assembled column by column
 //! from exact Hessian-vector products (no finite differences).
 //!
-//! **Conserved quantities** (`theory.md` §2.6, derived there; checked numerically in
+//! **Conserved quantities** (`docs/theory.md` §2.6, derived there; checked numerically in
 //! `tests/linear_models.rs`). With N_k the layers in forward orientation (N_k = W_k, N_K = Aᵀ),
 //! for each consecutive pair η_k N_{k+1}ᵀN_{k+1} − η_{k+1} N_k N_kᵀ is constant along the flow.
 //! For two layers (W, A) with rates (η_w, η_a) this is Δ = η_w AAᵀ − η_a WWᵀ (P1 App. B).
@@ -547,7 +547,7 @@ pub enum DeepInitError {
     /// squared singular value.
     #[error(
         "conserved matrix Q_{pair} = δ·I with δ = {delta} is infeasible for dims {dims:?}: {reason} \
-         (theory.md §2.3 and §2.6); choose another sign of δ, δ = 0, or other widths"
+         (docs/theory.md §2.3 and §2.6); choose another sign of δ, δ = 0, or other widths"
     )]
     Infeasible {
         /// The pair index l (1-based: Q_l couples layers l and l+1).
@@ -566,7 +566,7 @@ pub enum DeepInitError {
 
 /// Layers (first first, A last, as lists of rows) whose conserved matrices are
 /// Q_l = η_l N_{l+1}ᵀN_{l+1} − η_{l+1} N_lN_lᵀ = δ_l I_{h_l} for every consecutive pair
-/// l = 1, …, K−1 (N_l = W_l, N_K = Aᵀ; `theory.md` §2.6), the deep analogue of the isotropic
+/// l = 1, …, K−1 (N_l = W_l, N_K = Aᵀ; `docs/theory.md` §2.6), the deep analogue of the isotropic
 /// two-layer initialisation (§2.3).
 ///
 /// **Feasibility** (necessary): δ_l > 0 makes η_l N_{l+1}ᵀN_{l+1} = δ_l I + η_{l+1}N_lN_lᵀ ≻ 0,

@@ -1,17 +1,17 @@
-//! Two-layer linear network ŷ = W2·W1·x and λ-balanced initialisation (P2; `theory.md` §4.1–4.2).
+//! Two-layer linear network ŷ = W2·W1·x and λ-balanced initialisation (P2; `docs/theory.md` §4.1–4.2).
 //!
 //! - W1 ∈ R^{h×d_i}, W2 ∈ R^{d_o×h}; data X ∈ R^{d_i×P} (columns are samples), Y ∈ R^{d_o×P}.
-//! - Loss L = (1/2P) Σ_n ‖W2W1x_n − y_n‖² (P2 / S5 convention, `theory.md` §5.1).
+//! - Loss L = (1/2P) Σ_n ‖W2W1x_n − y_n‖² (P2 / S5 convention, `docs/theory.md` §5.1).
 //! - Flow τẆ = −∇L, i.e. every parameter has learning rate 1/τ (τ = 1/lr).
 //! - With Σ̃_xx = XXᵀ/P, Σ̃_yx = YXᵀ/P, W = W2W1 and G = ∂L/∂W = WΣ̃_xx − Σ̃_yx:
 //!   ∇_{W1}L = W2ᵀG, ∇_{W2}L = GW1ᵀ; the Hessian-vector product along (V1, V2) is
 //!   (V2ᵀG + W2ᵀ dG, dG W1ᵀ + G V1ᵀ) with dG = (V2W1 + W2V1)Σ̃_xx.
-//! - Conserved: W2ᵀW2 − W1W1ᵀ (`theory.md` §4.2, thesis Thm 2.2.1); λ-balanced means it equals λI_h.
+//! - Conserved: W2ᵀW2 − W1W1ᵀ (`docs/theory.md` §4.2, thesis Thm 2.2.1); λ-balanced means it equals λI_h.
 //!   Sign: λ > 0 ⇔ the output layer is larger (P1 "upstream").
 //!
 //! θ is packed as W1 row-major, then W2 row-major.
 //!
-//! **λ-balanced initialisation** (P2 Algorithm 1, `theory.md` §4.2): from a target product
+//! **λ-balanced initialisation** (P2 Algorithm 1, `docs/theory.md` §4.2): from a target product
 //! W2W1 = U S Vᵀ and a random orthogonal R ∈ R^{h×h}, W1 = R·[c_k v_kᵀ] and W2 = [d_k u_k]·Rᵀ with
 //! c_k d_k = s_k and d_k² − c_k² = λ, i.e. d_k² = (√(λ²+4s²)+λ)/2, c_k² = (√(λ²+4s²)−λ)/2 (the
 //! smaller of the two is computed as s/larger, free of cancellation). Hidden directions beyond the

@@ -4,7 +4,7 @@
 //! - [`jacobi_svd_right`]: one-sided (Hestenes) Jacobi SVD. For A ∈ R^{m×n} it finds an
 //!   orthogonal V ∈ R^{n×n} with the columns of A·V mutually orthogonal, so A = U Σ Vᵀ with
 //!   σ_j = ‖(AV)_j‖. It works on A itself, never on AᵀA, so small singular values keep their
-//!   relative accuracy (Demmel & Veselić 1992); this is what `theory.md` §2.4 asks for ("do not
+//!   relative accuracy (Demmel & Veselić 1992); this is what `docs/theory.md` §2.4 asks for ("do not
 //!   use an eigen-decomposition of ββᵀ").
 //!
 //! These are written here (rather than with nalgebra's SVD) because the right-hand sides that

@@ -1,7 +1,7 @@
 //! Layer 1: the mathematics of each network, in f64, with no I/O.
 //!
 //! A model is a loss L(θ) with one learning rate per parameter; its gradient flow is
-//! θ̇ = −η ⊙ ∇L(θ) (P1 §3, `theory.md` §1.1). Models provide the gradient and an analytic
+//! θ̇ = −η ⊙ ∇L(θ) (P1 §3, `docs/theory.md` §1.1). Models provide the gradient and an analytic
 //! Hessian so that implicit solvers get an exact Jacobian J = −diag(η) ∇²L.
 //!
 //! - [`GradientFlowModel`]: loss, gradient, Hessian and Hessian-vector product, rates.

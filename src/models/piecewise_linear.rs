@@ -1,4 +1,4 @@
-//! Two-layer piecewise-linear network f(x) = aᵀσ(Wx), σ(z) = max(z, γz) (P1 §5; `theory.md` §3).
+//! Two-layer piecewise-linear network f(x) = aᵀσ(Wx), σ(z) = max(z, γz) (P1 §5; `docs/theory.md` §3).
 //!
 //! ReLU is γ = 0, leaky ReLU 0 < γ < 1. W ∈ R^{h×d}, a ∈ R^h, no biases; data X ∈ R^{n×d}
 //! (rows x_i), targets y ∈ R^n.
@@ -6,13 +6,13 @@
 //! - **Parameters.** θ = (W row-major, then a): θ[k·d + j] = W_kj, θ[h·d + k] = a_k, the same
 //!   order as [`super::two_layer_linear`] (first layer first). Rates: η_w on W, η_a on a.
 //! - **Loss.** L(θ) = c·Σ_i (f(x_i) − y_i)² with the normalisation c of [`LossScale`]: ½ (P1's
-//!   theory, `theory.md` §5.1), 1/(2n) (issue 6's problem R), or 1/n (the seed code's
-//!   `fit_nn_gd`, `theory.md` §3.2, whose time runs ×2/n relative to ½Σ).
+//!   theory, `docs/theory.md` §5.1), 1/(2n) (issue 6's problem R), or 1/n (the seed code's
+//!   `fit_nn_gd`, `docs/theory.md` §3.2, whose time runs ×2/n relative to ½Σ).
 //! - **Activation matrix** C ∈ R^{h×n}, c_ki = σ'(w_kᵀx_i) ∈ {γ, 1} (P1 §5). At the kink
 //!   z = 0 we take σ'(0) = γ (the "inactive" side; c_ki = 1 iff w_kᵀx_i > 0). Inside a fixed
 //!   pattern σ(z) = c·z is linear, so L is a polynomial in θ there: the gradient is continuous
 //!   across switches for 0 < γ (and for γ = 0), the Hessian is piecewise constant in the pattern
-//!   (`theory.md` §3.1) and jumps across a surface w_kᵀx_i = 0.
+//!   (`docs/theory.md` §3.1) and jumps across a surface w_kᵀx_i = 0.
 //! - **Gradient** with g = ∂L/∂f = 2c(f − y) ∈ R^n, S = σ(XWᵀ), E_ik = g_i a_k c_ki:
 //!   ∇_a L = Sᵀg, ∇_W L = EᵀX. Two GEMMs of 2·n·h·d flops each (faer, sequential: the
 //!   caller owns parallelism), element-wise work O(nh), no allocation (scratch reused).
@@ -20,10 +20,10 @@
 //!   sample, q = 2c·df, then (∇²L·v)_a = Sᵀq + Σ_i g_i c_ki P_ik and
 //!   (∇²L·v)_W = ((q aᵀ + g uᵀ)∘Cᵀ)ᵀX (Gauss–Newton part plus the a_k–w_k cross term of ∇²f;
 //!   σ is linear within a pattern, so there is no other curvature).
-//! - **Conserved** per neuron (Du et al. 2018; `theory.md` §3.1): δ_k = η_w a_k² − η_a‖w_k‖².
+//! - **Conserved** per neuron (Du et al. 2018; `docs/theory.md` §3.1): δ_k = η_w a_k² − η_a‖w_k‖².
 //!   It holds for the gradient flow through any pattern switch: σ(z) = σ'(z)·z on both sides
 //!   of the kink, so a_k ∂L/∂a_k = w_kᵀ∇_{w_k}L for every pattern and dδ_k/dt = 0.
-//! - **Eq. 9–10 forms** (P1 eqs. (9)–(10), `theory.md` §3.1): β_k = a_k w_k,
+//! - **Eq. 9–10 forms** (P1 eqs. (9)–(10), `docs/theory.md` §3.1): β_k = a_k w_k,
 //!   β̇_k = −M_k ξ_k with M_k = η_w a_k² I + η_a w_k w_kᵀ, ξ_k = Σ_i c_ki x_i g_i (P1 writes
 //!   g_i = f(x_i) − y_i for its ½Σ loss; here g is ∂L/∂f for the chosen [`LossScale`]).
 //!   μ_k = a_k‖w_k‖ = sgn(a_k)‖β_k‖, β̂_k = w_k/‖w_k‖, and
@@ -60,7 +60,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 
-/// Normalisation c of the loss L = c·Σ_i (f(x_i) − y_i)² (`theory.md` §5.1).
+/// Normalisation c of the loss L = c·Σ_i (f(x_i) − y_i)² (`docs/theory.md` §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum LossScale {
@@ -1610,7 +1610,7 @@ impl VectorField for SphericalFlow<'_> {
     }
 }
 
-/// P1's student initialisation (App. D.1, `theory.md` §3.2) generalised to rates η: neuron k
+/// P1's student initialisation (App. D.1, `docs/theory.md` §3.2) generalised to rates η: neuron k
 /// gets w_k = ‖w‖·u_k (u_k the unit rows of `dirs`, m×d) and a_k = s_k|a| with
 /// |a|·‖w‖ = τ² and η_w a² − η_a‖w‖² = δ, i.e. a² = (δ + √(δ² + 4η_aη_wτ⁴))/(2η_w) (at η = 1:
 /// |a| = ατ, ‖w‖ = τ/α, δ = τ²(α² − α⁻²), the paper's α, not the seed code's 1/α). With

@@ -36,7 +36,7 @@ pub fn case(x: &[Vec<f64>], y: &[f64], a0: f64, w0: &[f64], eta_a: f64, eta_w: f
 }
 
 /// (a0, w0) with a0 > 0 (or < 0 with `sign` = −1), a0·w0 = β0 and η_w a0² − η_a‖w0‖² = δ:
-/// a0² = (δ + √(δ² + 4η_aη_w‖β0‖²))/(2η_w) (`theory.md` §1.8, general η).
+/// a0² = (δ + √(δ² + 4η_aη_w‖β0‖²))/(2η_w) (`docs/theory.md` §1.8, general η).
 pub fn init_from_beta0(beta0: &[f64], delta: f64, eta_a: f64, eta_w: f64, sign: f64) -> (f64, Vec<f64>) {
     let m2: f64 = beta0.iter().map(|b| b * b).sum();
     let disc = delta.hypot(2.0 * (eta_a * eta_w * m2).sqrt());
@@ -82,7 +82,7 @@ pub fn default_times(t_end: f64) -> Vec<f64> {
         .collect()
 }
 
-/// P1 Fig. 2/3 setup (`theory.md` §1.8): d = 2, X = I, β* = (0, 1), β0 = (−1, 0), a0 > 0 rebuilt
+/// P1 Fig. 2/3 setup (`docs/theory.md` §1.8): d = 2, X = I, β* = (0, 1), β0 = (−1, 0), a0 > 0 rebuilt
 /// from (δ, β0), η = 1, t ∈ [0, 20].
 pub fn fig3(delta: f64) -> SingleNeuronCase {
     let (a0, w0) = init_from_beta0(&[-1.0, 0.0], delta, 1.0, 1.0, 1.0);

@@ -1,15 +1,15 @@
-//! Single hidden neuron f(x) = a·wᵀx (P1 §3; `theory.md` §1).
+//! Single hidden neuron f(x) = a·wᵀx (P1 §3; `docs/theory.md` §1).
 //!
 //! Parameters θ = (a, w) ∈ R^{1+d}, data X ∈ R^{n×d} (rows x_i), y ∈ R^n, loss
-//! L = ½ Σ_i (a·wᵀx_i − y_i)² (no 1/n, `theory.md` §5.1), learning rates η_a, η_w.
+//! L = ½ Σ_i (a·wᵀx_i − y_i)² (no 1/n, `docs/theory.md` §5.1), learning rates η_a, η_w.
 //!
 //! With G = XᵀX, b = Xᵀy, β = a w and g = Gβ − b = ∂L/∂β:
 //!
 //! - ∇_a L = wᵀg, ∇_w L = a g;
 //! - ∇²L: ∂²_a L = wᵀGw, ∂_a∂_w L = g + a G w, ∂²_w L = a² G;
-//! - conserved under the flow: δ = η_w a² − η_a ‖w‖² (P1 §3, proof in `theory.md` §1.2).
+//! - conserved under the flow: δ = η_w a² − η_a ‖w‖² (P1 §3, proof in `docs/theory.md` §1.2).
 //!
-//! [`FunctionSpaceFlow`] is the self-consistent flow of β (P1 eqs. 3–4, `theory.md` §1.6):
+//! [`FunctionSpaceFlow`] is the self-consistent flow of β (P1 eqs. 3–4, `docs/theory.md` §1.6):
 //! β̇ = −M(β, δ) Xᵀ(Xβ − y), M = (κ+δ)/2·I + 2η_aη_w/(κ+δ)·ββᵀ, κ = √(δ² + 4η_aη_w‖β‖²),
 //! valid for any X. (2η_aη_w/(κ+δ) = (κ−δ)/(2‖β‖²), the form of §1.6, written without the
 //! cancellation of κ − δ for δ > 0.) M is singular at β = 0 when δ ≤ 0.
@@ -259,7 +259,7 @@ impl GradientFlowModel for SingleNeuron {
     }
 }
 
-/// The function-space flow of β for fixed δ (P1 eqs. 3–4; `theory.md` §1.6), as a
+/// The function-space flow of β for fixed δ (P1 eqs. 3–4; `docs/theory.md` §1.6), as a
 /// [`VectorField`] on β ∈ R^d. Works for any X (not only whitened).
 #[derive(Debug, Clone)]
 pub struct FunctionSpaceFlow {

@@ -1,7 +1,7 @@
 //! Data and initialisations for the two-layer ReLU teacher–student experiment (P1 Fig. 1) and
 //! the XOR-like task (P1 Fig. 5), in f64, with no I/O.
 //!
-//! **Student initialisation** (P1 App. D.1, `theory.md` §3.2). For a scale τ > 0 and a
+//! **Student initialisation** (P1 App. D.1, `docs/theory.md` §3.2). For a scale τ > 0 and a
 //! conserved quantity δ (learning rates η_a = η_w = 1), every hidden neuron starts with
 //!
 //! ```text
@@ -21,7 +21,7 @@
 //! fresh draw from the same distribution.
 //!
 //! **XOR-like task** (P1 Fig. 5). The paper describes it only as "XOR-like" with 2-D inputs
-//! (`theory.md` §3.2: the dataset was not found in any source), so lazyrich defines it: point i
+//! (`docs/theory.md` §3.2: the dataset was not found in any source), so lazyrich defines it: point i
 //! belongs to cluster c = i mod 4 with centre μ_c ∈ {(1, 1), (−1, −1), (1, −1), (−1, 1)}/√2,
 //! x_i = μ_c + s·ε_i with ε_i ~ N(0, I₂) and noise level s (default 0.15), and label y_i = +1 for
 //! the first two clusters (x₁x₂ > 0 at the centre) and −1 for the last two. The target

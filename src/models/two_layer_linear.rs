@@ -1,13 +1,13 @@
-//! Wide two-layer linear network f(x) = AᵀWx (P1 §4; `theory.md` §2.1–2.4).
+//! Wide two-layer linear network f(x) = AᵀWx (P1 §4; `docs/theory.md` §2.1–2.4).
 //!
 //! A ∈ R^{h×c}, W ∈ R^{h×d}, β = WᵀA ∈ R^{d×c}, L = ½‖Xβ − Y‖²_F, rates η_a, η_w. θ = (W, A),
 //! each row-major (first layer first, as in [`DeepLinear`], of which this is the L = 1 case).
-//! Conserved: Δ = η_w AAᵀ − η_a WWᵀ ∈ R^{h×h} (P1 App. B; proof `theory.md` §2.1).
+//! Conserved: Δ = η_w AAᵀ − η_a WWᵀ ∈ R^{h×h} (P1 App. B; proof `docs/theory.md` §2.1).
 //!
 //! - [`isotropic_init`]: (W, A) with Δ = δI_h and β(0) = a given β0 (Assumption B.2,
-//!   `theory.md` §2.3). Feasible iff h ≤ c when δ > 0 and h ≤ d when δ < 0 (any h at δ = 0);
+//!   `docs/theory.md` §2.3). Feasible iff h ≤ c when δ > 0 and h ≤ d when δ < 0 (any h at δ = 0);
 //!   otherwise a [`WidthError`] says why.
-//! - [`Theorem42Flow`]: P1 Theorem 4.2 in its general-η form (`theory.md` §2.4, derived there):
+//! - [`Theorem42Flow`]: P1 Theorem 4.2 in its general-η form (`docs/theory.md` §2.4, derived there):
 //!
 //!   β̇ = −√(η_aη_w ββᵀ + δ²/4 I_d) G − G √(η_aη_w βᵀβ + δ²/4 I_c),   G = Xᵀ(Xβ − Y),
 //!
@@ -15,7 +15,7 @@
 //!   whitened. The square roots come from a one-sided Jacobi SVD of β (right-hand side: one SVD,
 //!   on the orientation with min(d, c) columns; Jacobian: β and βᵀ, for full eigenbases)
 //!   ([`super::linalg::jacobi_svd_right`]), never from an eigendecomposition of ββᵀ: at δ = 0
-//!   that would take √ of round-off eigenvalues (`theory.md` §2.4, "Numerics"). Its Jacobian is
+//!   that would take √ of round-off eigenvalues (`docs/theory.md` §2.4, "Numerics"). Its Jacobian is
 //!   analytic: with T = U diag(t) Uᵀ, the Fréchet derivative of √T in direction dT is
 //!   U [(UᵀdT U)_ij / (√t_i + √t_j)] Uᵀ (0/0 := 0: those entries of UᵀdT U vanish when both
 //!   directions are in the null space of β at δ = 0).
@@ -35,7 +35,7 @@ use std::cell::RefCell;
 pub enum WidthError {
     /// Theorem 4.2's width condition is violated.
     #[error(
-        "Theorem 4.2 needs {condition} (theory.md §2.4), but δ = {delta} with h = {h}, d = {d}, c = {c}: \
+        "Theorem 4.2 needs {condition} (docs/theory.md §2.4), but δ = {delta} with h = {h}, d = {d}, c = {c}: \
          use the parameter form (--form parameter), or an initialisation with {condition}"
     )]
     Theorem42 {
@@ -52,7 +52,7 @@ pub enum WidthError {
     },
     /// Δ = δI_h is impossible for this width and sign.
     #[error(
-        "Δ = δI_h with δ = {delta} is infeasible for h = {h}: {reason} (theory.md §2.3); choose h ≤ {max_h} or δ = 0"
+        "Δ = δI_h with δ = {delta} is infeasible for h = {h}: {reason} (docs/theory.md §2.3); choose h ≤ {max_h} or δ = 0"
     )]
     Infeasible {
         /// δ.
@@ -268,7 +268,7 @@ fn rotation(h: usize, seed: Option<u64>) -> DMatrix<f64> {
 /// (W0, A0) (row-major h×d and h×c) with Δ = η_w AAᵀ − η_a WWᵀ = δI_h and WᵀA = β0 truncated
 /// to its h largest singular triples (= β0 when rank β0 ≤ h).
 ///
-/// Construction (`theory.md` §2.3, Algorithm 1 of P2 generalised to η): with β0 = Σ s_i u_i v_iᵀ
+/// Construction (`docs/theory.md` §2.3, Algorithm 1 of P2 generalised to η): with β0 = Σ s_i u_i v_iᵀ
 /// completed to orthonormal bases, W = R Σ_i e_i w_i u_iᵀ, A = R Σ_i e_i a_i v_iᵀ (R a random
 /// orthogonal h×h from `seed`, the identity for `None`), where η_w a_i² − η_a w_i² = δ and
 /// a_i w_i = s_i: a_i² = (δ + √(δ² + 4η_aη_w s_i²))/(2η_w), and for s_i = 0 either w_i = 0

@@ -2,7 +2,7 @@
 //! argument-independent work (tables, ln 2, Taylor coefficients) hoisted into [`ExpTable`].
 //!
 //! **Why.** MPFR's `exp`/`expm1` at 170 bits cost ~2–4 µs each and recompute everything per call;
-//! one rigorous closed-form point of the single neuron needs two of them (`theory.md` §1.4,
+//! one rigorous closed-form point of the single neuron needs two of them (`docs/theory.md` §1.4,
 //! [`crate::exact::single_neuron_ball`]). With tables built once, a call costs ~20 MPFR
 //! multiplications/additions at the working precision and no allocation except the result.
 //!

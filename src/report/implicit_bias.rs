@@ -1,4 +1,4 @@
-//! P1 Fig. 4b (low-rank data, `theory.md` §1.8): function-space trajectories β(t) = a(t)w(t) of
+//! P1 Fig. 4b (low-rank data, `docs/theory.md` §1.8): function-space trajectories β(t) = a(t)w(t) of
 //! the single neuron for a rank-one X = [[0.5, 1]], y = 1.1, from the same β0, one per δ; the
 //! line of interpolants Xβ = y; the KKT solution of P1 Thm 3.1 for each δ (open circles, where the
 //! trajectory should end); the δ → +∞ (lazy)

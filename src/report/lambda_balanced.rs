@@ -34,7 +34,7 @@ pub fn fig2_figure(data: &Fig2Data) -> Figure {
 }
 
 /// P2 Fig. 3-style figure: singular values of W2W1(t), one panel per λ; the per-mode closed form
-/// (`theory.md` §4.5) dotted, the singular values of the simulated W2W1 as markers.
+/// (`docs/theory.md` §4.5) dotted, the singular values of the simulated W2W1 as markers.
 pub fn fig3_figure(data: &Fig3Data) -> Figure {
     let panels = data
         .curves

@@ -136,7 +136,7 @@ pub fn caption(file: &str) -> Option<Caption> {
         "fig3_single_neuron.svg" => cap(
             "Single neuron: μ, φ and kernel distance against t",
             "Top: μ(t) = a‖w‖, φ(t) = cos∠(w, β*) and the kernel distance S(0, t) for δ ∈ {−4, …, 4}; the closed \
-             form (P1 Thm 3.1 / theory.md §1) as lines, the simulated gradient flow as markers (dense for t < 2, \
+             form (P1 Thm 3.1 / docs/theory.md §1) as lines, the simulated gradient flow as markers (dense for t < 2, \
              where μ dips for δ ≥ 0). Bottom: |closed form − simulation| on a log axis, with the bound the SN-FLOW \
              table row promises for the same case, method and tolerance as a dashed line of the same colour.",
             "P1 Fig. 3 (single-neuron dynamics across δ).",

@@ -1,4 +1,4 @@
-//! Layer 4: parameter sweeps — the τ × δ × seeds grid of P1 Fig. 1 (`theory.md` §3.2) and the
+//! Layer 4: parameter sweeps — the τ × δ × seeds grid of P1 Fig. 1 (`docs/theory.md` §3.2) and the
 //! XOR-like task of P1 Fig. 5, run cell by cell in parallel, resumably and in shards.
 //!
 //! - [`SweepConfig`] (JSON, validated) fixes the task, the network, the grid, the checkpoints and
@@ -141,7 +141,7 @@ impl FromStr for Shard {
     }
 }
 
-/// The metrics of one cell at one checkpoint (`theory.md` §3.2; definitions in
+/// The metrics of one cell at one checkpoint (`docs/theory.md` §3.2; definitions in
 /// `metrics::piecewise_linear`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {

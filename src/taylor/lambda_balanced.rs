@@ -1,4 +1,4 @@
-//! The two-layer linear network's gradient flow as a [`JetField`] (P2; `theory.md` §4.1), for
+//! The two-layer linear network's gradient flow as a [`JetField`] (P2; `docs/theory.md` §4.1), for
 //! the Taylor integrator in f64 or MPFR.
 //!
 //! θ = (W1 row-major h×d_i, W2 row-major d_o×h) as in [`crate::models::lambda_balanced`]; the

@@ -1,5 +1,5 @@
 //! The wide two-layer and deep linear networks' gradient flows as a [`JetField`] (P1 §4 and
-//! App. B; `theory.md` §2.1, §2.6), for the Taylor integrator in f64 or MPFR.
+//! App. B; `docs/theory.md` §2.1, §2.6), for the Taylor integrator in f64 or MPFR.
 //!
 //! Layers in β-orientation B_0, …, B_{K−1} (B_l = W_{l+1}ᵀ for the hidden layers, B_{K−1} = A),
 //! β = B_0⋯B_{K−1} ∈ R^{d×c}, L = ½‖Xβ − Y‖²_F, per-layer rates η_l, and the flow
@@ -220,7 +220,7 @@ impl<S: TaylorScalar> LinearJet<S> {
     }
 
     /// The conserved matrices η_l N_{l+1}ᵀN_{l+1} − η_{l+1} N_lN_lᵀ (h×h, row-major), one per
-    /// consecutive pair (`theory.md` §2.6), at the working precision; for K = 2 this is
+    /// consecutive pair (`docs/theory.md` §2.6), at the working precision; for K = 2 this is
     /// Δ = η_w AAᵀ − η_a WWᵀ.
     pub fn conserved(&self, theta: &[S]) -> Vec<Vec<S>> {
         let b = self.layers(theta);

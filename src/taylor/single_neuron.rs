@@ -1,4 +1,4 @@
-//! The single-neuron gradient flow as a [`JetField`] (P1 §3; `theory.md` §1.1).
+//! The single-neuron gradient flow as a [`JetField`] (P1 §3; `docs/theory.md` §1.1).
 //!
 //! θ = (a, w), L = ½‖X a w − y‖², G = XᵀX, b = Xᵀy: ∇_a L = a·wᵀGw − wᵀb, ∇_w L = a²·Gw − a·b,
 //! so ȧ = −η_a(a·s − wᵀb), ẇ = −η_w(a²·u − a·b) with u = Gw, s = wᵀu — a cubic polynomial in θ,

@@ -1,7 +1,7 @@
 //! The single-neuron flow restricted to its invariant subspace: an exact reduction that makes the
 //! f64 Taylor solve of problem L ≈ 10× cheaper.
 //!
-//! **Equation** (P1 §3; `theory.md` §1.1): ȧ = −η_a(a·wᵀGw − bᵀw), ẇ = −η_w(a²·Gw − a·b) with
+//! **Equation** (P1 §3; `docs/theory.md` §1.1): ȧ = −η_a(a·wᵀGw − bᵀw), ẇ = −η_w(a²·Gw − a·b) with
 //! G = XᵀX, b = Xᵀy. ẇ is a combination of Gw and b, so w(t) stays in the smallest G-invariant
 //! subspace V that contains w0 and b (the block Krylov space of G from {w0, b}). With an
 //! orthonormal basis Q (d×r) of V, w = Qz and, writing G_r = QᵀGQ and c = Qᵀb,

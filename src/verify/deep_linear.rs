@@ -1,4 +1,4 @@
-//! Deep linear checks (P1 App. B; `theory.md` §2.6). Ids (stable; see `verification/README.md`):
+//! Deep linear checks (P1 App. B; `docs/theory.md` §2.6). Ids (stable; see `verification/README.md`):
 //!
 //! - `DL-CONS`: every consecutive-pair matrix η_k N_{k+1}ᵀN_{k+1} − η_{k+1} N_kN_kᵀ is conserved
 //!   along diffsol parameter flows (every method), depth 3 and 4, unequal per-layer rates, as
@@ -119,7 +119,7 @@ pub fn small_delta_catalog() -> Vec<DeepCase> {
 }
 
 /// Combinations the conserved construction must refuse, with the pair whose width/sign
-/// condition fails (`theory.md` §2.3 generalised to each consecutive pair): (case, failing pair).
+/// condition fails (`docs/theory.md` §2.3 generalised to each consecutive pair): (case, failing pair).
 pub fn infeasible_catalog() -> Vec<(DeepCase, usize)> {
     vec![
         // δ_2 > 0 needs h_2 = 3 ≤ rows of N_3 = Aᵀ, i.e. c = 2: fails.
@@ -496,7 +496,7 @@ fn infeasible_rows(fam: &str) -> Vec<Row> {
                 None,
                 "refusal",
             );
-            r.ref_method = format!("width/sign condition of pair {pair} (theory.md §2.3 per pair)");
+            r.ref_method = format!("width/sign condition of pair {pair} (docs/theory.md §2.3 per pair)");
             r.ref_rigorous = true;
             r.bound_why = "must refuse, naming the violated pair".into();
             let (ok, note) = match res {

@@ -1,4 +1,4 @@
-//! Implicit-bias checks on low-rank data (P1 Thm 3.1 and Thm B.10; `theory.md` §1.7, §2.6).
+//! Implicit-bias checks on low-rank data (P1 Thm 3.1 and Thm B.10; `docs/theory.md` §1.7, §2.6).
 //! Ids (stable; see `verification/README.md`):
 //!
 //! - `IB-KKT`: the long-time limit of the simulated single-neuron flow (tsit45, rtol 1e-12) vs
@@ -61,7 +61,7 @@ pub struct IbCase {
     pub quick: bool,
 }
 
-/// P1 Fig. 4b data (`theory.md` §1.8): X = [[0.5, 1]], y = 1.1, β0 = (0.4, 0.05).
+/// P1 Fig. 4b data (`docs/theory.md` §1.8): X = [[0.5, 1]], y = 1.1, β0 = (0.4, 0.05).
 pub fn fig4b(delta: f64, eta_a: f64, eta_w: f64) -> IbCase {
     IbCase {
         name: format!("fig4b_delta{delta:+}_eta{eta_a}x{eta_w}"),

@@ -1,4 +1,4 @@
-//! Catalog for λ-balanced two-layer linear networks (P2; `theory.md` §4). Check ids:
+//! Catalog for λ-balanced two-layer linear networks (P2; `docs/theory.md` §4). Check ids:
 //!
 //! - `LB-SIM`: Tsit45 simulation of the parameter flow at rtol 1e-12 vs the validated enclosure of
 //!   the exact flow of the decimal inputs ([`ENCLOSURE_PREC`]): QQᵀ(t), proven bound
@@ -517,7 +517,7 @@ fn certified_rows(
         (drift, rb, bound, margin),
         wscale,
         DRIFT_TOL * wscale,
-        "conservation law (theory.md §4.2); local errors 1e-12 accumulated",
+        "conservation law (docs/theory.md §4.2); local errors 1e-12 accumulated",
         String::new(),
     );
     r.drift = Some(drift);
@@ -575,7 +575,7 @@ fn estimate_rows(
         drift,
         wscale,
         DRIFT_TOL * wscale,
-        "conservation law (theory.md §4.2); local errors 1e-12 accumulated",
+        "conservation law (docs/theory.md §4.2); local errors 1e-12 accumulated",
         "initial value",
         Some(drift),
         String::new(),
@@ -609,11 +609,11 @@ pub fn run(quick: bool) -> Vec<Row> {
 /// Data of the P2 Fig. 2-style figure: for λ ∈ {−2, 0, 2}, rows `[t, loss, m(t), S(0,t)]` from
 /// the f64 closed form (theory) and from Tsit45 at rtol 1e-10 (simulation), where
 /// m(t) = ⟨W2W1(t), Σ̃_yx⟩_F/‖Σ̃_yx‖²_F is the network function projected on the task.
-/// Setup (`theory.md` §4.6, S5 notebook sizes): d_i = h = d_o = 3, P = 10 whitened points,
+/// Setup (`docs/theory.md` §4.6, S5 notebook sizes): d_i = h = d_o = 3, P = 10 whitened points,
 /// τ = 1, small random λ-balanced init (σ = 0.05), t ∈ [0, 12].
 ///
 /// The λ = −2 and λ = 2 curves coincide \[D\]: for d_i = h = d_o, W2W2ᵀ = B(WWᵀ) + λ₊I and
-/// W1ᵀW1 = B(WᵀW) + λ₋I with B(X) = (√(λ²I + 4X) − |λ|)/2, λ± = max(±λ, 0) (`theory.md` §4.5),
+/// W1ᵀW1 = B(WᵀW) + λ₋I with B(X) = (√(λ²I + 4X) − |λ|)/2, λ± = max(±λ, 0) (`docs/theory.md` §4.5),
 /// so τẆ = B(WWᵀ)G + GB(WᵀW) + |λ|G with G = Σ̃_yx − W depends on |λ| only, and so does S (the
 /// NTK inner product is symmetric under M ↔ B for square whitened data). With h < d_i or h < d_o
 /// the identity terms live only on the h-dimensional ranges and the symmetry breaks (checked:

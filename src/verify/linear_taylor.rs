@@ -1,5 +1,5 @@
 //! Taylor-integrator checks of the general (non-aligned) wide and deep linear flows
-//! ([`crate::taylor::linear::LinearJet`]; P1 §4, App. B; `theory.md` §2.1, §2.6). Ids (stable;
+//! ([`crate::taylor::linear::LinearJet`]; P1 §4, App. B; `docs/theory.md` §2.1, §2.6). Ids (stable;
 //! see `verification/README.md`):
 //!
 //! - `WL-TAYLOR` / `DL-TAYLOR`: Taylor in f64 (tol 1e-14) on the parameters θ(t), wide

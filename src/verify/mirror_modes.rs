@@ -1,4 +1,4 @@
-//! Mirror-flow checks with whitened data and task-aligned initialisation (P1 Thm B.6, `theory.md`
+//! Mirror-flow checks with whitened data and task-aligned initialisation (P1 Thm B.6, `docs/theory.md`
 //! §2.5; reduction in [`crate::exact::mirror_modes`]). Ids (stable; see `verification/README.md`):
 //!
 //! - `MF-MODES`: the simulated parameter flow (tsit45, rtol 1e-12) against the exact flow, relative

@@ -1,4 +1,4 @@
-//! Two-layer piecewise-linear (ReLU / leaky) checks (P1 §5; `theory.md` §3). Ids (stable; see
+//! Two-layer piecewise-linear (ReLU / leaky) checks (P1 §5; `docs/theory.md` §3). Ids (stable; see
 //! `verification/README.md`):
 //!
 //! - `PL-CONS`: δ_k = η_w a_k² − η_a‖w_k‖² conserved along event-located flows. Reference: the

@@ -1,4 +1,4 @@
-//! Single-neuron checks (P1 §3; `theory.md` §1). Ids (stable; see `verification/README.md`):
+//! Single-neuron checks (P1 §3; `docs/theory.md` §1). Ids (stable; see `verification/README.md`):
 //!
 //! What is proven where the closed form in balls ([`single_neuron_ball`]) applies (decimal inputs
 //! exactly whitened); for other inputs (`problem_L`, the seeded random cases) these rows keep
@@ -32,7 +32,7 @@
 //!   the raw parameter flow — two independent proofs — overlap at every time and component, for
 //!   every quantity; the note gives the significant digits both share.
 //! - `SN-FS`: function-space flow β̇ = −M(β,δ)Xᵀ(Xβ − y) vs the parameter flow's β (any X).
-//! - `SN-BASIN`: the sign of a(∞) predicted by sgn(c₊) (`theory.md` §1.3) vs a long simulation
+//! - `SN-BASIN`: the sign of a(∞) predicted by sgn(c₊) (`docs/theory.md` §1.3) vs a long simulation
 //!   started 1e-3 either side of the separating surface. The prediction is proven (c₊ of the
 //!   decimal inputs in balls excludes 0; a sign that cannot be proven fails the row), and so is
 //!   the simulated sign where the closed form in balls at t = 200 has the predicted sign and
@@ -1462,7 +1462,7 @@ pub fn function_space_diagnostics(
 }
 
 fn basin_rows(out: &mut Vec<Row>) {
-    // App. Fig. 7 setup (theory.md §1.8): β* = (1, 0.25), δ ∈ {0, −2, −10}, η = 1; start 1e-3
+    // App. Fig. 7 setup (docs/theory.md §1.8): β* = (1, 0.25), δ ∈ {0, −2, −10}, η = 1; start 1e-3
     // either side of the separating surface p0 + a0(δ + K)/2 = 0 and integrate to T = 200.
     let y: [f64; 2] = [1.0, 0.25];
     let s = y[0].hypot(y[1]);
@@ -1568,7 +1568,7 @@ fn basin_rows(out: &mut Vec<Row>) {
                         if ok { 0.0 } else { 1.0 },
                         1.0,
                         0.0,
-                        "sgn(c₊) (theory.md §1.3), proven: c₊ of the decimal inputs in ball arithmetic at 256 bits \
+                        "sgn(c₊) (docs/theory.md §1.3), proven: c₊ of the decimal inputs in ball arithmetic at 256 bits \
                          excludes 0",
                         None,
                         0.0,

@@ -1,4 +1,4 @@
-//! Wide two-layer linear checks (P1 §4, App. B; `theory.md` §2.1–2.4). Ids (stable; see
+//! Wide two-layer linear checks (P1 §4, App. B; `docs/theory.md` §2.1–2.4). Ids (stable; see
 //! `verification/README.md`):
 //!
 //! - `WL-CONS`: Δ = η_w AAᵀ − η_a WWᵀ is conserved along diffsol parameter flows (every
@@ -46,7 +46,7 @@ pub const THM42_RTOL: f64 = 1e-12;
 /// Absolute tolerance of the Theorem 4.2 comparison.
 pub const THM42_ATOL: f64 = 1e-14;
 /// A violated width condition must change β(t) by at least this, relative to max|β|
-/// (`theory.md` §2.4 reports ≈ 1e-1 for its controls).
+/// (`docs/theory.md` §2.4 reports ≈ 1e-1 for its controls).
 pub const CONTROL_MIN_MISMATCH: f64 = 1e-3;
 
 /// Why the conservation bound.
@@ -499,7 +499,7 @@ fn beta_mismatch(m: &TwoLayerLinear, tp: &Trajectory, tb: &Trajectory) -> (f64, 
     (err, scale)
 }
 
-/// Mirror-flow identity on the singular values (P1 Thm B.6, `theory.md` §2.5, general η):
+/// Mirror-flow identity on the singular values (P1 Thm B.6, `docs/theory.md` §2.5, general η):
 /// λ̇_i = −√(δ² + 4η_aη_w λ_i²) ∂L/∂λ_i with ∂L/∂λ_i = u_iᵀ G v_i, i.e. λ̇ = −(∇²Φ_δ)⁻¹∇_λL
 /// with q_δ'' = 1/√(δ² + 4η_aη_w x²). Checked at every state of a simulated parameter flow:
 /// λ̇_i = u_iᵀ β̇ v_i (first-order perturbation of a simple singular value), with β̇ = ẆᵀA + WᵀȦ

@@ -3,7 +3,7 @@
 //! learning) and the checks behind them. Check ids:
 //!
 //! - `LB-MODES`: the singular values of the Tsit45-simulated W2W1 (rtol 1e-12) and the per-mode
-//!   closed form (`theory.md` §4.5, aligned init) vs the singular values of W2W1 over the
+//!   closed form (`docs/theory.md` §4.5, aligned init) vs the singular values of W2W1 over the
 //!   validated enclosure of the exact flow of the same (binary64) inputs, enclosed by
 //!   [`crate::metrics::enclosed::singular_values`] (Weyl's inequality around a binary64 SVD,
 //!   Ostrowski's bounds for its non-orthogonality; derivation there): rigorous reference, proven
@@ -28,7 +28,7 @@
 //!   switch needs a ball initial state, which `taylor::cases::enclose_case` does not take yet, and
 //!   5-5-5 nets to t = 40 would cost seconds a case). `LB-CONT-DRIFT`: λ = tr(W2ᵀW2 − W1W1ᵀ)/h of
 //!   the simulation at start, switch and end vs the λ of the binary64 initialisation in balls,
-//!   which the exact flow conserves through both tasks (`theory.md` §4.2): rigorous reference and
+//!   which the exact flow conserves through both tasks (`docs/theory.md` §4.2): rigorous reference and
 //!   proven bound by that identity, promise as LB-DRIFT.
 //! - `LB-TAYLOR`: Taylor integrator (f64, tol 1e-14) vs the catalog case's validated enclosure
 //!   (the one of `LB-SIM`, shared): proven bound, promise [`TAYLOR_REL_TOL`];
@@ -37,7 +37,7 @@
 //!   [`TAYLOR_MP_ENCLOSURE_PREC`] bits: proven bound, promise [`TAYLOR_MP_REL_TOL`]; the note
 //!   keeps the distance to the 256-bit MPFR closed form.
 //!
-//! Sizes are those of `theory.md` §4.6 where reached (semantic task 8-8-8, continual 5-5-5 with
+//! Sizes are those of `docs/theory.md` §4.6 where reached (semantic task 8-8-8, continual 5-5-5 with
 //! P = 25, λ = 1 among others); Fig. 3/5 sizes were not reached, so small nets are used
 //! (3-3-3 for Fig. 3; (6,3,3), (3,3,3), (3,3,6) for Fig. 5).
 
@@ -68,7 +68,7 @@ use rand_chacha::ChaCha8Rng;
 pub const SIM_REL_TOL: f64 = super::SIM_REL_TOL;
 /// Closed form at t_end vs the converged formula: t_end is chosen so that the slowest mode's
 /// distance to the fixed point, ~e^{−r t_end} with r = √(λ² + 4s_min²)/τ the linearised rate of
-/// the aligned mode (`theory.md` §4.5), is below 1e-12, plus rounding of the eigen-decompositions.
+/// the aligned mode (`docs/theory.md` §4.5), is below 1e-12, plus rounding of the eigen-decompositions.
 pub const CONVERGED_REL_TOL: f64 = 1e-9;
 /// Taylor f64 at tol 1e-14 vs f64 closed form: local errors 1e-14 summed over ≲ 10³ steps.
 pub const TAYLOR_REL_TOL: f64 = 1e-10;
@@ -323,7 +323,7 @@ fn modes_rows(quick: bool, rows: &mut Vec<Row>) {
                 scale,
                 SIM_REL_TOL * scale,
                 "as LB-SIM (issue 5 acceptance 1e-9 relative at rtol 1e-12), for the simulation and the per-mode \
-                 closed form (theory.md §4.5) alike",
+                 closed form (docs/theory.md §4.5) alike",
                 format!(
                     "aligned init, mode strengths 1e-2, task s = {s:?}, t ≤ 8; certified error of the simulation \
                      {:.3e}, of the per-mode closed form {:.3e}",
@@ -343,7 +343,7 @@ fn modes_rows(quick: bool, rows: &mut Vec<Row>) {
 
 // ---------------------------------------------------------------- Fig. 4 and LB-RSM
 
-/// The 8-item hierarchical task of `theory.md` §4.6 (rows = items, columns = features).
+/// The 8-item hierarchical task of `docs/theory.md` §4.6 (rows = items, columns = features).
 pub const SEMANTIC_Y: [[f64; 8]; 8] = [
     [1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0],
     [1.0, 1.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0],
@@ -729,7 +729,7 @@ fn shallow_rows(rows: &mut Vec<Row>) {
 
 // ---------------------------------------------------------------- continual learning
 
-/// Continual-learning end time per task (`theory.md` §4.6: 6000 steps at lr 0.01 = 60 time
+/// Continual-learning end time per task (`docs/theory.md` §4.6: 6000 steps at lr 0.01 = 60 time
 /// units; the tasks here have singular values ≥ 0.5, so t = 20 per task converges to ~1e-8).
 pub const CONT_T_TASK: f64 = 20.0;
 
@@ -872,7 +872,7 @@ fn continual_rows(data: &ContData, rows: &mut Vec<Row>) {
                 c.theory[c.theory.len() / 2][1]
             ),
         ));
-        // The exact flow conserves W2ᵀW2 − W1W1ᵀ through both tasks (theory.md §4.2; the switch
+        // The exact flow conserves W2ᵀW2 − W1W1ᵀ through both tasks (docs/theory.md §4.2; the switch
         // keeps θ continuous), so its λ = tr(W2ᵀW2 − W1W1ᵀ)/h equals that of the binary64
         // initialisation at every time: an identity, evaluated here in balls.
         let (w1, w2) = &c.init;
@@ -904,7 +904,7 @@ fn continual_rows(data: &ContData, rows: &mut Vec<Row>) {
             (acc.err, acc.rb, acc.bound, acc.margin),
             1.0 + c.lambda.abs(),
             promise,
-            "conservation law holds for any task (theory.md §4.2), as LB-DRIFT",
+            "conservation law holds for any task (docs/theory.md §4.2), as LB-DRIFT",
             format!(
                 "λ = {:.15}, {:.15}, {:.15}",
                 c.lambda_trace[0], c.lambda_trace[1], c.lambda_trace[2]
@@ -918,7 +918,7 @@ fn continual_rows(data: &ContData, rows: &mut Vec<Row>) {
         );
         r.ref_method = format!(
             "λ₀ = tr(W2ᵀW2 − W1W1ᵀ)/h of the binary64 initialisation in {}-bit balls: conserved exactly through \
-             both tasks (theory.md §4.2), so it is the exact flow's λ at the three times",
+             both tasks (docs/theory.md §4.2), so it is the exact flow's λ at the three times",
             super::ENCLOSURE_PREC
         );
         rows.push(r);

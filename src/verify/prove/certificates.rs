@@ -208,7 +208,7 @@ pub fn certificates() -> Vec<Certificate> {
     out.push(from_sweep(
         "the single-neuron closed form (a = A/g, w = (w0 + η_w I1 β*)/g) is the gradient flow for all t ≥ 0 under \
          whitened input (exact identity, bound 0)",
-        "P1 §3 and App. A.2 (closed form theory.md §1.4); docs/theory_proofs.md §9",
+        "P1 §3 and App. A.2 (closed form docs/theory.md §1.4); docs/theory_proofs.md §9",
         "d = 1, 2, 3 coordinate-wise and every d through the invariants ‖w0‖², w0ᵀβ*, ‖β*‖²; every δ (δ = 0 \
          included), assuming η_a, η_w > 0 and β* ≠ 0; per case: XᵀX = I checked exactly",
         &sweep_of(sn),
@@ -219,31 +219,31 @@ pub fn certificates() -> Vec<Certificate> {
     out.extend([
         not_covered(
             "the per-mode closed form of a whitened, task-aligned two-layer linear net is its gradient flow",
-            "P1 App. B (mirror modes, Thm B.6; theory.md §2.5)",
+            "P1 App. B (mirror modes, Thm B.6; docs/theory.md §2.5)",
             "no symbolic proof; the closed form is compared with the simulated flow at sample times (`verify`) with \
              proven enclosures where `--certify` applies; `closed_form_solves_flow` is not_applicable for \
              two_layer_linear",
         ),
         not_covered(
             "the closed form QQᵀ(t) = e^{Ft/τ}Q0[I + Q0ᵀ(∫e^{2Fs}ds)Q0]^{−1}Q0ᵀe^{Ft/τ} solves the λ-balanced flow",
-            "P2 Theorem 4.3 (theory.md §4.4)",
+            "P2 Theorem 4.3 (docs/theory.md §4.4)",
             "no symbolic proof (the Riccati equation it solves, Lemma 4.1, is proved above); the closed form is \
              compared with the simulated flow at sample times (`verify`); `closed_form_solves_flow` is \
              not_applicable for lambda_balanced",
         ),
         not_covered(
             "the mirror flow of the singular values, and its potential",
-            "P1 Thm B.6 (theory.md §2.5)",
+            "P1 Thm B.6 (docs/theory.md §2.5)",
             "checked numerically against simulated trajectories (`verify`, mirror_modes), not proved",
         ),
         not_covered(
             "implicit bias for low-rank X: the limit minimises the δ-dependent potential",
-            "P1 Thm 3.1 (theory.md §1.7)",
+            "P1 Thm 3.1 (docs/theory.md §1.7)",
             "checked numerically against the KKT solution (`verify`, implicit_bias), not proved",
         ),
         not_covered(
             "μ and φ dynamics (P1 eq. (2)) and the per-neuron decomposition of β̇",
-            "P1 §3 eq. (2), Thm 4.1 (theory.md §1.3, §2.2)",
+            "P1 §3 eq. (2), Thm 4.1 (docs/theory.md §1.3, §2.2)",
             "not proved by the tool: eq. (2) follows from the closed form line above by differentiation but is not \
              expanded as its own identity, and Thm 4.1 has no symbolic identity here",
         ),

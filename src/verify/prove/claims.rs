@@ -466,11 +466,11 @@ fn closed_form_claim(model: &str, opts: &ProveOptions, whitening: Option<(String
     let (statement, source) = match model {
         "two_layer_linear" => (
             "the per-mode closed form of a task-aligned whitened two-layer net is the gradient flow on [0, T]",
-            "P1 §4 / App. B (mirror modes, theory.md §2.5)",
+            "P1 §4 / App. B (mirror modes, docs/theory.md §2.5)",
         ),
         _ => (
             "the closed form QQᵀ(t) is the λ-balanced gradient flow on [0, T]",
-            "P2 Theorem 4.3 (generic form, theory.md §4.4)",
+            "P2 Theorem 4.3 (generic form, docs/theory.md §4.4)",
         ),
     };
     let t = opts

@@ -1,12 +1,12 @@
 //! The single-neuron closed form is the gradient flow: an exact symbolic proof (issue 16 item 2,
 //! route "exact, B = 0").
 //!
-//! **Flow** (P1 §3, `theory.md` §1.3): f(x) = a·wᵀx, square loss, whitened input XᵀX = I, so
+//! **Flow** (P1 §3, `docs/theory.md` §1.3): f(x) = a·wᵀx, square loss, whitened input XᵀX = I, so
 //! L = ½‖a·w − β*‖² + const with β* = Xᵀy, and
 //!
 //! ȧ = η_a(wᵀβ* − a‖w‖²),  ẇ = η_w(aβ* − a²w).
 //!
-//! **Closed form** (`theory.md` §1.4, as written in the module doc of `exact::single_neuron_ball`;
+//! **Closed form** (`docs/theory.md` §1.4, as written in the module doc of `exact::single_neuron_ball`;
 //! what is proved is this formula, not the ball code's evaluation of it): δ = η_w a0² − η_a‖w0‖²,
 //! K = √(δ² + 4η_aη_w s²), s = ‖β*‖, p0 = w0ᵀβ*, λ± = (δ ± K)/2, c₊ = (η_a p0 + a0λ₊)/K,
 //! c₋ = −(η_a p0 + a0λ₋)/K, m± = e^{λ±t} − 1, Φ₀ = (e^{δt} − 1)/δ = t·φ₁(δt) (= t at δ = 0):
@@ -306,7 +306,7 @@ pub fn single_neuron(dim: SnDim, plant: Plant) -> ClosedFormIdentity {
                     ȧ = η_a(wᵀβ* − a‖w‖²), ẇ = η_w(aβ* − a²w) with (a, w)(0) = (a0, w0), for all t ≥ 0: it is the \
                     gradient flow of f(x) = a·wᵀx under whitened input"
             .into(),
-        source: "P1 §3 and App. A.2 (Kunin et al. 2024); closed form theory.md §1.4; proof \
+        source: "P1 §3 and App. A.2 (Kunin et al. 2024); closed form docs/theory.md §1.4; proof \
                  docs/theory_proofs.md §9"
             .into(),
         dims: format!(

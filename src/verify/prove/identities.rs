@@ -8,14 +8,14 @@
 //!
 //! | builder | identity | source | assumptions |
 //! |---|---|---|---|
-//! | [`conservation`] (single neuron) | d/dt(η_w a² − η_a‖w‖²) = 0 | P1 §3 (`theory.md` §1.2) | none: any loss of β = a·w |
+//! | [`conservation`] (single neuron) | d/dt(η_w a² − η_a‖w‖²) = 0 | P1 §3 (`docs/theory.md` §1.2) | none: any loss of β = a·w |
 //! | [`conservation`] (two-layer linear) | d/dt(η_w AAᵀ − η_a WWᵀ) = 0 | P1 §4, App. B (Δ) | none: any loss of β = WᵀA |
 //! | [`conservation`] (deep linear) | d/dt(η_l M_{l+1}ᵀM_{l+1} − η_{l+1} M_l M_lᵀ) = 0 for each consecutive pair | P1 App. B | none: any loss of the end-to-end map |
 //! | [`conservation`] (piecewise linear) | d/dt(η_w a_k² − η_a‖w_k‖²) = 0 for each neuron k | P1 §5 (Du et al. 2018) | a fixed activation pattern; the slopes c_ki are symbols, so every pattern and every leaky slope at once |
 //! | [`conservation`] (λ-balanced) | d/dt(W2ᵀW2 − W1W1ᵀ) = 0 | P2 Def. A.1 / thesis Thm 2.2.1 | none: any loss of W2W1 |
 //! | [`riccati`] | τ d/dt(QQᵀ) = F QQᵀ + QQᵀF − (QQᵀ)² + ½(J Q E Qᵀ + Q E Qᵀ J) | P2 Lemma 4.1 | Σ̃_xx = I (whitened input); E = W2ᵀW2 − W1W1ᵀ − λI, so on λ-balanced nets (E = 0) this is the lemma |
 //! | [`ntk_lambda_balanced`] | J Jᵀ = I ⊗ XᵀW1ᵀW1X + W2W2ᵀ ⊗ XᵀX | P2 §4.1 (thesis eq. 4.1) | none |
-//! | [`ntk_two_layer`] | J diag(η) Jᵀ = η_a XWᵀWXᵀ ⊗ I_c + η_w XXᵀ ⊗ AᵀA | P1 §4 (`theory.md` §2.1) | none |
+//! | [`ntk_two_layer`] | J diag(η) Jᵀ = η_a XWᵀWXᵀ ⊗ I_c + η_w XXᵀ ⊗ AᵀA | P1 §4 (`docs/theory.md` §2.1) | none |
 //! | [`theorem_4_2_algebra`] | β̇ = −(η_aWᵀW + δ/2)G − G(η_wAᵀA − δ/2); (η_aWᵀW + δ/2)² = η_aη_wββᵀ + δ²/4 − η_aWᵀ(Δ − δI)W; (η_wAᵀA − δ/2)² = η_aη_wβᵀβ + δ²/4 + η_wAᵀ(Δ − δI)A | P1 Thm 4.2 | the polynomial part of the proof; on Δ = δI the squares are the theorem's; the choice of the PSD root is the width condition (`docs/theory_proofs.md`) |
 //!
 //! **Losses.** "Generic" means the loss is replaced by ⟨G, β⟩ (or Σ_i g_i f(x_i)) with G a matrix
@@ -690,7 +690,7 @@ pub fn ntk_two_layer(d: usize, h: usize, c: usize, n: usize, plant: Plant) -> Id
     }
     Identity {
         statement: "the NTK Θ(x,x') = η_a(xᵀWᵀWx')I_c + η_w(xᵀx')AᵀA of f(x) = AᵀWx equals J diag(η) Jᵀ".into(),
-        source: "P1 §4 (NTK with learning rates, theory.md §2.1); proof docs/theory_proofs.md §7".into(),
+        source: "P1 §4 (NTK with learning rates, docs/theory.md §2.1); proof docs/theory_proofs.md §7".into(),
         dims: format!("(d, h, c) = ({d}, {h}, {c}), n = {n}; X, η symbolic"),
         vars,
         residuals,

@@ -13,7 +13,7 @@
 //!   assumption and its size, never `proved`.
 //!
 //! - [`closed_form`]: issue 16 item 2 for the single neuron — the closed form of P1 §3 /
-//!   `theory.md` §1.4 proved to solve the flow exactly (an identity in t, exponentials as symbols,
+//!   `docs/theory.md` §1.4 proved to solve the flow exactly (an identity in t, exponentials as symbols,
 //!   reduced modulo the relations K² = δ² + 4η_aη_w s², e^{λ₊t}e^{λ₋t} = e^{δt} and the
 //!   definition of δ), so `closed_form_solves_flow` is `proved` with bound 0 on exactly whitened
 //!   single-neuron cases.
