@@ -625,7 +625,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     let start = std::time::Instant::now();
     let rows: Vec<Row> = verify::run(mode);
     let fig = verify::single_neuron::fig3_data().map_err(|e| anyhow!("figure data: {e}"))?;
-    let svg = plot::render_svg(&report::fig3_figure(&fig, &rows)).map_err(|e| anyhow!("figure: {e}"))?;
+    let svg = plot::render_svg(&report::fig3_figure(&fig)).map_err(|e| anyhow!("figure: {e}"))?;
     let fig2 = verify::lambda_balanced::fig2_data().map_err(|e| anyhow!("figure data: {e}"))?;
     let svg2 = plot::render_svg(&report::lambda_balanced::fig2_figure(&fig2)).map_err(|e| anyhow!("figure: {e}"))?;
     let fig42 = verify::wide_linear::thm42_fig_data().map_err(|e| anyhow!("Theorem 4.2 figure data: {e}"))?;

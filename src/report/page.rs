@@ -136,9 +136,11 @@ pub fn caption(file: &str) -> Option<Caption> {
         "fig3_single_neuron.svg" => cap(
             "Single neuron: μ, φ and kernel distance against t",
             "Top: μ(t) = a‖w‖, φ(t) = cos∠(w, β*) and the kernel distance S(0, t) for δ ∈ {−4, …, 4}; the closed \
-             form (P1 Thm 3.1 / docs/theory.md §1) as lines, the simulated gradient flow as markers (dense for t < 2, \
-             where μ dips for δ ≥ 0). Bottom: |closed form − simulation| on a log axis, with the bound the SN-FLOW \
-             table row promises for the same case, method and tolerance as a dashed line of the same colour.",
+             form (P1 §3; docs/theory.md §1.4) as lines, the simulated gradient flow as markers (dense for t < 2, \
+             where μ dips for δ ≥ 0). Bottom: |closed form − simulation| on a log axis, and as a dashed line of the \
+             same colour this simulation's proven error bound: the largest distance from a simulated value to its \
+             enclosure over the validated integration of the exact flow (128-bit ball arithmetic, as \
+             `simulate --certify` computes it); the curve touches the line where the error is largest.",
             "P1 Fig. 3 (single-neuron dynamics across δ).",
             "Parameter gradient flow of f(x) = a·wᵀx (d = 2, the P1 Fig. 3 setup) with diffsol BDF, rtol 1e-10, \
              atol 1e-12; closed form in f64.",

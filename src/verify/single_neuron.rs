@@ -1696,6 +1696,11 @@ pub fn run(mode: Mode) -> Vec<Row> {
 pub struct Fig3Data {
     /// One curve per δ.
     pub curves: Vec<Fig3Curve>,
+    /// Per δ, the proven bound of this simulation's error in μ, φ and S(0,t): the largest
+    /// distance (rounded up) from the simulated value to its enclosure over the validated
+    /// integration of the exact flow at the same times ([`REF_PREC`] bits, tolerance
+    /// [`ENCLOSURE_TOL`]), as `simulate --certify` computes it.
+    pub proven_bounds: Vec<[f64; 3]>,
 }
 
 /// Rows (t, μ, φ, S).
@@ -1714,6 +1719,7 @@ pub const FIG3_RTOL: f64 = 1e-10;
 /// A message if a closed form or an integration fails.
 pub fn fig3_data() -> Result<Fig3Data, String> {
     let mut curves = Vec::new();
+    let mut proven_bounds = Vec::new();
     for delta in [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0] {
         let c = samples::fig3(delta);
         let model = model_of(&c).map_err(|e| e.to_string())?;
@@ -1728,8 +1734,8 @@ pub fn fig3_data() -> Result<Fig3Data, String> {
             .collect();
         // Figure markers on the theory grid (same expression, so the same t): every 0.1 up to
         // t = 2 (the dip of μ for δ ≥ 0 is at t < 1), every 0.5 up to 5, then every 1; the
-        // method and tolerance of the catalog's SN-FLOW bdf rtol 1e-10 rows, whose bound the
-        // figure's error panel draws.
+        // method and tolerance of the catalog's SN-FLOW bdf rtol 1e-10 rows. The error panel draws
+        // this run's own proven bound (`fig3_proven_bound`).
         let times: Vec<f64> = (0..=400)
             .filter(|&k| (k <= 40 && k % 2 == 0) || (k <= 100 && k % 10 == 0) || k % 20 == 0)
             .map(|k| 20.0 * k as f64 / 400.0)
@@ -1741,7 +1747,7 @@ pub fn fig3_data() -> Result<Fig3Data, String> {
             &FlowOptions::new(Method::Bdf).with_tol(FIG3_RTOL, FIG3_RTOL * 1e-2),
         )
         .map_err(|e| e.to_string())?;
-        let sim = tr
+        let sim: Vec<[f64; 4]> = tr
             .states
             .iter()
             .zip(&times)
@@ -1750,7 +1756,43 @@ pub fn fig3_data() -> Result<Fig3Data, String> {
                 [*t, o.mu, o.phi, o.kernel_distance]
             })
             .collect();
+        proven_bounds.push(fig3_proven_bound(&c, &times, &sim)?);
         curves.push((delta, fine, sim));
     }
-    Ok(Fig3Data { curves })
+    Ok(Fig3Data { curves, proven_bounds })
+}
+
+/// The proven bound of one Fig. 3 simulation (see [`Fig3Data::proven_bounds`]).
+fn fig3_proven_bound(c: &SingleNeuronCase, times: &[f64], sim: &[[f64; 4]]) -> Result<[f64; 3], String> {
+    let mut cc = c.clone();
+    cc.times = times
+        .iter()
+        .map(|t| Num::from_f64(*t).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let mut opts = ValidatedOptions::new(REF_PREC);
+    opts.tol = Some(ENCLOSURE_TOL);
+    let tr = cases::enclose_case(&Case::SingleNeuron(cc.clone()), &opts).map_err(|e| e.to_string())?;
+    if let Some(st) = tr.stopped {
+        return Err(format!("Fig. 3 enclosure stopped early: {st:?}"));
+    }
+    if tr.states.len() != sim.len() {
+        return Err(format!(
+            "Fig. 3 enclosure has {} times, the run {}",
+            tr.states.len(),
+            sim.len()
+        ));
+    }
+    let mut out = [0.0f64; 3];
+    for (th, row) in tr.states.iter().zip(sim) {
+        let point = enclosed::single_neuron(&cc, &|v: &Num| cases::ball_of(v, REF_PREC), th);
+        for (k, q) in ["mu", "phi", "kernel_distance"].iter().enumerate() {
+            let v = enclosed_values(&point, q)?;
+            let b = certified_point(row[k + 1], &v[0], &v[0]).2;
+            if !b.is_finite() {
+                return Err(format!("Fig. 3: no finite bound for {q} at t = {}", row[0]));
+            }
+            out[k] = out[k].max(b);
+        }
+    }
+    Ok(out)
 }
