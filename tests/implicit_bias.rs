@@ -179,6 +179,24 @@ fn bad_inputs_are_refused_with_a_reason() {
     assert!(e.to_string().contains("--prec 53"), "{e}");
 }
 
+/// A random low-rank problem (seeded): X n×d and y standard normal, β0 = 0.5·N(0, I), δ from a
+/// ladder covering every regime, general rates.
+fn random_problem(seed: u64, d: usize, n: usize, dsel: usize, eta_a: f64, eta_w: f64) -> (KktProblem, f64) {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut g = || -> f64 { StandardNormal.sample(&mut rng) };
+    let x: Vec<Vec<f64>> = (0..n).map(|_| (0..d).map(|_| g()).collect()).collect();
+    let y: Vec<f64> = (0..n).map(|_| g()).collect();
+    let b0: Vec<f64> = (0..d).map(|_| 0.5 * g()).collect();
+    let delta = [-20.0, -2.0, -1e-3, 0.0, 1e-3, 2.0, 20.0][dsel];
+    let (a0, w0) = samples::init_from_beta0(&b0, delta, eta_a, eta_w, 1.0);
+    (
+        KktProblem::new(&x, &y, &w0, Potential::Hyperbolic { a0, eta_a, eta_w }).unwrap(),
+        delta,
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     /// Random low-rank problems in every δ regime and with η_a ≠ η_w: the f64 solution is within
@@ -187,16 +205,7 @@ proptest! {
     fn f64_bound_covers_error_on_random_problems(
         seed in any::<u64>(), d in 3usize..6, n in 1usize..3, dsel in 0usize..7, eta_a in 0.3f64..3.0, eta_w in 0.3f64..3.0,
     ) {
-        use rand::SeedableRng;
-        use rand_distr::{Distribution, StandardNormal};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut g = || -> f64 { StandardNormal.sample(&mut rng) };
-        let x: Vec<Vec<f64>> = (0..n).map(|_| (0..d).map(|_| g()).collect()).collect();
-        let y: Vec<f64> = (0..n).map(|_| g()).collect();
-        let b0: Vec<f64> = (0..d).map(|_| 0.5 * g()).collect();
-        let delta = [-20.0, -2.0, -1e-3, 0.0, 1e-3, 2.0, 20.0][dsel];
-        let (a0, w0) = samples::init_from_beta0(&b0, delta, eta_a, eta_w, 1.0);
-        let pb = KktProblem::new(&x, &y, &w0, Potential::Hyperbolic { a0, eta_a, eta_w }).unwrap();
+        let (pb, delta) = random_problem(seed, d, n, dsel, eta_a, eta_w);
         let s = pb.solve().unwrap();
         let hp = pb.solve_mp(192).unwrap();
         let err = s.beta.iter().zip(&hp.beta).map(|(a, b)| (a - b.to_f64()).abs()).fold(0.0, f64::max);
@@ -283,16 +292,7 @@ proptest! {
     fn krawczyk_enclosures_hold_on_random_problems(
         seed in any::<u64>(), d in 3usize..6, n in 1usize..3, dsel in 0usize..7, eta_a in 0.3f64..3.0, eta_w in 0.3f64..3.0,
     ) {
-        use rand::SeedableRng;
-        use rand_distr::{Distribution, StandardNormal};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut g = || -> f64 { StandardNormal.sample(&mut rng) };
-        let x: Vec<Vec<f64>> = (0..n).map(|_| (0..d).map(|_| g()).collect()).collect();
-        let y: Vec<f64> = (0..n).map(|_| g()).collect();
-        let b0: Vec<f64> = (0..d).map(|_| 0.5 * g()).collect();
-        let delta = [-20.0, -2.0, -1e-3, 0.0, 1e-3, 2.0, 20.0][dsel];
-        let (a0, w0) = samples::init_from_beta0(&b0, delta, eta_a, eta_w, 1.0);
-        let pb = KktProblem::new(&x, &y, &w0, Potential::Hyperbolic { a0, eta_a, eta_w }).unwrap();
+        let (pb, delta) = random_problem(seed, d, n, dsel, eta_a, eta_w);
         check_enclosure(&pb, &format!("seed {seed} δ={delta}"))?;
     }
 }
