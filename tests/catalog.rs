@@ -3,11 +3,29 @@
 
 use lazyrich::case::Case;
 use lazyrich::flow::Method;
-use lazyrich::verify::{self, Mode};
+use lazyrich::verify::{self, Mode, Row};
+use std::sync::OnceLock;
+
+/// The quick catalog, computed once per test binary and shared by the tests below (issue 17:
+/// the catalog was recomputed by each test).
+fn quick_rows() -> &'static [Row] {
+    static QUICK: OnceLock<Vec<Row>> = OnceLock::new();
+    QUICK.get_or_init(|| verify::run(Mode::Quick))
+}
+
+/// The λ-balanced rows of the quick catalog (`verify::lambda_balanced::run(true)`, which the quick
+/// catalog runs; every λ-balanced check id starts with `LB-`).
+fn quick_lambda_balanced_rows() -> Vec<Row> {
+    quick_rows()
+        .iter()
+        .filter(|r| r.check.starts_with("LB-"))
+        .cloned()
+        .collect()
+}
 
 #[test]
 fn quick_catalog_passes_and_covers_every_regime_and_method() {
-    let rows = verify::run(Mode::Quick);
+    let rows = quick_rows();
     let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
     assert!(failed.is_empty(), "failing rows: {failed:#?}");
     for regime in [
@@ -56,7 +74,7 @@ fn sn_flow_rows_are_proven_and_their_bound_holds_independently() {
     use lazyrich::flow::{FlowOptions, integrate};
     use lazyrich::metrics::single_neuron::observables;
     use lazyrich::models::ParameterFlow;
-    let rows = verify::run(Mode::Quick);
+    let rows = quick_rows();
     let flow: Vec<_> = rows.iter().filter(|r| r.check == "SN-FLOW").collect();
     assert!(flow.len() >= 400, "{} SN-FLOW rows", flow.len());
     for r in &flow {
@@ -296,7 +314,7 @@ const CERTIFIED_TIGHTNESS: f64 = 1.001;
 /// never the promise.
 #[test]
 fn lambda_balanced_rows_are_proven_and_tight() {
-    let rows = verify::lambda_balanced::run(true);
+    let rows = quick_lambda_balanced_rows();
     for (check, min_rows) in [
         ("LB-SIM", 5),
         ("LB-CF", 5),
@@ -378,7 +396,7 @@ fn lb_taylor_mp_bound_holds_against_the_512_bit_closed_form() {
         }
     }
     let actual = actual.to_f64();
-    let rows = verify::lambda_balanced::run(true);
+    let rows = quick_lambda_balanced_rows();
     let row = rows.iter().find(|r| r.check == "LB-TAYLOR-MP").unwrap();
     assert!(row.ref_rigorous && row.bound_rigorous && row.pass, "{row:?}");
     assert!(actual > 0.0, "the Taylor run should not be exact");
