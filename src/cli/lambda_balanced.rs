@@ -10,10 +10,12 @@ use anyhow::{Result, bail};
 use lazyrich::case::LambdaBalancedCase;
 use lazyrich::exact::lambda_balanced::ClosedForm;
 use lazyrich::exact::lambda_balanced_mp::{ClosedFormMp, MatMp};
+use lazyrich::exact::riccati::LbInputs;
 use lazyrich::flow::{FlowOptions, integrate};
-use lazyrich::metrics::lambda_balanced::{kernel_distance, loss};
+use lazyrich::metrics::lambda_balanced::{kernel_distance, kernel_distance_of, loss, loss_of};
 use lazyrich::models::ParameterFlow;
 use lazyrich::models::lambda_balanced::LinearNetwork;
+use lazyrich::num::mat::Mat;
 use lazyrich::num::mp;
 use lazyrich::num::tol::{self, BoundMethod};
 use nalgebra::DMatrix;
@@ -46,21 +48,38 @@ struct MpRun {
     hi: Vec<(MatMp, Float, Float)>,
 }
 
+/// Loss and S(0, t) of QQᵀ(t) at the working precision of `q` (formulas of
+/// [`lazyrich::metrics::lambda_balanced`], written once for every number type).
+fn loss_and_kernel_distance(inp: &LbInputs<Float>, p0: &Mat<Float>, q: &MatMp) -> Result<(Float, Float)> {
+    let (d_i, d_o) = (inp.x.nrows(), inp.y.nrows());
+    let qm = Mat::from_fn(q.rows, q.cols, |i, j| q.at(i, j).clone());
+    let loss = loss_of(&inp.x, &inp.y, &qm.block(d_i, 0, d_o, d_i))?;
+    let kd = kernel_distance_of(
+        &inp.x,
+        &p0.block(0, 0, d_i, d_i),
+        &p0.block(d_i, d_i, d_o, d_o),
+        &qm.block(0, 0, d_i, d_i),
+        &qm.block(d_i, d_i, d_o, d_o),
+    )?;
+    Ok((loss, kd))
+}
+
 fn mp_run(c: &LambdaBalancedCase, prec: u32) -> Result<MpRun> {
     let cf = ClosedFormMp::new(c, prec)?;
     let cf_hi = ClosedFormMp::new(c, prec + tol::GUARD_BITS)?;
-    let obs = |cf: &ClosedFormMp| -> Result<Vec<(MatMp, Float, Float)>> {
-        Ok(cf
-            .evaluate(&c.times)?
+    let obs = |cf: &ClosedFormMp, bits: u32| -> Result<Vec<(MatMp, Float, Float)>> {
+        let inp = LbInputs::parse(c, &Float::new(bits))?;
+        let p0 = inp.p0();
+        cf.evaluate(&c.times)?
             .into_iter()
             .map(|q| {
-                let (l, k) = cf.loss_and_kernel_distance(&q);
-                (q, l, k)
+                let (l, k) = loss_and_kernel_distance(&inp, &p0, &q)?;
+                Ok((q, l, k))
             })
-            .collect())
+            .collect()
     };
-    let lo = obs(&cf)?;
-    let hi = obs(&cf_hi)?;
+    let lo = obs(&cf, prec)?;
+    let hi = obs(&cf_hi, prec + tol::GUARD_BITS)?;
     Ok(MpRun { cf, lo, hi })
 }
 

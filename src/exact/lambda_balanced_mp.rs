@@ -108,9 +108,6 @@ pub struct ClosedFormMp {
     eig: Vec<Float>,
     basis: MatMp,
     q0_hat: MatMp,
-    x: MatMp,
-    y: MatMp,
-    qqt0: MatMp,
     f: MatMp,
 }
 
@@ -363,11 +360,7 @@ impl ClosedFormMp {
             }
         }
         let q0_hat = matmul(&transpose(&basis), &q0, prec);
-        let qqt0 = matmul(&q0, &transpose(&q0), prec);
         Ok(ClosedFormMp {
-            x,
-            y,
-            qqt0,
             f: f_keep,
             prec,
             d_i,
@@ -494,52 +487,6 @@ impl ClosedFormMp {
     pub fn d_i(&self) -> usize {
         self.d_i
     }
-
-    /// Loss (1/2P)‖W2W1·X − Y‖²_F and kernel distance S(0,t) (formulas of
-    /// [`crate::metrics::lambda_balanced`], evaluated at the working precision) from QQᵀ(t).
-    pub fn loss_and_kernel_distance(&self, qqt: &MatMp) -> (Float, Float) {
-        let prec = self.prec;
-        let d_i = self.d_i;
-        let n = qqt.rows;
-        let d_o = n - d_i;
-        let w = qqt.block(d_i, 0, d_o, d_i);
-        let mut r = matmul(&w, &self.x, prec);
-        for (a, b) in r.data.iter_mut().zip(&self.y.data) {
-            *a -= b;
-        }
-        let mut loss = r
-            .data
-            .iter()
-            .fold(Float::new(prec), |acc, v| acc + Float::with_val(prec, v.square_ref()));
-        loss /= 2 * self.x.cols as u32;
-        let g = matmul(&self.x, &transpose(&self.x), prec);
-        let gg = matmul(&g, &g, prec);
-        let m0 = self.qqt0.block(0, 0, d_i, d_i);
-        let b0 = self.qqt0.block(d_i, d_i, d_o, d_o);
-        let mt = qqt.block(0, 0, d_i, d_i);
-        let bt = qqt.block(d_i, d_i, d_o, d_o);
-        let inner = |m: &MatMp, b: &MatMp, m2: &MatMp, b2: &MatMp| -> Float {
-            let t1 = trace(&matmul(&matmul(&matmul(m, &g, prec), m2, prec), &g, prec)) * d_o as u32;
-            let t2 = trace(b2) * trace(&matmul(m, &gg, prec));
-            let t3 = trace(b) * trace(&matmul(m2, &gg, prec));
-            let bb = b
-                .data
-                .iter()
-                .zip(&b2.data)
-                .fold(Float::new(prec), |acc, (u, v)| acc + Float::with_val(prec, u * v));
-            t1 + t2 + t3 + bb * trace(&gg)
-        };
-        let k0t = inner(&m0, &b0, &mt, &bt);
-        let k00 = inner(&m0, &b0, &m0, &b0);
-        let ktt = inner(&mt, &bt, &mt, &bt);
-        let kd = Float::with_val(prec, 1) - k0t / (k00.sqrt() * ktt.sqrt());
-        (loss, kd)
-    }
-}
-
-fn trace(m: &MatMp) -> Float {
-    let prec = m.data.first().map_or(53, Float::prec);
-    (0..m.rows).fold(Float::new(prec), |acc, i| acc + m.at(i, i))
 }
 
 /// One exact semigroup step: L Lᵀ = I + Q̂ᵀ diag(j) Q̂, Q̂ ← diag(e) Q̂ L⁻ᵀ.

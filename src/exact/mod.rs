@@ -11,11 +11,13 @@
 //!   (f64, MPFR) and the hyperbolic entropy q_δ at any precision.
 //! - [`lambda_balanced`]: QQᵀ(t) of λ-balanced two-layer linear networks (P2), f64, stable for long t.
 //! - [`lambda_balanced_mp`]: the same at any precision (MPFR Jacobi eigensolver), with bounds.
+//! - [`riccati`]: the λ-balanced Riccati solution written once over f64, MPFR and balls.
 
 pub mod implicit_bias;
 pub mod lambda_balanced;
 pub mod lambda_balanced_mp;
 pub mod mirror_modes;
+pub mod riccati;
 pub mod single_neuron;
 pub mod single_neuron_ball;
 pub mod single_neuron_mp;

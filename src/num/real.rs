@@ -8,6 +8,7 @@
 //! not finite, for balls when the argument ball leaves the function's domain.
 
 use crate::num::ball::{Ball, BallError};
+use crate::num::decimal::Num;
 use rug::Float;
 
 /// A value that could not be computed.
@@ -61,6 +62,26 @@ pub trait Real: Clone + std::fmt::Debug {
     fn nonneg_hint(&self) -> bool;
     /// Nearest f64 (a ball's midpoint).
     fn to_f64_r(&self) -> f64;
+    /// The decimal text `x` at this value's precision (a ball: an enclosure of its exact value).
+    ///
+    /// # Errors
+    /// [`RealError`] when `x` does not parse at this precision.
+    fn num_r(&self, x: &Num) -> Result<Self, RealError>;
+    /// An upper bound of |x| (a ball: over the whole ball, rounded up; f64 and MPFR: |x| as an
+    /// f64, an estimate like every number of those types).
+    fn mag_up_r(&self) -> f64;
+    /// Account for a proven truncation error of size ≤ r (a ball widens its radius by r; f64 and
+    /// MPFR, whose results are estimates, are unchanged: the callers choose truncation orders
+    /// that make r smaller than their rounding).
+    #[must_use]
+    fn widen_r(&self, r: f64) -> Self;
+    /// Working precision in bits (53 for f64).
+    fn bits_r(&self) -> u32;
+    /// A ball's radius; 0 for f64 and MPFR (whose values carry no enclosure).
+    fn rad_r(&self) -> f64;
+    /// A ball's midpoint as an exact ball (radius 0); f64 and MPFR values themselves.
+    #[must_use]
+    fn mid_r(&self) -> Self;
 }
 
 fn finite(op: &'static str, v: f64) -> Result<f64, RealError> {
@@ -103,6 +124,24 @@ impl Real for f64 {
         *self >= 0.0
     }
     fn to_f64_r(&self) -> f64 {
+        *self
+    }
+    fn num_r(&self, x: &Num) -> Result<Self, RealError> {
+        finite("decimal input", x.to_f64())
+    }
+    fn mag_up_r(&self) -> f64 {
+        self.abs()
+    }
+    fn widen_r(&self, _r: f64) -> Self {
+        *self
+    }
+    fn bits_r(&self) -> u32 {
+        f64::MANTISSA_DIGITS
+    }
+    fn rad_r(&self) -> f64 {
+        0.0
+    }
+    fn mid_r(&self) -> Self {
         *self
     }
 }
@@ -149,6 +188,24 @@ impl Real for Float {
     fn to_f64_r(&self) -> f64 {
         self.to_f64()
     }
+    fn num_r(&self, x: &Num) -> Result<Self, RealError> {
+        finite_mp("decimal input", x.to_mp(self.prec()))
+    }
+    fn mag_up_r(&self) -> f64 {
+        Float::with_val(self.prec(), self.abs_ref()).to_f64_round(rug::float::Round::Up)
+    }
+    fn widen_r(&self, _r: f64) -> Self {
+        self.clone()
+    }
+    fn bits_r(&self) -> u32 {
+        self.prec()
+    }
+    fn rad_r(&self) -> f64 {
+        0.0
+    }
+    fn mid_r(&self) -> Self {
+        self.clone()
+    }
 }
 
 impl Real for Ball {
@@ -184,6 +241,26 @@ impl Real for Ball {
     }
     fn to_f64_r(&self) -> f64 {
         self.mid().to_f64()
+    }
+    fn num_r(&self, x: &Num) -> Result<Self, RealError> {
+        Ok(Ball::from_num(x, self.prec())?)
+    }
+    fn mag_up_r(&self) -> f64 {
+        self.mag_up()
+    }
+    fn widen_r(&self, r: f64) -> Self {
+        let mut b = self.clone();
+        b.widen(r);
+        b
+    }
+    fn bits_r(&self) -> u32 {
+        self.prec()
+    }
+    fn rad_r(&self) -> f64 {
+        self.rad()
+    }
+    fn mid_r(&self) -> Self {
+        self.mid_ball()
     }
 }
 
