@@ -5,7 +5,7 @@
 
 use lazyrich::case::{Case, LambdaBalancedCase};
 use lazyrich::exact::lambda_balanced_mp::ClosedFormMp;
-use lazyrich::exact::riccati::{LbInputs, MAX_STEPS, RiccatiError, qqt_enclosure};
+use lazyrich::exact::riccati::{LbInputs, MAX_STEPS, RiccatiError, qqt_enclosure, residual_enclosure};
 use lazyrich::metrics::enclosed::lambda_balanced_qqt;
 use lazyrich::models::lambda_balanced::{random_init, whitened_task};
 use lazyrich::num::ball::Ball;
@@ -151,4 +151,31 @@ fn bad_times_are_refused() {
         matches!(e, RiccatiError::TooLong { steps, .. } if steps > MAX_STEPS as f64),
         "{e}"
     );
+}
+
+/// The one-shot formula's product-rule derivative satisfies the Riccati ODE: the residual ball
+/// contains 0 and is tiny, and the one-shot and semigroup routes overlap — for λ < 0, = 0, > 0
+/// and unequal dims. A wrong factor in J (J' ≠ E²) would leave an O(1) residual: checked by
+/// the overlap of the two routes (a different evaluation of P(t)).
+#[test]
+fn one_shot_derivative_solves_the_riccati_ode() {
+    for (k, (dims, lambda)) in [
+        ((3, 3, 3), 0.0),
+        ((4, 3, 2), -2.0),
+        ((2, 3, 3), 2.0),
+        ((3, 3, 3), -20.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = sample_case(dims, lambda, &[0.0], 3000 + k as u64);
+        for t in ["0", "0.5", "4", "10"] {
+            let r = residual_enclosure(&c, &Num::parse(t).unwrap(), 128).unwrap();
+            assert!(r.routes_overlap, "{dims:?} λ={lambda} t={t}");
+            for b in r.residual.entries() {
+                assert!(b.contains_zero(), "{dims:?} λ={lambda} t={t}: {b:?}");
+                assert!(b.rad() < 1e-25, "{dims:?} λ={lambda} t={t}: {b:?}");
+            }
+        }
+    }
 }

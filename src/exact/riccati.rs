@@ -261,6 +261,57 @@ impl<S: Real> Riccati<S> {
     }
 }
 
+impl<S: Real> Riccati<S> {
+    /// The one-shot formula P(s) = E X E, X = (I + P0 J)⁻¹ P0 (E = e^{Fs}, J = ∫₀ˢ e^{2Fu}du), and
+    /// its time derivative by the product rule — E' = FE, J' = e^{2Fs} = E², d(I + P0J)⁻¹ =
+    /// −(I + P0J)⁻¹P0J'(I + P0J)⁻¹ — so P' = FP + PF − E X E² X E, computed from the formula and not
+    /// from the ODE. E(s) and J(s) come from the Taylor step at s/2^m and m doublings
+    /// E(2a) = E(a)², J(2a) = J(a) + E(a)²J(a). The one-shot form loses ≈ 4·max|f|·s/ln 2 bits (its
+    /// condition number grows like e^{2 max|f| s}): callers give it that many extra bits. Returns
+    /// (P, P') in the original basis.
+    ///
+    /// # Errors
+    /// [`RiccatiError::Real`] if the solve fails, [`RiccatiError::Order`] for s < 0.
+    pub fn one_shot_with_derivative(&self, p0: &Mat<S>, s: &S) -> Result<(Mat<S>, Mat<S>), RiccatiError> {
+        let s_mid = s.to_f64_r();
+        if s_mid < 0.0 || !s_mid.is_finite() {
+            return Err(RiccatiError::Order { index: 0, value: s_mid });
+        }
+        let n = self.fhat.nrows();
+        let ident = Mat::identity(n, s);
+        let (e, j) = if s_mid == 0.0 {
+            (ident.clone(), Mat::zeros(n, n, s))
+        } else {
+            let mut m = 0u32;
+            while self.fnorm * s.mag_up_r() / f64::from(2u32.pow(m.min(60))) > STEP_THETA && m < 60 {
+                m += 1;
+            }
+            let delta = s.over(&s.real(2f64.powi(m as i32)))?;
+            let (mut e, mut j) = exp_and_integral(&self.fhat, &delta, self.fnorm * delta.mag_up_r());
+            for _ in 0..m {
+                let e2 = e.mul(&e);
+                j = j.add(&e2.mul(&j));
+                e = e2;
+            }
+            (e, j)
+        };
+        let phat0 = self.w.mul(p0).mul(&self.w.transpose());
+        let jhat = self.gram.mul(&j);
+        let x = ident.add(&phat0.mul(&jhat)).solve(&phat0)?;
+        let et = e.transpose();
+        let phat = e.mul(&x).mul(&et);
+        // d/ds Ĵ = Vᵀ e^{2Fs} V = G·Ê² (Ê = W e^{Fs} V); d/ds Ê = F̂Ê.
+        let jdot = self.gram.mul(&e.mul(&e));
+        let fe = self.fhat.mul(&e);
+        let dphat = fe
+            .mul(&x)
+            .mul(&et)
+            .add(&e.mul(&x).mul(&fe.transpose()))
+            .sub(&e.mul(&x).mul(&jdot).mul(&x).mul(&et));
+        Ok((self.v.mul(&phat).mul(&self.vt), self.v.mul(&dphat).mul(&self.vt)))
+    }
+}
+
 /// A λ-balanced case's inputs in `S`: X (d_i×P), Y (d_o×P), W1 (h×d_i), W2 (d_o×h), τ.
 #[derive(Debug, Clone)]
 pub struct LbInputs<S> {
@@ -443,4 +494,61 @@ pub fn qqt_enclosure(c: &LambdaBalancedCase, prec: u32) -> Result<QqtEnclosure, 
         }
         work = next.ceil() as u32;
     }
+}
+
+/// The Riccati ODE residual of the closed form at one time, in balls.
+#[derive(Debug, Clone)]
+pub struct ResidualEnclosure {
+    /// dP/ds − (FP + PF − P²) (s = t/τ) from the one-shot formula and its product-rule derivative:
+    /// an enclosure of the exact residual of the formula, which is 0 if the formula solves the ODE.
+    pub residual: Mat<Ball>,
+    /// Whether the one-shot P(t) overlaps, entry by entry, the semigroup enclosure
+    /// ([`qqt_enclosure`]) of the same P(t): two evaluations of the formula by different routes.
+    pub routes_overlap: bool,
+    /// Working precision of the one-shot evaluation.
+    pub prec_used: u32,
+}
+
+/// [`ResidualEnclosure`] of a case at time `t`, with p = `prec` + ⌈4‖F̂‖·s/ln 2⌉ + 32 bits for the
+/// one-shot form's conditioning ([`Riccati::one_shot_with_derivative`]).
+///
+/// # Errors
+/// [`RiccatiError`] for bad inputs, a failed solve, or a working precision above
+/// [`MAX_ENCLOSURE_BITS`].
+pub fn residual_enclosure(c: &LambdaBalancedCase, t: &Num, prec: u32) -> Result<ResidualEnclosure, RiccatiError> {
+    let probe = LbInputs::parse(c, &0.0f64)?;
+    let f64_f = f_matrix_of(&probe.syx()?, &probe.lambda()?);
+    let fnorm = Riccati::new(&f64_f)?.f_norm();
+    let s_up = t.to_f64().abs() / c.tau.to_f64() * (1.0 + 1e-12);
+    let extra = (4.0 * fnorm * s_up / std::f64::consts::LN_2).ceil() + 32.0;
+    let work = f64::from(prec) + extra;
+    if !work.is_finite() || work > f64::from(MAX_ENCLOSURE_BITS) {
+        return Err(RiccatiError::TooLong {
+            s: s_up,
+            steps: work,
+            fs: fnorm * s_up,
+        });
+    }
+    let work = work as u32;
+    let like = Ball::from_f64(work, 0.0);
+    let inp = LbInputs::parse(c, &like)?;
+    let f = f_matrix_of(&inp.syx()?, &inp.lambda()?);
+    let r = Riccati::new(&f)?;
+    let s = like.num_r(t)?.over(&inp.tau)?;
+    let (p, dp) = r.one_shot_with_derivative(&inp.p0(), &s)?;
+    let rhs = f.mul(&p).add(&p.mul(&f)).sub(&p.mul(&p));
+    let residual = dp.sub(&rhs);
+    let mut single = c.clone();
+    single.times = vec![t.clone()];
+    let stepped = qqt_enclosure(&single, prec)?;
+    let routes_overlap = stepped.points[0]
+        .entries()
+        .iter()
+        .zip(p.entries())
+        .all(|(a, b)| a.lo().max(&b.lo()) <= a.hi().min(&b.hi()));
+    Ok(ResidualEnclosure {
+        residual,
+        routes_overlap,
+        prec_used: work,
+    })
 }
