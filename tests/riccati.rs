@@ -179,3 +179,48 @@ fn one_shot_derivative_solves_the_riccati_ode() {
         }
     }
 }
+
+/// `exact --rigorous` on a λ-balanced case whose decimals are exactly whitened and balanced:
+/// every printed [lo, hi] of W2W1 contains the 320-bit MPFR closed form (a different algorithm);
+/// on a case balanced only to f64 rounding it refuses with exit 2 and names the defects.
+#[test]
+fn cli_exact_rigorous_lambda_balanced() {
+    use lazyrich::case::Case;
+    use std::process::Command;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases/lambda_balanced_example.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+        .args(["exact", "--case", path, "--rigorous", "--prec", "128"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["bound_method"], "rigorous");
+    let Case::LambdaBalanced(c) = Case::from_json(&std::fs::read_to_string(path).unwrap()).unwrap() else {
+        panic!("λ-balanced example")
+    };
+    let hi = ClosedFormMp::new(&c, 320).unwrap().evaluate(&c.times).unwrap();
+    let d_i = c.x.len();
+    for (k, p) in v["points"].as_array().unwrap().iter().enumerate() {
+        for (i, row) in p["w2w1"].as_array().unwrap().iter().enumerate() {
+            for (j, e) in row.as_array().unwrap().iter().enumerate() {
+                let lo = Float::with_val(320, Float::parse(e["lo"].as_str().unwrap()).unwrap());
+                let up = Float::with_val(320, Float::parse(e["hi"].as_str().unwrap()).unwrap());
+                let r = hi[k].at(d_i + i, j);
+                assert!(lo <= *r && *r <= up, "t #{k} ({i},{j}): [{lo}, {up}] vs {r}");
+                assert!(e["rad"].as_f64().unwrap() < 1e-30);
+            }
+        }
+    }
+    let bad = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases/lb_3_3_3_lambda+2.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+        .args(["exact", "--case", bad, "--rigorous"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("assumptions exactly") && err.contains("XXᵀ/P − I"),
+        "{err}"
+    );
+}

@@ -300,3 +300,61 @@ pub(crate) fn extra_figures() -> Result<Vec<(&'static str, String)>> {
         ),
     ])
 }
+
+/// `exact --rigorous`: ball enclosures of W2W1, W1ᵀW1, W2W2ᵀ, the loss and S(0, t) at every time,
+/// printed as {lo, hi, rad} (lo rounded down, hi up). Only when the decimal inputs are exactly
+/// whitened and exactly λ-balanced ([`lazyrich::exact::riccati::certified_qqt`]): otherwise the
+/// closed form describes a neighbouring problem and the command refuses, naming both defects.
+pub(super) fn exact_rigorous_json(c: &LambdaBalancedCase, prec: u32) -> Result<Value> {
+    use lazyrich::exact::riccati::certified_qqt;
+    use lazyrich::num::ball::Ball;
+    mp::check_prec(prec)?;
+    network(c)?;
+    let (assumptions, enc) = certified_qqt(c, prec)?;
+    let inp = LbInputs::parse(c, &Ball::from_f64(enc.prec_used, 0.0))?;
+    let (d_i, d_o) = (inp.x.nrows(), inp.y.nrows());
+    let p0 = inp.p0();
+    let digits = mp::max_digits(prec);
+    let enc1 = |b: &Ball| json!({"lo": b.lo_decimal(digits), "hi": b.hi_decimal(digits), "rad": b.rad()});
+    let encm = |m: &Mat<Ball>| {
+        Value::Array(
+            (0..m.nrows())
+                .map(|i| Value::Array((0..m.ncols()).map(|j| enc1(m.at(i, j))).collect()))
+                .collect(),
+        )
+    };
+    let mut out = Map::new();
+    out.insert("model".into(), json!("lambda_balanced"));
+    out.insert("prec_bits".into(), json!(prec));
+    out.insert("prec_used".into(), json!(enc.prec_used));
+    out.insert("bound_method".into(), json!(BoundMethod::Rigorous.as_str()));
+    out.insert("lambda".into(), json!(assumptions.lambda.to_string()));
+    out.insert(
+        "assumptions".into(),
+        json!("XXᵀ = P·I and W2ᵀW2 − W1W1ᵀ = λI hold exactly for the decimal inputs (checked in rationals)"),
+    );
+    let mut arr = Vec::new();
+    for (t, q) in c.times.iter().zip(&enc.points) {
+        let mut o = Map::new();
+        o.insert("t".into(), json!(t.as_str()));
+        for (name, r0, c0, nr, nc) in blocks(d_i, d_o) {
+            o.insert(name.into(), encm(&q.block(r0, c0, nr, nc)));
+        }
+        let loss = loss_of(&inp.x, &inp.y, &q.block(d_i, 0, d_o, d_i))?;
+        o.insert("loss".into(), enc1(&loss));
+        match kernel_distance_of(
+            &inp.x,
+            &p0.block(0, 0, d_i, d_i),
+            &p0.block(d_i, d_i, d_o, d_o),
+            &q.block(0, 0, d_i, d_i),
+            &q.block(d_i, d_i, d_o, d_o),
+        ) {
+            Ok(k) => o.insert("kernel_distance".into(), enc1(&k)),
+            // A zero kernel (zero init): S is undefined, never a number with a bound.
+            Err(_) => o.insert("kernel_distance".into(), Value::Null),
+        };
+        arr.push(Value::Object(o));
+    }
+    out.insert("points".into(), Value::Array(arr));
+    Ok(Value::Object(out))
+}

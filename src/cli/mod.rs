@@ -45,7 +45,8 @@ enum Command {
         /// Which closed-form route.
         #[arg(long, value_enum, default_value_t = FormArg::Linearised)]
         form: FormArg,
-        /// Rigorous enclosures (ball arithmetic, linearised form): print lo/hi per quantity.
+        /// Rigorous enclosures (ball arithmetic): print lo/hi per quantity. single_neuron (linearised
+        /// form) and lambda_balanced (inputs exactly whitened and λ-balanced as decimals).
         #[arg(long)]
         rigorous: bool,
         /// Replace the closed form's error estimates by proven bounds: `err_bound` at every point
@@ -347,9 +348,7 @@ fn run(cli: Cli) -> Result<i32> {
             let v = match case_v.clone() {
                 Case::SingleNeuron(c) if rigorous => single_neuron::exact_rigorous_json(&c, prec)?,
                 Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
-                Case::LambdaBalanced(_) if rigorous => {
-                    bail!("--rigorous is available for single_neuron cases so far: drop it for lambda_balanced")
-                }
+                Case::LambdaBalanced(c) if rigorous => lambda_balanced::exact_rigorous_json(&c, prec)?,
                 Case::LambdaBalanced(c) => {
                     if matches!(form, FormArg::Hyperbolic) {
                         bail!("--form hyperbolic is a single-neuron route: drop it for lambda_balanced");

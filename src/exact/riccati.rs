@@ -32,6 +32,7 @@
 use super::lambda_balanced::LbError;
 use crate::case::LambdaBalancedCase;
 use crate::models::ModelError;
+use crate::models::lambda_balanced_exact::{AssumptionError, ExactAssumptions, case_assumptions};
 use crate::num::ball::Ball;
 use crate::num::decimal::Num;
 use crate::num::mat::Mat;
@@ -551,4 +552,30 @@ pub fn residual_enclosure(c: &LambdaBalancedCase, t: &Num, prec: u32) -> Result<
         routes_overlap,
         prec_used: work,
     })
+}
+
+/// Why [`certified_qqt`] gave no proof.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertifiedError {
+    /// The decimal inputs do not meet the closed form's assumptions exactly (or cannot be read).
+    #[error(transparent)]
+    Assumptions(#[from] AssumptionError),
+    /// The enclosure failed.
+    #[error(transparent)]
+    Riccati(#[from] RiccatiError),
+}
+
+/// A proof about the network: when the case's decimal inputs are exactly whitened and exactly
+/// λ-balanced (checked in rational arithmetic, [`case_assumptions`]), QQᵀ(t) of the network's
+/// gradient flow *is* the Riccati solution, so [`qqt_enclosure`] encloses the flow of the inputs
+/// as written.
+///
+/// # Errors
+/// [`CertifiedError::Assumptions`] (with the defects) when the identities do not hold exactly —
+/// the enclosure would then certify a neighbouring problem; [`CertifiedError::Riccati`] as
+/// [`qqt_enclosure`].
+pub fn certified_qqt(c: &LambdaBalancedCase, prec: u32) -> Result<(ExactAssumptions, QqtEnclosure), CertifiedError> {
+    let a = case_assumptions(c)?;
+    Ok((a, qqt_enclosure(c, prec)?))
 }
