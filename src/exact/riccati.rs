@@ -226,6 +226,8 @@ impl<S: Real> Riccati<S> {
         let mut s_now = p0.at(0, 0).real(0.0);
         let mut out = Vec::with_capacity(s.len());
         let n = self.fhat.nrows();
+        type Factors<S> = (Mat<S>, Mat<S>, Mat<S>);
+        let mut cache: Option<((f64, f64, f64), Factors<S>)> = None;
         for (index, sk) in s.iter().enumerate() {
             let span = sk.minus(&s_now);
             let span_mid = span.to_f64_r();
@@ -245,14 +247,20 @@ impl<S: Real> Riccati<S> {
                         fs: self.fnorm * sk.to_f64_r(),
                     });
                 }
-                let delta = span.over(&span.real(k))?;
-                let theta = self.fnorm * delta.mag_up_r();
-                let (e, j_int) = exp_and_integral(&self.fhat, &delta, theta);
-                let jhat = self.gram.mul(&j_int);
-                let et = e.transpose();
+                // Evenly spaced output times give equal spans: reuse E and J then.
+                let key = (span.to_f64_r(), span.rad_r(), k);
+                if cache.as_ref().is_none_or(|(kk, _)| *kk != key) {
+                    let delta = span.over(&span.real(k))?;
+                    let theta = self.fnorm * delta.mag_up_r();
+                    let (e, j_int) = exp_and_integral(&self.fhat, &delta, theta);
+                    let jhat = self.gram.mul(&j_int);
+                    let et = e.transpose();
+                    cache = Some((key, (e, et, jhat)));
+                }
+                let (_, (e, et, jhat)) = cache.as_ref().expect("just filled");
                 let ident = Mat::identity(n, sk);
                 for _ in 0..k as u64 {
-                    phat = step(&phat, &e, &et, &jhat, &ident)?;
+                    phat = step(&phat, e, et, jhat, &ident)?;
                 }
             }
             s_now = sk.clone();

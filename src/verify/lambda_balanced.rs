@@ -31,6 +31,7 @@
 //! random λ-balanced init (Algorithm 1, σ = 0.4), τ = 1.25, seeds fixed.
 
 pub mod experiments;
+pub mod reference;
 
 use super::Certified;
 use super::Row;
