@@ -9,6 +9,8 @@
 //!   model into one. The `flow` layer integrates any `VectorField`.
 //! - [`single_neuron`]: f(x) = a·wᵀx (P1 §3) and its function-space flow (P1 eqs. 3–4).
 //! - [`lambda_balanced`]: two-layer linear network W2W1 (P2) and λ-balanced initialisation.
+//! - [`lambda_balanced_exact`]: exact decimal inputs (whitened X, λ-balanced init, tasks) for it,
+//!   and the exact check of the closed form's assumptions (rational arithmetic).
 //! - [`two_layer_linear`], [`deep_linear`]: f(x) = AᵀW_L⋯W_1x (P1 §4, App. B) and the
 //!   Theorem 4.2 β flow.
 //! - [`piecewise_linear`]: f(x) = aᵀσ(Wx) with σ(z) = max(z, γz) (P1 §5), frozen-pattern and
@@ -21,6 +23,7 @@
 pub mod box_lcp;
 pub mod deep_linear;
 pub mod lambda_balanced;
+pub mod lambda_balanced_exact;
 pub mod linalg;
 pub mod piecewise_linear;
 pub mod samples;
