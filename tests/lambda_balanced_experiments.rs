@@ -302,3 +302,64 @@ fn fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode() {
         }
     }
 }
+
+/// Every experiment row with exact inputs (LB-RSM/LB-REPR, LB-KDIST, LB-LIMIT, LB-SHALLOW,
+/// LB-CONT) has a case whose decimals satisfy XXᵀ = P·I and W2ᵀW2 − W1W1ᵀ = λI exactly, with the
+/// row's λ (checked by `exact_assumptions` in rational arithmetic; the identities themselves are
+/// tested against independent loops in `tests/lambda_balanced_exact.rs`), and the f64 inputs the
+/// rows compute with are the roundings of those decimals.
+#[test]
+fn experiment_cases_satisfy_the_assumptions_exactly() {
+    use lazyrich::models::lambda_balanced_exact::case_assumptions;
+    use lazyrich::verify::lambda_balanced::experiments::{experiment_case, experiment_inputs};
+    let mut names: Vec<(String, i64, usize)> = Vec::new();
+    for l in [-2, 0, 2] {
+        names.push((format!("semantic_8_8_8_lambda{:+}", f64::from(l)), l.into(), 8));
+    }
+    for (d, p) in [("6_3_3", 8), ("3_3_3", 4), ("3_3_6", 4)] {
+        for l in [-4, -1, 0, 1, 4] {
+            names.push((format!("kdist_{d}_lambda{:+}", f64::from(l)), l.into(), p));
+        }
+    }
+    for l in [10i64, 100, 1000, -10, -100, -1000] {
+        names.push((format!("limit_3_3_3_lambda{:+}", l as f64), l, 4));
+        names.push((format!("shallow_3_3_3_lambda{:+}", l as f64), l, 4));
+    }
+    for l in [0, 1, 5] {
+        names.push((format!("continual_5_5_5_lambda{:+}", f64::from(l)), l.into(), 8));
+    }
+    for (name, lambda, p) in &names {
+        let case = experiment_case(name).unwrap();
+        let a = case_assumptions(&case).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(a.lambda, rug::Rational::from(*lambda), "{name}");
+        assert_eq!(a.p, *p, "{name}");
+        let inputs = experiment_inputs(name).unwrap();
+        let w1 = lazyrich::case::LambdaBalancedCase::matrix_f64(&case.w1_0, "w1_0").unwrap();
+        assert_eq!(
+            w1,
+            lazyrich::models::lambda_balanced_exact::to_dmatrix(&inputs.init.w1),
+            "{name}"
+        );
+    }
+    assert!(experiment_case("lb_3_3_3_lambda+2").is_err());
+    assert!(experiment_case("kdist_4_3_3_lambda+2").is_err());
+}
+
+/// The Fig. 4 seed gives det W2W1(0) the sign of det Σ̃_yx for every λ of the figure, so the
+/// balanced net (λ = 0) is not held at the saddle of its wrong-sign mode (see
+/// fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode); and the semantic data are exact:
+/// XXᵀ = 8I and Σ̃_yx = SEMANTIC_Yᵀ/8 in f64 without rounding.
+#[test]
+fn fig4_inputs_have_the_task_determinant_sign() {
+    use lazyrich::models::lambda_balanced_exact::to_dmatrix;
+    use lazyrich::verify::lambda_balanced::experiments::{SEMANTIC_Y, fig4_inputs};
+    let (x, y) = semantic_task();
+    assert_eq!(&x * x.transpose(), DMatrix::<f64>::identity(8, 8) * 8.0);
+    let syx = &y * x.transpose() / 8.0;
+    assert_eq!(syx, DMatrix::from_fn(8, 8, |o, n| SEMANTIC_Y[n][o] / 8.0));
+    for l in [-2, 0, 2] {
+        let i = fig4_inputs(&rug::Rational::from(l)).unwrap();
+        let w = to_dmatrix(&i.init.w2) * to_dmatrix(&i.init.w1);
+        assert!(w.determinant() * syx.determinant() > 0.0, "λ = {l}");
+    }
+}

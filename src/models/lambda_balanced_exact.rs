@@ -542,7 +542,11 @@ fn cx_conj(a: &Cx) -> Cx {
 fn decimal_boost(psi: f64, digits: u32) -> (Cx, Cx) {
     let e = psi.exp();
     let mut g = Rational::from((1, 100));
-    while g.to_f64() * e > 0.9 {
+    // e ≤ 1e120 for σ ∈ [1e-50, 1e50] and |λ| with a finite f64 value: ≤ 125 divisions.
+    for _ in 0..400 {
+        if g.to_f64() * e <= 0.9 {
+            break;
+        }
         g /= 10;
     }
     let theta = (g.to_f64() * e).acos();
@@ -638,11 +642,11 @@ pub fn balanced_init<R: Rng>(
         }
     };
     check_feasible(d_i, h, d_o, lf)?;
-    if !(spec.sigma.is_finite() && spec.sigma > 0.0) {
+    if !(spec.sigma.is_finite() && spec.sigma > 0.0 && (1e-50..=1e50).contains(&spec.sigma)) {
         return Err(ExactError::Parameter {
             what: "sigma".into(),
             value: spec.sigma.to_string(),
-            expected: "finite and > 0".into(),
+            expected: "in [1e-50, 1e50] (the boosts' rapidities must stay finite in f64)".into(),
         });
     }
     // Target strengths, as random_init: singular values of a product of Gaussian matrices.

@@ -201,7 +201,7 @@ pub fn caption(file: &str) -> Option<Caption> {
             "Kernel distance S(0, t_end) against λ for a funnel, a square and an inverted-funnel network; closed \
              form as lines, simulation as markers.",
             "P2 Fig. 5 (NTK movement vs λ and architecture).",
-            "Task singular values (2, 1.5, 1), random λ-balanced init σ = 0.1, Tsit45 rtol 1e-10.",
+            "Task singular values (2, 1.5, 1), seeded exact-decimal λ-balanced init of scale σ = 0.1 (the same for every λ), Tsit45 rtol 1e-10.",
         ),
         "continual_lambda_balanced.svg" => cap(
             "λ-balanced: continual learning",

@@ -37,8 +37,16 @@
 //!   [`TAYLOR_MP_ENCLOSURE_PREC`] bits: proven bound, promise [`TAYLOR_MP_REL_TOL`]; the note
 //!   keeps the distance to the 256-bit MPFR closed form.
 //!
-//! Sizes are those of `docs/theory.md` §4.6 where reached (semantic task 8-8-8, continual 5-5-5 with
-//! P = 25, λ = 1 among others); Fig. 3/5 sizes were not reached, so small nets are used
+//! **Exact inputs.** The cases of `LB-RSM`/`LB-REPR` ([`fig4_inputs`]), `LB-KDIST` ([`fig5_inputs`]),
+//! `LB-LIMIT` ([`limit_inputs`]), `LB-SHALLOW` ([`shallow_inputs`]) and `LB-CONT`/`LB-CONT-DRIFT`
+//! ([`continual_inputs`]) are exact decimals that satisfy XXᵀ = P·I and W2ᵀW2 − W1W1ᵀ = λI exactly
+//! ([`crate::models::lambda_balanced_exact`]; X = Hadamard rows), so a rigorous closed form of them
+//! is a proof for the inputs as written; [`experiment_case`] returns any row's case by its name.
+//! The f64 closed form and the Tsit45 runs of the rows use the binary64 roundings of those
+//! decimals. `LB-MODES` and Fig. 3 keep their f64 aligned inputs.
+//!
+//! Sizes are those of `docs/theory.md` §4.6 where reached (semantic task 8-8-8, continual 5-5-5,
+//! λ = 1 among others; P = 8 here, a Hadamard order, for §4.6's 25); Fig. 3/5 sizes were not reached, so small nets are used
 //! (3-3-3 for Fig. 3; (6,3,3), (3,3,3), (3,3,6) for Fig. 5).
 
 use super::{CaseEnclosure, LbCase, catalog, certified_compare, certified_row, certified_row_named, mats, row_named};
@@ -51,8 +59,10 @@ use crate::flow::{FlowOptions, Method, integrate};
 use crate::metrics::enclosed::{lambda_balanced_balance, lambda_balanced_qqt, lambda_balanced_w2w1, singular_values};
 use crate::metrics::lambda_balanced::{kernel_distance, loss};
 use crate::models::ParameterFlow;
-use crate::models::lambda_balanced::{
-    LinearNetwork, aligned_init, mode_factors, random_init, random_orthogonal, whitened_task,
+use crate::models::lambda_balanced::{LinearNetwork, aligned_init, mode_factors, random_orthogonal, whitened_task};
+use crate::models::lambda_balanced_exact::{
+    self as lbx, BalancedInit, ExactInit, ExactTask, Givens, RatMat, balanced_from_modes, balanced_init, exact_case,
+    givens_product, hadamard_order, hadamard_rows, mat_mul, to_dmatrix,
 };
 use crate::num::ball::Ball;
 use crate::num::decimal::Num;
@@ -63,6 +73,7 @@ use crate::verify::Row;
 use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rug::Rational;
 
 /// Simulation vs closed form at rtol 1e-12 (same acceptance level as `LB-SIM`).
 pub const SIM_REL_TOL: f64 = super::SIM_REL_TOL;
@@ -355,13 +366,99 @@ pub const SEMANTIC_Y: [[f64; 8]; 8] = [
     [1.0, -1.0, 0.0, -1.0, 0.0, 0.0, 0.0, -1.0],
 ];
 
-/// Semantic-task data in the whitened convention: X = √8·I_8 (so XXᵀ/P = I) and
-/// Y = SEMANTIC_Yᵀ/√8 (d_o×P), so that Σ̃_yx = SEMANTIC_Yᵀ/8 as in the S5 notebook.
+/// Semantic-task data, exact: X = the 8×8 Sylvester–Hadamard matrix (XXᵀ = 8·I, so XXᵀ/P = I
+/// with P = 8) and Y = SEMANTIC_Yᵀ·X/8 (d_o×P), so that Σ̃_yx = YXᵀ/8 = SEMANTIC_Yᵀ/8 exactly, as in
+/// the S5 notebook. (Until 2026-12 X was √8·I, whitened only to rounding.)
+pub fn semantic_task_exact() -> ExactTask {
+    let x = hadamard_rows(8, 8, &Rational::from(1)).expect("invariant: 8 is a power of two");
+    let syx: RatMat = (0..8)
+        .map(|o| (0..8).map(|n| Rational::from((SEMANTIC_Y[n][o] as i64, 8))).collect())
+        .collect();
+    let y = mat_mul(&syx, &x);
+    ExactTask { x, y, syx }
+}
+
+/// [`semantic_task_exact`] as f64 (X, Y): every entry is a multiple of 1/8, so these are exact.
 pub fn semantic_task() -> (DMatrix<f64>, DMatrix<f64>) {
-    let r8 = 8f64.sqrt();
-    let x = DMatrix::<f64>::identity(8, 8) * r8;
-    let y = DMatrix::from_fn(8, 8, |o, n| SEMANTIC_Y[n][o] / r8);
-    (x, y)
+    let t = semantic_task_exact();
+    (to_dmatrix(&t.x), to_dmatrix(&t.y))
+}
+
+/// The exact decimal inputs of one experiment row: task, λ-balanced initialisation, λ and the
+/// row's output times (τ = 1 throughout), from which [`ExperimentInputs::case`] writes the
+/// [`LambdaBalancedCase`] that a rigorous reference can be computed for. The f64 computations of
+/// the rows use the binary64 roundings of these decimals ([`lbx::to_dmatrix`]).
+#[derive(Debug, Clone)]
+pub struct ExperimentInputs {
+    /// X, Y and Σ̃_yx (XXᵀ = P·I exactly).
+    pub task: ExactTask,
+    /// W1, W2 with W2ᵀW2 − W1W1ᵀ = λI exactly, and the strengths aimed at.
+    pub init: ExactInit,
+    /// λ.
+    pub lambda: Rational,
+    /// The row's times.
+    pub times: Vec<Rational>,
+}
+
+impl ExperimentInputs {
+    /// The case file of these inputs (τ = 1).
+    ///
+    /// # Errors
+    /// A message if an entry has no finite decimal expansion (never, by construction).
+    pub fn case(&self) -> Result<LambdaBalancedCase, String> {
+        exact_case(
+            &self.task.x,
+            &self.task.y,
+            &self.init.w1,
+            &self.init.w2,
+            &Rational::from(1),
+            &self.times,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// (network with τ = 1, W1, W2) in f64, the rounded inputs.
+    fn f64_parts(&self) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>), String> {
+        let (w1, w2) = (to_dmatrix(&self.init.w1), to_dmatrix(&self.init.w2));
+        let net = LinearNetwork::new(&to_dmatrix(&self.task.x), &to_dmatrix(&self.task.y), w1.nrows(), 1.0)
+            .map_err(|e| e.to_string())?;
+        Ok((net, w1, w2))
+    }
+}
+
+fn init_of<R: rand::Rng>(
+    dims: (usize, usize, usize),
+    lambda: &Rational,
+    sigma: f64,
+    rng: &mut R,
+) -> Result<ExactInit, String> {
+    balanced_init(dims.0, dims.1, dims.2, lambda, &BalancedInit::new(sigma), rng).map_err(|e| e.to_string())
+}
+
+/// Seed of the Fig. 4 initialisations (the same for every λ). 43, not the 44 of the f64 inputs:
+/// with the exact construction, seed 44 gives det W2W1(0) the sign opposite to det Σ̃_yx, which
+/// holds the balanced (λ = 0) square net at a saddle (measured: `LB-REPR` then fails by 0.14);
+/// 43 is the nearest seed whose sign agrees for λ ∈ {−2, 0, 2}.
+pub const FIG4_SEED: u64 = 43;
+/// Scale σ of the Fig. 4 initialisations (as P2's small init).
+pub const FIG4_SIGMA: f64 = 0.03;
+
+/// Exact inputs of the Fig. 4 / `LB-RSM` / `LB-REPR` row for λ: [`semantic_task_exact`] and an
+/// exactly λ-balanced 8-8-8 init ([`lbx::balanced_init`], σ = [`FIG4_SIGMA`], seed
+/// [`FIG4_SEED`]), times [0, [`FIG4_T_END`]]. At λ = 0 this seed gives det W2W1(0) the sign of
+/// det Σ̃_yx (asserted in the tests), so the balanced square net is not held at a saddle (see
+/// `tests/lambda_balanced_experiments.rs`, fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode).
+///
+/// # Errors
+/// A message if the construction fails.
+pub fn fig4_inputs(lambda: &Rational) -> Result<ExperimentInputs, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(FIG4_SEED);
+    Ok(ExperimentInputs {
+        task: semantic_task_exact(),
+        init: init_of((8, 8, 8), lambda, FIG4_SIGMA, &mut rng)?,
+        lambda: lambda.clone(),
+        times: vec![Rational::new(), Rational::from(FIG4_T_END as i64)],
+    })
 }
 
 /// Fig. 4 end time: the task's smallest singular value is √2/8 ≈ 0.18, so from an init of
@@ -389,7 +486,7 @@ pub struct Fig4Panel {
 }
 
 /// Fig. 4 data: representation similarity matrices of the 8-item semantic task (8-8-8, τ = 1,
-/// random λ-balanced init σ = 0.03) at t_end = [`FIG4_T_END`] for λ ∈ {−2, 0, 2}.
+/// exact λ-balanced init σ = 0.03, [`fig4_inputs`]) at t_end = [`FIG4_T_END`] for λ ∈ {−2, 0, 2}.
 #[derive(Debug, Clone)]
 pub struct Fig4Data {
     /// One panel per λ.
@@ -401,12 +498,10 @@ pub struct Fig4Data {
 /// # Errors
 /// A message if the closed form or a simulation fails.
 pub fn fig4_data() -> Result<Fig4Data, String> {
-    let (x, y) = semantic_task();
     let mut panels = Vec::new();
-    for lambda in [-2.0, 0.0, 2.0] {
-        let mut rng = ChaCha8Rng::seed_from_u64(44);
-        let (w1, w2) = random_init(8, 8, 8, lambda, 0.03, &mut rng).map_err(|e| e.to_string())?;
-        let net = LinearNetwork::new(&x, &y, 8, 1.0).map_err(|e| e.to_string())?;
+    for lam in [-2i32, 0, 2] {
+        let lambda = f64::from(lam);
+        let (net, w1, w2) = fig4_inputs(&Rational::from(lam))?.f64_parts()?;
         let cf = ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string())?;
         let p = cf.evaluate(&[0.0, FIG4_T_END]).map_err(|e| e.to_string())?;
         let th0 = net.theta(&w1, &w2).map_err(|e| e.to_string())?;
@@ -486,13 +581,44 @@ pub const FIG5_ARCHS: [(&str, (usize, usize, usize)); 3] = [
 /// Fig. 5 end time (task singular values (2, 1.5, 1), init σ = 0.1: λ = 0 converges by t ≈ 10).
 pub const FIG5_T_END: f64 = 20.0;
 
-fn fig5_setup(dims: (usize, usize, usize), lambda: f64) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>), String> {
-    let (d_i, h, d_o) = dims;
-    let mut rng = ChaCha8Rng::seed_from_u64(55);
-    let (x, y) = task_with_singular_values(d_i, d_o, 2 * d_i + 2, &[2.0, 1.5, 1.0], &mut rng)?;
-    let net = LinearNetwork::new(&x, &y, h, 1.0).map_err(|e| e.to_string())?;
-    let (w1, w2) = random_init(d_i, h, d_o, lambda, 0.1, &mut rng).map_err(|e| e.to_string())?;
-    Ok((net, w1, w2))
+/// Seed of the Fig. 5 tasks and initialisations (the same for every architecture and λ).
+pub const FIG5_SEED: u64 = 55;
+/// Scale σ of the Fig. 5 initialisations.
+pub const FIG5_SIGMA: f64 = 0.1;
+
+/// The task's singular values (2, 1.5, 1), exact.
+fn fig5_s() -> [Rational; 3] {
+    [Rational::from(2), Rational::from((3, 2)), Rational::from(1)]
+}
+
+/// Exact inputs of a Fig. 5 / `LB-KDIST` case: with seed [`FIG5_SEED`], the task
+/// ([`lbx::task_with_singular_values`], singular values (2, 1.5, 1), X = Hadamard rows of order
+/// P = 4 or 8 ≥ d_i) then the init ([`lbx::balanced_init`], σ = [`FIG5_SIGMA`]); times
+/// [0, [`FIG5_T_END`]]. The targets and the anchor of the init do not depend on λ, so S(0, t_end)
+/// varies continuously along the λ grid. (P changed from 2d_i + 2: S depends on X only through
+/// XXᵀ = P·I, which cancels in it.)
+///
+/// # Errors
+/// A message if the construction fails (e.g. λ infeasible for the architecture).
+pub fn fig5_inputs(dims: (usize, usize, usize), lambda: &Rational) -> Result<ExperimentInputs, String> {
+    let (d_i, _, d_o) = dims;
+    let mut rng = ChaCha8Rng::seed_from_u64(FIG5_SEED);
+    let task = lbx::task_with_singular_values(d_i, d_o, hadamard_order(d_i), &fig5_s(), &mut rng)
+        .map_err(|e| e.to_string())?;
+    let init = init_of(dims, lambda, FIG5_SIGMA, &mut rng)?;
+    Ok(ExperimentInputs {
+        task,
+        init,
+        lambda: lambda.clone(),
+        times: vec![Rational::new(), Rational::from(FIG5_T_END as i64)],
+    })
+}
+
+fn fig5_setup(
+    dims: (usize, usize, usize),
+    lambda: &Rational,
+) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>), String> {
+    fig5_inputs(dims, lambda)?.f64_parts()
 }
 
 fn kernel_distance_end(
@@ -506,14 +632,14 @@ fn kernel_distance_end(
 }
 
 /// Closed-form S(0, t_end) for one architecture and λ.
-fn fig5_theory(dims: (usize, usize, usize), lambda: f64) -> Result<f64, String> {
+fn fig5_theory(dims: (usize, usize, usize), lambda: &Rational) -> Result<f64, String> {
     let (net, w1, w2) = fig5_setup(dims, lambda)?;
     let cf = ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string())?;
     let p = cf.evaluate(&[FIG5_T_END]).map_err(|e| e.to_string())?;
     Ok(kernel_distance_end(&net, &w1, &w2, &p[0].w1tw1(), &p[0].w2w2t()))
 }
 
-fn fig5_sim(dims: (usize, usize, usize), lambda: f64, rtol: f64) -> Result<f64, String> {
+fn fig5_sim(dims: (usize, usize, usize), lambda: &Rational, rtol: f64) -> Result<f64, String> {
     let (net, w1, w2) = fig5_setup(dims, lambda)?;
     let st = simulate(&net, &w1, &w2, &[0.0, FIG5_T_END], rtol)?;
     let (a1, a2) = &st[1];
@@ -541,22 +667,38 @@ pub struct Fig5Data {
 pub fn fig5_data() -> Result<Fig5Data, String> {
     let mut curves = Vec::new();
     for (name, dims) in FIG5_ARCHS {
-        let mut grid: Vec<f64> = (-24..=24).map(|k| f64::from(k) * 0.25).collect();
+        // Exact decimal grid: k/4 on [−6, 6], k/100 near 0, k/20 in between.
+        let mut grid: Vec<Rational> = (-24..=24).map(|k| Rational::from((k, 4))).collect();
         // The square net's S drops sharply away from λ = 0 (init scale σ² ≈ 0.01): resolve it.
-        grid.extend((-24..=24).filter(|k| *k != 0).map(|k| f64::from(k) * 0.01));
+        grid.extend((-24..=24).filter(|k| *k != 0).map(|k| Rational::from((k, 100))));
         grid.extend(
             (-30i32..=30)
                 .filter(|k| k % 5 != 0 && k.abs() > 4)
-                .map(|k| f64::from(k) * 0.05),
+                .map(|k| Rational::from((k, 20))),
         );
-        grid.sort_by(f64::total_cmp);
+        grid.sort();
         let mut theory = Vec::new();
-        for lambda in grid {
-            theory.push([lambda, fig5_theory(dims, lambda)?]);
+        for lambda in &grid {
+            theory.push([lbx::rational_to_f64(lambda), fig5_theory(dims, lambda)?]);
         }
         let mut sim = Vec::new();
-        for lambda in [-4.0, -3.0, -2.0, -1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 4.0] {
-            sim.push([lambda, fig5_sim(dims, lambda, 1e-10)?]);
+        for (k, den) in [
+            (-4, 1),
+            (-3, 1),
+            (-2, 1),
+            (-1, 1),
+            (-1, 2),
+            (-1, 10),
+            (0, 1),
+            (1, 10),
+            (1, 2),
+            (1, 1),
+            (2, 1),
+            (3, 1),
+            (4, 1),
+        ] {
+            let lambda = Rational::from((k, den));
+            sim.push([lbx::rational_to_f64(&lambda), fig5_sim(dims, &lambda, 1e-10)?]);
         }
         curves.push((name.to_string(), theory, sim));
     }
@@ -572,7 +714,9 @@ fn kdist_rows(quick: bool, rows: &mut Vec<Row>) {
     for (arch, dims) in FIG5_ARCHS {
         for &lambda in lambdas {
             let name = format!("kdist_{}_{}_{}_lambda{lambda:+}", dims.0, dims.1, dims.2);
-            match (fig5_theory(dims, lambda), fig5_sim(dims, lambda, 1e-12)) {
+            // The λ of these rows are integers.
+            let l = Rational::from(lambda as i64);
+            match (fig5_theory(dims, &l), fig5_sim(dims, &l, 1e-12)) {
                 (Ok(th), Ok(sm)) => rows.push(row_named(
                     "LB-KDIST",
                     &name,
@@ -598,28 +742,72 @@ fn kdist_rows(quick: bool, rows: &mut Vec<Row>) {
 
 // ---------------------------------------------------------------- LB-LIMIT and LB-SHALLOW
 
+/// The 3-3-3 task of `LB-LIMIT` and `LB-SHALLOW`: singular values (2, 1, 0.5), X = Hadamard rows of
+/// order 4, seeded by `task_seed`; then the init (σ) from its own seed, as before the exact inputs.
+fn limit_like_inputs(
+    lambda: &Rational,
+    task_seed: u64,
+    init_seed: u64,
+    sigma: f64,
+    times: Vec<Rational>,
+) -> Result<ExperimentInputs, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(task_seed);
+    let s = [Rational::from(2), Rational::from(1), Rational::from((1, 2))];
+    let task = lbx::task_with_singular_values(3, 3, 4, &s, &mut rng).map_err(|e| e.to_string())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(init_seed);
+    let init = init_of((3, 3, 3), lambda, sigma, &mut rng)?;
+    Ok(ExperimentInputs {
+        task,
+        init,
+        lambda: lambda.clone(),
+        times,
+    })
+}
+
+/// Exact inputs of an `LB-LIMIT` row (λ = ±10, ±100, ±1000): task seed 66, init seed 67, σ = 0.3,
+/// time 60/|λ|.
+///
+/// # Errors
+/// A message for λ = 0 or a failed construction.
+pub fn limit_inputs(lambda: &Rational) -> Result<ExperimentInputs, String> {
+    if *lambda == 0 {
+        return Err("LB-LIMIT needs λ ≠ 0".into());
+    }
+    let t = Rational::from(60) / Rational::from(lambda.abs_ref());
+    limit_like_inputs(lambda, 66, 67, 0.3, vec![t])
+}
+
+/// Exact inputs of an `LB-SHALLOW` row: task seed 77, init seed 78, σ = 0.5, times u/|λ| for
+/// u = 0, 0.2, …, 6.
+///
+/// # Errors
+/// A message for λ = 0 or a failed construction.
+pub fn shallow_inputs(lambda: &Rational) -> Result<ExperimentInputs, String> {
+    if *lambda == 0 {
+        return Err("LB-SHALLOW needs λ ≠ 0".into());
+    }
+    let l = Rational::from(lambda.abs_ref());
+    let times = (0..=30).map(|k| Rational::from((k, 5)) / &l).collect();
+    limit_like_inputs(lambda, 77, 78, 0.5, times)
+}
+
 /// Converged representations vs their |λ| → ∞ limits [D]: with c² = (√(λ² + 4s²) − |λ|)/2 per
 /// mode, 0 ≤ s²/|λ| − c² ≤ s⁴/|λ|³ (from √(1+x) ≥ 1 + x/2 − x²/8), so
 /// ‖|λ|·(smaller representation) − Σ̃ᵀΣ̃ (or Σ̃Σ̃ᵀ)‖_max ≤ s_max⁴/λ², and the larger one is
 /// |λ|I + (that): ‖larger/|λ| − I‖ ≤ s_max²/λ². The representations come from the closed form
 /// at a time where the network has converged (t = 40/|λ|·…, e^{−|λ|t} negligible).
 fn limit_rows(rows: &mut Vec<Row>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(66);
-    let Ok((x, y)) = task_with_singular_values(3, 3, 8, &[2.0, 1.0, 0.5], &mut rng) else {
+    let Ok(net) = limit_inputs(&Rational::from(10)).and_then(|i| i.f64_parts()) else {
         return rows.push(fail_row("LB-LIMIT", "limit_3_3_3", 0.0, "task".into()));
     };
-    let Ok(net) = LinearNetwork::new(&x, &y, 3, 1.0) else {
-        return rows.push(fail_row("LB-LIMIT", "limit_3_3_3", 0.0, "network".into()));
-    };
-    let syx = net.syx();
+    let syx = net.0.syx();
     let (sts, sst) = (syx.transpose() * &syx, &syx * syx.transpose());
     let s_max = 2.0f64;
     for lambda in [10.0f64, 100.0, 1000.0, -10.0, -100.0, -1000.0] {
         let name = format!("limit_3_3_3_lambda{lambda:+}");
-        let mut r2 = ChaCha8Rng::seed_from_u64(67);
-        let res = random_init(3, 3, 3, lambda, 0.3, &mut r2)
-            .map_err(|e| e.to_string())
-            .and_then(|(w1, w2)| ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string()))
+        let res = limit_inputs(&Rational::from(lambda as i64))
+            .and_then(|i| i.f64_parts())
+            .and_then(|(net, w1, w2)| ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string()))
             .and_then(|cf| cf.evaluate(&[60.0 / lambda.abs()]).map_err(|e| e.to_string()));
         let p = match res {
             Ok(p) => p,
@@ -672,23 +860,18 @@ fn limit_rows(rows: &mut Vec<Row>) {
 
 /// Closed-form W2W1 vs the shallow limit with time rescaled by |λ|: u = |λ|t/τ ∈ [0, 6].
 fn shallow_rows(rows: &mut Vec<Row>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(77);
-    let Ok((x, y)) = task_with_singular_values(3, 3, 8, &[2.0, 1.0, 0.5], &mut rng) else {
+    let Ok(net) = shallow_inputs(&Rational::from(10)).and_then(|i| i.f64_parts()) else {
         return rows.push(fail_row("LB-SHALLOW", "shallow_3_3_3", 0.0, "task".into()));
     };
-    let Ok(net) = LinearNetwork::new(&x, &y, 3, 1.0) else {
-        return rows.push(fail_row("LB-SHALLOW", "shallow_3_3_3", 0.0, "network".into()));
-    };
-    let syx = net.syx();
+    let syx = net.0.syx();
     for lambda in [10.0f64, 100.0, 1000.0, -10.0, -100.0, -1000.0] {
         let name = format!("shallow_3_3_3_lambda{lambda:+}");
-        let mut r2 = ChaCha8Rng::seed_from_u64(78);
         let l = lambda.abs();
         let us: Vec<f64> = (0..=30).map(|k| f64::from(k) * 0.2).collect();
         let times: Vec<f64> = us.iter().map(|u| u / l).collect();
-        let res = random_init(3, 3, 3, lambda, 0.5, &mut r2)
-            .map_err(|e| e.to_string())
-            .and_then(|(w1, w2)| {
+        let res = shallow_inputs(&Rational::from(lambda as i64))
+            .and_then(|i| i.f64_parts())
+            .and_then(|(net, w1, w2)| {
                 let cf = ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string())?;
                 Ok((&w2 * &w1, cf.evaluate(&times).map_err(|e| e.to_string())?))
             });
@@ -754,9 +937,10 @@ pub struct ContCurve {
     pub init: (DMatrix<f64>, DMatrix<f64>),
 }
 
-/// Continual learning data: 5-5-5 network, P = 25 whitened points shared by both tasks (the
-/// restart needs Σ̃_xx = I for the second task too; same X makes that automatic), task 1 and
-/// task 2 random with singular values (2, 1.5, 1, 0.75, 0.5), random λ-balanced init σ = 0.1,
+/// Continual learning data: 5-5-5 network, P = 8 exactly whitened points (Hadamard rows) shared
+/// by both tasks (the restart needs Σ̃_xx = I for the second task too; same X makes that
+/// automatic), task 1 and task 2 random with singular values (2, 1.5, 1, 0.75, 0.5), exact
+/// λ-balanced init σ = 0.1 ([`continual_inputs`]),
 /// τ = 1, λ ∈ {0, 1, 5} (§4.6 uses λ = 1; −λ gives the same network function for square nets,
 /// see [`super::Fig2Data`]). Measured: at λ = 0 this init does not learn task 1's smallest mode
 /// by the switch (task-1 loss there ≈ ½·0.5² = 0.125, the mode sits near the saddle W = 0 of
@@ -767,26 +951,59 @@ pub struct ContData {
     pub curves: Vec<ContCurve>,
 }
 
+/// Seed of the continual-learning tasks and initialisations (the same for every λ).
+pub const CONT_SEED: u64 = 88;
+
+/// Exact inputs of a continual-learning row (`LB-CONT`, `LB-CONT-DRIFT`): with seed
+/// [`CONT_SEED`], task 1 ([`lbx::task_with_singular_values`], 5×5, singular values
+/// (2, 1.5, 1, 0.75, 0.5), X = the 8×8 Hadamard rows 0–4, P = 8), then task 2 (new decimal
+/// orthogonal U, V, same singular values, same X), then the init (σ = 0.1). The case is task 1
+/// with the times of its half (0, 0.5, …, [`CONT_T_TASK`]); task 2 is returned alongside (it
+/// starts from the state at the switch, not from decimal inputs).
+///
+/// # Errors
+/// A message if the construction fails.
+pub fn continual_inputs(lambda: &Rational) -> Result<(ExperimentInputs, ExactTask), String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(CONT_SEED);
+    let s: Vec<Rational> = [(2, 1), (3, 2), (1, 1), (3, 4), (1, 2)]
+        .iter()
+        .map(|&q| Rational::from(q))
+        .collect();
+    let task = lbx::task_with_singular_values(5, 5, 8, &s, &mut rng).map_err(|e| e.to_string())?;
+    let u = lbx::decimal_orthogonal(5, &mut rng).map_err(|e| e.to_string())?;
+    let v = lbx::decimal_orthogonal(5, &mut rng).map_err(|e| e.to_string())?;
+    let syx2 = lbx::task_from_factors(&u, &s, &v);
+    let task2 = ExactTask {
+        y: mat_mul(&syx2, &task.x),
+        x: task.x.clone(),
+        syx: syx2,
+    };
+    let init = init_of((5, 5, 5), lambda, 0.1, &mut rng)?;
+    let times = (0..=40).map(|k| Rational::from((k, 2))).collect();
+    Ok((
+        ExperimentInputs {
+            task,
+            init,
+            lambda: lambda.clone(),
+            times,
+        },
+        task2,
+    ))
+}
+
 /// Compute [`ContData`].
 ///
 /// # Errors
 /// A message if the closed form or a simulation fails.
 pub fn continual_data(rtol: f64) -> Result<ContData, String> {
-    let s = [2.0, 1.5, 1.0, 0.75, 0.5];
     let mut curves = Vec::new();
-    for lambda in [0.0f64, 1.0, 5.0] {
-        let mut rng = ChaCha8Rng::seed_from_u64(88);
-        let (x, y1) = task_with_singular_values(5, 5, 25, &s, &mut rng)?;
-        let u = random_orthogonal(5, &mut rng);
-        let v = random_orthogonal(5, &mut rng);
-        let mut t2 = DMatrix::<f64>::zeros(5, 5);
-        for (k, &sk) in s.iter().enumerate() {
-            t2 += u.column(k) * v.column(k).transpose() * sk;
-        }
-        let y2 = &t2 * &x;
-        let net1 = LinearNetwork::new(&x, &y1, 5, 1.0).map_err(|e| e.to_string())?;
+    for lam in [0i32, 1, 5] {
+        let lambda = f64::from(lam);
+        let (inputs, task2) = continual_inputs(&Rational::from(lam))?;
+        let (net1, w1, w2) = inputs.f64_parts()?;
+        let (x, y1) = (to_dmatrix(&inputs.task.x), to_dmatrix(&inputs.task.y));
+        let y2 = to_dmatrix(&task2.y);
         let net2 = LinearNetwork::new(&x, &y2, 5, 1.0).map_err(|e| e.to_string())?;
-        let (w1, w2) = random_init(5, 5, 5, lambda, 0.1, &mut rng).map_err(|e| e.to_string())?;
         // Theory: closed form on task 1, then restarted from a factor of QQᵀ(t_switch).
         let n_half = 40;
         let dt = CONT_T_TASK / f64::from(n_half);
@@ -1106,42 +1323,14 @@ fn taylor_mp_row(case: &LambdaBalancedCase, prec: u32, rows: &mut Vec<Row>) {
 /// # Errors
 /// A message for λ ∉ {−2, 0, 2} or a decimal parse failure.
 pub fn exact_decimal_case(lambda: i32, times: &[f64]) -> Result<LambdaBalancedCase, String> {
-    use rug::Rational;
-    let rat = |n: i64, d: i64| Rational::from((n, d));
-    let rot = |i: usize, j: usize, c: &Rational, s: &Rational| -> Vec<Vec<Rational>> {
-        let mut m: Vec<Vec<Rational>> = (0..3)
-            .map(|a| (0..3).map(|b| Rational::from(i32::from(a == b))).collect())
-            .collect();
-        m[i][i] = c.clone();
-        m[j][j] = c.clone();
-        m[i][j] = Rational::from(-s);
-        m[j][i] = s.clone();
-        m
-    };
-    let mul = |a: &[Vec<Rational>], b: &[Vec<Rational>]| -> Vec<Vec<Rational>> {
-        (0..a.len())
-            .map(|i| {
-                (0..b[0].len())
-                    .map(|j| (0..b.len()).fold(Rational::new(), |acc, k| acc + Rational::from(&a[i][k] * &b[k][j])))
-                    .collect()
-            })
-            .collect()
-    };
-    let tr = |a: &[Vec<Rational>]| -> Vec<Vec<Rational>> {
-        (0..a[0].len())
-            .map(|j| a.iter().map(|r| r[j].clone()).collect())
-            .collect()
-    };
-    let (a, b) = (rat(3, 5), rat(4, 5));
-    let r = mul(&rot(0, 1, &a, &b), &rot(1, 2, &b, &a));
-    let u = mul(&rot(0, 2, &a, &b), &rot(0, 1, &b, &Rational::from(-&a)));
-    let v = mul(&rot(1, 2, &a, &Rational::from(-&b)), &rot(0, 2, &b, &a));
+    let e = |x: lbx::ExactError| x.to_string();
+    let g = |i: usize, j: usize, (a, b, c): (i64, i64, i64)| Givens::from_triple(i, j, a, b, c);
+    let r = givens_product(3, &[g(0, 1, (3, 4, 5)), g(1, 2, (4, 3, 5))]).map_err(e)?;
+    let u = givens_product(3, &[g(0, 2, (3, 4, 5)), g(0, 1, (4, -3, 5))]).map_err(e)?;
+    let v = givens_product(3, &[g(1, 2, (3, -4, 5)), g(0, 2, (4, 3, 5))]).map_err(e)?;
     // (c, d) with d² − c² = 2: (1/2, 3/2), (7/4, 9/4), (17/20, 33/20); λ = 0: c = d.
-    let base = [
-        (rat(1, 2), rat(3, 2)),
-        (rat(7, 4), rat(9, 4)),
-        (rat(17, 20), rat(33, 20)),
-    ];
+    let base = [(1, 2, 3, 2), (7, 4, 9, 4), (17, 20, 33, 20)]
+        .map(|(a, b, c, d)| (Rational::from((a, b)), Rational::from((c, d))));
     let cd: Vec<(Rational, Rational)> = match lambda {
         2 => base.to_vec(),
         -2 => base.iter().map(|(c, d)| (d.clone(), c.clone())).collect(),
@@ -1152,66 +1341,71 @@ pub fn exact_decimal_case(lambda: i32, times: &[f64]) -> Result<LambdaBalancedCa
             ));
         }
     };
-    let diag = |f: &dyn Fn(&(Rational, Rational)) -> Rational| -> Vec<Vec<Rational>> {
-        (0..3)
-            .map(|i| {
-                (0..3)
-                    .map(|j| if i == j { f(&cd[i]) } else { Rational::new() })
-                    .collect()
-            })
-            .collect()
-    };
-    let w1 = mul(&mul(&r, &diag(&|p| p.0.clone())), &tr(&v));
-    let w2 = mul(&mul(&u, &diag(&|p| p.1.clone())), &tr(&r));
-    let x: Vec<Vec<Rational>> = [[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1]]
+    let (c, d): (Vec<Rational>, Vec<Rational>) = cd.into_iter().unzip();
+    let (w1, w2) = balanced_from_modes(&u, &c, &d, &v, &r).map_err(e)?;
+    let x = hadamard_rows(3, 4, &Rational::from(1)).map_err(e)?;
+    let y: RatMat = [[6, -2, 1, 8], [3, 4, -5, 2], [-2, 1, 4, 6]]
         .iter()
-        .map(|row| row.iter().map(|&e| Rational::from(e)).collect())
+        .map(|row| row.iter().map(|&v| Rational::from((v, 4))).collect())
         .collect();
-    let y: Vec<Vec<Rational>> = [[6, -2, 1, 8], [3, 4, -5, 2], [-2, 1, 4, 6]]
+    let times = times
         .iter()
-        .map(|row| row.iter().map(|&e| rat(e, 4)).collect())
-        .collect();
-    let to_num = |m: &[Vec<Rational>]| -> Result<Vec<Vec<Num>>, String> {
-        m.iter()
-            .map(|row| {
-                row.iter()
-                    .map(|q| Num::parse(&rational_decimal(q)?).map_err(|e| e.to_string()))
-                    .collect()
-            })
-            .collect()
-    };
-    Ok(LambdaBalancedCase {
-        x: to_num(&x)?,
-        y: to_num(&y)?,
-        w1_0: to_num(&w1)?,
-        w2_0: to_num(&w2)?,
-        tau: Num::parse("1").map_err(|e| e.to_string())?,
-        times: times
-            .iter()
-            .map(|&t| Num::from_f64(t).map_err(|e| e.to_string()))
-            .collect::<Result<_, _>>()?,
-    })
+        .map(|&t| Rational::from_f64(t).ok_or_else(|| format!("time {t} is not finite")))
+        .collect::<Result<Vec<_>, _>>()?;
+    exact_case(&x, &y, &w1, &w2, &Rational::from(1), &times).map_err(e)
 }
 
-/// The exact decimal expansion of a rational whose denominator divides a power of 10.
-fn rational_decimal(q: &rug::Rational) -> Result<String, String> {
-    use rug::{Integer, Rational};
-    for k in 0..40u32 {
-        let scaled = Rational::from(q * Integer::from(Integer::u_pow_u(10, k)));
-        if *scaled.denom() == 1 {
-            let n = scaled.numer().clone();
-            let neg = n < 0;
-            let mut digits = Integer::from(n.abs_ref()).to_string();
-            if k > 0 {
-                while digits.len() <= k as usize {
-                    digits.insert(0, '0');
-                }
-                digits.insert(digits.len() - k as usize, '.');
-            }
-            return Ok(if neg { format!("-{digits}") } else { digits });
+/// The exact decimal inputs behind an experiment row, by the row's case name (e.g.
+/// `semantic_8_8_8_lambda-2`, `kdist_6_3_3_lambda+4`, `limit_3_3_3_lambda-1000`,
+/// `shallow_3_3_3_lambda+10`, `continual_5_5_5_lambda+1`): the inputs of `LB-RSM`/`LB-REPR`
+/// ([`fig4_inputs`]), `LB-KDIST` ([`fig5_inputs`]), `LB-LIMIT` ([`limit_inputs`]), `LB-SHALLOW`
+/// ([`shallow_inputs`]) and `LB-CONT`/`LB-CONT-DRIFT` (task 1 of [`continual_inputs`]).
+///
+/// # Errors
+/// A message for an unknown name or λ.
+pub fn experiment_inputs(case_name: &str) -> Result<ExperimentInputs, String> {
+    let (stem, lam) = case_name
+        .rsplit_once("_lambda")
+        .ok_or_else(|| format!("'{case_name}': expected <experiment>_<dims>_lambda<λ>"))?;
+    let lambda = Num::parse(lam)
+        .map_err(|e| e.to_string())?
+        .to_rational()
+        .map_err(|e| e.to_string())?;
+    let dims = |s: &str| -> Result<(usize, usize, usize), String> {
+        let v: Vec<usize> = s
+            .split('_')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("'{case_name}': bad dimensions"))?;
+        match v[..] {
+            [a, b, c] => Ok((a, b, c)),
+            _ => Err(format!("'{case_name}': expected three dimensions")),
         }
+    };
+    match stem.split_once('_') {
+        Some(("semantic", "8_8_8")) => fig4_inputs(&lambda),
+        Some(("kdist", d)) => {
+            let d = dims(d)?;
+            if !FIG5_ARCHS.iter().any(|(_, a)| *a == d) {
+                return Err(format!("'{case_name}': not a Fig. 5 architecture"));
+            }
+            fig5_inputs(d, &lambda)
+        }
+        Some(("limit", "3_3_3")) => limit_inputs(&lambda),
+        Some(("shallow", "3_3_3")) => shallow_inputs(&lambda),
+        Some(("continual", "5_5_5")) => continual_inputs(&lambda).map(|(i, _)| i),
+        _ => Err(format!(
+            "'{case_name}': not an experiment with exact inputs (semantic_8_8_8, kdist_*, limit_3_3_3,              shallow_3_3_3, continual_5_5_5)"
+        )),
     }
-    Err(format!("{q} has no finite decimal expansion"))
+}
+
+/// [`experiment_inputs`] written as a [`LambdaBalancedCase`] (τ = 1, the row's times).
+///
+/// # Errors
+/// As [`experiment_inputs`].
+pub fn experiment_case(case_name: &str) -> Result<LambdaBalancedCase, String> {
+    experiment_inputs(case_name)?.case()
 }
 
 /// Run all experiment checks; `enclosures` are the catalog cases' validated enclosures (by case
