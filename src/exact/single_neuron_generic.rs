@@ -250,7 +250,7 @@ pub fn kernel_distance_parts<S: Real>(
     eta_a: &S,
     eta_w: &S,
     d: usize,
-    at0: (S, S, S),
+    at0: &(S, S, S),
     a: &S,
     wn2: &S,
     wedge: &S,
@@ -505,12 +505,14 @@ impl<S: Real> GenericClosedForm<S> {
 
     /// w = w0/g + e β* from the triple of a route.
     pub fn w_of(&self, e: &S, ginv: &S) -> Vec<S> {
-        let mut w = self.w0.clone();
-        self.w_inplace(e, ginv, &mut w);
-        w
+        self.w0
+            .iter()
+            .zip(&self.bstar)
+            .map(|(w0, b)| w0.mul_add_mul_r(ginv, e, b))
+            .collect()
     }
 
-    /// [`GenericClosedForm::w_of`] into `out` (length d).
+    /// [`GenericClosedForm::w_of`] into `out` (length d), the same formula without allocating.
     pub fn w_inplace(&self, e: &S, ginv: &S, out: &mut [S]) {
         for ((w, w0), b) in out.iter_mut().zip(&self.w0).zip(&self.bstar) {
             *w = w0.mul_add_mul_r(ginv, e, b);
@@ -627,10 +629,10 @@ impl<S: Real> GenericClosedForm<S> {
             a.times(&wn)
         };
         // φ = (p0 + η_w s² I1)/(s‖w0 + η_w I1 β*‖) = (p0/g + e s²)/(s‖w‖)
-        let phi = self
-            .s
-            .clone()
-            .and_then(|s| self.p0.times(ginv).plus(&e.times(&self.s2)).over(&s.times(&wn)));
+        let phi = match &self.s {
+            Ok(s) => self.p0.times(ginv).plus(&e.times(&self.s2)).over(&s.times(&wn)),
+            Err(err) => Err(err.clone()),
+        };
         let mut l2 = a.real(0.0);
         for (bi, bs) in beta.iter().zip(&self.bstar) {
             l2.add_assign_r(&bi.minus(bs).sqr_r());
@@ -651,8 +653,9 @@ impl<S: Real> GenericClosedForm<S> {
     /// S(0,t) from the point's a, ‖w‖ and e, with w0 ∧ w(t) = e (w0 ∧ β*)
     /// ([`kernel_distance_parts`]).
     fn kernel_distance(&self, a: &S, e: &S, wn2: &S) -> Result<S, RealError> {
+        let at0 = self.kd0.as_ref().map_err(Clone::clone)?;
         let wedge = e.sqr_r().times(&self.wedge0);
-        kernel_distance_parts(&self.eta_a, &self.eta_w, self.d, self.kd0.clone()?, a, wn2, &wedge)
+        kernel_distance_parts(&self.eta_a, &self.eta_w, self.d, at0, a, wn2, &wedge)
     }
 
     /// δ(t) = η_w a² − η_a‖w‖² at (a, w) (conserved by the exact flow).
@@ -786,9 +789,9 @@ impl<S: Real> GenericClosedForm<S> {
             _ => -1.0,
         };
         let sg = self.cp.real(sign);
-        let s = self.s.clone()?;
+        let s = self.s.as_ref().map_err(Clone::clone)?;
         let a = sg.times(&self.lp.over(&self.eta_w)?.sqrt_r()?);
-        let wn = sg.times(&self.lm.neg_r().over(&self.eta_a)?.sqrt_r()?).over(&s)?;
+        let wn = sg.times(&self.lm.neg_r().over(&self.eta_a)?.sqrt_r()?).over(s)?;
         Ok(Some((sign, a, self.bstar.iter().map(|b| wn.times(b)).collect())))
     }
 

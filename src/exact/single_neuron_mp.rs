@@ -299,7 +299,9 @@ pub fn kernel_distance_mp(
     let (eta_a, eta_w, a0, at) = (r(eta_a), r(eta_w), r(a0), r(at));
     let d = w0.len();
     sng::kernel_distance_at_0(&eta_a, &eta_w, d, &a0, &real::dot(w0, w0))
-        .and_then(|k0| sng::kernel_distance_parts(&eta_a, &eta_w, d, k0, &at, &real::dot(wt, wt), &sng::wedge2(w0, wt)))
+        .and_then(|k0| {
+            sng::kernel_distance_parts(&eta_a, &eta_w, d, &k0, &at, &real::dot(wt, wt), &sng::wedge2(w0, wt))
+        })
         .unwrap_or_else(|_| Float::with_val(p, f64::NAN))
 }
 
