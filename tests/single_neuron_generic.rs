@@ -198,3 +198,62 @@ fn ball_instantiation_contains_mpfr_512() {
     println!("largest radius / max(|mid|, 1) at 256 bits: {worst_rel:e}");
     assert!(worst_rel < 1e-60, "balls too wide: {worst_rel:e}");
 }
+
+/// The sweep behind [`F64_ULP_BOUND`]'s figure (run with `--ignored --nocapture`): 2,700 seeded
+/// random cases, δ ∈ {±50, ±20, ±2, ±1e-3, 0}, d ∈ {2, 4, 16}, random η, the catalog's times to
+/// t = 20; prints the worst error of the f64 (a, w) in ulps of max|θ(t)| divided by κ.
+#[test]
+#[ignore = "measurement sweep (≈ 10 s): run with --ignored --nocapture"]
+fn f64_worst_ulps_sweep() {
+    let deltas = [-50.0, -20.0, -2.0, -1e-3, 0.0, 1e-3, 2.0, 20.0, 50.0];
+    let (mut worst, mut at) = (0.0f64, (0u64, 0.0f64));
+    for (k, delta) in deltas.into_iter().enumerate() {
+        for s in 0..300u64 {
+            let seed = 50_000 + 1000 * k as u64 + s;
+            let c = samples::random_whitened(seed, delta, 20.0);
+            let m = model(&c);
+            let cf = ClosedForm::new(&m, c.a0.to_f64(), &c.w0_f64()).unwrap();
+            let hp = ClosedFormMp::new(&c, 256).unwrap();
+            for t in c.times_f64() {
+                let th = cf.theta_at(t);
+                let p = hp.state(&Float::with_val(256, t));
+                let r: Vec<f64> = std::iter::once(&p.0).chain(&p.1).map(Float::to_f64).collect();
+                let sc = r.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let e = th.iter().zip(&r).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                let u = e / (sc * f64::EPSILON) / cf.condition();
+                if u > worst {
+                    (worst, at) = (u, (seed, delta));
+                }
+            }
+        }
+    }
+    println!("worst f64 error: {worst:.2}·κ ulp (seed {}, δ {})", at.0, at.1);
+    assert!(worst <= F64_ULP_BOUND);
+    let mut cat = 0.0f64;
+    for cc in lazyrich::verify::single_neuron::catalog() {
+        let c = &cc.case;
+        let m = model(c);
+        let Ok(cf) = ClosedForm::new(&m, c.a0.to_f64(), &c.w0_f64()) else {
+            continue;
+        };
+        let same = samples::case(
+            &c.x_f64(),
+            &c.y_f64(),
+            c.a0.to_f64(),
+            &c.w0_f64(),
+            c.eta_a.to_f64(),
+            c.eta_w.to_f64(),
+            &c.times_f64(),
+        );
+        let hp = ClosedFormMp::new(&same, 256).unwrap();
+        for t in c.times_f64() {
+            let th = cf.theta_at(t);
+            let p = hp.state(&Float::with_val(256, t));
+            let r: Vec<f64> = std::iter::once(&p.0).chain(&p.1).map(Float::to_f64).collect();
+            let sc = r.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let e = th.iter().zip(&r).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            cat = cat.max(e / (sc * f64::EPSILON) / cf.condition());
+        }
+    }
+    println!("worst f64 error on the catalog: {cat:.2}·κ ulp");
+}
