@@ -99,6 +99,15 @@
 //!   −11 … −13 %, but results change at 2e-15 and the step rule's ∞-norms are not rotation
 //!   invariant); a 16-lane kernel for d = 10 (slower than 12 lanes, with or without AVX-512).
 //!
+//! Issue 15 item 1 (branch `sngen`, 2026-12-06): the closed form is now one generic function
+//! (`exact::single_neuron_generic`) instantiated in balls. Old (97c59a0) and new bench binaries
+//! interleaved, `-- --warm-up-time 1 --measurement-time 2…3`, load average 4.6–5.8 (two other
+//! engineers building): ball point (a, w) old 5.31 / 5.57 / 5.66 / 5.91 µs, new 5.34 / 5.36 /
+//! 5.62 / 5.65 µs (one outlier 7.76); all observables old 7.5–14.5 µs, new 8.3–12.8 µs (too
+//! noisy to call). The issue's ≤ 1.9 µs is not reached: a perf profile of the point is 40 %
+//! MPFR multiplication (mpfr_mul + mpn_mul_basecase), 9 % the radius propagation of products,
+//! 12 % additions — the generic form performs the same ball operations as the former ball code.
+//!
 //! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
 //! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.
 //! Under load (issue-3b session, 2026-11-23, load average ≈ 3.7, `--measurement-time 3`):

@@ -5,6 +5,8 @@
 //!   closed form and the paper's route (Riccati ν, Bernoulli a, hyperbolic coordinates) — each
 //!   value with an error bound.
 //! - [`single_neuron_ball`]: the linearised closed form in ball arithmetic: rigorous enclosures.
+//! - [`single_neuron_generic`]: the single-neuron formulas themselves, written once over
+//!   [`crate::num::real::Real`]; the three modules above instantiate them.
 //! - [`implicit_bias`]: the interpolant the flow converges to on low-rank data (P1 Thm 3.1, Thm B.10):
 //!   Newton on the KKT system in f64 and MPFR, with bounds; the δ → ±∞ limits.
 //! - [`mirror_modes`]: wide linear nets with whitened X and task-aligned init: per-mode closed form
@@ -20,12 +22,14 @@ pub mod mirror_modes;
 pub mod riccati;
 pub mod single_neuron;
 pub mod single_neuron_ball;
+pub mod single_neuron_generic;
 pub mod single_neuron_mp;
 
 use crate::models::ModelError;
 use crate::num::TimeError;
 use crate::num::ball::BallError;
 use crate::num::mp::PrecError;
+use crate::num::real::RealError;
 
 /// Errors from setting up or evaluating a closed form.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -74,4 +78,20 @@ pub enum ExactError {
     /// Invalid output times.
     #[error(transparent)]
     Times(#[from] TimeError),
+    /// An f64 or MPFR evaluation gave a non-finite value.
+    #[error("closed form: {0}")]
+    NonFinite(RealError),
+}
+
+impl ExactError {
+    /// The error of a failed [`crate::num::real::Real`] operation: a ball's as
+    /// [`ExactError::Rigorous`], a precision's as [`ExactError::Prec`], otherwise
+    /// [`ExactError::NonFinite`].
+    pub fn from_real(e: RealError) -> Self {
+        match e {
+            RealError::Ball(b) => ExactError::Rigorous(b),
+            RealError::Prec(p) => ExactError::Prec(p),
+            other => ExactError::NonFinite(other),
+        }
+    }
 }

@@ -1,4 +1,7 @@
-//! Single-neuron closed form at arbitrary precision (MPFR via `rug`), by two routes.
+//! Single-neuron closed form at arbitrary precision (MPFR via `rug`), by two routes: the MPFR
+//! instantiation of [`super::single_neuron_generic`] (where every formula below is written once
+//! for f64, MPFR and balls), with the inputs parsed at the working precision and two-precision
+//! error bounds.
 //!
 //! Both assume whitened data (XᵀX = I, `docs/theory.md` §1.3) and take every input as decimal text,
 //! parsed exactly at the working precision p. Every value comes with an error bound obtained by
@@ -25,9 +28,11 @@
 //! L = ½(‖β − β*‖² + ‖y − Xβ*‖²) (exact for whitened X, no cancellation near convergence).
 
 use super::ExactError;
+use super::single_neuron_generic::{self as sng, GenericClosedForm, HyperbolicError, Inputs};
 use crate::case::SingleNeuronCase;
 use crate::models::{ModelError, check_rate};
 use crate::num::mp::{self, two_precision_bound_mp};
+use crate::num::real;
 use crate::num::tol::{self, Bound};
 use rug::Float;
 
@@ -139,62 +144,9 @@ impl BoundedPoint {
 #[derive(Debug, Clone)]
 pub struct ClosedFormMp {
     prec: u32,
-    eta_a: Float,
-    eta_w: Float,
-    bstar: Vec<Float>,
-    a0: Float,
-    w0: Vec<Float>,
-    s2: Float,
-    p0: Float,
-    delta: Float,
-    k: Float,
-    lp: Float,
-    lm: Float,
-    cp: Float,
-    cm: Float,
-    /// ‖y − Xβ*‖², the irreducible part of the loss.
-    resid0: Float,
+    g: GenericClosedForm<Float>,
     /// max|XᵀX − I| at this precision.
     whitening_defect: Float,
-    lin: LinCoeffs,
-}
-
-/// t-independent coefficients of the linearised route: r± = η_w c±/λ±, q± = η_w c±²/λ±,
-/// q₀ = 4η_w c₊c₋/δ (each with λ = 0 replaced by its limit: the coefficient then multiplies t,
-/// holding η_w c±, 2η_w c±² and 4η_w c₊c₋ instead).
-#[derive(Debug, Clone)]
-struct LinCoeffs {
-    rp: Float,
-    rm: Float,
-    qp: Float,
-    qm: Float,
-    q0: Float,
-}
-
-impl LinCoeffs {
-    fn new(p: u32, eta_w: &Float, cp: &Float, cm: &Float, lp: &Float, lm: &Float, delta: &Float) -> Self {
-        let div = |x: Float, l: &Float| if l.is_zero() { x } else { x / l };
-        let ecp = Float::with_val(p, eta_w * cp);
-        let ecm = Float::with_val(p, eta_w * cm);
-        // E(2λ) = m(2+m)/(2λ), so 2η_w c²E(2λ) = η_w c² m(2+m)/λ; limit 2η_w c² t.
-        let qp = if lp.is_zero() {
-            Float::with_val(p, &ecp * cp) * 2u32
-        } else {
-            Float::with_val(p, &ecp * cp) / lp
-        };
-        let qm = if lm.is_zero() {
-            Float::with_val(p, &ecm * cm) * 2u32
-        } else {
-            Float::with_val(p, &ecm * cm) / lm
-        };
-        LinCoeffs {
-            rp: div(ecp.clone(), lp),
-            rm: div(ecm.clone(), lm),
-            qp,
-            qm,
-            q0: div(Float::with_val(p, &ecp * cm) * 4u32, delta),
-        }
-    }
 }
 
 impl ClosedFormMp {
@@ -224,7 +176,6 @@ impl ClosedFormMp {
         let f = |v: f64| Float::with_val(p, v);
         let x: Vec<Vec<Float>> = case.x.iter().map(|r| r.iter().map(|v| v.to_mp(p)).collect()).collect();
         let y: Vec<Float> = case.y.iter().map(|v| v.to_mp(p)).collect();
-        let (n, d) = (x.len(), x[0].len());
         let eta_a = case.eta_a.to_mp(p);
         let eta_w = case.eta_w.to_mp(p);
         if eta_a <= 0 || eta_w <= 0 {
@@ -235,77 +186,23 @@ impl ClosedFormMp {
         }
         let a0 = case.a0.to_mp(p);
         let w0: Vec<Float> = case.w0.iter().map(|v| v.to_mp(p)).collect();
-        let mut bstar = vec![f(0.0); d];
-        for (i, row) in x.iter().enumerate() {
-            for (j, xij) in row.iter().enumerate() {
-                bstar[j] += Float::with_val(p, xij * &y[i]);
-            }
-        }
-        let mut whitening_defect = f(0.0);
-        for j in 0..d {
-            for k in 0..d {
-                let mut s = f(if j == k { -1.0 } else { 0.0 });
-                for row in &x {
-                    s += Float::with_val(p, &row[j] * &row[k]);
-                }
-                let s = s.abs();
-                if s > whitening_defect {
-                    whitening_defect = s;
-                }
-            }
-        }
-        let mut resid0 = f(0.0);
-        for i in 0..n {
-            let mut r = y[i].clone();
-            for j in 0..d {
-                r -= Float::with_val(p, &x[i][j] * &bstar[j]);
-            }
-            resid0 += r.square();
-        }
-        let s2 = dot(&bstar, &bstar, p);
-        let p0 = dot(&w0, &bstar, p);
-        let delta = Float::with_val(p, &eta_w * a0.clone().square()) - Float::with_val(p, &eta_a * dot(&w0, &w0, p));
-        let es2 = Float::with_val(p, &eta_a * &eta_w) * &s2;
-        let k = Float::with_val(p, delta.clone().square() + Float::with_val(p, &es2 * 4u32)).sqrt();
-        let (lp, lm) = if delta >= 0 {
-            let lp = Float::with_val(p, &delta + &k) / 2u32;
-            let lm = if lp > 0 {
-                -Float::with_val(p, &es2 / &lp)
-            } else {
-                f(0.0)
-            };
-            (lp, lm)
-        } else {
-            let lm = Float::with_val(p, &delta - &k) / 2u32;
-            (-Float::with_val(p, &es2 / &lm), lm)
-        };
-        let eap0 = Float::with_val(p, &eta_a * &p0);
-        let (cp, cm) = if k > 0 {
-            (
-                Float::with_val(p, &eap0 + Float::with_val(p, &a0 * &lp)) / &k,
-                -(Float::with_val(p, &eap0 + Float::with_val(p, &a0 * &lm)) / &k),
-            )
-        } else {
-            (a0.clone(), f(0.0))
-        };
-        let lin = LinCoeffs::new(p, &eta_w, &cp, &cm, &lp, &lm, &delta);
-        Ok(ClosedFormMp {
-            lin,
-            prec: p,
+        let (bstar, resid0, gram_minus_i) = sng::data_terms(&x, &y);
+        let whitening_defect = gram_minus_i
+            .iter()
+            .map(|v| Float::with_val(p, v.abs_ref()))
+            .fold(f(0.0), |m, v| if v > m { v } else { m });
+        let g = GenericClosedForm::new(Inputs {
             eta_a,
             eta_w,
             bstar,
             a0,
             w0,
-            s2,
-            p0,
-            delta,
-            k,
-            lp,
-            lm,
-            cp,
-            cm,
             resid0,
+        })
+        .map_err(ExactError::from_real)?;
+        Ok(ClosedFormMp {
+            prec: p,
+            g,
             whitening_defect,
         })
     }
@@ -316,7 +213,7 @@ impl ClosedFormMp {
     }
     /// δ at working precision.
     pub fn delta(&self) -> &Float {
-        &self.delta
+        &self.g.delta
     }
     /// max|XᵀX − I| at working precision (the closed form is exact for the data only when 0).
     pub fn whitening_defect(&self) -> &Float {
@@ -326,184 +223,69 @@ impl ClosedFormMp {
     /// Evaluate the chosen route at time `t`.
     ///
     /// # Errors
-    /// [`ExactError::Singular`] for the hyperbolic route at its singular points.
+    /// [`ExactError::Singular`] for the hyperbolic route at its singular points. A value that
+    /// overflows or loses all precision is returned as NaN, not as an error.
     pub fn point(&self, t: &Float, form: Form) -> Result<PointMp, ExactError> {
-        let (a, w) = match form {
-            Form::Linearised => self.linearised(t),
-            Form::Hyperbolic => self.hyperbolic(t)?,
+        let nan = || Float::with_val(self.prec, f64::NAN);
+        let o = match self.triple(t, form) {
+            Ok((a, e, ginv)) => self.g.observables(a, &e, &ginv, form == Form::Hyperbolic),
+            Err(ExactError::NonFinite(e)) => Err(e),
+            Err(other) => return Err(other),
         };
-        Ok(self.observables(t, a, w, form))
-    }
-
-    /// (a(t), w(t)) by the linearised route, without the derived observables.
-    pub fn state(&self, t: &Float) -> (Float, Vec<Float>) {
-        self.linearised(t)
-    }
-
-    fn linearised(&self, t: &Float) -> (Float, Vec<Float>) {
-        // A = a0 + c₊m₊ + c₋m₋, η_w I1 = r₊m₊ + r₋m₋,
-        // g² = 1 + q₊m₊(2+m₊) + q₀m_δ + q₋m₋(2+m₋), with m = expm1(λt) and the t-independent
-        // coefficients of `LinCoeffs` (λ = 0 terms use t in place of m/λ).
-        let p = self.prec;
-        let k = &self.lin;
-        let m = |l: &Float| -> Float {
-            let mut x = Float::with_val(p, l * t);
-            x.exp_m1_mut();
-            x
+        // A value that overflowed or lost all precision is NaN (the caller names it), as MPFR
+        // itself would give.
+        let Ok(o) = o else {
+            let nans = vec![nan(); self.g.d];
+            return Ok(PointMp {
+                t: t.clone(),
+                a: nan(),
+                w: nans.clone(),
+                beta: nans,
+                mu: nan(),
+                phi: nan(),
+                kernel_distance: nan(),
+                loss: nan(),
+            });
         };
-        let (mp_, mm, md) = (m(&self.lp), m(&self.lm), m(&self.delta));
-        // term(m, r, λ): r·m, or r·λ·t when λ = 0 (then r holds c instead of c/λ)
-        let term = |mv: &Float, r: &Float, l: &Float| -> Float {
-            if l.is_zero() {
-                Float::with_val(p, r * t)
-            } else {
-                Float::with_val(p, r * mv)
-            }
-        };
-        let mut a_big = Float::with_val(p, &self.cp * &mp_);
-        a_big += Float::with_val(p, &self.cm * &mm);
-        a_big += &self.a0;
-        let mut ewi1 = term(&mp_, &k.rp, &self.lp);
-        ewi1 += term(&mm, &k.rm, &self.lm);
-        let sq = |mv: &Float| -> Float { Float::with_val(p, mv * Float::with_val(p, mv + 2u32)) };
-        let mut g2 = Float::with_val(p, 1u32);
-        g2 += term(&sq(&mp_), &k.qp, &self.lp);
-        g2 += term(&md, &k.q0, &self.delta);
-        g2 += term(&sq(&mm), &k.qm, &self.lm);
-        g2.recip_sqrt_mut();
-        let ginv = g2;
-        let a = Float::with_val(p, &a_big * &ginv);
-        ewi1 *= &ginv;
-        let w = self
-            .w0
-            .iter()
-            .zip(&self.bstar)
-            .map(|(w0, b)| {
-                let mut wi = Float::with_val(p, w0 * &ginv);
-                wi += Float::with_val(p, &ewi1 * b);
-                wi
-            })
-            .collect();
-        (a, w)
-    }
-
-    fn hyperbolic(&self, t: &Float) -> Result<(Float, Vec<Float>), ExactError> {
-        let p = self.prec;
-        let sing = |why: String| ExactError::Singular {
-            form: "hyperbolic",
-            why,
-        };
-        if self.a0.is_zero() {
-            return Err(sing(
-                "a0 = 0, so the Riccati variable ν = wᵀβ*/a is infinite at t = 0".into(),
-            ));
-        }
-        if self.s2.is_zero() {
-            return Err(sing("β* = Xᵀy = 0, so φ and ν are undefined".into()));
-        }
-        if self.k.is_zero() {
-            return Err(sing("K = √(δ² + 4η_aη_w‖β*‖²) = 0".into()));
-        }
-        let nu0 = Float::with_val(p, &self.p0 / &self.a0);
-        // z = tanh c = (δ + 2η_a ν0)/K
-        let z = Float::with_val(p, &self.delta + Float::with_val(p, &self.eta_a * &nu0) * 2u32) / &self.k;
-        let x = Float::with_val(p, &self.k * t) / 2u32;
-        let (sh, ch) = x.sinh_cosh(Float::new(p));
-        let r = Float::with_val(p, &ch + Float::with_val(p, &z * &sh));
-        if r.is_zero() {
-            return Err(sing(format!("a(t) = 0 at t = {} (pole of ν)", t.to_f64())));
-        }
-        let tanh = Float::with_val(p, &sh + Float::with_val(p, &z * &ch)) / &r;
-        let nu = (Float::with_val(p, &self.k * &tanh) - &self.delta) / Float::with_val(p, &self.eta_a * 2u32);
-        // Bernoulli: J = ∫ e^{δs} R(s)² ds
-        let ed = ratio_or_t(&Float::with_val(p, &self.delta * t).exp_m1(), &self.delta, t);
-        let two_lp = Float::with_val(p, &self.lp * 2u32);
-        let two_lm = Float::with_val(p, &self.lm * 2u32);
-        let e2p = ratio_or_t(&Float::with_val(p, &two_lp * t).exp_m1(), &two_lp, t);
-        let e2m = ratio_or_t(&Float::with_val(p, &two_lm * t).exp_m1(), &two_lm, t);
-        let zp = Float::with_val(p, &z + 1u32).square();
-        let zm = Float::with_val(p, 1u32 - &z).square();
-        let omz2 = Float::with_val(p, 1u32 - Float::with_val(p, z.clone().square()));
-        let j = Float::with_val(p, &omz2 * &ed) / 2u32
-            + Float::with_val(p, &zp * &e2p) / 4u32
-            + Float::with_val(p, &zm * &e2m) / 4u32;
-        let den = Float::with_val(p, Float::with_val(p, &self.eta_w * self.a0.clone().square()) * &j) * 2u32 + 1u32;
-        let sq = den.sqrt();
-        let eh = (Float::with_val(p, &self.delta * t) / 2u32).exp();
-        let a = Float::with_val(p, &self.a0 * &eh) * &r / &sq;
-        // w = (νa/s²) β* + w0⊥/√den
-        let pa = Float::with_val(p, &nu * &a);
-        let c_par = Float::with_val(p, &pa / &self.s2);
-        let c0 = Float::with_val(p, &self.p0 / &self.s2);
-        let w = self
-            .w0
-            .iter()
-            .zip(&self.bstar)
-            .map(|(w0, b)| {
-                let wperp = Float::with_val(p, w0 - Float::with_val(p, &c0 * b));
-                Float::with_val(p, &c_par * b) + wperp / &sq
-            })
-            .collect();
-        Ok((a, w))
-    }
-
-    /// μ via hyperbolic coordinates of (a, ‖w‖) for the hyperbolic route, a‖w‖ otherwise.
-    fn mu_hyperbolic(&self, a: &Float, wn: &Float) -> Float {
-        let p = self.prec;
-        let e = Float::with_val(p, &self.eta_a * &self.eta_w).sqrt();
-        if self.delta.is_zero() {
-            return Float::with_val(p, a * wn);
-        }
-        let ad = Float::with_val(p, self.delta.abs_ref());
-        // δ > 0: ‖w‖ = √(δ/η_a) sinh θ; δ < 0: a = √(|δ|/η_w) sinh θ (signed)
-        let theta = if self.delta > 0 {
-            Float::with_val(p, wn * Float::with_val(p, &self.eta_a / &ad).sqrt()).asinh()
-        } else {
-            Float::with_val(p, a * Float::with_val(p, &self.eta_w / &ad).sqrt()).asinh()
-        };
-        let mut mu = Float::with_val(p, &ad * Float::with_val(p, &theta * 2u32).sinh()) / (e * 2u32);
-        if self.delta > 0 && *a < 0 {
-            mu = -mu;
-        }
-        mu
-    }
-
-    fn observables(&self, t: &Float, a: Float, w: Vec<Float>, form: Form) -> PointMp {
-        let p = self.prec;
-        let beta: Vec<Float> = w.iter().map(|wi| Float::with_val(p, &a * wi)).collect();
-        let wn = dot(&w, &w, p).sqrt();
-        let mu = match form {
-            Form::Hyperbolic => self.mu_hyperbolic(&a, &wn),
-            Form::Linearised => Float::with_val(p, &a * &wn),
-        };
-        let s = Float::with_val(p, self.s2.sqrt_ref());
-        let phi = if s.is_zero() || wn.is_zero() {
-            Float::with_val(p, f64::NAN)
-        } else {
-            dot(&w, &self.bstar, p) / Float::with_val(p, &wn * &s)
-        };
-        let mut l = self.resid0.clone();
-        for (b, bs) in beta.iter().zip(&self.bstar) {
-            l += Float::with_val(p, b - bs).square();
-        }
-        let loss = l / 2u32;
-        let kernel_distance = kernel_distance_mp(&self.eta_a, &self.eta_w, &self.a0, &self.w0, &a, &w, p);
-        PointMp {
+        Ok(PointMp {
             t: t.clone(),
-            a,
-            w,
-            beta,
-            mu,
-            phi,
-            kernel_distance,
-            loss,
+            a: o.a,
+            w: o.w,
+            beta: o.beta,
+            mu: o.mu,
+            phi: o.phi.unwrap_or_else(|_| nan()),
+            kernel_distance: o.kernel_distance.unwrap_or_else(|_| nan()),
+            loss: o.loss,
+        })
+    }
+
+    /// (a(t), w(t)) by the linearised route, without the derived observables (NaN where the
+    /// evaluation fails).
+    pub fn state(&self, t: &Float) -> (Float, Vec<Float>) {
+        self.g.state(t).unwrap_or_else(|_| {
+            let nan = Float::with_val(self.prec, f64::NAN);
+            (nan.clone(), vec![nan; self.g.d])
+        })
+    }
+
+    /// (a, η_w I1/g, 1/g) of the chosen route.
+    fn triple(&self, t: &Float, form: Form) -> Result<(Float, Float, Float), ExactError> {
+        match form {
+            Form::Linearised => self.g.core(t).map_err(ExactError::from_real),
+            Form::Hyperbolic => self.g.hyperbolic(t).map_err(|e| match e {
+                HyperbolicError::Singular(why) => ExactError::Singular {
+                    form: "hyperbolic",
+                    why,
+                },
+                HyperbolicError::Real(e) => ExactError::from_real(e),
+            }),
         }
     }
 }
 
-/// S(0,t) = ½‖M̂0 − M̂t‖²_F for whitened X (`docs/theory.md` §1.5), with M = η_w a² I + η_a wwᵀ and
-/// M̂ = M/‖M‖_F, written as a sum of non-negative terms:
-/// ‖D‖² = (d−1)Δα² + (Δα + Δν)² + 2‖u0 ∧ ut‖², α = η_w a²/‖M‖, u = √(η_a/‖M‖) w, Δν = ‖u0‖² − ‖ut‖².
+/// S(0,t) = ½‖M̂0 − M̂t‖²_F for whitened X (`docs/theory.md` §1.5) between (a0, w0) and any
+/// (at, wt), at precision `p`: [`sng::kernel_distance_parts`] in MPFR with the wedge term
+/// ‖w0 ∧ wt‖² formed directly; NaN when M0 or Mt is 0.
 pub fn kernel_distance_mp(
     eta_a: &Float,
     eta_w: &Float,
@@ -513,56 +295,14 @@ pub fn kernel_distance_mp(
     wt: &[Float],
     p: u32,
 ) -> Float {
+    let r = |x: &Float| Float::with_val(p, x);
+    let (eta_a, eta_w, a0, at) = (r(eta_a), r(eta_w), r(a0), r(at));
     let d = w0.len();
-    let norm_m = |a: &Float, w: &[Float]| -> (Float, Float) {
-        // ‖M‖² = d η_w² a⁴ + 2η_aη_w a²‖w‖² + η_a²‖w‖⁴
-        let a2 = Float::with_val(p, a.square_ref());
-        let w2 = dot(w, w, p);
-        let x = Float::with_val(p, eta_w * &a2);
-        let y = Float::with_val(p, eta_a * &w2);
-        let n2 = Float::with_val(p, x.clone().square() * d as u32)
-            + Float::with_val(p, &x * &y) * 2u32
-            + Float::with_val(p, y.clone().square());
-        (n2.sqrt(), Float::with_val(p, &x + &y))
-    };
-    let (n0, tr0) = norm_m(a0, w0);
-    let (nt, trt) = norm_m(at, wt);
-    if n0.is_zero() || nt.is_zero() {
-        return Float::with_val(p, f64::NAN);
-    }
-    let al0 = Float::with_val(p, eta_w * a0.clone().square()) / &n0;
-    let alt = Float::with_val(p, eta_w * at.clone().square()) / &nt;
-    let dal = Float::with_val(p, &al0 - &alt);
-    // Δα + Δν = tr(M0)/‖M0‖ − tr(Mt)/‖Mt‖ − (d−1)... careful: tr(M̂) = dα + ‖u‖², and
-    // Δα + Δν = (α0 + ‖u0‖²) − (αt + ‖ut‖²) = (η_w a0² + η_a‖w0‖²)/n0 − (…)/nt.
-    let dsum = Float::with_val(p, &tr0 / &n0) - Float::with_val(p, &trt / &nt);
-    let mut wedge = Float::with_val(p, 0);
-    for i in 0..d {
-        for j in (i + 1)..d {
-            let c = Float::with_val(p, &w0[i] * &wt[j]) - Float::with_val(p, &w0[j] * &wt[i]);
-            wedge += c.square();
-        }
-    }
-    let wedge = Float::with_val(p, eta_a.square_ref()) * wedge / Float::with_val(p, &n0 * &nt);
-    let dd = Float::with_val(p, dal.square() * (d as u32 - 1)) + dsum.square() + wedge * 2u32;
-    dd / 2u32
-}
-
-fn dot(x: &[Float], y: &[Float], p: u32) -> Float {
-    let mut s = Float::with_val(p, 0);
-    for (a, b) in x.iter().zip(y) {
-        s += Float::with_val(p, a * b);
-    }
-    s
-}
-
-/// m/λ with m = expm1(λt), or t when λ = 0.
-fn ratio_or_t(m: &Float, l: &Float, t: &Float) -> Float {
-    if l.is_zero() {
-        Float::with_val(m.prec(), t)
-    } else {
-        Float::with_val(m.prec(), m / l)
-    }
+    sng::kernel_distance_at_0(&eta_a, &eta_w, d, &a0, &real::dot(w0, w0))
+        .and_then(|k0| {
+            sng::kernel_distance_parts(&eta_a, &eta_w, d, &k0, &at, &real::dot(wt, wt), &sng::wedge2(w0, wt))
+        })
+        .unwrap_or_else(|_| Float::with_val(p, f64::NAN))
 }
 
 /// Evaluate `case` at its times with the chosen route at `prec` bits, each value with a
@@ -609,8 +349,8 @@ pub fn evaluate_with_bounds(case: &SingleNeuronCase, prec: u32, form: Form) -> R
 /// [`ExactError::Singular`] if the hyperbolic route hits a singular point near t.
 pub fn ode_residual(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<Float, ExactError> {
     let p = cf.prec;
-    let mut rate = Float::with_val(p, cf.lp.abs_ref());
-    let lm = Float::with_val(p, cf.lm.abs_ref());
+    let mut rate = Float::with_val(p, cf.g.lp.abs_ref());
+    let lm = Float::with_val(p, cf.g.lm.abs_ref());
     if lm > rate {
         rate = lm;
     }
@@ -631,34 +371,20 @@ pub fn ode_residual(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<Float, E
         }
     }
     let sixty_h = Float::with_val(p, &h * 60u32);
-    let wb = dot(&w, &cf.bstar, p);
-    let ww = dot(&w, &w, p);
-    let a_ww = Float::with_val(p, &a * &ww);
-    let rhs_a = Float::with_val(p, &cf.eta_a * Float::with_val(p, &wb - &a_ww));
-    let mut scale = Float::with_val(p, &cf.eta_a * (Float::with_val(p, wb.abs_ref()) + a_ww.abs()));
-    let mut num = Float::with_val(p, Float::with_val(p, &fd[0] / &sixty_h) - &rhs_a).abs();
-    let a2 = Float::with_val(p, a.square_ref());
-    for i in 0..d {
-        let t1 = Float::with_val(p, &a * &cf.bstar[i]);
-        let t2 = Float::with_val(p, &a2 * &w[i]);
-        let rhs = Float::with_val(p, &cf.eta_w * Float::with_val(p, &t1 - &t2));
-        let e = Float::with_val(p, Float::with_val(p, &fd[i + 1] / &sixty_h) - &rhs).abs();
+    let rhs = cf.g.flow_rhs(&a, &w);
+    let mut num = Float::with_val(p, Float::with_val(p, &fd[0] / &sixty_h) - &rhs.a).abs();
+    for (fdi, ri) in fd[1..].iter().zip(&rhs.w) {
+        let e = Float::with_val(p, Float::with_val(p, fdi / &sixty_h) - ri).abs();
         if e > num {
             num = e;
         }
-        let sc = Float::with_val(p, &cf.eta_w * (t1.abs() + t2.abs()));
-        if sc > scale {
-            scale = sc;
-        }
     }
-    Ok(if scale.is_zero() { num } else { num / scale })
+    Ok(if rhs.scale.is_zero() { num } else { num / rhs.scale })
 }
 
 fn point_aw(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<(Float, Vec<Float>), ExactError> {
-    match form {
-        Form::Linearised => Ok(cf.linearised(t)),
-        Form::Hyperbolic => cf.hyperbolic(t),
-    }
+    let (a, e, ginv) = cf.triple(t, form)?;
+    Ok((a, cf.g.w_of(&e, &ginv)))
 }
 
 /// δ(t) = η_w a(t)² − η_a‖w(t)‖² of the closed form's route at t, at working precision.
@@ -666,15 +392,13 @@ fn point_aw(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<(Float, Vec<Floa
 /// # Errors
 /// From the route ([`ClosedFormMp::point`]).
 pub fn delta_at(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<Float, ExactError> {
-    let p = cf.prec;
     let (a, w) = point_aw(cf, t, form)?;
-    Ok(Float::with_val(p, &cf.eta_w * a.square()) - Float::with_val(p, &cf.eta_a * dot(&w, &w, p)))
+    Ok(cf.g.delta_of(&a, &w))
 }
 
 /// η_w a0² + η_a‖w0‖², the scale of δ's terms, at working precision.
 pub fn delta_scale(cf: &ClosedFormMp) -> Float {
-    let p = cf.prec;
-    Float::with_val(p, &cf.eta_w * cf.a0.clone().square()) + Float::with_val(p, &cf.eta_a * dot(&cf.w0, &cf.w0, p))
+    cf.g.delta_scale()
 }
 
 /// δ(t) − δ(0) of the closed form at t, relative to η_w a0² + η_a‖w0‖² (the scale of δ's terms).
@@ -683,7 +407,7 @@ pub fn delta_scale(cf: &ClosedFormMp) -> Float {
 /// From the route ([`ClosedFormMp::point`]).
 pub fn delta_drift(cf: &ClosedFormMp, t: &Float, form: Form) -> Result<Float, ExactError> {
     let dt = delta_at(cf, t, form)?;
-    Ok(Float::with_val(cf.prec, dt - &cf.delta).abs() / delta_scale(cf))
+    Ok(Float::with_val(cf.prec, dt - &cf.g.delta).abs() / delta_scale(cf))
 }
 
 /// Decimal text of x with the digits its bound supports.

@@ -8,8 +8,11 @@
 //! not finite, for balls when the argument ball leaves the function's domain.
 
 use crate::num::ball::{Ball, BallError};
+use crate::num::ball_exp::ExpTable;
 use crate::num::decimal::Num;
+use crate::num::mp::PrecError;
 use rug::Float;
+use std::sync::Arc;
 
 /// A value that could not be computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -18,6 +21,9 @@ pub enum RealError {
     /// A ball left a function's domain.
     #[error(transparent)]
     Ball(#[from] BallError),
+    /// A precision outside the supported range.
+    #[error(transparent)]
+    Prec(#[from] PrecError),
     /// An f64 or MPFR operation gave a non-finite value.
     #[error("{op} gave a non-finite value ({value}): the argument is outside the function's domain or overflows")]
     NonFinite {
@@ -62,6 +68,67 @@ pub trait Real: Clone + std::fmt::Debug {
     fn nonneg_hint(&self) -> bool;
     /// Nearest f64 (a ball's midpoint).
     fn to_f64_r(&self) -> f64;
+
+    /// A value that stands for "not computed" at the precision of `self` (NaN; for a ball, a
+    /// NaN midpoint with an infinite radius): set-up code uses it where an f64 or MPFR value
+    /// overflows, so that the failure surfaces where the value is used.
+    fn nan_r(&self) -> Self;
+    /// −self (exact).
+    fn neg_r(&self) -> Self {
+        self.real(0.0).minus(self)
+    }
+    /// self² (for a ball tighter than self·self: one ball, not two independent ones).
+    fn sqr_r(&self) -> Self {
+        self.times(self)
+    }
+    /// self·2^k (exact unless it leaves the exponent range).
+    fn mul_pow2_r(&self, k: i32) -> Self;
+    /// self·k for a small integer k.
+    fn mul_u32_r(&self, k: u32) -> Self {
+        self.times(&self.real(f64::from(k)))
+    }
+    /// self·y + u·v (for a ball: one allocation, see [`Ball::mul_add_mul`]).
+    fn mul_add_mul_r(&self, y: &Self, u: &Self, v: &Self) -> Self {
+        self.times(y).plus(&u.times(v))
+    }
+    /// self ← self + y.
+    fn add_assign_r(&mut self, y: &Self) {
+        *self = self.plus(y);
+    }
+    /// self ← self · y.
+    fn mul_assign_r(&mut self, y: &Self) {
+        *self = self.times(y);
+    }
+    /// 1/√self.
+    ///
+    /// # Errors
+    /// [`RealError`] for an argument ≤ 0 (a ball reaching 0 or below).
+    fn rsqrt_r(&self) -> Result<Self, RealError> {
+        self.real(1.0).over(&self.sqrt_r()?)
+    }
+    /// sinh self.
+    fn sinh_r(&self) -> Self;
+    /// cosh self.
+    fn cosh_r(&self) -> Self;
+    /// Whether the value is zero: `Some(true)` exactly zero, `Some(false)` certainly non-zero,
+    /// `None` undecided (a ball that contains 0 with a positive radius). Chooses between a
+    /// formula and its limit; a rigorous caller must not pick either on `None`.
+    fn zero_test(&self) -> Option<bool>;
+
+    /// What the exponentials need besides the argument: nothing for f64 and MPFR, the tables of
+    /// [`ExpTable`] for balls (built once per precision, shared by clones).
+    type ExpCtx: Clone + std::fmt::Debug + Send + Sync;
+    /// The exponential context at the precision of `self`.
+    ///
+    /// # Errors
+    /// [`RealError::Prec`] for a precision outside [53, `MAX_PREC_BITS`] (balls).
+    fn exp_ctx(&self) -> Result<Self::ExpCtx, RealError>;
+    /// e^self.
+    fn exp_in(&self, cx: &Self::ExpCtx) -> Self;
+    /// e^self − 1, accurate relative to the value near 0.
+    fn expm1_in(&self, cx: &Self::ExpCtx) -> Self;
+    /// φ₁(self) = (e^self − 1)/self, 1 at 0 (entire; for balls also when self contains 0).
+    fn expm1_over_x_in(&self, cx: &Self::ExpCtx) -> Self;
     /// The decimal text `x` at this value's precision (a ball: an enclosure of its exact value).
     ///
     /// # Errors
@@ -126,6 +193,52 @@ impl Real for f64 {
     fn to_f64_r(&self) -> f64 {
         *self
     }
+    fn nan_r(&self) -> Self {
+        f64::NAN
+    }
+    fn neg_r(&self) -> Self {
+        -self
+    }
+    fn sqr_r(&self) -> Self {
+        self * self
+    }
+    fn mul_pow2_r(&self, k: i32) -> Self {
+        self * 2f64.powi(k)
+    }
+    fn mul_u32_r(&self, k: u32) -> Self {
+        self * f64::from(k)
+    }
+    fn add_assign_r(&mut self, y: &Self) {
+        *self += y;
+    }
+    fn mul_assign_r(&mut self, y: &Self) {
+        *self *= y;
+    }
+    fn rsqrt_r(&self) -> Result<Self, RealError> {
+        finite("1/sqrt", 1.0 / self.sqrt())
+    }
+    fn sinh_r(&self) -> Self {
+        self.sinh()
+    }
+    fn cosh_r(&self) -> Self {
+        self.cosh()
+    }
+    fn zero_test(&self) -> Option<bool> {
+        Some(*self == 0.0)
+    }
+    type ExpCtx = ();
+    fn exp_ctx(&self) -> Result<(), RealError> {
+        Ok(())
+    }
+    fn exp_in(&self, _: &()) -> Self {
+        self.exp()
+    }
+    fn expm1_in(&self, _: &()) -> Self {
+        self.exp_m1()
+    }
+    fn expm1_over_x_in(&self, _: &()) -> Self {
+        if *self == 0.0 { 1.0 } else { self.exp_m1() / self }
+    }
     fn num_r(&self, x: &Num) -> Result<Self, RealError> {
         finite("decimal input", x.to_f64())
     }
@@ -188,6 +301,62 @@ impl Real for Float {
     fn to_f64_r(&self) -> f64 {
         self.to_f64()
     }
+    fn nan_r(&self) -> Self {
+        Float::with_val(self.prec(), f64::NAN)
+    }
+    fn neg_r(&self) -> Self {
+        Float::with_val(self.prec(), -self)
+    }
+    fn sqr_r(&self) -> Self {
+        Float::with_val(self.prec(), self.square_ref())
+    }
+    fn mul_pow2_r(&self, k: i32) -> Self {
+        let mut x = self.clone();
+        if k >= 0 {
+            x <<= k as u32;
+        } else {
+            x >>= (-k) as u32;
+        }
+        x
+    }
+    fn mul_u32_r(&self, k: u32) -> Self {
+        Float::with_val(self.prec(), self * k)
+    }
+    fn add_assign_r(&mut self, y: &Self) {
+        *self += y;
+    }
+    fn mul_assign_r(&mut self, y: &Self) {
+        *self *= y;
+    }
+    fn rsqrt_r(&self) -> Result<Self, RealError> {
+        finite_mp("1/sqrt", Float::with_val(self.prec(), self.recip_sqrt_ref()))
+    }
+    fn sinh_r(&self) -> Self {
+        Float::with_val(self.prec(), self.sinh_ref())
+    }
+    fn cosh_r(&self) -> Self {
+        Float::with_val(self.prec(), self.cosh_ref())
+    }
+    fn zero_test(&self) -> Option<bool> {
+        Some(self.is_zero())
+    }
+    type ExpCtx = ();
+    fn exp_ctx(&self) -> Result<(), RealError> {
+        Ok(())
+    }
+    fn exp_in(&self, _: &()) -> Self {
+        Float::with_val(self.prec(), self.exp_ref())
+    }
+    fn expm1_in(&self, _: &()) -> Self {
+        Float::with_val(self.prec(), self.exp_m1_ref())
+    }
+    fn expm1_over_x_in(&self, _: &()) -> Self {
+        if self.is_zero() {
+            Float::with_val(self.prec(), 1)
+        } else {
+            Float::with_val(self.prec(), self.exp_m1_ref()) / self
+        }
+    }
     fn num_r(&self, x: &Num) -> Result<Self, RealError> {
         finite_mp("decimal input", x.to_mp(self.prec()))
     }
@@ -241,6 +410,61 @@ impl Real for Ball {
     }
     fn to_f64_r(&self) -> f64 {
         self.mid().to_f64()
+    }
+    fn nan_r(&self) -> Self {
+        Ball::with_rad(Float::with_val(self.prec(), f64::NAN), f64::INFINITY)
+    }
+    fn neg_r(&self) -> Self {
+        self.neg()
+    }
+    fn sqr_r(&self) -> Self {
+        self.sqr()
+    }
+    fn mul_pow2_r(&self, k: i32) -> Self {
+        self.mul_pow2(k)
+    }
+    fn mul_u32_r(&self, k: u32) -> Self {
+        self.mul_u32(k)
+    }
+    fn mul_add_mul_r(&self, y: &Self, u: &Self, v: &Self) -> Self {
+        self.mul_add_mul(y, u, v)
+    }
+    fn add_assign_r(&mut self, y: &Self) {
+        self.add_assign(y);
+    }
+    fn mul_assign_r(&mut self, y: &Self) {
+        self.mul_assign(y);
+    }
+    fn rsqrt_r(&self) -> Result<Self, RealError> {
+        Ok(self.rsqrt()?)
+    }
+    fn sinh_r(&self) -> Self {
+        self.sinh()
+    }
+    fn cosh_r(&self) -> Self {
+        self.cosh()
+    }
+    fn zero_test(&self) -> Option<bool> {
+        if self.is_exact_zero() {
+            Some(true)
+        } else if self.contains_zero() {
+            None
+        } else {
+            Some(false)
+        }
+    }
+    type ExpCtx = Arc<ExpTable>;
+    fn exp_ctx(&self) -> Result<Arc<ExpTable>, RealError> {
+        Ok(Arc::new(ExpTable::new(self.prec())?))
+    }
+    fn exp_in(&self, cx: &Arc<ExpTable>) -> Self {
+        cx.exp(self)
+    }
+    fn expm1_in(&self, cx: &Arc<ExpTable>) -> Self {
+        cx.expm1(self)
+    }
+    fn expm1_over_x_in(&self, cx: &Arc<ExpTable>) -> Self {
+        cx.expm1_over_x(self)
     }
     fn num_r(&self, x: &Num) -> Result<Self, RealError> {
         Ok(Ball::from_num(x, self.prec())?)

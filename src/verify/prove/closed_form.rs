@@ -6,8 +6,8 @@
 //!
 //! ȧ = η_a(wᵀβ* − a‖w‖²),  ẇ = η_w(aβ* − a²w).
 //!
-//! **Closed form** (`docs/theory.md` §1.4, as written in the module doc of `exact::single_neuron_ball`;
-//! what is proved is this formula, not the ball code's evaluation of it): δ = η_w a0² − η_a‖w0‖²,
+//! **Closed form** (`docs/theory.md` §1.4, as written in the module doc of `exact::single_neuron_generic`;
+//! what is proved is this formula, not the generic code's evaluation of it in any number type): δ = η_w a0² − η_a‖w0‖²,
 //! K = √(δ² + 4η_aη_w s²), s = ‖β*‖, p0 = w0ᵀβ*, λ± = (δ ± K)/2, c₊ = (η_a p0 + a0λ₊)/K,
 //! c₋ = −(η_a p0 + a0λ₋)/K, m± = e^{λ±t} − 1, Φ₀ = (e^{δt} − 1)/δ = t·φ₁(δt) (= t at δ = 0):
 //!
@@ -15,7 +15,7 @@
 //! - g² = P = 1 + q₊m₊(2 + m₊) + 4η_w c₊c₋ Φ₀ + q₋m₋(2 + m₋) (q± = η_w c±²/λ±),
 //! - a = A/g, w = (w0 + η_w I1 β*)/g, g = +√P.
 //!
-//! The branch of `single_neuron_ball` that writes the cross term as q₀m_δ (q₀ = 4η_w c₊c₋/δ,
+//! The branch of `single_neuron_generic` that writes the cross term as q₀m_δ (q₀ = 4η_w c₊c₋/δ,
 //! m_δ = e^{δt} − 1, used when |δ| ≥ K/4) is the same expression: q₀m_δ = 4η_w c₊c₋Φ₀ by the
 //! definition of Φ₀. So one identity covers every δ, including δ = 0 exactly.
 //!
