@@ -466,7 +466,8 @@ pub struct QqtEnclosure {
 /// precision when needed: P(t) is sensitive to rank-increasing perturbations of P(0) like
 /// e^{2f·t/τ} when F has more positive eigenvalues f than the hidden width h (funnel nets with
 /// λ < 0, inverted funnels with λ > 0), so an enclosure started from a ball P(0) must carry
-/// correspondingly more bits (retry at prec + bits lost + 32, up to [`MAX_ENCLOSURE_BITS`]).
+/// correspondingly more bits (retry at prec + bits lost + 32, or at twice the bits when a ball
+/// grew so wide that a pivot contained 0, up to [`MAX_ENCLOSURE_BITS`]).
 /// Every attempt is an enclosure; the escalation only buys tightness.
 ///
 /// # Errors
@@ -478,7 +479,15 @@ pub fn qqt_enclosure(c: &LambdaBalancedCase, prec: u32) -> Result<QqtEnclosure, 
     loop {
         let like = Ball::from_f64(work, 0.0);
         let inp = LbInputs::parse(c, &like)?;
-        let points = inp.qqt(&c.times)?;
+        let points = match inp.qqt(&c.times) {
+            Ok(p) => p,
+            // A ball so wide that a pivot contains 0: the same loss of bits, detected earlier.
+            Err(RiccatiError::Real(_)) if work < MAX_ENCLOSURE_BITS => {
+                work = (2 * work + 64).min(MAX_ENCLOSURE_BITS);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         // Bits lost beyond the target: log2(rad / (2^−prec·scale)).
         let lost = points
             .iter()
