@@ -17,9 +17,10 @@
 //! whitened problem, which differs from the flow of the given numbers at that level.
 
 use super::lambda_balanced::{LAMBDA_BALANCE_TOL, LbError, STEP_SPAN};
+use super::riccati::LbInputs;
 use crate::case::LambdaBalancedCase;
-use crate::models::ModelError;
 use crate::num::decimal::Num;
+use crate::num::mat::Mat;
 use crate::num::mp::{self, two_precision_bound};
 use crate::num::tol::{self, Bound, WHITENING_TOL};
 use rug::Float;
@@ -71,29 +72,6 @@ impl MatMp {
     pub fn to_f64(&self) -> nalgebra::DMatrix<f64> {
         nalgebra::DMatrix::from_fn(self.rows, self.cols, |i, j| self.at(i, j).to_f64())
     }
-}
-
-fn parse_matrix(rows: &[Vec<Num>], field: &str, prec: u32) -> Result<MatMp, LbError> {
-    let m = LambdaBalancedCase::matrix_f64(rows, field).map_err(|e| {
-        LbError::Model(ModelError::Shape {
-            what: field.into(),
-            expected: "a non-empty rectangular matrix".into(),
-            found: e.to_string(),
-        })
-    })?;
-    Ok(MatMp {
-        rows: m.nrows(),
-        cols: m.ncols(),
-        data: rows.iter().flatten().map(|v| v.to_mp(prec)).collect(),
-    })
-}
-
-fn shape_err(what: &str, expected: String, found: String) -> LbError {
-    LbError::Model(ModelError::Shape {
-        what: what.into(),
-        expected,
-        found,
-    })
 }
 
 /// The closed form at one working precision.
@@ -246,39 +224,15 @@ impl ClosedFormMp {
     /// (both measured at `prec`), or a Jacobi failure.
     pub fn new(c: &LambdaBalancedCase, prec: u32) -> Result<Self, LbError> {
         mp::check_prec(prec)?;
-        let x = parse_matrix(&c.x, "x", prec)?;
-        let y = parse_matrix(&c.y, "y", prec)?;
-        let w1 = parse_matrix(&c.w1_0, "w1_0", prec)?;
-        let w2 = parse_matrix(&c.w2_0, "w2_0", prec)?;
+        // Parsing, shapes and τ > 0: shared with the generic closed form.
+        let inp = LbInputs::parse(c, &Float::new(prec))?;
+        let mp = |m: &Mat<Float>| MatMp {
+            rows: m.nrows(),
+            cols: m.ncols(),
+            data: m.entries().to_vec(),
+        };
+        let (x, y, w1, w2, tau) = (mp(&inp.x), mp(&inp.y), mp(&inp.w1), mp(&inp.w2), inp.tau);
         let (d_i, p, d_o, h) = (x.rows, x.cols, y.rows, w1.rows);
-        if y.cols != p {
-            return Err(shape_err(
-                "y",
-                format!("d_o×P with P = {p}"),
-                format!("{}×{}", y.rows, y.cols),
-            ));
-        }
-        if w1.cols != d_i {
-            return Err(shape_err(
-                "w1_0",
-                format!("h×d_i with d_i = {d_i}"),
-                format!("{h}×{}", w1.cols),
-            ));
-        }
-        if w2.rows != d_o || w2.cols != h {
-            return Err(shape_err(
-                "w2_0",
-                format!("d_o×h = {d_o}×{h}"),
-                format!("{}×{}", w2.rows, w2.cols),
-            ));
-        }
-        let tau = c.tau.to_mp(prec);
-        if !(tau.is_finite() && tau > 0) {
-            return Err(LbError::Model(ModelError::NonPositiveRate {
-                name: "tau",
-                value: tau.to_f64(),
-            }));
-        }
         let pf = Float::with_val(prec, p);
         let xt = transpose(&x);
         let mut sxx = matmul(&x, &xt, prec);

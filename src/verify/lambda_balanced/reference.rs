@@ -9,7 +9,7 @@ use crate::metrics::lambda_balanced::kernel_distance_of;
 use crate::num::ball::Ball;
 use crate::num::mat::Mat;
 use crate::num::real::Real;
-use crate::verify::Row;
+use crate::verify::{Certified, Row};
 use nalgebra::DMatrix;
 
 /// Working precision of the experiment references (escalated by `qqt_enclosure` where needed):
@@ -141,4 +141,50 @@ pub fn set_reference(r: &mut Row, err: f64, rad: f64, scale: f64, prec_used: u32
     r.ref_rigorous = err.is_finite() && rad.is_finite();
     r.margin = err / (r.bound + rad);
     r.pass = r.margin.is_finite() && r.margin <= 1.0;
+}
+
+/// Accumulate f64 values against an enclosure of the same shape (proven |value − exact| per
+/// entry, [`Certified::add_value`]).
+pub(crate) fn add_matrix(acc: &mut Certified, values: &DMatrix<f64>, enc: &Mat<Ball>) {
+    if values.nrows() != enc.nrows() || values.ncols() != enc.ncols() {
+        acc.margin = f64::NAN;
+        return;
+    }
+    for i in 0..enc.nrows() {
+        for j in 0..enc.ncols() {
+            acc.add_value(values[(i, j)], enc.at(i, j));
+        }
+    }
+}
+
+/// A simulation row measured against the ball closed form: reference and proven bound from the
+/// enclosure (|simulated − exact| ≤ `bound`, rounded up), and the row also requires the bound ≤
+/// the tolerance's promise (an estimate; ratio in the note).
+pub(crate) fn certify_simulation_row(
+    r: &mut Row,
+    acc: &Certified,
+    scale: f64,
+    promise: f64,
+    promise_why: &str,
+    prec_used: u32,
+) {
+    r.abs_err = acc.err;
+    r.rel_err = acc.err / scale.max(f64::MIN_POSITIVE);
+    r.ref_bound = acc.rb;
+    r.bound = acc.bound;
+    r.ref_method = method_text(prec_used);
+    r.bound_why = format!(
+        "proven: max over the grid of |value − V| rounded up, V the closed form in balls; the row also requires it ≤ \
+         the promise {promise:.3e} ({promise_why}; an estimate)"
+    );
+    r.note = format!(
+        "{}{}certified error / promise = {:.3e}",
+        r.note,
+        if r.note.is_empty() { "" } else { "; " },
+        acc.bound / promise
+    );
+    r.margin = acc.margin;
+    r.ref_rigorous = acc.margin.is_finite();
+    r.bound_rigorous = acc.margin.is_finite();
+    r.pass = acc.margin.is_finite() && acc.margin <= 1.0 && acc.bound <= promise;
 }
