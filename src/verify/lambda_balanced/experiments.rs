@@ -569,7 +569,7 @@ fn rsm_rows(data: &Fig4Data, rows: &mut Vec<Row>) {
                     b.prec_used,
                 );
             }
-            Err(e) => r.ref_method = format!("closed_form_f64 (an estimate: no proven reference: {e})"),
+            Err(e) => no_reference(&mut r, e),
         }
         rows.push(r);
         let err_c = (&p.w1tw1_theory - &p.converged.0)
@@ -604,9 +604,20 @@ fn ball_reference(name: &str) -> Result<BallReference, String> {
     BallReference::new(&experiment_case(name)?)
 }
 
+/// The rows' inputs are exact by construction, so a missing ball reference is a failure (of the
+/// construction or of the enclosure), never a quiet fall back to the f64 estimate: the row fails
+/// with the reason in its note.
+fn no_reference(r: &mut Row, why: &str) {
+    r.pass = false;
+    r.note = format!(
+        "{}{}no proven reference: {why}",
+        r.note,
+        if r.note.is_empty() { "" } else { "; " }
+    );
+}
+
 /// Give `r` the ball reference: `measure` returns (max |value − midpoint|, max radius) for the
-/// row's quantity. Without a reference (no exact inputs, or a failed enclosure) the row keeps its
-/// f64 estimate and its `ref_method` says why there is no proof.
+/// row's quantity; without one the row fails ([`no_reference`]).
 fn set_ball_reference(
     r: &mut Row,
     reference: &Result<BallReference, String>,
@@ -618,7 +629,7 @@ fn set_ball_reference(
             let scale = r.abs_err / r.rel_err.max(f64::MIN_POSITIVE);
             reference::set_reference(r, err, rad, if scale.is_finite() { scale } else { 1.0 }, b.prec_used);
         }
-        Err(e) => r.ref_method = format!("{} (an estimate: no proven reference: {e})", r.ref_method),
+        Err(e) => no_reference(r, e),
     }
 }
 
@@ -800,7 +811,7 @@ fn kdist_rows(quick: bool, rows: &mut Vec<Row>) {
                                 prec,
                             );
                         }
-                        Err(e) => r.ref_method = format!("closed_form_f64 (an estimate: no proven reference: {e})"),
+                        Err(e) => no_reference(&mut r, &e),
                     }
                     rows.push(r);
                 }
@@ -1245,7 +1256,7 @@ fn continual_rows(data: &ContData, rows: &mut Vec<Row>) {
                 );
                 r.pass = false;
             }
-            Err(e) => r.ref_method = format!("{} (an estimate: no proven reference: {e})", r.ref_method),
+            Err(e) => no_reference(&mut r, &e),
         }
         rows.push(r);
         // The exact flow conserves W2ᵀW2 − W1W1ᵀ through both tasks (docs/theory.md §4.2; the switch
