@@ -223,6 +223,7 @@ fn bad_inputs_exit_2_and_write_nothing() {
             "w0": [[1, 0, 0], [0, 1, 0]], "eta_a": 1, "eta_w": 1, "times": [0, 1]}"#,
     );
     expect_refused(&shapes, &out, "w0");
+    expect_refused(&case_path("relu_d3h8n12_down"), &out, "piecewise_linear");
     let file = dir.path().join("plain_file");
     std::fs::write(&file, "x").unwrap();
     expect_refused(&case_path("fig3_delta+4"), &file.join("out"), "not a folder");

@@ -741,6 +741,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
 /// catalog's tables plus `not_applicable.json`; exit 0 / 1 as the rows pass / fail.
 fn run_user_case(path: &Path, out: Option<&Path>) -> Result<i32> {
     let case = read_case(path)?;
+    verify::user_case::check_supported(&case).map_err(|e| anyhow!("case file {}: {e}", path.display()))?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -72,12 +72,22 @@ pub fn run(name: &str, case: &Case) -> Result<CaseTable, String> {
         Case::TwoLayerLinear(c) => two_layer(name, c),
         Case::DeepLinear(c) => deep(name, c),
         Case::LambdaBalanced(c) => lambda_balanced(name, c),
-        Case::PiecewiseLinear(_) => Err(
-            "verify --case does not run piecewise_linear cases yet (its checks are built from the catalog's generated \
-             cases only); use `lazyrich simulate --case F` for this case, or `lazyrich verify` for the catalog's \
-             piecewise-linear rows"
-                .into(),
-        ),
+        Case::PiecewiseLinear(_) => Err(PIECEWISE_UNSUPPORTED.into()),
+    }
+}
+
+const PIECEWISE_UNSUPPORTED: &str = "verify --case does not run piecewise_linear cases yet (its checks are built from \
+                                     the catalog's generated cases only); use `lazyrich simulate --case F` for this \
+                                     case, or `lazyrich verify` for the catalog's piecewise-linear rows";
+
+/// Whether [`run`] has checks for the case's model (a refusal before any work).
+///
+/// # Errors
+/// The model has no per-case checks yet (piecewise_linear): what to use instead.
+pub fn check_supported(case: &Case) -> Result<(), String> {
+    match case {
+        Case::PiecewiseLinear(_) => Err(PIECEWISE_UNSUPPORTED.into()),
+        _ => Ok(()),
     }
 }
 
@@ -166,7 +176,7 @@ fn lambda_balanced(name: &str, c: &LambdaBalancedCase) -> Result<CaseTable, Stri
         Err(e @ (LbError::NotWhitened { .. } | LbError::NotBalanced { .. })) => Ok(CaseTable {
             rows: Vec::new(),
             not_applicable: vec![na(
-                "LB-SIM, LB-F64, LB-RICCATI",
+                "LB-SIM, LB-CF, LB-DRIFT, LB-F64, LB-RICCATI",
                 format!("P2's closed form needs whitened data and a λ-balanced initialisation: {e}"),
             )],
         }),
