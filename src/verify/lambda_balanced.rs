@@ -630,8 +630,8 @@ fn estimate_rows(
 }
 
 /// The rows of one λ-balanced case named `name` with the init's λ: its validated enclosure, then
-/// [`check_case`] exactly as the catalog ([`run`]) runs it (`LB-SIM`, `LB-CONS`, `LB-F64`,
-/// `LB-RICCATI`, …). For `lazyrich verify --case`.
+/// [`check_case`] exactly as the catalog ([`run`]) runs it (`LB-SIM`, `LB-CF`, `LB-DRIFT`, `LB-F64`,
+/// `LB-RICCATI`). For `lazyrich verify --case`.
 pub(super) fn case_rows(name: &str, lambda: f64, case: &LambdaBalancedCase) -> Vec<Row> {
     let c = LbCase {
         name: name.into(),
