@@ -141,13 +141,22 @@ enum Command {
         save_final: Option<PathBuf>,
     },
     /// Run the verification catalog and write its tables (each row says whether its bound is proven or an estimate) and figures.
+    ///
+    /// With `--case F`, run instead every check that applies to the model of the case file F on
+    /// F itself and write `table.md`, `table.csv`, `table.json` (the catalog's columns; `case` = the
+    /// file's stem) and `not_applicable.json` (the checks whose assumptions F does not meet, and
+    /// why). Exit 0: every row passed; 1: a row failed; 2: bad input (nothing written).
+    /// Models: single_neuron, two_layer_linear, deep_linear, lambda_balanced.
     Verify {
         /// Only the quick catalog (every regime and method, fewer cases).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "case")]
         quick: bool,
-        /// Output folder.
-        #[arg(long, default_value = "report")]
-        out: PathBuf,
+        /// Verify this case file (JSON) instead of the catalog.
+        #[arg(long)]
+        case: Option<PathBuf>,
+        /// Output folder (default: `report`, or `report/case-<stem of F>` with --case).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Work-precision benchmark of every solver over a ladder of tolerances (tables + diagram).
     Bench {
@@ -521,7 +530,19 @@ fn run(cli: Cli) -> Result<i32> {
             emit_json(&v)?;
             Ok(0)
         }
-        Command::Verify { quick, out } => run_catalog(if quick { Mode::Quick } else { Mode::Full }, &out, false),
+        Command::Verify {
+            quick,
+            case: Some(case),
+            out,
+        } => {
+            debug_assert!(!quick, "clap: --quick conflicts with --case");
+            run_user_case(&case, out.as_deref())
+        }
+        Command::Verify { quick, case: None, out } => run_catalog(
+            if quick { Mode::Quick } else { Mode::Full },
+            out.as_deref().unwrap_or(Path::new("report")),
+            false,
+        ),
         Command::Report { out } => run_catalog(Mode::Full, &out, true),
         Command::Sweep { action } => sweep::run(action),
         Command::Bench {
@@ -712,6 +733,73 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     }
     if failed > SHOWN_FAILURES {
         eprintln!("… and {} more failed rows (table.md).", failed - SHOWN_FAILURES);
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// `verify --case F`: the checks of F's model on F ([`verify::user_case::run`]), written as the
+/// catalog's tables plus `not_applicable.json`; exit 0 / 1 as the rows pass / fail.
+fn run_user_case(path: &Path, out: Option<&Path>) -> Result<i32> {
+    let case = read_case(path)?;
+    verify::user_case::check_supported(&case).map_err(|e| anyhow!("case file {}: {e}", path.display()))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            anyhow!(
+                "case file {} has no file name: pass a path to a .json file",
+                path.display()
+            )
+        })?;
+    let default_out = Path::new("report").join(format!("case-{name}"));
+    let out = out.unwrap_or(&default_out);
+    preflight_out(out)?;
+    eprintln!(
+        "verifying case {name} ({}): every check of the model (closed forms, solvers, conservation, enclosures; \
+         may take a minute)…",
+        case.model_name()
+    );
+    let start = std::time::Instant::now();
+    let t = verify::user_case::run(&name, &case).map_err(|e| anyhow!("case file {}: {e}", path.display()))?;
+    let title = format!("lazyrich verification of case {name} ({})", case.model_name());
+    let mut md = table::markdown(&title, &t.rows);
+    if !t.not_applicable.is_empty() {
+        let mut s = String::from("Not applicable to this case (not run):\n\n");
+        for n in &t.not_applicable {
+            s.push_str(&format!("- {}: {}\n", n.check, n.why));
+        }
+        s.push('\n');
+        let at = md.find("\n\n").map_or(md.len(), |i| i + 2);
+        md.insert_str(at, &s);
+    }
+    let na_json = serde_json::to_string_pretty(&json!({ "case": name, "not_applicable": t.not_applicable }))
+        .context("not_applicable.json")?;
+    let files: Vec<(&str, String)> = vec![
+        ("table.md", md),
+        ("table.csv", table::csv(&t.rows)),
+        ("table.json", table::json(&t.rows)),
+        ("not_applicable.json", na_json),
+    ];
+    write_all_atomically(out, &files)?;
+    let failed = t.rows.iter().filter(|r| !r.pass).count();
+    eprintln!(
+        "{} rows: {} passed, {} failed; {} check group(s) not applicable, in {:.1} s. Tables in {}.",
+        t.rows.len(),
+        t.rows.len() - failed,
+        failed,
+        t.not_applicable.len(),
+        start.elapsed().as_secs_f64(),
+        out.display()
+    );
+    for n in &t.not_applicable {
+        eprintln!("not applicable: {}: {}", n.check, n.why);
+    }
+    for r in t.rows.iter().filter(|r| !r.pass) {
+        eprintln!(
+            "FAIL {} {} {:?} {}: err {:.3e} bound {:.3e} {}",
+            r.check, r.method, r.tolerance, r.quantity, r.abs_err, r.bound, r.note
+        );
     }
     Ok(if failed > 0 { 1 } else { 0 })
 }

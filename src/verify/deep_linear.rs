@@ -341,101 +341,118 @@ pub fn run(mode: Mode) -> Vec<Row> {
         } else {
             format!("{} (δ_top)", regime(delta_top(&m, &th0)))
         };
-        let mut trs = Vec::new();
-        // Every method on the small nets; tsit45 and BDF (which DL-AGREE needs) on the wide one,
-        // where each implicit step assembles a p×p Hessian (p = 500).
-        let big = th0.len() > 100;
-        let methods: &[Method] = if big {
-            &[Method::Tsit45, Method::Bdf]
-        } else {
-            &Method::ALL
-        };
         // The enclosure of this entry's case file (shared with DL-TAYLOR) at the rows' times.
         let enclosure = enclosure_at(&c, &ts);
-        for &method in methods {
-            let opts = FlowOptions::new(method).with_tol(1e-10, 1e-12);
-            match integrate(&ParameterFlow(&m), &th0, &ts, &opts) {
-                Ok(tr) => {
-                    out.push(conservation_row(
-                        fam,
-                        &c.name,
-                        reg.clone(),
-                        "DL-CONS",
-                        &m,
-                        &th0,
-                        &tr,
-                        &opts,
-                        &enclosure,
-                    ));
-                    trs.push((method, opts, tr));
-                }
-                Err(e) => out.push(failed_row(
-                    fam,
-                    &c.name,
-                    reg.clone(),
-                    "DL-CONS",
-                    method.as_str(),
-                    Some(1e-10),
-                    e.to_string(),
-                )),
-            }
-        }
-        // DL-AGREE: BDF vs Tsit45 on β.
-        let find = |mm: Method| trs.iter().find(|(me, _, _)| *me == mm);
-        if let (Some((_, ob, tb)), Some((_, ot, tt))) = (find(Method::Bdf), find(Method::Tsit45)) {
-            let p = th0.len() as f64;
-            let th_max = tb
-                .states
-                .iter()
-                .chain(&tt.states)
-                .map(|s| max_abs(s))
-                .fold(0.0, f64::max);
-            let e_b = tb.stats.steps as f64 * p.sqrt() * (ob.atol + ob.rtol * th_max);
-            let e_t = tt.stats.steps as f64 * p.sqrt() * (ot.atol + ot.rtol * th_max);
-            // β is multilinear in K layers: |δβ| ≤ K·m^{K−1}·max|θ|^{K−1}·e (each factor's entries
-            // ≤ max|θ|, inner sums over ≤ m = max width terms).
-            let k = m.n_layers() as f64;
-            let mw = m.dims().iter().copied().max().unwrap_or(1) as f64;
-            let lip = k * (mw * th_max.max(1.0)).powf(k - 1.0);
-            let bound = lip * (e_b + e_t);
-            let (mut err, mut scale) = (0.0f64, 0.0f64);
-            for (a, b) in tb.states.iter().zip(&tt.states) {
-                let (ba, bb) = (m.beta(a), m.beta(b));
-                for (x, y) in ba.iter().zip(&bb) {
-                    err = err.max((x - y).abs());
-                    scale = scale.max(y.abs());
-                }
-            }
-            let mut r = failed_row(
-                fam,
-                &c.name,
-                reg.clone(),
-                "DL-AGREE",
-                "bdf vs tsit45",
-                Some(1e-10),
-                String::new(),
-            );
-            r.quantity = "beta".into();
-            r.abs_err = err;
-            r.rel_err = err / scale.max(f64::MIN_POSITIVE);
-            r.ref_method = "tsit45 rtol 1e-10 (a simulation: no independent bound)".into();
-            r.bound = bound;
-            r.bound_why = "sum of both accumulated local errors N·√p·(atol + rtol·max|θ|), times the Lipschitz \
-                           constant K·(m·max|θ|)^(K−1) of θ ↦ β"
-                .into();
-            r.margin = err / bound;
-            r.pass = r.margin.is_finite() && r.margin <= 1.0;
-            r.note = format!(
-                "dims={:?} steps bdf={} tsit45={}",
-                m.dims(),
-                tb.stats.steps,
-                tt.stats.steps
-            );
-            out.push(r);
-        }
+        case_rows(&c.name, reg, &m, &th0, &ts, &enclosure, &mut out);
     }
     out.extend(infeasible_rows(fam));
     out
+}
+
+/// The rows of one deep linear case named `name` (model `m`, θ0, times `ts`, regime label
+/// `reg`): `DL-CONS` for every method (tsit45 and BDF only on nets with more than 100 parameters)
+/// and `DL-AGREE` (BDF vs tsit45 on β). The catalog ([`run`]) and `lazyrich verify --case` both
+/// call it.
+pub(super) fn case_rows(
+    name: &str,
+    reg: String,
+    m: &DeepLinear,
+    th0: &[f64],
+    ts: &[f64],
+    enclosure: &Result<LinearEnclosure, String>,
+    out: &mut Vec<Row>,
+) {
+    let fam = "deep_linear";
+    let mut trs = Vec::new();
+    // Every method on the small nets; tsit45 and BDF (which DL-AGREE needs) on the wide one,
+    // where each implicit step assembles a p×p Hessian (p = 500).
+    let big = th0.len() > 100;
+    let methods: &[Method] = if big {
+        &[Method::Tsit45, Method::Bdf]
+    } else {
+        &Method::ALL
+    };
+    for &method in methods {
+        let opts = FlowOptions::new(method).with_tol(1e-10, 1e-12);
+        match integrate(&ParameterFlow(m), th0, ts, &opts) {
+            Ok(tr) => {
+                out.push(conservation_row(
+                    fam,
+                    name,
+                    reg.clone(),
+                    "DL-CONS",
+                    m,
+                    th0,
+                    &tr,
+                    &opts,
+                    enclosure,
+                ));
+                trs.push((method, opts, tr));
+            }
+            Err(e) => out.push(failed_row(
+                fam,
+                name,
+                reg.clone(),
+                "DL-CONS",
+                method.as_str(),
+                Some(1e-10),
+                e.to_string(),
+            )),
+        }
+    }
+    // DL-AGREE: BDF vs Tsit45 on β.
+    let find = |mm: Method| trs.iter().find(|(me, _, _)| *me == mm);
+    if let (Some((_, ob, tb)), Some((_, ot, tt))) = (find(Method::Bdf), find(Method::Tsit45)) {
+        let p = th0.len() as f64;
+        let th_max = tb
+            .states
+            .iter()
+            .chain(&tt.states)
+            .map(|s| max_abs(s))
+            .fold(0.0, f64::max);
+        let e_b = tb.stats.steps as f64 * p.sqrt() * (ob.atol + ob.rtol * th_max);
+        let e_t = tt.stats.steps as f64 * p.sqrt() * (ot.atol + ot.rtol * th_max);
+        // β is multilinear in K layers: |δβ| ≤ K·m^{K−1}·max|θ|^{K−1}·e (each factor's entries
+        // ≤ max|θ|, inner sums over ≤ m = max width terms).
+        let k = m.n_layers() as f64;
+        let mw = m.dims().iter().copied().max().unwrap_or(1) as f64;
+        let lip = k * (mw * th_max.max(1.0)).powf(k - 1.0);
+        let bound = lip * (e_b + e_t);
+        let (mut err, mut scale) = (0.0f64, 0.0f64);
+        for (a, b) in tb.states.iter().zip(&tt.states) {
+            let (ba, bb) = (m.beta(a), m.beta(b));
+            for (x, y) in ba.iter().zip(&bb) {
+                err = err.max((x - y).abs());
+                scale = scale.max(y.abs());
+            }
+        }
+        let mut r = failed_row(
+            fam,
+            name,
+            reg.clone(),
+            "DL-AGREE",
+            "bdf vs tsit45",
+            Some(1e-10),
+            String::new(),
+        );
+        r.quantity = "beta".into();
+        r.abs_err = err;
+        r.rel_err = err / scale.max(f64::MIN_POSITIVE);
+        r.ref_method = "tsit45 rtol 1e-10 (a simulation: no independent bound)".into();
+        r.bound = bound;
+        r.bound_why = "sum of both accumulated local errors N·√p·(atol + rtol·max|θ|), times the Lipschitz \
+                           constant K·(m·max|θ|)^(K−1) of θ ↦ β"
+            .into();
+        r.margin = err / bound;
+        r.pass = r.margin.is_finite() && r.margin <= 1.0;
+        r.note = format!(
+            "dims={:?} steps bdf={} tsit45={}",
+            m.dims(),
+            tb.stats.steps,
+            tt.stats.steps
+        );
+        out.push(r);
+    }
 }
 
 /// Isotropy tolerance of the conserved construction: Q_l is formed from the f64 layers with

@@ -224,7 +224,7 @@ fn failed_named(check: &str, name: &str, lambda: f64, why: String) -> Row {
     r
 }
 
-fn mats(c: &LbCase) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>), String> {
+pub(super) fn mats(c: &LbCase) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>), String> {
     let m = |rows: &[Vec<Num>], f: &str| LambdaBalancedCase::matrix_f64(rows, f).map_err(|e| e.to_string());
     let x = m(&c.case.x, "x")?;
     let y = m(&c.case.y, "y")?;
@@ -627,6 +627,21 @@ fn estimate_rows(
         Some(drift),
         String::new(),
     ));
+}
+
+/// The rows of one λ-balanced case named `name` with the init's λ: its validated enclosure, then
+/// [`check_case`] exactly as the catalog ([`run`]) runs it (`LB-SIM`, `LB-CF`, `LB-DRIFT`, `LB-F64`,
+/// `LB-RICCATI`). For `lazyrich verify --case`.
+pub(super) fn case_rows(name: &str, lambda: f64, case: &LambdaBalancedCase) -> Vec<Row> {
+    let c = LbCase {
+        name: name.into(),
+        lambda,
+        case: case.clone(),
+    };
+    let v = enclose(&c.case);
+    let mut rows = Vec::new();
+    check_case(&c, &v, &mut rows);
+    rows
 }
 
 /// Run the λ-balanced catalog.

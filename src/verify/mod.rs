@@ -15,6 +15,7 @@ pub mod piecewise_linear;
 pub mod prove;
 pub mod single_neuron;
 pub mod taylor_rigorous;
+pub mod user_case;
 pub mod wide_linear;
 
 use crate::num::ball::Ball;

@@ -1619,65 +1619,80 @@ pub fn closed_form_rows(mode: Mode) -> Vec<Row> {
     out
 }
 
+/// Every check of one single-neuron case named `name` (the catalog's per-case rows): the
+/// closed-form rows (`SN-ODE`, `SN-ROUTES`, `SN-CONS`, `SN-F64`), the enclosure overlap, `SN-FLOW`
+/// for every method at rtol 1e-6 and 1e-10, and with `function_space` the function-space rows.
+/// The closed-form rows need whitened data (max|XᵀX − I| ≤ [`tol::WHITENING_TOL`]); for other data
+/// only the function-space rows run (without a closed-form reference), as for the catalog's
+/// `non_whitened` case — `lazyrich verify --case` lists the others as not applicable.
+pub fn rows_for_case(name: &str, c: &SingleNeuronCase, function_space: bool) -> Vec<Row> {
+    let mut out = Vec::new();
+    let tols = [1e-6, 1e-10];
+    let failed = |e: String| {
+        Ctx {
+            name,
+            regime: "?".into(),
+        }
+        .failed("SN-FLOW", "-", None, e)
+    };
+    let model = match model_of(c) {
+        Ok(m) => m,
+        Err(e) => return vec![failed(e.to_string())],
+    };
+    let theta0 = match model.theta(c.a0.to_f64(), &c.w0_f64()) {
+        Ok(t) => t,
+        Err(e) => return vec![failed(e.to_string())],
+    };
+    let ctx = Ctx {
+        name,
+        regime: regime(model.delta(&theta0)),
+    };
+    if model.whitening_defect() > tol::WHITENING_TOL {
+        function_space_rows(&ctx, &model, &theta0, &c.times_f64(), None, &rigorous(c), &mut out);
+        return out;
+    }
+    high_precision_rows(&ctx, c, &mut out);
+    f64_rows(&ctx, &model, c, &mut out);
+    let reference = match reference(c) {
+        Ok(r) => r,
+        Err(e) => {
+            out.push(ctx.failed("SN-FLOW", "-", None, e));
+            return out;
+        }
+    };
+    let sens: Vec<Sens> = reference
+        .obs
+        .iter()
+        .map(|o| {
+            let th: Vec<f64> = std::iter::once(o.a).chain(o.w.iter().copied()).collect();
+            sensitivities(&model, &theta0, o.t, &th)
+        })
+        .collect();
+    let rig = rigorous(c);
+    overlap_rows(&ctx, &rig, &mut out);
+    for method in Method::ALL {
+        for rtol in tols {
+            flow_rows(&ctx, &model, &theta0, &reference, &rig, &sens, method, rtol, &mut out);
+        }
+    }
+    if function_space {
+        function_space_rows(&ctx, &model, &theta0, &c.times_f64(), Some(&reference), &rig, &mut out);
+    }
+    out
+}
+
 /// Run the single-neuron checks.
 pub fn run(mode: Mode) -> Vec<Row> {
     let mut out = Vec::new();
-    let tols = [1e-6, 1e-10];
     for cc in catalog() {
         if mode == Mode::Quick && !cc.quick {
             continue;
         }
-        let c = &cc.case;
-        let model = match model_of(c) {
-            Ok(m) => m,
-            Err(e) => {
-                out.push(
-                    Ctx {
-                        name: &cc.name,
-                        regime: "?".into(),
-                    }
-                    .failed("SN-FLOW", "-", None, e.to_string()),
-                );
-                continue;
-            }
-        };
-        let theta0 = model
-            .theta(c.a0.to_f64(), &c.w0_f64())
-            .expect("catalog cases are valid");
-        let ctx = Ctx {
-            name: &cc.name,
-            regime: regime(model.delta(&theta0)),
-        };
-        high_precision_rows(&ctx, c, &mut out);
-        f64_rows(&ctx, &model, c, &mut out);
-        let reference = match reference(c) {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(ctx.failed("SN-FLOW", "-", None, e));
-                continue;
-            }
-        };
-        let sens: Vec<Sens> = reference
-            .obs
-            .iter()
-            .map(|o| {
-                let th: Vec<f64> = std::iter::once(o.a).chain(o.w.iter().copied()).collect();
-                sensitivities(&model, &theta0, o.t, &th)
-            })
-            .collect();
-        let rig = rigorous(c);
-        overlap_rows(&ctx, &rig, &mut out);
-        for method in Method::ALL {
-            for rtol in tols {
-                flow_rows(&ctx, &model, &theta0, &reference, &rig, &sens, method, rtol, &mut out);
-            }
-        }
-        if matches!(
+        let function_space = matches!(
             cc.name.as_str(),
             "fig3_delta-4" | "fig3_delta+0" | "large_up_25" | "sign_change" | "problem_L"
-        ) {
-            function_space_rows(&ctx, &model, &theta0, &c.times_f64(), Some(&reference), &rig, &mut out);
-        }
+        );
+        out.extend(rows_for_case(&cc.name, &cc.case, function_space));
     }
     let nw = non_whitened_case();
     let model = model_of(&nw).expect("valid sample");

@@ -567,6 +567,196 @@ pub fn mirror_row(w: &WideCase, m: &TwoLayerLinear, data: &LinearData, tp: &Traj
     row
 }
 
+/// The rows of one two-layer linear case `w` (its model `m`, θ0 and data at the times `ts`):
+/// `WL-CONS` for every method (tsit45, plus BDF in the full catalog, on nets with d·c > 50), and
+/// with `t42` (Δ = δI_h and Theorem 4.2's width condition hold) `WL-MIRROR` and `WL-T42`.
+/// The catalog ([`run`]) and `lazyrich verify --case` both call it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn case_rows(
+    w: &WideCase,
+    m: &TwoLayerLinear,
+    th0: &[f64],
+    data: &LinearData,
+    ts: &[f64],
+    enclosure: &Result<LinearEnclosure, String>,
+    mode: Mode,
+    t42: bool,
+    out: &mut Vec<Row>,
+) {
+    let fam = "wide_linear";
+    let reg = regime(w.delta);
+    let opts_ref = FlowOptions::new(Method::Tsit45).with_tol(THM42_RTOL, THM42_ATOL);
+    let big = w.d * w.c > 50;
+    // WL-CONS: every method on the small nets; on the large ones (p = h(d+c) ≥ 300 parameters,
+    // where each implicit step assembles a p×p Hessian) tsit45, plus BDF in the full catalog.
+    let methods: &[Method] = match (big, mode) {
+        (false, _) => &Method::ALL,
+        (true, Mode::Quick) => &[Method::Tsit45],
+        (true, Mode::Full) => &[Method::Tsit45, Method::Bdf],
+    };
+    for &method in methods {
+        let opts = FlowOptions::new(method).with_tol(1e-10, 1e-12);
+        match integrate(&ParameterFlow(m), th0, ts, &opts) {
+            Ok(tr) => out.push(conservation_row(
+                fam,
+                &w.name,
+                reg.clone(),
+                "WL-CONS",
+                m.deep(),
+                th0,
+                &tr,
+                &opts,
+                enclosure,
+            )),
+            Err(e) => out.push(failed_row(
+                fam,
+                &w.name,
+                reg.clone(),
+                "WL-CONS",
+                method.as_str(),
+                Some(1e-10),
+                e.to_string(),
+            )),
+        }
+    }
+    if !t42 {
+        return;
+    }
+    // WL-T42: reference parameter flow at rtol 1e-12.
+    let tp = match integrate(&ParameterFlow(m), th0, ts, &opts_ref) {
+        Ok(t) => t,
+        Err(e) => {
+            out.push(failed_row(
+                fam,
+                &w.name,
+                reg,
+                "WL-T42",
+                "reference",
+                None,
+                e.to_string(),
+            ));
+            return;
+        }
+    };
+    let field = match Theorem42Flow::new(data.clone(), w.eta_a, w.eta_w, w.delta, w.h) {
+        Ok(f) => f,
+        Err(e) => {
+            out.push(failed_row(fam, &w.name, reg, "WL-T42", "-", None, e.to_string()));
+            return;
+        }
+    };
+    out.push(mirror_row(w, m, data, &tp, reg.clone()));
+    let beta0 = m.deep().beta(th0);
+    let t42_methods: &[Method] = if big && mode == Mode::Quick {
+        &[Method::Tsit45]
+    } else {
+        &[Method::Tsit45, Method::Bdf]
+    };
+    for &method in t42_methods {
+        let opts = FlowOptions::new(method).with_tol(THM42_RTOL, THM42_ATOL);
+        let tb = match integrate(&field, &beta0, ts, &opts) {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(failed_row(
+                    fam,
+                    &w.name,
+                    reg.clone(),
+                    "WL-T42",
+                    method.as_str(),
+                    Some(THM42_RTOL),
+                    e.to_string(),
+                ));
+                continue;
+            }
+        };
+        let (err, scale) = beta_mismatch(m, &tp, &tb);
+        let mut r = base_row(
+            fam,
+            &w.name,
+            reg.clone(),
+            "WL-T42",
+            method.as_str(),
+            Some(THM42_RTOL),
+            "beta",
+        );
+        // Against the validated enclosure of the parameter flow (small nets): the
+        // theorem's β flow vs the exact flow's β, proven bound, the promise as the verdict.
+        if let Ok(enc) = enclosure {
+            if enc.beta.len() != tb.states.len() {
+                r.note = format!("enclosure has {} times, the run {}", enc.beta.len(), tb.states.len());
+                out.push(r);
+                continue;
+            }
+            let mut acc = Certified::default();
+            for (b, vb) in tb.states.iter().zip(&enc.beta) {
+                for (x, v) in b.iter().zip(vb) {
+                    acc.add_value(*x, v);
+                }
+            }
+            let promise = THM42_REL_TOL * scale;
+            r.abs_err = acc.err;
+            r.rel_err = acc.err / scale;
+            r.ref_bound = acc.rb;
+            r.ref_method = format!(
+                "β = WᵀA over the validated enclosure of the parameter flow θ = (W, A) of the decimal inputs \
+                     ({ENCLOSURE_PREC}-bit Taylor in ball arithmetic, tol {ENCLOSURE_TOL:e}): a proof"
+            );
+            r.ref_rigorous = acc.margin.is_finite();
+            r.bound = acc.bound;
+            r.bound_rigorous = acc.margin.is_finite();
+            r.bound_why = format!(
+                "proven: max |β_thm − β_V| rounded up; also required ≤ the issue 4 promise 1e-9·max|β| = \
+                     {promise:.3e} (an estimate: both flows' global errors ≈ N_steps·rtol)"
+            );
+            r.margin = acc.margin;
+            r.pass = acc.margin.is_finite() && acc.margin <= 1.0 && acc.bound <= promise;
+            r.note = format!(
+                "h={} d={} c={} whitened={} steps beta={} whitening_defect={:.1e}; certified error / promise = \
+                     {:.3e}",
+                w.h,
+                w.d,
+                w.c,
+                w.whitened,
+                tb.stats.steps,
+                data.whitening_defect(),
+                acc.bound / promise
+            );
+            out.push(r);
+            continue;
+        }
+        r.abs_err = err;
+        r.rel_err = err / scale;
+        r.ref_method = "parameter flow θ = (W, A), tsit45 rtol 1e-12 atol 1e-14, β = WᵀA".into();
+        r.ref_bound = tp.stats.steps as f64 * THM42_RTOL * scale;
+        r.drift = Some(
+            tp.states
+                .iter()
+                .map(|s| m.deep().conserved_drift(th0, s))
+                .fold(0.0, f64::max),
+        );
+        r.bound = THM42_REL_TOL * scale;
+        r.bound_why = "issue 4 promise: ≤ 1e-9·max|β| at rtol 1e-12 (both flows' global errors ≈ N_steps·rtol)".into();
+        r.margin = err / r.bound;
+        r.pass = r.margin.is_finite() && r.margin <= 1.0;
+        r.note = format!(
+            "h={} d={} c={} eta_a={} eta_w={} whitened={} steps param={} beta={} whitening_defect={:.1e}",
+            w.h,
+            w.d,
+            w.c,
+            w.eta_a,
+            w.eta_w,
+            w.whitened,
+            tp.stats.steps,
+            tb.stats.steps,
+            data.whitening_defect()
+        );
+        if let Err(why) = enclosure {
+            r.note.push_str(&format!("; bound is an estimate: {why}"));
+        }
+        out.push(r);
+    }
+}
+
 /// Run the wide-linear checks.
 pub fn run(mode: Mode) -> Vec<Row> {
     let fam = "wide_linear";
@@ -582,178 +772,12 @@ pub fn run(mode: Mode) -> Vec<Row> {
             }
         };
         let ts = times(w.t_end);
-        let big = w.d * w.c > 50;
-        // WL-CONS: every method on the small nets; on the large ones (p = h(d+c) ≥ 300 parameters,
-        // where each implicit step assembles a p×p Hessian) tsit45, plus BDF in the full catalog.
-        let methods: &[Method] = match (big, mode) {
-            (false, _) => &Method::ALL,
-            (true, Mode::Quick) => &[Method::Tsit45],
-            (true, Mode::Full) => &[Method::Tsit45, Method::Bdf],
-        };
         let enclosure = match to_case(&w) {
             Ok(c) => enclose_shared(&Case::TwoLayerLinear(c)),
             Err(e) => Arc::new(Err(e)),
         };
         let enclosure = &*enclosure;
-        for &method in methods {
-            let opts = FlowOptions::new(method).with_tol(1e-10, 1e-12);
-            match integrate(&ParameterFlow(&m), &th0, &ts, &opts) {
-                Ok(tr) => out.push(conservation_row(
-                    fam,
-                    &w.name,
-                    reg.clone(),
-                    "WL-CONS",
-                    m.deep(),
-                    &th0,
-                    &tr,
-                    &opts,
-                    enclosure,
-                )),
-                Err(e) => out.push(failed_row(
-                    fam,
-                    &w.name,
-                    reg.clone(),
-                    "WL-CONS",
-                    method.as_str(),
-                    Some(1e-10),
-                    e.to_string(),
-                )),
-            }
-        }
-        // WL-T42: reference parameter flow at rtol 1e-12.
-        let tp = match integrate(&ParameterFlow(&m), &th0, &ts, &opts_ref) {
-            Ok(t) => t,
-            Err(e) => {
-                out.push(failed_row(
-                    fam,
-                    &w.name,
-                    reg,
-                    "WL-T42",
-                    "reference",
-                    None,
-                    e.to_string(),
-                ));
-                continue;
-            }
-        };
-        let field = match Theorem42Flow::new(data.clone(), w.eta_a, w.eta_w, w.delta, w.h) {
-            Ok(f) => f,
-            Err(e) => {
-                out.push(failed_row(fam, &w.name, reg, "WL-T42", "-", None, e.to_string()));
-                continue;
-            }
-        };
-        out.push(mirror_row(&w, &m, &data, &tp, reg.clone()));
-        let beta0 = m.deep().beta(&th0);
-        let t42_methods: &[Method] = if big && mode == Mode::Quick {
-            &[Method::Tsit45]
-        } else {
-            &[Method::Tsit45, Method::Bdf]
-        };
-        for &method in t42_methods {
-            let opts = FlowOptions::new(method).with_tol(THM42_RTOL, THM42_ATOL);
-            let tb = match integrate(&field, &beta0, &ts, &opts) {
-                Ok(t) => t,
-                Err(e) => {
-                    out.push(failed_row(
-                        fam,
-                        &w.name,
-                        reg.clone(),
-                        "WL-T42",
-                        method.as_str(),
-                        Some(THM42_RTOL),
-                        e.to_string(),
-                    ));
-                    continue;
-                }
-            };
-            let (err, scale) = beta_mismatch(&m, &tp, &tb);
-            let mut r = base_row(
-                fam,
-                &w.name,
-                reg.clone(),
-                "WL-T42",
-                method.as_str(),
-                Some(THM42_RTOL),
-                "beta",
-            );
-            // Against the validated enclosure of the parameter flow (small nets): the
-            // theorem's β flow vs the exact flow's β, proven bound, the promise as the verdict.
-            if let Ok(enc) = enclosure {
-                if enc.beta.len() != tb.states.len() {
-                    r.note = format!("enclosure has {} times, the run {}", enc.beta.len(), tb.states.len());
-                    out.push(r);
-                    continue;
-                }
-                let mut acc = Certified::default();
-                for (b, vb) in tb.states.iter().zip(&enc.beta) {
-                    for (x, v) in b.iter().zip(vb) {
-                        acc.add_value(*x, v);
-                    }
-                }
-                let promise = THM42_REL_TOL * scale;
-                r.abs_err = acc.err;
-                r.rel_err = acc.err / scale;
-                r.ref_bound = acc.rb;
-                r.ref_method = format!(
-                    "β = WᵀA over the validated enclosure of the parameter flow θ = (W, A) of the decimal inputs \
-                     ({ENCLOSURE_PREC}-bit Taylor in ball arithmetic, tol {ENCLOSURE_TOL:e}): a proof"
-                );
-                r.ref_rigorous = acc.margin.is_finite();
-                r.bound = acc.bound;
-                r.bound_rigorous = acc.margin.is_finite();
-                r.bound_why = format!(
-                    "proven: max |β_thm − β_V| rounded up; also required ≤ the issue 4 promise 1e-9·max|β| = \
-                     {promise:.3e} (an estimate: both flows' global errors ≈ N_steps·rtol)"
-                );
-                r.margin = acc.margin;
-                r.pass = acc.margin.is_finite() && acc.margin <= 1.0 && acc.bound <= promise;
-                r.note = format!(
-                    "h={} d={} c={} whitened={} steps beta={} whitening_defect={:.1e}; certified error / promise = \
-                     {:.3e}",
-                    w.h,
-                    w.d,
-                    w.c,
-                    w.whitened,
-                    tb.stats.steps,
-                    data.whitening_defect(),
-                    acc.bound / promise
-                );
-                out.push(r);
-                continue;
-            }
-            r.abs_err = err;
-            r.rel_err = err / scale;
-            r.ref_method = "parameter flow θ = (W, A), tsit45 rtol 1e-12 atol 1e-14, β = WᵀA".into();
-            r.ref_bound = tp.stats.steps as f64 * THM42_RTOL * scale;
-            r.drift = Some(
-                tp.states
-                    .iter()
-                    .map(|s| m.deep().conserved_drift(&th0, s))
-                    .fold(0.0, f64::max),
-            );
-            r.bound = THM42_REL_TOL * scale;
-            r.bound_why =
-                "issue 4 promise: ≤ 1e-9·max|β| at rtol 1e-12 (both flows' global errors ≈ N_steps·rtol)".into();
-            r.margin = err / r.bound;
-            r.pass = r.margin.is_finite() && r.margin <= 1.0;
-            r.note = format!(
-                "h={} d={} c={} eta_a={} eta_w={} whitened={} steps param={} beta={} whitening_defect={:.1e}",
-                w.h,
-                w.d,
-                w.c,
-                w.eta_a,
-                w.eta_w,
-                w.whitened,
-                tp.stats.steps,
-                tb.stats.steps,
-                data.whitening_defect()
-            );
-            if let Err(why) = enclosure {
-                r.note.push_str(&format!("; bound is an estimate: {why}"));
-            }
-            out.push(r);
-        }
+        case_rows(&w, &m, &th0, &data, &ts, enclosure, mode, true, &mut out);
     }
     // WL-CTRL: negative controls.
     for w in controls().into_iter().filter(|w| mode == Mode::Full || w.quick) {

@@ -1,0 +1,230 @@
+//! `lazyrich verify --case F`: one case of every supported model from `data/cases` through the
+//! binary (exit 0, the catalog's columns, `case` = the file's stem), rows equal to the catalog's
+//! rows of the same case (computed here by the library's catalog functions, an independent path),
+//! and bad inputs (exit 2, a message, no output folder).
+
+mod common;
+use lazyrich::report::table::COLUMNS;
+use lazyrich::verify::{self, Mode};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lazyrich")
+}
+
+fn case_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/cases")
+        .join(format!("{name}.json"))
+}
+
+fn verify_case(case: &Path, out: &Path) -> Output {
+    std::process::Command::new(bin())
+        .args([
+            "verify",
+            "--case",
+            case.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .expect("runs")
+}
+
+/// Run `verify --case` on `case` (stem `name`), assert exit 0 and the table's shape; the rows.
+fn rows_of(case: &Path, name: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = verify_case(case, &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{name}: {err}");
+    for f in ["table.md", "table.csv", "table.json", "not_applicable.json"] {
+        assert!(out.join(f).is_file(), "{name}: no {f}");
+    }
+    let csv = std::fs::read_to_string(out.join("table.csv")).unwrap();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        COLUMNS[..19].join(","),
+        "{name}: CSV header"
+    );
+    let rows: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    assert!(!rows.is_empty(), "{name}: no rows");
+    for r in &rows {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want: Vec<&str> = COLUMNS[..19].to_vec();
+        let mut got = keys.clone();
+        want.sort_unstable();
+        got.sort_unstable();
+        assert_eq!(got, want, "{name}: row keys");
+        assert_eq!(r["case"], name, "{name}: case column");
+        assert_eq!(r["pass"], true, "{name}: {r}");
+    }
+    rows
+}
+
+/// The rows `got` (from `verify --case`) of check `check` equal the catalog's `want` of that
+/// check: same methods, same numbers.
+fn assert_same(check: &str, got: &[Value], want: &[verify::Row], fields: &[&str]) {
+    let g: Vec<&Value> = got.iter().filter(|r| r["check"] == check).collect();
+    let w: Vec<Value> = want
+        .iter()
+        .filter(|r| r.check == check)
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    assert!(!w.is_empty(), "catalog has no {check} row");
+    assert_eq!(g.len(), w.len(), "{check}: row count");
+    for (a, b) in g.iter().zip(&w) {
+        for f in ["method", "quantity", "tolerance"].iter().chain(fields) {
+            assert_eq!(a[*f], b[*f], "{check} {}: {f}", b["method"]);
+        }
+    }
+}
+
+#[test]
+fn single_neuron_case_matches_the_catalog() {
+    let rows = rows_of(&case_path("fig3_delta+4"), "fig3_delta+4");
+    for c in ["SN-FLOW", "SN-F64", "SN-ODE", "SN-OVERLAP"] {
+        assert!(rows.iter().any(|r| r["check"] == c), "no {c} row");
+    }
+    let cat: Vec<verify::Row> = verify::single_neuron::closed_form_rows(Mode::Quick)
+        .into_iter()
+        .filter(|r| r.case == "fig3_delta+4")
+        .collect();
+    for c in ["SN-F64", "SN-ODE", "SN-CONS"] {
+        assert_same(c, &rows, &cat, &["abs_err", "rel_err", "bound", "margin", "pass"]);
+    }
+}
+
+#[test]
+fn non_whitened_single_neuron_lists_the_closed_form_as_not_applicable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = verify_case(&case_path("non_whitened"), &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let na: Value = serde_json::from_str(&std::fs::read_to_string(out.join("not_applicable.json")).unwrap()).unwrap();
+    let list = na["not_applicable"].as_array().unwrap();
+    assert!(
+        list.iter().any(
+            |n| n["check"].as_str().unwrap().contains("SN-FLOW") && n["why"].as_str().unwrap().contains("whitened")
+        ),
+        "{na}"
+    );
+    let md = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(md.contains("Not applicable"), "{md}");
+}
+
+#[test]
+fn two_layer_linear_case_matches_the_catalog() {
+    let rows = rows_of(&case_path("wl_w3x2_up_h2"), "wl_w3x2_up_h2");
+    let cat: Vec<verify::Row> = verify::wide_linear::run(Mode::Quick)
+        .into_iter()
+        .filter(|r| r.case == "w3x2_up_h2")
+        .collect();
+    assert_same(
+        "WL-CONS",
+        &rows,
+        &cat,
+        &[
+            "abs_err",
+            "rel_err",
+            "ref_bound",
+            "bound",
+            "margin",
+            "pass",
+            "bound_rigorous",
+        ],
+    );
+    // WL-T42 and WL-MIRROR take δ: the catalog its construction's nominal δ, `verify --case`
+    // tr Δ / h measured from the file's W0, A0 (equal to within rounding), so the errors agree
+    // to a few per cent, not bit for bit (BDF's Newton iterations amplify the ulp).
+    for c in ["WL-T42", "WL-MIRROR"] {
+        assert_same(c, &rows, &cat, &["pass", "bound_rigorous", "ref_rigorous"]);
+        let g: Vec<&Value> = rows.iter().filter(|r| r["check"] == c).collect();
+        for (a, b) in g.iter().zip(cat.iter().filter(|r| r.check == c)) {
+            let x = a["abs_err"].as_f64().unwrap();
+            assert!(
+                (x - b.abs_err).abs() <= 0.05 * b.abs_err.abs().max(1e-300),
+                "{c} {}: {x} vs {}",
+                b.method,
+                b.abs_err
+            );
+        }
+    }
+}
+
+#[test]
+fn deep_linear_case_matches_the_catalog() {
+    // The catalog's DL-CONS/DL-AGREE rows use the times 0, 0.8, …, 8: the same case file at those
+    // times (each written as the shortest decimal of its binary64 value).
+    let text = std::fs::read_to_string(case_path("dl_deep3_up_small")).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["times"] = (0..=10).map(|k| Value::from(format!("{:?}", k as f64 * 0.8))).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let case = common::write_case(dir.path(), "dl_deep3_up_small.json", &v.to_string());
+    let rows = rows_of(&case, "dl_deep3_up_small");
+    let cat: Vec<verify::Row> = verify::deep_linear::run(Mode::Quick)
+        .into_iter()
+        .filter(|r| r.case == "deep3_up_small")
+        .collect();
+    assert_same(
+        "DL-AGREE",
+        &rows,
+        &cat,
+        &["abs_err", "rel_err", "bound", "margin", "pass"],
+    );
+    assert_same("DL-CONS", &rows, &cat, &["abs_err", "rel_err", "drift", "pass"]);
+}
+
+#[test]
+fn lambda_balanced_case_matches_the_catalog() {
+    let rows = rows_of(&case_path("lb_3_3_3_lambda+2"), "lb_3_3_3_lambda+2");
+    let cat: Vec<verify::Row> = verify::lambda_balanced::run(true)
+        .into_iter()
+        .filter(|r| r.case == "lb_3_3_3_lambda+2")
+        .collect();
+    for c in ["LB-SIM", "LB-F64", "LB-RICCATI"] {
+        assert_same(
+            c,
+            &rows,
+            &cat,
+            &["abs_err", "rel_err", "ref_bound", "bound", "margin", "pass"],
+        );
+    }
+}
+
+/// `verify --case` with bad input: exit 2, a message containing `needle`, no output folder.
+fn expect_refused(case: &Path, out: &Path, needle: &str) {
+    let o = verify_case(case, out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "message lacks {needle:?}: {err}");
+    assert!(!out.exists(), "output folder left behind: {}", out.display());
+}
+
+#[test]
+fn bad_inputs_exit_2_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    expect_refused(&dir.path().join("missing.json"), &out, "missing.json");
+    let unknown = common::write_case(dir.path(), "unknown.json", r#"{"model": "quantum", "x": [[1]]}"#);
+    expect_refused(&unknown, &out, "unknown model");
+    let malformed = common::write_case(
+        dir.path(),
+        "malformed.json",
+        r#"{"model": "single_neuron", "x": [[1, 0]"#,
+    );
+    expect_refused(&malformed, &out, "not valid JSON");
+    let shapes = common::write_case(
+        dir.path(),
+        "shapes.json",
+        r#"{"model": "two_layer_linear", "x": [[1, 0], [0, 1]], "y": [[1], [0]], "a0": [[1], [0]],
+            "w0": [[1, 0, 0], [0, 1, 0]], "eta_a": 1, "eta_w": 1, "times": [0, 1]}"#,
+    );
+    expect_refused(&shapes, &out, "w0");
+    expect_refused(&case_path("relu_d3h8n12_down"), &out, "piecewise_linear");
+    let file = dir.path().join("plain_file");
+    std::fs::write(&file, "x").unwrap();
+    expect_refused(&case_path("fig3_delta+4"), &file.join("out"), "not a folder");
+}
