@@ -224,3 +224,34 @@ fn cli_exact_rigorous_lambda_balanced() {
         "{err}"
     );
 }
+
+mod proptests {
+    use super::*;
+    use lazyrich::models::lambda_balanced::check_feasible;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        /// Random feasible dims (equal and unequal), λ < 0, = 0, > 0, random seeds: the 128-bit
+        /// enclosures contain the 320-bit (2p + 64) MPFR closed form at t = 0.7 and 6.
+        #[test]
+        fn enclosures_contain_the_high_precision_values(
+            d_i in 1usize..5, h in 1usize..4, d_o in 1usize..5,
+            lambda in proptest::sample::select(vec![-2.0f64, -0.5, 0.0, 0.5, 2.0]),
+            seed in 0u64..1_000_000,
+        ) {
+            prop_assume!(check_feasible(d_i, h, d_o, lambda).is_ok());
+            let c = sample_case((d_i, h, d_o), lambda, &[0.7, 6.0], seed);
+            let hi = ClosedFormMp::new(&c, 320).unwrap().evaluate(&c.times).unwrap();
+            let enc = qqt_enclosure(&c, 128).unwrap();
+            for (m, r) in enc.points.iter().zip(&hi) {
+                for i in 0..m.nrows() {
+                    for j in 0..m.ncols() {
+                        prop_assert!(m.at(i, j).contains(r.at(i, j)), "seed {} dims {:?} λ {}: {:?} vs {}",
+                            seed, (d_i, h, d_o), lambda, m.at(i, j), r.at(i, j));
+                    }
+                }
+            }
+        }
+    }
+}
