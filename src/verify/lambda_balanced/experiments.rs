@@ -590,7 +590,7 @@ fn rsm_rows(data: &Fig4Data, rows: &mut Vec<Row>) {
             None,
             String::new(),
         );
-        set_ball_reference(&mut r, &reference, |b| {
+        set_ball_reference(&mut r, &reference, scale, |b| {
             let (e1, r1) = reference::compare(&p.converged.0, &b.w1tw1(1));
             let (e2, r2) = reference::compare(&p.converged.1, &b.w2w2t(1));
             (e1.max(e2), r1.max(r2))
@@ -621,13 +621,13 @@ fn no_reference(r: &mut Row, why: &str) {
 fn set_ball_reference(
     r: &mut Row,
     reference: &Result<BallReference, String>,
+    scale: f64,
     measure: impl FnOnce(&BallReference) -> (f64, f64),
 ) {
     match reference {
         Ok(b) => {
             let (err, rad) = measure(b);
-            let scale = r.abs_err / r.rel_err.max(f64::MIN_POSITIVE);
-            reference::set_reference(r, err, rad, if scale.is_finite() { scale } else { 1.0 }, b.prec_used);
+            reference::set_reference(r, err, rad, scale, b.prec_used);
         }
         Err(e) => no_reference(r, e),
     }
@@ -935,7 +935,7 @@ fn limit_rows(rows: &mut Vec<Row>) {
             None,
             format!("error·λ² = {:.4}", err_small * l * l),
         );
-        set_ball_reference(&mut r, &reference, |b| measure(b, true));
+        set_ball_reference(&mut r, &reference, s_max * s_max, |b| measure(b, true));
         rows.push(r);
         let mut r = row_named(
             "LB-LIMIT",
@@ -952,7 +952,7 @@ fn limit_rows(rows: &mut Vec<Row>) {
             None,
             format!("error·λ² = {:.4}", err_large * l * l),
         );
-        set_ball_reference(&mut r, &reference, |b| measure(b, false));
+        set_ball_reference(&mut r, &reference, 1.0, |b| measure(b, false));
         rows.push(r);
     }
 }
@@ -1009,15 +1009,15 @@ fn shallow_rows(rows: &mut Vec<Row>) {
         );
         // Reference: W2W1 of the closed form in balls at the same times; the spectral norm of the
         // difference is measured at the midpoints and moves by at most ‖radii‖_F.
-        set_ball_reference(&mut r, &ball_reference(&name), |b| {
+        set_ball_reference(&mut r, &ball_reference(&name), syx.norm(), |b| {
+            if b.qqt.len() != limits.len() {
+                return (f64::NAN, f64::NAN);
+            }
             let (mut e, mut rad) = (0.0f64, 0.0f64);
             for (k, ws) in limits.iter().enumerate() {
                 let enc = b.w2w1(k);
                 e = e.max((enc.to_f64() - ws).singular_values().max());
                 rad = rad.max(enc.entries().iter().map(|v| v.rad() * v.rad()).sum::<f64>().sqrt() * (1.0 + 1e-12));
-            }
-            if b.qqt.len() != limits.len() {
-                return (f64::NAN, f64::NAN);
             }
             (e, rad)
         });
