@@ -78,6 +78,22 @@ fn closed_form(c: &mut Criterion) {
     g.bench_function("single_neuron_fig3_delta+1", |b| {
         b.iter(|| claims(black_box(&case), &opts).expect("invariant: the case is valid"))
     });
+    // λ-balanced 3-3-3, exactly whitened and λ-balanced (λ = 2): every claim, the closed form's
+    // exact identity at n = 6 included.
+    let lb = Case::LambdaBalanced(
+        lazyrich::verify::lambda_balanced::experiments::experiment_case("shallow_3_3_3_lambda2")
+            .expect("invariant: the experiment's exact inputs build"),
+    );
+    let proved = claims(&lb, &opts).expect("invariant: the case is valid");
+    assert!(
+        proved
+            .iter()
+            .any(|c| c.id == "closed_form_solves_flow" && c.status == lazyrich::verify::prove::Status::Proved),
+        "{proved:?}"
+    );
+    g.bench_function("lambda_balanced_3_3_3", |b| {
+        b.iter(|| claims(black_box(&lb), &opts).expect("invariant: the case is valid"))
+    });
     g.finish();
     let mut g = c.benchmark_group("prove/certificates");
     g.sample_size(10);

@@ -183,6 +183,10 @@ fn status<'a>(claims: &'a [Value], id: &str) -> Option<&'a str> {
         .map(|c| c["status"].as_str().unwrap())
 }
 
+fn claim<'a>(claims: &'a [Value], id: &str) -> &'a Value {
+    claims.iter().find(|c| c["id"] == id).unwrap()
+}
+
 fn detail<'a>(claims: &'a [Value], id: &str) -> &'a str {
     claims.iter().find(|c| c["id"] == id).unwrap()["detail"]
         .as_str()
@@ -231,10 +235,36 @@ fn prove_gives_the_expected_statuses_on_one_case_per_family() {
     assert_eq!(status(&c, "riccati"), Some("proved"));
     assert!(detail(&c, "riccati").contains("λ = 3"));
     assert_eq!(status(&c, "ntk_formula"), Some("proved"));
+    // … and so the closed form is the flow: an exact identity, bound 0, for all t ≥ 0
+    assert_eq!(status(&c, "closed_form_solves_flow"), Some("proved"));
+    assert_eq!(claim(&c, "closed_form_solves_flow")["bound"], 0.0);
+    assert!(detail(&c, "closed_form_solves_flow").contains("n = d_i + d_o = 4"));
     // λ-balanced catalog case, whitened and balanced only to ~1e-15: not applicable, defect named
     let c = claims_of(&case("lb_3_3_3_lambda+2"));
     assert_eq!(status(&c, "riccati"), Some("not_applicable"));
     assert!(detail(&c, "riccati").contains("not whitened"));
+    assert_eq!(status(&c, "closed_form_solves_flow"), Some("not_applicable"));
+    assert!(detail(&c, "closed_form_solves_flow").contains("riccati claim"));
+}
+
+/// The λ-balanced closed form E(I + P0J)⁻¹P0E solves the Riccati equation identically at every
+/// n ≤ 6 (the largest size `prove` expands); with the bracket's sign flipped (I − P0J) it is
+/// refuted, the witness being a Riccati residual entry with a nonzero exact value.
+#[test]
+fn lambda_balanced_closed_form_identity_and_its_planted_error() {
+    use lazyrich::verify::prove::closed_form_riccati::{MAX_CASE_N, lambda_balanced};
+    for n in 1..=MAX_CASE_N {
+        let v = lambda_balanced(n, Plant::None).check();
+        assert!(v.is_proved(), "n = {n}: {v:?}");
+    }
+    let Verdict::Refuted(w) = lambda_balanced(2, Plant::FlipSign).check() else {
+        panic!("the flipped bracket M = I − P0J must be refuted");
+    };
+    assert!(w.label.starts_with("P′ − (FP + PF − P²)"), "{w:?}");
+    assert!(
+        !w.point.is_empty() && w.value != "0",
+        "an exact nonzero witness value: {w:?}"
+    );
 }
 
 #[test]
@@ -417,7 +447,7 @@ fn theorem_certificates_are_computed_and_every_covered_line_is_proved() {
         .iter()
         .filter(|c| c.status != CertificateStatus::NotCovered)
         .collect();
-    assert_eq!(covered.len(), 10);
+    assert_eq!(covered.len(), 11);
     for c in &covered {
         assert_eq!(c.status, CertificateStatus::Proved, "{c:?}");
         assert!(c.how.contains("instances"), "{c:?}");
@@ -426,7 +456,7 @@ fn theorem_certificates_are_computed_and_every_covered_line_is_proved() {
     assert!(
         certs
             .iter()
-            .any(|c| c.source.contains("P2 Theorem 4.3") && c.status == CertificateStatus::NotCovered)
+            .any(|c| c.source.contains("P2 Theorem 4.3") && c.how.contains("6 instances"))
     );
     assert!(
         certs

@@ -101,8 +101,8 @@ enum Command {
         #[arg(long)]
         case: PathBuf,
         /// Working precision in bits for an interval proof of `closed_form_solves_flow`: unused for
-        /// the single neuron (its proof is exact) and recorded in the detail for the other models
-        /// (whose proof is not implemented in this version).
+        /// the single neuron and λ-balanced nets (their proofs are exact) and recorded in the
+        /// detail for two-layer linear nets (whose proof is not implemented in this version).
         #[arg(long, default_value_t = 256, allow_negative_numbers = true, value_parser = parse_prec)]
         prec: u32,
         /// End of the interval [0, T] for `closed_form_solves_flow` (default: the case's last time).

@@ -1,7 +1,8 @@
 //! "Theorem certificates" (issue 16 item 4, data only): one line per theorem or identity of the
 //! two papers the project covers (P1 = Kunin et al. 2024, "Get rich quick", arXiv 2406.06158;
 //! P2 = Dominé et al. 2025, λ-balanced networks), with its status computed now by running the
-//! symbolic proofs of [`super::identities`] and [`super::closed_form`] at their fixed dimensions.
+//! symbolic proofs of [`super::identities`], [`super::closed_form`] and
+//! [`super::closed_form_riccati`] at their fixed dimensions.
 //!
 //! Rendering belongs to `report` (not here): [`certificates`] returns plain rows.
 //!
@@ -105,8 +106,8 @@ fn not_covered(statement: &str, source: &str, how: &str) -> Certificate {
 
 /// Every certificate line, computed now (a few seconds in release: the fixed-dim sweeps of
 /// [`super::conservation_fixed`], [`super::riccati_fixed`], the NTK formulas and Theorem 4.2's
-/// algebra at every dim ≤ 2 plus (3, 3, 3), and the single-neuron closed form at d = 1, 2, 3 and
-/// every d).
+/// algebra at every dim ≤ 2 plus (3, 3, 3), the single-neuron closed form at d = 1, 2, 3 and
+/// every d, and the λ-balanced closed form at n = 1 … 6).
 pub fn certificates() -> Vec<Certificate> {
     let r = 1..=MAX_FIXED_DIM;
     let dims3 = "every dim ≤ 3 (generic loss), and the square loss with 2 symbolic samples where every dim ≤ 2";
@@ -216,6 +217,26 @@ pub fn certificates() -> Vec<Certificate> {
          modulo K² = δ² + 4η_aη_w‖β*‖², e^{λ₊t}e^{λ₋t} = e^{δt} and the definition of δ (a Gröbner basis), then \
          uniqueness of the ODE solution",
     ));
+    let lb: Vec<(String, Verdict)> = (1..=super::closed_form_riccati::MAX_CASE_N)
+        .map(|n| {
+            let id = super::closed_form_riccati::lambda_balanced(n, Plant::None);
+            (id.dims.clone(), id.check())
+        })
+        .collect();
+    out.push(from_sweep(
+        "the closed form QQᵀ(t) = e^{Fs}Q0[I + Q0ᵀJ(s)Q0]⁻¹Q0ᵀe^{Fs} (s = t/τ, J(s) = ∫₀ˢe^{2Fu}du) solves the \
+         Riccati equation of Lemma 4.1 for all t ≥ 0, so with Lemma 4.1 it is QQᵀ of the λ-balanced flow (exact \
+         identity, bound 0)",
+        "P2 Theorem 4.3 (generic F⁻¹-free form, docs/theory.md §4.4); docs/theory_proofs.md §10",
+        &format!(
+            "n = d_i + d_o = 1 … {}, every entry of P0, of (I + P0J)⁻¹ and every eigenvalue of F a symbol; every n by \
+             the written argument; per case: whitening and λ-balance checked exactly (the riccati claim)",
+            super::closed_form_riccati::MAX_CASE_N
+        ),
+        &sweep_of(lb),
+        "; in F's eigenbasis e^{Fs}, J(s) and N = (I + P0J)⁻¹ are symbols with their derivatives (e′ = fe, \
+         j′ = e², N′ = −NP0E²N, the last checked to be the inverse's rule), then uniqueness of the ODE solution",
+    ));
     out.extend([
         not_covered(
             "the per-mode closed form of a whitened, task-aligned two-layer linear net is its gradient flow",
@@ -223,13 +244,6 @@ pub fn certificates() -> Vec<Certificate> {
             "no symbolic proof; the closed form is compared with the simulated flow at sample times (`verify`) with \
              proven enclosures where `--certify` applies; `closed_form_solves_flow` is not_applicable for \
              two_layer_linear",
-        ),
-        not_covered(
-            "the closed form QQᵀ(t) = e^{Ft/τ}Q0[I + Q0ᵀ(∫e^{2Fs}ds)Q0]^{−1}Q0ᵀe^{Ft/τ} solves the λ-balanced flow",
-            "P2 Theorem 4.3 (docs/theory.md §4.4)",
-            "no symbolic proof (the Riccati equation it solves, Lemma 4.1, is proved above); the closed form is \
-             compared with the simulated flow at sample times (`verify`); `closed_form_solves_flow` is \
-             not_applicable for lambda_balanced",
         ),
         not_covered(
             "the mirror flow of the singular values, and its potential",

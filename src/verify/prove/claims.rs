@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | `conservation` | every model | the conservation identity expands to zero at the case's dims (generic loss: every data set), or — above [`CASE_DIM_LIMIT`] parameters — at every fixed dim ≤ 3, the general-dimension argument being `docs/theory_proofs.md` |
 //! | `closed_form_solves_flow` | single_neuron | X is exactly whitened (XᵀX = I), η_a, η_w > 0 and β* = Xᵀy ≠ 0 (so K > 0 and λ₊ > 0 > λ₋), and the closed form's ODE defect is proved to be identically zero ([`super::closed_form`]: at the case's d when d ≤ 3, and for every d); bound 0, for all t ≥ 0; any δ, δ = 0 included |
-//! | `closed_form_solves_flow` | two_layer_linear, lambda_balanced | never in this version: issue 16 item 2 (interval defect + Gronwall) is not implemented for them; `not_applicable` says so (and names a whitening defect if there is one) |
+//! | `closed_form_solves_flow` | lambda_balanced | the `riccati` claim is proved (exactly whitened, exactly λ-balanced), τ > 0, and the closed form is proved to solve the Riccati equation identically ([`super::closed_form_riccati`]); bound 0, for all t ≥ 0 |
+//! | `closed_form_solves_flow` | two_layer_linear | never in this version: issue 16 item 2 is not implemented for the per-mode closed form; `not_applicable` says so (and names a whitening defect if there is one) |
 //! | `theorem_4_2` | two_layer_linear | the init is exactly isotropic (Δ0 = δI in exact arithmetic) and the width condition holds (δ < 0 ⇒ h = d, δ > 0 ⇒ h = c); `refuted` with an exact witness point when the width condition fails |
 //! | `riccati` | lambda_balanced | X is exactly whitened (XXᵀ/P = I) and the init exactly λ-balanced, and the identity expands to zero |
 //! | `ntk_formula` | two_layer_linear, lambda_balanced | the Kronecker formula equals JJᵀ symbolically (at min(dims, 3), P ≤ 3) |
@@ -468,10 +469,7 @@ fn closed_form_claim(model: &str, opts: &ProveOptions, whitening: Option<(String
             "the per-mode closed form of a task-aligned whitened two-layer net is the gradient flow on [0, T]",
             "P1 §4 / App. B (mirror modes, docs/theory.md §2.5)",
         ),
-        _ => (
-            "the closed form QQᵀ(t) is the λ-balanced gradient flow on [0, T]",
-            "P2 Theorem 4.3 (generic form, docs/theory.md §4.4)",
-        ),
+        other => unreachable!("closed_form_claim is the not-implemented claim of two_layer_linear, not {other}"),
     };
     let t = opts
         .t_end
@@ -496,6 +494,111 @@ fn closed_form_claim(model: &str, opts: &ProveOptions, whitening: Option<(String
         method: "none (not implemented)".into(),
         detail,
     }
+}
+
+/// `closed_form_solves_flow` for a λ-balanced case: the closed form solves the Riccati equation
+/// identically ([`super::closed_form_riccati`], at n = d_i + d_o ≤ its `MAX_CASE_N`), and QQᵀ of
+/// the flow solves the same equation when the `riccati` claim is proved (exact whitening and
+/// λ-balance); uniqueness then makes them equal for all t ≥ 0 (bound 0).
+fn lambda_balanced_closed_form_claim(
+    c: &crate::case::LambdaBalancedCase,
+    fam: &Family,
+    riccati: &Claim,
+    opts: &ProveOptions,
+) -> Result<Claim, ProveError> {
+    use super::closed_form_riccati::{MAX_CASE_N, lambda_balanced};
+    let Family::LambdaBalanced { d_i, d_o, .. } = *fam else {
+        unreachable!("lambda_balanced_closed_form_claim is called for lambda_balanced cases");
+    };
+    let n = d_i + d_o;
+    let n_used = n.min(MAX_CASE_N);
+    let ident = lambda_balanced(n_used, Plant::None);
+    let v = ident.check();
+    let method = format!("{SYMBOLIC}; uniqueness (Picard–Lindelöf) with the riccati claim");
+    let where_ = if n_used == n {
+        format!("at the case's n = d_i + d_o = {n}")
+    } else {
+        format!(
+            "at n = {n_used} (the case's n = d_i + d_o = {n} > {MAX_CASE_N}; the identity does not depend on n, docs/theory_proofs.md §10)"
+        )
+    };
+    let ident_text = match &v {
+        Verdict::Proved { entries, symbols, work } => format!(
+            "the formula solves the Riccati equation identically, proved {where_}: {entries} residual entries expand to \
+             zero ({symbols} symbols, {work} terms expanded)"
+        ),
+        Verdict::Refuted(w) => {
+            return Ok(Claim {
+                id: "closed_form_solves_flow".into(),
+                statement: ident.statement.clone(),
+                source: ident.source.clone(),
+                status: Status::Refuted,
+                bound: None,
+                method,
+                detail: format!(
+                    "the formula does not solve the Riccati equation {where_}: {}",
+                    witness_text(w)
+                ),
+            });
+        }
+    };
+    let tau = qnum(&c.tau, "tau")?;
+    let t_end = opts.t_end.map_or_else(
+        || {
+            c.times
+                .last()
+                .map_or_else(|| "the case's last time".to_string(), |t| t.as_str().to_string())
+        },
+        |t| format!("{t}"),
+    );
+    let mut failed = Vec::new();
+    if tau.cmp0() != std::cmp::Ordering::Greater {
+        failed.push(format!("τ = {} is not > 0", tau.to_f64()));
+    }
+    if riccati.status != Status::Proved {
+        failed.push(format!(
+            "QQᵀ of the flow solves the Riccati equation only under the riccati claim's assumptions, and that claim is \
+             {}: {}",
+            match riccati.status {
+                Status::Proved => "proved",
+                Status::Refuted => "refuted",
+                Status::NotApplicable => "not_applicable",
+            },
+            riccati.detail
+        ));
+    }
+    if !failed.is_empty() {
+        return Ok(Claim {
+            id: "closed_form_solves_flow".into(),
+            statement: ident.statement.clone(),
+            source: ident.source.clone(),
+            status: Status::NotApplicable,
+            bound: None,
+            method,
+            detail: format!("{ident_text}; but this case fails: {}", failed.join("; ")),
+        });
+    }
+    Ok(Claim {
+        id: "closed_form_solves_flow".into(),
+        statement: format!(
+            "{}; with the riccati claim (QQᵀ of the flow solves the same equation) and uniqueness, the closed form is \
+             QQᵀ of the λ-balanced gradient flow",
+            ident.statement
+        ),
+        source: ident.source.clone(),
+        status: Status::Proved,
+        bound: Some(0.0),
+        method,
+        detail: format!(
+            "exact identity (bound 0: no interval, rounding or truncation is involved): {ident_text}; M = I + P0J is \
+             invertible for every s ≥ 0 (P0 = Q0Q0ᵀ ⪰ 0, J(s) ≻ 0), so the formula is smooth on [0, ∞); the riccati \
+             claim is proved for this case (exactly whitened, exactly λ-balanced) and τ = {:.6e} > 0; the Riccati \
+             right-hand side is polynomial, so its solution from Q0Q0ᵀ is unique: the closed form is QQᵀ of the flow \
+             for all t ≥ 0, in particular on [0, T] with T = {t_end} (--prec {} is not used: the proof is exact)",
+            tau.to_f64(),
+            opts.prec
+        ),
+    })
 }
 
 /// Every claim for `case`.
@@ -525,8 +628,9 @@ pub fn claims(case: &Case, opts: &ProveOptions) -> Result<Vec<Claim>, ProveError
             let sxx = scale(&mul(&x, &t(&x)), &Rational::from((1, p as u32)));
             let wsq = defect_sq(&sxx, &Rational::from(1));
             let w = (wsq != 0).then(|| ("‖XXᵀ/P − I‖_F".to_string(), sqrt_f64(&wsq)));
-            out.push(closed_form_claim("lambda_balanced", opts, w.clone()));
-            out.push(riccati_claim(c, &fam, w)?);
+            let riccati = riccati_claim(c, &fam, w)?;
+            out.push(lambda_balanced_closed_form_claim(c, &fam, &riccati, opts)?);
+            out.push(riccati);
             if let Family::LambdaBalanced { d_i, h, d_o } = fam {
                 out.push(ntk_claim(&fam, d_i.min(3), h.min(3), d_o.min(3), p.min(3)));
             }

@@ -21,13 +21,19 @@
 //!   (statement, source, status, scope, how), computed by running the fixed-dim proofs; `report`
 //!   renders it.
 //!
-//! What is **not** here: issue 16 item 2 for the two-layer and λ-balanced closed forms (neither
-//! the exact route nor the interval defect + Gronwall route) — their `closed_form_solves_flow` is
-//! emitted as `not_applicable` saying so.
+//! - [`closed_form_riccati`]: the same for the λ-balanced closed form (P2 Thm 4.3, generic form):
+//!   it solves the Riccati equation identically (F in its eigenbasis, e^{Fs}, ∫e^{2Fu}du and the
+//!   bracket's inverse as symbols with their derivation rules), so with the `riccati` claim
+//!   `closed_form_solves_flow` is `proved` with bound 0 on exactly whitened, exactly λ-balanced cases.
+//!
+//! What is **not** here: issue 16 item 2 for the two-layer per-mode closed form (neither the exact
+//! route nor the interval defect + Gronwall route) — its `closed_form_solves_flow` is emitted as
+//! `not_applicable` saying so.
 
 pub mod certificates;
 pub mod claims;
 pub mod closed_form;
+pub mod closed_form_riccati;
 pub mod identities;
 
 pub use certificates::{Certificate, CertificateStatus, certificates};
