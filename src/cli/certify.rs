@@ -277,6 +277,134 @@ pub(super) fn certify_exact(case: &Case, v: &mut Value, prec: u32) -> Result<()>
     Ok(())
 }
 
+/// Why a case's decimal inputs miss its closed form's assumptions, decided in exact rational
+/// arithmetic; `None` when they meet them exactly.
+///
+/// - single_neuron: XᵀX = I;
+/// - lambda_balanced: XXᵀ/P = I and W2ᵀW2 − W1W1ᵀ = λI ([`case_assumptions`]);
+/// - two_layer_linear: XᵀX = I, and task alignment, which cannot be decided exactly (the singular
+///   vectors of β* are irrational in general): always reported, so its bounds are always folded.
+///
+/// # Errors
+/// An entry that is not a decimal number.
+pub(super) fn exact_defect(case: &Case) -> Result<Option<String>> {
+    use lazyrich::models::lambda_balanced_exact::{AssumptionError, case_assumptions};
+    use rug::Rational;
+    // max |(XᵀX − I)_ij| over the rows of X, exactly.
+    let gram_defect = |x: &[Vec<Num>]| -> Result<Rational> {
+        let q: Vec<Vec<Rational>> = x
+            .iter()
+            .map(|r| r.iter().map(Num::to_rational).collect::<Result<_, _>>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("field \"x\": {e}"))?;
+        let d = q.first().map_or(0, Vec::len);
+        let mut worst = Rational::new();
+        for i in 0..d {
+            for j in 0..d {
+                let mut g: Rational = q.iter().map(|r| Rational::from(&r[i] * &r[j])).sum();
+                if i == j {
+                    g -= 1;
+                }
+                g.abs_mut();
+                if g > worst {
+                    worst = g;
+                }
+            }
+        }
+        Ok(worst)
+    };
+    Ok(match case {
+        Case::SingleNeuron(c) => {
+            let g = gram_defect(&c.x)?;
+            (g != 0).then(|| {
+                format!(
+                    "X is not exactly whitened: max|XᵀX − I| = {:.3e} (exact rational arithmetic)",
+                    g.to_f64()
+                )
+            })
+        }
+        Case::TwoLayerLinear(c) => {
+            let g = gram_defect(&c.x)?;
+            Some(if g != 0 {
+                format!(
+                    "X is not exactly whitened: max|XᵀX − I| = {:.3e} (exact rational arithmetic)",
+                    g.to_f64()
+                )
+            } else {
+                "the init's task alignment cannot be verified exactly (the modes are singular vectors of β*, irrational \
+                 in general)"
+                    .to_string()
+            })
+        }
+        Case::LambdaBalanced(c) => match case_assumptions(c) {
+            Ok(_) => None,
+            Err(AssumptionError::Violated { whitening, balance, .. }) => Some(format!(
+                "the inputs are not exactly whitened and λ-balanced: max|XXᵀ/P − I| ≤ {whitening:.3e}, min over λ of \
+                 max|W2ᵀW2 − W1W1ᵀ − λI| ≤ {balance:.3e} (exact rational arithmetic)"
+            )),
+            Err(e) => Some(format!(
+                "the closed form's assumptions could not be verified exactly: {e}"
+            )),
+        },
+        Case::DeepLinear(_) | Case::PiecewiseLinear(_) => None,
+    })
+}
+
+/// `exact` on inputs that miss the closed form's assumptions (`why`, from [`exact_defect`]): the
+/// closed form's estimates describe the idealised problem, so they are replaced — under the same
+/// field names, `abs_err_bound` and `err_bounds` — by the proven bounds of [`certify_exact`]
+/// against a validated enclosure of the flow of the inputs as written; `ref_method` becomes
+/// `validated_enclosure` and `bounds_cover` says what the bounds cover.
+///
+/// # Errors
+/// When the validated enclosure cannot run (size, precision, a switch it cannot cross): the
+/// message names the defect and the ways out (`--idealised`, exact inputs).
+pub(super) fn fold_defect(case: &Case, v: &mut Value, prec: u32, why: &str) -> Result<()> {
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!(
+            "note: {why}; the closed form solves the idealised problem, so its error bounds come from a validated \
+             enclosure of the flow of the inputs as written (pass --idealised to skip this)"
+        );
+    }
+    certify_exact(case, v, prec).map_err(|e| {
+        anyhow::anyhow!(
+            "{why}, and no proven bound for the inputs as written could be computed: {e}. Pass --idealised for the \
+             closed form with bounds of the idealised problem, or give inputs that meet its assumptions exactly"
+        )
+    })?;
+    for p in v.get_mut("points").and_then(Value::as_array_mut).into_iter().flatten() {
+        if let Some(o) = p.as_object_mut()
+            && let Some(b) = o.get("err_bound").cloned()
+        {
+            o.insert("abs_err_bound".into(), b);
+        }
+    }
+    if let Some(top) = v.as_object_mut() {
+        top.insert("ref_method".into(), json!("validated_enclosure"));
+        top.insert(
+            "bounds_cover".into(),
+            json!(format!(
+                "the exact flow of the inputs as written ({why}: the closed form's values are bounded against a \
+                 validated enclosure of that flow, the decimal rounding of the printed numbers included)"
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// `exact --idealised` on inputs that miss the closed form's assumptions: say on the output that
+/// its bounds (estimates) cover the idealised problem, not the inputs as written.
+pub(super) fn mark_idealised(v: &mut Value, why: &str) {
+    if let Some(top) = v.as_object_mut() {
+        top.insert(
+            "bounds_cover".into(),
+            json!(format!(
+                "the idealised problem only ({why}): the bounds do NOT cover the flow of the inputs as written (--idealised)"
+            )),
+        );
+    }
+}
+
 /// `--certify`: add `err_bound` (and per field `err_bounds`) to every point of `v`, remove the
 /// fields without a ball formula, and add the top-level `certificate`.
 ///

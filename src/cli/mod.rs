@@ -55,6 +55,13 @@ enum Command {
         /// defects the closed form assumes away and the printed decimals' rounding included.
         #[arg(long)]
         certify: bool,
+        /// Keep the closed form's own error estimates when the inputs miss its assumptions (X not
+        /// exactly whitened, an init not exactly λ-balanced or task-aligned, decided in exact
+        /// arithmetic): the bounds then cover the idealised problem, not the inputs as written, and
+        /// `bounds_cover` says so. Without it such inputs get proven bounds from a validated
+        /// enclosure of their own flow (as --certify).
+        #[arg(long)]
+        idealised: bool,
     },
     /// Integrate the gradient flow of a case (JSON on stdout).
     Simulate {
@@ -346,9 +353,13 @@ fn run(cli: Cli) -> Result<i32> {
             form,
             rigorous,
             certify: certify_flag,
+            idealised,
         } => {
             if rigorous && certify_flag {
                 bail!("--rigorous prints enclosures and --certify bounds the printed values: pick one");
+            }
+            if idealised && (rigorous || certify_flag) {
+                bail!("--idealised keeps the closed form's estimates; --rigorous and --certify prove bounds: pick one");
             }
             if rigorous && matches!(form, FormArg::Hyperbolic) {
                 bail!("--rigorous evaluates the linearised form only: drop --form hyperbolic");
@@ -387,6 +398,12 @@ fn run(cli: Cli) -> Result<i32> {
             check_computed(&v, "the closed form")?;
             if certify_flag {
                 certify::certify_exact(&case_v, &mut v, prec)?;
+            } else if !rigorous && let Some(why) = certify::exact_defect(&case_v)? {
+                if idealised {
+                    certify::mark_idealised(&mut v, &why);
+                } else {
+                    certify::fold_defect(&case_v, &mut v, prec, &why)?;
+                }
             }
             emit_json(&v)?;
             Ok(0)
