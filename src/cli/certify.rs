@@ -289,29 +289,8 @@ pub(super) fn certify_exact(case: &Case, v: &mut Value, prec: u32) -> Result<()>
 /// An entry that is not a decimal number.
 pub(super) fn exact_defect(case: &Case) -> Result<Option<String>> {
     use lazyrich::models::lambda_balanced_exact::{AssumptionError, case_assumptions};
-    use rug::Rational;
-    // max |(XᵀX − I)_ij| over the rows of X, exactly.
-    let gram_defect = |x: &[Vec<Num>]| -> Result<Rational> {
-        let q: Vec<Vec<Rational>> = x
-            .iter()
-            .map(|r| r.iter().map(Num::to_rational).collect::<Result<_, _>>())
-            .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::anyhow!("field \"x\": {e}"))?;
-        let d = q.first().map_or(0, Vec::len);
-        let mut worst = Rational::new();
-        for i in 0..d {
-            for j in 0..d {
-                let mut g: Rational = q.iter().map(|r| Rational::from(&r[i] * &r[j])).sum();
-                if i == j {
-                    g -= 1;
-                }
-                g.abs_mut();
-                if g > worst {
-                    worst = g;
-                }
-            }
-        }
-        Ok(worst)
+    let gram_defect = |x: &[Vec<Num>]| -> Result<rug::Rational> {
+        lazyrich::models::single_neuron::exact_whitening_defect(x).map_err(|e| anyhow::anyhow!("field \"x\": {e}"))
     };
     Ok(match case {
         Case::SingleNeuron(c) => {

@@ -64,12 +64,13 @@ pub enum ExactError {
     /// The rigorous closed form needs XᵀX = I exactly, and it could not be proved.
     #[error(
         "rigorous enclosures need XᵀX = I exactly for the decimal inputs, but XᵀX − I has an entry \
-         of size up to {defect:.3e}: use data whose whitening is exact in binary (e.g. the identity \
-         or a Hadamard matrix scaled by 1/√n with n a power of 4), or drop --rigorous for the \
-         estimated (two-precision) bounds"
+         of size {defect:.3e} (exact rational arithmetic): use data whose decimals are exactly \
+         whitened (e.g. the identity, a Hadamard matrix scaled by 1/√n with n a power of 4, or rows \
+         such as (0.6, 0.8), (−0.8, 0.6)), or drop --rigorous: `exact` then bounds the closed form \
+         against a validated enclosure of the inputs' own flow"
     )]
     NotExactlyWhitened {
-        /// Largest |entry| (+ radius) of XᵀX − I found.
+        /// Largest |entry| of XᵀX − I (exact, rounded up).
         defect: f64,
     },
     /// A ball operation left its domain in the rigorous closed form.

@@ -147,15 +147,17 @@ impl ClosedFormBall {
                 }));
             }
         }
-        let (bstar, resid0, gram_minus_i) = sng::data_terms(&x, &y);
-        // Whitening, proved exactly: every entry of XᵀX − I must be the exact ball 0.
-        let defect = gram_minus_i
-            .iter()
-            .filter(|s| !s.is_exact_zero())
-            .map(|s| s.mid().to_f64().abs() + s.rad())
-            .fold(0.0f64, f64::max);
-        if defect > 0.0 {
-            return Err(ExactError::NotExactlyWhitened { defect });
+        let (bstar, resid0, _) = sng::data_terms(&x, &y);
+        // Whitening, decided exactly on the decimals (rational arithmetic): the balls above then
+        // enclose the data of an exactly whitened problem.
+        // (The entries parsed as balls above, so they are finite decimals and this cannot fail.)
+        let defect = crate::models::single_neuron::exact_whitening_defect(&case.x)
+            .expect("invariant: every entry of x parsed as a finite decimal above");
+        if defect != 0 {
+            let (f, _) = rug::Float::with_val_round(53, &defect, rug::float::Round::Up);
+            return Err(ExactError::NotExactlyWhitened {
+                defect: f.to_f64_round(rug::float::Round::Up),
+            });
         }
         let a0 = b(&case.a0)?;
         let w0: Vec<Ball> = case.w0.iter().map(b).collect::<Result<_, _>>()?;

@@ -429,6 +429,41 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     s
 }
 
+/// max_ij |(XᵀX − I)_ij| for the decimal rows of X taken exactly (rational arithmetic): zero
+/// exactly when the data are whitened as written — decimals such as 0.6 and 0.8 included, which
+/// no binary format holds exactly.
+///
+/// # Errors
+/// An entry that is not a finite decimal number.
+pub fn exact_whitening_defect(
+    x: &[Vec<crate::num::decimal::Num>],
+) -> Result<rug::Rational, crate::num::decimal::DecimalError> {
+    use rug::Rational;
+    let q: Vec<Vec<Rational>> = x
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(crate::num::decimal::Num::to_rational)
+                .collect::<Result<_, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let d = q.first().map_or(0, Vec::len);
+    let mut worst = Rational::new();
+    for i in 0..d {
+        for j in 0..d {
+            let mut g: Rational = q.iter().map(|r| Rational::from(&r[i] * &r[j])).sum();
+            if i == j {
+                g -= 1;
+            }
+            g.abs_mut();
+            if g > worst {
+                worst = g;
+            }
+        }
+    }
+    Ok(worst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
