@@ -7,7 +7,8 @@ use serde_json::Value;
 
 const CASE: &str = r#"{"model": "single_neuron", "x": [[1, 0], [0, 1]], "y": [0, 1], "a0": 1,
   "w0": [-1, 0], "eta_a": 1, "eta_w": 1, "times": [0, 1, 5, 20]}"#;
-/// Whitened only to 4e-7 as written (XᵀX − I has entries −4.8e-7 and 3.6e-7 … exactly).
+/// Whitened only to 7.2e-7 as written: XᵀX − I = [[0, −4.8e-7], [−4.8e-7, 7.2000036e-7]] exactly
+/// (0.48 − 0.8·0.6000006 and 0.6000006² − 0.36).
 const NOT_EXACT: &str = r#"{"model": "single_neuron", "x": [[0.6, 0.8], [0.8, -0.6000006]], "y": [0, 1], "a0": 1,
   "w0": [-1, 0], "eta_a": 1, "eta_w": 1, "times": [0, 1]}"#;
 
@@ -128,10 +129,30 @@ fn bad_inputs_exit_2() {
     let bad = dir.path().join("n.json");
     std::fs::write(&bad, NOT_EXACT).unwrap();
     let (good, bad) = (good.to_str().unwrap(), bad.to_str().unwrap());
-    expect_bad(
-        &["exact", "--case", bad, "--prec", "128", "--rigorous"],
-        "XᵀX = I exactly",
+    // Not exactly whitened: not an error any more — the enclosures are of the inputs' own flow
+    // (validated integration), and the output says why the closed form was not used; they match
+    // `simulate --method taylor --rigorous` on the same inputs.
+    let folded = json_of(&run(&["exact", "--case", bad, "--prec", "128", "--rigorous"]));
+    assert_eq!(folded["method"], "validated_enclosure");
+    assert!(
+        folded["closed_form"]
+            .as_str()
+            .unwrap()
+            .contains("max|XᵀX − I| = 7.200e-7"),
+        "{}",
+        folded["closed_form"]
     );
+    let flow = json_of(&run(&[
+        "simulate",
+        "--case",
+        bad,
+        "--method",
+        "taylor",
+        "--rigorous",
+        "--prec",
+        "128",
+    ]));
+    assert_eq!(folded["points"], flow["points"]);
     expect_bad(&["exact", "--case", good, "--prec", "30", "--rigorous"], "--prec 53");
     expect_bad(
         &["exact", "--case", good, "--rigorous", "--form", "hyperbolic"],

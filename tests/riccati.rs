@@ -211,18 +211,19 @@ fn cli_exact_rigorous_lambda_balanced() {
             }
         }
     }
+    // Balanced and whitened only to ~1e-15: the closed form's enclosure would be of a neighbouring
+    // problem, so the enclosures printed are the validated integration's of the inputs' own flow,
+    // and the output says why (the defects named).
     let bad = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cases/lb_3_3_3_lambda+2.json");
     let out = Command::new(env!("CARGO_BIN_EXE_lazyrich"))
         .args(["exact", "--case", bad, "--rigorous"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("assumptions exactly") && err.contains("XXᵀ/P − I"),
-        "{err}"
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["method"], "validated_enclosure");
+    let why = v["closed_form"].as_str().unwrap();
+    assert!(why.starts_with("not used") && why.contains("XXᵀ/P − I"), "{why}");
 }
 
 mod proptests {

@@ -345,6 +345,42 @@ pub fn main() -> i32 {
     }
 }
 
+/// The closed form of a case as `exact` prints it (no defect handling).
+fn exact_closed_form(case: Case, prec: u32, form: FormArg, rigorous: bool) -> Result<Value> {
+    Ok(match case {
+        Case::SingleNeuron(c) if rigorous => single_neuron::exact_rigorous_json(&c, prec)?,
+        Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
+        Case::LambdaBalanced(c) if rigorous => lambda_balanced::exact_rigorous_json(&c, prec)?,
+        Case::LambdaBalanced(c) => {
+            if matches!(form, FormArg::Hyperbolic) {
+                bail!("--form hyperbolic is a single-neuron route: drop it for lambda_balanced");
+            }
+            lambda_balanced::exact_json(&c, prec)?
+        }
+        Case::TwoLayerLinear(_) if rigorous => {
+            bail!(
+                "--rigorous is available for single_neuron and lambda_balanced cases: drop it for two_layer_linear, \
+                 or enclose its flow with `simulate --method taylor --rigorous`"
+            )
+        }
+        Case::TwoLayerLinear(c) => {
+            if matches!(form, FormArg::Hyperbolic) {
+                bail!("--form hyperbolic is a single-neuron route: drop it for two_layer_linear");
+            }
+            two_layer_linear::exact_json(&c, prec)?
+        }
+        Case::DeepLinear(_) => bail!(
+            "model \"deep_linear\" has no closed form in `exact`: the task-aligned modes of a deep net obey \
+             ȧ_l ∝ Π_(k≠l) a_k (a scalar ODE of degree L+1 per mode) whose solution is not in the theory \
+             this tool implements; use `lazyrich simulate` (verified flows)"
+        ),
+        Case::PiecewiseLinear(_) => bail!(
+            "model \"piecewise_linear\" has no closed form in `exact` (its flow switches between \
+             activation patterns): use `lazyrich simulate --events on` (event-located flow)"
+        ),
+    })
+}
+
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Exact {
@@ -365,40 +401,22 @@ fn run(cli: Cli) -> Result<i32> {
                 bail!("--rigorous evaluates the linearised form only: drop --form hyperbolic");
             }
             let case_v = read_case(&case)?;
-            let v = match case_v.clone() {
-                Case::SingleNeuron(c) if rigorous => single_neuron::exact_rigorous_json(&c, prec)?,
-                Case::SingleNeuron(c) => single_neuron::exact_json(&c, prec, form.into())?,
-                Case::LambdaBalanced(c) if rigorous => lambda_balanced::exact_rigorous_json(&c, prec)?,
-                Case::LambdaBalanced(c) => {
-                    if matches!(form, FormArg::Hyperbolic) {
-                        bail!("--form hyperbolic is a single-neuron route: drop it for lambda_balanced");
-                    }
-                    lambda_balanced::exact_json(&c, prec)?
+            let defect = if rigorous || !certify_flag {
+                certify::exact_defect(&case_v)?
+            } else {
+                None
+            };
+            let v = match (case_v.clone(), defect.as_deref()) {
+                (Case::SingleNeuron(_) | Case::LambdaBalanced(_), Some(why)) if rigorous => {
+                    certify::rigorous_fold(&case_v, prec, why)?
                 }
-                Case::TwoLayerLinear(_) if rigorous => {
-                    bail!("--rigorous is available for single_neuron cases so far: drop it for two_layer_linear")
-                }
-                Case::TwoLayerLinear(c) => {
-                    if matches!(form, FormArg::Hyperbolic) {
-                        bail!("--form hyperbolic is a single-neuron route: drop it for two_layer_linear");
-                    }
-                    two_layer_linear::exact_json(&c, prec)?
-                }
-                Case::DeepLinear(_) => bail!(
-                    "model \"deep_linear\" has no closed form in `exact`: the task-aligned modes of a deep net obey \
-                     ȧ_l ∝ Π_(k≠l) a_k (a scalar ODE of degree L+1 per mode) whose solution is not in the theory \
-                     this tool implements; use `lazyrich simulate` (verified flows)"
-                ),
-                Case::PiecewiseLinear(_) => bail!(
-                    "model \"piecewise_linear\" has no closed form in `exact` (its flow switches between \
-                     activation patterns): use `lazyrich simulate --events on` (event-located flow)"
-                ),
+                (c, _) => exact_closed_form(c, prec, form, rigorous)?,
             };
             let mut v = v;
             check_computed(&v, "the closed form")?;
             if certify_flag {
                 certify::certify_exact(&case_v, &mut v, prec)?;
-            } else if !rigorous && let Some(why) = certify::exact_defect(&case_v)? {
+            } else if !rigorous && let Some(why) = defect {
                 if idealised {
                     certify::mark_idealised(&mut v, &why);
                 } else {
