@@ -225,3 +225,38 @@ fn exact_refuses_linear_cases_without_a_closed_form() {
         "--prec 53",
     );
 }
+
+/// The hostile input of issue 17: a two-layer init balanced in its decimals (A0 = W0·Q with Q the
+/// exact rotation [[0.6, 0.8, 0], [−0.8, 0.6, 0], [0, 0, 1]], η_a = η_w = 1, so Δ = 0 exactly) but
+/// whose f64 rounding gives δ ≈ 7e-18 > 0 with h = 4 > c = 3 — formerly refused by Theorem 4.2's
+/// width condition. δ is now decided on the decimals (exactly 0: no width condition), and the β
+/// flow agrees with the parameter flow of the same inputs within THM42_REL_TOL (rtol 1e-12).
+#[test]
+fn decimal_balanced_two_layer_init_is_classified_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"{"model": "two_layer_linear", "x": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+        "y": [[1, 0, 0], [0, 1, 0], [0, 0, 0.5]],
+        "w0": [["0.1", "0.2", "0.3"], ["0.3", "0.1", "0.2"], ["0.2", "0.3", "0.1"], ["0.1", "0.1", "0.1"]],
+        "a0": [["-0.1", "0.2", "0.3"], ["0.1", "0.3", "0.2"], ["-0.12", "0.34", "0.1"], ["-0.02", "0.14", "0.1"]],
+        "eta_a": 1, "eta_w": 1, "times": [0, 1, 5]}"#;
+    let f = write_case(dir.path(), "balanced.json", text);
+    let f = f.to_str().unwrap();
+    let base = [
+        "simulate", "--case", f, "--method", "tsit45", "--rtol", "1e-12", "--atol", "1e-14",
+    ];
+    let p = json_of(&run(&base));
+    let mut args = base.to_vec();
+    args.extend(["--form", "function_space"]);
+    let t = json_of(&run(&args));
+    assert_eq!(t["delta"], 0.0);
+    assert!(t["delta_classification"].as_str().unwrap().starts_with("exact"));
+    let (bp, bt) = (betas(&p), betas(&t));
+    let scale = bp.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
+    let err = bp
+        .iter()
+        .flatten()
+        .zip(bt.iter().flatten())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(err <= THM42_REL_TOL * scale, "Theorem 4.2 vs parameter flow: {err:e}");
+}

@@ -76,7 +76,38 @@ pub(super) fn simulate_json(c: &TwoLayerLinearCase, opts: &FlowOptions, function
     out.insert("delta".into(), json!(delta));
     out.insert("isotropy_defect".into(), json!(defect));
     if function_space {
-        let delta = model.isotropic_delta(&theta0)?;
+        // δ's sign decides Theorem 4.2's width condition: decide it on the decimals as written.
+        let f64_delta = model.isotropic_delta(&theta0)?;
+        let (dq, defect_q) = lazyrich::models::two_layer_linear::exact_isotropy(&c.a0, &c.w0, &c.eta_a, &c.eta_w)?;
+        let (_, _, scale) = model.isotropy(&theta0);
+        let zero_tol = lazyrich::models::two_layer_linear::ISOTROPY_TOL * scale;
+        let (delta, how) = if defect_q == 0 {
+            (
+                dq.to_f64(),
+                "exact: Δ = δI holds exactly for the decimal inputs, δ computed in rational arithmetic".to_string(),
+            )
+        } else if dq.to_f64().abs() <= zero_tol {
+            (
+                0.0,
+                format!(
+                    "rounded to 0: Δ = δI only to {:.3e} and |δ| = {:.3e} ≤ ISOTROPY_TOL·scale = {zero_tol:.3e}, so δ is \
+                     taken as 0 (a balanced init); the β flow then differs from the parameter flow of these inputs by \
+                     O(|δ| + defect) — `--certify` bounds the difference",
+                    defect_q.to_f64(),
+                    dq.to_f64().abs()
+                ),
+            )
+        } else {
+            (
+                f64_delta,
+                format!(
+                    "within tolerance: Δ = δI only to {:.3e} (≤ ISOTROPY_TOL·scale = {zero_tol:.3e}); δ = tr Δ/h in f64",
+                    defect_q.to_f64()
+                ),
+            )
+        };
+        out.insert("delta".into(), json!(delta));
+        out.insert("delta_classification".into(), json!(how));
         let field = Theorem42Flow::new(data, model.eta_a(), model.eta_w(), delta, model.h())?;
         let beta0 = model.deep().beta(&theta0);
         let tr = integrate(&field, &beta0, &times, opts)?;

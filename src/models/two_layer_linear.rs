@@ -606,3 +606,54 @@ impl VectorField for Theorem42Flow {
         self.jvp_prepared(y, v, out, s);
     }
 }
+/// Δ = η_w A0A0ᵀ − η_a W0W0ᵀ of the decimal inputs taken exactly (rational arithmetic): returns
+/// (δ = tr Δ / h, max_ij |Δ − δI|_ij). The defect is 0 exactly when the init is isotropic as
+/// written, and then the sign of δ is decided exactly — an init balanced in its decimals has
+/// δ = 0, not the ±1e-17 that f64 rounding of the same numbers may give.
+///
+/// # Errors
+/// An entry or rate that is not a finite decimal.
+pub fn exact_isotropy(
+    a0: &[Vec<crate::num::decimal::Num>],
+    w0: &[Vec<crate::num::decimal::Num>],
+    eta_a: &crate::num::decimal::Num,
+    eta_w: &crate::num::decimal::Num,
+) -> Result<(rug::Rational, rug::Rational), crate::num::decimal::DecimalError> {
+    use rug::Rational;
+    let rows = |m: &[Vec<crate::num::decimal::Num>]| -> Result<Vec<Vec<Rational>>, crate::num::decimal::DecimalError> {
+        m.iter()
+            .map(|r| r.iter().map(crate::num::decimal::Num::to_rational).collect())
+            .collect()
+    };
+    let (a, w) = (rows(a0)?, rows(w0)?);
+    let (ea, ew) = (eta_a.to_rational()?, eta_w.to_rational()?);
+    let h = a.len();
+    let dot =
+        |x: &[Rational], y: &[Rational]| -> Rational { x.iter().zip(y).map(|(p, q)| Rational::from(p * q)).sum() };
+    let delta_m: Vec<Vec<Rational>> = (0..h)
+        .map(|i| {
+            (0..h)
+                .map(|j| Rational::from(&ew * &dot(&a[i], &a[j])) - Rational::from(&ea * &dot(&w[i], &w[j])))
+                .collect()
+        })
+        .collect();
+    let delta: Rational = if h == 0 {
+        Rational::new()
+    } else {
+        (0..h).map(|i| delta_m[i][i].clone()).sum::<Rational>() / Rational::from(h as u32)
+    };
+    let mut defect = Rational::new();
+    for (i, row) in delta_m.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            let mut e = v.clone();
+            if i == j {
+                e -= &delta;
+            }
+            e.abs_mut();
+            if e > defect {
+                defect = e;
+            }
+        }
+    }
+    Ok((delta, defect))
+}
