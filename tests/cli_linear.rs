@@ -18,6 +18,19 @@ fn case_file(dir: &Path, w: &WideCase) -> PathBuf {
     write_case(dir, &format!("{}.json", w.name), &Case::TwoLayerLinear(c).to_json())
 }
 
+/// max |β_p − β_t| over every time and entry of two outputs, and max |β_p| (the scale).
+fn beta_difference(p: &Value, t: &Value) -> (f64, f64) {
+    let (bp, bt) = (betas(p), betas(t));
+    let scale = bp.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
+    let err = bp
+        .iter()
+        .flatten()
+        .zip(bt.iter().flatten())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    (err, scale)
+}
+
 fn betas(v: &Value) -> Vec<Vec<f64>> {
     v["points"]
         .as_array()
@@ -57,14 +70,7 @@ fn simulate_both_forms_agree_and_report_drift() {
     let first = &pts[0]["beta"];
     assert_eq!(first.as_array().unwrap().len(), w.d, "β has d rows");
     assert_eq!(first[0].as_array().unwrap().len(), w.c, "β rows have c entries");
-    let (bp, bt) = (betas(&p), betas(&t));
-    let scale = bp.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
-    let err = bp
-        .iter()
-        .flatten()
-        .zip(bt.iter().flatten())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let (err, scale) = beta_difference(&p, &t);
     assert!(err <= THM42_REL_TOL * scale, "Theorem 4.2 vs parameter flow: {err:e}");
     // drift of Δ at rtol 1e-12 relative to its scale (≤ 1e-9, see tests/linear_models.rs)
     assert!(
@@ -250,13 +256,6 @@ fn decimal_balanced_two_layer_init_is_classified_exactly() {
     let t = json_of(&run(&args));
     assert_eq!(t["delta"], 0.0);
     assert!(t["delta_classification"].as_str().unwrap().starts_with("exact"));
-    let (bp, bt) = (betas(&p), betas(&t));
-    let scale = bp.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
-    let err = bp
-        .iter()
-        .flatten()
-        .zip(bt.iter().flatten())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let (err, scale) = beta_difference(&p, &t);
     assert!(err <= THM42_REL_TOL * scale, "Theorem 4.2 vs parameter flow: {err:e}");
 }

@@ -335,6 +335,18 @@ pub fn conservation_claim(fam: &Family) -> Claim {
 /// `closed_form_solves_flow` for a single neuron: the exact symbolic proof of
 /// [`super::closed_form`] (at the case's d when d ≤ [`super::MAX_FIXED_DIM`], and for every d),
 /// with its assumptions checked exactly on the case's decimals.
+/// T as the detail prints it: `--t-end`, else the case's last time.
+fn t_end_text(opts: &ProveOptions, times: &[Num]) -> String {
+    opts.t_end.map_or_else(
+        || {
+            times
+                .last()
+                .map_or_else(|| "the case's last time".to_string(), |t| t.as_str().to_string())
+        },
+        |t| format!("{t}"),
+    )
+}
+
 fn single_neuron_closed_form_claim(
     c: &crate::case::SingleNeuronCase,
     opts: &ProveOptions,
@@ -412,14 +424,7 @@ fn single_neuron_closed_form_claim(
             proofs.join("; ")
         )
     };
-    let t_end = opts.t_end.map_or_else(
-        || {
-            c.times
-                .last()
-                .map_or_else(|| "the case's last time".to_string(), |t| t.as_str().to_string())
-        },
-        |t| format!("{t}"),
-    );
+    let t_end = t_end_text(opts, &c.times);
     if !failed.is_empty() {
         return Ok(Claim {
             id: "closed_form_solves_flow".into(),
@@ -543,14 +548,7 @@ fn lambda_balanced_closed_form_claim(
         }
     };
     let tau = qnum(&c.tau, "tau")?;
-    let t_end = opts.t_end.map_or_else(
-        || {
-            c.times
-                .last()
-                .map_or_else(|| "the case's last time".to_string(), |t| t.as_str().to_string())
-        },
-        |t| format!("{t}"),
-    );
+    let t_end = t_end_text(opts, &c.times);
     let mut failed = Vec::new();
     if tau.cmp0() != std::cmp::Ordering::Greater {
         failed.push(format!("τ = {} is not > 0", tau.to_f64()));
