@@ -135,8 +135,10 @@ enum Command {
         /// Repetitions (median reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Method: tsit45 (explicit), or an IMEX pair (ark548, ark436) with stiff Hessian modes
-        /// implicit (diffsol's implicit methods would form the dense P×P Jacobian).
+        /// Method: tsit45 (explicit); an IMEX pair with the output layer's top Hessian mode
+        /// implicit (ark548, ark436: rank one); or ark548-lanczos, whose implicit subspace is
+        /// re-estimated by Lanczos and grows when more modes stiffen. (diffsol's implicit methods
+        /// would form the dense P×P Jacobian.)
         #[arg(long, value_enum, default_value_t = MethodArg::Tsit45)]
         method: MethodArg,
         /// Threads for the gradient's GEMMs (1 = sequential, as the peers' timings).
@@ -239,6 +241,10 @@ enum MethodArg {
     Ark548,
     /// Additive RK 4(3)6L[2]SA, stiff modes implicit (piecewise_linear plain flow).
     Ark436,
+    /// Additive RK 5(4)8L[2]SA with a Lanczos-estimated implicit subspace whose rank grows
+    /// when more Hessian modes stiffen (piecewise_linear plain flow, η_a = η_w).
+    #[value(name = "ark548-lanczos")]
+    Ark548Lanczos,
 }
 
 impl MethodArg {
@@ -249,13 +255,17 @@ impl MethodArg {
             MethodArg::Esdirk34 => Some(Method::Esdirk34),
             MethodArg::TrBdf2 => Some(Method::TrBdf2),
             MethodArg::Tsit45 => Some(Method::Tsit45),
-            MethodArg::Taylor | MethodArg::Ark548 | MethodArg::Ark436 => None,
+            MethodArg::Taylor | MethodArg::Ark548 | MethodArg::Ark436 | MethodArg::Ark548Lanczos => None,
         }
+    }
+    /// Whether the IMEX pair sizes its implicit subspace by Lanczos.
+    fn adaptive(self) -> bool {
+        matches!(self, MethodArg::Ark548Lanczos)
     }
     /// The IMEX pair, if this is one.
     fn ark(self) -> Option<&'static ArkTableau> {
         match self {
-            MethodArg::Ark548 => Some(&ARK548),
+            MethodArg::Ark548 | MethodArg::Ark548Lanczos => Some(&ARK548),
             MethodArg::Ark436 => Some(&ARK436),
             _ => None,
         }
@@ -448,7 +458,10 @@ fn run(cli: Cli) -> Result<i32> {
                             if function_space {
                                 bail!("--form function_space is not defined for piecewise_linear: drop it");
                             }
-                            let opts = ImexOptions::new().with_tableau(tab).with_tol(rtol, atol);
+                            let opts = ImexOptions::new()
+                                .with_tableau(tab)
+                                .with_tol(rtol, atol)
+                                .with_adaptive(method.adaptive());
                             piecewise_linear::simulate_json(
                                 &c,
                                 piecewise_linear::Solver::Imex(opts),
@@ -530,7 +543,7 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             let m = match (method.flow_method(), method.ark()) {
                 (Some(m), _) => piecewise_linear::BenchMethod::Diffsol(m),
-                (None, Some(t)) => piecewise_linear::BenchMethod::Imex(t),
+                (None, Some(t)) => piecewise_linear::BenchMethod::Imex(t, method.adaptive()),
                 (None, None) => bail!("bench-problem-r: --method taylor is not supported; use tsit45 or ark548"),
             };
             piecewise_linear::bench_problem_r(&piecewise_linear::BenchR {

@@ -52,6 +52,9 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
                 );
             }
             let tr = integrate_imex(&ParameterFlow(&model), &theta0, &times, &opts)?;
+            for w in &tr.warnings {
+                eprintln!("warning: {w}");
+            }
             let stats = serde_json::to_value(tr.stats)?;
             let tr = lazyrich::flow::Trajectory {
                 times: tr.times,
@@ -113,8 +116,8 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
 pub(super) enum BenchMethod {
     /// A diffsol method (explicit only here).
     Diffsol(Method),
-    /// An ARK IMEX pair with the output layer's top mode implicit.
-    Imex(&'static ArkTableau),
+    /// An ARK IMEX pair; `true`: the implicit subspace sized by Lanczos.
+    Imex(&'static ArkTableau, bool),
 }
 
 /// Arguments of `bench-problem-r`.
@@ -292,9 +295,15 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
                 let th = tr.states.last().expect("two times").clone();
                 (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
             }
-            BenchMethod::Imex(tab) => {
-                let opts = ImexOptions::new().with_tableau(tab).with_tol(rtol, rtol / 100.0);
+            BenchMethod::Imex(tab, adaptive) => {
+                let opts = ImexOptions::new()
+                    .with_tableau(tab)
+                    .with_tol(rtol, rtol / 100.0)
+                    .with_adaptive(adaptive);
                 let tr = integrate_imex(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?;
+                for w in &tr.warnings {
+                    eprintln!("warning: {w}");
+                }
                 extra = serde_json::to_value(tr.stats)?;
                 let th = tr.states.last().expect("two times").clone();
                 (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
@@ -322,7 +331,8 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
     let med = rows[rows.len() / 2];
     let name = match method {
         BenchMethod::Diffsol(m) => m.as_str(),
-        BenchMethod::Imex(t) => t.name,
+        BenchMethod::Imex(t, false) => t.name,
+        BenchMethod::Imex(_, true) => "ark548-lanczos",
     };
     super::emit_json(&json!({
             "problem": "R", "data": args.data.map(|p| p.display().to_string()), "d": d, "h": h, "n": n, "t_end": t_end, "method": name, "rtol": rtol,

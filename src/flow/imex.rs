@@ -61,6 +61,9 @@ pub struct ArkTableau {
     pub bhat: &'static [f64],
     /// Nodes c.
     pub c: &'static [f64],
+    /// Real stability interval of the explicit tableau with b: |R(z)| ≤ 1 for z ∈ [−S, 0]
+    /// (R(z) = 1 + z bᵀ(I − zA^E)⁻¹1; computed by bisection on R, checked by a unit test).
+    pub explicit_stability: f64,
 }
 
 /// ARK4(3)6L\[2\]SA (Kennedy & Carpenter 2003, Table 5 of the paper's appendix): 6 stages,
@@ -75,6 +78,7 @@ pub const ARK436: ArkTableau = ArkTableau {
     b: &ARK436_B,
     bhat: &ARK436_BHAT,
     c: &[0.0, 0.5, 83.0 / 250.0, 31.0 / 50.0, 17.0 / 20.0, 1.0],
+    explicit_stability: 4.234,
 };
 
 const ARK436_B: [f64; 6] = [
@@ -137,6 +141,7 @@ pub const ARK548: ArkTableau = ArkTableau {
         3.0 / 5.0,
         1.0,
     ],
+    explicit_stability: 3.827,
 };
 
 const ARK548_B: [f64; 8] = [
@@ -222,6 +227,12 @@ pub struct ImexOptions {
     pub max_steps: usize,
     /// Refresh the stiff modes every this many accepted steps (≥ 1).
     pub refresh_every: usize,
+    /// Size the implicit subspace to the step ([`StiffSplit::stiff_modes_above`] with cut
+    /// [`STABILITY_SAFETY`]·S/h): rank k grows when more modes stiffen. `false`: the field's
+    /// own modes ([`StiffSplit::stiff_modes`], rank one for the ReLU flow).
+    pub adaptive: bool,
+    /// Give up after this many rejections in a row (the controller cannot make progress).
+    pub max_consecutive_rejections: usize,
 }
 
 impl ImexOptions {
@@ -233,7 +244,14 @@ impl ImexOptions {
             atol: 1e-10,
             max_steps: 1_000_000,
             refresh_every: 20,
+            adaptive: false,
+            max_consecutive_rejections: 30,
         }
+    }
+    /// With the implicit subspace sized to the step (see [`ImexOptions::adaptive`]).
+    pub fn with_adaptive(mut self, on: bool) -> Self {
+        self.adaptive = on;
+        self
     }
     /// With tolerances.
     pub fn with_tol(mut self, rtol: f64, atol: f64) -> Self {
@@ -271,6 +289,13 @@ pub struct ImexStats {
     pub min_step: f64,
     /// Largest accepted step.
     pub max_step: f64,
+    /// Largest number of implicit modes used.
+    pub max_rank: usize,
+    /// Largest h·μ_rest/S seen at a refresh: the explicit part's stiffness (μ_rest, the largest
+    /// decay rate left out of the implicit modes, as estimated by the field) relative to the
+    /// explicit tableau's stability limit S at the step h. Above 1 the explicit part runs at
+    /// its stability limit; 0 when the field gives no estimate.
+    pub max_explicit_stiffness: f64,
 }
 
 /// States at the requested times with statistics.
@@ -282,7 +307,18 @@ pub struct ImexTrajectory {
     pub states: Vec<Vec<f64>>,
     /// Statistics.
     pub stats: ImexStats,
+    /// Warnings (e.g. the explicit part beyond its stability limit), at most a few.
+    pub warnings: Vec<String>,
 }
+
+/// The implicit subspace is sized so that the largest decay rate left in the explicit part
+/// times the step is at most this fraction of the explicit stability interval S: the step can
+/// then grow 1/0.5 = 2× before the explicit part meets its limit, and the controller (factor
+/// ≤ 5 per step, modes refreshed every few steps) sees accuracy, not stability.
+pub const STABILITY_SAFETY: f64 = 0.5;
+
+/// A fixed (non-adaptive) split checks what it leaves explicit every this many accepted steps.
+const PROBE_EVERY: usize = 200;
 
 /// Errors of [`integrate_imex`].
 #[derive(Debug, thiserror::Error)]
@@ -314,6 +350,22 @@ pub enum ImexError {
         t: f64,
         /// Limit.
         max_steps: usize,
+    },
+    /// The controller rejected too many steps in a row.
+    #[error(
+        "{method} cannot make progress at t = {t:.6e}: {rejections} steps rejected in a row, the last of size {h:.3e} ({why})"
+    )]
+    Stalled {
+        /// Pair.
+        method: &'static str,
+        /// Time reached.
+        t: f64,
+        /// Last step size tried.
+        h: f64,
+        /// Rejections in a row.
+        rejections: usize,
+        /// Likely cause.
+        why: String,
     },
     /// The step size underflowed or the state became non-finite.
     #[error("{method} failed at t = {t:.6e}: {why}")]
@@ -388,22 +440,38 @@ pub fn integrate_imex<F: StiffSplit + ?Sized>(
         ..Default::default()
     };
     let mut modes = StiffModes::default();
-    let refresh = |y: &[f64], modes: &mut StiffModes, stats: &mut ImexStats| {
-        field.stiff_modes(y, modes);
-        stats.mode_refreshes += 1;
-        for m in &modes.mu {
-            stats.max_mu = stats.max_mu.max(*m);
-        }
-    };
+    let mut warnings: Vec<String> = Vec::new();
+    let s_e = tab.explicit_stability;
+    // Refresh the modes at y for steps up to `h_hi`; returns the field's estimate of the largest
+    // decay rate left explicit.
+    // `last_rest`: the previous refresh's estimate. When it shows the step bounded by the
+    // explicit part's stability (h·μ_rest > 0.8·safety·S), the subspace is sized for 4× that
+    // step, so the rank grows until accuracy, not stability, sets the step.
+    let refresh =
+        |y: &[f64], h_hi: f64, last_rest: Option<f64>, modes: &mut StiffModes, stats: &mut ImexStats| -> Option<f64> {
+            let bound = last_rest.is_some_and(|r| h_hi * r > 0.8 * STABILITY_SAFETY * s_e);
+            let h_target = if bound { 4.0 * h_hi } else { h_hi };
+            let rest = if opts.adaptive {
+                field.stiff_modes_above(y, STABILITY_SAFETY * s_e / h_target, modes)
+            } else {
+                field.stiff_modes(y, modes);
+                None
+            };
+            stats.mode_refreshes += 1;
+            stats.max_rank = stats.max_rank.max(modes.v.len());
+            for m in &modes.mu {
+                stats.max_mu = stats.max_mu.max(*m);
+            }
+            if let Some(r) = rest {
+                stats.max_explicit_stiffness = stats.max_explicit_stiffness.max(h_hi * r / s_e);
+            }
+            rest
+        };
     let mut y = y0.to_vec();
     let mut ynew = vec![0.0; n];
     let mut err = vec![0.0; n];
     let mut ys = vec![0.0; n];
     let mut fs: Vec<Vec<f64>> = vec![vec![0.0; n]; s];
-    refresh(&y, &mut modes, &mut stats);
-    let r = modes.mu.len();
-    // vᵀY_j per mode and stage.
-    let mut proj = vec![0.0; r * s];
     let mut t = times[0];
     let mut states = vec![y.clone()];
     // Initial step (Hairer–Nørsett–Wanner II.4): h0 from ‖y‖/‖F‖, one Euler trial for ‖F′‖.
@@ -430,7 +498,15 @@ pub fn integrate_imex<F: StiffSplit + ?Sized>(
         (0.01 / d1.max(d2)).powf(1.0 / p1)
     };
     let mut h = (100.0 * h0).min(h1);
+    let mut last_rest = refresh(&y, h, None, &mut modes, &mut stats);
+    // vᵀY_j per mode and stage.
+    let mut proj = vec![0.0; modes.v.len() * s];
     let mut since_refresh = 0;
+    // Largest step the controller asked for since the last refresh (the adaptive cut).
+    let mut h_hi = h;
+    let mut rejected_in_row = 0usize;
+    let mut rejected_since_refresh = 0usize;
+    let mut next_probe = 2 * opts.refresh_every;
     for &t_out in &times[1..] {
         while t < t_out {
             if stats.steps + stats.rejected_steps >= opts.max_steps {
@@ -497,30 +573,89 @@ pub fn integrate_imex<F: StiffSplit + ?Sized>(
                 }
             }
             let en = wrms(&err, &y, &ynew, rtol, atol);
-            if !en.is_finite() || ynew.iter().any(|v| !v.is_finite()) {
-                // Treat as a hard rejection: shrink and retry.
-                stats.rejected_steps += 1;
-                h = hs * 0.2;
-                continue;
-            }
-            let fac = 0.9 * en.max(1e-10).powf(-1.0 / p1);
-            if en <= 1.0 {
+            let accepted = en <= 1.0 && ynew.iter().all(|v| v.is_finite());
+            if accepted {
+                rejected_in_row = 0;
                 std::mem::swap(&mut y, &mut ynew);
                 t = if last { t_out } else { t + hs };
                 f0_valid = false;
                 stats.steps += 1;
                 stats.min_step = stats.min_step.min(hs);
                 stats.max_step = stats.max_step.max(hs);
+                let fac = 0.9 * en.max(1e-10).powf(-1.0 / p1);
                 // A step shortened to hit t_out does not shrink the next one.
                 h = if last { h.max(hs) } else { hs * fac.clamp(0.2, 5.0) };
+                h_hi = h_hi.max(h);
                 since_refresh += 1;
-                if since_refresh >= opts.refresh_every {
-                    refresh(&y, &mut modes, &mut stats);
-                    since_refresh = 0;
-                }
             } else {
                 stats.rejected_steps += 1;
+                rejected_in_row += 1;
+                rejected_since_refresh += 1;
+                // A non-finite trial is a hard rejection: shrink by 5.
+                let fac = if en.is_finite() {
+                    0.9 * en.max(1e-10).powf(-1.0 / p1)
+                } else {
+                    0.2
+                };
                 h = hs * fac.clamp(0.2, 1.0);
+                if rejected_in_row >= opts.max_consecutive_rejections {
+                    let why = if en.is_finite() {
+                        format!(
+                            "error estimate {en:.2e} × tolerance; the explicit part may be unstable at every step tried (largest stiff rate {:.3e}, rank {})",
+                            stats.max_mu,
+                            modes.v.len()
+                        )
+                    } else {
+                        "the trial state became non-finite".to_string()
+                    };
+                    return Err(ImexError::Stalled {
+                        method,
+                        t,
+                        h: hs,
+                        rejections: rejected_in_row,
+                        why,
+                    });
+                }
+            }
+            // Refresh on schedule, or early (adaptive) when rejections pile up: the step the
+            // controller wants may need more implicit modes.
+            let early = opts.adaptive && rejected_since_refresh >= 3;
+            if since_refresh >= opts.refresh_every || early {
+                let rest = refresh(&y, h_hi, last_rest, &mut modes, &mut stats);
+                last_rest = rest;
+                proj.resize(modes.v.len() * s, 0.0);
+                if let Some(r) = rest {
+                    if h_hi * r > s_e && warnings.len() < 3 {
+                        warnings.push(format!(
+                            "{method}: at t = {t:.4e} the explicit part keeps a decay rate ≈ {r:.3e} with {} implicit modes: steps near {h_hi:.3e} are at its stability limit {:.3e}",
+                            modes.v.len(),
+                            s_e / r
+                        ));
+                    }
+                }
+                // A fixed split: estimate now and then (every PROBE_EVERY accepted steps, ≈ 1–2 %
+                // of the work) what it leaves explicit, and warn when that is past the explicit
+                // stability limit at the step the controller asks for.
+                if !opts.adaptive && warnings.is_empty() && stats.steps >= next_probe {
+                    next_probe = stats.steps + PROBE_EVERY;
+                    let mut probe = modes.clone();
+                    let top = modes.mu.iter().copied().fold(0.0, f64::max);
+                    if let Some(r) = field.stiff_modes_above(&y, 0.99 * top, &mut probe) {
+                        stats.max_explicit_stiffness = stats.max_explicit_stiffness.max(h_hi * r / s_e);
+                        if h_hi * r > STABILITY_SAFETY * s_e {
+                            warnings.push(format!(
+                                "{method} (rank-{} implicit split): at t = {t:.4e}, {} of {} steps rejected; the explicit part keeps a mode with decay rate ≈ {r:.3e}, so steps above {:.3e} are explicitly unstable (steps near {h_hi:.3e} are taken): the split's stiffness assumption is broken, the step is set by stability and the error estimate is less reliable — use an adaptive split (--method ark548-lanczos) or tsit45",
+                                modes.v.len(),
+                                stats.rejected_steps,
+                                stats.steps + stats.rejected_steps,
+                                s_e / r
+                            ));
+                        }
+                    }
+                }
+                since_refresh = 0;
+                rejected_since_refresh = 0;
+                h_hi = h;
             }
         }
         states.push(y.clone());
@@ -532,6 +667,7 @@ pub fn integrate_imex<F: StiffSplit + ?Sized>(
         times: times.to_vec(),
         states,
         stats,
+        warnings,
     })
 }
 
@@ -587,6 +723,29 @@ mod tests {
         out.push((5, bd(&pw(4)), 0.2));
         out.retain(|(o, _, _)| *o <= p);
         out
+    }
+
+    /// `explicit_stability` is the real stability interval of (a^E, b): |R(−x)| ≤ 1 on
+    /// [0, 0.999·S] (sampled every S/1000) and > 1 at 1.005·S (the constants are rounded to 3
+    /// decimals of the bisection).
+    #[test]
+    fn explicit_stability_interval_is_the_published_constant() {
+        for t in [&ARK548, &ARK436] {
+            let r = |z: f64| {
+                let mut k = Vec::with_capacity(t.stages);
+                for i in 0..t.stages {
+                    let yi = 1.0 + z * (0..i).map(|j| t.ae(i, j) * k[j]).sum::<f64>();
+                    k.push(yi);
+                }
+                1.0 + z * t.b.iter().zip(&k).map(|(b, k)| b * k).sum::<f64>()
+            };
+            let s = t.explicit_stability;
+            for i in 0..=999 {
+                let x = s * f64::from(i) / 1000.0;
+                assert!(r(-x).abs() <= 1.0 + 1e-12, "{}: |R({})| > 1", t.name, -x);
+            }
+            assert!(r(-1.005 * s).abs() > 1.0, "{}: stable beyond S", t.name);
+        }
     }
 
     #[test]
