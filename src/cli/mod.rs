@@ -116,17 +116,23 @@ enum Command {
         #[arg(long, allow_negative_numbers = true)]
         t_end: Option<f64>,
     },
-    /// Time issue 6's problem R (two-layer ReLU, d = 100, h = 1000, n = 1000, t ∈ [0, 50]).
+    /// Time problem R (two-layer ReLU gradient flow; default d = 100, h = 1000, n = 1000,
+    /// t ∈ [0, 50]) on the built-in data or on raw data with `--data DIR`.
     BenchProblemR {
-        /// Input dimension.
-        #[arg(long, default_value_t = 100)]
-        d: usize,
-        /// Hidden width.
-        #[arg(long, default_value_t = 1000)]
-        h: usize,
-        /// Samples.
-        #[arg(long, default_value_t = 1000)]
-        n: usize,
+        /// Input dimension (default 100; with --data inferred from the files, and checked if given).
+        #[arg(long)]
+        d: Option<usize>,
+        /// Hidden width (default 1000; with --data inferred from the files, and checked if given).
+        #[arg(long)]
+        h: Option<usize>,
+        /// Samples (default 1000; with --data inferred from the files, and checked if given).
+        #[arg(long)]
+        n: Option<usize>,
+        /// Folder with x.f64 (n×d row-major), y.f64 (n) and th0.f64 (θ0 = (W h×d row-major, a h)),
+        /// raw little-endian f64: the flow of this data (γ = 0, η = 1, loss (1/2n)Σ(f − y)²)
+        /// instead of the built-in seed-2024 problem.
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// Final time.
         #[arg(long, default_value_t = 50.0)]
         t_end: f64,
@@ -136,16 +142,21 @@ enum Command {
         /// Repetitions (median reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Method: tsit45, or an IMEX pair (ark548, ark436) with the stiff output-layer mode
-        /// implicit (diffsol's implicit methods would form the dense Jacobian).
+        /// Method: tsit45 (explicit); an IMEX pair with the output layer's top Hessian mode
+        /// implicit (ark548, ark436: rank one); or ark548-lanczos, whose implicit subspace is
+        /// re-estimated by Lanczos and grows when more modes stiffen. (diffsol's implicit methods
+        /// would form the dense P×P Jacobian.)
         #[arg(long, value_enum, default_value_t = MethodArg::Tsit45)]
         method: MethodArg,
-        /// Threads for the gradient's GEMMs (1 = sequential, as the issue's peer timings).
+        /// Threads for the gradient's GEMMs (1 = sequential, as the peers' timings).
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Write the final θ (JSON array) here, to compare methods.
         #[arg(long)]
         save_final: Option<PathBuf>,
+        /// Write the final θ here as raw little-endian f64, laid out as th0.f64 (W h×d row-major, a h).
+        #[arg(long)]
+        theta_out: Option<PathBuf>,
     },
     /// Run the verification catalog and write its tables (each row says whether its bound is proven or an estimate) and figures.
     ///
@@ -237,6 +248,10 @@ enum MethodArg {
     Ark548,
     /// Additive RK 4(3)6L[2]SA, stiff modes implicit (piecewise_linear plain flow).
     Ark436,
+    /// Additive RK 5(4)8L[2]SA with a Lanczos-estimated implicit subspace whose rank grows
+    /// when more Hessian modes stiffen (piecewise_linear plain flow, η_a = η_w).
+    #[value(name = "ark548-lanczos")]
+    Ark548Lanczos,
 }
 
 impl MethodArg {
@@ -247,13 +262,17 @@ impl MethodArg {
             MethodArg::Esdirk34 => Some(Method::Esdirk34),
             MethodArg::TrBdf2 => Some(Method::TrBdf2),
             MethodArg::Tsit45 => Some(Method::Tsit45),
-            MethodArg::Taylor | MethodArg::Ark548 | MethodArg::Ark436 => None,
+            MethodArg::Taylor | MethodArg::Ark548 | MethodArg::Ark436 | MethodArg::Ark548Lanczos => None,
         }
+    }
+    /// Whether the IMEX pair sizes its implicit subspace by Lanczos.
+    fn adaptive(self) -> bool {
+        matches!(self, MethodArg::Ark548Lanczos)
     }
     /// The IMEX pair, if this is one.
     fn ark(self) -> Option<&'static ArkTableau> {
         match self {
-            MethodArg::Ark548 => Some(&ARK548),
+            MethodArg::Ark548 | MethodArg::Ark548Lanczos => Some(&ARK548),
             MethodArg::Ark436 => Some(&ARK436),
             _ => None,
         }
@@ -474,7 +493,10 @@ fn run(cli: Cli) -> Result<i32> {
                             if function_space {
                                 bail!("--form function_space is not defined for piecewise_linear: drop it");
                             }
-                            let opts = ImexOptions::new().with_tableau(tab).with_tol(rtol, atol);
+                            let opts = ImexOptions::new()
+                                .with_tableau(tab)
+                                .with_tol(rtol, atol)
+                                .with_adaptive(method.adaptive());
                             piecewise_linear::simulate_json(
                                 &c,
                                 piecewise_linear::Solver::Imex(opts),
@@ -545,19 +567,31 @@ fn run(cli: Cli) -> Result<i32> {
             d,
             h,
             n,
+            data,
             t_end,
             rtol,
             runs,
             method,
             threads,
             save_final,
+            theta_out,
         } => {
             let m = match (method.flow_method(), method.ark()) {
                 (Some(m), _) => piecewise_linear::BenchMethod::Diffsol(m),
-                (None, Some(t)) => piecewise_linear::BenchMethod::Imex(t),
+                (None, Some(t)) => piecewise_linear::BenchMethod::Imex(t, method.adaptive()),
                 (None, None) => bail!("bench-problem-r: --method taylor is not supported; use tsit45 or ark548"),
             };
-            piecewise_linear::bench_problem_r(d, h, n, t_end, rtol, runs, m, threads, save_final.as_deref())
+            piecewise_linear::bench_problem_r(&piecewise_linear::BenchR {
+                sizes: (d, h, n),
+                data: data.as_deref(),
+                t_end,
+                rtol,
+                runs,
+                method: m,
+                threads,
+                save_final: save_final.as_deref(),
+                theta_out: theta_out.as_deref(),
+            })
         }
         Command::Prove { case, prec, t_end } => {
             let case_v = read_case(&case)?;

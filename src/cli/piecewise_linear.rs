@@ -1,5 +1,5 @@
 //! `simulate` for the two-layer piecewise-linear network (`"model": "piecewise_linear"`) and
-//! `bench-problem-r` (issue 6's performance problem R).
+//! `bench-problem-r` (the performance problem R, built-in or from raw data files).
 
 use anyhow::{Result, bail};
 use lazyrich::case::{PiecewiseLinearCase, f64_rows, f64_vec};
@@ -8,6 +8,7 @@ use lazyrich::flow::{FlowOptions, Method, integrate, integrate_switched};
 use lazyrich::models::piecewise_linear::{FrozenPatternFlow, LossScale, PiecewiseLinear, problem_r};
 use lazyrich::models::{GradientFlowModel, ParameterFlow};
 use serde_json::{Map, Value, json};
+use std::path::Path;
 use std::time::Instant;
 
 /// The integrator of a piecewise-linear `simulate`.
@@ -51,6 +52,9 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
                 );
             }
             let tr = integrate_imex(&ParameterFlow(&model), &theta0, &times, &opts)?;
+            for w in &tr.warnings {
+                eprintln!("warning: {w}");
+            }
             let stats = serde_json::to_value(tr.stats)?;
             let tr = lazyrich::flow::Trajectory {
                 times: tr.times,
@@ -112,34 +116,129 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
 pub(super) enum BenchMethod {
     /// A diffsol method (explicit only here).
     Diffsol(Method),
-    /// An ARK IMEX pair with the output layer's top mode implicit.
-    Imex(&'static ArkTableau),
+    /// An ARK IMEX pair; `true`: the implicit subspace sized by Lanczos.
+    Imex(&'static ArkTableau, bool),
 }
 
-/// Time the problem-R solve (issue 6): one gradient, then the whole flow to `t_end` at `rtol`
+/// Arguments of `bench-problem-r`.
+pub(super) struct BenchR<'a> {
+    /// --d, --h, --n as given (None = default, or inferred from --data).
+    pub sizes: (Option<usize>, Option<usize>, Option<usize>),
+    /// --data DIR.
+    pub data: Option<&'a Path>,
+    pub t_end: f64,
+    pub rtol: f64,
+    pub runs: usize,
+    pub method: BenchMethod,
+    pub threads: usize,
+    /// --save-final (JSON array).
+    pub save_final: Option<&'a Path>,
+    /// --theta-out (raw little-endian f64).
+    pub theta_out: Option<&'a Path>,
+}
+
+/// Read a raw little-endian f64 file.
+///
+/// # Errors
+/// A missing or unreadable file, or a length that is not a multiple of 8 bytes.
+fn read_f64_file(path: &Path) -> Result<Vec<f64>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e} (--data DIR needs x.f64, y.f64 and th0.f64, raw little-endian f64)",
+            path.display()
+        )
+    })?;
+    if bytes.len() % 8 != 0 {
+        bail!(
+            "{} has {} bytes, not a whole number of f64 values (8 bytes each): a truncated or foreign file",
+            path.display(),
+            bytes.len()
+        );
+    }
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
+
+/// Problem R from the files of `dir` (x.f64 n×d, y.f64 n, th0.f64 (W h×d, a h)): n from y, d
+/// from x, h from th0; each size given on the command line must match.
+///
+/// # Errors
+/// Missing or short files, sizes that disagree with each other or with --d/--h/--n, non-finite
+/// data.
+pub(super) fn load_problem_r(
+    dir: &Path,
+    sizes: (Option<usize>, Option<usize>, Option<usize>),
+) -> Result<(PiecewiseLinear, Vec<f64>)> {
+    let (x, y, th0) = (
+        read_f64_file(&dir.join("x.f64"))?,
+        read_f64_file(&dir.join("y.f64"))?,
+        read_f64_file(&dir.join("th0.f64"))?,
+    );
+    let n = y.len();
+    if n == 0 {
+        bail!("{} is empty: it must hold the n targets", dir.join("y.f64").display());
+    }
+    if x.is_empty() || x.len() % n != 0 {
+        bail!(
+            "{} has {} values, not n×d for the n = {n} targets of y.f64 (a short or mismatched file)",
+            dir.join("x.f64").display(),
+            x.len()
+        );
+    }
+    let d = x.len() / n;
+    if th0.is_empty() || th0.len() % (d + 1) != 0 {
+        bail!(
+            "{} has {} values, not h·(d + 1) = h·{} for θ0 = (W h×d, a h) (a short or mismatched file)",
+            dir.join("th0.f64").display(),
+            th0.len(),
+            d + 1
+        );
+    }
+    let h = th0.len() / (d + 1);
+    for (name, given, found, file) in [
+        ("--d", sizes.0, d, "x.f64"),
+        ("--h", sizes.1, h, "th0.f64"),
+        ("--n", sizes.2, n, "y.f64"),
+    ] {
+        if let Some(g) = given {
+            if g != found {
+                bail!(
+                    "{name} {g} disagrees with the data in {}: {file} gives {found} (d = {d}, h = {h}, n = {n}); \
+                     drop {name} to infer it",
+                    dir.display()
+                );
+            }
+        }
+    }
+    let model = PiecewiseLinear::new(x, n, d, y, h, 0.0, 1.0, 1.0, LossScale::HalfMean)
+        .map_err(|e| anyhow::anyhow!("data in {}: {e}", dir.display()))?;
+    lazyrich::models::check_finite("th0.f64", &th0)?;
+    Ok((model, th0))
+}
+
+/// Time the problem-R solve: one gradient, then the whole flow to `t_end` at `rtol`
 /// (atol = rtol/100), `runs` times; prints medians. The P×P Jacobian (P = h(d+1) ≈ 10⁵ →
 /// 81 GB) is never formed: diffsol's implicit methods here would assemble it, so they are
-/// refused; the IMEX pairs treat only the rank-one stiff mode implicitly (closed-form solve).
-/// `save_final` writes the final θ as a JSON array (to compare runs).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn bench_problem_r(
-    d: usize,
-    h: usize,
-    n: usize,
-    t_end: f64,
-    rtol: f64,
-    runs: usize,
-    method: BenchMethod,
-    threads: usize,
-    save_final: Option<&std::path::Path>,
-) -> Result<i32> {
+/// refused; the IMEX pairs treat the stiff modes implicitly (closed-form solve).
+/// `save_final` writes the final θ as a JSON array, `theta_out` as raw little-endian f64.
+pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
+    let &BenchR {
+        t_end,
+        rtol,
+        runs,
+        method,
+        threads,
+        save_final,
+        theta_out,
+        ..
+    } = args;
     if let BenchMethod::Diffsol(m) = method {
         if m != Method::Tsit45 {
             bail!(
-                "bench-problem-r runs tsit45, ark548 or ark436: diffsol's implicit methods assemble the dense P×P Jacobian \
-                 (P = {} → {:.0} GB), more memory than this benchmark may use; the IMEX pairs (--method ark548) treat the stiff mode implicitly without it",
-                h * (d + 1),
-                (h * (d + 1)) as f64 * (h * (d + 1)) as f64 * 8.0 / 1e9
+                "bench-problem-r runs tsit45, ark548 or ark436: diffsol's implicit methods assemble the dense P×P Jacobian, \
+                 more memory than this benchmark may use; the IMEX pairs (--method ark548) treat the stiff modes implicitly without it"
             );
         }
     }
@@ -149,7 +248,18 @@ pub(super) fn bench_problem_r(
     if threads == 0 {
         bail!("--threads must be ≥ 1 (1 = sequential)");
     }
-    let (model, th0) = problem_r(d, h, n, 2024)?;
+    let (model, th0) = match args.data {
+        Some(dir) => load_problem_r(dir, args.sizes)?,
+        None => {
+            let (d, h, n) = (
+                args.sizes.0.unwrap_or(100),
+                args.sizes.1.unwrap_or(1000),
+                args.sizes.2.unwrap_or(1000),
+            );
+            problem_r(d, h, n, 2024)?
+        }
+    };
+    let (d, h, n) = (model.d(), model.h(), model.n());
     let model = model.with_threads(threads);
     let p = model.n_params();
     let mut g = vec![0.0; p];
@@ -185,9 +295,15 @@ pub(super) fn bench_problem_r(
                 let th = tr.states.last().expect("two times").clone();
                 (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
             }
-            BenchMethod::Imex(tab) => {
-                let opts = ImexOptions::new().with_tableau(tab).with_tol(rtol, rtol / 100.0);
+            BenchMethod::Imex(tab, adaptive) => {
+                let opts = ImexOptions::new()
+                    .with_tableau(tab)
+                    .with_tol(rtol, rtol / 100.0)
+                    .with_adaptive(adaptive);
                 let tr = integrate_imex(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?;
+                for w in &tr.warnings {
+                    eprintln!("warning: {w}");
+                }
                 extra = serde_json::to_value(tr.stats)?;
                 let th = tr.states.last().expect("two times").clone();
                 (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
@@ -207,14 +323,19 @@ pub(super) fn bench_problem_r(
         std::fs::write(path, serde_json::to_string(&last)?)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
+    if let Some(path) = theta_out {
+        let bytes: Vec<u8> = last.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(path, bytes).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     let med = rows[rows.len() / 2];
     let name = match method {
         BenchMethod::Diffsol(m) => m.as_str(),
-        BenchMethod::Imex(t) => t.name,
+        BenchMethod::Imex(t, false) => t.name,
+        BenchMethod::Imex(_, true) => "ark548-lanczos",
     };
     super::emit_json(&json!({
-            "problem": "R", "d": d, "h": h, "n": n, "t_end": t_end, "method": name, "rtol": rtol,
+            "problem": "R", "data": args.data.map(|p| p.display().to_string()), "d": d, "h": h, "n": n, "t_end": t_end, "method": name, "rtol": rtol,
             "runs": runs, "threads": threads, "median_seconds": med.0, "steps": med.1, "gradients": med.2,
             "gradient_ms_median": tg[10] * 1e3, "top_hessian_eigenvalue": lam, "second_hessian_eigenvalue": lam2,
             "final_loss": model.loss(&last), "imex_stats": extra,

@@ -135,6 +135,17 @@ pub trait StiffSplit: VectorField {
     /// Estimate the stiff modes at `y` into `modes`, warm-started from what `modes` holds (empty
     /// on the first call). May allocate (it runs once every many steps, not per evaluation).
     fn stiff_modes(&self, y: &[f64], modes: &mut StiffModes);
+
+    /// The modes of −∂F/∂y at `y` with decay rate μ ≥ `cut` (an integrator sizes its implicit
+    /// part so that what is left is explicitly stable at its step), into `modes` (warm-started
+    /// from what it holds). Returns an estimate of the largest decay rate left out, `None` when
+    /// the field cannot estimate it. The default ignores `cut` and returns
+    /// [`StiffSplit::stiff_modes`] with no estimate.
+    fn stiff_modes_above(&self, y: &[f64], cut: f64, modes: &mut StiffModes) -> Option<f64> {
+        let _ = cut;
+        self.stiff_modes(y, modes);
+        None
+    }
 }
 
 /// A [`VectorField`] that is smooth between switching surfaces s_j(y) = 0 (e.g. the

@@ -1042,9 +1042,88 @@ impl PiecewiseLinear {
     }
 }
 
+impl PiecewiseLinear {
+    /// Run `body` with a Hessian-vector product ∇²L(θ)·v → out at a fixed θ (live pattern): the
+    /// forward pass is done once, so each product costs two GEMMs (one gradient) instead of
+    /// three. For Krylov methods (Lanczos) that need many products at one point.
+    pub fn with_hvp_at<R>(&self, theta: &[f64], body: impl FnOnce(&mut dyn FnMut(&[f64], &mut [f64])) -> R) -> R {
+        let mut s = self.scratch.borrow_mut();
+        let s = &mut *s;
+        self.forward(theta, Pattern::Live, s);
+        let mut hvp = |v: &[f64], out: &mut [f64]| self.hvp_prepared(theta, v, out, s);
+        body(&mut hvp)
+    }
+}
+
+/// Largest number of implicit modes [`StiffSplit::stiff_modes_above`] returns for the ReLU
+/// flow: the IMEX stage solve costs 4·P flop per mode (≈ 0.1 % of a gradient each on
+/// problem R), the Lanczos basis P·8 bytes per vector.
+pub const MAX_IMPLICIT_MODES: usize = 64;
+
 /// Stiff mode of the plain parameter flow (activation pattern live): the output layer's top
 /// mode ([`PiecewiseLinear::output_top_mode`]), embedded in θ = (W, a) with zeros on W.
+///
+/// [`StiffSplit::stiff_modes_above`]: every Hessian mode with η·λ ≥ `cut`, by Lanczos with
+/// Hessian-vector products at θ ([`crate::num::lanczos::lanczos_top`], warm-started from the
+/// previous modes), at most [`MAX_IMPLICIT_MODES`]. Needs η_a = η_w (then −∂F/∂y = η∇²L is
+/// symmetric); with unequal rates it falls back to the rank-one output-layer mode, no estimate.
 impl StiffSplit for ParameterFlow<'_, PiecewiseLinear> {
+    fn stiff_modes_above(&self, y: &[f64], cut: f64, modes: &mut StiffModes) -> Option<f64> {
+        let m = self.0;
+        if m.eta_a != m.eta_w || cut.is_nan() || cut <= 0.0 {
+            self.stiff_modes(y, modes);
+            return None;
+        }
+        let eta = m.eta_a;
+        let p = m.n_params();
+        let k_prev = modes.v.len();
+        // Start: the previous modes weighted by their rates plus the output layer's feature-mean
+        // direction (the rank-one mode's seed), so the known stiff subspace is found first.
+        let mut start = vec![0.0; p];
+        for (v, mu) in modes.v.iter().zip(&modes.mu) {
+            if v.len() == p {
+                start
+                    .iter_mut()
+                    .zip(v)
+                    .for_each(|(s, vi)| *s += mu.sqrt().max(1.0) * vi);
+            }
+        }
+        if k_prev == 0 {
+            let mut a = Vec::new();
+            m.output_top_mode(y, &mut a, 1);
+            start[m.h * m.d..].copy_from_slice(&a);
+        }
+        // Enough steps to resolve the k_prev known modes and a few more.
+        let steps = (2 * k_prev + 16).min(2 * MAX_IMPLICIT_MODES).min(p);
+        let ritz = m.with_hvp_at(y, |hvp| {
+            crate::num::lanczos::lanczos_top(
+                |v, o| {
+                    hvp(v, o);
+                    o.iter_mut().for_each(|x| *x *= eta);
+                },
+                p,
+                &start,
+                steps,
+                |v| v >= cut,
+            )
+        });
+        modes.mu.clear();
+        modes.v.clear();
+        let mut rest: f64 = 0.0;
+        for r in ritz {
+            if r.value >= cut && modes.v.len() < MAX_IMPLICIT_MODES {
+                // An inexact Ritz vector leaves up to its residual of stiffness in the explicit
+                // part.
+                rest = rest.max(r.residual);
+                modes.mu.push(r.value);
+                modes.v.push(r.vector);
+            } else {
+                rest = rest.max(r.value);
+            }
+        }
+        Some(rest)
+    }
+
     fn stiff_modes(&self, y: &[f64], modes: &mut StiffModes) {
         let m = self.0;
         let hd = m.h * m.d;

@@ -11,6 +11,7 @@
 //!   can be parsed exactly at any working precision.
 //! - [`poly`]: [`poly::Poly`], exact sparse multivariate polynomials over ℚ (and matrices of them),
 //!   for the symbolic identity proofs of `verify::prove`.
+//! - [`lanczos`]: top eigenpairs of a symmetric operator from its products (Lanczos).
 //! - [`mat`]: [`mat::Mat`], small dense matrices over any [`real::Real`] scalar.
 //! - [`real`]: [`real::Real`], the operations a closed form needs over f64, MPFR and balls, so
 //!   that each formula is written once.
@@ -19,6 +20,7 @@ pub mod ball;
 pub mod ball_exp;
 pub mod ball_f64;
 pub mod decimal;
+pub mod lanczos;
 pub mod mat;
 pub mod mp;
 pub mod poly;
