@@ -196,6 +196,7 @@ fn shards_resume_and_merge_reproduce_the_single_run_and_merge_rejects_bad_sets()
         "sweep.json",
         "sweep.csv",
         "sweep.md",
+        "heatmap_phase.svg",
         "heatmap_loss_kernel.svg",
         "hamming_vs_param.svg",
     ] {

@@ -349,6 +349,10 @@ fn figures(cfg: &SweepConfig, records: &[CellRecord]) -> Result<Vec<(String, Str
     let fig_err = |e: plot::PlotError| anyhow!("sweep figure: {e}");
     Ok(vec![
         (
+            "heatmap_phase.svg".into(),
+            heatmap::render_heatmaps(&rs::phase_portrait(cfg, &s)).map_err(fig_err)?,
+        ),
+        (
             "heatmap_loss_kernel.svg".into(),
             heatmap::render_heatmaps(&rs::loss_kernel_heatmaps(cfg, &s)).map_err(fig_err)?,
         ),

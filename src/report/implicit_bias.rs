@@ -1,9 +1,9 @@
 //! P1 Fig. 4b (low-rank data, `docs/theory.md` §1.8): function-space trajectories β(t) = a(t)w(t) of
 //! the single neuron for a rank-one X = [[0.5, 1]], y = 1.1, from the same β0, one per δ; the
 //! line of interpolants Xβ = y; the KKT solution of P1 Thm 3.1 for each δ (open circles, where the
-//! trajectory should end); the δ → +∞ (lazy)
-//! and δ → −∞ (rich) limits as dashed lines from β0 to their limit points. Equal aspect, since
-//! the picture is geometry.
+//! trajectory should end); the δ → +∞ (lazy) limit as a dashed and the δ → −∞ (rich) limit as a
+//! dotted line from β0 to their limit points (one colour, two styles, so the legend tells them
+//! apart). Equal aspect, since the picture is geometry.
 
 use super::plot::{Figure, Panel, Series, SeriesStyle};
 use crate::verify::implicit_bias::Fig4bData;
@@ -49,7 +49,7 @@ pub fn fig4b_figure(data: &Fig4bData) -> Figure {
     series.push(Series {
         label: "δ → −∞ (rich): cβ0".into(),
         points: vec![(data.beta0[0], data.beta0[1]), (data.rich[0], data.rich[1])],
-        style: SeriesStyle::DashedLine,
+        style: SeriesStyle::DottedLine,
         color_index: 6,
     });
     let path_colours = [0usize, 1, 2, 6, 3, 4, 5];

@@ -165,8 +165,12 @@ pub fn caption(file: &str) -> Option<Caption> {
         "thm42_wide_linear.svg" => cap(
             "Wide linear network: Theorem 4.2 β flow against the parameter flow",
             "Singular values of β(t) = WᵀA (d = 3, c = 2) in the downstream, balanced and upstream regimes; \
-             Theorem 4.2's self-consistent β flow as lines, the parameter flow as markers. Bottom: their \
-             difference with the WL-T42 bound.",
+             Theorem 4.2's self-consistent β flow as lines, the parameter flow as markers. Bottom: \
+             |σ_i(Thm 4.2 flow) − σ_i(parameter flow)| on a log axis, one colour per singular value, and the \
+             WL-T42 row's bound as a black dashed line. That bound is proven for the Thm 4.2 flow against the \
+             validated enclosure of the exact parameter flow; the plotted difference is taken against a Tsit45 \
+             parameter flow whose own error (rtol 1e-12) is part of it, so a curve may cross the line without \
+             contradicting the bound.",
             "P1 Thm 4.2 (no figure in the paper; our check).",
             "Both flows with diffsol Tsit45, rtol 1e-10.",
         ),
@@ -232,32 +236,52 @@ pub fn caption(file: &str) -> Option<Caption> {
 
 fn sweep_caption(file: &str) -> Option<Caption> {
     let rest = file.strip_prefix("sweep_")?.strip_suffix(".svg")?;
-    let (config, kind) = ["heatmap_loss_kernel", "heatmap_hamming_param", "hamming_vs_param"]
-        .iter()
-        .find_map(|k| rest.strip_suffix(k).and_then(|c| c.strip_suffix('_')).map(|c| (c, *k)))?;
+    let (config, kind) = [
+        "heatmap_phase",
+        "heatmap_loss_kernel",
+        "heatmap_hamming_param",
+        "hamming_vs_param",
+    ]
+    .iter()
+    .find_map(|k| rest.strip_suffix(k).and_then(|c| c.strip_suffix('_')).map(|c| (c, *k)))?;
     let simulated = format!(
         "Sweep `{config}` (data/sweeps/{config}.json; grid, seeds, d, h, n and solver in sweep_{config}.md): \
          two-layer ReLU nets trained by gradient flow, one run per (τ, δ, seed), seed means shown."
     );
     Some(match kind {
+        "heatmap_phase" => cap(
+            &format!("Sweep {config}: phase portrait over (τ, δ) at the last checkpoint"),
+            "One cell per (τ, δ) (rows: initial scale τ, log-spaced; columns: δ = a_i² − ‖w_i‖² at init), coloured \
+             by the seed mean at the last checkpoint of: the test loss (mean (f − y)² over fresh test points, log \
+             colour scale with decade ticks), the kernel distance S(0, t) = 1 − ⟨K₀, K_t⟩/(‖K₀‖‖K_t‖) of the NTK \
+             (with η_a = η_w = 1 it equals the unweighted ΦΦᵀ one), and the Hamming distance of the activation \
+             patterns (neurons whose activation on an input flipped, averaged over the training inputs, out of h). \
+             Each colour bar labels its two ends with the extreme values shown. Rich learning (large S, many flips, \
+             low test loss) at small τ, lazy learning (S ≈ 0) at large τ; δ moves the boundary.",
+            "P1 Fig. 1b (phase portrait of lazy vs rich learning).",
+            &simulated,
+        ),
         "heatmap_loss_kernel" => cap(
             &format!("Sweep {config}: test loss and kernel distance over (τ, δ)"),
             "Seed-mean test loss (log colour scale, decade ticks) and kernel distance S(0, t) (η-weighted NTK and \
-             unweighted ΦΦᵀ) over the initialisation scale τ and the relative scale δ, at each checkpoint.",
+             unweighted ΦΦᵀ: one row, titled as identical, when the two coincide, as they do for η_a = η_w = 1) \
+             over the initialisation scale τ and δ, one column per checkpoint.",
             "P1 Fig. 1b (phase portrait of lazy vs rich learning).",
             &simulated,
         ),
         "heatmap_hamming_param" => cap(
             &format!("Sweep {config}: Hamming and parameter distance over (τ, δ)"),
-            "Seed-mean Hamming distance of the activation patterns (flips per training input) and parameter \
-             distance ‖θ(t) − θ(0)‖ over (τ, δ), log colour scales.",
+            "Seed-mean Hamming distance of the activation patterns (neurons whose activation on an input \
+             flipped, averaged over the training inputs, out of h) and parameter distance ‖θ(t) − θ(0)‖ over \
+             (τ, δ), log colour scales, one column per checkpoint.",
             "P1 Fig. 1b / Fig. 5 (companion metrics).",
             &simulated,
         ),
         _ => cap(
             &format!("Sweep {config}: Hamming against parameter distance"),
-            "Hamming distance against parameter distance at the last checkpoint, one curve per δ through the τ \
-             values (log–log).",
+            "Hamming distance (neurons flipped per input) against parameter distance ‖θ(t) − θ(0)‖ at the last \
+             checkpoint, one curve per δ through the τ values (log–log; at most six δ values, both ends \
+             included, so no two curves share a colour).",
             "P1 Fig. 5.",
             &simulated,
         ),
@@ -540,6 +564,7 @@ mod tests {
             "fig5_lambda_balanced_kernel_distance.svg",
             "continual_lambda_balanced.svg",
             "fig1a_paths.svg",
+            "sweep_fig1_small_heatmap_phase.svg",
             "sweep_fig1_small_heatmap_loss_kernel.svg",
             "sweep_xor_small_heatmap_hamming_param.svg",
             "sweep_fig1_paper_hamming_vs_param.svg",

@@ -32,6 +32,9 @@ pub enum SeriesStyle {
     Markers,
     /// A dashed polyline through the points, broken at non-finite points.
     DashedLine,
+    /// A dotted polyline through the points (short dashes), broken at non-finite points: a
+    /// second dashed style that reads differently from [`SeriesStyle::DashedLine`] in one colour.
+    DottedLine,
     /// A thin (1 px) solid polyline, for many overlapping paths.
     ThinLine,
     /// A small filled dot at every point (for dense event markers).
@@ -43,7 +46,7 @@ pub enum SeriesStyle {
 impl SeriesStyle {
     /// Whether the points are joined by a line.
     pub fn is_line(self) -> bool {
-        matches!(self, Self::Line | Self::DashedLine | Self::ThinLine)
+        matches!(self, Self::Line | Self::DashedLine | Self::DottedLine | Self::ThinLine)
     }
 }
 
@@ -226,6 +229,8 @@ const SMALL_MARKER_PX: i32 = 1;
 const OPEN_MARKER_PX: i32 = 5;
 const DASH_PX: i32 = 8;
 const GAP_PX: i32 = 5;
+const DOT_PX: i32 = 2;
+const DOT_GAP_PX: i32 = 4;
 const LEGEND_MARGIN_PX: i32 = 6;
 const LEGEND_SAMPLE_PX: i32 = 24;
 const LEGEND_ROW_PX: i32 = 17;
@@ -586,6 +591,12 @@ impl<'a> PreparedPanel<'a> {
                         .filter(|run| run.len() > 1)
                         .map(|run| DashedPathElement::new(run.iter().copied(), px(DASH_PX), px(GAP_PX), line)),
                 ),
+                SeriesStyle::DottedLine => chart.draw_series(
+                    ps.runs
+                        .iter()
+                        .filter(|run| run.len() > 1)
+                        .map(|run| DashedPathElement::new(run.iter().copied(), px(DOT_PX), px(DOT_GAP_PX), line)),
+                ),
                 SeriesStyle::Markers => chart.draw_series(
                     ps.runs
                         .iter()
@@ -606,6 +617,23 @@ impl<'a> PreparedPanel<'a> {
                 ),
             }
             .map_err(draw_err)?;
+            // A line broken by missing values can leave a single point between two gaps: draw
+            // it as a dot of the line's width, so no value vanishes.
+            if ps.series.style.is_line() {
+                let width = if ps.series.style == SeriesStyle::ThinLine {
+                    1
+                } else {
+                    LINE_WIDTH_PX as i32
+                };
+                chart
+                    .draw_series(
+                        ps.runs
+                            .iter()
+                            .filter(|run| run.len() == 1)
+                            .map(|run| Circle::new(run[0], px(width), color.filled())),
+                    )
+                    .map_err(draw_err)?;
+            }
         }
         Ok(())
     }
@@ -659,6 +687,12 @@ fn draw_legend(
                 color.stroke_width(px_u(1)),
             )),
             SeriesStyle::DashedLine => area.draw(&DashedPathElement::new([(sx0, cy), (sx1, cy)], px(6), px(3), line)),
+            SeriesStyle::DottedLine => area.draw(&DashedPathElement::new(
+                [(sx0, cy), (sx1, cy)],
+                px(DOT_PX),
+                px(DOT_GAP_PX),
+                line,
+            )),
             SeriesStyle::Markers => area.draw(&Circle::new(
                 ((sx0 + sx1) / 2, cy),
                 px(MARKER_RADIUS_PX),

@@ -174,8 +174,10 @@ pub fn markdown(rows: &[WpRow], calib_s: f64, gate: &[GateResult], refs: &[(Stri
 
 /// The diagram: one log-log panel per problem, x = true error against that problem's reference,
 /// y = median time. `refs` (problem, how its reference was obtained, bound) names the reference
-/// in each panel's title; line style says lazyrich (solid) or peer (dashed); colours are given in
-/// solver order among the solvers present in a panel, so no two share a colour within a panel.
+/// in each panel's title; line style says lazyrich (solid), lazyrich with activation switches
+/// located as events (`…-events`: dotted, in the colour of the same method without events) or
+/// peer (dashed); colours are given in order of the methods present in a panel (a method and its
+/// `-events` variant count once), so no two methods share a colour within a panel.
 pub fn figure(rows: &[WpRow], refs: &[(String, String, f64)]) -> Figure {
     let mut problems: Vec<&str> = Vec::new();
     for r in rows {
@@ -198,9 +200,16 @@ pub fn figure(rows: &[WpRow], refs: &[(String, String, f64)]) -> Figure {
                 .copied()
                 .filter(|s| rows.iter().any(|r| r.problem == *p && r.solver == *s))
                 .collect();
+            let base = |s: &str| s.strip_suffix("-events").unwrap_or(s).to_string();
+            let mut methods: Vec<String> = Vec::new();
+            for s in &present {
+                if !methods.contains(&base(s)) {
+                    methods.push(base(s));
+                }
+            }
             let series = present
                 .iter()
-                .enumerate()
+                .map(|s| (methods.iter().position(|m| *m == base(s)).unwrap_or(0), s))
                 .flat_map(|(i, s)| {
                     let mut pts: Vec<(f64, f64)> = rows
                         .iter()
@@ -212,10 +221,12 @@ pub fn figure(rows: &[WpRow], refs: &[(String, String, f64)]) -> Figure {
                     if pts.is_empty() {
                         return vec![];
                     }
-                    let style = if s.starts_with("lazyrich") {
-                        SeriesStyle::Line
-                    } else {
+                    let style = if !s.starts_with("lazyrich") {
                         SeriesStyle::DashedLine
+                    } else if s.ends_with("-events") {
+                        SeriesStyle::DottedLine
+                    } else {
+                        SeriesStyle::Line
                     };
                     vec![
                         Series {
