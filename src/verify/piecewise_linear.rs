@@ -44,7 +44,7 @@
 //! with the tolerance (it does here: Tsit45 is 5th order between switches and the events are
 //! located to ~100ε in time).
 
-use super::{Certified, Mode, Row, abs_down, ratio};
+use super::{Certified, Fallback, Mode, Row, abs_down, ratio};
 use crate::case::{Case, PiecewiseLinearCase};
 use crate::flow::{FlowError, FlowOptions, Method, Trajectory, integrate, integrate_switched};
 use crate::metrics::enclosed::piecewise_deltas;
@@ -295,25 +295,32 @@ impl PlSetup {
     }
 
     /// The validated enclosure of the decimal inputs' flow at `ts` (through its activation
-    /// switches), or why there is none.
-    fn enclose(&self, ts: &[f64]) -> Result<Vec<Vec<Ball>>, String> {
+    /// switches), or why there is none: not attempted above [`MAX_ENCLOSED_PARAMS`] parameters,
+    /// failed when the enclosure errs or stops before the last time.
+    fn enclose(&self, ts: &[f64]) -> Enclosure {
         let p = self.model.n_params();
         if p > MAX_ENCLOSED_PARAMS {
-            return Err(format!(
+            return Err(Fallback::NotAttempted(format!(
                 "no validated enclosure: P = {p} parameters, above {MAX_ENCLOSED_PARAMS}"
-            ));
+            )));
         }
-        let num = |v: &f64| Num::from_f64(*v).map_err(|e| format!("{v}: {e}"));
+        let num = |v: &f64| Num::from_f64(*v).map_err(|e| Fallback::Failed(format!("time {v}: {e}")));
         let mut inputs = self.inputs.clone();
         inputs.times = ts.iter().map(num).collect::<Result<_, _>>()?;
         let case = Case::PiecewiseLinear(inputs);
-        let tr = cases::enclose_case(&case, &ValidatedOptions::new(ENCLOSURE_PREC)).map_err(|e| e.to_string())?;
+        let tr = cases::enclose_case(&case, &ValidatedOptions::new(ENCLOSURE_PREC))
+            .map_err(|e| Fallback::Failed(format!("validated enclosure: {e}")))?;
         match tr.stopped {
-            Some(st) => Err(format!("the validated enclosure stopped before the last time: {st:?}")),
+            Some(st) => Err(Fallback::Failed(format!(
+                "the validated enclosure stopped before the last time: {st:?}"
+            ))),
             None => Ok(tr.states),
         }
     }
 }
+
+/// A validated enclosure of a run's output times, or why the rows fall back to estimates.
+type Enclosure = Result<Vec<Vec<Ball>>, Fallback>;
 
 const ENCLOSURE_METHOD: &str = "validated enclosure of the parameter flow of the decimal inputs through its activation \
                                 switches (53-bit Taylor in ball arithmetic, Lohner's QR method): a proof";
@@ -369,7 +376,7 @@ fn acc_row(
     tr: &Trajectory,
     reference: &Trajectory,
     (ref_bound, th_scale, ref_method): (f64, f64, &str),
-    enclosure: &Result<Vec<Vec<Ball>>, String>,
+    enclosure: &Enclosure,
 ) -> Row {
     let p = tr.states.first().map_or(0, Vec::len);
     let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
@@ -410,7 +417,10 @@ fn acc_row(
     r.ref_bound = ref_bound;
     r.ref_method = ref_method.into();
     r.bound = promise;
-    let why = enclosure.as_ref().err().map_or("-", String::as_str);
+    let why = enclosure
+        .as_ref()
+        .err()
+        .map_or_else(|| "-".to_string(), Fallback::to_string);
     r.bound_why = format!("an estimate ({why}): {ACC_BOUND_WHY}");
     r.margin = err / (promise + ref_bound);
     r.pass = r.margin.is_finite() && r.margin <= 1.0;
@@ -544,7 +554,9 @@ pub fn setup_rows(c: &PlSetup, mode: Mode) -> (Vec<Row>, Option<f64>) {
     // the reference integration and the estimates.
     let enclosure = match mode {
         Mode::Full => c.enclose(&ts),
-        Mode::Quick => Err("quick catalog: no validated enclosure (the full catalog has one)".into()),
+        Mode::Quick => Err(Fallback::NotAttempted(
+            "quick catalog: no validated enclosure (the full catalog has one)".into(),
+        )),
     };
     for (method, rtol) in methods(mode) {
         let opts = FlowOptions::new(method).with_tol(rtol, rtol / 100.0);
@@ -606,7 +618,7 @@ pub fn setup_rows(c: &PlSetup, mode: Mode) -> (Vec<Row>, Option<f64>) {
                 r.bound = err;
                 let factor = plain_factor(method);
                 let why = match (&ev_err, &enclosure) {
-                    (_, Err(w)) => w.clone(),
+                    (_, Err(w)) => w.to_string(),
                     (None, _) => "the event-located run failed".into(),
                     (Some(_), Ok(_)) => "the event-located row is not certified".into(),
                 };
@@ -770,8 +782,9 @@ fn slide_rows(c: &PlSetup, reference: &Trajectory, mode: Mode) -> Vec<Row> {
     let mut rows = Vec::new();
     // The validated integrator stops where the next pattern cannot be proven (sliding): these
     // rows keep the reference integration and the estimate.
-    let no_enclosure: Result<Vec<Vec<Ball>>, String> =
-        Err("no validated enclosure through a sliding mode (the validated integrator stops there)".into());
+    let no_enclosure: Enclosure = Err(Fallback::NotAttempted(
+        "no validated enclosure through a sliding mode (the validated integrator stops there)".into(),
+    ));
     for (method, rtol) in methods(mode) {
         let opts = FlowOptions::new(method).with_tol(rtol, rtol / 100.0);
         match run_events(m, th0, &ts, &opts) {
@@ -815,7 +828,7 @@ fn cons_row(
     th0: &[f64],
     tr: &Trajectory,
     opts: &FlowOptions,
-    enclosure: &Result<Vec<Vec<Ball>>, String>,
+    enclosure: &Enclosure,
 ) -> Row {
     let p = m.n_params();
     let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);

@@ -1170,7 +1170,7 @@ fn f64_rows(ctx: &Ctx, model: &SingleNeuron, c: &SingleNeuronCase, out: &mut Vec
             promise,
             match &ball {
                 Ok(_) => format!("an estimate: {promise_why}"),
-                Err(e) => format!("an estimate (no ball closed form: {e}): {promise_why}"),
+                Err(e) => format!("an estimate ({}): {promise_why}", ball_fallback(e)),
             },
             err_ulps / (F64_ULP_BOUND * kappa),
         )
@@ -1185,6 +1185,9 @@ fn f64_rows(ctx: &Ctx, model: &SingleNeuron, c: &SingleNeuronCase, out: &mut Vec
     }
     if let Some(p) = &problem {
         note.push_str(&format!("; {p}"));
+    }
+    if let Err(e) = &ball {
+        note.push_str(&format!("; {}", ball_fallback(e)));
     }
     let mut r = ctx.row(
         "SN-F64",
@@ -1810,4 +1813,13 @@ fn fig3_proven_bound(c: &SingleNeuronCase, times: &[f64], sim: &[[f64; 4]]) -> R
         }
     }
     Ok(out)
+}
+
+/// Why SN-F64 has no closed form in balls: not attempted when the binary64 data are not exactly
+/// whitened (the ball closed form's assumption, stated), attempted and failed otherwise.
+fn ball_fallback(e: &crate::exact::ExactError) -> super::Fallback {
+    match e {
+        crate::exact::ExactError::NotExactlyWhitened { .. } => super::Fallback::NotAttempted(e.to_string()),
+        _ => super::Fallback::Failed(format!("closed form in balls: {e}")),
+    }
 }
