@@ -35,6 +35,11 @@ fn verify_case(case: &Path, out: &Path) -> Output {
 
 /// Run `verify --case` on `case` (stem `name`), assert exit 0 and the table's shape; the rows.
 fn rows_of(case: &Path, name: &str) -> Vec<Value> {
+    table_of(case, name).0
+}
+
+/// [`rows_of`], and the `not_applicable` list.
+fn table_of(case: &Path, name: &str) -> (Vec<Value>, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = verify_case(case, &out);
@@ -61,7 +66,8 @@ fn rows_of(case: &Path, name: &str) -> Vec<Value> {
         assert_eq!(r["case"], name, "{name}: case column");
         assert_eq!(r["pass"], true, "{name}: {r}");
     }
-    rows
+    let na: Value = serde_json::from_str(&std::fs::read_to_string(out.join("not_applicable.json")).unwrap()).unwrap();
+    (rows, na["not_applicable"].as_array().unwrap().clone())
 }
 
 /// The rows `got` (from `verify --case`) of check `check` equal the catalog's `want` of that
@@ -180,10 +186,15 @@ fn deep_linear_case_matches_the_catalog() {
 #[test]
 fn lambda_balanced_case_matches_the_catalog() {
     let rows = rows_of(&case_path("lb_3_3_3_lambda+2"), "lb_3_3_3_lambda+2");
-    let cat: Vec<verify::Row> = verify::lambda_balanced::run(true)
+    // The catalog entry built by the library (not read from the file), through the catalog's
+    // per-case checks: the catalog's rows of that case without the rest of the catalog.
+    let entry = verify::lambda_balanced::catalog(true)
         .into_iter()
-        .filter(|r| r.case == "lb_3_3_3_lambda+2")
-        .collect();
+        .find(|c| c.name == "lb_3_3_3_lambda+2")
+        .expect("catalog entry");
+    let cat: Vec<verify::Row> = verify::user_case::run(&entry.name, &lazyrich::case::Case::LambdaBalanced(entry.case))
+        .expect("catalog entry runs")
+        .rows;
     for c in ["LB-SIM", "LB-F64", "LB-RICCATI"] {
         assert_same(
             c,
@@ -223,8 +234,83 @@ fn bad_inputs_exit_2_and_write_nothing() {
             "w0": [[1, 0, 0], [0, 1, 0]], "eta_a": 1, "eta_w": 1, "times": [0, 1]}"#,
     );
     expect_refused(&shapes, &out, "w0");
-    expect_refused(&case_path("relu_d3h8n12_down"), &out, "piecewise_linear");
     let file = dir.path().join("plain_file");
     std::fs::write(&file, "x").unwrap();
     expect_refused(&case_path("fig3_delta+4"), &file.join("out"), "not a folder");
+}
+
+/// The methods and tolerances of the full catalog's piecewise-linear rows, as the table prints them.
+fn pl_methods() -> Vec<(String, f64)> {
+    verify::piecewise_linear::methods(Mode::Full)
+        .into_iter()
+        .map(|(m, tol)| (m.as_str().to_string(), tol))
+        .collect()
+}
+
+#[test]
+fn piecewise_linear_case_runs_every_check_with_proven_bounds() {
+    // data/cases/relu_d3h8n12_down.json is the catalog entry relu_d3h8n12_down (θ0 written as the
+    // exact decimals of its binary64 values) at the times 0, 0.5, 1, 2, 5, 10.
+    let name = "relu_d3h8n12_down";
+    let (rows, na) = table_of(&case_path(name), name);
+    // PL-SYM: the same f64 outputs and the same ball evaluation as the catalog's row of that
+    // entry (built from its seed by the library, not from the file).
+    let cat = verify::piecewise_linear::catalog()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap();
+    let setup = verify::piecewise_linear::PlSetup::of_catalog(&cat).unwrap();
+    let want = verify::piecewise_linear::sym_row_if_paired(&setup).expect("the catalog's init pairs up");
+    assert_same(
+        "PL-SYM",
+        &rows,
+        &[want],
+        &["abs_err", "rel_err", "bound", "margin", "pass"],
+    );
+    // P = h(d + 1) = 32 ≤ MAX_ENCLOSED_PARAMS: every trajectory row is proven against the validated
+    // enclosure, for every method of the full catalog, and δ_k's drift is measured.
+    for check in ["PL-EVENT", "PL-CONS", "PL-PLAIN"] {
+        let got: Vec<(String, f64)> = rows
+            .iter()
+            .filter(|r| r["check"] == check)
+            .map(|r| {
+                (
+                    r["method"].as_str().unwrap().to_string(),
+                    r["tolerance"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, pl_methods(), "{check}: methods");
+        for r in rows.iter().filter(|r| r["check"] == check) {
+            assert_eq!(r["bound_rigorous"], true, "{check}: {r}");
+            assert_eq!(r["ref_rigorous"], true, "{check}: {r}");
+        }
+    }
+    for r in rows.iter().filter(|r| r["check"] == "PL-CONS") {
+        assert!(r["drift"].as_f64().unwrap().is_finite(), "{r}");
+    }
+    assert_eq!(rows.iter().filter(|r| r["check"] == "PL-EQ9").count(), 1);
+    // No sliding on [0, 10] for this case: PL-SLIDE is listed, not run.
+    assert!(na.iter().any(|n| n["check"] == "PL-SLIDE"), "{na:?}");
+    assert!(!rows.iter().any(|r| r["check"] == "PL-SLIDE"));
+}
+
+#[test]
+fn leaky_unpaired_piecewise_case_lists_pl_sym_as_not_applicable() {
+    // The same case made leaky (γ = 0.2) with unit 0's w perturbed, so that the units no longer
+    // pair up: PL-SYM does not apply; the trajectory rows still run and pass.
+    let text = std::fs::read_to_string(case_path("relu_d3h8n12_down")).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["gamma"] = Value::from("0.2");
+    v["w0"][0][0] = Value::from("-1.0");
+    v["times"] = serde_json::json!(["0", "1", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let case = common::write_case(dir.path(), "leaky_unpaired.json", &v.to_string());
+    let (rows, na) = table_of(&case, "leaky_unpaired");
+    assert!(na.iter().any(|n| n["check"] == "PL-SYM"), "{na:?}");
+    assert!(!rows.iter().any(|r| r["check"] == "PL-SYM"));
+    for check in ["PL-EQ9", "PL-EVENT", "PL-CONS", "PL-PLAIN"] {
+        assert!(rows.iter().any(|r| r["check"] == check), "no {check} row");
+    }
+    assert!(rows.iter().all(|r| r["regime"].as_str().unwrap().starts_with("leaky")));
 }

@@ -1,4 +1,4 @@
-//! Subcommands: `exact`, `simulate`, `prove`, `verify`, `report`, `cases`, `sweep`.
+//! Subcommands: `exact`, `simulate`, `prove`, `verify`, `report`, `init`, `cases`, `sweep`.
 //!
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
@@ -6,6 +6,7 @@
 mod bench;
 mod certify;
 mod deep_linear;
+mod init;
 mod lambda_balanced;
 mod piecewise_linear;
 mod prove;
@@ -164,7 +165,7 @@ enum Command {
     /// F itself and write `table.md`, `table.csv`, `table.json` (the catalog's columns; `case` = the
     /// file's stem) and `not_applicable.json` (the checks whose assumptions F does not meet, and
     /// why). Exit 0: every row passed; 1: a row failed; 2: bad input (nothing written).
-    /// Models: single_neuron, two_layer_linear, deep_linear, lambda_balanced.
+    /// Models: single_neuron, two_layer_linear, deep_linear, lambda_balanced, piecewise_linear.
     Verify {
         /// Only the quick catalog (every regime and method, fewer cases).
         #[arg(long, conflicts_with = "case")]
@@ -196,6 +197,12 @@ enum Command {
         /// Write the problems (initial state, times, reference, model data) as JSON for the peers harness.
         #[arg(long)]
         export_problems: Option<PathBuf>,
+    },
+    /// Write a case file from one of the library's initialisers on the data of an existing case
+    /// file (λ-balanced, deep conserved-matrix, wide isotropic, symmetrised ReLU).
+    Init {
+        #[command(subcommand)]
+        kind: init::InitCommand,
     },
     /// Write the catalog's case files (JSON) into a folder.
     Cases {
@@ -629,6 +636,7 @@ fn run(cli: Cli) -> Result<i32> {
             peers.as_deref(),
             export_problems.as_deref(),
         ),
+        Command::Init { kind } => init::run(kind),
         Command::Cases { out } => {
             let cases = verify::single_neuron::catalog();
             let mut files: Vec<(String, String)> = cases

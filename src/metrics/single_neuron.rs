@@ -37,19 +37,76 @@ pub struct Observables {
 /// Names of the scalar-or-vector quantities in output order (same as the exact layer's).
 pub const QUANTITIES: [&str; 7] = ["a", "w", "beta", "mu", "phi", "kernel_distance", "loss"];
 
-impl Observables {
-    /// Values of quantity `name`.
-    pub fn values(&self, name: &str) -> Vec<f64> {
-        match name {
-            "a" => vec![self.a],
-            "w" => self.w.clone(),
-            "beta" => self.beta.clone(),
-            "mu" => vec![self.mu],
-            "phi" => vec![self.phi],
-            "kernel_distance" => vec![self.kernel_distance],
-            "loss" => vec![self.loss],
-            _ => vec![],
+/// A quantity of [`Observables`], typed: a look-up by this enum is exhaustive, so a misspelt
+/// name cannot select an empty list that a comparison then runs over and passes. Its
+/// [`Observable::name`] is the printed/JSON name ([`QUANTITIES`], in the same order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Observable {
+    /// a.
+    A,
+    /// w.
+    W,
+    /// β = a w.
+    Beta,
+    /// μ = a‖w‖.
+    Mu,
+    /// φ.
+    Phi,
+    /// S(0, t).
+    KernelDistance,
+    /// L.
+    Loss,
+}
+
+impl Observable {
+    /// Every quantity, in output order.
+    pub const ALL: [Observable; 7] = [
+        Observable::A,
+        Observable::W,
+        Observable::Beta,
+        Observable::Mu,
+        Observable::Phi,
+        Observable::KernelDistance,
+        Observable::Loss,
+    ];
+
+    /// The printed and JSON name (an entry of [`QUANTITIES`]).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Observable::A => "a",
+            Observable::W => "w",
+            Observable::Beta => "beta",
+            Observable::Mu => "mu",
+            Observable::Phi => "phi",
+            Observable::KernelDistance => "kernel_distance",
+            Observable::Loss => "loss",
         }
+    }
+
+    /// The quantity named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Observable> {
+        Observable::ALL.into_iter().find(|q| q.name() == name)
+    }
+}
+
+impl Observables {
+    /// Values of quantity `q` (at least one value for every quantity).
+    pub fn of(&self, q: Observable) -> Vec<f64> {
+        match q {
+            Observable::A => vec![self.a],
+            Observable::W => self.w.clone(),
+            Observable::Beta => self.beta.clone(),
+            Observable::Mu => vec![self.mu],
+            Observable::Phi => vec![self.phi],
+            Observable::KernelDistance => vec![self.kernel_distance],
+            Observable::Loss => vec![self.loss],
+        }
+    }
+
+    /// Values of the quantity named `name`; an unknown name gives an empty list (prefer
+    /// [`Observables::of`], which cannot miss).
+    pub fn values(&self, name: &str) -> Vec<f64> {
+        Observable::from_name(name).map_or_else(Vec::new, |q| self.of(q))
     }
 }
 
@@ -166,6 +223,12 @@ pub fn kernel_distance(model: &SingleNeuron, theta0: &[f64], theta: &[f64]) -> f
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn observable_names_are_the_printed_quantities() {
+        let names: Vec<&str> = super::Observable::ALL.iter().map(|q| q.name()).collect();
+        assert_eq!(names, super::QUANTITIES);
+    }
+
     use super::*;
 
     /// S from its definition with the n×n kernel matrices, as an independent check.

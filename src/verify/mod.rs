@@ -115,6 +115,27 @@ impl Row {
     }
 }
 
+/// Why a row's rigorous reference (a validated enclosure, a closed form in balls) is absent and
+/// its bound an estimate: a method that was not attempted because an assumption it needs does
+/// not hold is a different fact from one that was attempted and failed, and the row's note says
+/// which (a failed attempt must never read like a not-applicable one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// Not attempted: the assumption not met, stated.
+    NotAttempted(String),
+    /// Attempted and failed: the error.
+    Failed(String),
+}
+
+impl std::fmt::Display for Fallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fallback::NotAttempted(why) => write!(f, "rigorous reference not attempted: {why}"),
+            Fallback::Failed(e) => write!(f, "rigorous reference attempted and failed: {e}"),
+        }
+    }
+}
+
 /// |x| rounded down to f64.
 pub(crate) fn abs_down(x: &Float) -> f64 {
     Float::with_val(x.prec(), x.abs_ref()).to_f64_round(Round::Down)

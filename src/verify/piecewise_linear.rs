@@ -44,7 +44,7 @@
 //! with the tolerance (it does here: Tsit45 is 5th order between switches and the events are
 //! located to ~100ε in time).
 
-use super::{Certified, Mode, Row, abs_down, ratio};
+use super::{Certified, Fallback, Mode, Row, abs_down, ratio};
 use crate::case::{Case, PiecewiseLinearCase};
 use crate::flow::{FlowError, FlowOptions, Method, Trajectory, integrate, integrate_switched};
 use crate::metrics::enclosed::piecewise_deltas;
@@ -213,22 +213,114 @@ pub const ENCLOSURE_PREC: u32 = 53;
 /// Largest net enclosed (P = h(d + 1)); larger ones keep estimated bounds.
 pub const MAX_ENCLOSED_PARAMS: usize = 40;
 
-/// The validated enclosure of a catalog entry's flow at `ts` (through its activation switches),
-/// or why there is none.
-fn enclose(c: &PlCase, ts: &[f64]) -> Result<Vec<Vec<Ball>>, String> {
-    let p = c.h * (c.d + 1);
-    if p > MAX_ENCLOSED_PARAMS {
-        return Err(format!(
-            "no validated enclosure: P = {p} parameters, above {MAX_ENCLOSED_PARAMS}"
-        ));
+/// What the per-case rows need of a case: the name and regime columns, the model and θ0 (the
+/// binary64 values the solvers run on), the decimal inputs (the exact problem the enclosures and
+/// δ_k(0) are computed for) and the output grid of the full horizon.
+#[derive(Debug, Clone)]
+pub struct PlSetup {
+    /// The rows' `case` column.
+    pub name: String,
+    /// The rows' `regime` column (relu/leaky and the δ regime).
+    pub regime: String,
+    /// The model (data, γ, rates, loss scale).
+    pub model: PiecewiseLinear,
+    /// θ0 = (W0 row-major, a0).
+    pub th0: Vec<f64>,
+    /// The decimal inputs (their `times` are ignored: each enclosure sets its own).
+    pub inputs: PiecewiseLinearCase,
+    /// Output times of the full horizon.
+    pub grid: Vec<f64>,
+}
+
+impl PlSetup {
+    /// The setup of a catalog entry: [`build`], [`to_case`], the grid [`times`]`(t_end)`.
+    ///
+    /// # Errors
+    /// As [`build`].
+    pub fn of_catalog(c: &PlCase) -> Result<PlSetup, String> {
+        let (model, th0) = build(c)?;
+        let grid = times(c.t_end);
+        Ok(PlSetup {
+            name: c.name.clone(),
+            regime: format!(
+                "{} {}",
+                if c.gamma == 0.0 { "relu" } else { "leaky" },
+                super::single_neuron::regime(c.delta)
+            ),
+            model,
+            th0,
+            inputs: to_case(c, &grid)?,
+            grid,
+        })
     }
-    let case = Case::PiecewiseLinear(to_case(c, ts)?);
-    let tr = cases::enclose_case(&case, &ValidatedOptions::new(ENCLOSURE_PREC)).map_err(|e| e.to_string())?;
-    match tr.stopped {
-        Some(st) => Err(format!("the validated enclosure stopped before the last time: {st:?}")),
-        None => Ok(tr.states),
+
+    /// The setup of a case file named `name`: the model of its binary64 roundings, its own times
+    /// as the grid, the regime from its δ_k (their common regime, or "mixed δ_k").
+    ///
+    /// # Errors
+    /// Inputs the model refuses (shapes, γ, rates, loss scale, times): the model's message.
+    pub fn of_case(name: &str, c: &PiecewiseLinearCase) -> Result<PlSetup, String> {
+        use crate::case::{f64_rows, f64_vec};
+        let grid = f64_vec(&c.times);
+        crate::num::check_times(&grid).map_err(|e| e.to_string())?;
+        let scale: LossScale = c.loss.parse().map_err(|e: crate::models::ModelError| e.to_string())?;
+        let (model, th0) = PiecewiseLinear::from_init(
+            &f64_rows(&c.x),
+            &f64_vec(&c.y),
+            &f64_vec(&c.a0),
+            &f64_rows(&c.w0),
+            c.gamma.to_f64(),
+            c.eta_a.to_f64(),
+            c.eta_w.to_f64(),
+            scale,
+        )
+        .map_err(|e| e.to_string())?;
+        let regimes: Vec<String> = model
+            .deltas(&th0)
+            .into_iter()
+            .map(super::single_neuron::regime)
+            .collect();
+        let delta_regime = match regimes.first() {
+            Some(r0) if regimes.iter().all(|r| r == r0) => r0.clone(),
+            _ => "mixed δ_k".into(),
+        };
+        Ok(PlSetup {
+            name: name.into(),
+            regime: format!("{} {delta_regime}", if model.gamma() == 0.0 { "relu" } else { "leaky" }),
+            model,
+            th0,
+            inputs: c.clone(),
+            grid,
+        })
+    }
+
+    /// The validated enclosure of the decimal inputs' flow at `ts` (through its activation
+    /// switches), or why there is none: not attempted above [`MAX_ENCLOSED_PARAMS`] parameters,
+    /// failed when the enclosure errs or stops before the last time.
+    fn enclose(&self, ts: &[f64]) -> Enclosure {
+        let p = self.model.n_params();
+        if p > MAX_ENCLOSED_PARAMS {
+            return Err(Fallback::NotAttempted(format!(
+                "no validated enclosure: P = {p} parameters, above {MAX_ENCLOSED_PARAMS}"
+            )));
+        }
+        let num = |v: &f64| Num::from_f64(*v).map_err(|e| Fallback::Failed(format!("time {v}: {e}")));
+        let mut inputs = self.inputs.clone();
+        inputs.times = ts.iter().map(num).collect::<Result<_, _>>()?;
+        let case = Case::PiecewiseLinear(inputs);
+        let tr = cases::enclose_case(&case, &ValidatedOptions::new(ENCLOSURE_PREC))
+            .map_err(|e| Fallback::Failed(format!("validated enclosure: {e}")))?;
+        match tr.stopped {
+            Some(st) => Err(Fallback::Failed(format!(
+                "the validated enclosure stopped before the last time: {st:?}"
+            ))),
+            None => Ok(tr.states),
+        }
     }
 }
+
+/// A validated enclosure of a run's output times, or why the rows fall back to estimates.
+type Enclosure = Result<Vec<Vec<Ball>>, Fallback>;
 
 const ENCLOSURE_METHOD: &str = "validated enclosure of the parameter flow of the decimal inputs through its activation \
                                 switches (53-bit Taylor in ball arithmetic, Lohner's QR method): a proof";
@@ -275,7 +367,7 @@ fn acc_bound(tr: &Trajectory, opts: &FlowOptions, p: usize, th_max: f64) -> f64 
 /// and the accumulated-error estimate is the promise the proven error must meet.
 #[allow(clippy::too_many_arguments)]
 fn acc_row(
-    c: &PlCase,
+    c: &PlSetup,
     check: &str,
     quantity: &str,
     method: Method,
@@ -284,7 +376,7 @@ fn acc_row(
     tr: &Trajectory,
     reference: &Trajectory,
     (ref_bound, th_scale, ref_method): (f64, f64, &str),
-    enclosure: &Result<Vec<Vec<Ball>>, String>,
+    enclosure: &Enclosure,
 ) -> Row {
     let p = tr.states.first().map_or(0, Vec::len);
     let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
@@ -325,7 +417,10 @@ fn acc_row(
     r.ref_bound = ref_bound;
     r.ref_method = ref_method.into();
     r.bound = promise;
-    let why = enclosure.as_ref().err().map_or("-", String::as_str);
+    let why = enclosure
+        .as_ref()
+        .err()
+        .map_or_else(|| "-".to_string(), Fallback::to_string);
     r.bound_why = format!("an estimate ({why}): {ACC_BOUND_WHY}");
     r.margin = err / (promise + ref_bound);
     r.pass = r.margin.is_finite() && r.margin <= 1.0;
@@ -333,16 +428,19 @@ fn acc_row(
     r
 }
 
-fn row(c: &PlCase, check: &str, method: &str, tol: Option<f64>, quantity: &str) -> Row {
-    let regime = format!(
-        "{} {}",
-        if c.gamma == 0.0 { "relu" } else { "leaky" },
-        super::single_neuron::regime(c.delta)
-    );
-    Row::pending(check, "piecewise_linear", &c.name, regime, method, tol, quantity)
+fn row(c: &PlSetup, check: &str, method: &str, tol: Option<f64>, quantity: &str) -> Row {
+    Row::pending(
+        check,
+        "piecewise_linear",
+        &c.name,
+        c.regime.clone(),
+        method,
+        tol,
+        quantity,
+    )
 }
 
-fn failed(c: &PlCase, check: &str, method: &str, note: String) -> Row {
+fn failed(c: &PlSetup, check: &str, method: &str, note: String) -> Row {
     let mut r = row(c, check, method, None, "-");
     r.note = note;
     r
@@ -370,60 +468,100 @@ pub fn methods(mode: Mode) -> Vec<(Method, f64)> {
     v
 }
 
-/// All rows of one case.
+/// All rows of one catalog entry: `PL-SYM` (the catalog's init is symmetrised) and
+/// [`setup_rows`].
 pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let (m, th0) = match build(c) {
-        Ok(v) => v,
-        Err(e) => return vec![failed(c, "PL-EVENT", "-", e)],
+    let s = match PlSetup::of_catalog(c) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut r = Row::pending("PL-EVENT", "piecewise_linear", &c.name, "-".into(), "-", None, "-");
+            r.note = e;
+            return vec![r];
+        }
     };
-    rows.push(sym_row(c, &m, &th0));
+    let mut rows = vec![sym_row(&s, &s.model, &s.th0)];
+    rows.extend(setup_rows(&s, mode).0);
+    rows
+}
+
+/// `PL-SYM` on a setup when its units pair up bitwise as (w, a), (w, −a), else `None` (the
+/// check's assumption is not met: f(x; θ0) = 0 is then not exact).
+pub fn sym_row_if_paired(s: &PlSetup) -> Option<Row> {
+    exactly_paired(&s.model, &s.th0).then(|| sym_row(s, &s.model, &s.th0))
+}
+
+/// The trajectory rows of a setup (`PL-EQ9`, `PL-EVENT`, `PL-CONS`, `PL-PLAIN`, and `PL-SLIDE`
+/// when the reference enters a sliding mode), and the time of the first sliding entry (`None`:
+/// no `PL-SLIDE` rows). Without sliding the rows run on the setup's grid; with sliding
+/// PL-EVENT/PL-PLAIN/PL-CONS run on 21 evenly spaced times up to 0.9× the first sliding entry
+/// and PL-SLIDE on the grid.
+pub fn setup_rows(c: &PlSetup, mode: Mode) -> (Vec<Row>, Option<f64>) {
+    let mut rows = Vec::new();
+    let (m, th0) = (&c.model, c.th0.as_slice());
     let ref_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_RTOL, REF_ATOL);
     let chk_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_CHECK_RTOL, REF_CHECK_RTOL / 100.0);
     // PL-EVENT / PL-PLAIN / PL-CONS end before the first sliding mode (plain integration
     // chatters there, so the events-vs-plain comparison is about kinks only); PL-SLIDE covers
     // the full horizon, sliding included.
-    let full = match run_events(&m, &th0, &times(c.t_end), &ref_opts) {
+    let full = match run_events(m, th0, &c.grid, &ref_opts) {
         Ok(tr) => tr,
-        Err(e) => return vec![failed(c, "PL-EVENT", "tsit45", format!("reference: {e}"))],
+        Err(e) => return (vec![failed(c, "PL-EVENT", "tsit45", format!("reference: {e}"))], None),
     };
-    let (reference, t_end, horizon_note, full) = match full.first_sliding {
-        Some(ts) if ts > 0.0 => {
-            let t_end = 0.9 * ts;
-            match run_events(&m, &th0, &times(t_end), &ref_opts) {
+    let first_sliding = full.first_sliding;
+    let (reference, ts, horizon_note, full) = match full.first_sliding {
+        Some(t_s) if t_s > 0.0 => {
+            let t_end = 0.9 * t_s;
+            let ts = times(t_end);
+            match run_events(m, th0, &ts, &ref_opts) {
                 Ok(tr) => (
                     tr,
-                    t_end,
-                    format!(" horizon {t_end:.3e} (0.9× the first sliding entry, t = {ts:.4e})"),
+                    ts,
+                    format!(" horizon {t_end:.3e} (0.9× the first sliding entry, t = {t_s:.4e})"),
                     Some(full),
                 ),
-                Err(e) => return vec![failed(c, "PL-EVENT", "tsit45", format!("reference: {e}"))],
+                Err(e) => {
+                    return (
+                        vec![failed(c, "PL-EVENT", "tsit45", format!("reference: {e}"))],
+                        first_sliding,
+                    );
+                }
             }
         }
-        Some(_) => return vec![failed(c, "PL-EVENT", "tsit45", "the initial state slides".into())],
-        None => (full, c.t_end, String::new(), None),
+        Some(_) => {
+            return (
+                vec![failed(c, "PL-EVENT", "tsit45", "the initial state slides".into())],
+                first_sliding,
+            );
+        }
+        None => (full, c.grid.clone(), String::new(), None),
     };
-    let ts = times(t_end);
-    let ref_chk = match run_events(&m, &th0, &ts, &chk_opts) {
+    let ref_chk = match run_events(m, th0, &ts, &chk_opts) {
         Ok(tr) => tr,
-        Err(e) => return vec![failed(c, "PL-EVENT", "tsit45", format!("reference check: {e}"))],
+        Err(e) => {
+            return (
+                vec![failed(c, "PL-EVENT", "tsit45", format!("reference check: {e}"))],
+                first_sliding,
+            );
+        }
     };
     let (ref_bound, th_scale) = traj_error(&ref_chk, &reference);
     let ref_method = format!(
         "event-located tsit45 rtol {REF_RTOL:.0e} ({} switches, {} steps); bound = distance to rtol {REF_CHECK_RTOL:.0e};{horizon_note}",
         reference.switches, reference.stats.steps
     );
-    rows.push(eq9_row(c, &m, &reference));
+    rows.push(eq9_row(c, m, &reference));
     // The enclosures (≈ 3 s a net through its switches) in the full catalog; the quick one keeps
     // the reference integration and the estimates.
     let enclosure = match mode {
-        Mode::Full => enclose(c, &ts),
-        Mode::Quick => Err("quick catalog: no validated enclosure (the full catalog has one)".into()),
+        Mode::Full => c.enclose(&ts),
+        Mode::Quick => Err(Fallback::NotAttempted(
+            "quick catalog: no validated enclosure (the full catalog has one)".into(),
+        )),
     };
     for (method, rtol) in methods(mode) {
         let opts = FlowOptions::new(method).with_tol(rtol, rtol / 100.0);
-        let ev = run_events(&m, &th0, &ts, &opts);
-        let pl = run_plain(&m, &th0, &ts, &opts);
+        let ev = run_events(m, th0, &ts, &opts);
+        let pl = run_plain(m, th0, &ts, &opts);
         let ev = ev.map_err(|e| e.to_string());
         let ev_err = match &ev {
             Ok(tr) => {
@@ -458,7 +596,7 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
                     bound_rigorous: r.bound_rigorous,
                 };
                 rows.push(r);
-                rows.push(cons_row(c, &m, &th0, tr, &opts, &enclosure));
+                rows.push(cons_row(c, m, th0, tr, &opts, &enclosure));
                 Some(err)
             }
             Err(e) => {
@@ -480,7 +618,7 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
                 r.bound = err;
                 let factor = plain_factor(method);
                 let why = match (&ev_err, &enclosure) {
-                    (_, Err(w)) => w.clone(),
+                    (_, Err(w)) => w.to_string(),
                     (None, _) => "the event-located run failed".into(),
                     (Some(_), Ok(_)) => "the event-located row is not certified".into(),
                 };
@@ -538,9 +676,9 @@ pub fn case_rows(c: &PlCase, mode: Mode) -> Vec<Row> {
         }
     }
     if let Some(full) = full {
-        rows.extend(slide_rows(c, &m, &th0, &full, mode));
+        rows.extend(slide_rows(c, &full, mode));
     }
-    rows
+    (rows, first_sliding)
 }
 
 /// The error of the event-located run of one method, as its `PL-EVENT` row states it.
@@ -569,7 +707,7 @@ fn dist_down(sv: f64, v: &Ball) -> f64 {
 /// max |θ_ev − V| rounded up) is ≤ f times the proven lower bound on the plain run's error
 /// (max over the grid of the distance from θ_plain to V, rounded down): margin = upper / that.
 fn plain_row_certified(
-    c: &PlCase,
+    c: &PlSetup,
     method: Method,
     rtol: f64,
     tr: &Trajectory,
@@ -625,8 +763,9 @@ fn plain_row_certified(
 /// `PL-SLIDE`: over the full horizon, through the sliding segments, the event-located flow with
 /// Filippov sliding vs the reference (the same at rtol 1e-13; estimate = distance to rtol 1e-12),
 /// and δ_k conserved through sliding (dδ_k/dt = 0 for any slope c ∈ [γ, 1]).
-fn slide_rows(c: &PlCase, m: &PiecewiseLinear, th0: &[f64], reference: &Trajectory, mode: Mode) -> Vec<Row> {
-    let ts = times(c.t_end);
+fn slide_rows(c: &PlSetup, reference: &Trajectory, mode: Mode) -> Vec<Row> {
+    let (m, th0) = (&c.model, c.th0.as_slice());
+    let ts = c.grid.clone();
     let chk_opts = FlowOptions::new(Method::Tsit45).with_tol(REF_CHECK_RTOL, REF_CHECK_RTOL / 100.0);
     let ref_chk = match run_events(m, th0, &ts, &chk_opts) {
         Ok(tr) => tr,
@@ -643,8 +782,9 @@ fn slide_rows(c: &PlCase, m: &PiecewiseLinear, th0: &[f64], reference: &Trajecto
     let mut rows = Vec::new();
     // The validated integrator stops where the next pattern cannot be proven (sliding): these
     // rows keep the reference integration and the estimate.
-    let no_enclosure: Result<Vec<Vec<Ball>>, String> =
-        Err("no validated enclosure through a sliding mode (the validated integrator stops there)".into());
+    let no_enclosure: Enclosure = Err(Fallback::NotAttempted(
+        "no validated enclosure through a sliding mode (the validated integrator stops there)".into(),
+    ));
     for (method, rtol) in methods(mode) {
         let opts = FlowOptions::new(method).with_tol(rtol, rtol / 100.0);
         match run_events(m, th0, &ts, &opts) {
@@ -683,12 +823,12 @@ fn slide_rows(c: &PlCase, m: &PiecewiseLinear, th0: &[f64], reference: &Trajecto
 /// δ_k(0) of the decimal inputs, proven bound max|δ(sim) − δ(V)| (the exact flow conserves δ_k,
 /// so δ(V) contains δ(0)), the estimate kept as the promise.
 fn cons_row(
-    c: &PlCase,
+    c: &PlSetup,
     m: &PiecewiseLinear,
     th0: &[f64],
     tr: &Trajectory,
     opts: &FlowOptions,
-    enclosure: &Result<Vec<Vec<Ball>>, String>,
+    enclosure: &Enclosure,
 ) -> Row {
     let p = m.n_params();
     let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
@@ -836,7 +976,7 @@ fn exactly_paired(m: &PiecewiseLinear, th: &[f64]) -> bool {
 /// pair up bitwise ([`exactly_paired`]); the f64 value's error is bounded by a proof: the ball
 /// evaluation F of f(x_i; θ0) at the same binary64 θ0 contains the exact value 0, so
 /// |f64 − 0| ≤ |f64 − F| rounded up. The rounding analysis of the sum is kept as the promise.
-fn sym_row(c: &PlCase, m: &PiecewiseLinear, th0: &[f64]) -> Row {
+fn sym_row(c: &PlSetup, m: &PiecewiseLinear, th0: &[f64]) -> Row {
     let f = m.outputs(th0);
     // Σ_k a_kσ(z_ki) over h terms: |rounding| ≤ h·u·Σ_k|a_kσ(z_ki)| (+ the same for z itself).
     let (a, z) = (m.a(th0), m.preactivations(th0));
@@ -955,7 +1095,7 @@ fn eq9_balls(m: &PiecewiseLinear, th: &[f64], prec: u32) -> Result<Vec<(Ball, Ba
 /// chain rule is the reference, eq. 9/10 in balls the proof of the bound on the f64 eq. 9/10
 /// values (|f64 − E| rounded up), so margin ≤ 1 proves that the f64 values are within the bound
 /// of the chain rule; an identity that failed would show as an O(1) margin.
-fn eq9_row(c: &PlCase, m: &PiecewiseLinear, tr: &Trajectory) -> Row {
+fn eq9_row(c: &PlSetup, m: &PiecewiseLinear, tr: &Trajectory) -> Row {
     let (h, d) = (m.h(), m.d());
     let p = m.n_params();
     let mut dth = vec![0.0; p];

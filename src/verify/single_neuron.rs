@@ -47,7 +47,7 @@ use crate::exact::single_neuron_ball::{self, ClosedFormBall, PointBall};
 use crate::exact::single_neuron_mp::{self as emp, ClosedFormMp, Form};
 use crate::flow::{FlowOptions, Method, Trajectory, integrate};
 use crate::metrics::enclosed::{self, Quantity};
-use crate::metrics::single_neuron::{Observables, QUANTITIES, observables};
+use crate::metrics::single_neuron::{Observable, Observables, observables};
 use crate::metrics::{max_abs, max_abs_diff};
 use crate::models::ParameterFlow;
 use crate::models::samples;
@@ -245,7 +245,7 @@ impl Ctx<'_> {
 /// Reference observables at the case's times, with per-value two-precision bounds.
 struct Reference {
     obs: Vec<Observables>,
-    bounds: Vec<Vec<(String, Vec<f64>)>>,
+    bounds: Vec<Vec<(Observable, Vec<f64>)>>,
 }
 
 fn reference(c: &SingleNeuronCase) -> Result<Reference, String> {
@@ -272,17 +272,17 @@ fn reference(c: &SingleNeuronCase) -> Result<Reference, String> {
     let bounds = pts
         .iter()
         .map(|bp| {
-            QUANTITIES
-                .iter()
+            Observable::ALL
+                .into_iter()
                 .map(|q| {
-                    let vals = bp.point.values(q);
+                    let vals = bp.point.values(q.name());
                     let b = bp
-                        .bounds_of(q)
+                        .bounds_of(q.name())
                         .iter()
                         .zip(vals)
                         .map(|(b, v)| b.abs + v.to_f64().abs() * tol::F64_UNIT_ROUNDOFF)
                         .collect();
-                    (q.to_string(), b)
+                    (q, b)
                 })
                 .collect()
         })
@@ -290,10 +290,10 @@ fn reference(c: &SingleNeuronCase) -> Result<Reference, String> {
     Ok(Reference { obs, bounds })
 }
 
-fn ref_bound_of(r: &Reference, k: usize, q: &str) -> Vec<f64> {
+fn ref_bound_of(r: &Reference, k: usize, q: Observable) -> Vec<f64> {
     r.bounds[k]
         .iter()
-        .find(|(n, _)| n == q)
+        .find(|(n, _)| *n == q)
         .map(|(_, b)| b.clone())
         .unwrap_or_default()
 }
@@ -304,13 +304,13 @@ fn ref_bound_of(r: &Reference, k: usize, q: &str) -> Vec<f64> {
 /// error is immaterial. The second-order term matters where q is stationary (φ → ±1, the loss
 /// at its minimum, S(0,0) = 0).
 struct Sens {
-    /// Per quantity (order of [`QUANTITIES`]), per component: (first, second).
+    /// Per quantity (order of [`Observable::ALL`]), per component: (first, second).
     q: Vec<Vec<(f64, f64)>>,
 }
 
 fn all_values(model: &SingleNeuron, theta0: &[f64], t: f64, theta: &[f64]) -> Vec<Vec<f64>> {
     let o = observables(model, theta0, t, theta);
-    QUANTITIES.iter().map(|q| o.values(q)).collect()
+    Observable::ALL.iter().map(|q| o.of(*q)).collect()
 }
 
 fn sensitivities(model: &SingleNeuron, theta0: &[f64], t: f64, theta: &[f64]) -> Sens {
@@ -441,7 +441,7 @@ fn overlap_rows(ctx: &Ctx, rig: &Rigorous, out: &mut Vec<Row>) {
             return;
         }
     };
-    for q in QUANTITIES {
+    for q in Observable::ALL.map(Observable::name) {
         let (mut dist, mut crad, mut vrad, mut margin, mut scale) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
         // Normwise over the grid: the widest disagreement (distance + radii) against max |value|.
         let mut widest = 0.0f64;
@@ -589,7 +589,7 @@ fn flow_rows(
             false,
         ),
     };
-    for (qi, q) in QUANTITIES.iter().copied().enumerate() {
+    for (qi, q) in Observable::ALL.iter().copied().enumerate() {
         let mut err = 0.0f64;
         let mut scale = 0.0f64;
         let mut rb_max = 0.0f64;
@@ -598,11 +598,11 @@ fn flow_rows(
         let mut promise_ratio = 0.0f64;
         let mut problem: Option<String> = None;
         for (k, (th, ro)) in traj.states.iter().zip(&reference.obs).enumerate() {
-            let sim = observables(model, theta0, ro.t, th).values(q);
-            let rv = ro.values(q);
+            let sim = observables(model, theta0, ro.t, th).of(q);
+            let rv = ro.of(q);
             let rb_est = ref_bound_of(reference, k, q);
             let flow = match &rig.flow {
-                Ok(pts) => match enclosed_values(&pts[k], q) {
+                Ok(pts) => match enclosed_values(&pts[k], q.name()) {
                     Ok(v) => Some(v),
                     Err(e) => {
                         problem = Some(e);
@@ -612,12 +612,13 @@ fn flow_rows(
                 Err(_) => None,
             };
             let closed: Option<Vec<&Ball>> = match &rig.closed {
-                Ok(pts) => Some(pts[k].values(q)),
+                Ok(pts) => Some(pts[k].values(q.name())),
                 Err(_) => flow.map(|v| v.iter().collect()),
             };
-            if rv.len() != sim.len() || rb_est.len() != sim.len() {
+            if sim.is_empty() || rv.len() != sim.len() || rb_est.len() != sim.len() {
                 problem = Some(format!(
-                    "quantity {q}: reference has {} values, simulation {}",
+                    "quantity {}: reference has {} values, simulation {}",
+                    q.name(),
                     rv.len(),
                     sim.len()
                 ));
@@ -655,7 +656,7 @@ fn flow_rows(
                 }
                 if m.is_nan() || !sv.is_finite() {
                     margin = f64::NAN;
-                    problem.get_or_insert_with(|| format!("{q}: simulated {sv}, error {e}, bound {b}"));
+                    problem.get_or_insert_with(|| format!("{}: simulated {sv}, error {e}, bound {b}", q.name()));
                 }
             }
         }
@@ -673,7 +674,7 @@ fn flow_rows(
             "SN-FLOW",
             method.as_str(),
             Some(rtol),
-            q,
+            q.name(),
             err,
             scale,
             rb_max,
@@ -837,7 +838,12 @@ fn routes_rows(
     ball: &Result<ClosedFormBall, ExactError>,
     out: &mut Vec<Row>,
 ) {
-    const QS: [&str; 4] = ["a", "w", "mu", "phi"];
+    const QS: [&str; 4] = [
+        Observable::A.name(),
+        Observable::W.name(),
+        Observable::Mu.name(),
+        Observable::Phi.name(),
+    ];
     let (mut worst_diff, mut worst_scale, mut worst_rad, mut worst_bound) =
         ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4], [0.0f64; 4]);
     let mut note = String::new();
@@ -872,8 +878,18 @@ fn routes_rows(
             }
         };
         for (k, q) in QS.iter().enumerate() {
+            let hv = h.values(q);
+            if hv.is_empty() || hv.len() != reference[k].len() {
+                note = format!(
+                    "{q} at t = {}: {} hyperbolic values, {} reference values",
+                    t.as_str(),
+                    hv.len(),
+                    reference[k].len()
+                );
+                continue;
+            }
             // normwise over components and times: max|x − y| / max|x|
-            for (x, y) in reference[k].iter().zip(h.values(q)) {
+            for (x, y) in reference[k].iter().zip(hv) {
                 let (e, rad, b) = certified_ball(&Ball::exact(y.clone()), x, x);
                 worst_diff[k] = worst_diff[k].max(e);
                 worst_rad[k] = worst_rad[k].max(rad);
@@ -1170,7 +1186,7 @@ fn f64_rows(ctx: &Ctx, model: &SingleNeuron, c: &SingleNeuronCase, out: &mut Vec
             promise,
             match &ball {
                 Ok(_) => format!("an estimate: {promise_why}"),
-                Err(e) => format!("an estimate (no ball closed form: {e}): {promise_why}"),
+                Err(e) => format!("an estimate ({}): {promise_why}", ball_fallback(e)),
             },
             err_ulps / (F64_ULP_BOUND * kappa),
         )
@@ -1185,6 +1201,9 @@ fn f64_rows(ctx: &Ctx, model: &SingleNeuron, c: &SingleNeuronCase, out: &mut Vec
     }
     if let Some(p) = &problem {
         note.push_str(&format!("; {p}"));
+    }
+    if let Err(e) = &ball {
+        note.push_str(&format!("; {}", ball_fallback(e)));
     }
     let mut r = ctx.row(
         "SN-F64",
@@ -1233,7 +1252,7 @@ fn function_space_rows(
         Some(r) => (
             r.obs.iter().map(|o| o.beta.clone()).collect(),
             (0..r.obs.len())
-                .map(|k| ref_bound_of(r, k, "beta").into_iter().fold(0.0, f64::max))
+                .map(|k| ref_bound_of(r, k, Observable::Beta).into_iter().fold(0.0, f64::max))
                 .collect(),
             "closed form at 128 bits".into(),
         ),
@@ -1309,7 +1328,7 @@ fn function_space_rows(
                     (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
                 let mut problem = None;
                 for (k, b) in tr.states.iter().enumerate() {
-                    let vb = match enclosed_values(&enc[k], "beta") {
+                    let vb = match enclosed_values(&enc[k], Observable::Beta.name()) {
                         Ok(v) => v,
                         Err(e) => {
                             problem = Some(e);
@@ -1800,7 +1819,11 @@ fn fig3_proven_bound(c: &SingleNeuronCase, times: &[f64], sim: &[[f64; 4]]) -> R
     let mut out = [0.0f64; 3];
     for (th, row) in tr.states.iter().zip(sim) {
         let point = enclosed::single_neuron(&cc, &|v: &Num| cases::ball_of(v, REF_PREC), th);
-        for (k, q) in ["mu", "phi", "kernel_distance"].iter().enumerate() {
+        for (k, q) in [Observable::Mu, Observable::Phi, Observable::KernelDistance]
+            .map(Observable::name)
+            .iter()
+            .enumerate()
+        {
             let v = enclosed_values(&point, q)?;
             let b = certified_point(row[k + 1], &v[0], &v[0]).2;
             if !b.is_finite() {
@@ -1810,4 +1833,13 @@ fn fig3_proven_bound(c: &SingleNeuronCase, times: &[f64], sim: &[[f64; 4]]) -> R
         }
     }
     Ok(out)
+}
+
+/// Why SN-F64 has no closed form in balls: not attempted when the binary64 data are not exactly
+/// whitened (the ball closed form's assumption, stated), attempted and failed otherwise.
+fn ball_fallback(e: &crate::exact::ExactError) -> super::Fallback {
+    match e {
+        crate::exact::ExactError::NotExactlyWhitened { .. } => super::Fallback::NotAttempted(e.to_string()),
+        _ => super::Fallback::Failed(format!("closed form in balls: {e}")),
+    }
 }

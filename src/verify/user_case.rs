@@ -9,8 +9,11 @@
 //! failed row with the error in its note, as in the catalog.
 
 use super::{Mode, Row};
-use crate::case::{Case, DeepLinearCase, LambdaBalancedCase, TwoLayerLinearCase, f64_rows, f64_vec};
+use crate::case::{
+    Case, DeepLinearCase, LambdaBalancedCase, PiecewiseLinearCase, TwoLayerLinearCase, f64_rows, f64_vec,
+};
 use crate::exact::lambda_balanced::{ClosedForm, LbError};
+use crate::models::GradientFlowModel;
 use crate::models::deep_linear::{DeepLinear, LinearData};
 use crate::models::two_layer_linear::{TwoLayerLinear, check_theorem42_width};
 use crate::num::tol;
@@ -72,23 +75,65 @@ pub fn run(name: &str, case: &Case) -> Result<CaseTable, String> {
         Case::TwoLayerLinear(c) => two_layer(name, c),
         Case::DeepLinear(c) => deep(name, c),
         Case::LambdaBalanced(c) => lambda_balanced(name, c),
-        Case::PiecewiseLinear(_) => Err(PIECEWISE_UNSUPPORTED.into()),
+        Case::PiecewiseLinear(c) => piecewise(name, c),
     }
 }
 
-const PIECEWISE_UNSUPPORTED: &str = "verify --case does not run piecewise_linear cases yet (its checks are built from \
-                                     the catalog's generated cases only); use `lazyrich simulate --case F` for this \
-                                     case, or `lazyrich verify` for the catalog's piecewise-linear rows";
-
-/// Whether [`run`] has checks for the case's model (a refusal before any work).
+/// Whether [`run`] has checks for the case's model (a refusal before any work). Every model has
+/// them now; kept so that callers check before creating output.
 ///
 /// # Errors
-/// The model has no per-case checks yet (piecewise_linear): what to use instead.
+/// None today.
 pub fn check_supported(case: &Case) -> Result<(), String> {
     match case {
-        Case::PiecewiseLinear(_) => Err(PIECEWISE_UNSUPPORTED.into()),
-        _ => Ok(()),
+        Case::SingleNeuron(_)
+        | Case::TwoLayerLinear(_)
+        | Case::DeepLinear(_)
+        | Case::LambdaBalanced(_)
+        | Case::PiecewiseLinear(_) => Ok(()),
     }
+}
+
+/// The catalog's piecewise-linear checks on a case file ([`super::piecewise_linear`]):
+/// `PL-SYM` when the initial units pair up bitwise as (w, a), (w, −a); `PL-EQ9`, `PL-EVENT`,
+/// `PL-CONS` and `PL-PLAIN` for every method of the full catalog (validated enclosures, hence
+/// proven bounds, for P ≤ [`super::piecewise_linear::MAX_ENCLOSED_PARAMS`]); `PL-SLIDE` when the
+/// reference enters a sliding mode.
+fn piecewise(name: &str, c: &PiecewiseLinearCase) -> Result<CaseTable, String> {
+    use super::piecewise_linear as pl;
+    let s = pl::PlSetup::of_case(name, c)?;
+    let mut rows = Vec::new();
+    let mut not_applicable = Vec::new();
+    match pl::sym_row_if_paired(&s) {
+        Some(r) => rows.push(r),
+        None => not_applicable.push(na(
+            "PL-SYM",
+            "checks f(x; θ0) = 0 of a symmetrised initialisation: the initial units do not pair up exactly as \
+             (w, a), (w, −a)",
+        )),
+    }
+    let (trajectory_rows, first_sliding) = pl::setup_rows(&s, Mode::Full);
+    rows.extend(trajectory_rows);
+    if first_sliding.is_none() {
+        not_applicable.push(na(
+            "PL-SLIDE",
+            format!(
+                "checks the flow through Filippov sliding modes: the reference enters none on [0, {}]",
+                s.grid.last().copied().unwrap_or(0.0)
+            ),
+        ));
+    }
+    if s.model.n_params() > pl::MAX_ENCLOSED_PARAMS {
+        not_applicable.push(na(
+            "validated enclosure (proven bounds of PL-EVENT, PL-CONS, PL-PLAIN)",
+            format!(
+                "P = {} parameters, above {}: those rows keep estimated bounds",
+                s.model.n_params(),
+                pl::MAX_ENCLOSED_PARAMS
+            ),
+        ));
+    }
+    Ok(CaseTable { rows, not_applicable })
 }
 
 fn two_layer(name: &str, c: &TwoLayerLinearCase) -> Result<CaseTable, String> {
