@@ -2,7 +2,7 @@
 //! `bench-problem-r` (the performance problem R, built-in or from raw data files).
 
 use anyhow::{Result, bail};
-use lazyrich::case::{PiecewiseLinearCase, f64_rows, f64_vec};
+use lazyrich::case::{PiecewiseLinearCase, f64_vec};
 use lazyrich::flow::imex::{ArkTableau, ImexOptions, integrate_imex};
 use lazyrich::flow::{FlowOptions, Method, integrate, integrate_switched};
 use lazyrich::models::piecewise_linear::{FrozenPatternFlow, LossScale, PiecewiseLinear, problem_r};
@@ -22,17 +22,7 @@ pub(super) enum Solver<'a> {
 pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events: bool) -> Result<Value> {
     let times = f64_vec(&c.times);
     lazyrich::num::check_times(&times)?;
-    let scale: LossScale = c.loss.parse()?;
-    let (model, theta0) = PiecewiseLinear::from_init(
-        &f64_rows(&c.x),
-        &f64_vec(&c.y),
-        &f64_vec(&c.a0),
-        &f64_rows(&c.w0),
-        c.gamma.to_f64(),
-        c.eta_a.to_f64(),
-        c.eta_w.to_f64(),
-        scale,
-    )?;
+    let (model, theta0) = PiecewiseLinear::from_case(c)?;
     let (tr, method, rtol, atol, stats) = match solver {
         Solver::Diffsol(opts) => {
             let tr = if events {
@@ -91,7 +81,7 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
     out.insert("rtol".into(), json!(rtol));
     out.insert("atol".into(), json!(atol));
     out.insert("events".into(), json!(events));
-    out.insert("loss_scale".into(), json!(scale.as_str()));
+    out.insert("loss_scale".into(), json!(model.loss_scale().as_str()));
     out.insert("h".into(), json!(model.h()));
     out.insert("gamma".into(), json!(model.gamma()));
     out.insert("deltas".into(), json!(d0));

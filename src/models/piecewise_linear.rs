@@ -421,6 +421,25 @@ impl PiecewiseLinear {
         self
     }
 
+    /// [`Self::from_init`] on a case file's decimals (read through f64) and its loss scale.
+    ///
+    /// # Errors
+    /// As [`Self::from_init`]; an unknown `loss`.
+    pub fn from_case(c: &crate::case::PiecewiseLinearCase) -> Result<(Self, Vec<f64>), ModelError> {
+        use crate::case::{f64_rows, f64_vec};
+        let scale: LossScale = c.loss.parse()?;
+        Self::from_init(
+            &f64_rows(&c.x),
+            &f64_vec(&c.y),
+            &f64_vec(&c.a0),
+            &f64_rows(&c.w0),
+            c.gamma.to_f64(),
+            c.eta_a.to_f64(),
+            c.eta_w.to_f64(),
+            scale,
+        )
+    }
+
     /// Build from rows of X, y, a0 (h) and W0 (h rows of length d); returns the model and
     /// θ0 = (W0, a0).
     ///

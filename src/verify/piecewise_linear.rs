@@ -260,21 +260,10 @@ impl PlSetup {
     /// # Errors
     /// Inputs the model refuses (shapes, γ, rates, loss scale, times): the model's message.
     pub fn of_case(name: &str, c: &PiecewiseLinearCase) -> Result<PlSetup, String> {
-        use crate::case::{f64_rows, f64_vec};
+        use crate::case::f64_vec;
         let grid = f64_vec(&c.times);
         crate::num::check_times(&grid).map_err(|e| e.to_string())?;
-        let scale: LossScale = c.loss.parse().map_err(|e: crate::models::ModelError| e.to_string())?;
-        let (model, th0) = PiecewiseLinear::from_init(
-            &f64_rows(&c.x),
-            &f64_vec(&c.y),
-            &f64_vec(&c.a0),
-            &f64_rows(&c.w0),
-            c.gamma.to_f64(),
-            c.eta_a.to_f64(),
-            c.eta_w.to_f64(),
-            scale,
-        )
-        .map_err(|e| e.to_string())?;
+        let (model, th0) = PiecewiseLinear::from_case(c).map_err(|e| e.to_string())?;
         let regimes: Vec<String> = model
             .deltas(&th0)
             .into_iter()
