@@ -661,6 +661,9 @@ fn exact_certify_covers_input_defects() {
             if mode == "default" {
                 assert!(cover.starts_with("the exact flow of the inputs as written"), "{cover}");
                 assert_eq!(v["ref_method"], "validated_enclosure");
+                // δ keeps its usual bound field, now the proven one
+                assert_eq!(v["delta_abs_err_bound"], v["delta_err_bound"]);
+                assert!(v["delta_abs_err_bound"].is_number());
             }
             if idealised {
                 assert!(cover.contains("do NOT cover"), "{cover}");

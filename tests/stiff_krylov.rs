@@ -95,19 +95,7 @@ impl StiffSplit for LinearLsq {
             o.iter_mut().for_each(|x| *x = -*x);
         };
         let ritz = lanczos_top(minus_jvp, n, &start, n, |l| l >= cut);
-        modes.mu.clear();
-        modes.v.clear();
-        let mut rest: f64 = 0.0;
-        for r in ritz {
-            if r.value >= cut {
-                rest = rest.max(r.residual);
-                modes.mu.push(r.value);
-                modes.v.push(r.vector);
-            } else {
-                rest = rest.max(r.value);
-            }
-        }
-        Some(rest)
+        Some(modes.take_ritz(ritz, cut, usize::MAX))
     }
 }
 

@@ -273,7 +273,12 @@ pub(super) fn certify_exact(case: &Case, v: &mut Value, prec: u32) -> Result<()>
             omitted_top.push(name);
         }
     }
-    if let (Case::SingleNeuron(c), Some(Value::String(text))) = (case, top.get("delta").cloned()) {
+    let delta_text = match top.get("delta") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    if let (Case::SingleNeuron(c), Some(text)) = (case, delta_text) {
         let p = 2 * ref_prec;
         let b = |x: &Num| ball_of(x, p);
         let mut delta = b(&c.a0);
@@ -386,6 +391,10 @@ pub(super) fn fold_defect(case: &Case, v: &mut Value, prec: u32, why: &str) -> R
         }
     }
     if let Some(top) = v.as_object_mut() {
+        // The single neuron's δ keeps its usual name too (certify_exact calls it delta_err_bound).
+        if let Some(b) = top.get("delta_err_bound").cloned() {
+            top.insert("delta_abs_err_bound".into(), b);
+        }
         top.insert("ref_method".into(), json!("validated_enclosure"));
         top.insert(
             "bounds_cover".into(),

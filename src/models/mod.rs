@@ -128,6 +128,28 @@ pub struct StiffModes {
     pub v: Vec<Vec<f64>>,
 }
 
+impl StiffModes {
+    /// Replace the modes by the Ritz pairs with value ≥ `cut` (at most `max` of them, in the
+    /// order given) and return the stiffness left to the explicit part: the largest value not
+    /// taken, or the residual of a taken pair (an inexact Ritz vector leaves up to its residual
+    /// of stiffness behind), whichever is larger.
+    pub fn take_ritz(&mut self, ritz: Vec<crate::num::lanczos::RitzPair>, cut: f64, max: usize) -> f64 {
+        self.mu.clear();
+        self.v.clear();
+        let mut rest: f64 = 0.0;
+        for r in ritz {
+            if r.value >= cut && self.v.len() < max {
+                rest = rest.max(r.residual);
+                self.mu.push(r.value);
+                self.v.push(r.vector);
+            } else {
+                rest = rest.max(r.value);
+            }
+        }
+        rest
+    }
+}
+
 /// A [`VectorField`] that can name its stiff directions. The IMEX split F(y) = L y + (F(y) − L y)
 /// is exact for *any* L, so the modes only decide how long the steps can be, never what is
 /// solved: a poor estimate costs steps, not accuracy.

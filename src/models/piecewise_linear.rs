@@ -1126,21 +1126,7 @@ impl StiffSplit for ParameterFlow<'_, PiecewiseLinear> {
                 |v| v >= cut,
             )
         });
-        modes.mu.clear();
-        modes.v.clear();
-        let mut rest: f64 = 0.0;
-        for r in ritz {
-            if r.value >= cut && modes.v.len() < MAX_IMPLICIT_MODES {
-                // An inexact Ritz vector leaves up to its residual of stiffness in the explicit
-                // part.
-                rest = rest.max(r.residual);
-                modes.mu.push(r.value);
-                modes.v.push(r.vector);
-            } else {
-                rest = rest.max(r.value);
-            }
-        }
-        Some(rest)
+        Some(modes.take_ritz(ritz, cut, MAX_IMPLICIT_MODES))
     }
 
     fn stiff_modes(&self, y: &[f64], modes: &mut StiffModes) {
