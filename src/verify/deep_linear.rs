@@ -16,7 +16,7 @@
 //! needed for conservation).
 
 use super::wide_linear::{LinearEnclosure, base_row, conservation_row, data_rows, enclose_shared, failed_row, regime};
-use super::{Mode, Row};
+use super::{Fallback, Mode, Row};
 use crate::flow::{FlowOptions, Method, integrate};
 use crate::metrics::max_abs;
 use crate::models::ParameterFlow;
@@ -304,16 +304,16 @@ pub(super) fn taylor_times() -> Vec<f64> {
 ///
 /// # Errors
 /// As [`LinearEnclosure::new`], or a time outside both grids.
-pub(super) fn enclosure_at(c: &DeepCase, ts: &[f64]) -> Result<LinearEnclosure, String> {
+pub(super) fn enclosure_at(c: &DeepCase, ts: &[f64]) -> Result<LinearEnclosure, Fallback> {
     let mut grid: Vec<f64> = cons_times().into_iter().chain(taylor_times()).collect();
     grid.sort_by(f64::total_cmp);
     grid.dedup();
-    let mut dc = to_case(c)?;
+    let mut dc = to_case(c).map_err(|e| Fallback::Failed(format!("case file: {e}")))?;
     dc.times = grid
         .iter()
         .map(|t| crate::num::decimal::Num::from_f64(*t))
         .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Fallback::Failed(format!("times: {e}")))?;
     match &*enclose_shared(&crate::case::Case::DeepLinear(dc)) {
         Ok(e) => e.at_times(ts),
         Err(e) => Err(e.clone()),
@@ -359,7 +359,7 @@ pub(super) fn case_rows(
     m: &DeepLinear,
     th0: &[f64],
     ts: &[f64],
-    enclosure: &Result<LinearEnclosure, String>,
+    enclosure: &Result<LinearEnclosure, Fallback>,
     out: &mut Vec<Row>,
 ) {
     let fam = "deep_linear";

@@ -22,7 +22,7 @@
 
 use super::deep_linear as dl;
 use super::wide_linear::{self as wl, LinearEnclosure, base_row, failed_row, regime};
-use super::{Certified, Mode, Row};
+use super::{Certified, Fallback, Mode, Row};
 use crate::case::{Case, TwoLayerLinearCase};
 use crate::flow::{FlowOptions, Method, integrate};
 use crate::metrics::enclosed::linear_conserved;
@@ -63,7 +63,7 @@ fn f64_row(
     m: &DeepLinear,
     th0: &[f64],
     ts: &[f64],
-    enclosure: &Result<LinearEnclosure, String>,
+    enclosure: &Result<LinearEnclosure, Fallback>,
 ) -> Row {
     let mut field = LinearJet::from_model(m);
     let tay = match taylor(&mut field, th0, ts, &TaylorOptions::new(F64_TOL)) {
@@ -128,7 +128,10 @@ fn f64_row(
             err = err.max((x - y).abs());
         }
     }
-    let why = enclosure.as_ref().err().map_or("-", String::as_str);
+    let why = enclosure
+        .as_ref()
+        .err()
+        .map_or_else(|| "-".to_string(), Fallback::to_string);
     let mut r = base_row(fam, name, reg, check, "taylor_f64", Some(F64_TOL), "theta");
     r.abs_err = err;
     r.rel_err = err / th_max.max(f64::MIN_POSITIVE);
@@ -323,7 +326,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
                 // The case file's times are the rows' (t_end·k/10).
                 let enclosure = match wl::to_case(&w) {
                     Ok(c) => wl::enclose_shared(&Case::TwoLayerLinear(c)),
-                    Err(e) => std::sync::Arc::new(Err(e)),
+                    Err(e) => std::sync::Arc::new(Err(Fallback::Failed(format!("case file: {e}")))),
                 };
                 out.push(f64_row(
                     "WL-TAYLOR",

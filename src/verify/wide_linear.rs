@@ -17,7 +17,7 @@
 //!   (δ < 0 with h < d, δ > 0 with h < c) must miss the parameter flow by ≥ [`CONTROL_MIN_MISMATCH`],
 //!   and the checked constructor `Theorem42Flow::new` must refuse it, naming the condition.
 
-use super::{Certified, Mode, Row};
+use super::{Certified, Fallback, Mode, Row};
 use crate::case::{Case, TwoLayerLinearCase};
 use crate::flow::{FlowOptions, Method, Trajectory, integrate};
 use crate::metrics::enclosed::linear_conserved;
@@ -261,25 +261,28 @@ impl LinearEnclosure {
     ///
     /// # Errors
     /// The net is above [`MAX_ENCLOSED_PARAMS`], or the validated integrator fails or stops.
-    pub(super) fn new(case: &Case) -> Result<Self, String> {
-        let (dims, etas, theta0) = exact_start(case, ENCLOSURE_PREC)?;
+    pub(super) fn new(case: &Case) -> Result<Self, Fallback> {
+        let (dims, etas, theta0) =
+            exact_start(case, ENCLOSURE_PREC).map_err(|e| Fallback::Failed(format!("exact inputs: {e}")))?;
         if theta0.len() > MAX_ENCLOSED_PARAMS {
-            return Err(format!(
-                "no validated enclosure: P = {} parameters, above {MAX_ENCLOSED_PARAMS} (cost per step ∝ P³)",
+            return Err(Fallback::NotAttempted(format!(
+                "P = {} parameters, above {MAX_ENCLOSED_PARAMS} (cost per step ∝ P³)",
                 theta0.len()
-            ));
+            )));
         }
         let mut opts = ValidatedOptions::new(ENCLOSURE_PREC);
         opts.tol = Some(ENCLOSURE_TOL);
-        let tr = cases::enclose_case(case, &opts).map_err(|e| e.to_string())?;
+        let tr = cases::enclose_case(case, &opts).map_err(|e| Fallback::Failed(format!("validated enclosure: {e}")))?;
         if let Some(st) = tr.stopped {
-            return Err(format!("the validated enclosure stopped early: {st:?}"));
+            return Err(Fallback::Failed(format!(
+                "the validated enclosure stopped early: {st:?}"
+            )));
         }
         let b = |v: &Num| cases::ball_of(v, ENCLOSURE_PREC);
         let jet = match case {
             Case::TwoLayerLinear(c) => cases::two_layer_linear(c, &b).0,
             Case::DeepLinear(c) => cases::deep_linear(c, &b).0,
-            _ => return Err("not a linear network".into()),
+            _ => return Err(Fallback::Failed("not a linear network".into())),
         };
         let beta = tr.states.iter().map(|th| jet.beta(th)).collect();
         let times = match case {
@@ -303,14 +306,14 @@ impl LinearEnclosure {
     ///
     /// # Errors
     /// A time that is not one of the enclosure's.
-    pub(super) fn at_times(&self, ts: &[f64]) -> Result<LinearEnclosure, String> {
+    pub(super) fn at_times(&self, ts: &[f64]) -> Result<LinearEnclosure, Fallback> {
         let idx = ts
             .iter()
             .map(|t| {
                 self.times
                     .iter()
                     .position(|u| u == t)
-                    .ok_or_else(|| format!("t = {t} is not one of the enclosure's times"))
+                    .ok_or_else(|| Fallback::Failed(format!("t = {t} is not one of the enclosure's times")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(LinearEnclosure {
@@ -325,7 +328,7 @@ impl LinearEnclosure {
 }
 
 /// An enclosure shared by the rows that need it.
-pub(super) type SharedEnclosure = Arc<Result<LinearEnclosure, String>>;
+pub(super) type SharedEnclosure = Arc<Result<LinearEnclosure, Fallback>>;
 
 /// [`LinearEnclosure::new`], computed once per process for each case (the same decimal inputs
 /// and times give the same enclosure): `WL-TAYLOR` reuses the one behind `WL-CONS`/`WL-T42`.
@@ -398,7 +401,7 @@ pub(super) fn conservation_row(
     theta0: &[f64],
     tr: &Trajectory,
     opts: &FlowOptions,
-    enclosure: &Result<LinearEnclosure, String>,
+    enclosure: &Result<LinearEnclosure, Fallback>,
 ) -> Row {
     let p = theta0.len() as f64;
     let th_max = tr.states.iter().map(|s| max_abs(s)).fold(0.0, f64::max);
@@ -578,7 +581,7 @@ pub(super) fn case_rows(
     th0: &[f64],
     data: &LinearData,
     ts: &[f64],
-    enclosure: &Result<LinearEnclosure, String>,
+    enclosure: &Result<LinearEnclosure, Fallback>,
     mode: Mode,
     t42: bool,
     out: &mut Vec<Row>,
@@ -774,7 +777,7 @@ pub fn run(mode: Mode) -> Vec<Row> {
         let ts = times(w.t_end);
         let enclosure = match to_case(&w) {
             Ok(c) => enclose_shared(&Case::TwoLayerLinear(c)),
-            Err(e) => Arc::new(Err(e)),
+            Err(e) => Arc::new(Err(Fallback::Failed(format!("case file: {e}")))),
         };
         let enclosure = &*enclosure;
         case_rows(&w, &m, &th0, &data, &ts, enclosure, mode, true, &mut out);
