@@ -447,7 +447,7 @@ fn theorem_certificates_are_computed_and_every_covered_line_is_proved() {
         .iter()
         .filter(|c| c.status != CertificateStatus::NotCovered)
         .collect();
-    assert_eq!(covered.len(), 11);
+    assert_eq!(covered.len(), 12);
     for c in &covered {
         assert_eq!(c.status, CertificateStatus::Proved, "{c:?}");
         assert!(c.how.contains("instances"), "{c:?}");
@@ -462,6 +462,12 @@ fn theorem_certificates_are_computed_and_every_covered_line_is_proved() {
         certs
             .iter()
             .any(|c| c.statement.contains("single-neuron closed form") && c.how.contains("4 instances"))
+    );
+    // the two-layer per-mode closed form: the decoupling at every (d, h, c) ≤ 3
+    assert!(
+        certs
+            .iter()
+            .any(|c| c.statement.contains("per-mode closed form") && c.how.contains("27 instances"))
     );
     eprintln!("certificates: {} lines in {:?}", certs.len(), t.elapsed());
 }

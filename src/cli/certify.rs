@@ -314,8 +314,10 @@ pub(super) fn certify_exact(case: &Case, v: &mut Value, prec: u32) -> Result<()>
 ///
 /// - single_neuron: XᵀX = I;
 /// - lambda_balanced: XXᵀ/P = I and W2ᵀW2 − W1W1ᵀ = λI ([`case_assumptions`]);
-/// - two_layer_linear: XᵀX = I, and task alignment, which cannot be decided exactly (the singular
-///   vectors of β* are irrational in general): always reported, so its bounds are always folded.
+/// - two_layer_linear: XᵀX = I and task alignment, both decided exactly
+///   ([`lazyrich::verify::prove::closed_form_modes::alignment`]); even when they hold, the per-mode
+///   closed form is evaluated through a floating-point SVD of β* whose error has no proven bound,
+///   so its bounds are always folded (the reason says which case applies).
 ///
 /// # Errors
 /// An entry that is not a decimal number.
@@ -342,9 +344,16 @@ pub(super) fn exact_defect(case: &Case) -> Result<Option<String>> {
                     g.to_f64()
                 )
             } else {
-                "the init's task alignment cannot be verified exactly (the modes are singular vectors of β*, irrational \
-                 in general)"
-                    .to_string()
+                let (failed, _) =
+                    lazyrich::verify::prove::closed_form_modes::alignment(c).map_err(|e| anyhow::anyhow!("{e}"))?;
+                if failed.is_empty() {
+                    "the inputs are exactly whitened and task-aligned (decided in rational arithmetic; `lazyrich prove` \
+                     proves the per-mode closed form is their flow), but the closed form is evaluated through a \
+                     floating-point SVD of β* whose error has no proven bound"
+                        .to_string()
+                } else {
+                    failed.join("; ")
+                }
             })
         }
         Case::LambdaBalanced(c) => match case_assumptions(c) {

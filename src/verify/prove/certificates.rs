@@ -237,14 +237,30 @@ pub fn certificates() -> Vec<Certificate> {
         "; in F's eigenbasis e^{Fs}, J(s) and N = (I + P0J)⁻¹ are symbols with their derivatives (e′ = fe, \
          j′ = e², N′ = −NP0E²N, the last checked to be the inverse's rule), then uniqueness of the ODE solution",
     ));
-    out.extend([
-        not_covered(
-            "the per-mode closed form of a whitened, task-aligned two-layer linear net is its gradient flow",
-            "P1 App. B (mirror modes, Thm B.6; docs/theory.md §2.5)",
-            "no symbolic proof; the closed form is compared with the simulated flow at sample times (`verify`) with \
-             proven enclosures where `--certify` applies; `closed_form_solves_flow` is not_applicable for \
-             two_layer_linear",
+    let m3 = super::MAX_FIXED_DIM;
+    let modes: Vec<(String, Verdict)> = (1..=m3)
+        .flat_map(|d| (1..=m3).flat_map(move |h| (1..=m3).map(move |c| (d, h, c))))
+        .map(|(d, h, c)| {
+            let id = super::closed_form_modes::decoupling(d, h, c, Plant::None);
+            (id.dims.clone(), id.check())
+        })
+        .collect();
+    out.push(from_sweep(
+        "the per-mode closed form of a whitened, task-aligned two-layer linear net is its gradient flow for all t ≥ 0 \
+         (exact, bound 0)",
+        "P1 §4 / App. B (mirror modes; docs/theory.md §2.5); docs/theory_proofs.md §11",
+        &format!(
+            "the decoupling identity at every (d, h, c) ≤ {0} (and at the case's dims ≤ {1} in `prove`), every \
+             dimension by the written argument; with the single-neuron line above at d = 1; per case: whitening, \
+             distinct singular values of β* and task alignment decided exactly (no SVD)",
+            super::MAX_FIXED_DIM,
+            super::closed_form_modes::MAX_CASE_DIM
         ),
+        &sweep_of(modes),
+        "; W, A, β* symbolic, the flow's right-hand side restricted to a mode-diagonal state equals the single \
+         neuron's per mode, so the aligned set is invariant; then uniqueness of the ODE solution",
+    ));
+    out.extend([
         not_covered(
             "the mirror flow of the singular values, and its potential",
             "P1 Thm B.6 (docs/theory.md §2.5)",

@@ -5,7 +5,7 @@
 //! | `conservation` | every model | the conservation identity expands to zero at the case's dims (generic loss: every data set), or — above [`CASE_DIM_LIMIT`] parameters — at every fixed dim ≤ 3, the general-dimension argument being `docs/theory_proofs.md` |
 //! | `closed_form_solves_flow` | single_neuron | X is exactly whitened (XᵀX = I), η_a, η_w > 0 and β* = Xᵀy ≠ 0 (so K > 0 and λ₊ > 0 > λ₋), and the closed form's ODE defect is proved to be identically zero ([`super::closed_form`]: at the case's d when d ≤ 3, and for every d); bound 0, for all t ≥ 0; any δ, δ = 0 included |
 //! | `closed_form_solves_flow` | lambda_balanced | the `riccati` claim is proved (exactly whitened, exactly λ-balanced), τ > 0, and the closed form is proved to solve the Riccati equation identically ([`super::closed_form_riccati`]); bound 0, for all t ≥ 0 |
-//! | `closed_form_solves_flow` | two_layer_linear | never in this version: issue 16 item 2 is not implemented for the per-mode closed form; `not_applicable` says so (and names a whitening defect if there is one) |
+//! | `closed_form_solves_flow` | two_layer_linear | X is exactly whitened, η > 0, β* = XᵀY has min(d, c) distinct positive singular values and the init is task-aligned, all decided exactly without an SVD, and the decoupling identity and the d = 1 single-neuron identity are proved ([`super::closed_form_modes`]); bound 0, for all t ≥ 0 |
 //! | `theorem_4_2` | two_layer_linear | the init is exactly isotropic (Δ0 = δI in exact arithmetic) and the width condition holds (δ < 0 ⇒ h = d, δ > 0 ⇒ h = c); `refuted` with an exact witness point when the width condition fails |
 //! | `riccati` | lambda_balanced | X is exactly whitened (XXᵀ/P = I) and the init exactly λ-balanced, and the identity expands to zero |
 //! | `ntk_formula` | two_layer_linear, lambda_balanced | the Kronecker formula equals JJᵀ symbolically (at min(dims, 3), P ≤ 3) |
@@ -47,7 +47,7 @@ pub enum ProveError {
 }
 
 /// Options of `prove` (read by `closed_form_solves_flow`: the single-neuron proof is exact and only
-/// reports T; for the other models, whose proof is not implemented, both are recorded in the detail).
+/// report T; the interval precision is not used by them and is recorded in the detail).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProveOptions {
     /// Working precision in bits for the interval proof.
@@ -56,97 +56,7 @@ pub struct ProveOptions {
     pub t_end: Option<f64>,
 }
 
-type QMat = Vec<Vec<Rational>>;
-
-fn qmat(rows: &[Vec<Num>], field: &str) -> Result<QMat, ProveError> {
-    rows.iter()
-        .map(|r| {
-            r.iter()
-                .map(|x| {
-                    x.to_rational().map_err(|source| ProveError::Decimal {
-                        field: field.to_string(),
-                        source,
-                    })
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn qnum(x: &Num, field: &str) -> Result<Rational, ProveError> {
-    x.to_rational().map_err(|source| ProveError::Decimal {
-        field: field.to_string(),
-        source,
-    })
-}
-
-fn cols(m: &QMat) -> usize {
-    m.first().map_or(0, Vec::len)
-}
-
-fn t(m: &QMat) -> QMat {
-    let (r, c) = (m.len(), cols(m));
-    (0..c).map(|j| (0..r).map(|i| m[i][j].clone()).collect()).collect()
-}
-
-fn mul(a: &QMat, b: &QMat) -> QMat {
-    let (r, k, c) = (a.len(), cols(a), cols(b));
-    (0..r)
-        .map(|i| {
-            (0..c)
-                .map(|j| {
-                    let mut s = Rational::new();
-                    for l in 0..k {
-                        s += Rational::from(&a[i][l] * &b[l][j]);
-                    }
-                    s
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn scale(a: &QMat, k: &Rational) -> QMat {
-    a.iter()
-        .map(|r| r.iter().map(|x| Rational::from(x * k)).collect())
-        .collect()
-}
-
-fn sub(a: &QMat, b: &QMat) -> QMat {
-    a.iter()
-        .zip(b)
-        .map(|(r, s)| r.iter().zip(s).map(|(x, y)| Rational::from(x - y)).collect())
-        .collect()
-}
-
-fn trace(a: &QMat) -> Rational {
-    let mut s = Rational::new();
-    for (i, r) in a.iter().enumerate() {
-        s += &r[i];
-    }
-    s
-}
-
-/// ‖A − s·I‖²_F exactly.
-fn defect_sq(a: &QMat, s: &Rational) -> Rational {
-    let mut acc = Rational::new();
-    for (i, r) in a.iter().enumerate() {
-        for (j, x) in r.iter().enumerate() {
-            let d = if i == j { Rational::from(x - s) } else { x.clone() };
-            acc += Rational::from(&d * &d);
-        }
-    }
-    acc
-}
-
-fn frob_sq(a: &QMat) -> Rational {
-    defect_sq(a, &Rational::new()) // diagonal shifted by 0
-}
-
-/// √ of an exact nonnegative rational, as f64 (for display).
-fn sqrt_f64(x: &Rational) -> f64 {
-    x.to_f64().sqrt()
-}
+use super::qmat::{cols, defect_sq, frob_sq, mul, qmat, qnum, scale, sqrt_f64, sub, t, trace};
 
 fn check_shape(ok: bool, what: impl FnOnce() -> String) -> Result<(), ProveError> {
     if ok {
@@ -336,7 +246,7 @@ pub fn conservation_claim(fam: &Family) -> Claim {
 /// [`super::closed_form`] (at the case's d when d ≤ [`super::MAX_FIXED_DIM`], and for every d),
 /// with its assumptions checked exactly on the case's decimals.
 /// T as the detail prints it: `--t-end`, else the case's last time.
-fn t_end_text(opts: &ProveOptions, times: &[Num]) -> String {
+pub(super) fn t_end_text(opts: &ProveOptions, times: &[Num]) -> String {
     opts.t_end.map_or_else(
         || {
             times
@@ -468,39 +378,6 @@ fn single_neuron_closed_form_claim(
     })
 }
 
-fn closed_form_claim(model: &str, opts: &ProveOptions, whitening: Option<(String, f64)>) -> Claim {
-    let (statement, source) = match model {
-        "two_layer_linear" => (
-            "the per-mode closed form of a task-aligned whitened two-layer net is the gradient flow on [0, T]",
-            "P1 §4 / App. B (mirror modes, docs/theory.md §2.5)",
-        ),
-        other => unreachable!("closed_form_claim is the not-implemented claim of two_layer_linear, not {other}"),
-    };
-    let t = opts
-        .t_end
-        .map_or_else(|| "the case's last time".to_string(), |t| format!("{t}"));
-    let mut detail = format!(
-        "the interval proof (issue 16 item 2: a rigorous bound on the closed form's defect over whole subintervals \
-         and on the logarithmic norm of the flow's Jacobian over a tube, combined by Gronwall) is not implemented in \
-         this version; requested --prec {} and T = {t}",
-        opts.prec
-    );
-    if let Some((what, size)) = whitening {
-        detail.push_str(&format!(
-            "; moreover the closed form assumes whitened input and this case is not: {what} = {size:.3e} (exact rational arithmetic)"
-        ));
-    }
-    Claim {
-        id: "closed_form_solves_flow".into(),
-        statement: statement.into(),
-        source: source.into(),
-        status: Status::NotApplicable,
-        bound: None,
-        method: "none (not implemented)".into(),
-        detail,
-    }
-}
-
 /// `closed_form_solves_flow` for a λ-balanced case: the closed form solves the Riccati equation
 /// identically ([`super::closed_form_riccati`], at n = d_i + d_o ≤ its `MAX_CASE_N`), and QQᵀ of
 /// the flow solves the same equation when the `riccati` claim is proved (exact whitening and
@@ -609,11 +486,7 @@ pub fn claims(case: &Case, opts: &ProveOptions) -> Result<Vec<Claim>, ProveError
     match case {
         Case::SingleNeuron(c) => out.push(single_neuron_closed_form_claim(c, opts)?),
         Case::TwoLayerLinear(c) => {
-            let x = qmat(&c.x, "x")?;
-            let xtx = mul(&t(&x), &x);
-            let dsq = defect_sq(&xtx, &Rational::from(1));
-            let w = (dsq != 0).then(|| ("‖XᵀX − I‖_F".to_string(), sqrt_f64(&dsq)));
-            out.push(closed_form_claim("two_layer_linear", opts, w));
+            out.push(super::closed_form_modes::claim(c, opts)?);
             out.push(theorem_4_2_claim(c)?);
             if let Family::TwoLayerLinear { d, h, c: cc } = fam {
                 out.push(ntk_claim(&fam, d.min(3), h.min(3), cc.min(3), c.x.len().min(3)));

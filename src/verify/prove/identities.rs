@@ -268,14 +268,14 @@ impl Identity {
 }
 
 /// Velocity θ̇_p = −rate_p · ∂L/∂θ_p for parameters `params` = [(θ_p, rate_p)].
-fn gradient_flow(loss: &Poly, params: &[(Var, Poly)]) -> Vec<(Var, Poly)> {
+pub(super) fn gradient_flow(loss: &Poly, params: &[(Var, Poly)]) -> Vec<(Var, Poly)> {
     params
         .iter()
         .map(|(v, rate)| (*v, loss.diff(*v).mul(rate).neg()))
         .collect()
 }
 
-fn with_rate(ids: &[Var], rate: &Poly) -> Vec<(Var, Poly)> {
+pub(super) fn with_rate(ids: &[Var], rate: &Poly) -> Vec<(Var, Poly)> {
     ids.iter().map(|&v| (v, rate.clone())).collect()
 }
 

@@ -26,15 +26,23 @@
 //!   bracket's inverse as symbols with their derivation rules), so with the `riccati` claim
 //!   `closed_form_solves_flow` is `proved` with bound 0 on exactly whitened, exactly λ-balanced cases.
 //!
-//! What is **not** here: issue 16 item 2 for the two-layer per-mode closed form (neither the exact
-//! route nor the interval defect + Gronwall route) — its `closed_form_solves_flow` is emitted as
-//! `not_applicable` saying so.
+//! - [`closed_form_modes`]: the same for the two-layer per-mode closed form (P1 §4 / App. B): the
+//!   flow decouples at a mode-aligned state into single neurons with d = 1 (a symbolic identity),
+//!   and whitening, distinct singular values of β* and task alignment are decided exactly on the
+//!   case's decimals without an SVD, so `closed_form_solves_flow` is `proved` with bound 0 on such
+//!   cases.
+//!
+//! What is **not** here: the interval route of issue 16 item 2 (a defect bound over subintervals
+//! plus a logarithmic-norm bound, combined by Gronwall); every closed-form claim uses the exact
+//! route, so inputs that miss an assumption exactly get `not_applicable`, not a bound B > 0.
 
 pub mod certificates;
 pub mod claims;
 pub mod closed_form;
+pub mod closed_form_modes;
 pub mod closed_form_riccati;
 pub mod identities;
+mod qmat;
 
 pub use certificates::{Certificate, CertificateStatus, certificates};
 use identities::{Family, Identity, Loss, Plant, Verdict};
