@@ -94,6 +94,14 @@ fn closed_form(c: &mut Criterion) {
     g.bench_function("lambda_balanced_3_3_3", |b| {
         b.iter(|| claims(black_box(&lb), &opts).expect("invariant: the case is valid"))
     });
+    // Two-layer (d, h, c) = (3, 4, 2), exactly whitened and task-aligned: every claim, the exact
+    // alignment check and the decoupling identity at the case's dims included.
+    let text = std::fs::read_to_string("data/cases/two_layer_aligned_example.json")
+        .expect("invariant: the example case exists");
+    let tl = Case::from_json(&text).expect("invariant: the example parses");
+    g.bench_function("two_layer_aligned_example", |b| {
+        b.iter(|| claims(black_box(&tl), &opts).expect("invariant: the case is valid"))
+    });
     g.finish();
     let mut g = c.benchmark_group("prove/certificates");
     g.sample_size(10);
