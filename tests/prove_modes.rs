@@ -9,7 +9,8 @@ mod common;
 
 use common::*;
 use lazyrich::case::Case;
-use lazyrich::models::lambda_balanced_exact::{decimal_orthogonal, hadamard_rows, to_decimal_string, transpose};
+use lazyrich::models::lambda_balanced_exact::to_decimal_string;
+use lazyrich::models::two_layer_aligned::{AlignedSpec, aligned_problem};
 use lazyrich::verify::prove::claims::{ProveOptions, claims};
 use lazyrich::verify::prove::closed_form_modes::decoupling;
 use lazyrich::verify::prove::identities::{Plant, Verdict};
@@ -38,59 +39,26 @@ fn json_mat(m: &[Vec<Rational>]) -> Value {
     )
 }
 
-/// An aligned two-layer case: X (4×d) with XᵀX = I from Hadamard rows scaled by 1/2, β* = U S Vᵀ
-/// with decimal orthogonal U, V and the given singular values, Y = Xβ*, W0 = Σ w_i q_i u_iᵀ,
-/// A0 = Σ a_i q_i v_iᵀ with q_i the columns of a decimal orthogonal Q. `x_scale` ≠ 1/2 breaks the
-/// whitening; `w_shift` is added to W0[0][0].
+/// An aligned two-layer case from [`aligned_problem`] (built from decimal orthogonal matrices,
+/// independent of the checker's identities), then `x_scale` times X (≠ 1 breaks the whitening) and
+/// `w_shift` added to W0[0][0].
 struct Build {
-    d: usize,
-    h: usize,
-    c: usize,
-    s: Vec<Rational>,
-    w: Vec<Rational>,
-    a: Vec<Rational>,
+    spec: AlignedSpec,
     x_scale: Rational,
     w_shift: Rational,
 }
 
 fn build(b: &Build, rng: &mut ChaCha8Rng) -> String {
-    let (d, h, c) = (b.d, b.h, b.c);
-    let u = decimal_orthogonal(d, rng).unwrap();
-    let v = decimal_orthogonal(c, rng).unwrap();
-    let q = decimal_orthogonal(h, rng).unwrap();
-    let x = transpose(&hadamard_rows(d, 4, &b.x_scale).unwrap()); // 4×d
-    let k = d.min(c);
-    let beta: Vec<Vec<Rational>> = (0..d)
-        .map(|r| {
-            (0..c)
-                .map(|j| (0..k).map(|i| Rational::from(&b.s[i] * &u[r][i]) * &v[j][i]).sum())
-                .collect()
-        })
-        .collect();
-    let y: Vec<Vec<Rational>> = x
-        .iter()
-        .map(|row| {
-            (0..c)
-                .map(|j| row.iter().zip(&beta).map(|(xi, br)| Rational::from(xi * &br[j])).sum())
-                .collect()
-        })
-        .collect();
-    let m = k.min(h);
-    let outer = |coef: &[Rational], right: &[Vec<Rational>], cols: usize| -> Vec<Vec<Rational>> {
-        (0..h)
-            .map(|r| {
-                (0..cols)
-                    .map(|j| (0..m).map(|i| Rational::from(&coef[i] * &q[r][i]) * &right[j][i]).sum())
-                    .collect()
-            })
-            .collect()
-    };
-    let mut w0 = outer(&b.w, &u, d);
-    w0[0][0] += &b.w_shift;
-    let a0 = outer(&b.a, &v, c);
+    let mut pr = aligned_problem(&b.spec, rng).unwrap();
+    for row in &mut pr.x {
+        for x in row.iter_mut() {
+            *x *= &b.x_scale;
+        }
+    }
+    pr.w0[0][0] += &b.w_shift;
     serde_json::json!({
-        "model": "two_layer_linear", "x": json_mat(&x), "y": json_mat(&y), "a0": json_mat(&a0), "w0": json_mat(&w0),
-        "eta_a": "0.75", "eta_w": "1.25", "times": [0, "0.5", 2]
+        "model": "two_layer_linear", "x": json_mat(&pr.x), "y": json_mat(&pr.y), "a0": json_mat(&pr.a0),
+        "w0": json_mat(&pr.w0), "eta_a": "0.75", "eta_w": "1.25", "times": [0, "0.5", 2]
     })
     .to_string()
 }
@@ -122,13 +90,15 @@ fn random_build(rng: &mut ChaCha8Rng) -> Build {
     let m = k.min(h);
     let half = |rng: &mut ChaCha8Rng| Rational::from((rng.random_range(-2..=2), 2));
     Build {
-        d,
-        h,
-        c,
-        s,
-        w: (0..m).map(|_| half(rng)).collect(),
-        a: (0..m).map(|_| half(rng)).collect(),
-        x_scale: q("1/2"),
+        spec: AlignedSpec {
+            d,
+            h,
+            c,
+            singular_values: s,
+            w: (0..m).map(|_| half(rng)).collect(),
+            a: (0..m).map(|_| half(rng)).collect(),
+        },
+        x_scale: Rational::from(1),
         w_shift: Rational::new(),
     }
 }
@@ -164,7 +134,7 @@ fn exactly_aligned_random_cases_are_proved_with_bound_zero() {
             cl.status,
             Status::Proved,
             "seed {seed} dims {:?}: {}",
-            (b.d, b.h, b.c),
+            (b.spec.d, b.spec.h, b.spec.c),
             cl.detail
         );
         assert_eq!(cl.bound, Some(0.0));
@@ -174,17 +144,20 @@ fn exactly_aligned_random_cases_are_proved_with_bound_zero() {
 #[test]
 fn each_failed_assumption_is_not_applicable_and_named() {
     let mut rng = ChaCha8Rng::seed_from_u64(0x0a11_9100);
-    let base = Build {
+    let spec = AlignedSpec {
         d: 3,
         h: 3,
         c: 2,
-        s: vec![q("2"), q("1/2")],
+        singular_values: vec![q("2"), q("1/2")],
         w: vec![q("1/2"), q("-1")],
         a: vec![q("1"), q("1/2")],
-        x_scale: q("1/2"),
+    };
+    let base = Build {
+        spec: spec.clone(),
+        x_scale: q("1"),
         w_shift: Rational::new(),
     };
-    let cases: [(&str, Build); 4] = [
+    let cases: [(&str, Build); 2] = [
         (
             "init not task-aligned",
             Build {
@@ -193,23 +166,9 @@ fn each_failed_assumption_is_not_applicable_and_named() {
             },
         ),
         (
-            "repeated singular value",
-            Build {
-                s: vec![q("1"), q("1")],
-                ..clone(&base)
-            },
-        ),
-        (
-            "rank < min(d, c)",
-            Build {
-                s: vec![q("1"), q("0")],
-                ..clone(&base)
-            },
-        ),
-        (
             "input not whitened",
             Build {
-                x_scale: q("0.5001"),
+                x_scale: q("1.0001"),
                 ..clone(&base)
             },
         ),
@@ -221,16 +180,78 @@ fn each_failed_assumption_is_not_applicable_and_named() {
         assert_eq!(cl.status, Status::NotApplicable, "{needle}: {}", cl.detail);
         assert!(cl.detail.contains(needle), "{needle} not named in: {}", cl.detail);
     }
+    // The builder refuses repeated and zero singular values, so these are written by hand:
+    // X = I, β* = Y = I (1, 1: repeated) and diag(1, 0) (rank 1 < min(d, c) = 2).
+    for (y, needle) in [
+        ("[[1, 0], [0, 1]]", "repeated singular value"),
+        ("[[1, 0], [0, 0]]", "rank < min(d, c)"),
+    ] {
+        let text = format!(
+            r#"{{"model": "two_layer_linear", "x": [[1, 0], [0, 1]], "y": {y}, "a0": [[1, 0], [0, 1]],
+                "w0": [[1, 0], [0, 1]], "eta_a": 1, "eta_w": 1, "times": [0, 1]}}"#
+        );
+        let cl = closed_form_claim(&text);
+        assert_eq!(cl.status, Status::NotApplicable, "{needle}: {}", cl.detail);
+        assert!(cl.detail.contains(needle), "{needle} not named in: {}", cl.detail);
+    }
+}
+
+/// `init task-aligned` writes a case that `prove` proves; a repeated singular value is refused
+/// (exit 2, nothing written).
+#[test]
+fn init_task_aligned_writes_a_provable_case_and_refuses_repeated_singular_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ta.json");
+    let o = out.to_str().unwrap();
+    let r = run(&[
+        "init",
+        "task-aligned",
+        "--dims",
+        "5,3,4",
+        "--singular-values",
+        "4,2.5,1,0.5",
+        "--w",
+        "0.5,-0.25,0",
+        "--a",
+        "1,0.5,-2",
+        "--eta-a",
+        "0.5",
+        "--eta-w",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        o,
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let cl = closed_form_claim(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(cl.status, Status::Proved, "{}", cl.detail);
+    let bad = dir.path().join("bad.json");
+    expect_bad(
+        &[
+            "init",
+            "task-aligned",
+            "--dims",
+            "2,2,2",
+            "--singular-values",
+            "1,1",
+            "--w",
+            "1,1",
+            "--a",
+            "1,1",
+            "--seed",
+            "1",
+            "--out",
+            bad.to_str().unwrap(),
+        ],
+        "repeated or zero singular value",
+    );
+    assert!(!bad.exists());
 }
 
 fn clone(b: &Build) -> Build {
     Build {
-        d: b.d,
-        h: b.h,
-        c: b.c,
-        s: b.s.clone(),
-        w: b.w.clone(),
-        a: b.a.clone(),
+        spec: b.spec.clone(),
         x_scale: b.x_scale.clone(),
         w_shift: b.w_shift.clone(),
     }

@@ -107,6 +107,38 @@ pub(super) enum InitCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Exactly whitened, exactly task-aligned two-layer linear problem (synthetic data: X from
+    /// Hadamard rows, β* = U diag(s) Vᵀ with decimal orthogonal U, V; W0, A0 aligned to its modes),
+    /// on which `lazyrich prove` proves the per-mode closed form is the flow.
+    TaskAligned {
+        /// Dimensions d,h,c.
+        #[arg(long)]
+        dims: String,
+        /// The min(d, c) singular values of β* = XᵀY, distinct decimals > 0, comma-separated.
+        #[arg(long)]
+        singular_values: String,
+        /// Per-mode initial w_i (min(d, c, h) decimals), comma-separated.
+        #[arg(long, allow_hyphen_values = true)]
+        w: String,
+        /// Per-mode initial a_i (min(d, c, h) decimals), comma-separated.
+        #[arg(long, allow_hyphen_values = true)]
+        a: String,
+        /// Learning rate of A (decimal > 0).
+        #[arg(long, default_value = "1", allow_hyphen_values = true)]
+        eta_a: String,
+        /// Learning rate of W (decimal > 0).
+        #[arg(long, default_value = "1", allow_hyphen_values = true)]
+        eta_w: String,
+        /// Seed of the random orthogonal factors U, V, Q (explicit, printed).
+        #[arg(long)]
+        seed: u64,
+        /// Output times, comma-separated decimals.
+        #[arg(long, default_value = "0,1,2,5,10", allow_hyphen_values = true)]
+        times: String,
+        /// The case file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Symmetrised ReLU / leaky net (P1 App. D.1 with rates): h/2 seeded unit directions, each
     /// unit doubled with a negated output weight, so f(x; θ0) = 0 exactly and every δ_k = δ; on
     /// the x, y of a piecewise_linear or single_neuron case file.
@@ -192,6 +224,22 @@ pub(super) fn run(cmd: InitCommand) -> Result<i32> {
             preflight_file(&out)?;
             let case = wide_isotropic(&data, hidden, delta, &beta0, (eta_a, eta_w), seed, &times)?;
             let what = format!("wide isotropic init, h = {hidden}, δ = {delta}, seed {seed}");
+            (out, Case::TwoLayerLinear(case), what)
+        }
+        InitCommand::TaskAligned {
+            dims,
+            singular_values,
+            w,
+            a,
+            eta_a,
+            eta_w,
+            seed,
+            times,
+            out,
+        } => {
+            preflight_file(&out)?;
+            let case = task_aligned(&dims, &singular_values, (&w, &a), (&eta_a, &eta_w), seed, &times)?;
+            let what = format!("task-aligned init, dims {dims}, singular values {singular_values}, seed {seed}");
             (out, Case::TwoLayerLinear(case), what)
         }
         InitCommand::SymmetrisedRelu {
@@ -501,6 +549,61 @@ fn wide_isotropic(
         w0: num_rows("W0", &w, d)?,
         eta_a: num_of("eta_a", eta_a)?,
         eta_w: num_of("eta_w", eta_w)?,
+        times: ts,
+    })
+}
+
+/// `init task-aligned`: [`lazyrich::models::two_layer_aligned::aligned_problem`] as a case.
+fn task_aligned(
+    dims: &str,
+    svals: &str,
+    (w, a): (&str, &str),
+    (eta_a, eta_w): (&str, &str),
+    seed: u64,
+    times: &str,
+) -> Result<TwoLayerLinearCase> {
+    use lazyrich::models::lambda_balanced_exact::to_nums;
+    use lazyrich::models::two_layer_aligned::{AlignedSpec, aligned_problem};
+    let dims = sizes("dims", dims)?;
+    let [d, h, c] = dims[..] else {
+        bail!(
+            "--dims needs three sizes d,h,c (input, hidden, output), got {}",
+            dims.len()
+        );
+    };
+    let rationals = |flag: &str, text: &str| -> Result<Vec<rug::Rational>> {
+        nums(flag, text)?
+            .iter()
+            .map(|n| n.to_rational().map_err(|e| anyhow!("--{flag}: {e}")))
+            .collect()
+    };
+    let spec = AlignedSpec {
+        d,
+        h,
+        c,
+        singular_values: rationals("singular-values", svals)?,
+        w: rationals("w", w)?,
+        a: rationals("a", a)?,
+    };
+    let rate = |flag: &str, text: &str| -> Result<Num> {
+        let n = Num::parse(text.trim()).map_err(|e| anyhow!("--{flag} {text:?}: not a decimal ({e})"))?;
+        if !(n.to_f64() > 0.0 && n.to_f64().is_finite()) {
+            bail!("--{flag} {text}: a learning rate must be a finite decimal > 0");
+        }
+        Ok(n)
+    };
+    let (eta_a, eta_w) = (rate("eta-a", eta_a)?, rate("eta-w", eta_w)?);
+    let ts = times_of(times)?;
+    let pr = aligned_problem(&spec, &mut ChaCha8Rng::seed_from_u64(seed))
+        .map_err(|e| anyhow!("task-aligned init (dims {d},{h},{c}): {e}"))?;
+    let n = |what: &str, m: &[Vec<rug::Rational>]| to_nums(m).map_err(|e| anyhow!("{what}: {e}"));
+    Ok(TwoLayerLinearCase {
+        x: n("X", &pr.x)?,
+        y: n("Y", &pr.y)?,
+        a0: n("A0", &pr.a0)?,
+        w0: n("W0", &pr.w0)?,
+        eta_a,
+        eta_w,
         times: ts,
     })
 }

@@ -29,6 +29,7 @@ pub mod piecewise_linear;
 pub mod samples;
 pub mod single_neuron;
 pub mod teacher_student;
+pub mod two_layer_aligned;
 pub mod two_layer_linear;
 
 /// Errors from building a model.
