@@ -357,7 +357,7 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row
             .into_iter()
             .collect();
         panels.extend(error_panel(
-            "|Δσ_i|, Thm 4.2 vs param. flow",
+            "|Δσ_i|",
             "WL-T42",
             T_LABEL_P1,
             "error in σ_i",
