@@ -268,18 +268,20 @@ pub(super) fn simulate_json(c: &LambdaBalancedCase, opts: &FlowOptions) -> Resul
 }
 
 /// The λ-balanced report figures beyond Fig. 2 (file name, SVG): Fig. 3 singular values,
-/// Fig. 4 semantic-task representations, Fig. 5 kernel distance vs λ, continual learning.
+/// Fig. 4 semantic-task representations, Fig. 5 kernel distance vs λ, continual learning; their
+/// error panels draw the bounds of the catalog's `rows`.
 ///
 /// # Errors
 /// A message naming the figure whose data or rendering failed.
-pub(crate) fn extra_figures() -> Result<Vec<(&'static str, String)>> {
+pub(crate) fn extra_figures(rows: &[lazyrich::verify::Row]) -> Result<Vec<(&'static str, String)>> {
     use lazyrich::report::lambda_balanced as rep;
     use lazyrich::report::plot::render_svg;
     use lazyrich::verify::lambda_balanced::experiments as ex;
     let fig3 = ex::fig3_data().map_err(|e| anyhow::anyhow!("λ-balanced Fig. 3 data: {e}"))?;
     let fig4 = ex::fig4_data().map_err(|e| anyhow::anyhow!("λ-balanced Fig. 4 data: {e}"))?;
     let fig5 = ex::fig5_data().map_err(|e| anyhow::anyhow!("λ-balanced Fig. 5 data: {e}"))?;
-    let cont = ex::continual_data(1e-10).map_err(|e| anyhow::anyhow!("continual-learning data: {e}"))?;
+    // The LB-CONT rows' tolerance, so the figure shows the run the rows bound.
+    let cont = ex::continual_data(1e-12).map_err(|e| anyhow::anyhow!("continual-learning data: {e}"))?;
     let r = |name: &str, e: lazyrich::report::plot::PlotError| anyhow::anyhow!("figure {name}: {e}");
     Ok(vec![
         (
@@ -288,15 +290,15 @@ pub(crate) fn extra_figures() -> Result<Vec<(&'static str, String)>> {
         ),
         (
             "fig4_lambda_balanced_semantic_rsm.svg",
-            rep::fig4_svg(&fig4).map_err(|e| r("Fig. 4", e))?,
+            rep::fig4_svg(&fig4, rows).map_err(|e| r("Fig. 4", e))?,
         ),
         (
             "fig5_lambda_balanced_kernel_distance.svg",
-            render_svg(&rep::fig5_figure(&fig5)).map_err(|e| r("Fig. 5", e))?,
+            render_svg(&rep::fig5_figure(&fig5, rows)).map_err(|e| r("Fig. 5", e))?,
         ),
         (
             "continual_lambda_balanced.svg",
-            render_svg(&rep::continual_figure(&cont)).map_err(|e| r("continual", e))?,
+            render_svg(&rep::continual_figure(&cont, rows)).map_err(|e| r("continual", e))?,
         ),
     ])
 }

@@ -735,7 +735,7 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     } else {
         "lazyrich verification"
     };
-    let lb_figs = lambda_balanced::extra_figures()?;
+    let lb_figs = lambda_balanced::extra_figures(&rows)?;
     let extra = if full_report {
         sweep::report_files()?
     } else {

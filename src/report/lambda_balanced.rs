@@ -4,13 +4,22 @@
 //! architecture) and continual learning; theory dashed/lines, simulation as markers. Rendering
 //! only: the data come from [`crate::verify::lambda_balanced`].
 
-use super::Curve;
 use super::plot::{Figure, SeriesStyle};
 use super::plot::{Panel, PlotError, Series};
+use super::{BoundLine, Curve, T_LABEL_P2, abs_errors, error_panel, rounding_gap};
+use crate::verify::Row;
 use crate::verify::lambda_balanced::Fig2Data;
 use crate::verify::lambda_balanced::experiments::{
-    CONT_T_TASK, ContData, FIG4_T_END, FIG5_T_END, Fig3Data, Fig4Data, Fig5Data,
+    CONT_T_TASK, ContData, FIG3_RTOL, FIG3_S, FIG4_T_END, FIG5_ARCHS, FIG5_RTOL, FIG5_T_END, Fig3Data, Fig4Data,
+    Fig5Data, SIM_REL_TOL,
 };
+
+/// The bound and its kind (`bound_rigorous`) of the table row `check` for case `case`.
+fn row_bound(rows: &[Row], check: &str, case: &str) -> Option<(f64, bool)> {
+    rows.iter()
+        .find(|r| r.check == check && r.case == case)
+        .map(|r| (r.bound, r.bound_rigorous))
+}
 
 /// Build the figure from [`Fig2Data`].
 pub fn fig2_figure(data: &Fig2Data) -> Figure {
@@ -29,14 +38,18 @@ pub fn fig2_figure(data: &Fig2Data) -> Figure {
         ],
         &curves,
         SeriesStyle::DashedLine,
-        &[],
+        (&[], ""),
+        T_LABEL_P2,
     )
 }
 
 /// P2 Fig. 3-style figure: singular values of W2W1(t), one panel per λ; the per-mode closed form
-/// (`docs/theory.md` §4.5) dotted, the singular values of the simulated W2W1 as markers.
+/// (`docs/theory.md` §4.5) dashed, the singular values of the simulated W2W1 as markers; beneath
+/// each, an error panel: |σ_i closed form − σ_i simulation| per singular value, with the
+/// `LB-MODES` promise 1e-9·s₁ (at the figure's tolerance, the rows' rtol) as an estimated bound:
+/// the `LB-MODES` rows prove their errors on other aligned cases, not on this run.
 pub fn fig3_figure(data: &Fig3Data) -> Figure {
-    let panels = data
+    let mut panels: Vec<Panel> = data
         .curves
         .iter()
         .map(|(lambda, theory, sim)| {
@@ -48,7 +61,7 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
                 } else {
                     format!("λ = ±{lambda} (same curves)")
                 },
-                x_label: "t".into(),
+                x_label: T_LABEL_P2.into(),
                 y_label: "singular values of W2W1".into(),
                 series,
                 log_x: false,
@@ -57,8 +70,35 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
             }
         })
         .collect();
+    let promise = SIM_REL_TOL * FIG3_S[0];
+    let errors: Vec<Option<Panel>> = data
+        .curves
+        .iter()
+        .map(|(_, theory, sim)| {
+            let k = theory.first().map_or(0, |r| r.len() - 1);
+            let t_end = theory.last().map_or(1.0, |r| r[0]);
+            let col = |rows: &[Vec<f64>], i: usize| -> Vec<(f64, f64)> { rows.iter().map(|r| (r[0], r[i])).collect() };
+            let errs = (1..=k)
+                .map(|i| Series {
+                    label: String::new(),
+                    points: abs_errors(&col(theory, i), &col(sim, i)),
+                    style: SeriesStyle::Line,
+                    color_index: i - 1,
+                })
+                .collect();
+            let line: Vec<BoundLine> = BoundLine::constant(promise, false, 6, (0.0, t_end))
+                .into_iter()
+                .collect();
+            error_panel("|Δσ_i|", "LB-MODES", T_LABEL_P2, "error in σ_i", errs, &line)
+        })
+        .collect();
+    if errors.iter().all(Option::is_some) {
+        panels.extend(errors.into_iter().flatten());
+    }
     Figure {
-        title: "λ-balanced 3-3-3, task s = (3, 2, 1), aligned init 1e-3: per-mode closed form (dashed) vs SVD of Tsit45 rtol 1e-10 (markers)".into(),
+        title: format!(
+            "λ-balanced 3-3-3, task s = (3, 2, 1), aligned init 1e-3: per-mode closed form (dashed) vs SVD of Tsit45 rtol {FIG3_RTOL:e} (markers)"
+        ),
         panels,
         columns: 3,
         panel_width: 520,
@@ -67,45 +107,79 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
 }
 
 /// P2 Fig. 5-style figure: kernel distance S(0, t_end) against λ for funnel, square and inverted
-/// funnel networks; closed form as lines, simulation as markers.
-pub fn fig5_figure(data: &Fig5Data) -> Figure {
+/// funnel networks; closed form as lines, simulation as markers; beneath, |closed form −
+/// simulation| against λ with each `LB-KDIST` row's bound from `rows` as a short dashed segment
+/// at the row's λ, in the architecture's colour.
+pub fn fig5_figure(data: &Fig5Data, rows: &[Row]) -> Figure {
     let mut series = Vec::new();
+    let mut errors = Vec::new();
+    let mut bounds = Vec::new();
     for (i, (name, theory, sim)) in data.curves.iter().enumerate() {
+        let th: Vec<(f64, f64)> = theory.iter().map(|r| (r[0], r[1])).collect();
+        let sm: Vec<(f64, f64)> = sim.iter().map(|r| (r[0], r[1])).collect();
+        errors.push(Series {
+            label: String::new(),
+            points: abs_errors(&th, &sm),
+            style: SeriesStyle::Line,
+            color_index: i,
+        });
         series.push(Series {
             label: name.clone(),
-            points: theory.iter().map(|r| (r[0], r[1])).collect(),
+            points: th,
             style: SeriesStyle::Line,
             color_index: i,
         });
         series.push(Series {
             label: String::new(),
-            points: sim.iter().map(|r| (r[0], r[1])).collect(),
+            points: sm,
             style: SeriesStyle::Markers,
             color_index: i,
         });
+        let dims = FIG5_ARCHS.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
+        // Each row bounds its own λ only: a short dashed segment there, not a line across λ.
+        for &[lambda, _] in sim {
+            let Some((d_i, h, d_o)) = dims else { break };
+            let case = format!("kdist_{d_i}_{h}_{d_o}_lambda{lambda:+}");
+            if let Some((b, r)) = row_bound(rows, "LB-KDIST", &case) {
+                bounds.extend(BoundLine::constant(b, r, i, (lambda - 0.3, lambda + 0.3)));
+            }
+        }
     }
+    let mut panels = vec![Panel {
+        title: "architecture (d_in, h, d_out) in the legend; task singular values (2, 1.5, 1), λ-balanced init σ = 0.1"
+            .into(),
+        x_label: "λ (balance W2ᵀW2 − W1W1ᵀ = λI)".into(),
+        y_label: "S(0, t_end)".into(),
+        series,
+        log_x: false,
+        log_y: false,
+        equal_aspect: false,
+    }];
+    panels.extend(error_panel(
+        "|closed form − simulation| in S(0, t_end)",
+        "LB-KDIST rows (at their λ)",
+        "λ (balance W2ᵀW2 − W1W1ᵀ = λI)",
+        "error in S",
+        errors,
+        &bounds,
+    ));
     Figure {
-        title: format!("Kernel distance S(0, t = {FIG5_T_END}) vs λ: closed form (lines), Tsit45 rtol 1e-10 (markers)"),
-        panels: vec![Panel {
-            title:
-                "architecture (d_in, h, d_out) in the legend; task singular values (2, 1.5, 1), λ-balanced init σ = 0.1"
-                    .into(),
-            x_label: "λ".into(),
-            y_label: "S(0, t_end)".into(),
-            series,
-            log_x: false,
-            log_y: false,
-            equal_aspect: false,
-        }],
+        title: format!(
+            "Kernel distance S(0, t = {FIG5_T_END}) vs λ: closed form (lines), Tsit45 rtol {FIG5_RTOL:e} (markers)"
+        ),
+        panels,
         columns: 1,
         panel_width: 900,
-        panel_height: 500,
+        panel_height: 440,
     }
 }
 
 /// Continual learning figure: loss on task 1 and on task 2 while training on task 1 (t ≤ t_s)
 /// then on task 2; closed form restarted at the switch (dashed) vs one simulation (markers).
-pub fn continual_figure(data: &ContData) -> Figure {
+/// Beneath: |closed form − simulation| in the two losses (task 1 solid, task 2 dotted; no table
+/// row bounds the loss), and in QQᵀ (max over entries, the quantity `LB-CONT` checks) with each
+/// λ's `LB-CONT` bound from `rows` as a dashed line.
+pub fn continual_figure(data: &ContData, rows: &[Row]) -> Figure {
     let panel = |k: usize, title: &str| {
         let mut series = Vec::new();
         for (i, c) in data.curves.iter().enumerate() {
@@ -124,7 +198,7 @@ pub fn continual_figure(data: &ContData) -> Figure {
         }
         Panel {
             title: title.into(),
-            x_label: "t".into(),
+            x_label: T_LABEL_P2.into(),
             y_label: "loss (1/2P)Σ‖W2W1x − y‖²".into(),
             series,
             log_x: false,
@@ -132,14 +206,67 @@ pub fn continual_figure(data: &ContData) -> Figure {
             equal_aspect: false,
         }
     };
+    let mut panels = vec![
+        panel(1, "loss on task 1 (forgetting after the switch)"),
+        panel(2, "loss on task 2"),
+    ];
+    let t_end = 2.0 * CONT_T_TASK;
+    let mut loss_errors = Vec::new();
+    let mut qqt_errors = Vec::new();
+    let mut bounds = Vec::new();
+    for (i, c) in data.curves.iter().enumerate() {
+        for (k, style) in [(1, SeriesStyle::Line), (2, SeriesStyle::DottedLine)] {
+            let col = |rows: &[[f64; 3]]| -> Vec<(f64, f64)> { rows.iter().map(|r| (r[0], r[k])).collect() };
+            loss_errors.push(Series {
+                label: String::new(),
+                points: abs_errors(&col(&c.theory), &col(&c.sim)),
+                style,
+                color_index: i,
+            });
+        }
+        // Below f64 resolution of QQᵀ's entries: agreement to rounding, a gap.
+        let resolution = f64::EPSILON * c.err_scale.1;
+        let pts: Vec<(f64, f64)> = c
+            .qqt_err
+            .iter()
+            .map(|r| (r[0], if r[1] > resolution { r[1] } else { f64::NAN }))
+            .collect();
+        qqt_errors.push(Series {
+            label: String::new(),
+            points: if pts.iter().all(|p| p.1.is_nan()) {
+                Vec::new()
+            } else {
+                pts
+            },
+            style: SeriesStyle::Line,
+            color_index: i,
+        });
+        let case = format!("continual_5_5_5_lambda{:+}", c.lambda);
+        if let Some((b, r)) = row_bound(rows, "LB-CONT", &case) {
+            bounds.extend(BoundLine::constant(b, r, i, (0.0, t_end)));
+        }
+    }
+    panels.extend(error_panel(
+        "|Δ loss|: task 1 solid, task 2 dotted (no row bounds it)",
+        "",
+        T_LABEL_P2,
+        "error in the loss",
+        loss_errors,
+        &[],
+    ));
+    panels.extend(error_panel(
+        "max |Δ QQᵀ| (the LB-CONT quantity)",
+        "LB-CONT",
+        T_LABEL_P2,
+        "max-entry error in QQᵀ",
+        qqt_errors,
+        &bounds,
+    ));
     Figure {
         title: format!(
             "Continual learning 5-5-5: task 1 for t ≤ {CONT_T_TASK}, then task 2; closed form (dashed), simulation (markers)"
         ),
-        panels: vec![
-            panel(1, "loss on task 1 (forgetting after the switch)"),
-            panel(2, "loss on task 2"),
-        ],
+        panels,
         columns: 2,
         panel_width: 620,
         panel_height: 420,
@@ -150,18 +277,22 @@ pub fn continual_figure(data: &ContData) -> Figure {
 /// the 8-item semantic task at t_end, closed form and simulation, one column per λ. Colour:
 /// blue negative, white 0, red positive, on one symmetric scale per matrix (shared by closed
 /// form and simulation and across λ, so the panels compare), shown by a colour bar per matrix
-/// with labelled ends. Square cells; items i1…i8 and features f1…f8 labelled.
+/// with labelled ends. Square cells; items i1…i8 and features f1…f8 labelled. Beneath, an error
+/// panel: |closed form − simulation| per matrix entry (W1ᵀW1's 64 entries, then W2W2ᵀ's, per λ)
+/// on a log axis, with each λ's `LB-RSM` bound from `rows` as a dashed line over its entries;
+/// entries equal to rounding are counted in the panel title.
 ///
 /// # Errors
 /// [`PlotError::Draw`] if the backend fails.
-pub fn fig4_svg(data: &Fig4Data) -> Result<String, PlotError> {
+pub fn fig4_svg(data: &Fig4Data, rows: &[Row]) -> Result<String, PlotError> {
     use super::plot::{SCALE, display_size, px};
     use plotters::prelude::*;
     use plotters::style::text_anchor::{HPos, Pos, VPos};
     let err = |e: &dyn std::fmt::Display| PlotError::Draw(e.to_string());
     let cols = data.panels.len().max(1) as i32;
     let (pw, ph, bar_w, title_h) = (px(250), px(250), px(110), px(40));
-    let (w, h) = (pw * cols + bar_w, ph * 4 + title_h);
+    let error_h = px(340);
+    let (w, h) = (pw * cols + bar_w, ph * 4 + title_h + error_h);
     let scale_of = |f: &dyn Fn(&super::super::verify::lambda_balanced::experiments::Fig4Panel) -> f64| {
         data.panels.iter().map(f).fold(f64::MIN_POSITIVE, f64::max)
     };
@@ -298,7 +429,62 @@ pub fn fig4_svg(data: &Fig4Data) -> Result<String, PlotError> {
             ))
             .map_err(|e| err(&e))?;
         }
+        let (_, strip) = root.split_vertically(ph * 4 + title_h);
+        if let Some(panel) = fig4_error_panel(data, rows) {
+            super::plot::draw_panel(&strip.margin(px(6), 0, 0, 0), &panel)?;
+        }
         root.present().map_err(|e| err(&e))?;
     }
     Ok(display_size(svg))
+}
+
+/// The error panel of [`fig4_svg`].
+fn fig4_error_panel(data: &Fig4Data, rows: &[Row]) -> Option<Panel> {
+    let (mut errors, mut bounds) = (Vec::new(), Vec::new());
+    let (mut at_rounding, mut total) = (0usize, 0usize);
+    let mut x0 = 0.0;
+    for (i, p) in data.panels.iter().enumerate() {
+        let pairs = [(&p.w1tw1_theory, &p.w1tw1_sim), (&p.w2w2t_theory, &p.w2w2t_sim)];
+        let diffs: Vec<f64> = pairs
+            .iter()
+            .flat_map(|(th, sm)| {
+                th.transpose()
+                    .iter()
+                    .zip(sm.transpose().iter())
+                    .map(|(a, b)| rounding_gap(*a, *b))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        total += diffs.len();
+        at_rounding += diffs.iter().filter(|d| d.is_nan()).count();
+        let n = diffs.len() as f64;
+        errors.push(Series {
+            label: format!("λ = {}", p.lambda),
+            points: diffs
+                .iter()
+                .enumerate()
+                .map(|(k, d)| (x0 + 1.0 + k as f64, *d))
+                .collect(),
+            style: SeriesStyle::Markers,
+            color_index: i,
+        });
+        let case = format!("semantic_8_8_8_lambda{:+}", p.lambda);
+        if let Some((b, r)) = row_bound(rows, "LB-RSM", &case) {
+            bounds.extend(BoundLine::constant(b, r, i, (x0 + 1.0, x0 + n)));
+        }
+        x0 += n;
+    }
+    let rounding = if at_rounding > 0 {
+        format!(" ({at_rounding}/{total} at rounding, not drawn)")
+    } else {
+        String::new()
+    };
+    error_panel(
+        &format!("|closed form − sim.| per entry, t = {FIG4_T_END}{rounding}"),
+        "LB-RSM",
+        "entry index (per λ: W1ᵀW1 row by row, then W2W2ᵀ; dimensionless)",
+        "error in the entry",
+        errors,
+        &bounds,
+    )
 }

@@ -17,18 +17,93 @@ use plot::{Figure, Panel, Series, SeriesStyle};
 /// One curve of [`theory_vs_simulation`]: (label, theory rows, simulation rows), rows `[t, q1, q2, q3]`.
 pub type Curve<'a> = (String, &'a [[f64; 4]], &'a [[f64; 4]]);
 
+/// The bounds of one [`Curve`] for its three quantities: (bound, proven?) or none.
+pub type CurveBounds = [Option<(f64, bool)>; 3];
+
+/// Horizontal-axis label of gradient-flow time for the P1 wide linear net (Theorem 4.2 figure):
+/// dimensionless, the learning rates η_a, η_w of each case in its panel title.
+pub const T_LABEL_P1: &str = "t (gradient-flow time; η_a, η_w as in the panel title)";
+/// Horizontal-axis label of gradient-flow time for P2's λ-balanced flows τ dW/dt = −∂L/∂W, all
+/// run with τ = 1.
+pub const T_LABEL_P2: &str = "t / τ (gradient-flow time, τ = 1)";
+
+/// A bound drawn in an error panel: a dashed line of colour `color` through `points`
+/// (`(x, bound)`; two points for a constant bound), proven (`rigorous`) or estimated.
+#[derive(Debug, Clone)]
+pub struct BoundLine {
+    /// The line's points.
+    pub points: Vec<(f64, f64)>,
+    /// Whether the bound is proven (the table row's `bound_rigorous`).
+    pub rigorous: bool,
+    /// Palette index (the colour of the curve it bounds, or black for a shared bound).
+    pub color: usize,
+}
+
+impl BoundLine {
+    /// A constant bound `value` over `x0..=x1`; `None` unless `value` is positive and finite.
+    pub fn constant(value: f64, rigorous: bool, color: usize, (x0, x1): (f64, f64)) -> Option<Self> {
+        (value > 0.0 && value.is_finite()).then(|| Self {
+            points: vec![(x0, value), (x1, value)],
+            rigorous,
+            color,
+        })
+    }
+}
+
+/// An error panel, the one every theory-vs-simulation figure draws beneath its curves: the
+/// `errors` (from [`abs_errors`]; solid, on a log vertical axis) and the `bounds` as dashed lines;
+/// the title gets "; dashed: proven bound (source)" or "estimated bound" as the bounds are proven
+/// or not (see [`bound_kind`]); when every error is at rounding level the title says so. `None`
+/// when there is nothing to draw (every error at rounding level and no bound).
+pub fn error_panel(
+    title: &str,
+    source: &str,
+    x_label: &str,
+    y_label: &str,
+    errors: Vec<Series>,
+    bounds: &[BoundLine],
+) -> Option<Panel> {
+    let given = !errors.is_empty();
+    let mut series: Vec<Series> = errors.into_iter().filter(|s| !s.points.is_empty()).collect();
+    // Every difference at rounding level: say so, rather than show a bound over nothing.
+    let note = if given && series.is_empty() {
+        " (agree to rounding everywhere)"
+    } else {
+        ""
+    };
+    series.extend(bounds.iter().map(|b| Series {
+        label: String::new(),
+        points: b.points.clone(),
+        style: SeriesStyle::DashedLine,
+        color_index: b.color,
+    }));
+    if series.is_empty() {
+        return None;
+    }
+    Some(Panel {
+        title: format!("{title}{note}{}", bound_kind(bounds, source)),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+        series,
+        log_x: false,
+        log_y: true,
+        equal_aspect: false,
+    })
+}
+
 /// Three panels of t-curves, one curve per parameter value: theory as lines (`theory_style`),
-/// simulation as markers of the same colour; beneath each, an error panel: |theory − simulation|
-/// at the simulated times (log axis), with the bound the table promises for that curve and
-/// quantity as a dashed line when `bounds[curve][k]` gives one (the bound and whether the table
-/// row proves it: the panel title says "proven" or "estimate"). Rows are `[t, q1, q2, q3]`;
-/// `names` gives each panel's (title, y label).
+/// simulation as markers of the same colour; beneath each, an [`error_panel`]: |theory −
+/// simulation| at the simulated times, with the bound for that curve and quantity as a dashed
+/// line when `bounds[curve][k]` gives one (the bound and whether it is proven). Rows are
+/// `[t, q1, q2, q3]`; `names` gives each panel's (title, y label); `source` names where the
+/// bounds come from; `t_label` is the time axis' label.
 pub fn theory_vs_simulation(
     title: String,
     names: [(&str, &str); 3],
     curves: &[Curve<'_>],
     theory_style: SeriesStyle,
-    bounds: &[[Option<(f64, bool)>; 3]],
+    (bounds, source): (&[CurveBounds], &str),
+    t_label: &str,
 ) -> Figure {
     let mut panels: Vec<Panel> = names
         .iter()
@@ -51,7 +126,7 @@ pub fn theory_vs_simulation(
             }
             Panel {
                 title: (*ptitle).into(),
-                x_label: "t".into(),
+                x_label: t_label.into(),
                 y_label: (*ylab).into(),
                 series,
                 log_x: false,
@@ -60,47 +135,44 @@ pub fn theory_vs_simulation(
             }
         })
         .collect();
-    let error_panels = names.iter().enumerate().map(|(k, (_, ylab))| {
-        let mut series = Vec::new();
-        let t_end = curves
-            .iter()
-            .flat_map(|(_, th, _)| th.last().map(|r| r[0]))
-            .fold(0.0f64, f64::max);
-        for (i, (_, theory, sim)) in curves.iter().enumerate() {
-            series.push(Series {
-                label: String::new(),
-                points: error_points(theory, sim, k + 1),
-                style: SeriesStyle::Line,
-                color_index: i,
-            });
-            if let Some((b, _)) = bounds.get(i).and_then(|b| b[k]).filter(|b| b.0 > 0.0) {
-                series.push(Series {
-                    label: String::new(),
-                    points: vec![(0.0, b), (t_end, b)],
-                    style: SeriesStyle::DashedLine,
-                    color_index: i,
-                });
-            }
-        }
-        Panel {
-            title: format!(
-                "|theory − simulation| in {ylab}{}",
-                bound_kind(bounds.iter().filter_map(|b| b[k]))
-            ),
-            x_label: "t".into(),
-            y_label: format!("error in {ylab}"),
-            series,
-            log_x: false,
-            log_y: true,
-            equal_aspect: false,
-        }
-    });
-    let error_panels: Vec<Panel> = error_panels.collect();
-    let has_errors = error_panels
+    let t_end = curves
         .iter()
-        .all(|p| p.series.iter().any(|s| !s.points.is_empty()));
-    if has_errors {
-        panels.extend(error_panels);
+        .flat_map(|(_, th, _)| th.last().map(|r| r[0]))
+        .fold(0.0f64, f64::max);
+    let error_panels: Vec<Option<Panel>> = names
+        .iter()
+        .enumerate()
+        .map(|(k, (_, ylab))| {
+            let col = |rows: &[[f64; 4]]| -> Vec<(f64, f64)> { rows.iter().map(|r| (r[0], r[k + 1])).collect() };
+            let errors = curves
+                .iter()
+                .enumerate()
+                .map(|(i, (_, theory, sim))| Series {
+                    label: String::new(),
+                    points: abs_errors(&col(theory), &col(sim)),
+                    style: SeriesStyle::Line,
+                    color_index: i,
+                })
+                .collect();
+            let lines: Vec<BoundLine> = (0..curves.len())
+                .filter_map(|i| {
+                    let (b, rigorous) = bounds.get(i).and_then(|b| b[k])?;
+                    BoundLine::constant(b, rigorous, i, (0.0, t_end))
+                })
+                .collect();
+            let no_bound = if lines.is_empty() { " (no row bounds it)" } else { "" };
+            error_panel(
+                &format!("|theory − sim.| in {ylab}{no_bound}"),
+                source,
+                t_label,
+                &format!("error in {ylab}"),
+                errors,
+                &lines,
+            )
+        })
+        .collect();
+    if error_panels.iter().all(Option::is_some) {
+        panels.extend(error_panels.into_iter().flatten());
     }
     Figure {
         title,
@@ -111,34 +183,48 @@ pub fn theory_vs_simulation(
     }
 }
 
-/// The panel-title suffix for the dashed bound lines: whether the table rows prove them.
-fn bound_kind(bounds: impl Iterator<Item = (f64, bool)>) -> &'static str {
-    let kinds: Vec<bool> = bounds.map(|b| b.1).collect();
-    if kinds.is_empty() {
-        ""
-    } else if kinds.iter().all(|k| *k) {
-        "; dashed: table bound (proven)"
-    } else if kinds.iter().any(|k| *k) {
-        "; dashed: table bound (proven or estimate, see the table)"
+/// The panel-title suffix for the dashed bound lines of an error panel: "proven bound" when
+/// every bound is proven (the table rows' `bound_rigorous`), "estimated bound" when none is, with
+/// its value when all lines are at one level, followed by where the bounds come from (`source`,
+/// e.g. a check id); empty without bounds.
+pub fn bound_kind(bounds: &[BoundLine], source: &str) -> String {
+    if bounds.is_empty() {
+        return String::new();
+    }
+    let what = if bounds.iter().all(|b| b.rigorous) {
+        "proven bound"
+    } else if bounds.iter().any(|b| b.rigorous) {
+        "proven or estimated bounds (see the table)"
     } else {
-        "; dashed: table bound (estimate)"
+        "estimated bound"
+    };
+    let levels: Vec<f64> = bounds
+        .iter()
+        .flat_map(|b| b.points.iter().map(|p| p.1))
+        .filter(|v| v.is_finite())
+        .collect();
+    let value = match levels.first() {
+        Some(&v) if levels.iter().all(|w| *w == v) => format!(" {v:.1e}"),
+        _ => String::new(),
+    };
+    if source.is_empty() {
+        format!("; dashed: {what}{value}")
+    } else {
+        format!("; dashed: {what}{value}, {source}")
     }
 }
 
-/// |theory − simulation| in column `k` at each simulated time that is also a theory time (equal
-/// to 1e-9 relative); a difference below f64 resolution (ε·max(|value|, 1e-3), e.g. at t = 0)
-/// becomes a NaN point, which breaks the line there (zero cannot be drawn on a log axis, and a
-/// line must not bridge the stretch where the two agree to rounding).
-fn error_points(theory: &[[f64; 4]], sim: &[[f64; 4]], k: usize) -> Vec<(f64, f64)> {
+/// |theory − simulation| at each simulated point whose x is also a theory x (equal to 1e-9
+/// relative); a difference below f64 resolution (ε·max(|value|, 1e-3), e.g. at t = 0) becomes a
+/// NaN point, which breaks the line there (zero cannot be drawn on a log axis, and a line must not
+/// bridge the stretch where the two agree to rounding). Empty when every difference is at
+/// rounding level.
+pub fn abs_errors(theory: &[(f64, f64)], sim: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let pts: Vec<(f64, f64)> = sim
         .iter()
-        .filter_map(|s| {
-            let th = theory
-                .iter()
-                .find(|r| (r[0] - s[0]).abs() <= 1e-9 * s[0].abs().max(1.0))?;
-            let e = (th[k] - s[k]).abs();
-            let resolution = f64::EPSILON * th[k].abs().max(s[k].abs()).max(1e-3);
-            Some((s[0], if e > resolution && e.is_finite() { e } else { f64::NAN }))
+        .filter_map(|&(x, s)| {
+            let th = theory.iter().find(|r| (r.0 - x).abs() <= 1e-9 * x.abs().max(1.0))?.1;
+            Some((x, rounding_gap(th, s)))
         })
         .collect();
     if pts.iter().all(|p| p.1.is_nan()) {
@@ -146,6 +232,14 @@ fn error_points(theory: &[[f64; 4]], sim: &[[f64; 4]], k: usize) -> Vec<(f64, f6
     } else {
         pts
     }
+}
+
+/// |a − b|, or NaN when the difference is below f64 resolution (ε·max(|a|, |b|, 1e-3)) or not
+/// finite: the value an error panel leaves out (see [`abs_errors`]).
+pub fn rounding_gap(a: f64, b: f64) -> f64 {
+    let e = (a - b).abs();
+    let resolution = f64::EPSILON * a.abs().max(b.abs()).max(1e-3);
+    if e > resolution && e.is_finite() { e } else { f64::NAN }
 }
 
 /// P1 Fig. 3 reproduction: μ, φ and S(0,t) against t for each δ; theory as lines, simulation as
@@ -158,8 +252,8 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
         .iter()
         .map(|(delta, theory, sim)| (format!("δ = {delta}"), theory.as_slice(), sim.as_slice()))
         .collect();
-    let bounds: Vec<[Option<(f64, bool)>; 3]> = data.proven_bounds.iter().map(|b| b.map(|v| Some((v, true)))).collect();
-    let mut fig = theory_vs_simulation(
+    let bounds: Vec<CurveBounds> = data.proven_bounds.iter().map(|b| b.map(|v| Some((v, true)))).collect();
+    theory_vs_simulation(
         format!(
             "Single neuron, P1 Fig. 3 setup: closed form (lines) vs gradient flow, BDF rtol {FIG3_RTOL:e} (markers)"
         ),
@@ -170,16 +264,9 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
         ],
         &curves,
         SeriesStyle::Line,
-        &bounds,
-    );
-    for p in &mut fig.panels {
-        // This run's own proven bound (max over t), not a table row's: say so, briefly.
-        p.title = p
-            .title
-            .replace("|theory − simulation|", "|theory − sim.|")
-            .replace("table bound (proven)", "proven bound");
-    }
-    fig
+        (&bounds, "this run"),
+        "t (gradient-flow time, η = 1)",
+    )
 }
 
 /// The report's front page (Markdown): what was checked, per check and per regime how many rows
@@ -234,7 +321,7 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row
             let series = plot::theory_vs_markers(theory, sim, SeriesStyle::Line, |i| format!("σ_{i} (Thm 4.2)"));
             Panel {
                 title: label.clone(),
-                x_label: "t".into(),
+                x_label: T_LABEL_P1.into(),
                 y_label: "singular values of β".into(),
                 series,
                 log_x: false,
@@ -256,39 +343,27 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row
         });
         let k = theory.first().map_or(0, |r| r.len() - 1);
         let t_end = theory.last().map_or(1.0, |r| r[0]);
-        let mut series: Vec<Series> = (1..=k)
-            .map(|i| {
-                let pad =
-                    |rows: &[Vec<f64>]| -> Vec<[f64; 4]> { rows.iter().map(|r| [r[0], r[i], 0.0, 0.0]).collect() };
-                Series {
-                    label: String::new(),
-                    points: error_points(&pad(theory), &pad(sim), 1),
-                    style: SeriesStyle::Line,
-                    color_index: i - 1,
-                }
+        let col = |rows: &[Vec<f64>], i: usize| -> Vec<(f64, f64)> { rows.iter().map(|r| (r[0], r[i])).collect() };
+        let errors = (1..=k)
+            .map(|i| Series {
+                label: String::new(),
+                points: abs_errors(&col(theory, i), &col(sim, i)),
+                style: SeriesStyle::Line,
+                color_index: i - 1,
             })
             .collect();
-        if let Some((b, _)) = bound.filter(|b| b.0 > 0.0) {
-            series.push(Series {
-                label: String::new(),
-                points: vec![(0.0, b), (t_end, b)],
-                style: SeriesStyle::DashedLine,
-                color_index: 6,
-            });
-        }
-        if series.iter().all(|s| s.points.is_empty()) {
-            continue;
-        }
-        panels.push(Panel {
-            title: format!("|Δσ_i|, Thm 4.2 vs param. flow{}", bound_kind(bound.into_iter()))
-                .replace("; dashed: table bound", "; dashed: WL-T42"),
-            x_label: "t".into(),
-            y_label: "error".into(),
-            series,
-            log_x: false,
-            log_y: true,
-            equal_aspect: false,
-        });
+        let lines: Vec<BoundLine> = bound
+            .and_then(|(b, rigorous)| BoundLine::constant(b, rigorous, 6, (0.0, t_end)))
+            .into_iter()
+            .collect();
+        panels.extend(error_panel(
+            "|Δσ_i|",
+            "WL-T42",
+            T_LABEL_P1,
+            "error in σ_i",
+            errors,
+            &lines,
+        ));
     }
     Figure {
         title: format!(

@@ -137,8 +137,8 @@ pub fn caption(file: &str) -> Option<Caption> {
             "Single neuron: μ, φ and kernel distance against t",
             "Top: μ(t) = a‖w‖, φ(t) = cos∠(w, β*) and the kernel distance S(0, t) for δ ∈ {−4, …, 4}; the closed \
              form (P1 §3; docs/theory.md §1.4) as lines, the simulated gradient flow as markers (dense for t < 2, \
-             where μ dips for δ ≥ 0). Bottom: |closed form − simulation| on a log axis, and as a dashed line of the \
-             same colour this simulation's proven error bound: the largest distance from a simulated value to its \
+             where μ dips for δ ≥ 0). Bottom: |closed form − simulation| on a log axis (gaps: the two agree to \
+             rounding, e.g. at t = 0), and as a dashed line of the same colour this simulation's proven error bound: the largest distance from a simulated value to its \
              enclosure over the validated integration of the exact flow (128-bit ball arithmetic, as \
              `simulate --certify` computes it); the curve touches the line where the error is largest.",
             "P1 Fig. 3 (single-neuron dynamics across δ).",
@@ -156,8 +156,9 @@ pub fn caption(file: &str) -> Option<Caption> {
              saddle where that mode is zero; the unbalanced nets (λ = ±2) take the direct path. (This init is \
              balanced only to rounding: after t ≈ 60 f64 computations leave the saddle at a time set by rounding, \
              which is why the window ends at t = 30.) Bottom: |closed form − simulation| at the \
-             simulated times; no table row bounds these three quantities at this tolerance (LB-SIM bounds QQᵀ at \
-             rtol 1e-12), so no bound line is drawn.",
+             simulated times on a log axis (gaps: agreement to rounding); no table row bounds these three \
+             quantities at this tolerance (LB-SIM bounds QQᵀ at rtol 1e-12), so no bound line is drawn. Time is \
+             t/τ with τ = 1.",
             "P2 Fig. 2 (lazy vs rich learning as λ varies).",
             "3-3-3 linear network, P = 10 samples, λ-balanced random init σ = 0.05 (seed 2025), t ≤ 30, Tsit45 \
              rtol 1e-10; closed form in f64.",
@@ -187,32 +188,47 @@ pub fn caption(file: &str) -> Option<Caption> {
         ),
         "fig3_lambda_balanced_singular_values.svg" => cap(
             "λ-balanced: singular values of W2W1 against t",
-            "Singular values of W2W1(t) for the task s = (3, 2, 1) from a small aligned init; the per-mode \
-             closed form dashed, the SVD of the simulation as markers; λ and −λ give the same curves.",
+            "Top: singular values of W2W1(t) for the task s = (3, 2, 1) from a small aligned init; the per-mode \
+             closed form dashed, the SVD of the simulation as markers; λ and −λ give the same curves. Bottom: \
+             |σ_i closed form − σ_i simulation| on a log axis, one colour per singular value (gaps: agreement to \
+             rounding), and as a black dashed line the LB-MODES promise 1e-9·s₁ (1e-9 relative at rtol 1e-12). \
+             It is marked an estimated bound: the LB-MODES rows prove their errors against validated enclosures \
+             on other aligned cases (mode strengths 1e-2), not on this run.",
             "P2 Fig. 3 (stage-like learning of the singular values).",
-            "3-3-3 linear net, aligned init 1e-3, Tsit45 rtol 1e-10.",
+            "3-3-3 linear net, aligned init 1e-3, τ = 1, Tsit45 rtol 1e-12 (the LB-MODES rows' tolerance).",
         ),
         "fig4_lambda_balanced_semantic_rsm.svg" => cap(
             "λ-balanced: representation similarity of the semantic task",
             "W1ᵀW1 (item × item) and W2W2ᵀ (feature × feature) at t_end for the 8-item hierarchical semantic task, \
-             closed form and simulation, one column per λ; one diverging colour scale per row of panels, shared \
-             across λ, with its colour bar.",
+             closed form and simulation, one column per λ; one diverging colour scale per matrix, shared by closed \
+             form and simulation and across λ, with its colour bar. Bottom: |closed form − simulation| of every \
+             entry on a log axis (per λ, W1ᵀW1's 64 entries row by row, then W2W2ᵀ's; entries equal to rounding \
+             are counted in the panel title and not drawn), with each λ's LB-RSM row bound as a dashed line of \
+             its colour: proven (the row's certified error against the closed form in ball arithmetic, which \
+             the plotted difference to the f64 closed form can exceed by that form's rounding).",
             "P2 Fig. 4 (representations depend on λ).",
             "Tsit45 rtol 1e-12 from a λ-balanced init; closed form from the Riccati solution.",
         ),
         "fig5_lambda_balanced_kernel_distance.svg" => cap(
             "λ-balanced: kernel distance against λ and architecture",
-            "Kernel distance S(0, t_end) against λ for a funnel, a square and an inverted-funnel network; closed \
-             form as lines, simulation as markers.",
+            "Top: kernel distance S(0, t_end) against λ for a funnel, a square and an inverted-funnel network; \
+             closed form as lines, simulation as markers. Bottom: |closed form − simulation| against λ on a log \
+             axis, and as short dashed segments of the same colour the LB-KDIST rows' proven bounds, each at its \
+             row's λ (the same runs; a row bounds its own λ only). The plotted difference \
+             is to the f64 closed form, the bound to the closed form in ball arithmetic.",
             "P2 Fig. 5 (NTK movement vs λ and architecture).",
-            "Task singular values (2, 1.5, 1), seeded exact-decimal λ-balanced init of scale σ = 0.1 (the same for every λ), Tsit45 rtol 1e-10.",
+            "Task singular values (2, 1.5, 1), seeded exact-decimal λ-balanced init of scale σ = 0.1 (the same for every λ), τ = 1, t_end = 20, Tsit45 rtol 1e-12 (the LB-KDIST rows' tolerance).",
         ),
         "continual_lambda_balanced.svg" => cap(
             "λ-balanced: continual learning",
-            "Loss on task 1 and on task 2 while training on task 1, then on task 2; the closed form restarted at \
-             the switch dashed, one simulation as markers; the legend gives the forgetting per λ.",
+            "Top: loss on task 1 and on task 2 while training on task 1, then on task 2; the closed form restarted \
+             at the switch dashed, one simulation as markers; the legend gives the forgetting per λ. Bottom left: \
+             |closed form − simulation| in the two losses on a log axis (task 1 solid, task 2 dotted; no table row \
+             bounds the loss, so no line). Bottom right: the largest entry of |QQᵀ closed form − QQᵀ simulation|, \
+             the quantity LB-CONT checks, with each λ's LB-CONT row bound (proven: certified against the restarted \
+             closed form in ball arithmetic) as a dashed line of its colour. Gaps: agreement to rounding.",
             "P2 §6 (continual learning; our rendering).",
-            "5-5-5 linear net, Tsit45 rtol 1e-10.",
+            "5-5-5 linear net, τ = 1, Tsit45 rtol 1e-12 (the run the LB-CONT rows bound).",
         ),
         "fig1a_paths.svg" => cap(
             "Two-layer ReLU net: paths of |a_i|w_i",

@@ -268,7 +268,19 @@ pub fn render_svg(fig: &Figure) -> Result<String, PlotError> {
     let ph = fig.panel_height.max(MIN_PANEL_HEIGHT);
     let title_band = if fig.title.is_empty() { 0 } else { TITLE_BAND };
     let to_u32 = |k: usize| u32::try_from(k).unwrap_or(u32::MAX);
-    let width = pw.saturating_mul(to_u32(cols)).saturating_mul(SCALE);
+    // A panel whose legend finds no empty spot inside its plot gets a legend column right of it;
+    // the figure widens that grid column by it, so the plot keeps its full size.
+    let legend_cols = prepared
+        .iter()
+        .map(|p| p.legend_column(px_u(pw), px_u(ph)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let col_extra: Vec<u32> = (0..cols)
+        .map(|c| legend_cols.iter().skip(c).step_by(cols).copied().max().unwrap_or(0))
+        .collect();
+    let width = pw
+        .saturating_mul(to_u32(cols))
+        .saturating_mul(SCALE)
+        .saturating_add(col_extra.iter().fold(0u32, |a, b| a.saturating_add(*b)));
     let height = ph
         .saturating_mul(to_u32(rows))
         .saturating_add(title_band)
@@ -284,12 +296,34 @@ pub fn render_svg(fig: &Figure) -> Result<String, PlotError> {
             root.titled(&fig.title, (FONT, font_size(FIGURE_TITLE_PX)))
                 .map_err(draw_err)?
         };
-        for (area, panel) in body.split_evenly((rows, cols)).iter().zip(&prepared) {
-            panel.draw(area)?;
+        let mut x_breaks = Vec::with_capacity(cols);
+        let mut x = 0i32;
+        for extra in &col_extra {
+            x = x.saturating_add(i32::try_from(px_u(pw).saturating_add(*extra)).unwrap_or(i32::MAX));
+            x_breaks.push(x);
+        }
+        x_breaks.pop();
+        let cell_h = i32::try_from(px_u(ph)).unwrap_or(i32::MAX);
+        let y_breaks: Vec<i32> = (1..rows)
+            .map(|r| cell_h.saturating_mul(i32::try_from(r).unwrap_or(i32::MAX)))
+            .collect();
+        let areas = body.split_by_breakpoints(x_breaks, y_breaks);
+        for (i, (area, panel)) in areas.iter().zip(&prepared).enumerate() {
+            panel.draw(area, legend_cols[i], col_extra[i % cols])?;
         }
         root.present().map_err(draw_err)?;
     }
     Ok(display_size(svg))
+}
+
+/// Draw one panel, as [`render_svg`] lays it out, into `area` (for figures drawn by hand that
+/// include a plot, e.g. the error strip under heat maps); a legend that finds no empty spot goes
+/// in a column at the area's right.
+///
+/// # Errors
+/// As [`render_svg`] for the panel.
+pub fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, panel: &Panel) -> Result<(), PlotError> {
+    PreparedPanel::new(0, panel)?.draw(area, 0, 0)
 }
 
 /// A series with its finite points split into runs (maximal stretches of
@@ -361,19 +395,62 @@ impl<'a> PreparedPanel<'a> {
         })
     }
 
-    /// Lay out the panel (plot rectangle, equal aspect, legend inside in empty space or in a
-    /// column on the right), then dispatch on the axis kinds: each combination is a different
-    /// coordinate type in `plotters`.
-    fn draw(&self, panel_area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError> {
-        // The title is centred over the whole panel (also when the legend takes a column).
-        let area = &if self.panel.title.is_empty() {
-            panel_area.clone()
+    /// The panel's drawing area below its title (the title is centred over the whole panel,
+    /// also when the legend takes a column).
+    fn titled<'c>(
+        &self,
+        panel_area: &DrawingArea<SVGBackend<'c>, Shift>,
+    ) -> Result<DrawingArea<SVGBackend<'c>, Shift>, PlotError> {
+        if self.panel.title.is_empty() {
+            Ok(panel_area.clone())
         } else {
             panel_area
                 .margin(px(8), 0, 0, 0)
                 .titled(&self.panel.title, (FONT, font_size(PANEL_TITLE_PX)))
-                .map_err(draw_err)?
+                .map_err(draw_err)
+        }
+    }
+
+    /// Width (backend pixels) of the legend column this panel needs right of a `pw × ph` panel:
+    /// 0 when it has no legend or the legend fits in empty space inside the plot.
+    fn legend_column(&self, pw: u32, ph: u32) -> Result<u32, PlotError> {
+        let entries = self.legend_entries();
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let mut scratch = String::new();
+        let root = SVGBackend::with_string(&mut scratch, (pw.max(1), ph.max(1))).into_drawing_area();
+        let area = self.titled(&root)?;
+        let (w, h) = area.dim_in_pixel();
+        let rect = self.plot_rect(w, h)?;
+        let (x, y) = self.axes(rect);
+        let (lw, lh) = legend_size(&area, &entries)?;
+        if self.free_spot(rect, &x, &y, (lw, lh)).is_some() {
+            return Ok(0);
+        }
+        // Whole display pixels, so the figure's display size is exact.
+        Ok(u32::try_from(lw + 2 * px(4)).unwrap_or(0).next_multiple_of(SCALE))
+    }
+
+    /// Lay out the panel (plot rectangle, equal aspect, legend inside in empty space or in a
+    /// column on the right, when [`Self::legend_column`] asked for one (`legend_col` > 0)), then
+    /// dispatch on the axis kinds: each combination is a different coordinate type in `plotters`.
+    /// `extra` is how much the figure widened this grid column for legends: every panel of the
+    /// column keeps the plot of the others' width, a panel without a legend column leaving the
+    /// extra blank, so the plots of a column align.
+    fn draw(
+        &self,
+        panel_area: &DrawingArea<SVGBackend<'_>, Shift>,
+        legend_col: u32,
+        extra: u32,
+    ) -> Result<(), PlotError> {
+        let (full_w, _) = panel_area.dim_in_pixel();
+        let panel_area = &if legend_col == 0 && extra > 0 && extra < full_w {
+            panel_area.split_horizontally(full_w - extra).0
+        } else {
+            panel_area.clone()
         };
+        let area = &self.titled(panel_area)?;
         let (pw, ph) = area.dim_in_pixel();
         let rect = self.plot_rect(pw, ph)?;
         let (x, y) = self.axes(rect);
@@ -382,11 +459,17 @@ impl<'a> PreparedPanel<'a> {
             return self.draw_on(area, &x, &y, None);
         }
         let (lw, lh) = legend_size(area, &entries)?;
-        if let Some((lx, ly)) = self.free_spot(rect, &x, &y, (lw, lh)) {
+        if legend_col == 0
+            && let Some((lx, ly)) = self.free_spot(rect, &x, &y, (lw, lh))
+        {
             return self.draw_on(area, &x, &y, Some((lx, ly, &entries)));
         }
-        // No empty corner: the legend goes in a column right of the plot.
-        let col = u32::try_from(lw + 2 * px(4)).unwrap_or(0).min(pw / 2);
+        // No empty corner: the legend goes in a column right of the plot (the figure made room).
+        let col = if legend_col > 0 {
+            extra.max(legend_col).min(pw / 2)
+        } else {
+            u32::try_from(lw + 2 * px(4)).unwrap_or(0).min(pw / 2)
+        };
         let (main, side) = area.split_horizontally(pw - col);
         let rect = self.plot_rect(pw - col, ph)?;
         let (x, y) = self.axes(rect);
@@ -1288,19 +1371,30 @@ mod tests {
         fig.columns = 0;
         fig.panel_width = 0;
         fig.panel_height = 0;
+        let size = |svg: &str| -> (u32, u32) {
+            let num = |key: &str| -> u32 {
+                let i = svg.find(key).expect("size attribute") + key.len();
+                svg[i..].split('"').next().and_then(|v| v.parse().ok()).expect("number")
+            };
+            (num(" width=\""), num(" height=\""))
+        };
         let svg = render_svg(&fig).expect("render");
-        let expected = format!("<svg width=\"{MIN_PANEL_WIDTH}\" height=\"{}\"", 2 * MIN_PANEL_HEIGHT);
-        assert!(svg.starts_with(&expected), "{}", &svg[..80]);
+        let (w, h) = size(&svg);
+        // So small a plot has no room for the legend: a column adds `extra` to the clamped width.
+        let extra = w - MIN_PANEL_WIDTH;
+        assert!(extra > 0 && extra < MIN_PANEL_WIDTH, "{}", &svg[..80]);
+        assert_eq!(h, 2 * MIN_PANEL_HEIGHT);
+        assert!(svg.contains(&format!("viewBox=\"0 0 {} {}\"", w * SCALE, h * SCALE)));
         assert!(svg.contains("a &lt; b &amp; c") && svg.contains("x&lt;y"));
         fig.columns = 5;
         fig.title = "T".to_string();
         let svg = render_svg(&fig).expect("render");
-        let expected = format!(
-            "<svg width=\"{}\" height=\"{}\"",
-            2 * MIN_PANEL_WIDTH,
-            MIN_PANEL_HEIGHT + TITLE_BAND
+        assert_eq!(
+            size(&svg),
+            (2 * (MIN_PANEL_WIDTH + extra), MIN_PANEL_HEIGHT + TITLE_BAND),
+            "{}",
+            &svg[..80]
         );
-        assert!(svg.starts_with(&expected), "{}", &svg[..80]);
     }
 
     #[test]

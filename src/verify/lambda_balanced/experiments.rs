@@ -226,9 +226,15 @@ impl AlignedRun {
     }
 }
 
-/// Fig. 3 data: for λ ∈ {0, 2, 10} (3-3-3, task singular values (3, 2, 1), aligned init with
+/// Task singular values of the Fig. 3 figure.
+pub const FIG3_S: [f64; 3] = [3.0, 2.0, 1.0];
+/// Tolerance of the Fig. 3 simulation (Tsit45, atol = rtol·1e-2): the `LB-MODES` rows', so their
+/// promise [`SIM_REL_TOL`]·s₁ applies to it.
+pub const FIG3_RTOL: f64 = 1e-12;
+
+/// Fig. 3 data: for λ ∈ {0, 2, 10} (3-3-3, task singular values [`FIG3_S`], aligned init with
 /// all mode strengths 10⁻³, τ = 1), rows `[t, σ1, σ2, σ3]` from the per-mode closed form
-/// (theory) and from the singular values of the Tsit45-simulated W2W1 (rtol 1e-10). λ and −λ
+/// (theory) and from the singular values of the Tsit45-simulated W2W1 (rtol [`FIG3_RTOL`]). λ and −λ
 /// give the same curves for aligned modes (τȧ = √(λ² + 4a²)(s − a) depends on |λ| only).
 #[derive(Debug, Clone)]
 pub struct Fig3Data {
@@ -243,14 +249,15 @@ pub struct Fig3Data {
 pub fn fig3_data() -> Result<Fig3Data, String> {
     let mut curves = Vec::new();
     for lambda in [0.0, 2.0, 10.0] {
-        let run = aligned_run((3, 3, 3), &[3.0, 2.0, 1.0], 1e-3, lambda, 33)?;
-        let th_t: Vec<f64> = (0..=200).map(|k| k as f64 * 0.04).collect();
+        let run = aligned_run((3, 3, 3), &FIG3_S, 1e-3, lambda, 33)?;
+        // A step dividing the simulation's 0.25, so every simulated time has a theory value.
+        let th_t: Vec<f64> = (0..=320).map(|k| k as f64 * 0.025).collect();
         let theory = th_t
             .iter()
             .map(|&t| std::iter::once(t).chain(run.theory(t)).collect())
             .collect();
         let sim_t: Vec<f64> = (0..=32).map(|k| k as f64 * 0.25).collect();
-        let sim = simulate(&run.net, &run.w1, &run.w2, &sim_t, 1e-10)?
+        let sim = simulate(&run.net, &run.w1, &run.w2, &sim_t, FIG3_RTOL)?
             .iter()
             .zip(&sim_t)
             .map(|((a1, a2), &t)| std::iter::once(t).chain(sorted_singular_values(&(a2 * a1))).collect())
@@ -644,6 +651,9 @@ pub const FIG5_ARCHS: [(&str, (usize, usize, usize)); 3] = [
 /// Fig. 5 end time (task singular values (2, 1.5, 1), init σ = 0.1: λ = 0 converges by t ≈ 10).
 pub const FIG5_T_END: f64 = 20.0;
 
+/// Tolerance of the Fig. 5 simulations: the `LB-KDIST` rows'.
+pub const FIG5_RTOL: f64 = 1e-12;
+
 /// Seed of the Fig. 5 tasks and initialisations (the same for every architecture and λ).
 pub const FIG5_SEED: u64 = 55;
 /// Scale σ of the Fig. 5 initialisations.
@@ -716,7 +726,9 @@ fn fig5_sim(dims: (usize, usize, usize), lambda: &Rational, rtol: f64) -> Result
 }
 
 /// Fig. 5 data: per architecture, rows `[λ, S(0, t_end)]` from the closed form on a λ grid
-/// (λ ∈ [−6, 6], step 0.25, refined near 0; with h = min(d_i, d_o) every λ is feasible) and from Tsit45 (rtol 1e-10) at λ ∈ {−4, −1, 0, 1, 4}.
+/// (λ ∈ [−6, 6], step 0.25, refined near 0; with h = min(d_i, d_o) every λ is feasible) and from
+/// Tsit45 at λ ∈ {−4, …, 4} with rtol [`FIG5_RTOL`] (at the `LB-KDIST` rows' λ the same run as
+/// the row's).
 #[derive(Debug, Clone)]
 pub struct Fig5Data {
     /// (architecture, theory rows, simulation rows).
@@ -761,7 +773,7 @@ pub fn fig5_data() -> Result<Fig5Data, String> {
             (4, 1),
         ] {
             let lambda = Rational::from((k, den));
-            sim.push([lbx::rational_to_f64(&lambda), fig5_sim(dims, &lambda, 1e-10)?]);
+            sim.push([lbx::rational_to_f64(&lambda), fig5_sim(dims, &lambda, FIG5_RTOL)?]);
         }
         curves.push((name.to_string(), theory, sim));
     }
@@ -779,7 +791,7 @@ fn kdist_rows(quick: bool, rows: &mut Vec<Row>) {
             let name = format!("kdist_{}_{}_{}_lambda{lambda:+}", dims.0, dims.1, dims.2);
             // The λ of these rows are integers.
             let l = Rational::from(lambda as i64);
-            match (fig5_theory(dims, &l), fig5_sim(dims, &l, 1e-12)) {
+            match (fig5_theory(dims, &l), fig5_sim(dims, &l, FIG5_RTOL)) {
                 (Ok(th), Ok(sm)) => {
                     let mut r = row_named(
                         "LB-KDIST",
@@ -1045,6 +1057,8 @@ pub struct ContCurve {
     pub lambda_trace: [f64; 3],
     /// Max |QQᵀ_theory − QQᵀ_sim| over the grid, and max |QQᵀ| for scale.
     pub err_scale: (f64, f64),
+    /// `[t, max over entries |QQᵀ_theory − QQᵀ_sim|]` at every time of the grid.
+    pub qqt_err: Vec<[f64; 2]>,
     /// Simulated QQᵀ at the grid's times (task 1, then task 2 without repeating the switch).
     pub sim_qqt: Vec<DMatrix<f64>>,
     /// Forgetting predicted by the closed form: task-1 loss at the end of task 2 minus at the
@@ -1161,10 +1175,13 @@ pub fn continual_data(rtol: f64) -> Result<ContData, String> {
             .collect();
         let (mut err, mut scale): (f64, f64) = (0.0, 0.0);
         let mut sim_qqt = Vec::with_capacity(states.len());
-        for ((a1, a2), (_, q)) in states.iter().zip(&qqts) {
+        let mut qqt_err = Vec::with_capacity(states.len());
+        for ((a1, a2), (t, q)) in states.iter().zip(&qqts) {
             let qs = q_matrix(a1, a2);
             let qq = &qs * qs.transpose();
-            err = err.max((q - &qq).amax());
+            let e = (q - &qq).amax();
+            qqt_err.push([*t, e]);
+            err = err.max(e);
             scale = scale.max(q.amax());
             sim_qqt.push(qq);
         }
@@ -1178,6 +1195,7 @@ pub fn continual_data(rtol: f64) -> Result<ContData, String> {
             sim,
             lambda_trace,
             err_scale: (err, scale),
+            qqt_err,
             sim_qqt,
             forgetting,
             init: (w1, w2),
