@@ -16,9 +16,11 @@ use crate::verify::lambda_balanced::experiments::{
 
 /// The bound and its kind (`bound_rigorous`) of the table row `check` for case `case`.
 fn row_bound(rows: &[Row], check: &str, case: &str) -> Option<(f64, bool)> {
-    rows.iter()
-        .find(|r| r.check == check && r.case == case)
-        .map(|r| (r.bound, r.bound_rigorous))
+    row_of(rows, check, case).map(|r| (r.bound, r.bound_rigorous))
+}
+
+fn row_of<'a>(rows: &'a [Row], check: &str, case: &str) -> Option<&'a Row> {
+    rows.iter().find(|r| r.check == check && r.case == case)
 }
 
 /// Build the figure from [`Fig2Data`].
@@ -114,6 +116,7 @@ pub fn fig5_figure(data: &Fig5Data, rows: &[Row]) -> Figure {
     let mut series = Vec::new();
     let mut errors = Vec::new();
     let mut bounds = Vec::new();
+    let mut row_errors = Vec::new();
     for (i, (name, theory, sim)) in data.curves.iter().enumerate() {
         let th: Vec<(f64, f64)> = theory.iter().map(|r| (r[0], r[1])).collect();
         let sm: Vec<(f64, f64)> = sim.iter().map(|r| (r[0], r[1])).collect();
@@ -136,15 +139,35 @@ pub fn fig5_figure(data: &Fig5Data, rows: &[Row]) -> Figure {
             color_index: i,
         });
         let dims = FIG5_ARCHS.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
-        // Each row bounds its own λ only: a short dashed segment there, not a line across λ.
+        // Each row bounds its own λ only: a short dashed segment there, not a line across λ, and
+        // the row's own error (against the ball-arithmetic closed form, which its bound bounds)
+        // as a marker on it; the lines are against the f64 closed form.
+        let mut pts = Vec::new();
         for &[lambda, _] in sim {
             let Some((d_i, h, d_o)) = dims else { break };
             let case = format!("kdist_{d_i}_{h}_{d_o}_lambda{lambda:+}");
-            if let Some((b, r)) = row_bound(rows, "LB-KDIST", &case) {
-                bounds.extend(BoundLine::constant(b, r, i, (lambda - 0.3, lambda + 0.3)));
+            if let Some(r) = row_of(rows, "LB-KDIST", &case) {
+                bounds.extend(BoundLine::constant(
+                    r.bound,
+                    r.bound_rigorous,
+                    i,
+                    (lambda - 0.3, lambda + 0.3),
+                ));
+                if r.abs_err > 0.0 && r.abs_err.is_finite() {
+                    pts.push((lambda, r.abs_err));
+                }
             }
         }
+        if !pts.is_empty() {
+            row_errors.push(Series {
+                label: String::new(),
+                points: pts,
+                style: SeriesStyle::Markers,
+                color_index: i,
+            });
+        }
     }
+    errors.extend(row_errors);
     let mut panels = vec![Panel {
         title: "architecture (d_in, h, d_out) in the legend; task singular values (2, 1.5, 1), λ-balanced init σ = 0.1"
             .into(),
@@ -156,8 +179,8 @@ pub fn fig5_figure(data: &Fig5Data, rows: &[Row]) -> Figure {
         equal_aspect: false,
     }];
     panels.extend(error_panel(
-        "|closed form − simulation| in S(0, t_end)",
-        "LB-KDIST rows (at their λ)",
+        "|ΔS|: lines vs the f64 closed form, markers: rows vs the ball closed form",
+        "LB-KDIST rows",
         "λ (balance W2ᵀW2 − W1W1ᵀ = λI)",
         "error in S",
         errors,

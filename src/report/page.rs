@@ -214,8 +214,9 @@ pub fn caption(file: &str) -> Option<Caption> {
             "Top: kernel distance S(0, t_end) against λ for a funnel, a square and an inverted-funnel network; \
              closed form as lines, simulation as markers. Bottom: |closed form − simulation| against λ on a log \
              axis, and as short dashed segments of the same colour the LB-KDIST rows' proven bounds, each at its \
-             row's λ (the same runs; a row bounds its own λ only). The plotted difference \
-             is to the f64 closed form, the bound to the closed form in ball arithmetic.",
+             row's λ (the same runs; a row bounds its own λ only). The lines are the difference to the f64 \
+             closed form; the markers on the dashed segments are the rows' own errors, to the closed form in ball \
+             arithmetic, which is what the proven bounds bound.",
             "P2 Fig. 5 (NTK movement vs λ and architecture).",
             "Task singular values (2, 1.5, 1), seeded exact-decimal λ-balanced init of scale σ = 0.1 (the same for every λ), τ = 1, t_end = 20, Tsit45 rtol 1e-12 (the LB-KDIST rows' tolerance).",
         ),
