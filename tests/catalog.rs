@@ -1,16 +1,47 @@
-//! The quick verification catalog passes, covers every regime and method, and the committed
-//! case files in `data/cases/` are the catalog's (so they cannot drift from the code).
+//! The verification catalog, computed once per test binary: the quick catalog passes, covers
+//! every regime and method, and its proven bounds hold against independent values; the full
+//! catalog passes; the committed case files in `data/cases/` are the catalog's (so they cannot
+//! drift from the code); and one `lazyrich verify --quick` run of the release binary writes the
+//! same tables as the library (so two runs of the catalog give byte-identical tables) and a
+//! well-formed, self-contained `index.html`.
+//!
+//! Issue 17 (the catalog computed once per binary): the quick catalog is computed once in-process
+//! ([`quick_rows`], shared by every test that reads quick rows, including the closed-form and
+//! SN-TAYLOR-RIG rows that were recomputed by `closed_form_rows` and `taylor_rigorous::run`), the
+//! full one once ([`full_rows`]), and the CLI's `verify --quick` once ([`quick_cli`]). The CLI
+//! run's output-folder checks were `tests/cli.rs`'s `verify_quick_writes_tables_and_figure_and_passes`
+//! (which ran the catalog twice to compare the tables of two runs) and `tests/report_page.rs`
+//! (a third run, for the page): both now read [`quick_cli`], and the second run is the in-process
+//! [`quick_rows`], rendered with the same `report::table` functions the CLI uses.
 
 use lazyrich::case::Case;
 use lazyrich::flow::Method;
 use lazyrich::verify::{self, Mode, Row};
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 
 /// The quick catalog, computed once per test binary and shared by the tests below (issue 17:
 /// the catalog was recomputed by each test).
 fn quick_rows() -> &'static [Row] {
     static QUICK: OnceLock<Vec<Row>> = OnceLock::new();
-    QUICK.get_or_init(|| verify::run(Mode::Quick))
+    QUICK.get_or_init(|| {
+        start_quick_cli();
+        verify::run(Mode::Quick)
+    })
+}
+
+/// The full catalog, computed once per test binary.
+fn full_rows() -> &'static [Row] {
+    static FULL: OnceLock<Vec<Row>> = OnceLock::new();
+    FULL.get_or_init(|| {
+        start_quick_cli();
+        verify::run(Mode::Full)
+    })
+}
+
+/// The quick catalog's rows of one check.
+fn quick_check(check: &str) -> Vec<Row> {
+    quick_rows().iter().filter(|r| r.check == check).cloned().collect()
 }
 
 /// The λ-balanced rows of the quick catalog (`verify::lambda_balanced::run(true)`, which the quick
@@ -21,6 +52,47 @@ fn quick_lambda_balanced_rows() -> Vec<Row> {
         .filter(|r| r.check.starts_with("LB-"))
         .cloned()
         .collect()
+}
+
+/// The `verify --quick` run behind [`quick_cli`]: its output folder, its stderr file and the child
+/// process. Started by the first test that needs any catalog ([`quick_rows`], [`full_rows`],
+/// [`quick_cli`]) so that it runs beside the in-process catalogs instead of after them (the
+/// harness runs two tests at a time on this 2-core machine class).
+type CliRun = (PathBuf, PathBuf, std::process::Child);
+
+fn start_quick_cli() -> &'static Mutex<Option<CliRun>> {
+    static CHILD: OnceLock<Mutex<Option<CliRun>>> = OnceLock::new();
+    CHILD.get_or_init(|| {
+        // Under Cargo's per-project test scratch folder `target/tmp`, not removed: the result
+        // lives in a static, which is never dropped.
+        let dir = tempfile::Builder::new()
+            .prefix("catalog-verify-quick-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap()
+            .keep();
+        let out = dir.join("rep");
+        let err = dir.join("stderr.txt");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+            .args(["verify", "--quick", "--out", out.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        Mutex::new(Some((out, err, child)))
+    })
+}
+
+/// One run of `lazyrich verify --quick --out DIR` (the release binary, as a user runs it): the
+/// folder and the run's stderr. Asserts exit 0: every quick row passes.
+fn quick_cli() -> &'static (PathBuf, String) {
+    static RUN: OnceLock<(PathBuf, String)> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let (out, err, mut child) = start_quick_cli().lock().unwrap().take().unwrap();
+        let status = child.wait().unwrap();
+        let err = std::fs::read_to_string(err).unwrap();
+        assert_eq!(status.code(), Some(0), "{err}");
+        (out, err)
+    })
 }
 
 #[test]
@@ -144,11 +216,11 @@ fn sn_closed_form_rows_are_proven_and_their_bounds_hold_independently() {
     use lazyrich::exact::single_neuron::ClosedForm;
     use lazyrich::exact::single_neuron_ball::ClosedFormBall;
     use lazyrich::exact::single_neuron_mp::{self as emp, ClosedFormMp, Form};
-    use lazyrich::verify::single_neuron::{
-        CONS_REL_TOL, ODE_RESIDUAL_TOL, ROUTES_REL_TOL, catalog, closed_form_rows, model_of,
-    };
+    use lazyrich::verify::single_neuron::{CONS_REL_TOL, ODE_RESIDUAL_TOL, ROUTES_REL_TOL, catalog, model_of};
     use rug::Float;
-    let rows = closed_form_rows(Mode::Quick);
+    // The quick catalog's rows, which include these exactly as `closed_form_rows(Mode::Quick)`
+    // makes them (every access below filters by check).
+    let rows = quick_rows();
     let quick: Vec<_> = catalog().into_iter().filter(|c| c.quick).collect();
     let ball_cases: Vec<&str> = quick
         .iter()
@@ -255,8 +327,9 @@ fn sn_taylor_rig_rows_are_proven_and_their_bound_holds_independently() {
     use lazyrich::taylor::single_neuron::SingleNeuronJet;
     use lazyrich::taylor::single_neuron_span::SpanReductionAt;
     use lazyrich::taylor::{TaylorOptions, integrate};
-    use lazyrich::verify::taylor_rigorous::{PREC, TOL, cases, run};
-    let rows = run(Mode::Quick);
+    use lazyrich::verify::taylor_rigorous::{PREC, TOL, cases};
+    // `taylor_rigorous::run(Mode::Quick)`'s rows, as the quick catalog made them.
+    let rows = quick_check("SN-TAYLOR-RIG");
     assert_eq!(rows.len(), 2 * cases(Mode::Quick).len());
     for r in &rows {
         assert!(r.pass && r.ref_rigorous && r.bound_rigorous && r.margin <= 1.0, "{r:?}");
@@ -420,12 +493,12 @@ fn lb_taylor_mp_bound_holds_against_the_512_bit_closed_form() {
 
 #[test]
 fn full_catalog_covers_small_downstream_and_passes() {
-    let rows = verify::run(Mode::Full);
+    let rows = full_rows();
     assert!(rows.iter().any(|r| r.regime == "downstream/small"));
     let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
     assert!(failed.is_empty(), "failing rows: {failed:#?}");
     // A row passes only on finite numbers (issue 15: no value that does not exist passes).
-    for r in &rows {
+    for r in rows {
         assert!(
             [r.abs_err, r.rel_err, r.bound, r.ref_bound, r.margin]
                 .iter()
@@ -435,7 +508,7 @@ fn full_catalog_covers_small_downstream_and_passes() {
     }
     // Proven bounds are tight where there is an error to bound: the median of bound / error over
     // the rows with a proven bound is at most 100 (issue 15's Done-when).
-    let h = verify::Headline::of(&rows);
+    let h = verify::Headline::of(rows);
     assert!(h.median_tightness_bound_rigorous <= 100.0, "{h:?}");
 }
 
@@ -547,5 +620,155 @@ fn generic_conserved_matrices_match_the_model() {
     let model: Vec<f64> = m.deep().conserved(&th0).into_iter().flatten().collect();
     for (g, x) in generic.iter().zip(&model) {
         assert!((g - x).abs() <= SUM_ORDER_TOL * (1.0 + x.abs()), "{g} vs {x}");
+    }
+}
+
+/// `verify --quick` writes its tables and figures and passes (exit 0, [`quick_cli`]), with no
+/// temporary file left behind; and its tables are byte-identical to the library's rendering of
+/// the in-process quick catalog ([`quick_rows`]): two independent runs of the catalog give the
+/// same `table.csv`, `table.json` and `table.md` (no wall-clock time or other run-dependent text
+/// in any row). This was two CLI runs compared with each other in `tests/cli.rs`; the second run
+/// is now the in-process one, which this binary computes anyway. The full `report` was checked
+/// the same way by hand (2026-12-06: table.csv/md/json and README.md identical over two runs of
+/// 1,604 rows).
+#[test]
+fn verify_quick_writes_the_library_tables_and_figures_and_passes() {
+    use lazyrich::report::table;
+    let (out, _) = quick_cli();
+    let rows = quick_rows();
+    // The title `verify` (not `report`) gives its tables.
+    let title = "lazyrich verification";
+    for (f, expected) in [
+        ("table.csv", table::csv(rows)),
+        ("table.json", table::json(rows)),
+        ("table.md", table::markdown(title, rows)),
+    ] {
+        let written = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(
+            written == expected,
+            "{f} of `verify --quick` differs from the in-process catalog's"
+        );
+    }
+    for f in ["table.md", "table.csv", "table.json", "fig3_single_neuron.svg"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    let r = &json[0];
+    for k in [
+        "check",
+        "family",
+        "case",
+        "method",
+        "quantity",
+        "abs_err",
+        "rel_err",
+        "ref_bound",
+        "ref_method",
+        "bound",
+        "pass",
+    ] {
+        assert!(r.get(k).is_some(), "row lacks {k}");
+    }
+    // no temporary files left behind
+    let leftovers: Vec<_> = std::fs::read_dir(out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Elements that never have a closing tag in HTML.
+const VOID: [&str; 6] = ["meta", "br", "hr", "img", "link", "input"];
+
+/// Check that every opening tag is closed in order (SVG self-closing `<x/>` allowed); returns the
+/// tag names opened, in document order.
+fn balanced_tags(html: &str) -> Vec<String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut opened = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').expect("unterminated tag");
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.starts_with('?') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let top = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            assert_eq!(top, name.trim(), "</{name}> closes <{top}>");
+            continue;
+        }
+        let name: String = tag.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+        assert!(!name.is_empty(), "empty tag <{tag}>");
+        opened.push(name.clone());
+        if tag.ends_with('/') || VOID.contains(&name.as_str()) {
+            continue;
+        }
+        stack.push(name);
+    }
+    assert!(stack.is_empty(), "unclosed tags: {stack:?}");
+    opened
+}
+
+/// `verify --quick` writes `index.html`: a well-formed, self-contained page (balanced tags, no
+/// external resource) that inlines and links every SVG written next to it, each inside a
+/// `<figure>` with a `<figcaption>`, and whose headline counts match table.json; its stderr is a
+/// short summary. (Was `tests/report_page.rs`, which ran `verify --quick` once more for it.)
+#[test]
+fn quick_verify_writes_a_well_formed_self_contained_page() {
+    let (out, stderr) = quick_cli();
+    // Short summary, not every file name.
+    assert!(stderr.contains("index.html"), "{stderr}");
+    assert!(
+        !stderr.contains("table.csv, ") || stderr.lines().count() < 10,
+        "{stderr}"
+    );
+    assert!(stderr.lines().all(|l| l.len() < 300), "long line in {stderr}");
+
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    let tags = balanced_tags(&html);
+    for t in ["html", "head", "body", "h1", "table", "figure", "figcaption", "svg"] {
+        assert!(tags.iter().any(|x| x == t), "no <{t}>");
+    }
+    // Self-contained: no script, no external resource.
+    for bad in ["<script", "http://", "https://", "<img", "<link", "src=\""] {
+        let hits: Vec<_> = html.match_indices(bad).map(|(i, _)| i).collect();
+        // The SVG namespace URI is an identifier, not a fetch.
+        let real = hits
+            .iter()
+            .filter(|&&i| !html[i..].starts_with("http://www.w3.org/2000/svg"))
+            .count();
+        assert_eq!(real, 0, "page references {bad}");
+    }
+    // Every figure is captioned, and every SVG in the folder is on the page.
+    let n_fig = tags.iter().filter(|t| *t == "figure").count();
+    let n_cap = tags.iter().filter(|t| *t == "figcaption").count();
+    let n_svg = tags.iter().filter(|t| *t == "svg").count();
+    assert_eq!(n_fig, n_cap);
+    assert_eq!(n_fig, n_svg);
+    let svgs: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    assert!(svgs.len() >= 4, "{svgs:?}");
+    assert_eq!(svgs.len(), n_fig, "{svgs:?}");
+    for s in &svgs {
+        assert!(html.contains(&format!("href=\"{s}\"")), "{s} not linked");
+        assert!(!html.contains("(no caption)"), "a figure lacks its caption");
+    }
+    // Headline counts agree with the table.
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    let failed = rows.iter().filter(|r| r["pass"] == false).count();
+    let headline = format!("{} rows: {} passed", rows.len(), rows.len() - failed);
+    assert!(html.contains(&headline), "headline lacks '{headline}'");
+    for link in ["href=\"table.md\"", "href=\"table.csv\"", "href=\"table.md#sn-flow\""] {
+        assert!(html.contains(link), "no {link}");
     }
 }
