@@ -17,7 +17,7 @@
 use lazyrich::case::Case;
 use lazyrich::flow::Method;
 use lazyrich::verify::{self, Mode, Row};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 /// The quick catalog, computed once per test binary and shared by the tests below (issue 17:
@@ -72,13 +72,25 @@ type CliRun = (PathBuf, PathBuf, std::process::Child);
 fn start_quick_cli() -> &'static Mutex<Option<CliRun>> {
     static CHILD: OnceLock<Mutex<Option<CliRun>>> = OnceLock::new();
     CHILD.get_or_init(|| {
-        // Under Cargo's per-project test scratch folder `target/tmp`, not removed: the result
-        // lives in a static, which is never dropped.
-        let dir = tempfile::Builder::new()
-            .prefix("catalog-verify-quick-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .unwrap()
-            .keep();
+        // Under Cargo's per-project test scratch folder `target/tmp`, kept: the result lives in
+        // a static, which is never dropped. Folders of earlier runs (≈ 5 MB each) are removed
+        // once they are an hour old (no run of this binary takes that long, so a concurrent
+        // run's folder is never removed under it).
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        const PREFIX: &str = "catalog-verify-quick-";
+        const STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+        for e in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE);
+            if old && e.file_name().to_string_lossy().starts_with(PREFIX) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let dir = tempfile::Builder::new().prefix(PREFIX).tempdir_in(tmp).unwrap().keep();
         let out = dir.join("rep");
         let err = dir.join("stderr.txt");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_lazyrich"))
