@@ -1,16 +1,56 @@
-//! The quick verification catalog passes, covers every regime and method, and the committed
-//! case files in `data/cases/` are the catalog's (so they cannot drift from the code).
+//! The verification catalog, computed once per test binary: the quick catalog passes, covers
+//! every regime and method, and its proven bounds hold against independent values; the full
+//! catalog passes; the committed case files in `data/cases/` are the catalog's (so they cannot
+//! drift from the code); and one `lazyrich verify --quick` run of the release binary writes the
+//! same tables as the library (so two runs of the catalog give byte-identical tables) and a
+//! well-formed, self-contained `index.html`.
+//!
+//! Issue 17 (the catalog computed once per binary): the quick catalog is computed once in-process
+//! ([`quick_rows`], shared by every test that reads quick rows, including the closed-form and
+//! SN-TAYLOR-RIG rows that were recomputed by `closed_form_rows` and `taylor_rigorous::run`), the
+//! full one once ([`full_rows`]), and the CLI's `verify --quick` once ([`quick_cli`]). The CLI
+//! run's output-folder checks were `tests/cli.rs`'s `verify_quick_writes_tables_and_figure_and_passes`
+//! (which ran the catalog twice to compare the tables of two runs) and `tests/report_page.rs`
+//! (a third run, for the page): both now read [`quick_cli`], and the second run is the in-process
+//! [`quick_rows`], rendered with the same `report::table` functions the CLI uses.
 
 use lazyrich::case::Case;
 use lazyrich::flow::Method;
 use lazyrich::verify::{self, Mode, Row};
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 /// The quick catalog, computed once per test binary and shared by the tests below (issue 17:
 /// the catalog was recomputed by each test).
 fn quick_rows() -> &'static [Row] {
     static QUICK: OnceLock<Vec<Row>> = OnceLock::new();
-    QUICK.get_or_init(|| verify::run(Mode::Quick))
+    QUICK.get_or_init(|| {
+        start_quick_cli();
+        verify::run(Mode::Quick)
+    })
+}
+
+/// The full catalog, computed once per test binary.
+fn full_rows() -> &'static [Row] {
+    static FULL: OnceLock<Vec<Row>> = OnceLock::new();
+    FULL.get_or_init(|| {
+        start_quick_cli();
+        verify::run(Mode::Full)
+    })
+}
+
+/// The quick catalog's rows of one check.
+fn quick_check(check: &str) -> Vec<Row> {
+    quick_rows().iter().filter(|r| r.check == check).cloned().collect()
+}
+
+/// The quick catalog's rows of the checks `checks`, in catalog order.
+fn quick_checks(checks: &[&str]) -> Vec<Row> {
+    quick_rows()
+        .iter()
+        .filter(|r| checks.contains(&r.check.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The λ-balanced rows of the quick catalog (`verify::lambda_balanced::run(true)`, which the quick
@@ -21,6 +61,59 @@ fn quick_lambda_balanced_rows() -> Vec<Row> {
         .filter(|r| r.check.starts_with("LB-"))
         .cloned()
         .collect()
+}
+
+/// The `verify --quick` run behind [`quick_cli`]: its output folder, its stderr file and the child
+/// process. Started by the first test that needs any catalog ([`quick_rows`], [`full_rows`],
+/// [`quick_cli`]) so that it runs beside the in-process catalogs instead of after them (the
+/// harness runs two tests at a time on this 2-core machine class).
+type CliRun = (PathBuf, PathBuf, std::process::Child);
+
+fn start_quick_cli() -> &'static Mutex<Option<CliRun>> {
+    static CHILD: OnceLock<Mutex<Option<CliRun>>> = OnceLock::new();
+    CHILD.get_or_init(|| {
+        // Under Cargo's per-project test scratch folder `target/tmp`, kept: the result lives in
+        // a static, which is never dropped. Folders of earlier runs (≈ 5 MB each) are removed
+        // once they are an hour old (no run of this binary takes that long, so a concurrent
+        // run's folder is never removed under it).
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        const PREFIX: &str = "catalog-verify-quick-";
+        const STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+        for e in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE);
+            if old && e.file_name().to_string_lossy().starts_with(PREFIX) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let dir = tempfile::Builder::new().prefix(PREFIX).tempdir_in(tmp).unwrap().keep();
+        let out = dir.join("rep");
+        let err = dir.join("stderr.txt");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_lazyrich"))
+            .args(["verify", "--quick", "--out", out.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        Mutex::new(Some((out, err, child)))
+    })
+}
+
+/// One run of `lazyrich verify --quick --out DIR` (the release binary, as a user runs it): the
+/// folder and the run's stderr. Asserts exit 0: every quick row passes.
+fn quick_cli() -> &'static (PathBuf, String) {
+    static RUN: OnceLock<(PathBuf, String)> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let (out, err, mut child) = start_quick_cli().lock().unwrap().take().unwrap();
+        let status = child.wait().unwrap();
+        let err = std::fs::read_to_string(err).unwrap();
+        assert_eq!(status.code(), Some(0), "{err}");
+        (out, err)
+    })
 }
 
 #[test]
@@ -144,11 +237,11 @@ fn sn_closed_form_rows_are_proven_and_their_bounds_hold_independently() {
     use lazyrich::exact::single_neuron::ClosedForm;
     use lazyrich::exact::single_neuron_ball::ClosedFormBall;
     use lazyrich::exact::single_neuron_mp::{self as emp, ClosedFormMp, Form};
-    use lazyrich::verify::single_neuron::{
-        CONS_REL_TOL, ODE_RESIDUAL_TOL, ROUTES_REL_TOL, catalog, closed_form_rows, model_of,
-    };
+    use lazyrich::verify::single_neuron::{CONS_REL_TOL, ODE_RESIDUAL_TOL, ROUTES_REL_TOL, catalog, model_of};
     use rug::Float;
-    let rows = closed_form_rows(Mode::Quick);
+    // The quick catalog's rows, which include these exactly as `closed_form_rows(Mode::Quick)`
+    // makes them (every access below filters by check).
+    let rows = quick_rows();
     let quick: Vec<_> = catalog().into_iter().filter(|c| c.quick).collect();
     let ball_cases: Vec<&str> = quick
         .iter()
@@ -255,8 +348,9 @@ fn sn_taylor_rig_rows_are_proven_and_their_bound_holds_independently() {
     use lazyrich::taylor::single_neuron::SingleNeuronJet;
     use lazyrich::taylor::single_neuron_span::SpanReductionAt;
     use lazyrich::taylor::{TaylorOptions, integrate};
-    use lazyrich::verify::taylor_rigorous::{PREC, TOL, cases, run};
-    let rows = run(Mode::Quick);
+    use lazyrich::verify::taylor_rigorous::{PREC, TOL, cases};
+    // `taylor_rigorous::run(Mode::Quick)`'s rows, as the quick catalog made them.
+    let rows = quick_check("SN-TAYLOR-RIG");
     assert_eq!(rows.len(), 2 * cases(Mode::Quick).len());
     for r in &rows {
         assert!(r.pass && r.ref_rigorous && r.bound_rigorous && r.margin <= 1.0, "{r:?}");
@@ -420,12 +514,12 @@ fn lb_taylor_mp_bound_holds_against_the_512_bit_closed_form() {
 
 #[test]
 fn full_catalog_covers_small_downstream_and_passes() {
-    let rows = verify::run(Mode::Full);
+    let rows = full_rows();
     assert!(rows.iter().any(|r| r.regime == "downstream/small"));
     let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
     assert!(failed.is_empty(), "failing rows: {failed:#?}");
     // A row passes only on finite numbers (issue 15: no value that does not exist passes).
-    for r in &rows {
+    for r in rows {
         assert!(
             [r.abs_err, r.rel_err, r.bound, r.ref_bound, r.margin]
                 .iter()
@@ -435,7 +529,7 @@ fn full_catalog_covers_small_downstream_and_passes() {
     }
     // Proven bounds are tight where there is an error to bound: the median of bound / error over
     // the rows with a proven bound is at most 100 (issue 15's Done-when).
-    let h = verify::Headline::of(&rows);
+    let h = verify::Headline::of(rows);
     assert!(h.median_tightness_bound_rigorous <= 100.0, "{h:?}");
 }
 
@@ -548,4 +642,303 @@ fn generic_conserved_matrices_match_the_model() {
     for (g, x) in generic.iter().zip(&model) {
         assert!((g - x).abs() <= SUM_ORDER_TOL * (1.0 + x.abs()), "{g} vs {x}");
     }
+}
+
+/// `verify --quick` writes its tables and figures and passes (exit 0, [`quick_cli`]), with no
+/// temporary file left behind; and its tables are byte-identical to the library's rendering of
+/// the in-process quick catalog ([`quick_rows`]): two independent runs of the catalog give the
+/// same `table.csv`, `table.json` and `table.md` (no wall-clock time or other run-dependent text
+/// in any row). This was two CLI runs compared with each other in `tests/cli.rs`; the second run
+/// is now the in-process one, which this binary computes anyway. The full `report` was checked
+/// the same way by hand (2026-12-06: table.csv/md/json and README.md identical over two runs of
+/// 1,604 rows).
+#[test]
+fn verify_quick_writes_the_library_tables_and_figures_and_passes() {
+    use lazyrich::report::table;
+    let (out, _) = quick_cli();
+    let rows = quick_rows();
+    // The title `verify` (not `report`) gives its tables.
+    let title = "lazyrich verification";
+    for (f, expected) in [
+        ("table.csv", table::csv(rows)),
+        ("table.json", table::json(rows)),
+        ("table.md", table::markdown(title, rows)),
+    ] {
+        let written = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(
+            written == expected,
+            "{f} of `verify --quick` differs from the in-process catalog's"
+        );
+    }
+    for f in ["table.md", "table.csv", "table.json", "fig3_single_neuron.svg"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    let r = &json[0];
+    for k in [
+        "check",
+        "family",
+        "case",
+        "method",
+        "quantity",
+        "abs_err",
+        "rel_err",
+        "ref_bound",
+        "ref_method",
+        "bound",
+        "pass",
+    ] {
+        assert!(r.get(k).is_some(), "row lacks {k}");
+    }
+    // no temporary files left behind
+    let leftovers: Vec<_> = std::fs::read_dir(out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Elements that never have a closing tag in HTML.
+const VOID: [&str; 6] = ["meta", "br", "hr", "img", "link", "input"];
+
+/// Check that every opening tag is closed in order (SVG self-closing `<x/>` allowed); returns the
+/// tag names opened, in document order.
+fn balanced_tags(html: &str) -> Vec<String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut opened = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').expect("unterminated tag");
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.starts_with('?') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let top = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            assert_eq!(top, name.trim(), "</{name}> closes <{top}>");
+            continue;
+        }
+        let name: String = tag.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+        assert!(!name.is_empty(), "empty tag <{tag}>");
+        opened.push(name.clone());
+        if tag.ends_with('/') || VOID.contains(&name.as_str()) {
+            continue;
+        }
+        stack.push(name);
+    }
+    assert!(stack.is_empty(), "unclosed tags: {stack:?}");
+    opened
+}
+
+/// `verify --quick` writes `index.html`: a well-formed, self-contained page (balanced tags, no
+/// external resource) that inlines and links every SVG written next to it, each inside a
+/// `<figure>` with a `<figcaption>`, and whose headline counts match table.json; its stderr is a
+/// short summary. (Was `tests/report_page.rs`, which ran `verify --quick` once more for it.)
+#[test]
+fn quick_verify_writes_a_well_formed_self_contained_page() {
+    let (out, stderr) = quick_cli();
+    // Short summary, not every file name.
+    assert!(stderr.contains("index.html"), "{stderr}");
+    assert!(
+        !stderr.contains("table.csv, ") || stderr.lines().count() < 10,
+        "{stderr}"
+    );
+    assert!(stderr.lines().all(|l| l.len() < 300), "long line in {stderr}");
+
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    let tags = balanced_tags(&html);
+    for t in ["html", "head", "body", "h1", "table", "figure", "figcaption", "svg"] {
+        assert!(tags.iter().any(|x| x == t), "no <{t}>");
+    }
+    // Self-contained: no script, no external resource.
+    for bad in ["<script", "http://", "https://", "<img", "<link", "src=\""] {
+        let hits: Vec<_> = html.match_indices(bad).map(|(i, _)| i).collect();
+        // The SVG namespace URI is an identifier, not a fetch.
+        let real = hits
+            .iter()
+            .filter(|&&i| !html[i..].starts_with("http://www.w3.org/2000/svg"))
+            .count();
+        assert_eq!(real, 0, "page references {bad}");
+    }
+    // Every figure is captioned, and every SVG in the folder is on the page.
+    let n_fig = tags.iter().filter(|t| *t == "figure").count();
+    let n_cap = tags.iter().filter(|t| *t == "figcaption").count();
+    let n_svg = tags.iter().filter(|t| *t == "svg").count();
+    assert_eq!(n_fig, n_cap);
+    assert_eq!(n_fig, n_svg);
+    let svgs: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    assert!(svgs.len() >= 4, "{svgs:?}");
+    assert_eq!(svgs.len(), n_fig, "{svgs:?}");
+    for s in &svgs {
+        assert!(html.contains(&format!("href=\"{s}\"")), "{s} not linked");
+        assert!(!html.contains("(no caption)"), "a figure lacks its caption");
+    }
+    // Headline counts agree with the table.
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    let failed = rows.iter().filter(|r| r["pass"] == false).count();
+    let headline = format!("{} rows: {} passed", rows.len(), rows.len() - failed);
+    assert!(html.contains(&headline), "headline lacks '{headline}'");
+    for link in ["href=\"table.md\"", "href=\"table.csv\"", "href=\"table.md#sn-flow\""] {
+        assert!(html.contains(link), "no {link}");
+    }
+}
+
+// The linear families' quick rows (were in `tests/linear_models.rs`, which recomputed them).
+
+/// The quick catalog's linear families pass and cover every δ regime, both sizes, depth 3–4,
+/// η_a ≠ η_w and the negative controls.
+#[test]
+fn quick_linear_catalog_passes_and_covers_regimes() {
+    // `wide_linear::run(Mode::Quick)` and `deep_linear::run(Mode::Quick)`'s rows, as the quick
+    // catalog made them.
+    let rows = quick_checks(&[
+        "WL-T42",
+        "WL-CONS",
+        "WL-CTRL",
+        "WL-MIRROR",
+        "DL-CONS",
+        "DL-AGREE",
+        "DL-INFEAS",
+        "DL-ISO",
+    ]);
+    let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    for regime in ["downstream/order1", "upstream/order1", "balanced/exact0"] {
+        assert!(
+            rows.iter().any(|r| r.check == "WL-T42" && r.regime == regime),
+            "{regime}"
+        );
+    }
+    assert!(rows.iter().any(|r| r.check == "WL-T42" && r.case.starts_with("w20x10")));
+    assert!(rows.iter().any(|r| r.check == "WL-T42" && r.method == "bdf"));
+    assert_eq!(rows.iter().filter(|r| r.check == "WL-CTRL").count(), 2);
+    assert!(rows.iter().any(|r| r.check == "DL-CONS" && r.case.starts_with("deep3")));
+    assert!(rows.iter().any(|r| r.check == "DL-CONS" && r.case.starts_with("deep4")));
+    assert!(
+        rows.iter()
+            .any(|r| r.check == "DL-CONS" && r.regime.starts_with("balanced"))
+    );
+}
+
+/// Conservation rows on a net too large for the validated enclosure (deep4_bal, P = 64): the
+/// reference Q(θ0) is rigorous and the drift certified, the bound an estimate that says so; the
+/// certified drift agrees with the drift recomputed in 256-bit MPFR from the same run.
+#[test]
+fn unenclosed_conservation_rows_have_a_rigorous_reference_and_certified_drift() {
+    use lazyrich::flow::{FlowOptions, integrate};
+    use lazyrich::metrics::enclosed::linear_conserved;
+    use lazyrich::models::ParameterFlow;
+    use lazyrich::verify::deep_linear;
+    use rug::Float;
+    // Q is a sum of products of binary64 numbers: 256 bits leaves ≥ 100 bits below the radii.
+    const MP: u32 = 256;
+    // `deep_linear::run(Mode::Quick)`'s rows, as the quick catalog made them.
+    let rows = quick_checks(&["DL-CONS"]);
+    let c = deep_linear::catalog()
+        .into_iter()
+        .find(|c| c.name == "deep4_bal")
+        .unwrap();
+    let (m, th0) = deep_linear::build(&c).unwrap();
+    assert!(th0.len() > 30, "the case must be above the enclosure limit");
+    let r = rows
+        .iter()
+        .find(|r| r.check == "DL-CONS" && r.case == "deep4_bal" && r.method == "tsit45")
+        .unwrap();
+    assert!(
+        r.ref_rigorous && !r.bound_rigorous && r.pass && r.margin <= 1.0,
+        "{r:#?}"
+    );
+    assert!(r.bound_why.starts_with("an estimate"), "{}", r.bound_why);
+    let ts: Vec<f64> = (0..=10).map(|k| k as f64 * 0.8).collect();
+    let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-10, 1e-12);
+    let tr = integrate(&ParameterFlow(&m), &th0, &ts, &opts).unwrap();
+    let f = |x: &f64| Float::with_val(MP, *x);
+    let etas: Vec<Float> = m.etas().iter().map(f).collect();
+    let q = |th: &[f64]| linear_conserved(m.dims(), &etas, &th.iter().map(f).collect::<Vec<_>>());
+    let q0 = q(&th0);
+    let mut drift = 0.0f64;
+    for s in &tr.states {
+        for (a, b) in q(s).iter().zip(&q0) {
+            drift = drift.max(Float::with_val(MP, a - b).abs().to_f64());
+        }
+    }
+    // The row's drift is its ball midpoint rounded down: within the radius (ref_bound) and one
+    // ulp of the exact drift.
+    let tol = r.ref_bound + 2.0 * f64::EPSILON * drift;
+    assert!(
+        (r.abs_err - drift).abs() <= tol,
+        "certified {:e} vs MPFR {drift:e} (tol {tol:e})",
+        r.abs_err
+    );
+}
+
+/// WL-TAYLOR / DL-TAYLOR on nets with P ≤ 30 are measured against the validated enclosure
+/// (rigorous reference, proven bound); the certified error of the f64 Taylor run agrees with its
+/// distance to an independent 128-bit MPFR Taylor run of the same decimal case.
+#[test]
+fn linear_taylor_rows_are_proven_and_agree_with_mpfr() {
+    use lazyrich::taylor::linear::LinearJet;
+    use lazyrich::taylor::{TaylorOptions, integrate as taylor};
+    use lazyrich::verify::wide_linear;
+    use rug::Float;
+    const MP: u32 = 128;
+    // The MPFR run's tolerance: 1e-30 is 10¹⁶ below the f64 errors compared.
+    const MP_TOL: f64 = 1e-30;
+    // `linear_taylor::run(Mode::Quick)`'s rows, as the quick catalog made them.
+    let rows = quick_checks(&["WL-TAYLOR", "WL-TAYLOR-MP", "DL-TAYLOR", "DL-TAYLOR-MP"]);
+    for r in rows.iter().filter(|r| r.check == "WL-TAYLOR" || r.check == "DL-TAYLOR") {
+        assert!(
+            r.ref_rigorous && r.bound_rigorous && r.pass && r.margin <= 1.0 && r.abs_err.is_finite(),
+            "{r:#?}"
+        );
+    }
+    for r in rows.iter().filter(|r| r.quantity == "conserved") {
+        assert!(r.ref_rigorous && r.pass, "{r:#?}");
+    }
+    let w = wide_linear::catalog()
+        .into_iter()
+        .find(|w| w.name == "w3x2_down_h3")
+        .unwrap();
+    let r = rows
+        .iter()
+        .find(|r| r.check == "WL-TAYLOR" && r.case == w.name)
+        .unwrap();
+    let (m, th0, _) = wide_linear::build(&w).unwrap();
+    let ts: Vec<f64> = (0..=10).map(|k| w.t_end * k as f64 / 10.0).collect();
+    let f64_run = taylor(
+        &mut LinearJet::from_model(m.deep()),
+        &th0,
+        &ts,
+        &TaylorOptions::new(1e-14),
+    )
+    .unwrap();
+    let case = wide_linear::to_case(&w).unwrap();
+    let (mut jet, th0_mp) = LinearJet::from_two_layer_case(&case, MP);
+    let times: Vec<Float> = case.times.iter().map(|t| t.to_mp(MP)).collect();
+    let mp = taylor(&mut jet, &th0_mp, &times, &TaylorOptions::new(MP_TOL)).unwrap();
+    let mut err = 0.0f64;
+    for (a, b) in f64_run.states.iter().zip(&mp.states) {
+        for (x, y) in a.iter().zip(b) {
+            err = err.max((Float::with_val(MP, *x) - y).abs().to_f64());
+        }
+    }
+    // The certified error is within the enclosure's radius (ref_bound) and one ulp of the exact
+    // one; the MPFR run within its own estimate (and 2^−100 of rounding) of the exact flow.
+    let tol = r.ref_bound + mp.stats.err_estimate + 2f64.powi(-100) + 2.0 * f64::EPSILON * err;
+    assert!(
+        (r.abs_err - err).abs() <= tol,
+        "certified {:e} vs MPFR {err:e} (tol {tol:e})",
+        r.abs_err
+    );
 }

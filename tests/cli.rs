@@ -231,54 +231,6 @@ fn bad_inputs_exit_2_with_a_message() {
 }
 
 #[test]
-/// `verify --quick` writes its tables and figures and passes; and a second run writes
-/// byte-identical tables (no wall-clock time or other run-dependent text in any row; one test, so
-/// that the catalog runs twice per `cargo test`, not three times). The full `report` was checked
-/// the same way by hand (2026-12-06: table.csv/md/json and README.md identical over two runs of
-/// 1,604 rows).
-fn verify_quick_writes_tables_and_figure_and_passes() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("rep");
-    let out2 = dir.path().join("rep2");
-    for d in [&out, &out2] {
-        let o = run(&["verify", "--quick", "--out", d.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-    for f in ["table.csv", "table.json", "table.md"] {
-        let x = std::fs::read(out.join(f)).unwrap();
-        let y = std::fs::read(out2.join(f)).unwrap();
-        assert!(x == y, "{f} differs between two runs");
-    }
-    for f in ["table.md", "table.csv", "table.json", "fig3_single_neuron.svg"] {
-        assert!(out.join(f).exists(), "{f} missing");
-    }
-    let rows: Value = serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
-    let r = &rows[0];
-    for k in [
-        "check",
-        "family",
-        "case",
-        "method",
-        "quantity",
-        "abs_err",
-        "rel_err",
-        "ref_bound",
-        "ref_method",
-        "bound",
-        "pass",
-    ] {
-        assert!(r.get(k).is_some(), "row lacks {k}");
-    }
-    // no temporary files left behind
-    let leftovers: Vec<_> = std::fs::read_dir(&out)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
-        .collect();
-    assert!(leftovers.is_empty());
-}
-
-#[test]
 fn unwritable_output_folder_is_an_error_without_partial_files() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("file");
@@ -288,21 +240,44 @@ fn unwritable_output_folder_is_an_error_without_partial_files() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write the output folder"));
 }
 
+/// `bench --quick` writes its tables and diagram, writes a baseline of its own rows
+/// (`--write-baseline`, readable as the gate's input), and gates: a baseline 100× faster than
+/// reality (the committed `benches/baseline.json` with every ratio divided by 100) must trip the
+/// gate (exit code 1, GATE FAIL). One run does all of it (it was two: one writing the baseline,
+/// one gating against it divided by 100); the passing gate against the committed baseline is
+/// CI's last step, `lazyrich bench --quick --gate benches/baseline.json`.
 #[test]
-fn bench_quick_writes_tables_and_diagram_and_gates() {
+fn bench_quick_writes_tables_diagram_and_baseline_and_gates() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bench");
-    let base = dir.path().join("baseline.json");
+    let fast = dir.path().join("fast_baseline.json");
+    let written = dir.path().join("baseline.json");
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/baseline.json");
+    let mut b: Value = serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
+    for e in b["entries"].as_array_mut().unwrap() {
+        let r = e[3].as_f64().unwrap();
+        e[3] = serde_json::json!(r / 100.0);
+    }
+    std::fs::write(&fast, serde_json::to_string(&b).unwrap()).unwrap();
     let o = run(&[
         "bench",
         "--quick",
         "--out",
         out.to_str().unwrap(),
         "--write-baseline",
-        base.to_str().unwrap(),
+        written.to_str().unwrap(),
+        "--gate",
+        fast.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    for f in ["workprec.md", "workprec.csv", "workprec.json", "workprec.svg"] {
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("GATE FAIL"));
+    for f in [
+        "workprec.md",
+        "workprec.csv",
+        "workprec.json",
+        "workprec.svg",
+        "gate.json",
+    ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
     let rows: Value = serde_json::from_str(&std::fs::read_to_string(out.join("workprec.json")).unwrap()).unwrap();
@@ -315,23 +290,23 @@ fn bench_quick_writes_tables_and_diagram_and_gates() {
         .collect();
     let errs: Vec<f64> = pl.iter().map(|r| r["error"].as_f64().unwrap()).collect();
     assert!(errs.len() == 3 && errs[2] < errs[0], "{errs:?}");
-    // a baseline 100× faster than reality must trip the gate (exit code 1)
-    let mut b: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
-    for e in b["entries"].as_array_mut().unwrap() {
-        let r = e[3].as_f64().unwrap();
-        e[3] = serde_json::json!(r / 100.0);
-    }
-    std::fs::write(&base, serde_json::to_string(&b).unwrap()).unwrap();
-    let o = run(&[
-        "bench",
-        "--quick",
-        "--out",
-        out.to_str().unwrap(),
-        "--gate",
-        base.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("GATE FAIL"));
+    // The written baseline is a gate input with an entry per lazyrich point of the run that has a
+    // finite ratio (`workprec::baseline_of`).
+    let base: lazyrich::workprec::Baseline = serde_json::from_str(&std::fs::read_to_string(&written).unwrap()).unwrap();
+    let ours = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["solver"].as_str().unwrap().starts_with("lazyrich") && r["ratio"].as_f64().is_some_and(f64::is_finite)
+        })
+        .count();
+    assert!(
+        ours > 0 && base.entries.len() == ours,
+        "{} entries, {ours} points",
+        base.entries.len()
+    );
+    assert!(base.entries.iter().all(|e| e.3.is_finite() && e.3 > 0.0), "{base:?}");
 }
 
 /// Issue 17's hostile-input table, the rows handled so far: each is a clean refusal (exit 2, the

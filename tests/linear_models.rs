@@ -2,6 +2,12 @@
 //! (proptest), conserved matrices along diffsol flows, the isotropic initialisation, and
 //! Theorem 4.2's β flow vs the parameter flow (whitened and non-whitened X), with the width
 //! conditions and their negative controls.
+//!
+//! The tests of the linear families' quick-catalog rows (`quick_linear_catalog_passes_and_covers_regimes`,
+//! `unenclosed_conservation_rows_have_a_rigorous_reference_and_certified_drift`,
+//! `linear_taylor_rows_are_proven_and_agree_with_mpfr`) are in `tests/catalog.rs`, which computes
+//! the quick catalog once and reads those rows from it (issue 17: each recomputed
+//! `wide_linear::run`, `deep_linear::run` or `linear_taylor::run` here).
 
 mod common;
 use common::{fd_grad, fd_jacobian};
@@ -324,34 +330,6 @@ fn deep_flow_conserves_all_pairs_with_bdf_and_tsit45() {
     }
 }
 
-/// The quick catalog's linear families pass and cover every δ regime, both sizes, depth 3–4,
-/// η_a ≠ η_w and the negative controls.
-#[test]
-fn quick_linear_catalog_passes_and_covers_regimes() {
-    use lazyrich::verify::{Mode, deep_linear, wide_linear};
-    let rows: Vec<_> = wide_linear::run(Mode::Quick)
-        .into_iter()
-        .chain(deep_linear::run(Mode::Quick))
-        .collect();
-    let failed: Vec<_> = rows.iter().filter(|r| !r.pass).collect();
-    assert!(failed.is_empty(), "{failed:#?}");
-    for regime in ["downstream/order1", "upstream/order1", "balanced/exact0"] {
-        assert!(
-            rows.iter().any(|r| r.check == "WL-T42" && r.regime == regime),
-            "{regime}"
-        );
-    }
-    assert!(rows.iter().any(|r| r.check == "WL-T42" && r.case.starts_with("w20x10")));
-    assert!(rows.iter().any(|r| r.check == "WL-T42" && r.method == "bdf"));
-    assert_eq!(rows.iter().filter(|r| r.check == "WL-CTRL").count(), 2);
-    assert!(rows.iter().any(|r| r.check == "DL-CONS" && r.case.starts_with("deep3")));
-    assert!(rows.iter().any(|r| r.check == "DL-CONS" && r.case.starts_with("deep4")));
-    assert!(
-        rows.iter()
-            .any(|r| r.check == "DL-CONS" && r.regime.starts_with("balanced"))
-    );
-}
-
 /// The balanced deep construction has every conserved matrix 0 to rounding.
 #[test]
 fn balanced_deep_init_is_balanced() {
@@ -395,112 +373,4 @@ fn mirror_identity_holds_iff_h_at_least_min_dc_on_the_controls() {
             );
         }
     }
-}
-
-/// Conservation rows on a net too large for the validated enclosure (deep4_bal, P = 64): the
-/// reference Q(θ0) is rigorous and the drift certified, the bound an estimate that says so; the
-/// certified drift agrees with the drift recomputed in 256-bit MPFR from the same run.
-#[test]
-fn unenclosed_conservation_rows_have_a_rigorous_reference_and_certified_drift() {
-    use lazyrich::metrics::enclosed::linear_conserved;
-    use lazyrich::verify::{Mode, deep_linear};
-    use rug::Float;
-    // Q is a sum of products of binary64 numbers: 256 bits leaves ≥ 100 bits below the radii.
-    const MP: u32 = 256;
-    let rows = deep_linear::run(Mode::Quick);
-    let c = deep_linear::catalog()
-        .into_iter()
-        .find(|c| c.name == "deep4_bal")
-        .unwrap();
-    let (m, th0) = deep_linear::build(&c).unwrap();
-    assert!(th0.len() > 30, "the case must be above the enclosure limit");
-    let r = rows
-        .iter()
-        .find(|r| r.check == "DL-CONS" && r.case == "deep4_bal" && r.method == "tsit45")
-        .unwrap();
-    assert!(
-        r.ref_rigorous && !r.bound_rigorous && r.pass && r.margin <= 1.0,
-        "{r:#?}"
-    );
-    assert!(r.bound_why.starts_with("an estimate"), "{}", r.bound_why);
-    let ts: Vec<f64> = (0..=10).map(|k| k as f64 * 0.8).collect();
-    let opts = FlowOptions::new(Method::Tsit45).with_tol(1e-10, 1e-12);
-    let tr = integrate(&ParameterFlow(&m), &th0, &ts, &opts).unwrap();
-    let f = |x: &f64| Float::with_val(MP, *x);
-    let etas: Vec<Float> = m.etas().iter().map(f).collect();
-    let q = |th: &[f64]| linear_conserved(m.dims(), &etas, &th.iter().map(f).collect::<Vec<_>>());
-    let q0 = q(&th0);
-    let mut drift = 0.0f64;
-    for s in &tr.states {
-        for (a, b) in q(s).iter().zip(&q0) {
-            drift = drift.max(Float::with_val(MP, a - b).abs().to_f64());
-        }
-    }
-    // The row's drift is its ball midpoint rounded down: within the radius (ref_bound) and one
-    // ulp of the exact drift.
-    let tol = r.ref_bound + 2.0 * f64::EPSILON * drift;
-    assert!(
-        (r.abs_err - drift).abs() <= tol,
-        "certified {:e} vs MPFR {drift:e} (tol {tol:e})",
-        r.abs_err
-    );
-}
-
-/// WL-TAYLOR / DL-TAYLOR on nets with P ≤ 30 are measured against the validated enclosure
-/// (rigorous reference, proven bound); the certified error of the f64 Taylor run agrees with its
-/// distance to an independent 128-bit MPFR Taylor run of the same decimal case.
-#[test]
-fn linear_taylor_rows_are_proven_and_agree_with_mpfr() {
-    use lazyrich::taylor::linear::LinearJet;
-    use lazyrich::taylor::{TaylorOptions, integrate as taylor};
-    use lazyrich::verify::{Mode, linear_taylor, wide_linear};
-    use rug::Float;
-    const MP: u32 = 128;
-    // The MPFR run's tolerance: 1e-30 is 10¹⁶ below the f64 errors compared.
-    const MP_TOL: f64 = 1e-30;
-    let rows = linear_taylor::run(Mode::Quick);
-    for r in rows.iter().filter(|r| r.check == "WL-TAYLOR" || r.check == "DL-TAYLOR") {
-        assert!(
-            r.ref_rigorous && r.bound_rigorous && r.pass && r.margin <= 1.0 && r.abs_err.is_finite(),
-            "{r:#?}"
-        );
-    }
-    for r in rows.iter().filter(|r| r.quantity == "conserved") {
-        assert!(r.ref_rigorous && r.pass, "{r:#?}");
-    }
-    let w = wide_linear::catalog()
-        .into_iter()
-        .find(|w| w.name == "w3x2_down_h3")
-        .unwrap();
-    let r = rows
-        .iter()
-        .find(|r| r.check == "WL-TAYLOR" && r.case == w.name)
-        .unwrap();
-    let (m, th0, _) = wide_linear::build(&w).unwrap();
-    let ts: Vec<f64> = (0..=10).map(|k| w.t_end * k as f64 / 10.0).collect();
-    let f64_run = taylor(
-        &mut LinearJet::from_model(m.deep()),
-        &th0,
-        &ts,
-        &TaylorOptions::new(1e-14),
-    )
-    .unwrap();
-    let case = wide_linear::to_case(&w).unwrap();
-    let (mut jet, th0_mp) = LinearJet::from_two_layer_case(&case, MP);
-    let times: Vec<Float> = case.times.iter().map(|t| t.to_mp(MP)).collect();
-    let mp = taylor(&mut jet, &th0_mp, &times, &TaylorOptions::new(MP_TOL)).unwrap();
-    let mut err = 0.0f64;
-    for (a, b) in f64_run.states.iter().zip(&mp.states) {
-        for (x, y) in a.iter().zip(b) {
-            err = err.max((Float::with_val(MP, *x) - y).abs().to_f64());
-        }
-    }
-    // The certified error is within the enclosure's radius (ref_bound) and one ulp of the exact
-    // one; the MPFR run within its own estimate (and 2^−100 of rounding) of the exact flow.
-    let tol = r.ref_bound + mp.stats.err_estimate + 2f64.powi(-100) + 2.0 * f64::EPSILON * err;
-    assert!(
-        (r.abs_err - err).abs() <= tol,
-        "certified {:e} vs MPFR {err:e} (tol {tol:e})",
-        r.abs_err
-    );
 }

@@ -393,8 +393,31 @@ fn enclose(case: &LambdaBalancedCase) -> CaseEnclosure {
     enclose_with(case, ENCLOSURE_PREC, ENCLOSURE_TOL)
 }
 
-/// As [`enclose`] at `prec` bits and local tolerance `tol`.
+/// As [`enclose`] at `prec` bits and local tolerance `tol`, computed once per process for each
+/// (case, `prec`, `tol`) and shared (a process that runs both catalogs, as the test binaries do,
+/// encloses the quick catalog's cases once: they are the full catalog's first entries). The
+/// enclosure is deterministic, so sharing changes no value; a second caller of a case being
+/// enclosed waits for it instead of enclosing it again.
 fn enclose_with(case: &LambdaBalancedCase, prec: u32, tol: f64) -> CaseEnclosure {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Slot = Arc<OnceLock<CaseEnclosure>>;
+    static CACHE: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
+    let key = format!("{prec} {tol:e} {case:?}");
+    // A poisoned lock only loses the sharing: the enclosure is then computed here.
+    let slot: Option<Slot> = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .ok()
+        .map(|mut m| Arc::clone(m.entry(key).or_default()));
+    match slot {
+        Some(slot) => slot.get_or_init(|| enclose_uncached(case, prec, tol)).clone(),
+        None => enclose_uncached(case, prec, tol),
+    }
+}
+
+/// [`enclose_with`] without the sharing.
+fn enclose_uncached(case: &LambdaBalancedCase, prec: u32, tol: f64) -> CaseEnclosure {
     let mut opts = ValidatedOptions::new(prec);
     opts.tol = Some(tol);
     let tr = cases::enclose_case(&Case::LambdaBalanced(case.clone()), &opts).map_err(|e| e.to_string())?;
