@@ -61,8 +61,12 @@ fn max_digits(m: &M) -> usize {
         .unwrap_or(0)
 }
 
+/// An explicit seed (printed), or `LAZYRICH_TEST_SEED` when set to explore others.
 fn seed() -> u64 {
-    let s: u64 = rand::random();
+    let s = std::env::var("LAZYRICH_TEST_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x1b_e3ac);
     eprintln!("seed {s}");
     s
 }
