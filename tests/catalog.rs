@@ -189,12 +189,14 @@ fn sn_flow_rows_are_proven_and_their_bound_holds_independently() {
     )
     .unwrap();
     let cf = ClosedFormMp::new(&cc.case, 320).unwrap();
-    for q in ["a", "w", "mu", "phi", "kernel_distance", "loss"] {
+    use lazyrich::metrics::single_neuron::Observable as O;
+    for obs in [O::A, O::W, O::Mu, O::Phi, O::KernelDistance, O::Loss] {
+        let q = obs.name();
         let mut actual = 0.0f64;
         for ((th, t), tn) in tr.states.iter().zip(&times).zip(&cc.case.times) {
-            let sim = observables(&model, &th0, *t, th).values(q);
+            let sim = observables(&model, &th0, *t, th).of(obs);
             let x = cf.point(&tn.to_mp(320), Form::Linearised).unwrap();
-            for (s, e) in sim.iter().zip(x.values(q)) {
+            for (s, e) in sim.iter().zip(x.values(obs)) {
                 actual = actual.max(rug::Float::with_val(320, *s - e).abs().to_f64());
             }
         }
@@ -306,7 +308,8 @@ fn sn_closed_form_rows_are_proven_and_their_bounds_hold_independently() {
     for tn in &c.times {
         let r = x512.point(&tn.to_mp(p), Form::Linearised).unwrap();
         let h = hp.point(&tn.to_mp(256), Form::Hyperbolic).unwrap();
-        for (k, q) in ["a", "w", "mu", "phi"].iter().enumerate() {
+        use lazyrich::metrics::single_neuron::Observable as O;
+        for (k, q) in [O::A, O::W, O::Mu, O::Phi].into_iter().enumerate() {
             for (x, y) in h.values(q).into_iter().zip(r.values(q)) {
                 routes[k] = routes[k].max(diff_down(x, y));
                 scale[k] = scale[k].max(y.to_f64_round(rug::float::Round::Up).abs());
@@ -319,7 +322,7 @@ fn sn_closed_form_rows_are_proven_and_their_bounds_hold_independently() {
         let d = emp::delta_at(&hp, &tn.to_mp(256), Form::Linearised).unwrap();
         cons = cons.max(diff_down(&d, &delta0) / dscale.to_f64_round(rug::float::Round::Up));
     }
-    for (k, q) in ["a", "w", "mu", "phi"].iter().enumerate() {
+    for (k, q) in ["a", "w", "mu", "phi"].into_iter().enumerate() {
         let (r, actual) = (row("SN-ROUTES", q), routes[k] / scale[k]);
         assert!(r.bound >= actual, "{q}: proven bound {:e} < error {actual:e}", r.bound);
         assert!(r.bound <= ROUTES_REL_TOL, "{r:?}");

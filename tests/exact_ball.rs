@@ -8,7 +8,7 @@
 
 use lazyrich::exact::ExactError;
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
-use lazyrich::exact::single_neuron_mp::{ClosedFormMp, Form, QUANTITIES};
+use lazyrich::exact::single_neuron_mp::{ClosedFormMp, Form, Observable};
 use lazyrich::models::samples;
 use lazyrich::num::ball::Ball;
 use lazyrich::verify::single_neuron::catalog;
@@ -54,7 +54,7 @@ fn enclosures_contain_independent_references_and_are_tight() {
                 .map(|t| refm.point(&t.to_mp(hp), Form::Linearised).unwrap())
                 .collect();
             // Scale of each quantity: its largest magnitude over the time grid and components.
-            let scale_of = |q: &str| {
+            let scale_of = |q: Observable| {
                 refs.iter()
                     .flat_map(|r| r.values(q).into_iter().map(|v| v.to_f64().abs()))
                     .fold(0.0, f64::max)
@@ -62,12 +62,12 @@ fn enclosures_contain_independent_references_and_are_tight() {
             for (t, lin) in case.times.iter().zip(&refs) {
                 let pb = cf.point(t).unwrap();
                 let hyp = refm.point(&t.to_mp(hp), Form::Hyperbolic).ok();
-                for q in QUANTITIES {
+                for q in Observable::ALL {
                     let balls = pb.values(q);
                     // S(0,t) ∈ [0, 1] is a difference of O(1) normalised kernels: its radius is
                     // measured against 1 (in the lazy regime S ~ 1e-6 and the formula's own
                     // cancellation costs log10(1/S) digits, in balls as in plain MPFR).
-                    let scale = if q == "kernel_distance" {
+                    let scale = if q == Observable::KernelDistance {
                         scale_of(q).max(1.0)
                     } else {
                         scale_of(q)

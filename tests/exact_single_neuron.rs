@@ -48,7 +48,8 @@ fn f64_error_ulps(c: &SingleNeuronCase) -> f64 {
 fn routes_difference(c: &SingleNeuronCase, prec: u32) -> Option<f64> {
     let hp = ClosedFormMp::new(c, prec).unwrap();
     let mut worst = 0.0f64;
-    for q in ["a", "w", "mu", "phi"] {
+    use lazyrich::exact::single_neuron_mp::Observable as O;
+    for q in [O::A, O::W, O::Mu, O::Phi] {
         let (mut diff, mut scale) = (0.0f64, 0.0f64);
         for t in &c.times {
             let tm = t.to_mp(prec);
@@ -120,7 +121,7 @@ fn two_precision_bound_covers_the_error_against_512_bits() {
         let pts = emp::evaluate_with_bounds(&cc.case, 100, Form::Linearised).unwrap();
         let truth = emp::evaluate_with_bounds(&cc.case, 512, Form::Linearised).unwrap();
         for ((bp, tp), t) in pts.iter().zip(&truth).zip(&cc.case.times) {
-            for q in lazyrich::exact::single_neuron_mp::QUANTITIES {
+            for q in lazyrich::exact::single_neuron_mp::Observable::ALL {
                 let vals = bp.point.values(q).into_iter().zip(bp.bounds_of(q));
                 for ((v, b), (r, rb)) in vals.zip(tp.point.values(q).into_iter().zip(tp.bounds_of(q))) {
                     let err = Float::with_val(512, v - r).abs().to_f64();

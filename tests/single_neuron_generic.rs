@@ -17,7 +17,7 @@ use lazyrich::case::SingleNeuronCase;
 use lazyrich::exact::single_neuron::{ClosedForm, F64_ULP_BOUND};
 use lazyrich::exact::single_neuron_ball::ClosedFormBall;
 use lazyrich::exact::single_neuron_generic::{GenericClosedForm, Inputs};
-use lazyrich::exact::single_neuron_mp::{ClosedFormMp, Form, QUANTITIES};
+use lazyrich::exact::single_neuron_mp::{ClosedFormMp, Form, Observable};
 use lazyrich::models::samples;
 use lazyrich::models::single_neuron::SingleNeuron;
 use lazyrich::num::ball::Ball;
@@ -167,7 +167,7 @@ fn ball_instantiation_contains_mpfr_512() {
             let pb = b.point(tn).unwrap();
             let tm = tn.to_mp(512);
             let lin = hp.point(&tm, Form::Linearised).unwrap();
-            for q in QUANTITIES {
+            for q in Observable::ALL {
                 for (x, v) in pb.values(q).iter().zip(lin.values(q)) {
                     assert!(
                         contains_mp(x, v),
@@ -177,7 +177,7 @@ fn ball_instantiation_contains_mpfr_512() {
                 }
             }
             if let Ok(hyp) = hp.point(&tm, Form::Hyperbolic) {
-                for q in ["a", "w", "beta", "mu"] {
+                for q in [Observable::A, Observable::W, Observable::Beta, Observable::Mu] {
                     for (x, v) in pb.values(q).iter().zip(hyp.values(q)) {
                         assert!(
                             contains_mp(x, v),

@@ -6,7 +6,7 @@ use lazyrich::case::SingleNeuronCase;
 use lazyrich::exact::single_neuron::ClosedForm;
 use lazyrich::exact::single_neuron_mp::{self as emp, Form};
 use lazyrich::flow::{FlowOptions, integrate};
-use lazyrich::metrics::single_neuron::{QUANTITIES, observables};
+use lazyrich::metrics::single_neuron::{Observable, observables};
 use lazyrich::models::ParameterFlow;
 use lazyrich::models::single_neuron::{FunctionSpaceFlow, SingleNeuron};
 use lazyrich::num::mp;
@@ -39,8 +39,8 @@ pub(super) fn exact_json(c: &SingleNeuronCase, prec: u32, form: Form) -> Result<
             let o = observables(&model, &theta0, *t, &cf.theta_at(*t));
             let mut bmax = 0.0f64;
             let mut per = Map::new();
-            for q in QUANTITIES {
-                let ours = o.values(q);
+            for q in Observable::ALL {
+                let ours = o.of(q);
                 let theirs = r.point.values(q);
                 let rb = r.bounds_of(q);
                 let b = ours
@@ -50,7 +50,7 @@ pub(super) fn exact_json(c: &SingleNeuronCase, prec: u32, form: Form) -> Result<
                     .map(|((x, y), b)| (x - y.to_f64()).abs() + b.abs + y.to_f64().abs() * tol::F64_UNIT_ROUNDOFF)
                     .fold(0.0, f64::max);
                 bmax = bmax.max(b);
-                per.insert(q.into(), num_or_null(b));
+                per.insert(q.name().into(), num_or_null(b));
             }
             pts.push(json!({
                 "t": t, "a": o.a, "w": o.w, "beta": o.beta, "mu": o.mu, "phi": num_or_null(o.phi),
@@ -98,23 +98,23 @@ pub(super) fn exact_json(c: &SingleNeuronCase, prec: u32, form: Form) -> Result<
             // the time exactly as the case gave it
             o.insert("t".into(), if as_f64 { json!(t.to_f64()) } else { json!(t.as_str()) });
             let mut per = Map::new();
-            for q in QUANTITIES {
+            for q in Observable::ALL {
                 let vals = bp.point.values(q);
                 let bs = bp.bounds_mp_of(q);
                 let rendered: Vec<Value> = vals.iter().zip(bs).map(|(v, b)| fmt(v, b)).collect();
-                let v = if q == "w" || q == "beta" {
+                let v = if matches!(q, Observable::W | Observable::Beta) {
                     Value::Array(rendered)
                 } else {
                     rendered.into_iter().next().unwrap_or(Value::Null)
                 };
-                o.insert(q.into(), v);
+                o.insert(q.name().into(), v);
                 let mut m = rug::Float::new(64);
                 for b in bs {
                     if *b > m {
                         m = b.clone();
                     }
                 }
-                per.insert(q.into(), bound_json(&m));
+                per.insert(q.name().into(), bound_json(&m));
             }
             o.insert("abs_err_bound".into(), bound_json(&bp.max_bound_mp()));
             o.insert("err_bounds".into(), Value::Object(per));
@@ -151,14 +151,14 @@ pub(super) fn exact_rigorous_json(c: &SingleNeuronCase, prec: u32) -> Result<Val
     for (t, pb) in c.times.iter().zip(&pts) {
         let mut o = Map::new();
         o.insert("t".into(), json!(t.as_str()));
-        for q in emp::QUANTITIES {
+        for q in Observable::ALL {
             let v: Vec<Value> = pb.values(q).into_iter().map(enc).collect();
-            let v = if q == "w" || q == "beta" {
+            let v = if matches!(q, Observable::W | Observable::Beta) {
                 Value::Array(v)
             } else {
                 v.into_iter().next().unwrap_or(Value::Null)
             };
-            o.insert(q.into(), v);
+            o.insert(q.name().into(), v);
         }
         // Infinite when an enclosure of 0 has a positive radius: then not printed (lo/hi say it).
         if pb.max_rel_rad().is_finite() {

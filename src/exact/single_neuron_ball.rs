@@ -17,6 +17,7 @@ use super::ExactError;
 use super::single_neuron_generic::{self as sng, GenericClosedForm, Inputs};
 use crate::case::SingleNeuronCase;
 use crate::models::ModelError;
+use crate::models::single_neuron::Observable;
 use crate::num::ball::{Ball, BallError};
 use crate::num::decimal::Num;
 use crate::num::mp;
@@ -44,23 +45,22 @@ pub struct PointBall {
 }
 
 impl PointBall {
-    /// The balls of quantity `name` (one of [`super::single_neuron_mp::QUANTITIES`]).
-    pub fn values(&self, name: &str) -> Vec<&Ball> {
-        match name {
-            "a" => vec![&self.a],
-            "w" => self.w.iter().collect(),
-            "beta" => self.beta.iter().collect(),
-            "mu" => vec![&self.mu],
-            "phi" => vec![&self.phi],
-            "kernel_distance" => vec![&self.kernel_distance],
-            "loss" => vec![&self.loss],
-            _ => vec![],
+    /// The balls of quantity `q`.
+    pub fn values(&self, q: Observable) -> Vec<&Ball> {
+        match q {
+            Observable::A => vec![&self.a],
+            Observable::W => self.w.iter().collect(),
+            Observable::Beta => self.beta.iter().collect(),
+            Observable::Mu => vec![&self.mu],
+            Observable::Phi => vec![&self.phi],
+            Observable::KernelDistance => vec![&self.kernel_distance],
+            Observable::Loss => vec![&self.loss],
         }
     }
     /// Largest relative radius over all quantities (∞ if a value's ball contains 0 with r > 0).
     pub fn max_rel_rad(&self) -> f64 {
-        super::single_neuron_mp::QUANTITIES
-            .iter()
+        Observable::ALL
+            .into_iter()
             .flat_map(|q| self.values(q).into_iter().map(Ball::rel_rad))
             .fold(0.0, f64::max)
     }

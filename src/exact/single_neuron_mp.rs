@@ -76,21 +76,19 @@ pub struct PointMp {
     pub loss: Float,
 }
 
-/// Names of the quantities of a point, in output order.
-pub const QUANTITIES: [&str; 7] = ["a", "w", "beta", "mu", "phi", "kernel_distance", "loss"];
+pub use crate::models::single_neuron::{Observable, QUANTITIES};
 
 impl PointMp {
-    /// The values of quantity `name` (vectors for w, β; one element otherwise).
-    pub fn values(&self, name: &str) -> Vec<&Float> {
-        match name {
-            "a" => vec![&self.a],
-            "w" => self.w.iter().collect(),
-            "beta" => self.beta.iter().collect(),
-            "mu" => vec![&self.mu],
-            "phi" => vec![&self.phi],
-            "kernel_distance" => vec![&self.kernel_distance],
-            "loss" => vec![&self.loss],
-            _ => vec![],
+    /// The values of quantity `q` (vectors for w, β; one element otherwise).
+    pub fn values(&self, q: Observable) -> Vec<&Float> {
+        match q {
+            Observable::A => vec![&self.a],
+            Observable::W => self.w.iter().collect(),
+            Observable::Beta => self.beta.iter().collect(),
+            Observable::Mu => vec![&self.mu],
+            Observable::Phi => vec![&self.phi],
+            Observable::KernelDistance => vec![&self.kernel_distance],
+            Observable::Loss => vec![&self.loss],
         }
     }
 }
@@ -102,7 +100,7 @@ pub struct BoundedPoint {
     pub point: PointMp,
     /// Two-precision bounds as 64-bit MPFR numbers (they can be far below f64's range), in the
     /// order of [`QUANTITIES`] and of the components of each.
-    pub bounds: Vec<(&'static str, Vec<Float>)>,
+    pub bounds: Vec<(Observable, Vec<Float>)>,
 }
 
 impl BoundedPoint {
@@ -121,16 +119,16 @@ impl BoundedPoint {
         self.max_bound_mp().to_f64_round(rug::float::Round::Up)
     }
     /// Bounds of one quantity as MPFR numbers.
-    pub fn bounds_mp_of(&self, name: &str) -> &[Float] {
+    pub fn bounds_mp_of(&self, q: Observable) -> &[Float] {
         self.bounds
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| *n == q)
             .map(|(_, b)| b.as_slice())
             .unwrap_or(&[])
     }
     /// Bounds of one quantity as f64 (rounded up).
-    pub fn bounds_of(&self, name: &str) -> Vec<Bound> {
-        self.bounds_mp_of(name)
+    pub fn bounds_of(&self, q: Observable) -> Vec<Bound> {
+        self.bounds_mp_of(q)
             .iter()
             .map(|b| Bound {
                 abs: b.to_f64_round(rug::float::Round::Up),
@@ -318,8 +316,8 @@ pub fn evaluate_with_bounds(case: &SingleNeuronCase, prec: u32, form: Form) -> R
         .map(|t| {
             let pl = lo.point(&t.to_mp(prec), form)?;
             let ph = hi.point(&t.to_mp(prec + tol::GUARD_BITS), form)?;
-            let bounds = QUANTITIES
-                .iter()
+            let bounds = Observable::ALL
+                .into_iter()
                 .map(|q| {
                     let b = pl
                         .values(q)
@@ -327,7 +325,7 @@ pub fn evaluate_with_bounds(case: &SingleNeuronCase, prec: u32, form: Form) -> R
                         .zip(ph.values(q))
                         .map(|(l, h)| two_precision_bound_mp(l, h))
                         .collect();
-                    (*q, b)
+                    (q, b)
                 })
                 .collect();
             Ok(BoundedPoint { point: pl, bounds })

@@ -34,60 +34,7 @@ pub struct Observables {
     pub loss: f64,
 }
 
-/// Names of the scalar-or-vector quantities in output order (same as the exact layer's).
-pub const QUANTITIES: [&str; 7] = ["a", "w", "beta", "mu", "phi", "kernel_distance", "loss"];
-
-/// A quantity of [`Observables`], typed: a look-up by this enum is exhaustive, so a misspelt
-/// name cannot select an empty list that a comparison then runs over and passes. Its
-/// [`Observable::name`] is the printed/JSON name ([`QUANTITIES`], in the same order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Observable {
-    /// a.
-    A,
-    /// w.
-    W,
-    /// β = a w.
-    Beta,
-    /// μ = a‖w‖.
-    Mu,
-    /// φ.
-    Phi,
-    /// S(0, t).
-    KernelDistance,
-    /// L.
-    Loss,
-}
-
-impl Observable {
-    /// Every quantity, in output order.
-    pub const ALL: [Observable; 7] = [
-        Observable::A,
-        Observable::W,
-        Observable::Beta,
-        Observable::Mu,
-        Observable::Phi,
-        Observable::KernelDistance,
-        Observable::Loss,
-    ];
-
-    /// The printed and JSON name (an entry of [`QUANTITIES`]).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Observable::A => "a",
-            Observable::W => "w",
-            Observable::Beta => "beta",
-            Observable::Mu => "mu",
-            Observable::Phi => "phi",
-            Observable::KernelDistance => "kernel_distance",
-            Observable::Loss => "loss",
-        }
-    }
-
-    /// The quantity named `name`, if any.
-    pub fn from_name(name: &str) -> Option<Observable> {
-        Observable::ALL.into_iter().find(|q| q.name() == name)
-    }
-}
+pub use crate::models::single_neuron::{Observable, QUANTITIES};
 
 impl Observables {
     /// Values of quantity `q` (at least one value for every quantity).
@@ -101,12 +48,6 @@ impl Observables {
             Observable::KernelDistance => vec![self.kernel_distance],
             Observable::Loss => vec![self.loss],
         }
-    }
-
-    /// Values of the quantity named `name`; an unknown name gives an empty list (prefer
-    /// [`Observables::of`], which cannot miss).
-    pub fn values(&self, name: &str) -> Vec<f64> {
-        Observable::from_name(name).map_or_else(Vec::new, |q| self.of(q))
     }
 }
 

@@ -507,3 +507,66 @@ mod tests {
         assert_eq!(m.whitening_defect(), 0.0);
     }
 }
+
+/// Names of the single neuron's scalar-or-vector quantities in output order (printed and JSON
+/// names; `exact`, `metrics` and the CLI all use these).
+pub const QUANTITIES: [&str; 7] = ["a", "w", "beta", "mu", "phi", "kernel_distance", "loss"];
+
+/// A quantity of [`Observables`], typed: a look-up by this enum is exhaustive, so a misspelt
+/// name cannot select an empty list that a comparison then runs over and passes. Its
+/// [`Observable::name`] is the printed/JSON name ([`QUANTITIES`], in the same order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Observable {
+    /// a.
+    A,
+    /// w.
+    W,
+    /// β = a w.
+    Beta,
+    /// μ = a‖w‖.
+    Mu,
+    /// φ.
+    Phi,
+    /// S(0, t).
+    KernelDistance,
+    /// L.
+    Loss,
+}
+
+impl Observable {
+    /// Every quantity, in output order.
+    pub const ALL: [Observable; 7] = [
+        Observable::A,
+        Observable::W,
+        Observable::Beta,
+        Observable::Mu,
+        Observable::Phi,
+        Observable::KernelDistance,
+        Observable::Loss,
+    ];
+
+    /// The printed and JSON name (an entry of [`QUANTITIES`]).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Observable::A => "a",
+            Observable::W => "w",
+            Observable::Beta => "beta",
+            Observable::Mu => "mu",
+            Observable::Phi => "phi",
+            Observable::KernelDistance => "kernel_distance",
+            Observable::Loss => "loss",
+        }
+    }
+
+    /// The quantity named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Observable> {
+        Observable::ALL.into_iter().find(|q| q.name() == name)
+    }
+}
+
+impl std::fmt::Display for Observable {
+    /// The printed and JSON name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -275,9 +275,9 @@ fn reference(c: &SingleNeuronCase) -> Result<Reference, String> {
             Observable::ALL
                 .into_iter()
                 .map(|q| {
-                    let vals = bp.point.values(q.name());
+                    let vals = bp.point.values(q);
                     let b = bp
-                        .bounds_of(q.name())
+                        .bounds_of(q)
                         .iter()
                         .zip(vals)
                         .map(|(b, v)| b.abs + v.to_f64().abs() * tol::F64_UNIT_ROUNDOFF)
@@ -441,7 +441,8 @@ fn overlap_rows(ctx: &Ctx, rig: &Rigorous, out: &mut Vec<Row>) {
             return;
         }
     };
-    for q in Observable::ALL.map(Observable::name) {
+    for obs in Observable::ALL {
+        let q = obs.name();
         let (mut dist, mut crad, mut vrad, mut margin, mut scale) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
         // Normwise over the grid: the widest disagreement (distance + radii) against max |value|.
         let mut widest = 0.0f64;
@@ -454,7 +455,7 @@ fn overlap_rows(ctx: &Ctx, rig: &Rigorous, out: &mut Vec<Row>) {
                     break;
                 }
             };
-            let cs = cp.values(q);
+            let cs = cp.values(obs);
             if cs.len() != vs.len() {
                 problem = Some(format!("{q}: {} closed-form values, {} enclosed", cs.len(), vs.len()));
                 break;
@@ -612,7 +613,7 @@ fn flow_rows(
                 Err(_) => None,
             };
             let closed: Option<Vec<&Ball>> = match &rig.closed {
-                Ok(pts) => Some(pts[k].values(q.name())),
+                Ok(pts) => Some(pts[k].values(q)),
                 Err(_) => flow.map(|v| v.iter().collect()),
             };
             if sim.is_empty() || rv.len() != sim.len() || rb_est.len() != sim.len() {
@@ -838,12 +839,7 @@ fn routes_rows(
     ball: &Result<ClosedFormBall, ExactError>,
     out: &mut Vec<Row>,
 ) {
-    const QS: [&str; 4] = [
-        Observable::A.name(),
-        Observable::W.name(),
-        Observable::Mu.name(),
-        Observable::Phi.name(),
-    ];
+    const QS: [Observable; 4] = [Observable::A, Observable::W, Observable::Mu, Observable::Phi];
     let (mut worst_diff, mut worst_scale, mut worst_rad, mut worst_bound) =
         ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4], [0.0f64; 4]);
     let mut note = String::new();
@@ -859,13 +855,13 @@ fn routes_rows(
         let reference: Result<Vec<Vec<Ball>>, String> = match ball {
             Ok(b) => b
                 .point(t)
-                .map(|p| QS.iter().map(|q| p.values(q).into_iter().cloned().collect()).collect())
+                .map(|p| QS.iter().map(|q| p.values(*q).into_iter().cloned().collect()).collect())
                 .map_err(|e| e.to_string()),
             Err(_) => hp
                 .point(&tm, Form::Linearised)
                 .map(|p| {
                     QS.iter()
-                        .map(|q| p.values(q).into_iter().map(|x| Ball::exact(x.clone())).collect())
+                        .map(|q| p.values(*q).into_iter().map(|x| Ball::exact(x.clone())).collect())
                         .collect()
                 })
                 .map_err(|e| e.to_string()),
@@ -878,7 +874,7 @@ fn routes_rows(
             }
         };
         for (k, q) in QS.iter().enumerate() {
-            let hv = h.values(q);
+            let hv = h.values(*q);
             if hv.is_empty() || hv.len() != reference[k].len() {
                 note = format!(
                     "{q} at t = {}: {} hyperbolic values, {} reference values",
@@ -950,7 +946,7 @@ fn routes_rows(
             "SN-ROUTES",
             "hyperbolic@256",
             None,
-            q,
+            q.name(),
             w,
             1.0,
             rb,
