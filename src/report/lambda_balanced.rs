@@ -77,17 +77,7 @@ pub fn fig3_figure(data: &Fig3Data) -> Figure {
         .curves
         .iter()
         .map(|(_, theory, sim)| {
-            let k = theory.first().map_or(0, |r| r.len() - 1);
-            let t_end = theory.last().map_or(1.0, |r| r[0]);
-            let col = |rows: &[Vec<f64>], i: usize| -> Vec<(f64, f64)> { rows.iter().map(|r| (r[0], r[i])).collect() };
-            let errs = (1..=k)
-                .map(|i| Series {
-                    label: String::new(),
-                    points: abs_errors(&col(theory, i), &col(sim, i)),
-                    style: SeriesStyle::Line,
-                    color_index: i - 1,
-                })
-                .collect();
+            let (errs, t_end) = super::column_errors(theory, sim);
             let line: Vec<BoundLine> = BoundLine::constant(promise, false, 6, (0.0, t_end))
                 .into_iter()
                 .collect();

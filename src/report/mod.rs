@@ -214,6 +214,24 @@ pub fn bound_kind(bounds: &[BoundLine], source: &str) -> String {
     }
 }
 
+/// Per-column error curves of two tables whose rows are `[t, v_1, …, v_k]` (theory on a fine grid,
+/// simulation on a coarser one): one solid [`abs_errors`] series per column, coloured by column,
+/// and the theory's last time (for bound lines across the panel).
+pub fn column_errors(theory: &[Vec<f64>], sim: &[Vec<f64>]) -> (Vec<Series>, f64) {
+    let k = theory.first().map_or(0, |r| r.len() - 1);
+    let t_end = theory.last().map_or(1.0, |r| r[0]);
+    let col = |rows: &[Vec<f64>], i: usize| -> Vec<(f64, f64)> { rows.iter().map(|r| (r[0], r[i])).collect() };
+    let errs = (1..=k)
+        .map(|i| Series {
+            label: String::new(),
+            points: abs_errors(&col(theory, i), &col(sim, i)),
+            style: SeriesStyle::Line,
+            color_index: i - 1,
+        })
+        .collect();
+    (errs, t_end)
+}
+
 /// |theory − simulation| at each simulated point whose x is also a theory x (equal to 1e-9
 /// relative); a difference below f64 resolution (ε·max(|value|, 1e-3), e.g. at t = 0) becomes a
 /// NaN point, which breaks the line there (zero cannot be drawn on a log axis, and a line must not
@@ -341,17 +359,7 @@ pub fn thm42_figure(data: &crate::verify::wide_linear::Thm42FigData, rows: &[Row
                 })
                 .map(|r| (r.bound, r.bound_rigorous))
         });
-        let k = theory.first().map_or(0, |r| r.len() - 1);
-        let t_end = theory.last().map_or(1.0, |r| r[0]);
-        let col = |rows: &[Vec<f64>], i: usize| -> Vec<(f64, f64)> { rows.iter().map(|r| (r[0], r[i])).collect() };
-        let errors = (1..=k)
-            .map(|i| Series {
-                label: String::new(),
-                points: abs_errors(&col(theory, i), &col(sim, i)),
-                style: SeriesStyle::Line,
-                color_index: i - 1,
-            })
-            .collect();
+        let (errors, t_end) = column_errors(theory, sim);
         let lines: Vec<BoundLine> = bound
             .and_then(|(b, rigorous)| BoundLine::constant(b, rigorous, 6, (0.0, t_end)))
             .into_iter()
