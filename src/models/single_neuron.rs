@@ -512,7 +512,7 @@ mod tests {
 /// names; `exact`, `metrics` and the CLI all use these).
 pub const QUANTITIES: [&str; 7] = ["a", "w", "beta", "mu", "phi", "kernel_distance", "loss"];
 
-/// A quantity of [`Observables`], typed: a look-up by this enum is exhaustive, so a misspelt
+/// A quantity of the single neuron (`metrics::single_neuron::Observables` holds their values), typed: a look-up by this enum is exhaustive, so a misspelt
 /// name cannot select an empty list that a comparison then runs over and passes. Its
 /// [`Observable::name`] is the printed/JSON name ([`QUANTITIES`], in the same order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
