@@ -457,17 +457,36 @@ fn fig4_error_panel(data: &Fig4Data, rows: &[Row]) -> Option<Panel> {
     let (mut at_rounding, mut total) = (0usize, 0usize);
     let mut x0 = 0.0;
     for (i, p) in data.panels.iter().enumerate() {
+        // Against the ball closed form's midpoints (what the row's proven bound bounds) when it
+        // exists, else against the f64 closed form; gaps below f64 resolution are not drawn.
         let pairs = [(&p.w1tw1_theory, &p.w1tw1_sim), (&p.w2w2t_theory, &p.w2w2t_sim)];
-        let diffs: Vec<f64> = pairs
-            .iter()
-            .flat_map(|(th, sm)| {
-                th.transpose()
-                    .iter()
-                    .zip(sm.transpose().iter())
-                    .map(|(a, b)| rounding_gap(*a, *b))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let diffs: Vec<f64> = match &p.reference_gap {
+            Ok((g1, g2)) => [(g1, &p.w1tw1_sim), (g2, &p.w2w2t_sim)]
+                .iter()
+                .flat_map(|(g, sm)| {
+                    g.transpose()
+                        .iter()
+                        .zip(sm.transpose().iter())
+                        .map(|(e, s)| {
+                            // rounding_gap's resolution test, on the gap itself (adding it to s
+                            // and subtracting again would round it).
+                            let resolution = f64::EPSILON * s.abs().max(1e-3);
+                            if *e > resolution && e.is_finite() { *e } else { f64::NAN }
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+            Err(_) => pairs
+                .iter()
+                .flat_map(|(th, sm)| {
+                    th.transpose()
+                        .iter()
+                        .zip(sm.transpose().iter())
+                        .map(|(a, b)| rounding_gap(*a, *b))
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+        };
         total += diffs.len();
         at_rounding += diffs.iter().filter(|d| d.is_nan()).count();
         let n = diffs.len() as f64;

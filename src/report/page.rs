@@ -203,9 +203,9 @@ pub fn caption(file: &str) -> Option<Caption> {
              closed form and simulation, one column per λ; one diverging colour scale per matrix, shared by closed \
              form and simulation and across λ, with its colour bar. Bottom: |closed form − simulation| of every \
              entry on a log axis (per λ, W1ᵀW1's 64 entries row by row, then W2W2ᵀ's; entries equal to rounding \
-             are counted in the panel title and not drawn), with each λ's LB-RSM row bound as a dashed line of \
-             its colour: proven (the row's certified error against the closed form in ball arithmetic, which \
-             the plotted difference to the f64 closed form can exceed by that form's rounding).",
+             are counted in the panel title and not drawn), measured against the midpoints of the closed form in \
+             ball arithmetic — the LB-RSM rows' reference — with each λ's LB-RSM proven bound as a dashed line of \
+             its colour, so every entry lies on or under its line.",
             "P2 Fig. 4 (representations depend on λ).",
             "Tsit45 rtol 1e-12 from a λ-balanced init; closed form from the Riccati solution.",
         ),

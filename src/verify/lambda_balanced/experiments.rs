@@ -494,8 +494,23 @@ pub struct Fig4Panel {
     pub w2w2t_sim: DMatrix<f64>,
     /// Converged formula (W1ᵀW1, W2W2ᵀ) (thesis Thm 4.1.2).
     pub converged: (DMatrix<f64>, DMatrix<f64>),
+    /// Per entry |simulation − midpoint of the ball closed form| for (W1ᵀW1, W2W2ᵀ), evaluated in
+    /// MPFR and rounded to nearest: the quantity the `LB-RSM` row's proven bound bounds (the
+    /// f64 closed form above differs from it by that form's own rounding). `Err` says why the
+    /// ball reference could not be made.
+    pub reference_gap: Result<(DMatrix<f64>, DMatrix<f64>), String>,
     /// Simulation steps.
     pub steps: usize,
+}
+
+/// Per entry |sim − midpoint| of a ball matrix, exact in MPFR at the ball's precision, rounded to
+/// nearest f64.
+fn gap_to_midpoints(sim: &DMatrix<f64>, balls: &Mat<Ball>) -> DMatrix<f64> {
+    DMatrix::from_fn(sim.nrows(), sim.ncols(), |i, j| {
+        let b = balls.at(i, j);
+        let d = rug::Float::with_val(b.prec() + 64, sim[(i, j)]) - b.mid();
+        d.abs().to_f64()
+    })
 }
 
 /// Fig. 4 data: representation similarity matrices of the 8-item semantic task (8-8-8, τ = 1,
@@ -526,13 +541,21 @@ pub fn fig4_data() -> Result<Fig4Data, String> {
         )
         .map_err(|e| e.to_string())?;
         let (a1, a2) = net.unpack(&tr.states[1]);
+        let (w1tw1_sim, w2w2t_sim) = (a1.transpose() * &a1, &a2 * a2.transpose());
+        let reference_gap = ball_reference(&format!("semantic_8_8_8_lambda{lambda:+}")).map(|b| {
+            (
+                gap_to_midpoints(&w1tw1_sim, &b.w1tw1(1)),
+                gap_to_midpoints(&w2w2t_sim, &b.w2w2t(1)),
+            )
+        });
         panels.push(Fig4Panel {
             lambda,
             w1tw1_theory: p[1].w1tw1(),
-            w1tw1_sim: a1.transpose() * &a1,
+            w1tw1_sim,
             w2w2t_theory: p[1].w2w2t(),
-            w2w2t_sim: &a2 * a2.transpose(),
+            w2w2t_sim,
             converged: converged_representations(&net.syx(), lambda),
+            reference_gap,
             steps: tr.stats.steps,
         });
     }
