@@ -399,21 +399,8 @@ fn enclose(case: &LambdaBalancedCase) -> CaseEnclosure {
 /// enclosure is deterministic, so sharing changes no value; a second caller of a case being
 /// enclosed waits for it instead of enclosing it again.
 fn enclose_with(case: &LambdaBalancedCase, prec: u32, tol: f64) -> CaseEnclosure {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    type Slot = Arc<OnceLock<CaseEnclosure>>;
-    static CACHE: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
-    let key = format!("{prec} {tol:e} {case:?}");
-    // A poisoned lock only loses the sharing: the enclosure is then computed here.
-    let slot: Option<Slot> = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .ok()
-        .map(|mut m| Arc::clone(m.entry(key).or_default()));
-    match slot {
-        Some(slot) => slot.get_or_init(|| enclose_uncached(case, prec, tol)).clone(),
-        None => enclose_uncached(case, prec, tol),
-    }
+    static CACHE: super::Memo<CaseEnclosure> = super::Memo::new();
+    CACHE.get(format!("{prec} {tol:e} {case:?}"), || enclose_uncached(case, prec, tol))
 }
 
 /// [`enclose_with`] without the sharing.

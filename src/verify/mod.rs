@@ -367,6 +367,35 @@ impl Headline {
     }
 }
 
+/// A per-process memo of deterministic computations keyed by a string (a case's debug form, a
+/// name): each value is computed once, and a second caller of a key being computed waits for it
+/// instead of computing it again. Sharing changes no value. A poisoned lock only loses the
+/// sharing: the value is then computed by the caller.
+pub(crate) struct Memo<T>(
+    std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<std::sync::OnceLock<T>>>>>,
+);
+
+impl<T: Clone> Memo<T> {
+    /// An empty memo (for a `static`).
+    pub(crate) const fn new() -> Self {
+        Memo(std::sync::OnceLock::new())
+    }
+
+    /// The value of `key`, computed by `f` on first use.
+    pub(crate) fn get(&self, key: String, f: impl FnOnce() -> T) -> T {
+        let slot = self
+            .0
+            .get_or_init(Default::default)
+            .lock()
+            .ok()
+            .map(|mut m| std::sync::Arc::clone(m.entry(key).or_default()));
+        match slot {
+            Some(slot) => slot.get_or_init(f).clone(),
+            None => f(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,8 +33,7 @@ use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// Theorem 4.2 flow vs parameter flow at rtol 1e-12 (atol 1e-14): the promise, 1e-9
 /// relative to max|β|. Both solutions carry a global error of roughly N_steps·rtol ≈ 1e-10
@@ -333,18 +332,8 @@ pub(super) type SharedEnclosure = Arc<Result<LinearEnclosure, Fallback>>;
 /// [`LinearEnclosure::new`], computed once per process for each case (the same decimal inputs
 /// and times give the same enclosure): `WL-TAYLOR` reuses the one behind `WL-CONS`/`WL-T42`.
 pub(super) fn enclose_shared(case: &Case) -> SharedEnclosure {
-    static CACHE: OnceLock<Mutex<HashMap<String, SharedEnclosure>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let key = format!("{case:?}");
-    // A poisoned lock only loses the sharing: the enclosure is then computed again.
-    if let Some(e) = cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
-        return e;
-    }
-    let e = Arc::new(LinearEnclosure::new(case));
-    if let Ok(mut m) = cache.lock() {
-        m.insert(key, Arc::clone(&e));
-    }
-    e
+    static CACHE: super::Memo<SharedEnclosure> = super::Memo::new();
+    CACHE.get(format!("{case:?}"), || Arc::new(LinearEnclosure::new(case)))
 }
 
 /// Layer sizes, rates and θ0 of a linear case ([`exact_start`]).

@@ -633,19 +633,10 @@ fn rsm_rows(data: &Fig4Data, rows: &mut Vec<Row>) {
 /// computed once per process for each name (the inputs are a deterministic function of it): the
 /// Fig. 4 figure and the `LB-RSM`/`LB-REPR` rows share it.
 fn ball_reference(name: &str) -> Result<BallReference, String> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<String, Result<BallReference, String>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    // A poisoned lock only loses the sharing: the reference is then computed again.
-    if let Some(r) = cache.lock().ok().and_then(|m| m.get(name).cloned()) {
-        return r;
-    }
-    let r = experiment_case(name).and_then(|c| BallReference::new(&c));
-    if let Ok(mut m) = cache.lock() {
-        m.insert(name.to_string(), r.clone());
-    }
-    r
+    static CACHE: crate::verify::Memo<Result<BallReference, String>> = crate::verify::Memo::new();
+    CACHE.get(name.to_string(), || {
+        experiment_case(name).and_then(|c| BallReference::new(&c))
+    })
 }
 
 /// The rows' inputs are exact by construction, so a missing ball reference is a failure (of the
