@@ -124,10 +124,12 @@ fn non_whitened_single_neuron_lists_the_closed_form_as_not_applicable() {
 #[test]
 fn two_layer_linear_case_matches_the_catalog() {
     let rows = rows_of(&case_path("wl_w3x2_up_h2"), "wl_w3x2_up_h2");
-    let cat: Vec<verify::Row> = verify::wide_linear::run(Mode::Quick)
+    // The catalog's rows of that entry (as `verify` writes them), without the rest of the catalog.
+    let entry = verify::wide_linear::catalog()
         .into_iter()
-        .filter(|r| r.case == "w3x2_up_h2")
-        .collect();
+        .find(|w| w.name == "w3x2_up_h2")
+        .expect("catalog entry w3x2_up_h2");
+    let cat = verify::wide_linear::entry_rows(&entry, Mode::Quick);
     assert_same(
         "WL-CONS",
         &rows,
@@ -170,10 +172,11 @@ fn deep_linear_case_matches_the_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let case = common::write_case(dir.path(), "dl_deep3_up_small.json", &v.to_string());
     let rows = rows_of(&case, "dl_deep3_up_small");
-    let cat: Vec<verify::Row> = verify::deep_linear::run(Mode::Quick)
+    let entry = verify::deep_linear::catalog()
         .into_iter()
-        .filter(|r| r.case == "deep3_up_small")
-        .collect();
+        .find(|c| c.name == "deep3_up_small")
+        .expect("catalog entry deep3_up_small");
+    let cat = verify::deep_linear::entry_rows(&entry);
     assert_same(
         "DL-AGREE",
         &rows,

@@ -322,30 +322,38 @@ pub(super) fn enclosure_at(c: &DeepCase, ts: &[f64]) -> Result<LinearEnclosure, 
 
 /// Run the deep-linear checks.
 pub fn run(mode: Mode) -> Vec<Row> {
+    use rayon::prelude::*;
+    // The cases run in parallel; their rows come back in catalog order.
+    let entries: Vec<_> = catalog()
+        .into_iter()
+        .filter(|c| mode == Mode::Full || c.quick)
+        .collect();
+    let per_case: Vec<Vec<Row>> = entries.par_iter().map(entry_rows).collect();
+    let mut out = per_case.concat();
+    out.extend(infeasible_rows("deep_linear"));
+    out
+}
+
+/// The catalog's rows of one of its entries (what [`run`] writes for it).
+pub fn entry_rows(c: &DeepCase) -> Vec<Row> {
     let fam = "deep_linear";
-    let mut out = Vec::new();
     let ts = cons_times();
-    for c in catalog().into_iter().filter(|c| mode == Mode::Full || c.quick) {
-        let (m, th0) = match build(&c) {
-            Ok(v) => v,
-            Err(e) => {
-                out.push(failed_row(fam, &c.name, "-".into(), "DL-CONS", "-", None, e));
-                continue;
-            }
-        };
-        let reg = if c.balanced {
-            "balanced (all Q_k = 0 up to rounding)".to_string()
-        } else if let Some(ds) = &c.deltas {
-            out.push(iso_row(fam, &c.name, &m, &th0, ds));
-            format!("{} (δ_top; Q_l = δ_l·I, δ = {ds:?})", regime(ds[ds.len() - 1]))
-        } else {
-            format!("{} (δ_top)", regime(delta_top(&m, &th0)))
-        };
-        // The enclosure of this entry's case file (shared with DL-TAYLOR) at the rows' times.
-        let enclosure = enclosure_at(&c, &ts);
-        case_rows(&c.name, reg, &m, &th0, &ts, &enclosure, &mut out);
-    }
-    out.extend(infeasible_rows(fam));
+    let mut out = Vec::new();
+    let (m, th0) = match build(c) {
+        Ok(v) => v,
+        Err(e) => return vec![failed_row(fam, &c.name, "-".into(), "DL-CONS", "-", None, e)],
+    };
+    let reg = if c.balanced {
+        "balanced (all Q_k = 0 up to rounding)".to_string()
+    } else if let Some(ds) = &c.deltas {
+        out.push(iso_row(fam, &c.name, &m, &th0, ds));
+        format!("{} (δ_top; Q_l = δ_l·I, δ = {ds:?})", regime(ds[ds.len() - 1]))
+    } else {
+        format!("{} (δ_top)", regime(delta_top(&m, &th0)))
+    };
+    // The enclosure of this entry's case file (shared with DL-TAYLOR) at the rows' times.
+    let enclosure = enclosure_at(c, &ts);
+    case_rows(&c.name, reg, &m, &th0, &ts, &enclosure, &mut out);
     out
 }
 

@@ -656,23 +656,30 @@ pub(super) fn case_rows(name: &str, lambda: f64, case: &LambdaBalancedCase) -> V
 
 /// Run the λ-balanced catalog.
 pub fn run(quick: bool) -> Vec<Row> {
-    let mut rows = Vec::new();
-    // The enclosures are made once and shared with the Taylor rows of `experiments`.
-    let mut enclosures: Vec<(String, CaseEnclosure)> = Vec::new();
-    for entry in catalog_entries(quick) {
-        match entry {
+    use rayon::prelude::*;
+    // The cases run in parallel (rows in catalog order); the enclosures are made once and
+    // shared with the Taylor rows of `experiments`.
+    type CaseOutput = (Vec<Row>, Option<(String, CaseEnclosure)>);
+    let per_case: Vec<CaseOutput> = catalog_entries(quick)
+        .into_par_iter()
+        .map(|entry| match entry {
             Ok(c) => {
                 let v = enclose(&c.case);
+                let mut rows = Vec::new();
                 check_case(&c, &v, &mut rows);
-                enclosures.push((c.name.clone(), v));
+                (rows, Some((c.name.clone(), v)))
             }
-            Err(e) => rows.push(failed_named(
-                "LB-SIM",
-                &e.name,
-                e.lambda,
-                format!("the catalog case could not be built: {}", e.why),
-            )),
-        }
+            Err(e) => {
+                let why = format!("the catalog case could not be built: {}", e.why);
+                (vec![failed_named("LB-SIM", &e.name, e.lambda, why)], None)
+            }
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut enclosures: Vec<(String, CaseEnclosure)> = Vec::new();
+    for (r, e) in per_case {
+        rows.extend(r);
+        enclosures.extend(e);
     }
     rows.extend(experiments::run(quick, &enclosures));
     rows

@@ -311,139 +311,159 @@ fn mp_closed_form_row(name: &str, reg: String, case: &TwoLayerLinearCase, states
 
 /// Run the Taylor checks of the linear models.
 pub fn run(mode: Mode) -> Vec<Row> {
+    use rayon::prelude::*;
     let full = mode == Mode::Full;
-    let mut out = Vec::new();
-    // WL-TAYLOR (f64).
-    let wide_quick = ["w3x2_down_h3", "w3x2_up_small_h2"];
-    let wide_full = ["w3x2_bal_h4", "w3x2_up_h2", "w3x2_down_large_h3"];
-    for w in wl::catalog() {
-        let name = w.name.as_str();
-        if !(wide_quick.contains(&name) || (full && wide_full.contains(&name))) {
-            continue;
-        }
-        match wl::build(&w) {
-            Ok((m, th0, _)) => {
-                // The case file's times are the rows' (t_end·k/10).
-                let enclosure = match wl::to_case(&w) {
-                    Ok(c) => wl::enclose_shared(&Case::TwoLayerLinear(c)),
-                    Err(e) => std::sync::Arc::new(Err(Fallback::Failed(format!("case file: {e}")))),
-                };
-                out.push(f64_row(
-                    "WL-TAYLOR",
+    // The four kinds of rows run in parallel; they come back in this order.
+    type Section<'a> = Box<dyn Fn() -> Vec<Row> + Send + Sync + 'a>;
+    let sections: Vec<Section> = vec![
+        Box::new(|| {
+            let mut out = Vec::new();
+            // WL-TAYLOR (f64).
+            let wide_quick = ["w3x2_down_h3", "w3x2_up_small_h2"];
+            let wide_full = ["w3x2_bal_h4", "w3x2_up_h2", "w3x2_down_large_h3"];
+            for w in wl::catalog() {
+                let name = w.name.as_str();
+                if !(wide_quick.contains(&name) || (full && wide_full.contains(&name))) {
+                    continue;
+                }
+                match wl::build(&w) {
+                    Ok((m, th0, _)) => {
+                        // The case file's times are the rows' (t_end·k/10).
+                        let enclosure = match wl::to_case(&w) {
+                            Ok(c) => wl::enclose_shared(&Case::TwoLayerLinear(c)),
+                            Err(e) => std::sync::Arc::new(Err(Fallback::Failed(format!("case file: {e}")))),
+                        };
+                        out.push(f64_row(
+                            "WL-TAYLOR",
+                            "wide_linear",
+                            name,
+                            regime(w.delta),
+                            m.deep(),
+                            &th0,
+                            &times(w.t_end, 10),
+                            &enclosure,
+                        ));
+                    }
+                    Err(e) => out.push(failed_row(
+                        "wide_linear",
+                        name,
+                        "-".into(),
+                        "WL-TAYLOR",
+                        "taylor_f64",
+                        None,
+                        e,
+                    )),
+                }
+            }
+            out
+        }),
+        Box::new(|| {
+            let mut out = Vec::new();
+            // DL-TAYLOR (f64).
+            let deep_quick = ["deep3_up_small", "deep3_down_small"];
+            let deep_full = ["deep4_mixed_small", "deep4_down_small", "deep3_up"];
+            for c in dl::catalog() {
+                let name = c.name.as_str();
+                if !(deep_quick.contains(&name) || (full && deep_full.contains(&name))) {
+                    continue;
+                }
+                match dl::build(&c) {
+                    Ok((m, th0)) => {
+                        let reg = regime(dl::delta_top(&m, &th0));
+                        let ts = dl::taylor_times();
+                        let enclosure = dl::enclosure_at(&c, &ts);
+                        out.push(f64_row(
+                            "DL-TAYLOR",
+                            "deep_linear",
+                            name,
+                            reg,
+                            &m,
+                            &th0,
+                            &ts,
+                            &enclosure,
+                        ));
+                    }
+                    Err(e) => out.push(failed_row(
+                        "deep_linear",
+                        name,
+                        "-".into(),
+                        "DL-TAYLOR",
+                        "taylor_f64",
+                        None,
+                        e,
+                    )),
+                }
+            }
+            out
+        }),
+        Box::new(|| {
+            let mut out = Vec::new();
+            // WL-TAYLOR-MP: conservation and closed form on exactly aligned decimal cases.
+            let ups: &[bool] = if full { &[true, false] } else { &[true] };
+            for &up in ups {
+                let ts = times(4.0, 8);
+                let case = exact_aligned_case(up, &ts);
+                let name = if up { "aligned_exact_up" } else { "aligned_exact_down" };
+                let reg = regime(if up { 0.16 } else { -0.16 });
+                let (mut field, th0) = LinearJet::from_two_layer_case(&case, MP_PREC);
+                let (row, st) = mp_conservation(
+                    "WL-TAYLOR-MP",
                     "wide_linear",
                     name,
-                    regime(w.delta),
-                    m.deep(),
+                    reg.clone(),
+                    &mut field,
                     &th0,
-                    &times(w.t_end, 10),
-                    &enclosure,
-                ));
+                    &Case::TwoLayerLinear(case.clone()),
+                );
+                out.push(row);
+                if let Some((states, e)) = st {
+                    out.push(mp_closed_form_row(name, reg, &case, &states, e));
+                }
             }
-            Err(e) => out.push(failed_row(
-                "wide_linear",
-                name,
-                "-".into(),
-                "WL-TAYLOR",
-                "taylor_f64",
-                None,
-                e,
-            )),
-        }
-    }
-    // DL-TAYLOR (f64).
-    let deep_quick = ["deep3_up_small", "deep3_down_small"];
-    let deep_full = ["deep4_mixed_small", "deep4_down_small", "deep3_up"];
-    for c in dl::catalog() {
-        let name = c.name.as_str();
-        if !(deep_quick.contains(&name) || (full && deep_full.contains(&name))) {
-            continue;
-        }
-        match dl::build(&c) {
-            Ok((m, th0)) => {
-                let reg = regime(dl::delta_top(&m, &th0));
-                let ts = dl::taylor_times();
-                let enclosure = dl::enclosure_at(&c, &ts);
-                out.push(f64_row(
-                    "DL-TAYLOR",
-                    "deep_linear",
-                    name,
-                    reg,
-                    &m,
-                    &th0,
-                    &ts,
-                    &enclosure,
-                ));
-            }
-            Err(e) => out.push(failed_row(
-                "deep_linear",
-                name,
-                "-".into(),
-                "DL-TAYLOR",
-                "taylor_f64",
-                None,
-                e,
-            )),
-        }
-    }
-    // WL-TAYLOR-MP: conservation and closed form on exactly aligned decimal cases.
-    let ups: &[bool] = if full { &[true, false] } else { &[true] };
-    for &up in ups {
-        let ts = times(4.0, 8);
-        let case = exact_aligned_case(up, &ts);
-        let name = if up { "aligned_exact_up" } else { "aligned_exact_down" };
-        let reg = regime(if up { 0.16 } else { -0.16 });
-        let (mut field, th0) = LinearJet::from_two_layer_case(&case, MP_PREC);
-        let (row, st) = mp_conservation(
-            "WL-TAYLOR-MP",
-            "wide_linear",
-            name,
-            reg.clone(),
-            &mut field,
-            &th0,
-            &Case::TwoLayerLinear(case.clone()),
-        );
-        out.push(row);
-        if let Some((states, e)) = st {
-            out.push(mp_closed_form_row(name, reg, &case, &states, e));
-        }
-    }
-    // DL-TAYLOR-MP: conservation on decimal deep cases (small δ of each sign).
-    let deep_mp: &[&str] = if full {
-        &["deep3_up_small", "deep3_down_small", "deep4_mixed_small"]
-    } else {
-        &["deep3_up_small"]
-    };
-    for c in dl::catalog().into_iter().filter(|c| deep_mp.contains(&c.name.as_str())) {
-        let reg = regime(c.deltas.as_ref().and_then(|d| d.last().copied()).unwrap_or(0.0));
-        match dl::to_case(&c) {
-            Ok(mut case) => {
-                // Quick: a short span (a few steps of order 82 at 256 bits, < 1 s); full: t ≤ 2.
-                let span = if full { times(2.0, 4) } else { times(0.1, 1) };
-                case.times = span.into_iter().map(|t| Num::from_f64(t).expect("finite")).collect();
-                let (mut field, th0) = LinearJet::from_deep_case(&case, MP_PREC);
-                out.push(
-                    mp_conservation(
-                        "DL-TAYLOR-MP",
+            out
+        }),
+        Box::new(|| {
+            let mut out = Vec::new();
+            // DL-TAYLOR-MP: conservation on decimal deep cases (small δ of each sign).
+            let deep_mp: &[&str] = if full {
+                &["deep3_up_small", "deep3_down_small", "deep4_mixed_small"]
+            } else {
+                &["deep3_up_small"]
+            };
+            for c in dl::catalog().into_iter().filter(|c| deep_mp.contains(&c.name.as_str())) {
+                let reg = regime(c.deltas.as_ref().and_then(|d| d.last().copied()).unwrap_or(0.0));
+                match dl::to_case(&c) {
+                    Ok(mut case) => {
+                        // Quick: a short span (a few steps of order 82 at 256 bits, < 1 s); full: t ≤ 2.
+                        let span = if full { times(2.0, 4) } else { times(0.1, 1) };
+                        case.times = span.into_iter().map(|t| Num::from_f64(t).expect("finite")).collect();
+                        let (mut field, th0) = LinearJet::from_deep_case(&case, MP_PREC);
+                        out.push(
+                            mp_conservation(
+                                "DL-TAYLOR-MP",
+                                "deep_linear",
+                                &c.name,
+                                reg,
+                                &mut field,
+                                &th0,
+                                &Case::DeepLinear(case),
+                            )
+                            .0,
+                        );
+                    }
+                    Err(e) => out.push(failed_row(
                         "deep_linear",
                         &c.name,
                         reg,
-                        &mut field,
-                        &th0,
-                        &Case::DeepLinear(case),
-                    )
-                    .0,
-                );
+                        "DL-TAYLOR-MP",
+                        "taylor_mp",
+                        None,
+                        e,
+                    )),
+                }
             }
-            Err(e) => out.push(failed_row(
-                "deep_linear",
-                &c.name,
-                reg,
-                "DL-TAYLOR-MP",
-                "taylor_mp",
-                None,
-                e,
-            )),
-        }
-    }
-    out
+            out
+        }),
+    ];
+    sections.par_iter().map(|f| f()).collect::<Vec<_>>().concat()
 }

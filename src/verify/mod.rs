@@ -21,7 +21,7 @@ pub mod wide_linear;
 use crate::num::ball::Ball;
 use rug::Float;
 use rug::float::Round;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Quick (CI) or full catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,10 @@ pub enum Mode {
 }
 
 /// One row of a verification table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// It reads back from the `table.json` that `verify` and `report` write (a NaN, which JSON
+/// writes as `null`, reads back as NaN).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// Stable check id (see `verification/README.md`).
     pub check: String,
@@ -50,10 +53,13 @@ pub struct Row {
     /// Quantity compared.
     pub quantity: String,
     /// Max absolute error over the time grid (and components).
+    #[serde(deserialize_with = "nan_from_null")]
     pub abs_err: f64,
     /// abs_err / max |reference| (normwise relative error).
+    #[serde(deserialize_with = "nan_from_null")]
     pub rel_err: f64,
     /// The reference's own error bound.
+    #[serde(deserialize_with = "nan_from_null")]
     pub ref_bound: f64,
     /// How the reference was computed and bounded.
     pub ref_method: String,
@@ -67,15 +73,22 @@ pub struct Row {
     /// Max drift of the conserved quantity along the checked trajectory, where applicable.
     pub drift: Option<f64>,
     /// The bound this row promises (at the time where error/bound is largest).
+    #[serde(deserialize_with = "nan_from_null")]
     pub bound: f64,
     /// Why that bound.
     pub bound_why: String,
     /// Largest error/(bound + ref_bound) over the time grid: ≤ 1 passes.
+    #[serde(deserialize_with = "nan_from_null")]
     pub margin: f64,
     /// Verdict.
     pub pass: bool,
     /// Extra information (solver statistics, failure message).
     pub note: String,
+}
+
+/// A number of `table.json`: JSON has no NaN, and serde_json writes it as `null`.
+fn nan_from_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl Row {
@@ -111,6 +124,29 @@ impl Row {
             margin: f64::NAN,
             pass: false,
             note: String::new(),
+        }
+    }
+
+    /// A row passes only on numbers that exist: a passing row with a non-finite error, bound,
+    /// reference bound or margin is turned into a failing one, the reason appended to its note
+    /// (a value that cannot be computed is a failed row, never a number with a bound).
+    pub fn fail_if_not_finite(&mut self) {
+        let named = [
+            ("abs_err", self.abs_err),
+            ("rel_err", self.rel_err),
+            ("bound", self.bound),
+            ("ref_bound", self.ref_bound),
+            ("margin", self.margin),
+        ];
+        let bad: Vec<&str> = named.iter().filter(|(_, v)| !v.is_finite()).map(|(n, _)| *n).collect();
+        if self.pass && !bad.is_empty() {
+            self.pass = false;
+            let why = format!("fails: not finite: {}", bad.join(", "));
+            self.note = if self.note.is_empty() {
+                why
+            } else {
+                format!("{}; {why}", self.note)
+            };
         }
     }
 }
@@ -260,16 +296,36 @@ impl Certified {
 }
 
 /// Run the whole catalog.
+///
+/// The families run in parallel on rayon's pool (and the costly ones run their cases in
+/// parallel too); the rows come back in the fixed family and case order, so the table does not
+/// depend on the scheduling. Computations shared between families go through `Memo`, whose
+/// closures contain no rayon calls (see there), so a worker blocked on a memo never holds work
+/// the memo's computation needs.
 pub fn run(mode: Mode) -> Vec<Row> {
-    let mut rows = single_neuron::run(mode);
-    rows.extend(taylor_rigorous::run(mode));
-    rows.extend(lambda_balanced::run(mode == Mode::Quick));
-    rows.extend(wide_linear::run(mode));
-    rows.extend(deep_linear::run(mode));
-    rows.extend(linear_taylor::run(mode));
-    rows.extend(implicit_bias::run(mode));
-    rows.extend(mirror_modes::run(mode));
-    rows.extend(piecewise_linear::run(mode));
+    use rayon::prelude::*;
+    type Family = fn(Mode) -> Vec<Row>;
+    // Costliest first, so that the two workers start on the long ones.
+    let families: [Family; 9] = [
+        |m| lambda_balanced::run(m == Mode::Quick),
+        piecewise_linear::run,
+        deep_linear::run,
+        linear_taylor::run,
+        wide_linear::run,
+        single_neuron::run,
+        taylor_rigorous::run,
+        mirror_modes::run,
+        implicit_bias::run,
+    ];
+    // The table's order: single neuron, its rigorous Taylor rows, λ-balanced, wide and deep
+    // linear, linear Taylor, implicit bias, mirror modes, piecewise linear.
+    const ORDER: [usize; 9] = [5, 6, 0, 4, 2, 3, 8, 7, 1];
+    let mut parts: Vec<Option<Vec<Row>>> = families.par_iter().map(|f| Some(f(mode))).collect();
+    let mut rows: Vec<Row> = ORDER
+        .iter()
+        .flat_map(|&i| parts[i].take().unwrap_or_default())
+        .collect();
+    rows.iter_mut().for_each(Row::fail_if_not_finite);
     rows
 }
 
@@ -382,6 +438,9 @@ impl<T: Clone> Memo<T> {
     }
 
     /// The value of `key`, computed by `f` on first use.
+    ///
+    /// `f` must not call into rayon: the catalog's families run on rayon's pool, and a worker
+    /// that waits here while `f` needs a worker would deadlock.
     pub(crate) fn get(&self, key: String, f: impl FnOnce() -> T) -> T {
         let slot = self
             .0
@@ -403,12 +462,40 @@ mod tests {
     fn row(abs_err: f64, bound: f64, margin: f64, ref_rig: bool, bound_rig: bool) -> Row {
         let mut r = Row::pending("X", "f", "c", "r".into(), "m", None, "q");
         r.abs_err = abs_err;
+        r.rel_err = abs_err;
         r.bound = bound;
         r.margin = margin;
         r.pass = margin <= 1.0;
         r.ref_rigorous = ref_rig;
         r.bound_rigorous = bound_rig;
         r
+    }
+
+    #[test]
+    fn a_passing_row_with_a_non_finite_number_fails_and_says_why() {
+        let mut r = row(1.0, f64::INFINITY, 0.0, true, true);
+        r.pass = true;
+        r.fail_if_not_finite();
+        assert!(!r.pass);
+        assert_eq!(r.note, "fails: not finite: bound");
+        // A finite passing row is untouched.
+        let mut ok = row(1.0, 2.0, 0.5, true, true);
+        let before = ok.clone();
+        ok.fail_if_not_finite();
+        assert_eq!(ok, before);
+    }
+
+    #[test]
+    fn rows_read_back_from_json_with_nan_as_null() {
+        let rows = vec![
+            row(1.5e-17, 3.0e-16, 0.05, true, true),
+            row(f64::NAN, f64::NAN, f64::NAN, false, false),
+        ];
+        let text = serde_json::to_string(&rows).unwrap();
+        let back: Vec<Row> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back[0], rows[0]);
+        assert!(back[1].abs_err.is_nan() && back[1].bound.is_nan() && back[1].margin.is_nan());
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
     }
 
     #[test]

@@ -50,6 +50,13 @@ fn na(check: &str, why: impl Into<String>) -> NotApplicable {
 /// Bad input the models refuse (shapes, rates, times), or a model without per-case checks: a
 /// message naming the problem and the fix. Nothing is computed then.
 pub fn run(name: &str, case: &Case) -> Result<CaseTable, String> {
+    let mut table = run_model(name, case)?;
+    table.rows.iter_mut().for_each(Row::fail_if_not_finite);
+    Ok(table)
+}
+
+/// [`run`] by model, before the final check that no passing row holds a non-finite number.
+fn run_model(name: &str, case: &Case) -> Result<CaseTable, String> {
     match case {
         Case::SingleNeuron(c) => {
             let model = super::single_neuron::model_of(c).map_err(|e| e.to_string())?;

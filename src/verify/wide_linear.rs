@@ -752,25 +752,15 @@ pub(super) fn case_rows(
 /// Run the wide-linear checks.
 pub fn run(mode: Mode) -> Vec<Row> {
     let fam = "wide_linear";
-    let mut out = Vec::new();
+    use rayon::prelude::*;
     let opts_ref = FlowOptions::new(Method::Tsit45).with_tol(THM42_RTOL, THM42_ATOL);
-    for w in catalog().into_iter().filter(|w| mode == Mode::Full || w.quick) {
-        let reg = regime(w.delta);
-        let (m, th0, data) = match build(&w) {
-            Ok(v) => v,
-            Err(e) => {
-                out.push(failed_row(fam, &w.name, reg, "WL-T42", "-", None, e));
-                continue;
-            }
-        };
-        let ts = times(w.t_end);
-        let enclosure = match to_case(&w) {
-            Ok(c) => enclose_shared(&Case::TwoLayerLinear(c)),
-            Err(e) => Arc::new(Err(Fallback::Failed(format!("case file: {e}")))),
-        };
-        let enclosure = &*enclosure;
-        case_rows(&w, &m, &th0, &data, &ts, enclosure, mode, true, &mut out);
-    }
+    // The cases run in parallel; their rows come back in catalog order.
+    let entries: Vec<_> = catalog()
+        .into_iter()
+        .filter(|w| mode == Mode::Full || w.quick)
+        .collect();
+    let per_case: Vec<Vec<Row>> = entries.par_iter().map(|w| entry_rows(w, mode)).collect();
+    let mut out = per_case.concat();
     // WL-CTRL: negative controls.
     for w in controls().into_iter().filter(|w| mode == Mode::Full || w.quick) {
         let reg = regime(w.delta);
@@ -806,6 +796,24 @@ pub fn run(mode: Mode) -> Vec<Row> {
         })();
         out.push(res.unwrap_or_else(|e| failed_row(fam, &w.name, reg, "WL-CTRL", "tsit45", None, e)));
     }
+    out
+}
+
+/// The catalog's rows of one of its entries in `mode` (what [`run`] writes for it, before the
+/// negative controls).
+pub fn entry_rows(w: &WideCase, mode: Mode) -> Vec<Row> {
+    let reg = regime(w.delta);
+    let (m, th0, data) = match build(w) {
+        Ok(v) => v,
+        Err(e) => return vec![failed_row("wide_linear", &w.name, reg, "WL-T42", "-", None, e)],
+    };
+    let ts = times(w.t_end);
+    let enclosure = match to_case(w) {
+        Ok(c) => enclose_shared(&Case::TwoLayerLinear(c)),
+        Err(e) => Arc::new(Err(Fallback::Failed(format!("case file: {e}")))),
+    };
+    let mut out = Vec::new();
+    case_rows(w, &m, &th0, &data, &ts, &enclosure, mode, true, &mut out);
     out
 }
 

@@ -1626,20 +1626,33 @@ pub fn experiment_case(case_name: &str) -> Result<LambdaBalancedCase, String> {
 
 /// Run all experiment checks; `enclosures` are the catalog cases' validated enclosures (by case
 /// name), shared with the Taylor rows.
+///
+/// The experiments run in parallel on rayon's pool; their rows come back in the order below.
 pub fn run(quick: bool, enclosures: &[(String, CaseEnclosure)]) -> Vec<Row> {
-    let mut rows = Vec::new();
-    modes_rows(quick, &mut rows);
-    match fig4_data() {
-        Ok(d) => rsm_rows(&d, &mut rows),
-        Err(e) => rows.push(fail_row("LB-RSM", "semantic_8_8_8", 0.0, e)),
-    }
-    kdist_rows(quick, &mut rows);
-    limit_rows(&mut rows);
-    shallow_rows(&mut rows);
-    match continual_data(1e-12) {
-        Ok(d) => continual_rows(&d, &mut rows),
-        Err(e) => rows.push(fail_row("LB-CONT", "continual_5_5_5", 0.0, e)),
-    }
-    taylor_rows(quick, enclosures, &mut rows);
-    rows
+    use rayon::prelude::*;
+    type Experiment<'a> = Box<dyn Fn(&mut Vec<Row>) + Send + Sync + 'a>;
+    let experiments: Vec<Experiment> = vec![
+        Box::new(|rows| modes_rows(quick, rows)),
+        Box::new(|rows| match fig4_data() {
+            Ok(d) => rsm_rows(&d, rows),
+            Err(e) => rows.push(fail_row("LB-RSM", "semantic_8_8_8", 0.0, e)),
+        }),
+        Box::new(|rows| kdist_rows(quick, rows)),
+        Box::new(limit_rows),
+        Box::new(shallow_rows),
+        Box::new(|rows| match continual_data(1e-12) {
+            Ok(d) => continual_rows(&d, rows),
+            Err(e) => rows.push(fail_row("LB-CONT", "continual_5_5_5", 0.0, e)),
+        }),
+        Box::new(|rows| taylor_rows(quick, enclosures, rows)),
+    ];
+    let parts: Vec<Vec<Row>> = experiments
+        .par_iter()
+        .map(|f| {
+            let mut rows = Vec::new();
+            f(&mut rows);
+            rows
+        })
+        .collect();
+    parts.concat()
 }
