@@ -4,7 +4,7 @@
 //! - `taylor/problem_L/f64_tol1e-10`: one f64 Taylor solve (target ≤ 15 µs);
 //! - `taylor/problem_L/mp334_tol1e-100`: one 334-bit (≈ 100 digits) solve (target ≤ 0.25 s);
 //! - `rigorous/problem_L/ball170_*`: one rigorous closed-form time point at 170 bits (≈ 50 digits;
-//!   target ≤ 4 µs), (a, w) only and with all observables. Problem L's X is orthogonal only to
+//!   target ≤ 4 µs in issue 3, ≤ 1.9 µs in issue 15), (a, w) only and with all observables. Problem L's X is orthogonal only to
 //!   f64 rounding, so the rigorous form (which needs XᵀX = I exactly) runs on the same flow
 //!   written with X = I and y = Xᵀy: the gradient flow depends on the data only through XᵀX and
 //!   Xᵀy, so this is problem L's dynamics up to the 1e-16 whitening defect.
@@ -107,6 +107,28 @@
 //! noisy to call). The issue's ≤ 1.9 µs is not reached: a perf profile of the point is 40 %
 //! MPFR multiplication (mpfr_mul + mpn_mul_basecase), 9 % the radius propagation of products,
 //! 12 % additions — the generic form performs the same ball operations as the former ball code.
+//!
+//! Issue 15, the rigorous point (branch `sn`, 2026-12-07, commit 82f2a5d against 46eedab),
+//! **under load**: load average 8–11 on the 2 cores throughout (other engineers' builds and
+//! probes), so absolute figures are inflated; old and new binaries run alternately. Scratch
+//! driver (min over 2000 batches of 50 `ClosedFormBall::state` calls at t = 7.3, three
+//! alternating rounds): old 3.54 / 3.40 / 3.41 µs, new 2.75 / 2.76 / 2.77 µs (−19 %). Criterion
+//! `-- --warm-up-time 1 --measurement-time 3 rigorous/problem_L/ball170_point`, two alternating
+//! rounds: (a, w) old 7.09 / 7.22 µs, new 5.85 / 5.73 µs; all observables old 13.9 / 14.3 µs,
+//! new 12.8 / 12.3 µs. Radii unchanged in substance: the printed max relative radius
+//! 3.95781655e-38 → 3.95781659e-38, that of (a, w) 9.39769768e-50 → 9.39769778e-50. The gains:
+//! the radius of every product and sum is one round-to-nearest f64 sum raised once
+//! (`num::ball::sum_up`) instead of an upward rounding per operation, |m| bounds from the top 53
+//! bits of the significand; the exponential tables at W = 191 bits instead of 192, where MPFR's
+//! 3-limb fast paths (`mpfr_mul_3`, `add1sp3`, `sub1sp3`) apply; φ₁ at an exact midpoint with
+//! one allocation. The issue's ≤ 1.9 µs is **not** reached. Profile of the new point (perf,
+//! scratch driver, 1039 samples in `state`): w = w0/g + eβ* (ten fused products) 25 %,
+//! expm1(λ₊t) 21 %, φ₁(δt) 19 %, 1/√g² 7 %, divisions 4 %, the other products and sums of A,
+//! η_wI1 and g² 24 %; by leaf, MPFR/GMP arithmetic 57 % (`mpfr_mul` alone 23 %), our radius
+//! path and glue 36 %, allocation 5 %. The point does ≈ 60 products, ≈ 45 sums, 2 divisions
+//! and one 1/√ at 170 bits, so the MPFR arithmetic alone is ≈ 1.6 µs of the 2.75 µs: ≤ 1.9 µs
+//! needs a midpoint arithmetic without MPFR's per-call cost (fixed 3-limb significands on the
+//! stack) or fewer operations, beyond what bookkeeping cuts can give.
 //!
 //! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
 //! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.

@@ -178,6 +178,84 @@ proptest! {
     }
 }
 
+/// The exact propagation bound |m_x| r_y + |m_y| r_x + r_x r_y of a product, in MPFR at `h` bits
+/// rounded down (every term is a product of an f64 and a p-bit number: exact at h ≥ p + 53 + 2,
+/// so only the final sum is rounded).
+/// A factor 0 (an exact midpoint 0 or radius 0) makes its term 0 even against an infinite radius:
+/// the product it bounds is then exact.
+fn prop_down(x: &Ball, y: &Ball, h: u32) -> Float {
+    let term = |a: Float, b: f64| if a.is_zero() || b == 0.0 { Float::new(h) } else { a * b };
+    let t1 = term(Float::with_val(h, x.mid().abs_ref()), y.rad());
+    let t2 = term(Float::with_val(h, y.mid().abs_ref()), x.rad());
+    let t3 = term(Float::with_val(h, x.rad()), y.rad());
+    Float::with_val_round(h, &t1 + &t2, Round::Down).0 + t3
+}
+
+/// Half an ulp of a p-bit result (the largest rounding error of its midpoint; 0 for 0).
+fn half_ulp(m: &Float) -> Float {
+    match m.get_exp() {
+        Some(e) => Float::with_val(64, Float::i_exp(1, e - m.prec() as i32 - 1)),
+        None => Float::new(64),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The radius path of products and sums (one raise of a round-to-nearest f64 sum,
+    /// `num::ball::sum_up`, with the operation-by-operation bound on underflow, overflow and
+    /// 0·∞) against the exact terms in MPFR: the radius is at least the exact propagation bound
+    /// (|m_x| r_y + |m_y| r_x + r_x r_y, r_x + r_y; two products' bounds for `mul_add_mul`) and,
+    /// for a product or sum, at most that bound plus half an ulp of the result, raised by
+    /// 32ε relative plus 16 smallest subnormals (the raise is 2(m + 3)u ≤ 7ε for m = 4 terms;
+    /// the bound |m| ≤ h·2^(e−53) adds ε; a |m| below the normal f64 range is bounded to within
+    /// one subnormal, which adds 2⁻¹⁰⁷⁴(r_x + r_y)): radii do not grow. Midpoints from 2^−1200 to 2^1200
+    /// and radii down to 0 reach the subnormal and overflow ends of the f64 radius.
+    #[test]
+    fn radii_bound_the_exact_propagation_terms(p in prop_oneof![Just(170u32), Just(191), 53u32..400],
+                  m1 in mant(), m2 in mant(), e1 in -1200i32..1200, k1 in rad_exp(),
+                  n1 in mant(), n2 in mant(), e2 in -1200i32..1200, k2 in rad_exp()) {
+        let x = make_ball(p, m1, m2, e1, k1);
+        let y = make_ball(p, n1, n2, e2, k2);
+        let h = 2 * p + 64;
+        let raise = |b: Float, m: &Float| -> Float {
+            let b = b + half_ulp(m);
+            b * (1.0 + 32.0 * f64::EPSILON) + 16.0 * f64::from_bits(1)
+        };
+        let mut xm = x.clone();
+        xm.mul_assign(&y);
+        let mut xs = x.clone();
+        xs.set_mul(&x, &y);
+        for (what, b) in [("mul", x.mul(&y)), ("mul_assign", xm), ("set_mul", xs)] {
+            if !b.rad().is_finite() {
+                continue;
+            }
+            let lo = prop_down(&x, &y, h);
+            prop_assert!(Float::with_val(h, b.rad()) >= lo, "{what}: radius {:e} < exact propagation {}", b.rad(), lo);
+            // |m| below the normal f64 range is bounded only to within 2⁻¹⁰⁷⁴ (a subnormal).
+            let sub = Float::with_val(h, x.rad()) + y.rad();
+            let hi = raise(lo + sub * f64::from_bits(1), b.mid());
+            prop_assert!(Float::with_val(h, b.rad()) <= hi, "{what}: radius {:e} > raised bound {}", b.rad(), hi);
+        }
+        let mut xa = x.clone();
+        xa.add_assign(&y);
+        for (what, b) in [("add", x.add(&y)), ("sub", x.sub(&y)), ("add_assign", xa)] {
+            if !b.rad().is_finite() {
+                continue;
+            }
+            let lo = Float::with_val(h, x.rad()) + y.rad();
+            prop_assert!(Float::with_val(h, b.rad()) >= lo, "{what}: radius {:e} < {}", b.rad(), lo);
+            let hi = raise(lo, b.mid());
+            prop_assert!(Float::with_val(h, b.rad()) <= hi, "{what}: radius {:e} > raised bound {}", b.rad(), hi);
+        }
+        let f = x.mul_add_mul(&y, &y, &x);
+        if f.rad().is_finite() {
+            let lo = prop_down(&x, &y, h) * 2u32;
+            prop_assert!(Float::with_val(h, f.rad()) >= lo, "mul_add_mul: radius {:e} < {}", f.rad(), lo);
+        }
+    }
+}
+
 /// Balls that straddle 0: division, ln and sqrt are errors, the others still enclose.
 #[test]
 fn straddling_zero() {

@@ -145,19 +145,19 @@ fn sub_down(a: f64, b: f64) -> f64 {
     down1(a - b)
 }
 
-/// An f64 ≥ |x|, read from the top 64 bits of the significand without an MPFR call (this is
-/// on every product's radius path): for x = ±0.b₁b₂…·2^e with top = b₁…b₆₄ as an integer,
-/// |x| < (top + 1)·2^(e−64) ≤ up1(fl(top))·2^(e−64), since fl(top) ≥ top − 1024 (half an ulp
-/// at 2⁶³…2⁶⁴) and the next f64 above it is ≥ fl(top) + 2048. For −958 ≤ e ≤ 1023 the factor
-/// 2^(e−64) and the product (in [2^(e−1), 2^e]) are normal f64, so the scaling is exact: the
-/// bound is at most ~2 ulps above |x| and needs no further rounding. Zero, ∞, NaN and other
+/// An f64 ≥ |x|, read from the top 53 bits of the significand without an MPFR call (this is
+/// on every product's radius path): for x = ±0.b₁b₂…·2^e with h = b₁…b₅₃ as an integer (the
+/// top limb shifted right by 11), |x| < (h + 1)·2^(e−53), and h + 1 ≤ 2⁵³ is an exact f64 (a
+/// signed conversion, one instruction). For −958 ≤ e ≤ 1023 the factor 2^(e−53) and the product
+/// (in [2^(e−1), 2^e]) are normal f64, so the scaling is exact: the bound is at most one unit in
+/// the 53rd bit (≤ ε|x|) above |x| and needs no further rounding. Zero, ∞, NaN and other
 /// exponents take MPFR's rounded conversion.
 #[inline]
 pub(crate) fn abs_up(x: &Float) -> f64 {
     if let Some((e @ -958..=1023, top)) = exp_top(x) {
         if top >> 63 == 1 {
-            let top_up = f64::from_bits((top as f64).to_bits() + 1);
-            return top_up * f64::from_bits(((e - 64 + 1023) as u64) << 52);
+            let h = ((top >> 11) + 1) as i64 as f64;
+            return h * f64::from_bits(((e - 53 + 1023) as u64) << 52);
         }
     }
     if x.is_sign_negative() {
@@ -165,6 +165,29 @@ pub(crate) fn abs_up(x: &Float) -> f64 {
     } else {
         x.to_f64_round(Round::Up)
     }
+}
+
+/// An upper bound of the exact sum S of `m` non-negative terms, from their sum `s` computed in
+/// f64 round-to-nearest (any order), where `np` of the terms are products of two f64 rounded to
+/// nearest and the others exact f64 values. One raise instead of an upward rounding per
+/// operation (the radius path of every product and sum).
+///
+/// Why it bounds S (u = 2⁻⁵³, m·u ≤ ½): a product rounds to p̃ = ab(1 + δ) + η with |δ| ≤ u and
+/// |η| ≤ 2⁻¹⁰⁷⁵ (η only on underflow), a sum of non-negative floats to (x + y)(1 + δ) (exact in
+/// the subnormal range). Every term passes through at most m roundings, so
+/// S ≤ s(1 − u)⁻ᵐ + np·2⁻¹⁰⁷⁵/(1 − u) ≤ s(1 + 2mu) + np·2⁻¹⁰⁷⁵(1 + 2u). The result is
+/// R = RN(A + T), A = RN(s·C), with C = 1 + 2(m + 3)u and T = (np + 1)·2⁻¹⁰⁷⁴ both exact;
+/// A ≥ sC(1 − u) − 2⁻¹⁰⁷⁵ and R ≥ (A + T)(1 − u) (R = A + T exactly when below 2⁻¹⁰²¹), so
+/// R ≥ sC(1 − u)² + (2np + 1)(1 − u)·2⁻¹⁰⁷⁵ ≥ s(1 + 2mu) + np·2⁻¹⁰⁷⁵(1 + 2u) ≥ S.
+/// For s = 0 with `np` = 0 every term is 0 and 0 is returned (a product that underflowed to 0
+/// may still hide a positive term: callers take their slow path on s = 0). A non-finite s gives
+/// +∞ or NaN, which the callers handle.
+#[inline]
+pub(crate) fn sum_up(s: f64, m: u32, np: u32) -> f64 {
+    if s == 0.0 && np == 0 {
+        return 0.0;
+    }
+    s * (1.0 + f64::from(m + 3) * f64::EPSILON) + f64::from(np + 1) * f64::from_bits(1)
 }
 
 /// The exponent e (|x| ∈ [2^(e−1), 2^e)) and the most significant 64-bit limb of a regular
@@ -195,9 +218,16 @@ fn exp_top(x: &Float) -> Option<(i64, u64)> {
     }
 }
 
-/// An f64 ≤ |x| (≥ 0).
+/// An f64 ≤ |x| (≥ 0): the largest one (MPFR's conversion rounded toward zero), read from the
+/// top limb for −958 ≤ e ≤ 1023 as in [`abs_up`]: h·2^(e−53) with h = b₁…b₅₃, exact.
 #[inline]
 pub(crate) fn abs_down(x: &Float) -> f64 {
+    if let Some((e @ -958..=1023, top)) = exp_top(x) {
+        if top >> 63 == 1 {
+            let h = (top >> 11) as i64 as f64;
+            return h * f64::from_bits(((e - 53 + 1023) as u64) << 52);
+        }
+    }
     if x.is_sign_negative() {
         -x.to_f64_round(Round::Up)
     } else {
@@ -265,6 +295,39 @@ pub(crate) fn expm1_up(r: f64) -> f64 {
     }
 }
 
+/// |m_x| r_y + |m_y| r_x + r_x r_y rounded up operation by operation, from upper bounds
+/// `ax` ≥ |m_x|, `ay` ≥ |m_y| (a term with a zero radius is 0, even when the other factor is ∞).
+fn mul_prop_slow(ax: f64, rx: f64, ay: f64, ry: f64) -> f64 {
+    let mx_ry = if ry == 0.0 { 0.0 } else { mul_up(ax, ry) };
+    let my_rx = if rx == 0.0 { 0.0 } else { mul_up(ay, rx) };
+    add_up(add_up(mx_ry, my_rx), mul_up(rx, ry))
+}
+
+/// The radius of a product: |m_x| r_y + |m_y| r_x + r_x r_y + e (e the midpoint's rounding)
+/// bounded from above, from `ax` ≥ |m_x| and `ay` ≥ |m_y|: one raise of the round-to-nearest
+/// sum ([`sum_up`], 4 terms, 3 products); the operation-by-operation bound when that sum is 0,
+/// ∞ or NaN (an underflow, an overflow or 0·∞).
+#[inline]
+fn mul_rad(ax: f64, rx: f64, ay: f64, ry: f64, e: f64) -> f64 {
+    if rx == 0.0 && ry == 0.0 {
+        return e;
+    }
+    let s = ((ax * ry + ay * rx) + rx * ry) + e;
+    if s.is_finite() && s > 0.0 {
+        sum_up(s, 4, 3)
+    } else {
+        add_up(mul_prop_slow(ax, rx, ay, ry), e)
+    }
+}
+
+/// The radius of a sum or difference: r_x + r_y + e bounded from above ([`sum_up`], 3 exact
+/// terms; +∞ for a NaN sum of radii).
+#[inline]
+fn add_rad(rx: f64, ry: f64, e: f64) -> f64 {
+    let s = (rx + ry) + e;
+    if s.is_nan() { f64::INFINITY } else { sum_up(s, 3, 0) }
+}
+
 impl Ball {
     /// The exact value `x` (radius 0), at `x`'s own precision.
     pub fn exact(x: Float) -> Self {
@@ -307,6 +370,11 @@ impl Ball {
         let (mid, ord) = Float::with_val_round(prec, parsed, Round::Nearest);
         let rad = round_err(&mid, ord);
         Ok(Ball { mid, rad })
+    }
+
+    /// The midpoint and the radius, moved out.
+    pub fn into_parts(self) -> (Float, f64) {
+        (self.mid, self.rad)
     }
 
     /// Midpoint.
@@ -375,14 +443,14 @@ impl Ball {
     /// x + y.
     pub fn add(&self, y: &Ball) -> Ball {
         let (mid, ord) = Float::with_val_round(self.prec(), &self.mid + &y.mid, Round::Nearest);
-        let rad = add_up(add_up(self.rad, y.rad), round_err(&mid, ord));
+        let rad = add_rad(self.rad, y.rad, round_err(&mid, ord));
         Ball { mid, rad }
     }
 
     /// x − y.
     pub fn sub(&self, y: &Ball) -> Ball {
         let (mid, ord) = Float::with_val_round(self.prec(), &self.mid - &y.mid, Round::Nearest);
-        let rad = add_up(add_up(self.rad, y.rad), round_err(&mid, ord));
+        let rad = add_rad(self.rad, y.rad, round_err(&mid, ord));
         Ball { mid, rad }
     }
 
@@ -395,40 +463,25 @@ impl Ball {
     /// x ← x + y in place (no allocation; same enclosure as [`Self::add`]).
     pub fn add_assign(&mut self, y: &Ball) {
         let ord = self.mid.add_assign_round(&y.mid, Round::Nearest);
-        self.rad = add_up(add_up(self.rad, y.rad), round_err(&self.mid, ord));
+        self.rad = add_rad(self.rad, y.rad, round_err(&self.mid, ord));
     }
 
     /// x ← x·y in place (no allocation; same enclosure as [`Self::mul`]): the propagation
     /// bound is read from the inputs before the midpoint is overwritten.
     pub fn mul_assign(&mut self, y: &Ball) {
-        let prop = self.mul_prop(y);
+        let (ax, ay) = (abs_up(&self.mid), abs_up(&y.mid));
+        let (rx, ry) = (self.rad, y.rad);
         let ord = self.mid.mul_assign_round(&y.mid, Round::Nearest);
-        self.rad = add_up(prop, round_err(&self.mid, ord));
+        self.rad = mul_rad(ax, rx, ay, ry, round_err(&self.mid, ord));
     }
 
     /// x·y: |xy − m_x m_y| ≤ |m_x| r_y + |m_y| r_x + r_x r_y.
     pub fn mul(&self, y: &Ball) -> Ball {
         let (mid, ord) = Float::with_val_round(self.prec(), &self.mid * &y.mid, Round::Nearest);
         Ball {
-            rad: add_up(self.mul_prop(y), round_err(&mid, ord)),
+            rad: mul_rad(abs_up(&self.mid), self.rad, abs_up(&y.mid), y.rad, round_err(&mid, ord)),
             mid,
         }
-    }
-
-    /// |m_x| r_y + |m_y| r_x + r_x r_y rounded up (|m| read only when the other radius is > 0).
-    #[inline]
-    fn mul_prop(&self, y: &Ball) -> f64 {
-        let mx_ry = if y.rad == 0.0 {
-            0.0
-        } else {
-            mul_up(abs_up(&self.mid), y.rad)
-        };
-        let my_rx = if self.rad == 0.0 {
-            0.0
-        } else {
-            mul_up(abs_up(&y.mid), self.rad)
-        };
-        add_up(add_up(mx_ry, my_rx), mul_up(self.rad, y.rad))
     }
 
     /// x·y + u·v: RN(RN(m_x m_y) + RN(m_u m_v)), the second product in a per-thread scratch
@@ -453,11 +506,18 @@ impl Ball {
         let e2 = round_err(tmp, o2);
         let o3 = mid.add_assign_round(&*tmp, Round::Nearest);
         let e3 = round_err(&mid, o3);
-        let prop = add_up(self.mul_prop(y), u.mul_prop(v));
-        Ball {
-            rad: add_up(add_up(prop, e1), add_up(e2, e3)),
-            mid,
-        }
+        let (ax, ay, au, av) = (abs_up(&self.mid), abs_up(&y.mid), abs_up(&u.mid), abs_up(&v.mid));
+        let (rx, ry, ru, rv) = (self.rad, y.rad, u.rad, v.rad);
+        // Nine terms, six of them products of two f64: one raise ([`sum_up`]).
+        let s = ((ax * ry + ay * rx) + rx * ry) + ((au * rv + av * ru) + ru * rv) + ((e1 + e2) + e3);
+        let rad = if s.is_finite() && s > 0.0 {
+            sum_up(s, 9, 6)
+        } else {
+            // 0·∞, an overflow or an underflow to 0: the operation-by-operation bound.
+            let prop = add_up(mul_prop_slow(ax, rx, ay, ry), mul_prop_slow(au, ru, av, rv));
+            add_up(add_up(prop, e1), add_up(e2, e3))
+        };
+        Ball { rad, mid }
     }
 
     /// x²: |x² − m²| ≤ 2|m| r + r².
@@ -583,8 +643,7 @@ impl Ball {
             // (m − r)^{3/2} would leave the normal f64 range: the general route.
             return self.sqrt()?.recip();
         }
-        let mut mid = self.mid.clone();
-        let ord = mid.recip_sqrt_round(Round::Nearest);
+        let (mid, ord) = Float::with_val_round(self.prec(), self.mid.recip_sqrt_ref(), Round::Nearest);
         let e = round_err(&mid, ord);
         let prop = if self.rad == 0.0 {
             0.0
@@ -730,14 +789,13 @@ impl Ball {
     /// x ← x − y in place (no allocation).
     pub fn sub_assign(&mut self, y: &Ball) {
         let ord = self.mid.sub_assign_round(&y.mid, Round::Nearest);
-        self.rad = add_up(add_up(self.rad, y.rad), round_err(&self.mid, ord));
+        self.rad = add_rad(self.rad, y.rad, round_err(&self.mid, ord));
     }
 
     /// x ← a·b in place, at x's own precision (no allocation when x already has it).
     pub fn set_mul(&mut self, a: &Ball, b: &Ball) {
-        let prop = a.mul_prop(b);
         let ord = self.mid.assign_round(&a.mid * &b.mid, Round::Nearest);
-        self.rad = add_up(prop, round_err(&self.mid, ord));
+        self.rad = mul_rad(abs_up(&a.mid), a.rad, abs_up(&b.mid), b.rad, round_err(&self.mid, ord));
     }
 
     /// x ← x + a·b in place with a caller's scratch ball (two roundings: the product, then the
@@ -949,8 +1007,9 @@ mod tests {
     }
 
     /// `abs_up` reads the top limb: it must bound |x| from above (checked exactly in MPFR) and
-    /// stay within a few ulps, including significands of all ones (fl(top) rounds up to 2⁶⁴),
-    /// several precisions, both signs and exponents beyond the f64 range at both ends.
+    /// stay within a few ulps (and `abs_down` equal MPFR's conversion rounded toward 0),
+    /// including significands of all ones, several precisions, both signs and exponents beyond
+    /// the f64 range at both ends.
     #[test]
     fn abs_up_bounds_from_above() {
         for prec in [53u32, 64, 65, 170, 334] {
@@ -963,6 +1022,9 @@ mod tests {
                         let b = abs_up(&x);
                         let exact_abs = Float::with_val(prec, x.abs_ref());
                         assert!(Float::with_val(2000, b) >= exact_abs, "abs_up {b:e} < |{x}|");
+                        // abs_down (also read from the top limb) is MPFR's conversion toward 0.
+                        let down = exact_abs.to_f64_round(Round::Down);
+                        assert_eq!(abs_down(&x).to_bits(), down.to_bits(), "abs_down of {x}");
                         if b.is_finite() && b > f64::MIN_POSITIVE {
                             // the doc promises ≤ ~2 ulps above |x|; 4·ε·b leaves margin (a looser
                             // bound would only widen radii, not break them)

@@ -6,7 +6,9 @@
 //! [`crate::exact::single_neuron_ball`]). With tables built once, a call costs ~20 MPFR
 //! multiplications/additions at the working precision and no allocation except the result.
 //!
-//! **Algorithm** (working precision W = p + ≥ 20 guard bits, rounded up to whole 64-bit limbs;
+//! **Algorithm** (working precision W = p + ≥ 20 guard bits, rounded up to one bit short of
+//! whole 64-bit
+//! limbs, where MPFR has its 2- and 3-limb fast paths;
 //! u = 2^−W; every MPFR operation rounds to nearest, so its relative error is ≤ u):
 //!
 //! 1. *Reduction.* For |m| < ¾, k = 0 and r = m. Otherwise k = round(m/ln 2) (in f64; any integer
@@ -47,10 +49,10 @@
 //! [`Ball::exp`]/[`Ball::expm1`], so every call returns a valid enclosure. Scratch numbers are
 //! kept per thread (one set per working precision), so a call allocates only its result.
 
-use crate::num::ball::{Ball, abs_down, abs_up, add_up, expm1_up, mul_up, pow2_up, round_err, up1};
+use crate::num::ball::{Ball, abs_down, abs_up, add_up, div_up, expm1_up, mul_up, pow2_up, round_err, up1};
 use crate::num::mp::{self, PrecError};
 use rug::float::{Constant, Round};
-use rug::ops::{AssignRound, NegAssign, SubAssignRound};
+use rug::ops::{AssignRound, DivAssignRound, NegAssign, SubAssignRound};
 use rug::{Assign, Float};
 use std::cell::RefCell;
 use std::fmt;
@@ -93,6 +95,9 @@ pub struct ExpTable {
     terms: usize,
     /// 14u rounded up: the relative error bound of F.
     f_err: f64,
+    /// 1 at W bits: Z = 1 + F and 2ᵏZ − 1 as same-precision operations (MPFR's fast paths;
+    /// the integer 1 would go through a temporary and the generic route, same results).
+    one: Float,
 }
 
 impl fmt::Debug for ExpTable {
@@ -164,7 +169,10 @@ impl ExpTable {
     /// [`PrecError`] for a precision below 53 bits or above [`crate::num::tol::MAX_PREC_BITS`].
     pub fn new(prec: u32) -> Result<Self, PrecError> {
         mp::check_prec(prec)?;
-        let wp = (prec + GUARD_BITS).div_ceil(64) * 64;
+        // One bit short of whole limbs: MPFR's fast paths for 2 and 3 limbs (mpfr_mul_2/3,
+        // add1sp2/3, sub1sp2/3) need 64 < W < 128 or 128 < W < 192; at W = 192 every table
+        // operation took the generic route (measured: the point's exponentials ≈ 30 % slower).
+        let wp = (prec + GUARD_BITS + 1).div_ceil(64) * 64 - 1;
         let u = pow2_up(-i64::from(wp));
         let mut t = ExpTable {
             prec,
@@ -175,6 +183,7 @@ impl ExpTable {
             coef: Vec::new(),
             terms: 0,
             f_err: mul_up(F_ERR_ULPS, u),
+            one: Float::with_val(wp, 1),
         };
         if prec > FAST_MAX_PREC {
             return Ok(t);
@@ -249,7 +258,9 @@ impl ExpTable {
         if !self.is_fast() || !m.is_finite() {
             return None;
         }
-        let mf = m.to_f64();
+        // A truncated f64 of m (abs_down reads the top limb): any k is valid, and the range
+        // tests below only need a value of at most |m| with m's sign.
+        let mf = signed_down(m);
         if mf.abs() > MAX_FAST_ARG {
             return None;
         }
@@ -267,7 +278,8 @@ impl ExpTable {
             );
             (k, add_up(add_up(ln2_err, round_err(&sc.tk, o1)), round_err(&sc.r0, o2)))
         };
-        if sc.r0.to_f64().abs() >= 0.999 {
+        // |r| ≤ |truncated r|·(1 + 2⁻⁵²): below 0.999 proves |r| < 1, the tables' range.
+        if signed_down(&sc.r0).abs() >= 0.999 {
             return None;
         }
         let neg = sc.r0.is_sign_negative();
@@ -299,9 +311,16 @@ impl ExpTable {
         // Step 4.
         let e = |l: usize| &self.em1[idx(l, neg, j[l])];
         let x = |l: usize| &self.ex[idx(l, neg, j[l])];
-        sc.f.assign(e(1) * x(0));
-        sc.f += e(0);
-        sc.pr.assign(x(0) * x(1));
+        if j[0] == 0 {
+            // E₁ = expm1(0) = 0 and T₁ = 1 exactly: F₁ = E₂ and P₂ = T₂ without rounding (every
+            // argument below 2⁻⁸, e.g. the δt-sized φ₁ arguments of the closed form).
+            sc.f.assign(e(1));
+            sc.pr.assign(x(1));
+        } else {
+            sc.f.assign(e(1) * x(0));
+            sc.f += e(0);
+            sc.pr.assign(x(0) * x(1));
+        }
         sc.t.assign(e(2) * &sc.pr);
         sc.f += &sc.t;
         sc.pr *= x(2);
@@ -318,7 +337,7 @@ impl ExpTable {
             let Some(red) = self.reduce_eval(x.mid(), sc) else {
                 return x.exp();
             };
-            let o = sc.z.assign_round(&sc.f + 1u32, Round::Nearest);
+            let o = sc.z.assign_round(&sc.f + &self.one, Round::Nearest);
             let (mut mid, o2) = Float::with_val_round(self.prec, &sc.z, Round::Nearest);
             let err = add_up(add_up(red.ferr, round_err(&sc.z, o)), round_err(&mid, o2));
             // All bounds on the 2⁰ scale (e^{r} ≤ |Z_p| + err), scaled by 2ᵏ once: the radius
@@ -333,24 +352,35 @@ impl ExpTable {
     /// eˣ − 1 for the ball x, accurate relative to the value also near 0 (fast path as for
     /// [`exp`](Self::exp); otherwise [`Ball::expm1`]).
     pub fn expm1(&self, x: &Ball) -> Ball {
+        self.expm1_parts(x.mid(), x.rad())
+    }
+
+    /// [`ExpTable::expm1`] of the ball [m ± r] given by its parts (no ball to build for an
+    /// exact midpoint).
+    fn expm1_parts(&self, m: &Float, r: f64) -> Ball {
         self.with_scratch(|sc| {
-            let Some(red) = self.reduce_eval(x.mid(), sc) else {
-                return x.expm1();
+            let Some(red) = self.reduce_eval(m, sc) else {
+                return Ball::with_rad(m.clone(), r).expm1();
             };
-            let rr = expm1_up(add_up(x.rad(), red.red_err));
+            let rr = expm1_up(add_up(r, red.red_err));
             let (mid, rad) = if red.k == 0 {
                 let (mid, o) = Float::with_val_round(self.prec, &sc.f, Round::Nearest);
                 let comp = add_up(red.ferr, round_err(&mid, o));
                 // e^{m′} = 1 + expm1(m′) ≤ 1 + mid + comp (tight for negative m′).
-                let em = add_up(1.0, add_up(mid.to_f64_round(Round::Up), comp)).max(0.0);
+                let mid_up = if mid.is_sign_negative() {
+                    -abs_down(&mid)
+                } else {
+                    abs_up(&mid)
+                };
+                let em = add_up(1.0, add_up(mid_up, comp)).max(0.0);
                 (mid, add_up(comp, mul_up(em, rr)))
             } else {
-                let o = sc.z.assign_round(&sc.f + 1u32, Round::Nearest);
+                let o = sc.z.assign_round(&sc.f + &self.one, Round::Nearest);
                 let err = add_up(red.ferr, round_err(&sc.z, o));
                 // e^{m′} = 2ᵏe^{r} ≤ 2ᵏ(Z + err): the propagated term on the 2⁰ scale.
                 let prop0 = mul_up(add_up(abs_up(&sc.z), err), rr);
                 shift(&mut sc.z, red.k);
-                let o2 = sc.z.sub_assign_round(1u32, Round::Nearest);
+                let o2 = sc.z.sub_assign_round(&self.one, Round::Nearest);
                 let (mid, o3) = Float::with_val_round(self.prec, &sc.z, Round::Nearest);
                 let comp = add_up(round_err(&sc.z, o2), round_err(&mid, o3));
                 (mid, add_up(comp, scale_up(add_up(err, prop0), red.k)))
@@ -377,12 +407,42 @@ impl ExpTable {
         let mut at_mid = if x.mid().is_zero() {
             Ball::from_u32(p, 1)
         } else {
-            let m = Ball::exact(x.mid().clone());
-            self.expm1(&m).div(&m).unwrap_or_else(|_| wide())
+            self.expm1_over_mid(x.mid()).unwrap_or_else(wide)
         };
         at_mid.widen(x.rad());
         at_mid
     }
+}
+
+impl ExpTable {
+    /// φ₁(m) = expm1(m)/m at an exact non-zero midpoint m, with one allocation: the ball
+    /// E = expm1([m ± 0]) ([`ExpTable::expm1`]) divided in place by the exact m, so
+    /// |E/m − φ₁(m)| ≤ r_E/|m| and the quotient's rounding adds half an ulp (the division of a
+    /// ball by an exact non-zero divisor: no radius of the divisor to propagate). `None` when
+    /// |m| is outside the f64 range (the general ball division is then used by the caller's
+    /// fallback) or the quotient is not finite.
+    fn expm1_over_mid(&self, m: &Float) -> Option<Ball> {
+        let den = abs_down(m);
+        if den.is_nan() || den < f64::MIN_POSITIVE || den.is_infinite() {
+            let mb = Ball::exact(m.clone());
+            return self.expm1(&mb).div(&mb).ok();
+        }
+        let e = self.expm1_parts(m, 0.0);
+        let (mut q, r) = e.into_parts();
+        let o = q.div_assign_round(m, Round::Nearest);
+        let rad = add_up(div_up(r, den), round_err(&q, o));
+        if !q.is_finite() || !rad.is_finite() {
+            return None;
+        }
+        Some(Ball::with_rad(q, rad))
+    }
+}
+
+/// x truncated toward zero to an f64 (the sign of x and |result| ≤ |x|; from the top limb
+/// without a library call in the usual exponent range).
+fn signed_down(x: &Float) -> f64 {
+    let a = abs_down(x);
+    if x.is_sign_negative() { -a } else { a }
 }
 
 /// An upper bound of x·2^k for x ≥ 0, in two factors so that 2^k itself may leave the f64
@@ -408,8 +468,8 @@ mod tests {
     #[test]
     fn series_order_and_working_precision() {
         let t = ExpTable::new(170).unwrap();
-        assert_eq!(t.wp, 192);
-        // q^N/(N+1)! ≤ 2^−193 needs N = 8 for q = 2^−24: 2^−192/9! ≈ 2^−210, 2^−168/8! ≈ 2^−183.
+        assert_eq!(t.wp, 191);
+        // q^N/(N+1)! ≤ 2^−192 needs N = 8 for q = 2^−24: 2^−192/9! ≈ 2^−210, 2^−168/8! ≈ 2^−183.
         assert_eq!(t.terms, 8);
         assert!(!ExpTable::new(FAST_MAX_PREC + 1).unwrap().is_fast());
         assert!(ExpTable::new(52).is_err());
