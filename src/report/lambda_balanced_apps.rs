@@ -258,9 +258,7 @@ pub fn noise_figure(data: &[Result<NoisePoint, (f64, String)>]) -> Figure {
         error_bars(&pts, |p| p.param_mc),
     ];
     Figure {
-        title: "Noise sensitivity after learning task A (3-3-3, t = 20): input noise is λ-invariant, parameter \
-                noise grows with |λ|"
-            .into(),
+        title: "Noise sensitivity after task A (3-3-3, t = 20)".into(),
         panels: vec![
             panel(
                 "input noise σ = 0.1: E loss increase",
