@@ -8,6 +8,7 @@ mod certify;
 mod deep_linear;
 mod init;
 mod lambda_balanced;
+mod lambda_balanced_apps;
 mod piecewise_linear;
 mod prove;
 mod single_neuron;
@@ -203,6 +204,32 @@ enum Command {
     Init {
         #[command(subcommand)]
         kind: init::InitCommand,
+    },
+    /// P2 §6 protocols on a λ-balanced case: task A (the case) until --switch, then task B from
+    /// where task A ended — reversal (−Y), transfer or finetune (the y of --task2). Closed form
+    /// restarted at the switch vs a Tsit45 simulation; proven bounds when the decimal inputs are
+    /// exactly whitened and λ-balanced (JSON on stdout).
+    Protocol {
+        /// reversal, transfer or finetune.
+        protocol: String,
+        /// Case file (lambda_balanced): X, Y of task A, the init, τ (and default times).
+        #[arg(long)]
+        case: PathBuf,
+        /// transfer/finetune: a lambda_balanced case file with the same x whose y is task B.
+        #[arg(long)]
+        task2: Option<PathBuf>,
+        /// When task A ends and task B starts (> 0).
+        #[arg(long, allow_negative_numbers = true)]
+        switch: f64,
+        /// Output times, comma-separated, absolute (default: the case's times).
+        #[arg(long)]
+        times: Option<String>,
+        /// Tsit45 relative tolerance (atol = rtol·1e-2).
+        #[arg(long, default_value_t = 1e-10, allow_negative_numbers = true)]
+        rtol: f64,
+        /// Loss level that defines task B's learning time.
+        #[arg(long, default_value_t = 1e-2, allow_negative_numbers = true)]
+        eps: f64,
     },
     /// Write the catalog's case files (JSON) into a folder.
     Cases {
@@ -636,6 +663,27 @@ fn run(cli: Cli) -> Result<i32> {
             peers.as_deref(),
             export_problems.as_deref(),
         ),
+        Command::Protocol {
+            protocol,
+            case,
+            task2,
+            switch,
+            times,
+            rtol,
+            eps,
+        } => {
+            let v = lambda_balanced_apps::protocol_json(&lambda_balanced_apps::ProtocolArgs {
+                protocol: &protocol,
+                case: &case,
+                task2: task2.as_deref(),
+                switch,
+                times: times.as_deref(),
+                rtol,
+                eps,
+            })?;
+            emit_json(&v)?;
+            Ok(0)
+        }
         Command::Init { kind } => init::run(kind),
         Command::Cases { out } => {
             let cases = verify::single_neuron::catalog();
@@ -735,7 +783,8 @@ fn run_catalog(mode: Mode, out: &Path, full_report: bool) -> Result<i32> {
     } else {
         "lazyrich verification"
     };
-    let lb_figs = lambda_balanced::extra_figures(&rows)?;
+    let mut lb_figs = lambda_balanced::extra_figures(&rows)?;
+    lb_figs.extend(lambda_balanced_apps::figures(&rows)?);
     let extra = if full_report {
         sweep::report_files()?
     } else {

@@ -4,6 +4,7 @@
 pub mod heatmap;
 pub mod implicit_bias;
 pub mod lambda_balanced;
+pub mod lambda_balanced_apps;
 pub mod page;
 pub mod plot;
 pub mod sweep;

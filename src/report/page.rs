@@ -231,6 +231,60 @@ pub fn caption(file: &str) -> Option<Caption> {
             "P2 §6 (continual learning; our rendering).",
             "5-5-5 linear net, τ = 1, Tsit45 rtol 1e-12 (the run the LB-CONT rows bound).",
         ),
+        "lambda_balanced_reversal.svg" => cap(
+            "λ-balanced: reversal learning",
+            "Task T until t = 20, then −T from where the network stopped. Top left: loss on −T (log axis), closed form \
+             restarted at the switch dashed, simulation as markers; the λ = 0 curve stays at the saddle (for this 3×3 \
+             task det(−T) = −det T, so the balanced net would have to cross det W = 0). Top right: the time after the \
+             switch to reach loss 1e-2 against λ, the proven bracket from the closed form in ball arithmetic (lower \
+             end dashed, upper end dotted; λ = 0 has no upper end on the grid) and the simulation's time as markers. \
+             Bottom: max |QQᵀ closed form − QQᵀ simulation| with each λ's LB-REVERSAL proven bound dashed; the λ = 0 \
+             row compares up to t = 26.5 only (the saddle's condition limit, docs/theory.md §4.7), where its bound \
+             ends: later, rounding seeds the simulation's escape from the saddle and the curves separate.",
+            "P2 §6 (reversal learning; quantitative form docs/theory.md §4.7).",
+            "3-3-3 linear net, P = 4 exactly whitened points, exact λ-balanced init σ = 0.1, τ = 1, Tsit45 rtol 1e-12 (the run the LB-REVERSAL rows bound).",
+        ),
+        "lambda_balanced_transfer.svg" => cap(
+            "λ-balanced: transfer learning",
+            "Task U S Vᵀ until t = 20, then U′ S Vᵀ (the same input features V, new outputs U′). Top left: loss on the \
+             second task, closed form restarted at the switch dashed, simulation markers. Top right: the change of the \
+             hidden representation ρ(t) = ‖W1ᵀW1(t) − W1ᵀW1(t_s)‖/‖W1ᵀW1(t_s)‖ over the second task (it returns to \
+             0: the converged W1ᵀW1 depends on V S² Vᵀ only, shared by both tasks; the transient depends on λ). \
+             Bottom: max |ΔQQᵀ| with each λ's LB-TRANSFER proven bound dashed.",
+            "P2 §6 (transfer learning; quantitative form docs/theory.md §4.7).",
+            "3-3-3 linear net, P = 4 exactly whitened points, exact λ-balanced init σ = 0.1, τ = 1, Tsit45 rtol 1e-12.",
+        ),
+        "lambda_balanced_finetune.svg" => cap(
+            "λ-balanced: fine-tuning",
+            "Task U S Vᵀ until t = 20, then (UG) S (VG)ᵀ with G a rotation (cos θ = 4/5) of the two leading modes. \
+             Top left: loss on the second task, closed form restarted at the switch dashed, simulation markers. Top right: \
+             ρ(t), the relative change of W1ᵀW1 since the switch. Bottom: max |ΔQQᵀ| with each λ's LB-FINETUNE proven \
+             bound dashed.",
+            "P2 §6 (fine-tuning; quantitative form docs/theory.md §4.7).",
+            "3-3-3 linear net, P = 4 exactly whitened points, exact λ-balanced init σ = 0.1, τ = 1, Tsit45 rtol 1e-12.",
+        ),
+        "lambda_balanced_noise.svg" => cap(
+            "λ-balanced: sensitivity to input and parameter noise",
+            "After learning the task (t = 20): the expected loss increase under isotropic Gaussian input noise \
+             (σ = 0.1; top) and under i.i.d. Gaussian perturbations of every weight (σ = 0.01; bottom) against λ. \
+             Lines: the exact expectations evaluated on the closed form in ball arithmetic; dashed: the values at \
+             exact convergence (½σ²‖T‖², and ½σ²d Σ√(λ² + 4s²) + ½σ⁴d³); markers: Monte Carlo (20 000 samples, \
+             seeded) on the simulated network, with dotted bars ± 5 standard errors (the LB-NOISE rows' estimated \
+             bound). Input sensitivity is the same for every λ, parameter sensitivity \
+             grows with |λ|.",
+            "P2 Fig. 4E (noise sensitivity vs λ; formulas docs/theory.md §4.7).",
+            "3-3-3 linear net, task A of the protocols; Monte Carlo seed 4242 (+ λ offset).",
+        ),
+        "lambda_balanced_lecun.svg" => cap(
+            "LeCun initialisation becomes λ-balanced as the layers widen",
+            "RMS entry D = ‖W2ᵀW2 − W1W1ᵀ − λ̄I‖_F/h of the balance defect of LeCun-initialised layers \
+             (W1 ~ N(0, 1/d_i), W2 ~ N(0, 1/h), d_i = h = n, d_o = 2n, λ̄ = d_o/h − 1 = 1) against n on log–log axes: \
+             Monte Carlo over 16 seeds per width (markers), the exact √((1 + 1/h)(d_o/h² + 1/d_i)) (line) and the rate \
+             n^(−1/2) (dashed). Entrywise the defect vanishes at that rate; in operator or relative Frobenius norm it \
+             does not (docs/theory.md §4.7).",
+            "P2 Fig. 1C / Thm A.2–A.3 (statements not read; our quantitative form).",
+            "Gaussian draws, seeds 7000 + 1000·n + k.",
+        ),
         "fig1a_paths.svg" => cap(
             "Two-layer ReLU net: paths of |a_i|w_i",
             "Gradient-flow paths of |a_i| w_i in the plane (d = 2) for four (τ, δ), coloured by the sign of a_i(0); \
@@ -580,6 +634,11 @@ mod tests {
             "fig4_lambda_balanced_semantic_rsm.svg",
             "fig5_lambda_balanced_kernel_distance.svg",
             "continual_lambda_balanced.svg",
+            "lambda_balanced_reversal.svg",
+            "lambda_balanced_transfer.svg",
+            "lambda_balanced_finetune.svg",
+            "lambda_balanced_noise.svg",
+            "lambda_balanced_lecun.svg",
             "fig1a_paths.svg",
             "sweep_fig1_small_heatmap_phase.svg",
             "sweep_fig1_small_heatmap_loss_kernel.svg",

@@ -30,6 +30,7 @@
 //! (the quick catalog keeps (3,3,3) and (4,3,2)). Whitened data X = √P·(orthonormal rows), P = 2d_i+2,
 //! random λ-balanced init (Algorithm 1, σ = 0.4), τ = 1.25, seeds fixed.
 
+pub mod applications;
 pub mod experiments;
 pub mod reference;
 
@@ -682,6 +683,7 @@ pub fn run(quick: bool) -> Vec<Row> {
         enclosures.extend(e);
     }
     rows.extend(experiments::run(quick, &enclosures));
+    rows.extend(applications::run(quick));
     rows
 }
 

@@ -149,7 +149,7 @@ pub fn task_with_singular_values(
     Ok((x, y))
 }
 
-fn simulate(
+pub(super) fn simulate(
     net: &LinearNetwork,
     w1: &DMatrix<f64>,
     w2: &DMatrix<f64>,
@@ -162,7 +162,7 @@ fn simulate(
     Ok(tr.states.iter().map(|th| net.unpack(th)).collect())
 }
 
-fn fail_row(check: &str, name: &str, lambda: f64, why: String) -> Row {
+pub(super) fn fail_row(check: &str, name: &str, lambda: f64, why: String) -> Row {
     let mut r = row_named(
         check,
         name,
@@ -431,7 +431,7 @@ impl ExperimentInputs {
     }
 
     /// (network with τ = 1, W1, W2) in f64, the rounded inputs.
-    fn f64_parts(&self) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>), String> {
+    pub(super) fn f64_parts(&self) -> Result<(LinearNetwork, DMatrix<f64>, DMatrix<f64>), String> {
         let (w1, w2) = (to_dmatrix(&self.init.w1), to_dmatrix(&self.init.w2));
         let net = LinearNetwork::new(&to_dmatrix(&self.task.x), &to_dmatrix(&self.task.y), w1.nrows(), 1.0)
             .map_err(|e| e.to_string())?;
@@ -439,7 +439,7 @@ impl ExperimentInputs {
     }
 }
 
-fn init_of<R: rand::Rng>(
+pub(super) fn init_of<R: rand::Rng>(
     dims: (usize, usize, usize),
     lambda: &Rational,
     sigma: f64,
@@ -642,7 +642,7 @@ fn ball_reference(name: &str) -> Result<BallReference, String> {
 /// The rows' inputs are exact by construction, so a missing ball reference is a failure (of the
 /// construction or of the enclosure), never a quiet fall back to the f64 estimate: the row fails
 /// with the reason in its note.
-fn no_reference(r: &mut Row, why: &str) {
+pub(super) fn no_reference(r: &mut Row, why: &str) {
     r.pass = false;
     r.note = format!(
         "{}{}no proven reference: {why}",
