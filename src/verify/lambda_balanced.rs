@@ -682,8 +682,10 @@ pub fn run(quick: bool) -> Vec<Row> {
         rows.extend(r);
         enclosures.extend(e);
     }
-    rows.extend(experiments::run(quick, &enclosures));
-    rows.extend(applications::run(quick));
+    let (experiment_rows, application_rows) =
+        rayon::join(|| experiments::run(quick, &enclosures), || applications::run(quick));
+    rows.extend(experiment_rows);
+    rows.extend(application_rows);
     rows
 }
 
