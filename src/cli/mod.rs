@@ -146,7 +146,8 @@ enum Command {
         runs: usize,
         /// Method: tsit45 (explicit); an IMEX pair with the output layer's top Hessian mode
         /// implicit (ark548, ark436: rank one); or ark548-lanczos, whose implicit subspace is
-        /// re-estimated by Lanczos and grows when more modes stiffen. (diffsol's implicit methods
+        /// re-estimated by Lanczos and grows when more modes stiffen; or ark548-kinks, that with
+        /// the activation-kink jump correction (flow::kinks). (diffsol's implicit methods
         /// would form the dense P×P Jacobian.)
         #[arg(long, value_enum, default_value_t = MethodArg::Tsit45)]
         method: MethodArg,
@@ -286,6 +287,11 @@ enum MethodArg {
     /// when more Hessian modes stiffen (piecewise_linear plain flow, η_a = η_w).
     #[value(name = "ark548-lanczos")]
     Ark548Lanczos,
+    /// ark548-lanczos with the jump quadrature of `flow::kinks`: every step's error at the
+    /// activation kinks it crosses is corrected and the correction counted as error
+    /// (bench-problem-r).
+    #[value(name = "ark548-kinks")]
+    Ark548Kinks,
 }
 
 impl MethodArg {
@@ -296,17 +302,21 @@ impl MethodArg {
             MethodArg::Esdirk34 => Some(Method::Esdirk34),
             MethodArg::TrBdf2 => Some(Method::TrBdf2),
             MethodArg::Tsit45 => Some(Method::Tsit45),
-            MethodArg::Taylor | MethodArg::Ark548 | MethodArg::Ark436 | MethodArg::Ark548Lanczos => None,
+            MethodArg::Taylor
+            | MethodArg::Ark548
+            | MethodArg::Ark436
+            | MethodArg::Ark548Lanczos
+            | MethodArg::Ark548Kinks => None,
         }
     }
     /// Whether the IMEX pair sizes its implicit subspace by Lanczos.
     fn adaptive(self) -> bool {
-        matches!(self, MethodArg::Ark548Lanczos)
+        matches!(self, MethodArg::Ark548Lanczos | MethodArg::Ark548Kinks)
     }
     /// The IMEX pair, if this is one.
     fn ark(self) -> Option<&'static ArkTableau> {
         match self {
-            MethodArg::Ark548 | MethodArg::Ark548Lanczos => Some(&ARK548),
+            MethodArg::Ark548 | MethodArg::Ark548Lanczos | MethodArg::Ark548Kinks => Some(&ARK548),
             MethodArg::Ark436 => Some(&ARK436),
             _ => None,
         }
@@ -612,7 +622,9 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             let m = match (method.flow_method(), method.ark()) {
                 (Some(m), _) => piecewise_linear::BenchMethod::Diffsol(m),
-                (None, Some(t)) => piecewise_linear::BenchMethod::Imex(t, method.adaptive()),
+                (None, Some(t)) => {
+                    piecewise_linear::BenchMethod::Imex(t, method.adaptive(), matches!(method, MethodArg::Ark548Kinks))
+                }
                 (None, None) => bail!("bench-problem-r: --method taylor is not supported; use tsit45 or ark548"),
             };
             piecewise_linear::bench_problem_r(&piecewise_linear::BenchR {

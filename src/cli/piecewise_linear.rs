@@ -3,7 +3,7 @@
 
 use anyhow::{Result, bail};
 use lazyrich::case::{PiecewiseLinearCase, f64_vec};
-use lazyrich::flow::imex::{ArkTableau, ImexOptions, integrate_imex};
+use lazyrich::flow::imex::{ArkTableau, ImexOptions, integrate_imex, integrate_imex_jumps};
 use lazyrich::flow::{FlowOptions, Method, integrate, integrate_switched};
 use lazyrich::models::piecewise_linear::{FrozenPatternFlow, LossScale, PiecewiseLinear, problem_r};
 use lazyrich::models::{GradientFlowModel, ParameterFlow};
@@ -106,8 +106,9 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
 pub(super) enum BenchMethod {
     /// A diffsol method (explicit only here).
     Diffsol(Method),
-    /// An ARK IMEX pair; `true`: the implicit subspace sized by Lanczos.
-    Imex(&'static ArkTableau, bool),
+    /// An ARK IMEX pair; the implicit subspace sized by Lanczos; the jump correction of
+    /// `flow::kinks` applied.
+    Imex(&'static ArkTableau, bool, bool),
 }
 
 /// Arguments of `bench-problem-r`.
@@ -285,12 +286,16 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
                 let th = tr.states.last().expect("two times").clone();
                 (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
             }
-            BenchMethod::Imex(tab, adaptive) => {
+            BenchMethod::Imex(tab, adaptive, jumps) => {
                 let opts = ImexOptions::new()
                     .with_tableau(tab)
                     .with_tol(rtol, rtol / 100.0)
                     .with_adaptive(adaptive);
-                let tr = integrate_imex(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?;
+                let tr = if jumps {
+                    integrate_imex_jumps(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?
+                } else {
+                    integrate_imex(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?
+                };
                 for w in &tr.warnings {
                     eprintln!("warning: {w}");
                 }
@@ -321,8 +326,9 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
     let med = rows[rows.len() / 2];
     let name = match method {
         BenchMethod::Diffsol(m) => m.as_str(),
-        BenchMethod::Imex(t, false) => t.name,
-        BenchMethod::Imex(_, true) => "ark548-lanczos",
+        BenchMethod::Imex(t, false, _) => t.name,
+        BenchMethod::Imex(_, true, false) => "ark548-lanczos",
+        BenchMethod::Imex(_, true, true) => "ark548-kinks",
     };
     super::emit_json(&json!({
             "problem": "R", "data": args.data.map(|p| p.display().to_string()), "d": d, "h": h, "n": n, "t_end": t_end, "method": name, "rtol": rtol,

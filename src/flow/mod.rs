@@ -16,6 +16,7 @@
 
 mod equations;
 pub mod imex;
+pub mod kinks;
 
 use crate::models::{SwitchedField, VectorField};
 use crate::num::{TimeError, check_times};

@@ -797,6 +797,18 @@ impl PiecewiseLinear {
     /// the element-wise work streams one h·n array twice instead of six times (problem R: the
     /// two GEMMs are 4e8 flop, the element-wise part 1e6 entries per pass).
     fn grad_pattern(&self, theta: &[f64], pat: Pattern<'_>, grad: &mut [f64]) -> f64 {
+        self.grad_pattern_rec(theta, pat, grad, None)
+    }
+
+    /// [`Self::grad_pattern`], optionally recording the live signs (z_ki > 0, h×n row-major) and
+    /// g = ∂L/∂f (n) of this evaluation.
+    fn grad_pattern_rec(
+        &self,
+        theta: &[f64],
+        pat: Pattern<'_>,
+        grad: &mut [f64],
+        rec: Option<(&mut [bool], &mut [f64])>,
+    ) -> f64 {
         let (n, h, d) = (self.n, self.h, self.d);
         let gamma = self.gamma;
         let mut s = self.scratch.borrow_mut();
@@ -814,6 +826,10 @@ impl PiecewiseLinear {
         };
         let a = self.a(theta);
         preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
+        let mut rec = rec;
+        if let Some((signs, _)) = rec.as_mut() {
+            signs.iter_mut().zip(&s.z[..h * n]).for_each(|(o, z)| *o = *z > 0.0);
+        }
         let (gw, ga) = grad.split_at_mut(h * d);
         let (z, f, g, y, c) = (&mut s.z[..h * n], &mut s.f[..n], &mut s.g[..n], &self.y[..n], self.c);
         let loss = if live {
@@ -833,6 +849,9 @@ impl PiecewiseLinear {
             };
             elementwise(z, f, g, ga, a, y, c, |k, i, _| if p[k * n + i] { 1.0 } else { gamma })
         };
+        if let Some((_, gout)) = rec {
+            gout.copy_from_slice(&s.g[..n]);
+        }
         // ∇_W L = E X, E h×n row-major (now in the Z buffer).
         let dst = MatMut::from_row_major_slice_mut(gw, h, d);
         let em = MatRef::from_row_major_slice(&s.z, h, n);
@@ -844,6 +863,20 @@ impl PiecewiseLinear {
     /// L(θ) and ∇L(θ) in one pass (no allocation).
     pub fn loss_grad(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
         self.grad_pattern(theta, Pattern::Live, grad)
+    }
+
+    /// L(θ) and ∇L(θ) (live pattern) recording, for the jump-corrected integrators of
+    /// `flow::kinks`, the signs z_ki > 0 (h×n row-major, the activation pattern this evaluation
+    /// used) and g = ∂L/∂f (n). Costs one pass over Z more than [`Self::loss_grad`].
+    ///
+    /// # Panics
+    /// If `signs` is not h·n long or `g` not n long.
+    pub fn loss_grad_recording(&self, theta: &[f64], grad: &mut [f64], signs: &mut [bool], g: &mut [f64]) -> f64 {
+        assert!(
+            signs.len() == self.h * self.n && g.len() == self.n,
+            "loss_grad_recording: buffers of length h·n and n"
+        );
+        self.grad_pattern_rec(theta, Pattern::Live, grad, Some((signs, g)))
     }
 
     /// ∇L with the activation pattern frozen to `pattern` (h×n row-major, true = slope 1): the
