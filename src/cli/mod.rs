@@ -3,6 +3,7 @@
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
 
+pub(crate) mod api;
 mod bench;
 mod certify;
 mod deep_linear;
@@ -19,8 +20,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use lazyrich::case::Case;
 use lazyrich::exact::single_neuron_mp::Form;
-use lazyrich::flow::imex::{ARK436, ARK548, ArkTableau, ImexOptions};
-use lazyrich::flow::{FlowOptions, Method};
+use lazyrich::flow::Method;
+use lazyrich::flow::imex::{ARK436, ARK548, ArkTableau};
 use lazyrich::report::{self, plot, table};
 use lazyrich::verify::{self, Mode, Row};
 use serde_json::{Value, json};
@@ -252,26 +253,26 @@ enum Command {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum OnOff {
+pub(crate) enum OnOff {
     On,
     Off,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormArg {
+pub(crate) enum FormArg {
     Linearised,
     Hyperbolic,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum SpaceArg {
+pub(crate) enum SpaceArg {
     Parameter,
     #[value(name = "function_space")]
     FunctionSpace,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum MethodArg {
+pub(crate) enum MethodArg {
     Bdf,
     Esdirk34,
     #[value(name = "tr-bdf2")]
@@ -454,39 +455,16 @@ fn run(cli: Cli) -> Result<i32> {
             certify: certify_flag,
             idealised,
         } => {
-            if rigorous && certify_flag {
-                bail!("--rigorous prints enclosures and --certify bounds the printed values: pick one");
-            }
-            if idealised && (rigorous || certify_flag) {
-                bail!("--idealised keeps the closed form's estimates; --rigorous and --certify prove bounds: pick one");
-            }
-            if rigorous && matches!(form, FormArg::Hyperbolic) {
-                bail!("--rigorous evaluates the linearised form only: drop --form hyperbolic");
-            }
+            let args = api::ExactArgs {
+                prec,
+                form,
+                rigorous,
+                certify: certify_flag,
+                idealised,
+            };
+            api::check_exact_args(&args)?;
             let case_v = read_case(&case)?;
-            let defect = if rigorous || !certify_flag {
-                certify::exact_defect(&case_v)?
-            } else {
-                None
-            };
-            let v = match (case_v.clone(), defect.as_deref()) {
-                (Case::SingleNeuron(_) | Case::LambdaBalanced(_), Some(why)) if rigorous => {
-                    certify::rigorous_fold(&case_v, prec, why)?
-                }
-                (c, _) => exact_closed_form(c, prec, form, rigorous)?,
-            };
-            let mut v = v;
-            check_computed(&v, "the closed form")?;
-            if certify_flag {
-                certify::certify_exact(&case_v, &mut v, prec)?;
-            } else if !rigorous && let Some(why) = defect {
-                if idealised {
-                    certify::mark_idealised(&mut v, &why);
-                } else {
-                    certify::fold_defect(&case_v, &mut v, prec, &why)?;
-                }
-            }
-            emit_json(&v)?;
+            emit_json(&api::exact(&case_v, &args)?)?;
             Ok(0)
         }
         Command::Simulate {
@@ -501,110 +479,19 @@ fn run(cli: Cli) -> Result<i32> {
             certify,
             events,
         } => {
-            let function_space = matches!(form, SpaceArg::FunctionSpace);
             let case_v = read_case(&case)?;
-            if rigorous {
-                if method.flow_method().is_some() || method.ark().is_some() {
-                    bail!(
-                        "--rigorous is a mode of --method taylor (validated Taylor integration): use --method taylor, or --certify for a proven bound on another method's output"
-                    );
-                }
-                if function_space || events.is_some() {
-                    bail!("--rigorous integrates the parameter flow: drop --form/--events");
-                }
-                let v = certify::rigorous_json(&case_v, prec, tol)?;
-                emit_json(&v)?;
-                return Ok(0);
-            }
-            let certify_case = if certify {
-                certify::check_model(&case_v)?;
-                Some(case_v.clone())
-            } else {
-                None
+            let args = api::SimulateArgs {
+                method,
+                rtol,
+                atol,
+                form,
+                prec,
+                tol,
+                rigorous,
+                certify,
+                events,
             };
-            let tol = tol.unwrap_or(1e-12);
-            if events.is_some() && !matches!(case_v, Case::PiecewiseLinear(_)) {
-                bail!(
-                    "--events applies to piecewise_linear cases only (the {} flow is smooth): drop it",
-                    case_v.model_name()
-                );
-            }
-            let v = match method.flow_method() {
-                None if method.ark().is_some() => {
-                    let tab = method.ark().expect("checked");
-                    match case_v {
-                        Case::PiecewiseLinear(c) => {
-                            if function_space {
-                                bail!("--form function_space is not defined for piecewise_linear: drop it");
-                            }
-                            let opts = ImexOptions::new()
-                                .with_tableau(tab)
-                                .with_tol(rtol, atol)
-                                .with_adaptive(method.adaptive());
-                            piecewise_linear::simulate_json(
-                                &c,
-                                piecewise_linear::Solver::Imex(opts),
-                                events != Some(OnOff::Off),
-                            )?
-                        }
-                        other => bail!(
-                            "--method {} needs a field that names its stiff modes: piecewise_linear cases only, not {}; use bdf or tsit45",
-                            tab.name,
-                            other.model_name()
-                        ),
-                    }
-                }
-                None => {
-                    if function_space {
-                        bail!("--method taylor integrates the parameter flow only: drop --form function_space");
-                    }
-                    match case_v {
-                        Case::SingleNeuron(c) => single_neuron::simulate_taylor_json(&c, prec, tol)?,
-                        Case::TwoLayerLinear(c) => {
-                            deep_linear::simulate_taylor_json(deep_linear::LinearCaseRef::Two(&c), prec, tol)?
-                        }
-                        Case::DeepLinear(c) => {
-                            deep_linear::simulate_taylor_json(deep_linear::LinearCaseRef::Deep(&c), prec, tol)?
-                        }
-                        other => bail!(
-                            "--method taylor supports single_neuron, two_layer_linear and deep_linear cases, not {}: use bdf, esdirk34, tr-bdf2 or tsit45",
-                            other.model_name()
-                        ),
-                    }
-                }
-                Some(m) => {
-                    let opts = FlowOptions::new(m).with_tol(rtol, atol);
-                    match case_v {
-                        Case::SingleNeuron(c) => single_neuron::simulate_json(&c, &opts, function_space)?,
-                        Case::LambdaBalanced(c) => {
-                            if function_space {
-                                bail!(
-                                    "--form function_space is defined for single_neuron and the linear models, not lambda_balanced: drop it"
-                                );
-                            }
-                            lambda_balanced::simulate_json(&c, &opts)?
-                        }
-                        Case::TwoLayerLinear(c) => two_layer_linear::simulate_json(&c, &opts, function_space)?,
-                        Case::DeepLinear(c) => deep_linear::simulate_json(&c, &opts, function_space)?,
-                        Case::PiecewiseLinear(c) => {
-                            if function_space {
-                                bail!("--form function_space is not defined for piecewise_linear: drop it");
-                            }
-                            piecewise_linear::simulate_json(
-                                &c,
-                                piecewise_linear::Solver::Diffsol(&opts),
-                                events != Some(OnOff::Off),
-                            )?
-                        }
-                    }
-                }
-            };
-            let mut v = v;
-            check_computed(&v, "the simulation")?;
-            if let Some(c) = &certify_case {
-                certify::certify(c, &mut v)?;
-            }
-            emit_json(&v)?;
+            emit_json(&api::simulate(&case_v, &args)?)?;
             Ok(0)
         }
         Command::BenchProblemR {
@@ -641,7 +528,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Prove { case, prec, t_end } => {
             let case_v = read_case(&case)?;
-            let v = prove::prove_json(&case_v, prec, t_end)?;
+            let v = api::prove(&case_v, prec, t_end)?;
             emit_json(&v)?;
             Ok(0)
         }
