@@ -13,11 +13,15 @@
 //! | 3 | [`metrics`] | observables of states: μ, φ, kernel distance, loss |
 //! | 4 | [`verify`], [`sweep`] | theorem checks returning rows (proven or estimated bounds, labelled); τ × δ × seed sweeps (P1 Fig. 1, Fig. 5) |
 //! | 5 | [`report`] | Markdown/CSV/JSON tables and SVG figures |
-//! | 6 | `cli` (binary) | commands, files, exit codes |
+//! | 6 | [`cli`] | commands, files, exit codes (the binary is `cli::main`; the Python package calls `cli::api`) |
 
 #![warn(missing_docs)]
 
+// The CLI's modules name the library `lazyrich::…`, as the binary and the Python package do.
+extern crate self as lazyrich;
+
 pub mod case;
+pub mod cli;
 pub mod exact;
 pub mod flow;
 pub mod metrics;

@@ -3,8 +3,6 @@
 //! Exit codes: 0 success; 1 a verification row failed; 2 bad input or any other error (the
 //! message names the problem and the fix; no partial output file is left behind).
 
-mod cli;
-
 fn main() {
-    std::process::exit(cli::main());
+    std::process::exit(lazyrich::cli::main());
 }

@@ -1,8 +1,7 @@
 //! `lazyrich._lazyrich`: the extension module behind the Python package `lazyrich`.
 //!
-//! It compiles the CLI's module tree (`src/cli`, through `#[path]`) and calls the same functions
-//! the CLI's commands call (`cli::api`), so a call returns the JSON text `lazyrich exact|simulate|
-//! prove` would print, and `verify` the `table.json` that `lazyrich verify --case` would write. The
+//! It calls the same functions the CLI's commands call (`lazyrich::cli::api`), so a call returns
+//! the JSON text `lazyrich exact|simulate|prove` would print, and `verify` the `table.json` that `lazyrich verify --case` would write. The
 //! Python layer (`lazyrich/__init__.py`) converts dicts and numpy arrays to case JSON and parses
 //! the results. Errors are `ValueError` with the CLI's message (`{e:#}`, as after `error: `).
 //!
@@ -11,9 +10,7 @@
 //! worker (pure Rust, no cancellation points) finishes its computation in the background and its
 //! result is dropped.
 
-#[allow(dead_code, unused_imports, clippy::all)]
-#[path = "../../src/cli/mod.rs"]
-mod cli;
+use lazyrich::cli;
 
 use clap::ValueEnum;
 use lazyrich::case::Case;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Options of `lazyrich exact` (the flags, parsed).
-pub(crate) struct ExactArgs {
+pub struct ExactArgs {
     /// `--prec`.
     pub prec: u32,
     /// `--form`.
@@ -26,7 +26,7 @@ pub(crate) struct ExactArgs {
 }
 
 /// Options of `lazyrich simulate` (the flags, parsed).
-pub(crate) struct SimulateArgs {
+pub struct SimulateArgs {
     /// `--method`.
     pub method: MethodArg,
     /// `--rtol`.
@@ -51,8 +51,7 @@ pub(crate) struct SimulateArgs {
 ///
 /// # Errors
 /// An unreadable file or an invalid case (the message names the file).
-#[allow(dead_code)] // used by the Python package (python/src/lib.rs), not by the binary
-pub(crate) fn read_case(path: &Path) -> Result<Case> {
+pub fn read_case(path: &Path) -> Result<Case> {
     super::read_case(path)
 }
 
@@ -60,8 +59,7 @@ pub(crate) fn read_case(path: &Path) -> Result<Case> {
 ///
 /// # Errors
 /// A value out of range.
-#[allow(dead_code)] // used by the Python package (python/src/lib.rs), not by the binary
-pub(crate) fn check_prec(prec: i64) -> Result<u32> {
+pub fn check_prec(prec: i64) -> Result<u32> {
     super::parse_prec(&prec.to_string()).map_err(|e| anyhow::anyhow!("invalid value for '--prec': {e}"))
 }
 
@@ -69,7 +67,7 @@ pub(crate) fn check_prec(prec: i64) -> Result<u32> {
 ///
 /// # Errors
 /// Two options that exclude each other.
-pub(crate) fn check_exact_args(a: &ExactArgs) -> Result<()> {
+pub fn check_exact_args(a: &ExactArgs) -> Result<()> {
     if a.rigorous && a.certify {
         bail!("--rigorous prints enclosures and --certify bounds the printed values: pick one");
     }
@@ -86,7 +84,7 @@ pub(crate) fn check_exact_args(a: &ExactArgs) -> Result<()> {
 ///
 /// # Errors
 /// Conflicting options, a model without a closed form, a value that could not be computed.
-pub(crate) fn exact(case_v: &Case, a: &ExactArgs) -> Result<Value> {
+pub fn exact(case_v: &Case, a: &ExactArgs) -> Result<Value> {
     check_exact_args(a)?;
     let ExactArgs {
         prec,
@@ -125,7 +123,7 @@ pub(crate) fn exact(case_v: &Case, a: &ExactArgs) -> Result<Value> {
 /// # Errors
 /// Options that do not apply to the model or method, solver failures, a value that could not be
 /// computed.
-pub(crate) fn simulate(case_v: &Case, a: &SimulateArgs) -> Result<Value> {
+pub fn simulate(case_v: &Case, a: &SimulateArgs) -> Result<Value> {
     let SimulateArgs {
         method,
         rtol,
@@ -244,8 +242,8 @@ pub(crate) fn simulate(case_v: &Case, a: &SimulateArgs) -> Result<Value> {
 /// What `lazyrich prove` prints for `case`.
 ///
 /// # Errors
-/// As [`prove::prove_json`].
-pub(crate) fn prove(case_v: &Case, prec: u32, t_end: Option<f64>) -> Result<Value> {
+/// As `lazyrich prove`'s JSON.
+pub fn prove(case_v: &Case, prec: u32, t_end: Option<f64>) -> Result<Value> {
     prove::prove_json(case_v, prec, t_end)
 }
 
@@ -254,8 +252,7 @@ pub(crate) fn prove(case_v: &Case, prec: u32, t_end: Option<f64>) -> Result<Valu
 ///
 /// # Errors
 /// Arguments the parser refuses (clap's message, with the usage), and the initialiser's errors.
-#[allow(dead_code)] // used by the Python package (python/src/lib.rs), not by the binary
-pub(crate) fn init_from_args(args: &[String]) -> Result<i32> {
+pub fn init_from_args(args: &[String]) -> Result<i32> {
     #[derive(clap::Parser)]
     #[command(name = "lazyrich init", no_binary_name = true)]
     struct InitArgs {

@@ -3,7 +3,7 @@
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
 
-pub(crate) mod api;
+pub mod api;
 mod bench;
 mod certify;
 mod deep_linear;
@@ -252,41 +252,59 @@ enum Command {
     },
 }
 
+/// `on`/`off` (`--events`). The variants have no doc comments: clap would print them as help.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum OnOff {
+#[allow(missing_docs)]
+pub enum OnOff {
     On,
     Off,
 }
 
+/// The single-neuron closed form's route (`--form` of `exact`): linearised or hyperbolic. The
+/// variants have no doc comments: clap would print them as help.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub(crate) enum FormArg {
+#[allow(missing_docs)]
+pub enum FormArg {
     Linearised,
     Hyperbolic,
 }
 
+/// Parameter space or function space (`--form` of `simulate`). The variants have no doc
+/// comments: clap would print them as help.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub(crate) enum SpaceArg {
+#[allow(missing_docs)]
+pub enum SpaceArg {
     Parameter,
     #[value(name = "function_space")]
     FunctionSpace,
 }
 
+/// `--method` of `simulate`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub(crate) enum MethodArg {
+pub enum MethodArg {
+    /// diffsol BDF.
     Bdf,
+    /// diffsol ESDIRK34.
     Esdirk34,
+    /// diffsol TR-BDF2.
     #[value(name = "tr-bdf2")]
     TrBdf2,
+    /// diffsol Tsit45.
     Tsit45,
     /// Taylor series (f64 or MPFR, `--prec`, `--tol`).
     Taylor,
-    /// Additive RK 5(4)8L[2]SA, stiff modes implicit (piecewise_linear plain flow).
+    /// Additive RK 5(4)8L\[2\]SA, stiff modes implicit (piecewise_linear plain flow).
+    #[value(help = "Additive RK 5(4)8L[2]SA, stiff modes implicit (piecewise_linear plain flow)")]
     Ark548,
-    /// Additive RK 4(3)6L[2]SA, stiff modes implicit (piecewise_linear plain flow).
+    /// Additive RK 4(3)6L\[2\]SA, stiff modes implicit (piecewise_linear plain flow).
+    #[value(help = "Additive RK 4(3)6L[2]SA, stiff modes implicit (piecewise_linear plain flow)")]
     Ark436,
-    /// Additive RK 5(4)8L[2]SA with a Lanczos-estimated implicit subspace whose rank grows
+    /// Additive RK 5(4)8L\[2\]SA with a Lanczos-estimated implicit subspace whose rank grows
     /// when more Hessian modes stiffen (piecewise_linear plain flow, η_a = η_w).
-    #[value(name = "ark548-lanczos")]
+    #[value(
+        name = "ark548-lanczos",
+        help = "Additive RK 5(4)8L[2]SA with a Lanczos-estimated implicit subspace whose rank grows when more Hessian modes stiffen (piecewise_linear plain flow, η_a = η_w)"
+    )]
     Ark548Lanczos,
     /// ark548-lanczos with the jump quadrature of `flow::kinks`: every step's error at the
     /// activation kinks it crosses is corrected and the correction counted as error
@@ -398,6 +416,8 @@ fn check_computed(v: &Value, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The `lazyrich` command line: parse the arguments, run the command, return the exit code (0
+/// success; 1 a verification row failed; 2 bad input or any other error).
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match run(cli) {
