@@ -24,39 +24,9 @@ use crate::num::mp;
 use crate::num::real::RealError;
 
 /// One time point: every quantity as a ball.
-#[derive(Debug, Clone)]
-pub struct PointBall {
-    /// Time.
-    pub t: Ball,
-    /// a(t).
-    pub a: Ball,
-    /// w(t).
-    pub w: Vec<Ball>,
-    /// β(t) = a w.
-    pub beta: Vec<Ball>,
-    /// μ = a‖w‖.
-    pub mu: Ball,
-    /// φ = cos∠(w, β*).
-    pub phi: Ball,
-    /// S(0, t).
-    pub kernel_distance: Ball,
-    /// L(t).
-    pub loss: Ball,
-}
+pub type PointBall = sng::Point<Ball>;
 
-impl PointBall {
-    /// The balls of quantity `q`.
-    pub fn values(&self, q: Observable) -> Vec<&Ball> {
-        match q {
-            Observable::A => vec![&self.a],
-            Observable::W => self.w.iter().collect(),
-            Observable::Beta => self.beta.iter().collect(),
-            Observable::Mu => vec![&self.mu],
-            Observable::Phi => vec![&self.phi],
-            Observable::KernelDistance => vec![&self.kernel_distance],
-            Observable::Loss => vec![&self.loss],
-        }
-    }
+impl sng::Point<Ball> {
     /// Largest relative radius over all quantities (∞ if a value's ball contains 0 with r > 0).
     pub fn max_rel_rad(&self) -> f64 {
         Observable::ALL

@@ -36,6 +36,7 @@
 //! tables of `num::ball_exp` for balls, nothing otherwise) and the tri-state zero test
 //! ([`Real::zero_test`]) that decides between a formula and its λ → 0 limit.
 
+use crate::models::single_neuron::Observable;
 use crate::num::real::{Real, RealError, abs_hint, dot};
 
 /// λ₊t above which the scaled evaluation is used (e^{λ₊t} > e^{200} ≈ 1e87: its square would
@@ -86,6 +87,44 @@ pub struct Observables<S> {
     pub kernel_distance: Result<S, RealError>,
     /// L(t).
     pub loss: S,
+}
+
+/// One time point with every quantity defined: the printed form of [`Observables`] (φ and
+/// S(0, t) resolved), one struct for every number type ([`super::single_neuron_mp::PointMp`],
+/// [`super::single_neuron_ball::PointBall`]).
+#[derive(Debug, Clone)]
+pub struct Point<S> {
+    /// Time.
+    pub t: S,
+    /// a(t).
+    pub a: S,
+    /// w(t).
+    pub w: Vec<S>,
+    /// β(t) = a w.
+    pub beta: Vec<S>,
+    /// μ = a‖w‖.
+    pub mu: S,
+    /// φ = cos∠(w, β*).
+    pub phi: S,
+    /// S(0, t).
+    pub kernel_distance: S,
+    /// L(t).
+    pub loss: S,
+}
+
+impl<S> Point<S> {
+    /// The values of quantity `q` (vectors for w, β; one element otherwise).
+    pub fn values(&self, q: Observable) -> Vec<&S> {
+        match q {
+            Observable::A => vec![&self.a],
+            Observable::W => self.w.iter().collect(),
+            Observable::Beta => self.beta.iter().collect(),
+            Observable::Mu => vec![&self.mu],
+            Observable::Phi => vec![&self.phi],
+            Observable::KernelDistance => vec![&self.kernel_distance],
+            Observable::Loss => vec![&self.loss],
+        }
+    }
 }
 
 /// The closed form, its exact time derivative and the flow's right-hand side at one time

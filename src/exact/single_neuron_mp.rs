@@ -56,42 +56,9 @@ impl Form {
 }
 
 /// One time point at working precision.
-#[derive(Debug, Clone)]
-pub struct PointMp {
-    /// Time.
-    pub t: Float,
-    /// a(t).
-    pub a: Float,
-    /// w(t).
-    pub w: Vec<Float>,
-    /// β(t) = a w.
-    pub beta: Vec<Float>,
-    /// μ = a‖w‖.
-    pub mu: Float,
-    /// φ = cos∠(w, β*).
-    pub phi: Float,
-    /// S(0, t).
-    pub kernel_distance: Float,
-    /// L(t).
-    pub loss: Float,
-}
+pub type PointMp = sng::Point<Float>;
 
 pub use crate::models::single_neuron::{Observable, QUANTITIES};
-
-impl PointMp {
-    /// The values of quantity `q` (vectors for w, β; one element otherwise).
-    pub fn values(&self, q: Observable) -> Vec<&Float> {
-        match q {
-            Observable::A => vec![&self.a],
-            Observable::W => self.w.iter().collect(),
-            Observable::Beta => self.beta.iter().collect(),
-            Observable::Mu => vec![&self.mu],
-            Observable::Phi => vec![&self.phi],
-            Observable::KernelDistance => vec![&self.kernel_distance],
-            Observable::Loss => vec![&self.loss],
-        }
-    }
-}
 
 /// A point with one error bound per scalar value.
 #[derive(Debug, Clone)]
