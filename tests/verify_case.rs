@@ -296,6 +296,52 @@ fn piecewise_linear_case_runs_every_check_with_proven_bounds() {
     // No sliding on [0, 10] for this case: PL-SLIDE is listed, not run.
     assert!(na.iter().any(|n| n["check"] == "PL-SLIDE"), "{na:?}");
     assert!(!rows.iter().any(|r| r["check"] == "PL-SLIDE"));
+    // Every PL-PLAIN row is proven (the claim "event-located error ≤ f·plain error" from a proven
+    // upper and a proven lower bound) with margin ≤ 1; PL-SYM and PL-EQ9 are proven too.
+    for r in rows.iter().filter(|r| r["check"] == "PL-PLAIN") {
+        assert!(
+            r["margin"].as_f64().unwrap() <= 1.0 && r["abs_err"].as_f64().unwrap().is_finite(),
+            "{r}"
+        );
+    }
+    for r in rows.iter().filter(|r| r["check"] == "PL-SYM" || r["check"] == "PL-EQ9") {
+        assert!(r["ref_rigorous"] == true && r["bound_rigorous"] == true, "{r}");
+    }
+    plain_error_agrees_with_an_event_located_reference(&case_path(name), &rows);
+}
+
+/// The certified plain error of `verify --case`'s PL-PLAIN row (tsit45 at rtol 1e-8) agrees with
+/// the plain run's distance to the rtol-1e-13 event-located reference on the file's times (no
+/// sliding: the rows run on that grid), within that reference's own error estimate (its distance
+/// to the rtol-1e-12 run) plus the enclosure's radius. (Was `tests/piecewise_linear.rs`
+/// `pl_plain_rows_are_proven_against_the_enclosure`, on the full catalog's rows of the same
+/// entry at 21 times: CI's `report` runs those; this runs the same checks once, through the CLI.)
+fn plain_error_agrees_with_an_event_located_reference(case: &Path, rows: &[Value]) {
+    use lazyrich::case::Case;
+    use lazyrich::flow::{FlowOptions, Method};
+    use lazyrich::verify::piecewise_linear as pl;
+    let Case::PiecewiseLinear(c) = Case::from_json(&std::fs::read_to_string(case).unwrap()).unwrap() else {
+        panic!("not a piecewise-linear case")
+    };
+    let s = pl::PlSetup::of_case("relu", &c).unwrap();
+    let (m, th0, ts) = (&s.model, s.th0.as_slice(), s.grid.as_slice());
+    let ref_opts = FlowOptions::new(Method::Tsit45).with_tol(pl::REF_RTOL, pl::REF_ATOL);
+    let reference = pl::run_events(m, th0, ts, &ref_opts).unwrap();
+    assert!(reference.first_sliding.is_none(), "the reference slides");
+    let chk = FlowOptions::new(Method::Tsit45).with_tol(pl::REF_CHECK_RTOL, pl::REF_CHECK_RTOL / 100.0);
+    let (ref_est, _) = pl::traj_error(&pl::run_events(m, th0, ts, &chk).unwrap(), &reference);
+    let r = rows
+        .iter()
+        .find(|r| r["check"] == "PL-PLAIN" && r["method"] == "tsit45" && r["tolerance"].as_f64() == Some(1e-8))
+        .expect("a PL-PLAIN row of tsit45 at rtol 1e-8");
+    let tr = pl::run_plain(m, th0, ts, &FlowOptions::new(Method::Tsit45).with_tol(1e-8, 1e-10)).unwrap();
+    let (err, _) = pl::traj_error(&tr, &reference);
+    let (abs_err, ref_bound) = (r["abs_err"].as_f64().unwrap(), r["ref_bound"].as_f64().unwrap());
+    let tol = ref_bound + ref_est;
+    assert!(
+        (abs_err - err).abs() <= tol,
+        "certified {abs_err:e} vs measured {err:e} (tol {tol:e})"
+    );
 }
 
 #[test]

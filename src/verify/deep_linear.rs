@@ -308,6 +308,15 @@ pub(super) fn enclosure_at(c: &DeepCase, ts: &[f64]) -> Result<LinearEnclosure, 
     let mut grid: Vec<f64> = cons_times().into_iter().chain(taylor_times()).collect();
     grid.sort_by(f64::total_cmp);
     grid.dedup();
+    enclosure_on(c, &grid)?.at_times(ts)
+}
+
+/// The validated enclosure of a deep case on the grid `grid` (shared per process, as
+/// [`enclose_shared`]).
+///
+/// # Errors
+/// As [`LinearEnclosure::new`].
+pub(super) fn enclosure_on(c: &DeepCase, grid: &[f64]) -> Result<LinearEnclosure, Fallback> {
     let mut dc = to_case(c).map_err(|e| Fallback::Failed(format!("case file: {e}")))?;
     dc.times = grid
         .iter()
@@ -315,7 +324,7 @@ pub(super) fn enclosure_at(c: &DeepCase, ts: &[f64]) -> Result<LinearEnclosure, 
         .collect::<Result<_, _>>()
         .map_err(|e| Fallback::Failed(format!("times: {e}")))?;
     match &*enclose_shared(&crate::case::Case::DeepLinear(dc)) {
-        Ok(e) => e.at_times(ts),
+        Ok(e) => e.at_times(grid),
         Err(e) => Err(e.clone()),
     }
 }

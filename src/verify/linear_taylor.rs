@@ -371,7 +371,15 @@ pub fn run(mode: Mode) -> Vec<Row> {
                     Ok((m, th0)) => {
                         let reg = regime(dl::delta_top(&m, &th0));
                         let ts = dl::taylor_times();
-                        let enclosure = dl::enclosure_at(&c, &ts);
+                        // Shared with DL-CONS where this catalog runs the case's DL-CONS rows
+                        // (their grid and this one, enclosed once); otherwise (a quick-catalog
+                        // DL-TAYLOR case without quick DL-CONS rows) on this grid alone, to
+                        // t = 4 instead of 8: the same proof at the rows' times.
+                        let enclosure = if full || c.quick {
+                            dl::enclosure_at(&c, &ts)
+                        } else {
+                            dl::enclosure_on(&c, &ts)
+                        };
                         out.push(f64_row(
                             "DL-TAYLOR",
                             "deep_linear",
