@@ -7,8 +7,8 @@
 //!
 //! **Network.** A 2-layer bias-free ReLU MLP 2p → `width` → p ([`super::mlp`]), He-normal weights
 //! with the first layer (the embedding of the two tokens) divided by α. P1 uses a one-layer
-//! transformer with its embeddings divided by α; the 2-layer MLP on one-hot pairs is the
-//! smallest network known to grok this task (Gromov 2023; Liu et al. 2022) and fits the budget.
+//! transformer with its embeddings divided by α; a 2-layer MLP on one-hot pairs also groks
+//! this task (Gromov 2023; Liu et al. 2022) and fits the budget of 2 cores.
 //!
 //! **Training.** Full-batch AdamW (Loshchilov & Hutter 2019: decoupled weight decay
 //! θ ← θ − lr(m̂/(√v̂ + ε) + λθ)) on softmax cross-entropy: grokking is documented with AdamW and
