@@ -12,7 +12,7 @@
 //! | 2 | [`exact`], [`flow`], [`taylor`] | closed forms (f64, MPFR, balls); gradient-flow integration (diffsol; Taylor series in f64/MPFR) |
 //! | 3 | [`metrics`] | observables of states: μ, φ, kernel distance, loss |
 //! | 4 | [`verify`], [`sweep`] | theorem checks returning rows (proven or estimated bounds, labelled); τ × δ × seed sweeps (P1 Fig. 1, Fig. 5) |
-//! | 5 | [`report`] | Markdown/CSV/JSON tables and SVG figures |
+//! | 5 | [`report`], [`experiment`] | Markdown/CSV/JSON tables and SVG figures; P1 Part III training experiments (deep ReLU MLPs, α-scaled first layer) |
 //! | 6 | [`cli`] | commands, files, exit codes (the binary is `cli::main`; the Python package calls `cli::api`) |
 
 #![warn(missing_docs)]
@@ -23,6 +23,7 @@ extern crate self as lazyrich;
 pub mod case;
 pub mod cli;
 pub mod exact;
+pub mod experiment;
 pub mod flow;
 pub mod metrics;
 pub mod models;

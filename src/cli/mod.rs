@@ -1,4 +1,5 @@
-//! Subcommands: `exact`, `simulate`, `prove`, `verify`, `report`, `init`, `cases`, `sweep`.
+//! Subcommands: `exact`, `simulate`, `prove`, `verify`, `report`, `init`, `cases`, `sweep`,
+//! `experiment`.
 //!
 //! Model-specific output lives in one file per model (`single_neuron.rs`, …): `exact` and
 //! `simulate` dispatch on the case's `"model"` field.
@@ -7,6 +8,7 @@ pub mod api;
 mod bench;
 mod certify;
 mod deep_linear;
+mod experiment;
 mod init;
 mod lambda_balanced;
 mod lambda_balanced_apps;
@@ -243,6 +245,11 @@ enum Command {
     Sweep {
         #[command(subcommand)]
         action: sweep::SweepCommand,
+    },
+    /// P1 Part III experiments (α-scaled first layer in deeper ReLU networks): run, shard, merge.
+    Experiment {
+        #[command(subcommand)]
+        action: experiment::ExperimentCommand,
     },
     /// The full precision report: the whole catalog, tables and figures.
     Report {
@@ -567,6 +574,7 @@ fn run(cli: Cli) -> Result<i32> {
         ),
         Command::Report { out } => run_catalog(Mode::Full, &out, true),
         Command::Sweep { action } => sweep::run(action),
+        Command::Experiment { action } => experiment::run(action),
         Command::Bench {
             quick,
             out,
