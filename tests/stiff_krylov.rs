@@ -226,7 +226,7 @@ fn bench_problem_r_reads_raw_data_and_writes_theta() {
     write("th0.f64", &th0);
     let out = dir.path().join("theta.f64");
     let (ds, os) = (dir.path().to_str().unwrap(), out.to_str().unwrap());
-    for m in ["tsit45", "ark548-lanczos", "ark548-kinks"] {
+    for m in ["tsit45", "ark548-lanczos", "ark548-kinks", "ark548-kinks-rem"] {
         let v = json_of(&run(&[
             "bench-problem-r",
             "--data",
@@ -411,6 +411,123 @@ fn jump_corrected_pair_keeps_its_tolerance_across_kinks() {
             ts.stats.steps
         );
         assert!(tr.stats.crossings >= 1, "rtol {rtol:.0e}: no crossing seen");
+        assert!(
+            err <= GLOBAL_FACTOR * tol,
+            "rtol {rtol:.0e}: {err:.2e} > {GLOBAL_FACTOR} × {tol:.2e}"
+        );
+    }
+}
+
+/// [`JumpError::Remainder`] (CLI `ark548-kinks-rem`): the jump-corrected pair counting only an
+/// estimate of what its correction leaves, on the same problem and reference as
+/// `jump_corrected_pair_keeps_its_tolerance_across_kinks`, held to the same [`GLOBAL_FACTOR`].
+#[test]
+fn remainder_counting_pair_keeps_its_tolerance_across_kinks() {
+    use lazyrich::flow::kinks::JumpError;
+    use lazyrich::flow::{FlowOptions, Method, integrate_switched};
+    use lazyrich::models::ParameterFlow;
+    use lazyrich::models::piecewise_linear::FrozenPatternFlow;
+    let (d, h, n, seed, t_end) = (20, 30, 40, 1919u64, 1.0);
+    eprintln!("peers-like reduced problem R: d {d}, h {h}, n {n}, seed {seed}, t ∈ [0, {t_end}]");
+    let (m, th0) = peers_like(d, h, n, seed);
+    let times = [0.0, t_end];
+    let field = FrozenPatternFlow::new(&m, &th0);
+    let reference = integrate_switched(
+        &field,
+        &th0,
+        &times,
+        &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14),
+    )
+    .expect("event-located reference");
+    assert_eq!(reference.sliding_segments, 0, "transversal crossings only (module doc)");
+    let r = reference.states.last().unwrap();
+    let ymax = r.iter().chain(&th0).fold(0.0f64, |a, v| a.max(v.abs()));
+    let end_err = |y: &[f64]| y.iter().zip(r).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+    for rtol in [1e-6, 1e-8, 1e-10] {
+        let atol = rtol / 100.0;
+        let tol = rtol * ymax + atol;
+        let base = ImexOptions::new().with_tol(rtol, atol).with_adaptive(true);
+        let full = integrate_imex_jumps(&ParameterFlow(&m), &th0, &times, &base).unwrap();
+        let rem = integrate_imex_jumps(
+            &ParameterFlow(&m),
+            &th0,
+            &times,
+            &base.with_jump_error(JumpError::Remainder),
+        )
+        .unwrap();
+        let err = end_err(rem.states.last().unwrap());
+        eprintln!(
+            "rtol {rtol:.0e}: remainder {:.2} × tol ({} steps, {} rejected, {} crossings, {} Hermite fallbacks); \
+             full {:.2} × tol ({} steps, {} rejected)",
+            err / tol,
+            rem.stats.steps,
+            rem.stats.rejected_steps,
+            rem.stats.crossings,
+            rem.stats.hermite_fallbacks,
+            end_err(full.states.last().unwrap()) / tol,
+            full.stats.steps,
+            full.stats.rejected_steps
+        );
+        assert!(
+            err <= GLOBAL_FACTOR * tol,
+            "rtol {rtol:.0e}: {err:.2e} > {GLOBAL_FACTOR} × {tol:.2e}"
+        );
+    }
+}
+
+/// The remainder-counting pair on a reduced problem R with h = 100 (peers-like data, d = 100,
+/// n = 100, t ∈ [0, 1]) against the event-located reference at rtol 1e-12, held to
+/// [`GLOBAL_FACTOR`] at rtol 1e-6, 1e-8 and 1e-10; the plain adaptive pair is printed beside it.
+#[test]
+fn remainder_counting_pair_on_reduced_problem_r_h100() {
+    use lazyrich::flow::kinks::JumpError;
+    use lazyrich::flow::{FlowOptions, Method, integrate_switched};
+    use lazyrich::models::ParameterFlow;
+    use lazyrich::models::piecewise_linear::FrozenPatternFlow;
+    let (d, h, n, seed, t_end) = (100, 100, 100, 2024u64, 1.0);
+    eprintln!("peers-like reduced problem R: d {d}, h {h}, n {n}, seed {seed}, t ∈ [0, {t_end}]");
+    let (m, th0) = peers_like(d, h, n, seed);
+    let times = [0.0, t_end];
+    let field = FrozenPatternFlow::new(&m, &th0);
+    let reference = integrate_switched(
+        &field,
+        &th0,
+        &times,
+        &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14),
+    )
+    .expect("event-located reference");
+    eprintln!(
+        "reference: {} steps, {} events, {} switches, {} sliding segments",
+        reference.stats.steps, reference.events, reference.switches, reference.sliding_segments
+    );
+    assert_eq!(reference.sliding_segments, 0, "transversal crossings only (module doc)");
+    let r = reference.states.last().unwrap();
+    let ymax = r.iter().chain(&th0).fold(0.0f64, |a, v| a.max(v.abs()));
+    let end_err = |y: &[f64]| y.iter().zip(r).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+    for rtol in [1e-6, 1e-8, 1e-10] {
+        let atol = rtol / 100.0;
+        let tol = rtol * ymax + atol;
+        let base = ImexOptions::new().with_tol(rtol, atol).with_adaptive(true);
+        let rem = integrate_imex_jumps(
+            &ParameterFlow(&m),
+            &th0,
+            &times,
+            &base.with_jump_error(JumpError::Remainder),
+        )
+        .unwrap();
+        let plain = integrate_imex(&ParameterFlow(&m), &th0, &times, &base).unwrap();
+        let err = end_err(rem.states.last().unwrap());
+        eprintln!(
+            "rtol {rtol:.0e}: remainder {:.2} × tol ({} steps, {} rejected, {} crossings, {} Hermite fallbacks); \
+             plain {:.2} × tol ({} steps)",
+            err / tol,
+            rem.stats.steps,
+            rem.stats.rejected_steps,
+            rem.stats.crossings,
+            rem.stats.hermite_fallbacks,
+            end_err(plain.states.last().unwrap()) / tol,
+            plain.stats.steps
+        );
         assert!(
             err <= GLOBAL_FACTOR * tol,
             "rtol {rtol:.0e}: {err:.2e} > {GLOBAL_FACTOR} × {tol:.2e}"

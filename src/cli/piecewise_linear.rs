@@ -4,6 +4,7 @@
 use anyhow::{Result, bail};
 use lazyrich::case::{PiecewiseLinearCase, f64_vec};
 use lazyrich::flow::imex::{ArkTableau, ImexOptions, integrate_imex, integrate_imex_jumps};
+use lazyrich::flow::kinks::JumpError;
 use lazyrich::flow::{FlowOptions, Method, integrate, integrate_switched};
 use lazyrich::models::piecewise_linear::{FrozenPatternFlow, LossScale, PiecewiseLinear, problem_r};
 use lazyrich::models::{GradientFlowModel, ParameterFlow};
@@ -108,7 +109,7 @@ pub(super) enum BenchMethod {
     Diffsol(Method),
     /// An ARK IMEX pair; the implicit subspace sized by Lanczos; the jump correction of
     /// `flow::kinks` applied.
-    Imex(&'static ArkTableau, bool, bool),
+    Imex(&'static ArkTableau, bool, Option<JumpError>),
 }
 
 /// Arguments of `bench-problem-r`.
@@ -290,8 +291,9 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
                 let opts = ImexOptions::new()
                     .with_tableau(tab)
                     .with_tol(rtol, rtol / 100.0)
-                    .with_adaptive(adaptive);
-                let tr = if jumps {
+                    .with_adaptive(adaptive)
+                    .with_jump_error(jumps.unwrap_or_default());
+                let tr = if jumps.is_some() {
                     integrate_imex_jumps(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?
                 } else {
                     integrate_imex(&ParameterFlow(&model), &th0, &[0.0, t_end], &opts)?
@@ -327,8 +329,9 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
     let name = match method {
         BenchMethod::Diffsol(m) => m.as_str(),
         BenchMethod::Imex(t, false, _) => t.name,
-        BenchMethod::Imex(_, true, false) => "ark548-lanczos",
-        BenchMethod::Imex(_, true, true) => "ark548-kinks",
+        BenchMethod::Imex(_, true, None) => "ark548-lanczos",
+        BenchMethod::Imex(_, true, Some(JumpError::Full)) => "ark548-kinks",
+        BenchMethod::Imex(_, true, Some(JumpError::Remainder)) => "ark548-kinks-rem",
     };
     super::emit_json(&json!({
             "problem": "R", "data": args.data.map(|p| p.display().to_string()), "d": d, "h": h, "n": n, "t_end": t_end, "method": name, "rtol": rtol,
