@@ -199,7 +199,7 @@ fn compare_row(
         drift: None,
         bound,
         bound_why:
-            "issue 4: flow limit vs KKT ≤ 1e-8·max(1, |β∞|); flow global error ≈ N_steps·rtol, tail |Xβ(T) − y| \
+            "promise: flow limit vs KKT ≤ 1e-8·max(1, |β∞|); flow global error ≈ N_steps·rtol, tail |Xβ(T) − y| \
                     in the note (an estimate: the distance from β(T) to β(∞) is not enclosed)"
                 .into(),
         margin: if finite { margin } else { f64::NAN },

@@ -534,7 +534,7 @@ fn certified_rows(
         certified_compare(&qqt_sim, &qqt_v),
         scale,
         SIM_REL_TOL * scale,
-        "issue 5 acceptance: ≤ 1e-9 relative at rtol 1e-12",
+        "promise: ≤ 1e-9 relative at rtol 1e-12",
         String::new(),
     ));
     rows.push(certified_row(
@@ -614,7 +614,7 @@ fn estimate_rows(
         err,
         scale,
         SIM_REL_TOL * scale,
-        "issue 5 acceptance: ≤ 1e-9 relative at rtol 1e-12",
+        "promise: ≤ 1e-9 relative at rtol 1e-12",
         "closed_form_f64",
         Some(drift),
         format!(

@@ -697,7 +697,7 @@ pub(super) fn case_rows(
             r.bound = acc.bound;
             r.bound_rigorous = acc.margin.is_finite();
             r.bound_why = format!(
-                "proven: max |β_thm − β_V| rounded up; also required ≤ the issue 4 promise 1e-9·max|β| = \
+                "proven: max |β_thm − β_V| rounded up; also required ≤ the promise 1e-9·max|β| = \
                      {promise:.3e} (an estimate: both flows' global errors ≈ N_steps·rtol)"
             );
             r.margin = acc.margin;
@@ -727,7 +727,7 @@ pub(super) fn case_rows(
                 .fold(0.0, f64::max),
         );
         r.bound = THM42_REL_TOL * scale;
-        r.bound_why = "issue 4 promise: ≤ 1e-9·max|β| at rtol 1e-12 (both flows' global errors ≈ N_steps·rtol)".into();
+        r.bound_why = "promise: ≤ 1e-9·max|β| at rtol 1e-12 (both flows' global errors ≈ N_steps·rtol)".into();
         r.margin = err / r.bound;
         r.pass = r.margin.is_finite() && r.margin <= 1.0;
         r.note = format!(

@@ -77,7 +77,7 @@ pub const APPS_LAMBDAS: [i32; 5] = [-2, 0, 1, 2, 5];
 /// 2‖T‖² = 14.5).
 pub const RELEARN_EPS: f64 = 1e-2;
 /// Why the simulation rows promise [`SIM_REL_TOL`].
-const SIM_PROMISE_WHY: &str = "as LB-SIM: issue 5 acceptance 1e-9 relative at rtol 1e-12";
+const SIM_PROMISE_WHY: &str = "as LB-SIM: promise 1e-9 relative at rtol 1e-12";
 /// Standard errors allowed between a Monte Carlo mean and its exact expectation: by the CLT the
 /// mean is within 5 standard errors except with probability 5.7e-7 per row (an estimate: the
 /// standard error itself is estimated from the samples).

@@ -79,7 +79,7 @@ use rand_chacha::ChaCha8Rng;
 use rug::Rational;
 
 /// Why the simulation rows promise [`SIM_REL_TOL`].
-const SIM_PROMISE_WHY: &str = "as LB-SIM: issue 5 acceptance 1e-9 relative at rtol 1e-12";
+const SIM_PROMISE_WHY: &str = "as LB-SIM: promise 1e-9 relative at rtol 1e-12";
 
 /// Simulation vs closed form at rtol 1e-12 (same acceptance level as `LB-SIM`).
 pub const SIM_REL_TOL: f64 = super::SIM_REL_TOL;
@@ -346,7 +346,7 @@ fn modes_rows(quick: bool, rows: &mut Vec<Row>) {
                 (both.err, both.rb, both.bound, both.margin),
                 scale,
                 SIM_REL_TOL * scale,
-                "as LB-SIM (issue 5 acceptance 1e-9 relative at rtol 1e-12), for the simulation and the per-mode \
+                "as LB-SIM (promise 1e-9 relative at rtol 1e-12), for the simulation and the per-mode \
                  closed form (docs/theory.md §4.5) alike",
                 format!(
                     "aligned init, mode strengths 1e-2, task s = {s:?}, t ≤ 8; certified error of the simulation \
@@ -580,7 +580,7 @@ fn rsm_rows(data: &Fig4Data, rows: &mut Vec<Row>) {
             err,
             scale,
             SIM_REL_TOL * scale,
-            "as LB-SIM (issue 5 acceptance 1e-9 relative at rtol 1e-12)",
+            "as LB-SIM (promise 1e-9 relative at rtol 1e-12)",
             "closed_form_f64",
             None,
             format!("t_end = {FIG4_T_END}, {} steps", p.steps),
@@ -1271,7 +1271,7 @@ fn continual_rows(data: &ContData, rows: &mut Vec<Row>) {
             err,
             scale,
             SIM_REL_TOL * scale,
-            "as LB-SIM (issue 5 acceptance 1e-9 relative at rtol 1e-12)",
+            "as LB-SIM (promise 1e-9 relative at rtol 1e-12)",
             "closed_form_f64 restarted from a factor of QQᵀ(t_switch)",
             None,
             format!(
