@@ -153,14 +153,7 @@ fn run_one(kind: Kind, a: RunArgs) -> Result<i32> {
             records.lock().expect("lock").push(rec);
         });
     };
-    match a.threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| anyhow!("cannot start {n} threads: {e}"))?
-            .install(work),
-        None => work(),
-    }
+    super::on_threads(a.threads, work)?;
     let mut runs = records.into_inner().expect("lock");
     runs.sort_by_key(|r| r.index);
     if a.shard.count == 1 {

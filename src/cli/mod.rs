@@ -363,6 +363,21 @@ impl MethodArg {
 /// Entry point; returns the exit code.
 /// `--prec`: an integer number of bits in 53 ..= MAX_PREC_BITS, with the range and an example
 /// in the message otherwise (negative values included: they reach this parser).
+/// Run `work` on a pool of `threads` workers, or on rayon's global pool (all cores) for `None`.
+///
+/// # Errors
+/// When the pool cannot be started (e.g. the system refuses the threads).
+fn on_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> Result<R> {
+    match threads {
+        Some(n) => Ok(rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| anyhow!("cannot start {n} threads: {e}"))?
+            .install(work)),
+        None => Ok(work()),
+    }
+}
+
 fn parse_prec(s: &str) -> std::result::Result<u32, String> {
     let max = lazyrich::num::tol::MAX_PREC_BITS;
     match s.trim().parse::<i64>() {

@@ -244,14 +244,7 @@ fn run_shard(config: &Path, out: &Path, shard: Shard, threads: Option<usize>) ->
             pb.inc(1);
         })
     };
-    match threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| anyhow!("cannot start {n} threads: {e}"))?
-            .install(work),
-        None => work(),
-    }
+    super::on_threads(threads, work)?;
     pb.finish_and_clear();
     if let Some(e) = write_err.into_inner().expect("lock") {
         bail!(
