@@ -350,25 +350,30 @@ fn peers_like(
     (m, th0)
 }
 
-/// The error-control property (issue 19, item 2) on a ReLU flow with activation switches: the
-/// jump-corrected pair (`integrate_imex_jumps`, CLI `ark548-kinks`) ends within
-/// [`GLOBAL_FACTOR`] × its tolerance of an independent reference — the event-located
-/// integration of the switched field (`integrate_switched` on `FrozenPatternFlow`: every
-/// surface crossing located and the method restarted there, so its steps never straddle a
-/// kink) at rtol 1e-12 — at rtol 1e-6, 1e-8 and 1e-10. The plain pairs are printed for
-/// comparison (they miss it by 10–50× on such flows; module doc of `flow::kinks`).
-#[test]
-fn jump_corrected_pair_keeps_its_tolerance_across_kinks() {
-    use lazyrich::flow::{FlowOptions, Method, integrate, integrate_switched};
-    use lazyrich::models::ParameterFlow;
+/// A peers-like reduced problem R ([`peers_like`]) on [0, t_end] and its independent reference:
+/// the event-located integration of the switched field (`integrate_switched` on
+/// `FrozenPatternFlow`, every surface crossing located, tsit45 at rtol 1e-12), required to cross
+/// transversally (no sliding; the module doc of `flow::kinks` assumes it).
+struct KinkedCase {
+    m: lazyrich::models::piecewise_linear::PiecewiseLinear,
+    th0: Vec<f64>,
+    times: [f64; 2],
+    /// The reference's final state.
+    end: Vec<f64>,
+    /// max |θ| over θ0 and the reference's end (the tolerance's scale).
+    ymax: f64,
+    /// Switches the reference located.
+    switches: usize,
+}
+
+fn kinked_case(d: usize, h: usize, n: usize, seed: u64, t_end: f64) -> KinkedCase {
+    use lazyrich::flow::{FlowOptions, Method, integrate_switched};
     use lazyrich::models::piecewise_linear::FrozenPatternFlow;
-    let (d, h, n, seed, t_end) = (20, 30, 40, 1919u64, 1.0);
     eprintln!("peers-like reduced problem R: d {d}, h {h}, n {n}, seed {seed}, t ∈ [0, {t_end}]");
     let (m, th0) = peers_like(d, h, n, seed);
     let times = [0.0, t_end];
-    let field = FrozenPatternFlow::new(&m, &th0);
     let reference = integrate_switched(
-        &field,
+        &FrozenPatternFlow::new(&m, &th0),
         &th0,
         &times,
         &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14),
@@ -378,11 +383,40 @@ fn jump_corrected_pair_keeps_its_tolerance_across_kinks() {
         "reference: {} steps, {} events, {} switches, {} sliding segments",
         reference.stats.steps, reference.events, reference.switches, reference.sliding_segments
     );
-    assert!(reference.switches >= 3, "the test needs kinks to cross");
     assert_eq!(reference.sliding_segments, 0, "transversal crossings only (module doc)");
-    let r = reference.states.last().unwrap();
-    let ymax = r.iter().chain(&th0).fold(0.0f64, |a, v| a.max(v.abs()));
-    let end_err = |y: &[f64]| y.iter().zip(r).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+    let end = reference.states.last().unwrap().clone();
+    let ymax = end.iter().chain(&th0).fold(0.0f64, |a, v| a.max(v.abs()));
+    KinkedCase {
+        m,
+        th0,
+        times,
+        end,
+        ymax,
+        switches: reference.switches,
+    }
+}
+
+/// The error-control property (issue 19, item 2) on a ReLU flow with activation switches: the
+/// jump-corrected pair (`integrate_imex_jumps`, CLI `ark548-kinks`) ends within
+/// [`GLOBAL_FACTOR`] × its tolerance of an independent reference — the event-located
+/// integration of the switched field (`integrate_switched` on `FrozenPatternFlow`: every
+/// surface crossing located and the method restarted there, so its steps never straddle a
+/// kink) at rtol 1e-12 — at rtol 1e-6, 1e-8 and 1e-10. The plain pairs are printed for
+/// comparison (they miss it by 10–50× on such flows; module doc of `flow::kinks`).
+#[test]
+fn jump_corrected_pair_keeps_its_tolerance_across_kinks() {
+    use lazyrich::flow::{FlowOptions, Method, integrate};
+    use lazyrich::models::ParameterFlow;
+    let KinkedCase {
+        m,
+        th0,
+        times,
+        end,
+        ymax,
+        switches,
+    } = kinked_case(20, 30, 40, 1919, 1.0);
+    assert!(switches >= 3, "the test needs kinks to cross");
+    let end_err = |y: &[f64]| y.iter().zip(&end).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
     for rtol in [1e-6, 1e-8, 1e-10] {
         let atol = rtol / 100.0;
         let tol = rtol * ymax + atol;
@@ -424,25 +458,16 @@ fn jump_corrected_pair_keeps_its_tolerance_across_kinks() {
 #[test]
 fn remainder_counting_pair_keeps_its_tolerance_across_kinks() {
     use lazyrich::flow::kinks::JumpError;
-    use lazyrich::flow::{FlowOptions, Method, integrate_switched};
     use lazyrich::models::ParameterFlow;
-    use lazyrich::models::piecewise_linear::FrozenPatternFlow;
-    let (d, h, n, seed, t_end) = (20, 30, 40, 1919u64, 1.0);
-    eprintln!("peers-like reduced problem R: d {d}, h {h}, n {n}, seed {seed}, t ∈ [0, {t_end}]");
-    let (m, th0) = peers_like(d, h, n, seed);
-    let times = [0.0, t_end];
-    let field = FrozenPatternFlow::new(&m, &th0);
-    let reference = integrate_switched(
-        &field,
-        &th0,
-        &times,
-        &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14),
-    )
-    .expect("event-located reference");
-    assert_eq!(reference.sliding_segments, 0, "transversal crossings only (module doc)");
-    let r = reference.states.last().unwrap();
-    let ymax = r.iter().chain(&th0).fold(0.0f64, |a, v| a.max(v.abs()));
-    let end_err = |y: &[f64]| y.iter().zip(r).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+    let KinkedCase {
+        m,
+        th0,
+        times,
+        end,
+        ymax,
+        ..
+    } = kinked_case(20, 30, 40, 1919, 1.0);
+    let end_err = |y: &[f64]| y.iter().zip(&end).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
     for rtol in [1e-6, 1e-8, 1e-10] {
         let atol = rtol / 100.0;
         let tol = rtol * ymax + atol;
@@ -481,29 +506,16 @@ fn remainder_counting_pair_keeps_its_tolerance_across_kinks() {
 #[test]
 fn remainder_counting_pair_on_reduced_problem_r_h100() {
     use lazyrich::flow::kinks::JumpError;
-    use lazyrich::flow::{FlowOptions, Method, integrate_switched};
     use lazyrich::models::ParameterFlow;
-    use lazyrich::models::piecewise_linear::FrozenPatternFlow;
-    let (d, h, n, seed, t_end) = (100, 100, 100, 2024u64, 1.0);
-    eprintln!("peers-like reduced problem R: d {d}, h {h}, n {n}, seed {seed}, t ∈ [0, {t_end}]");
-    let (m, th0) = peers_like(d, h, n, seed);
-    let times = [0.0, t_end];
-    let field = FrozenPatternFlow::new(&m, &th0);
-    let reference = integrate_switched(
-        &field,
-        &th0,
-        &times,
-        &FlowOptions::new(Method::Tsit45).with_tol(1e-12, 1e-14),
-    )
-    .expect("event-located reference");
-    eprintln!(
-        "reference: {} steps, {} events, {} switches, {} sliding segments",
-        reference.stats.steps, reference.events, reference.switches, reference.sliding_segments
-    );
-    assert_eq!(reference.sliding_segments, 0, "transversal crossings only (module doc)");
-    let r = reference.states.last().unwrap();
-    let ymax = r.iter().chain(&th0).fold(0.0f64, |a, v| a.max(v.abs()));
-    let end_err = |y: &[f64]| y.iter().zip(r).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+    let KinkedCase {
+        m,
+        th0,
+        times,
+        end,
+        ymax,
+        ..
+    } = kinked_case(100, 100, 100, 2024, 1.0);
+    let end_err = |y: &[f64]| y.iter().zip(&end).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
     for rtol in [1e-6, 1e-8, 1e-10] {
         let atol = rtol / 100.0;
         let tol = rtol * ymax + atol;
