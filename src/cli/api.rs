@@ -25,25 +25,40 @@ pub struct ExactArgs {
     pub idealised: bool,
 }
 
-/// Options of `lazyrich simulate` (the flags, parsed).
+/// Options of `lazyrich simulate` (the flags, parsed; their doc comments are the help texts).
+#[derive(clap::Args, Debug)]
 pub struct SimulateArgs {
-    /// `--method`.
+    /// Integration method.
+    #[arg(long, value_enum)]
     pub method: MethodArg,
-    /// `--rtol`.
+    /// Relative tolerance.
+    #[arg(long, default_value_t = 1e-8, allow_negative_numbers = true)]
     pub rtol: f64,
-    /// `--atol`.
+    /// Absolute tolerance.
+    #[arg(long, default_value_t = 1e-10, allow_negative_numbers = true)]
     pub atol: f64,
-    /// `--form`.
+    /// Parameter space (θ = (a, w)) or function space (β, P1 eqs. 3–4).
+    #[arg(long, value_enum, default_value_t = SpaceArg::Parameter)]
     pub form: SpaceArg,
-    /// `--prec`.
+    /// Working precision in bits for `--method taylor` (53 = f64; more = MPFR).
+    #[arg(long, default_value_t = 53, allow_negative_numbers = true, value_parser = super::parse_prec)]
     pub prec: u32,
-    /// `--tol`.
+    /// Local error tolerance for `--method taylor` (default 1e-12; with `--rigorous`, 2^−prec).
+    #[arg(long, allow_negative_numbers = true)]
     pub tol: Option<f64>,
-    /// `--rigorous`.
+    /// With `--method taylor`: validated integration in ball arithmetic; every quantity is
+    /// printed as a proven enclosure {"lo", "hi", "rad"} (single_neuron, two_layer_linear,
+    /// deep_linear, lambda_balanced, piecewise_linear up to a switch it cannot cross; any X;
+    /// `--prec` 53 … 900).
+    #[arg(long)]
     pub rigorous: bool,
-    /// `--certify`.
+    /// Add to every point `err_bound`, a proven upper bound on the absolute error of every
+    /// numeric field printed there (against a validated enclosure of the exact flow of the
+    /// inputs as written, printed decimals' rounding included), and a top-level `certificate`.
+    #[arg(long)]
     pub certify: bool,
-    /// `--events`.
+    /// piecewise_linear only: locate activation switches as events (default on) or not.
+    #[arg(long, value_enum)]
     pub events: Option<OnOff>,
 }
 

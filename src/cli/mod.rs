@@ -74,38 +74,8 @@ enum Command {
         /// Case file (JSON).
         #[arg(long)]
         case: PathBuf,
-        /// Integration method.
-        #[arg(long, value_enum)]
-        method: MethodArg,
-        /// Relative tolerance.
-        #[arg(long, default_value_t = 1e-8, allow_negative_numbers = true)]
-        rtol: f64,
-        /// Absolute tolerance.
-        #[arg(long, default_value_t = 1e-10, allow_negative_numbers = true)]
-        atol: f64,
-        /// Parameter space (θ = (a, w)) or function space (β, P1 eqs. 3–4).
-        #[arg(long, value_enum, default_value_t = SpaceArg::Parameter)]
-        form: SpaceArg,
-        /// Working precision in bits for `--method taylor` (53 = f64; more = MPFR).
-        #[arg(long, default_value_t = 53, allow_negative_numbers = true, value_parser = parse_prec)]
-        prec: u32,
-        /// Local error tolerance for `--method taylor` (default 1e-12; with `--rigorous`, 2^−prec).
-        #[arg(long, allow_negative_numbers = true)]
-        tol: Option<f64>,
-        /// With `--method taylor`: validated integration in ball arithmetic; every quantity is
-        /// printed as a proven enclosure {"lo", "hi", "rad"} (single_neuron, two_layer_linear,
-        /// deep_linear, lambda_balanced, piecewise_linear up to a switch it cannot cross; any X;
-        /// `--prec` 53 … 900).
-        #[arg(long)]
-        rigorous: bool,
-        /// Add to every point `err_bound`, a proven upper bound on the absolute error of every
-        /// numeric field printed there (against a validated enclosure of the exact flow of the
-        /// inputs as written, printed decimals' rounding included), and a top-level `certificate`.
-        #[arg(long)]
-        certify: bool,
-        /// piecewise_linear only: locate activation switches as events (default on) or not.
-        #[arg(long, value_enum)]
-        events: Option<OnOff>,
+        #[command(flatten)]
+        args: api::SimulateArgs,
     },
     /// Theorem certificates for a case: identities proved by exact symbolic expansion, assumptions
     /// checked in exact arithmetic (JSON on stdout; statuses proved / refuted / not_applicable).
@@ -378,7 +348,7 @@ fn on_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) 
     }
 }
 
-fn parse_prec(s: &str) -> std::result::Result<u32, String> {
+pub(crate) fn parse_prec(s: &str) -> std::result::Result<u32, String> {
     let max = lazyrich::num::tol::MAX_PREC_BITS;
     match s.trim().parse::<i64>() {
         Ok(v) if (53..=i64::from(max)).contains(&v) => Ok(v as u32),
@@ -520,30 +490,8 @@ fn run(cli: Cli) -> Result<i32> {
             emit_json(&api::exact(&case_v, &args)?)?;
             Ok(0)
         }
-        Command::Simulate {
-            case,
-            method,
-            rtol,
-            atol,
-            form,
-            prec,
-            tol,
-            rigorous,
-            certify,
-            events,
-        } => {
+        Command::Simulate { case, args } => {
             let case_v = read_case(&case)?;
-            let args = api::SimulateArgs {
-                method,
-                rtol,
-                atol,
-                form,
-                prec,
-                tol,
-                rigorous,
-                certify,
-                events,
-            };
             emit_json(&api::simulate(&case_v, &args)?)?;
             Ok(0)
         }
