@@ -95,10 +95,16 @@ impl<S: Real> Mat<S> {
             "Mat::mul: {}×{} times {}×{}",
             self.rows, self.cols, b.rows, b.cols
         );
+        // One scratch value for the whole product: no allocation per term over balls
+        // ([`Real::add_mul_r`], the same value as `acc.plus(&a.times(b))`).
+        let Some(mut tmp) = self.data.first().cloned() else {
+            // No entries: rows = 0 (so has the product) or cols = 0 (an empty inner sum, refused as before).
+            return Self::from_fn(self.rows, b.cols, |_, _| panic!("Mat::mul: empty inner dimension"));
+        };
         Self::from_fn(self.rows, b.cols, |i, j| {
             let mut acc = self.at(i, 0).times(b.at(0, j));
             for k in 1..self.cols {
-                acc = acc.plus(&self.at(i, k).times(b.at(k, j)));
+                acc.add_mul_r(self.at(i, k), b.at(k, j), &mut tmp);
             }
             acc
         })
@@ -186,6 +192,9 @@ impl<S: Real> Mat<S> {
         let m = b.cols;
         let mut a = self.clone();
         let mut x = b.clone();
+        let Some(mut tmp) = self.data.first().cloned() else {
+            return Ok(x);
+        };
         for col in 0..n {
             let piv = (col..n)
                 .max_by(|&i, &j| a.at(i, col).to_f64_r().abs().total_cmp(&a.at(j, col).to_f64_r().abs()))
@@ -200,13 +209,15 @@ impl<S: Real> Mat<S> {
             }
             for i in col + 1..n {
                 let f = a.at(i, col).over(a.at(col, col))?;
+                // Rows col < i: the pivot row is read while row i is updated in place
+                // ([`Real::sub_mul_r`], the same value as `v.minus(&f.times(p))`).
+                let (top, bottom) = a.data.split_at_mut(i * n);
                 for j in col..n {
-                    let v = a.at(i, j).minus(&f.times(a.at(col, j)));
-                    *a.at_mut(i, j) = v;
+                    bottom[j].sub_mul_r(&f, &top[col * n + j], &mut tmp);
                 }
+                let (top, bottom) = x.data.split_at_mut(i * m);
                 for j in 0..m {
-                    let v = x.at(i, j).minus(&f.times(x.at(col, j)));
-                    *x.at_mut(i, j) = v;
+                    bottom[j].sub_mul_r(&f, &top[col * m + j], &mut tmp);
                 }
             }
         }
@@ -214,7 +225,7 @@ impl<S: Real> Mat<S> {
             for j in 0..m {
                 let mut s = x.at(i, j).clone();
                 for k in i + 1..n {
-                    s = s.minus(&a.at(i, k).times(x.at(k, j)));
+                    s.sub_mul_r(a.at(i, k), x.at(k, j), &mut tmp);
                 }
                 *x.at_mut(i, j) = s.over(a.at(i, i))?;
             }

@@ -91,6 +91,18 @@ pub trait Real: Clone + std::fmt::Debug {
     fn mul_add_mul_r(&self, y: &Self, u: &Self, v: &Self) -> Self {
         self.times(y).plus(&u.times(v))
     }
+    /// self ← self + a·b with a caller's scratch value `tmp` (matrix products and eliminations:
+    /// a ball forms the product in `tmp` and adds in place, no allocation). The same value, bit
+    /// for bit, as `self.plus(&a.times(b))`.
+    fn add_mul_r(&mut self, a: &Self, b: &Self, tmp: &mut Self) {
+        let _ = tmp;
+        *self = self.plus(&a.times(b));
+    }
+    /// self ← self − a·b, as [`Real::add_mul_r`] (bit for bit `self.minus(&a.times(b))`).
+    fn sub_mul_r(&mut self, a: &Self, b: &Self, tmp: &mut Self) {
+        let _ = tmp;
+        *self = self.minus(&a.times(b));
+    }
     /// self ← self + y.
     fn add_assign_r(&mut self, y: &Self) {
         *self = self.plus(y);
@@ -434,6 +446,21 @@ impl Real for Ball {
     }
     fn mul_assign_r(&mut self, y: &Self) {
         self.mul_assign(y);
+    }
+    fn add_mul_r(&mut self, a: &Self, b: &Self, tmp: &mut Self) {
+        // `a.mul(b)` rounds at a's precision, `set_mul` at tmp's: keep them equal (bit-identical).
+        if tmp.prec() != a.prec() {
+            *tmp = Ball::from_f64(a.prec(), 0.0);
+        }
+        tmp.set_mul(a, b);
+        self.add_assign(tmp);
+    }
+    fn sub_mul_r(&mut self, a: &Self, b: &Self, tmp: &mut Self) {
+        if tmp.prec() != a.prec() {
+            *tmp = Ball::from_f64(a.prec(), 0.0);
+        }
+        tmp.set_mul(a, b);
+        self.sub_assign(tmp);
     }
     fn rsqrt_r(&self) -> Result<Self, RealError> {
         Ok(self.rsqrt()?)

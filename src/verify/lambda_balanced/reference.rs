@@ -6,6 +6,7 @@
 use crate::case::LambdaBalancedCase;
 use crate::exact::riccati::{LbInputs, Riccati, certified_qqt, f_matrix_of};
 use crate::metrics::lambda_balanced::kernel_distance_of;
+use crate::models::lambda_balanced_exact::case_assumptions;
 use crate::num::ball::Ball;
 use crate::num::mat::Mat;
 use crate::num::real::Real;
@@ -97,8 +98,10 @@ impl BallReference {
     /// When `next` fails its exact checks or the enclosure fails.
     pub fn restart(&self, k: usize, next: &LambdaBalancedCase) -> Result<Vec<Mat<Ball>>, String> {
         // `next` carries its own init; only its data (and the exactness of its whitening) matter,
-        // and its λ must be this one's — certified_qqt checks both identities exactly.
-        certified_qqt(next, REF_PREC).map_err(|e| e.to_string())?;
+        // and its λ must be this one's — `case_assumptions` checks both identities exactly (in
+        // rationals; the enclosure of `next`'s own flow from its own init, which
+        // `certified_qqt` would add, is not used here).
+        case_assumptions(next).map_err(|e| e.to_string())?;
         let like = Ball::from_f64(self.prec_used, 0.0);
         let inp = LbInputs::parse(next, &like).map_err(|e| e.to_string())?;
         let f = f_matrix_of(
