@@ -68,14 +68,20 @@ fn cauchy<S: TaylorScalar>(
         for jj in 0..n {
             let acc = &mut out[i * n + jj];
             acc.set_zero();
-            for j in 0..=k {
-                let (aj, bj) = (&a[j], &b[k - j]);
-                for q in 0..p {
-                    let av = if ta { &aj[q * m + i] } else { &aj[i * p + q] };
-                    let bv = if tb { &bj[jj * p + q] } else { &bj[q * n + jj] };
-                    acc.mul_add_assign_tmp(av, bv, tmp);
-                }
-            }
+            // One dot product per entry (terms in the order j, then q): a ball sums its radius
+            // once ([`TaylorScalar::add_dot`]); every other scalar runs the same
+            // `mul_add_assign_tmp` loop as term-by-term code.
+            acc.add_dot(
+                (0..=k).flat_map(|j| {
+                    let (aj, bj) = (&a[j], &b[k - j]);
+                    (0..p).map(move |q| {
+                        let av = if ta { &aj[q * m + i] } else { &aj[i * p + q] };
+                        let bv = if tb { &bj[jj * p + q] } else { &bj[q * n + jj] };
+                        (av, bv)
+                    })
+                }),
+                tmp,
+            );
         }
     }
 }
@@ -86,9 +92,7 @@ fn matmul<S: TaylorScalar>(out: &mut [S], a: &[S], b: &[S], (m, n, p): (usize, u
         for j in 0..n {
             let acc = &mut out[i * n + j];
             acc.set_zero();
-            for q in 0..p {
-                acc.mul_add_assign_tmp(&a[i * p + q], &b[q * n + j], tmp);
-            }
+            acc.add_dot((0..p).map(|q| (&a[i * p + q], &b[q * n + j])), tmp);
         }
     }
 }

@@ -100,6 +100,27 @@ pub trait TaylorScalar: Clone + Debug + PartialEq {
             self.mul_add_assign_tmp(x, y, tmp);
         }
     }
+    /// self += a·b where only an enclosure is needed whose radius is dominated by propagated
+    /// widths (the forward-mode derivatives of the validated integrator's Jacobian part): a
+    /// hardware ball may bound the roundings instead of taking them exactly
+    /// ([`crate::num::ball_f64::BallF64::add_mul_loose`]); the default is
+    /// [`Self::mul_add_assign`].
+    fn mul_add_assign_loose(&mut self, a: &Self, b: &Self) {
+        self.mul_add_assign(a, b);
+    }
+    /// self += Σ a·b over the pairs of `pairs` as a loop of [`Self::mul_add_assign`] (MPFR: one
+    /// fused rounding per term), except that a ball runs [`Self::add_dot`] (no allocation, the
+    /// radius summed once; the same midpoints at one precision): for recurrences written with
+    /// `mul_add_assign`, whose f64 and MPFR values must not change.
+    fn add_dot_fused<'a>(&mut self, pairs: impl Iterator<Item = (&'a Self, &'a Self)>, tmp: &mut Self)
+    where
+        Self: 'a,
+    {
+        let _ = tmp;
+        for (x, y) in pairs {
+            self.mul_add_assign(x, y);
+        }
+    }
     /// self *= x.
     fn mul_assign_ref(&mut self, x: &Self);
     /// self /= k.

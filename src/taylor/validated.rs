@@ -689,7 +689,7 @@ pub fn enclose<S: Enclosure, F: JetField<S>, H: JetField<BallF64>, G: JetField<D
                     c.div_u32_assign((k + 1) as u32);
                     c.grow_to(n);
                     for j in 0..n {
-                        s_mat[i * n + j].add_mul(&c.d[j], &hk);
+                        s_mat[i * n + j].add_mul_loose(&c.d[j], &hk);
                         biggest = biggest.max(mul_up(c.d[j].mag_up(), hk.mag_up()));
                     }
                     djets[i][k + 1] = c;
