@@ -10,6 +10,10 @@
 //!   propagated through β = W_1ᵀ⋯W_Lᵀ A (an internal consistency check; no closed form is used;
 //!   reference and bound are estimates: the row compares two simulations with each other).
 //!
+//! Times: 0, 0.8, …, 8 in the full catalog; the quick catalog checks the same cases and methods
+//! over 0, 0.4, …, 4 (and `DL-TAYLOR` over t ≤ 2 instead of 4), which halves its validated
+//! enclosures ([`cons_times_for`], [`taylor_times_for`]).
+//!
 //! δ regimes for deep nets: the sign of δ_top = tr(η_L AAᵀ − η_A W_LW_Lᵀ)/h labels the case
 //! (output layer larger: upstream; first layers larger: downstream); a "balanced" case scales
 //! the layers so that δ_top is small. These inits are not isotropic (Thm B.10's isotropy is not
@@ -288,24 +292,36 @@ pub fn delta_top(m: &DeepLinear, theta: &[f64]) -> f64 {
     (0..h).map(|i| top[i * h + i]).sum::<f64>() / h as f64
 }
 
-/// Output times of the `DL-CONS` and `DL-AGREE` rows.
-pub(super) fn cons_times() -> Vec<f64> {
-    (0..=10).map(|k| k as f64 * 0.8).collect()
+/// Output times of the `DL-CONS` and `DL-AGREE` rows: 0, 0.8, …, 8 in the full catalog; 0, 0.4,
+/// …, 4 in the quick one. The quick grid shortens the validated enclosures behind the rows' proven
+/// bounds (their cost grows with the time span at a near-even step density, ≈ 75 steps per unit
+/// time on `deep3_down`): `deep3_up`, `deep3_down`, `deep3_up_small` take 243, 547, 316 steps to
+/// t = 8 and 173, 304, 190 to t = 4 (≈ 5–8 ms a step at P = 24–27; 1.3 + 2.8 + 2.5 s to t = 8 on
+/// one thread at load ≈ 7 on 2 cores); the same rows, checks and proofs over the first half of
+/// the span.
+pub(super) fn cons_times_for(mode: Mode) -> Vec<f64> {
+    let step = if mode == Mode::Full { 0.8 } else { 0.4 };
+    (0..=10).map(|k| k as f64 * step).collect()
 }
 
-/// Output times of the `DL-TAYLOR` rows.
-pub(super) fn taylor_times() -> Vec<f64> {
-    (0..=8).map(|k| 4.0 * k as f64 / 8.0).collect()
+/// Output times of the `DL-TAYLOR` rows: 0, 0.5, …, 4 in the full catalog; 0, 0.25, …, 2 in the
+/// quick one: `deep3_down_small`, which only DL-TAYLOR encloses in the quick catalog, takes
+/// ≈ 120 validated steps per unit time after t = 1 — 447 steps (3.2 s on one thread at load ≈ 7
+/// on 2 cores) to t = 4, 207 to t = 2. Its proven bound stays tight (the enclosure's radius
+/// shrinks with the span).
+pub(super) fn taylor_times_for(mode: Mode) -> Vec<f64> {
+    let t_end = if mode == Mode::Full { 4.0 } else { 2.0 };
+    (0..=8).map(|k| t_end * k as f64 / 8.0).collect()
 }
 
-/// The validated enclosure of a deep case at `ts` (a subset of [`cons_times`] ∪
-/// [`taylor_times`]): one enclosure per case over the union of both grids, computed once and
-/// shared by `DL-CONS` and `DL-TAYLOR`.
+/// The validated enclosure of a deep case at `ts` (a subset of [`cons_times_for`] ∪
+/// [`taylor_times_for`] of `mode`): one enclosure per case over the union of both grids, computed
+/// once and shared by `DL-CONS` and `DL-TAYLOR`.
 ///
 /// # Errors
 /// As [`LinearEnclosure::new`], or a time outside both grids.
-pub(super) fn enclosure_at(c: &DeepCase, ts: &[f64]) -> Result<LinearEnclosure, Fallback> {
-    let mut grid: Vec<f64> = cons_times().into_iter().chain(taylor_times()).collect();
+pub(super) fn enclosure_at(c: &DeepCase, ts: &[f64], mode: Mode) -> Result<LinearEnclosure, Fallback> {
+    let mut grid: Vec<f64> = cons_times_for(mode).into_iter().chain(taylor_times_for(mode)).collect();
     grid.sort_by(f64::total_cmp);
     grid.dedup();
     enclosure_on(c, &grid)?.at_times(ts)
@@ -337,16 +353,21 @@ pub fn run(mode: Mode) -> Vec<Row> {
         .into_iter()
         .filter(|c| mode == Mode::Full || c.quick)
         .collect();
-    let per_case: Vec<Vec<Row>> = entries.par_iter().map(entry_rows).collect();
+    let per_case: Vec<Vec<Row>> = entries.par_iter().map(|c| entry_rows_in(c, mode)).collect();
     let mut out = per_case.concat();
     out.extend(infeasible_rows("deep_linear"));
     out
 }
 
-/// The catalog's rows of one of its entries (what [`run`] writes for it).
+/// The full catalog's rows of one of its entries (what [`run`] writes for it in `Mode::Full`).
 pub fn entry_rows(c: &DeepCase) -> Vec<Row> {
+    entry_rows_in(c, Mode::Full)
+}
+
+/// The rows of one entry as the catalog of `mode` writes them (its times: [`cons_times_for`]).
+pub fn entry_rows_in(c: &DeepCase, mode: Mode) -> Vec<Row> {
     let fam = "deep_linear";
-    let ts = cons_times();
+    let ts = cons_times_for(mode);
     let mut out = Vec::new();
     let (m, th0) = match build(c) {
         Ok(v) => v,
@@ -361,7 +382,7 @@ pub fn entry_rows(c: &DeepCase) -> Vec<Row> {
         format!("{} (δ_top)", regime(delta_top(&m, &th0)))
     };
     // The enclosure of this entry's case file (shared with DL-TAYLOR) at the rows' times.
-    let enclosure = enclosure_at(c, &ts);
+    let enclosure = enclosure_at(c, &ts, mode);
     case_rows(&c.name, reg, &m, &th0, &ts, &enclosure, &mut out);
     out
 }

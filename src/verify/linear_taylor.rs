@@ -370,13 +370,13 @@ pub fn run(mode: Mode) -> Vec<Row> {
                 match dl::build(&c) {
                     Ok((m, th0)) => {
                         let reg = regime(dl::delta_top(&m, &th0));
-                        let ts = dl::taylor_times();
+                        let ts = dl::taylor_times_for(mode);
                         // Shared with DL-CONS where this catalog runs the case's DL-CONS rows
                         // (their grid and this one, enclosed once); otherwise (a quick-catalog
-                        // DL-TAYLOR case without quick DL-CONS rows) on this grid alone, to
-                        // t = 4 instead of 8: the same proof at the rows' times.
+                        // DL-TAYLOR case without quick DL-CONS rows) on this grid alone, to its
+                        // end instead of DL-CONS's: the same proof at the rows' times.
                         let enclosure = if full || c.quick {
-                            dl::enclosure_at(&c, &ts)
+                            dl::enclosure_at(&c, &ts, mode)
                         } else {
                             dl::enclosure_on(&c, &ts)
                         };
