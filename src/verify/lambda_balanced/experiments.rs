@@ -1376,7 +1376,7 @@ fn continual_rows(data: &ContData, rows: &mut Vec<Row>) {
 fn taylor_rows(quick: bool, enclosures: &[(String, CaseEnclosure)], rows: &mut Vec<Row>) {
     for c in catalog(quick).iter().step_by(if quick { 3 } else { 1 }) {
         match enclosures.iter().find(|(name, _)| *name == c.name) {
-            Some((_, v)) => taylor_row(c, v, rows),
+            Some((_, v)) => taylor_row(c, v, super::enclosure_tol(quick), rows),
             None => rows.push(fail_row(
                 "LB-TAYLOR",
                 &c.name,
@@ -1391,7 +1391,8 @@ fn taylor_rows(quick: bool, enclosures: &[(String, CaseEnclosure)], rows: &mut V
     }
 }
 
-fn taylor_row(c: &LbCase, enclosure: &CaseEnclosure, rows: &mut Vec<Row>) {
+/// `LB-TAYLOR` of one catalog case against its enclosure (local tolerance `tol`).
+fn taylor_row(c: &LbCase, enclosure: &CaseEnclosure, tol: f64, rows: &mut Vec<Row>) {
     let (net, w1, w2) = match mats(c) {
         Ok(v) => v,
         Err(e) => return rows.push(fail_row("LB-TAYLOR", &c.name, c.lambda, e)),
@@ -1424,6 +1425,7 @@ fn taylor_row(c: &LbCase, enclosure: &CaseEnclosure, rows: &mut Vec<Row>) {
                 TAYLOR_REL_TOL * scale,
                 "local errors 1e-14 over ≲ 10³ steps",
                 format!("{} steps, order {}", tr.stats.steps, tr.stats.order),
+                tol,
             ));
         }
         (Ok((pts, tr)), Err(why)) => {
