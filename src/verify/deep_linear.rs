@@ -12,7 +12,7 @@
 //!
 //! Times: 0, 0.8, …, 8 in the full catalog; the quick catalog checks the same cases and methods
 //! over 0, 0.4, …, 4 (and `DL-TAYLOR` over t ≤ 2 instead of 4), which halves its validated
-//! enclosures ([`cons_times_for`], [`taylor_times_for`]).
+//! enclosures (`cons_times_for`, `taylor_times_for`).
 //!
 //! δ regimes for deep nets: the sign of δ_top = tr(η_L AAᵀ − η_A W_LW_Lᵀ)/h labels the case
 //! (output layer larger: upstream; first layers larger: downstream); a "balanced" case scales
@@ -364,7 +364,7 @@ pub fn entry_rows(c: &DeepCase) -> Vec<Row> {
     entry_rows_in(c, Mode::Full)
 }
 
-/// The rows of one entry as the catalog of `mode` writes them (its times: [`cons_times_for`]).
+/// The rows of one entry as the catalog of `mode` writes them (its times: `cons_times_for`).
 pub fn entry_rows_in(c: &DeepCase, mode: Mode) -> Vec<Row> {
     let fam = "deep_linear";
     let ts = cons_times_for(mode);
