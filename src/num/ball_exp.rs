@@ -6,10 +6,10 @@
 //! [`crate::exact::single_neuron_ball`]). With tables built once, a call costs ~20 MPFR
 //! multiplications/additions at the working precision and no allocation except the result.
 //!
-//! **Algorithm** (working precision W = p + ≥ 20 guard bits, rounded up to one bit short of
-//! whole 64-bit
-//! limbs, where MPFR has its 2- and 3-limb fast paths;
-//! u = 2^−W; every MPFR operation rounds to nearest, so its relative error is ≤ u):
+//! **Algorithm** (working precision W = p + ≥ 12 guard bits, rounded up to 10 bits short of
+//! whole 64-bit limbs, where MPFR's 2- and 3-limb multiplications take their short path — see
+//! [`ExpTable::new`]; u = 2^−W; every MPFR operation rounds to nearest, so its relative error
+//! is ≤ u):
 //!
 //! 1. *Reduction.* For |m| < ¾, k = 0 and r = m. Otherwise k = round(m/ln 2) (in f64; any integer
 //!    is valid, this one gives |r| ≲ 0.35) and r = RN(m − k·L), where L is ln 2 rounded to W + 64
@@ -71,7 +71,9 @@ const NO_REDUCTION_BELOW: f64 = 0.75;
 /// range anyway).
 const MAX_FAST_ARG: f64 = 1_048_576.0;
 /// Minimum guard bits of the working precision.
-const GUARD_BITS: u32 = 20;
+const GUARD_BITS: u32 = 12;
+/// Bits the working precision stays below a whole number of 64-bit limbs (see [`ExpTable::new`]).
+const SHORT_OF_LIMBS: u32 = 10;
 /// Extra bits of the stored ln 2.
 const LN2_EXTRA_BITS: u32 = 64;
 /// Bound of the relative error of F in units of u (γ₁₃/(1 − γ₁₃) < 13.01, see step 4).
@@ -169,10 +171,16 @@ impl ExpTable {
     /// [`PrecError`] for a precision below 53 bits or above [`crate::num::tol::MAX_PREC_BITS`].
     pub fn new(prec: u32) -> Result<Self, PrecError> {
         mp::check_prec(prec)?;
-        // One bit short of whole limbs: MPFR's fast paths for 2 and 3 limbs (mpfr_mul_2/3,
+        // Short of whole limbs: MPFR's fast paths for 2 and 3 limbs (mpfr_mul_2/3,
         // add1sp2/3, sub1sp2/3) need 64 < W < 128 or 128 < W < 192; at W = 192 every table
         // operation took the generic route (measured: the point's exponentials ≈ 30 % slower).
-        let wp = (prec + GUARD_BITS + 1).div_ceil(64) * 64 - 1;
+        // And mpfr_mul_2/3 form the product from the high limbs only, falling back to the full
+        // mpn_mul_n whenever the low sh − 2 of the sh = 64·limbs − W spare bits cannot decide
+        // the rounding: always for sh ≤ 2 (W = 191 took the full product on every one of the
+        // ≈ 14 multiplications of an exponential, MPFR 4.2.2 mul.c), with probability
+        // ≈ 5·2^{2−sh} otherwise. 10 spare bits make that ≈ 2 %; 12 guard bits keep the
+        // table's error (14u relative) below 2^−8 of the final rounding to p bits.
+        let wp = (prec + GUARD_BITS + SHORT_OF_LIMBS).div_ceil(64) * 64 - SHORT_OF_LIMBS;
         let u = pow2_up(-i64::from(wp));
         let mut t = ExpTable {
             prec,
@@ -468,9 +476,10 @@ mod tests {
     #[test]
     fn series_order_and_working_precision() {
         let t = ExpTable::new(170).unwrap();
-        assert_eq!(t.wp, 191);
-        // q^N/(N+1)! ≤ 2^−192 needs N = 8 for q = 2^−24: 2^−192/9! ≈ 2^−210, 2^−168/8! ≈ 2^−183.
-        assert_eq!(t.terms, 8);
+        assert_eq!(t.wp, 182);
+        // q^N/(N+1)! ≤ 2^−183 (u = 2^−182, one bit of margin) needs N = 7 for q = 2^−24:
+        // 2^−168/8! ≈ 2^−183.3, 2^−144/7! ≈ 2^−156.3.
+        assert_eq!(t.terms, 7);
         assert!(!ExpTable::new(FAST_MAX_PREC + 1).unwrap().is_fast());
         assert!(ExpTable::new(52).is_err());
     }
