@@ -646,11 +646,7 @@ impl<S: Real> GenericClosedForm<S> {
 
     /// w = w0/g + e β* from the triple of a route.
     pub fn w_of(&self, e: &S, ginv: &S) -> Vec<S> {
-        self.w0
-            .iter()
-            .zip(&self.bstar)
-            .map(|(w0, b)| w0.mul_add_mul_r(ginv, e, b))
-            .collect()
+        S::lin_comb_r(&self.w0, ginv, e, &self.bstar)
     }
 
     /// [`GenericClosedForm::w_of`] into `out` (length d), the same formula without allocating.

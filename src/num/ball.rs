@@ -541,6 +541,31 @@ impl Ball {
 
     /// [`Self::set_mul_add_mul`] with a caller's scratch number (it takes x's precision).
     pub fn set_mul_add_mul_tmp(&mut self, x: &Ball, y: &Ball, u: &Ball, v: &Ball, tmp: &mut Float) {
+        let (ay, au) = (abs_up(&y.mid), abs_up(&u.mid));
+        self.set_mma_hoisted(x, (y, ay), (u, au), v, tmp);
+    }
+
+    /// [x_i·a + b·y_i]_i, each as [`Self::mul_add_mul`] (the same midpoints and radii) but with
+    /// the bounds of |a| and |b| read once and one scratch number for the whole vector: the
+    /// d-vector step of a closed form (w = w0/g + e β*). Each result has x_i's precision.
+    pub fn lin_comb(x: &[Ball], a: &Ball, b: &Ball, y: &[Ball]) -> Vec<Ball> {
+        let (aa, ab) = (abs_up(&a.mid), abs_up(&b.mid));
+        PRODUCT_SCRATCH.with(|cell| {
+            let tmp = &mut *cell.borrow_mut();
+            x.iter()
+                .zip(y)
+                .map(|(xi, yi)| {
+                    let mut r = Ball::blank(xi.prec());
+                    r.set_mma_hoisted(xi, (a, aa), (b, ab), yi, tmp);
+                    r
+                })
+                .collect()
+        })
+    }
+
+    /// x ← x·y + u·v with `ay` ≥ |m_y| and `au` ≥ |m_u| given (from [`abs_up`]).
+    #[inline]
+    fn set_mma_hoisted(&mut self, x: &Ball, (y, ay): (&Ball, f64), (u, au): (&Ball, f64), v: &Ball, tmp: &mut Float) {
         let p = self.prec();
         let mid = &mut self.mid;
         let o1 = mid.assign_round(&x.mid * &y.mid, Round::Nearest);
@@ -552,7 +577,7 @@ impl Ball {
         let e2 = round_err(tmp, o2);
         let o3 = mid.add_assign_round(&*tmp, Round::Nearest);
         let e3 = round_err(mid, o3);
-        let (ax, ay, au, av) = (abs_up(&x.mid), abs_up(&y.mid), abs_up(&u.mid), abs_up(&v.mid));
+        let (ax, av) = (abs_up(&x.mid), abs_up(&v.mid));
         let (rx, ry, ru, rv) = (x.rad, y.rad, u.rad, v.rad);
         // Nine terms, six of them products of two f64: one raise ([`sum_up`]).
         let s = ((ax * ry + ay * rx) + rx * ry) + ((au * rv + av * ru) + ru * rv) + ((e1 + e2) + e3);

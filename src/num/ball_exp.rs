@@ -294,7 +294,8 @@ impl ExpTable {
             return None;
         }
         let neg = sc.r0.is_sign_negative();
-        sc.rho.assign(&sc.r0);
+        // ρ is formed in r's storage (r is not needed again): a swap instead of a copy.
+        std::mem::swap(&mut sc.rho, &mut sc.r0);
         sc.rho.abs_mut();
         sc.rho <<= SPLIT_BITS;
         let big_j = floor_small(&sc.rho)?;
@@ -316,28 +317,31 @@ impl ExpTable {
         // Step 3: y = expm1(ρ) in sc.s.
         // Separate products and sums at one precision: MPFR's same-precision fast paths
         // (a fused multiply-add forms the 2W-bit product and takes the generic path).
-        sc.s.assign(&self.coef[self.terms]);
+        // (The first product straight from the coefficient: the same roundings as a copy of
+        // c_N followed by s ← s·ρ.)
+        sc.s.assign(&self.coef[self.terms] * &sc.rho);
         for n in (1..self.terms).rev() {
-            sc.s *= &sc.rho;
             sc.s += &self.coef[n];
+            sc.s *= &sc.rho;
         }
-        sc.s *= &sc.rho;
         // Step 4.
         let e = |l: usize| &self.em1[idx(l, neg, j[l])];
         let x = |l: usize| &self.ex[idx(l, neg, j[l])];
         if j[0] == 0 {
             // E₁ = expm1(0) = 0 and T₁ = 1 exactly: F₁ = E₂ and P₂ = T₂ without rounding (every
-            // argument below 2⁻⁸, e.g. the δt-sized φ₁ arguments of the closed form).
-            sc.f.assign(e(1));
-            sc.pr.assign(x(1));
+            // argument below 2⁻⁸, e.g. the δt-sized φ₁ arguments of the closed form), read from
+            // the tables directly (no copies; the same roundings as below).
+            sc.t.assign(e(2) * x(1));
+            sc.f.assign(e(1) + &sc.t);
+            sc.pr.assign(x(1) * x(2));
         } else {
             sc.f.assign(e(1) * x(0));
             sc.f += e(0);
             sc.pr.assign(x(0) * x(1));
+            sc.t.assign(e(2) * &sc.pr);
+            sc.f += &sc.t;
+            sc.pr *= x(2);
         }
-        sc.t.assign(e(2) * &sc.pr);
-        sc.f += &sc.t;
-        sc.pr *= x(2);
         sc.t.assign(&sc.s * &sc.pr);
         sc.f += &sc.t;
         let ferr = mul_up(abs_up(&sc.f), self.f_err);
@@ -551,7 +555,7 @@ mod tests {
     }
 
     /// The in-place operations (`Ball::set_*`, [`ExpTable::expm1_into`],
-    /// [`ExpTable::expm1_over_x_into`]) written into balls that hold an earlier result: at random
+    /// [`ExpTable::expm1_over_x_into`]; and `Ball::lin_comb`) written into balls that hold an earlier result: at random
     /// balls (seed printed) at 64, 170 and 334 bits, each result contains the function's value
     /// at the ends, the centre and a random point of the input balls, computed at 2p + 64 bits,
     /// and equals the allocating form bit for bit; `floor_small` is MPFR's ⌊·⌋.
@@ -604,6 +608,13 @@ mod tests {
                     .map(|i| Float::with_val(hp, &px[i] * &py[i]) + Float::with_val(hp, &pu[i] * &pv[i]))
                     .collect();
                 check(&out, &x.mul_add_mul(&y, &u, &v), &ex, "set_mul_add_mul");
+                // The vector form (hoisted |a|, |b|) gives the same balls as entry by entry.
+                let lc = Ball::lin_comb(&[x.clone(), v.clone()], &y, &u, &[v.clone(), x.clone()]);
+                assert_eq!(
+                    lc,
+                    vec![x.mul_add_mul(&y, &u, &v), v.mul_add_mul(&y, &u, &x)],
+                    "lin_comb ({ctx})"
+                );
                 out.set_div(&x, &pos).unwrap();
                 let ex: Vec<Float> = (0..4).map(|i| Float::with_val(hp, &px[i] / &pp[i])).collect();
                 check(&out, &x.div(&pos).unwrap(), &ex, "set_div");

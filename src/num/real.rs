@@ -91,6 +91,12 @@ pub trait Real: Clone + std::fmt::Debug {
     fn mul_add_mul_r(&self, y: &Self, u: &Self, v: &Self) -> Self {
         self.times(y).plus(&u.times(v))
     }
+    /// [x_i·a + b·y_i]_i (one scalar pair applied to two vectors of equal length, e.g.
+    /// w = w0/g + e β*): [`Real::mul_add_mul_r`] per entry (a ball: the same values, with the
+    /// bounds of |a|, |b| read once, [`Ball::lin_comb`]).
+    fn lin_comb_r(x: &[Self], a: &Self, b: &Self, y: &[Self]) -> Vec<Self> {
+        x.iter().zip(y).map(|(xi, yi)| xi.mul_add_mul_r(a, b, yi)).collect()
+    }
     /// self ← self + y.
     fn add_assign_r(&mut self, y: &Self) {
         *self = self.plus(y);
@@ -470,6 +476,9 @@ impl Real for Ball {
     }
     fn mul_add_mul_r(&self, y: &Self, u: &Self, v: &Self) -> Self {
         self.mul_add_mul(y, u, v)
+    }
+    fn lin_comb_r(x: &[Self], a: &Self, b: &Self, y: &[Self]) -> Vec<Self> {
+        Ball::lin_comb(x, a, b, y)
     }
     fn add_assign_r(&mut self, y: &Self) {
         self.add_assign(y);
