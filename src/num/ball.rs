@@ -552,14 +552,15 @@ impl Ball {
         let (aa, ab) = (abs_up(&a.mid), abs_up(&b.mid));
         PRODUCT_SCRATCH.with(|cell| {
             let tmp = &mut *cell.borrow_mut();
-            x.iter()
-                .zip(y)
-                .map(|(xi, yi)| {
-                    let mut r = Ball::blank(xi.prec());
+            let mut out = Vec::with_capacity(x.len().min(y.len()));
+            for (xi, yi) in x.iter().zip(y) {
+                // Each ball is written where it stays (not assembled on the stack and moved).
+                out.push(Ball::blank(xi.prec()));
+                if let Some(r) = out.last_mut() {
                     r.set_mma_hoisted(xi, (a, aa), (b, ab), yi, tmp);
-                    r
-                })
-                .collect()
+                }
+            }
+            out
         })
     }
 

@@ -47,7 +47,9 @@
 //! **Scope.** The fast path is used for midpoints with |m| ≤ 2²⁰ at precisions ≤
 //! [`FAST_MAX_PREC`] bits; anything else (including NaN/∞ midpoints) is delegated to MPFR through
 //! [`Ball::exp`]/[`Ball::expm1`], so every call returns a valid enclosure. Scratch numbers are
-//! kept per thread (one set per working precision), so a call allocates only its result.
+//! kept per thread (one set per working precision), so a call allocates only its result, and
+//! nothing when the result is written into an existing ball ([`ExpTable::expm1_into`],
+//! [`ExpTable::expm1_over_x_into`]: the rigorous closed form's scratch values).
 
 use crate::num::ball::{Ball, abs_down, abs_up, add_up, div_up, exp_top, expm1_up, mul_up, pow2_up, round_err, up1};
 use crate::num::mp::{self, PrecError};
