@@ -164,8 +164,13 @@
 //! 0.70 / 0.75 / 0.69); all observables old 11.3 / 10.3 / 7.57 µs, new 9.27 / 5.18 / 7.19 µs
 //! (their extra work, `observables`, still allocates per value). An earlier round with the
 //! commit before the last step (load 6.5–7.3): (a, w) old 4.87 / 4.82 / 4.76, new 3.44 / 2.61 /
-//! 3.48 µs. Scaled by the ratio, the idle (a, w) point is ≈ 1.6–1.75 µs (≤ 1.9 µs), but this
-//! session had no idle period to measure it in.
+//! 3.48 µs. A later round (load 5.1–5.8, the VM switching speed within a run): (a, w) old
+//! 3.57 / 3.47 / 2.41 µs, new 2.57 / 2.48 / 2.38 µs; all observables old 7.44 / 7.33 / 5.79,
+//! new 7.36 / 6.60 / 9.43 µs — criterion's 7 s runs do not separate the two under this load,
+//! the driver's minima do: four more alternating pairs at load 6.3–6.5, old 2.25 / 2.24 / 2.24 /
+//! 2.29 µs, new 1.68 / 1.72 / 1.70 / 1.68 µs (new/old 0.73–0.77). Scaled by that ratio, the idle
+//! (a, w) point is ≈ 1.6–1.8 µs (≤ 1.9 µs), but this session had no idle period to measure it
+//! in.
 //!
 //! Profile of the point (perf, driver, 9314 samples, load ≈ 8; the commit before the last step,
 //! which changes only how `lin_comb` stores its balls): w = w0/g + eβ* (ten
