@@ -168,9 +168,11 @@
 //! 3.57 / 3.47 / 2.41 µs, new 2.57 / 2.48 / 2.38 µs; all observables old 7.44 / 7.33 / 5.79,
 //! new 7.36 / 6.60 / 9.43 µs — criterion's 7 s runs do not separate the two under this load,
 //! the driver's minima do: four more alternating pairs at load 6.3–6.5, old 2.25 / 2.24 / 2.24 /
-//! 2.29 µs, new 1.68 / 1.72 / 1.70 / 1.68 µs (new/old 0.73–0.77). Scaled by that ratio, the idle
-//! (a, w) point is ≈ 1.6–1.8 µs (≤ 1.9 µs), but this session had no idle period to measure it
-//! in.
+//! 2.29 µs, new 1.68 / 1.72 / 1.70 / 1.68 µs (new/old 0.73–0.77). Last round (load 3.4–4.6):
+//! criterion (a, w) old 3.55 / 3.64 µs, new 2.61 / 2.63 µs (0.73); all observables old 7.39 /
+//! 7.66, new 6.47 / 7.25 µs; driver old 2.26 / 2.25, new 1.71 / 1.71 µs. Scaled by that ratio,
+//! the idle (a, w) point is ≈ 1.6–1.8 µs (≤ 1.9 µs), but this session had no idle period to
+//! measure it in: ≤ 1.9 µs is inferred, not measured.
 //!
 //! Profile of the point (perf, driver, 9314 samples, load ≈ 8; the commit before the last step,
 //! which changes only how `lin_comb` stores its balls): w = w0/g + eβ* (ten
