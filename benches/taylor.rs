@@ -130,6 +130,63 @@
 //! needs a midpoint arithmetic without MPFR's per-call cost (fixed 3-limb significands on the
 //! stack) or fewer operations, beyond what bookkeeping cuts can give.
 //!
+//! Issue 15, the rigorous point again (branch `p15`, 2026-12-07, commits 6946119…HEAD against
+//! 3b1e293), **under load** throughout: load average 5.3–9.2 on the 2 cores (two other
+//! engineers' builds), old and new binaries run alternately. Changes, each measured with a
+//! scratch driver (min over batches of 200 `ClosedFormBall::state` calls at t = 7.3, binaries of
+//! the successive steps run in turn):
+//! - the tables' working precision W = 182 bits at p = 170 (10 bits short of 3 limbs, 12 guard
+//!   bits) instead of 191: MPFR 4.2.2's `mpfr_mul_3` forms the product from the high limbs and
+//!   falls back to the full `mpn_mul_n` when the low sh − 2 of the sh = 192 − W spare bits
+//!   cannot decide the rounding — always for sh = 1, so every table multiplication took the
+//!   full product at W = 191 (≈ 2 % of them now); the series needs 7 terms instead of 8.
+//!   Driver (load 5.8): 2.23 / 2.21 → 1.98 / 1.94 µs;
+//! - no allocation in the point but its results: in-place forms of the scalar trait
+//!   (`Real::set_times`, `set_mul_add_mul`, `set_over`, `set_rsqrt`, `set_expm1_in`, …, with
+//!   allocating defaults for f64 and MPFR), the linearised route written once against them
+//!   (`GenericClosedForm::core_with`, intermediates in a `CoreWork` kept per thread by
+//!   `ClosedFormBall`), the allocating ball operations now the in-place ones written into a new
+//!   ball; J = ⌊|r|·2²⁴⌋ of the table split read from the top limb (`mpfr_get_ui` rounds through
+//!   an allocated temporary). Driver (load 7.1): 1.84 / 1.84 → 1.61 / 1.66 µs;
+//! - w = w0/g + eβ* as one vector primitive (`Real::lin_comb_r`, `Ball::lin_comb`: the bounds of
+//!   |1/g|, |e| read once, one scratch number, each ball written where it stays) and three copies
+//!   fewer per table exponential. Driver (load 6.2–8.9): 1.67 / 1.67 → 1.62 / 1.62 µs, the last
+//!   step (balls written in place) ≈ 1 %, within noise.
+//!
+//! The second and third steps leave every ball bit-identical; the W change moves the radii by
+//! 1e-5 of themselves: max relative radius of (a, w) 9.39769778e-50 → 9.39780320e-50, the
+//! printed one (all observables) 3.95781659e-38 → 3.95786157e-38.
+//! Whole series, driver, alternating (load 8.1–8.9): old 2.23 / 2.21 / 2.24 µs, new 1.65 /
+//! 1.64 / 1.65 µs (−26 %). Criterion `-- --warm-up-time 2 --measurement-time 5
+//! rigorous/problem_L/ball170_point`, old (3b1e293) and new binaries alternating, three rounds
+//! at load 8.1 → 6.4 (medians inflated ≈ 1.5–2× against the idle 2.32 µs of the old point
+//! measured last session): (a, w) old 5.09 / 4.88 / 3.68 µs, new 3.59 / 3.67 / 2.54 µs (new/old
+//! 0.70 / 0.75 / 0.69); all observables old 11.3 / 10.3 / 7.57 µs, new 9.27 / 5.18 / 7.19 µs
+//! (their extra work, `observables`, still allocates per value). An earlier round with the
+//! commit before the last step (load 6.5–7.3): (a, w) old 4.87 / 4.82 / 4.76, new 3.44 / 2.61 /
+//! 3.48 µs. A later round (load 5.1–5.8, the VM switching speed within a run): (a, w) old
+//! 3.57 / 3.47 / 2.41 µs, new 2.57 / 2.48 / 2.38 µs; all observables old 7.44 / 7.33 / 5.79,
+//! new 7.36 / 6.60 / 9.43 µs — criterion's 7 s runs do not separate the two under this load,
+//! the driver's minima do: four more alternating pairs at load 6.3–6.5, old 2.25 / 2.24 / 2.24 /
+//! 2.29 µs, new 1.68 / 1.72 / 1.70 / 1.68 µs (new/old 0.73–0.77). Last round (load 3.4–4.6):
+//! criterion (a, w) old 3.55 / 3.64 µs, new 2.61 / 2.63 µs (0.73); all observables old 7.39 /
+//! 7.66, new 6.47 / 7.25 µs; driver old 2.26 / 2.25, new 1.71 / 1.71 µs. Scaled by that ratio,
+//! the idle (a, w) point is ≈ 1.6–1.8 µs (≤ 1.9 µs), but this session had no idle period to
+//! measure it in: ≤ 1.9 µs is inferred, not measured.
+//!
+//! Profile of the point (perf, driver, 9314 samples, load ≈ 8; the commit before the last step,
+//! which changes only how `lin_comb` stores its balls): w = w0/g + eβ* (ten
+//! results allocated) 25 %, expm1(λ₊t) 18 %, φ₁(δt) with its division 15 %, 1/√g² 9 %, the
+//! division of m₋ 4 %, the other products and sums of the core 20 %, outside the point (the
+//! driver's loop, dropping the results) 8 %; by leaf, `mpfr_mul` 21 %, MPFR additions and
+//! subtractions 18 %, `mpfr_rec_sqrt` 8 %, divisions 5 %, other MPFR/GMP (copies, conversions)
+//! 10 %, allocation and release (the results) 6 %, our radius path and glue 31 % (of which the
+//! driver's loop ≈ 4 %). What is left is MPFR's per-call cost on ≈ 58 products, ≈ 40 sums, 2
+//! divisions and one 1/√ (≈ 60 % of the time) and the f64 radius of each (≈ 25 %); a further
+//! large cut needs fixed 3-limb midpoints without MPFR's per-call dispatch (not done: that is
+//! hand-written mantissa arithmetic), or an API that reuses the caller's result balls (the
+//! eleven result allocations are ≈ 6 %).
+//!
 //! `rigorous/problem_L/ball170_{expm1,phi1}_{mpfr,table}`: one ball expm1 (argument 7.3) and one
 //! φ₁ (argument 0.0021) at 170 bits, MPFR (`Ball`) vs the table-based `num::ball_exp::ExpTable`.
 //! Under load (issue-3b session, 2026-11-23, load average ≈ 3.7, `--measurement-time 3`):

@@ -14,7 +14,7 @@
 //! non-zero β*.
 
 use super::ExactError;
-use super::single_neuron_generic::{self as sng, GenericClosedForm, Inputs};
+use super::single_neuron_generic::{self as sng, CoreWork, GenericClosedForm, Inputs};
 use crate::case::SingleNeuronCase;
 use crate::models::ModelError;
 use crate::models::single_neuron::Observable;
@@ -22,6 +22,13 @@ use crate::num::ball::{Ball, BallError};
 use crate::num::decimal::Num;
 use crate::num::mp;
 use crate::num::real::RealError;
+use std::cell::RefCell;
+
+thread_local! {
+    /// The closed form's scratch values ([`CoreWork`]), one set per working precision, reused by
+    /// every [`ClosedFormBall`] of this thread: a point allocates only its results.
+    static WORK: RefCell<Vec<(u32, CoreWork<Ball>)>> = const { RefCell::new(Vec::new()) };
+}
 
 /// One time point: every quantity as a ball.
 pub type PointBall = sng::Point<Ball>;
@@ -208,7 +215,22 @@ impl ClosedFormBall {
     /// # Errors
     /// [`ExactError::Rigorous`] if an enclosure degenerates (e.g. precision far too low for t).
     pub fn state(&self, t: &Ball) -> Result<(Ball, Vec<Ball>), ExactError> {
-        self.g.state(t).map_err(real)
+        self.with_work(|wk| self.g.state_with(t, wk)).map_err(real)
+    }
+
+    /// Run `f` with this thread's scratch values at this closed form's precision.
+    fn with_work<R>(&self, f: impl FnOnce(&mut CoreWork<Ball>) -> R) -> R {
+        WORK.with(|cell| {
+            let mut v = cell.borrow_mut();
+            let pos = match v.iter().position(|(p, _)| *p == self.prec) {
+                Some(p) => p,
+                None => {
+                    v.push((self.prec, CoreWork::new(&self.g.a0)));
+                    v.len() - 1
+                }
+            };
+            f(&mut v[pos].1)
+        })
     }
 
     /// Every quantity at time `t` (a decimal number ≥ 0, enclosed exactly).
@@ -225,8 +247,12 @@ impl ClosedFormBall {
     /// # Errors
     /// [`ExactError::Rigorous`] if an enclosure degenerates.
     pub fn point_at(&self, t: &Ball) -> Result<PointBall, ExactError> {
-        let (a, e, ginv) = self.g.core(t).map_err(real)?;
-        let o = self.g.observables(a, &e, &ginv, false).map_err(real)?;
+        let o = self
+            .with_work(|wk| {
+                self.g.core_with(t, wk)?;
+                self.g.observables(wk.a.clone(), &wk.e, &wk.ginv, false)
+            })
+            .map_err(real)?;
         Ok(PointBall {
             t: t.clone(),
             a: o.a,

@@ -155,6 +155,51 @@ pub struct FlowRhs<S> {
     pub scale: S,
 }
 
+/// The intermediates of one evaluation of the linearised route
+/// ([`GenericClosedForm::core_with`]), kept so that repeated evaluations reuse their storage (in
+/// balls: no allocation per time point); the result triple is public.
+#[derive(Debug, Clone)]
+pub struct CoreWork<S> {
+    /// a(t).
+    pub a: S,
+    /// e = η_w I1/g.
+    pub e: S,
+    /// 1/g.
+    pub ginv: S,
+    z: S,
+    mp: S,
+    mm: S,
+    md: S,
+    phi: S,
+    sqp: S,
+    sqm: S,
+    g2: S,
+    t1: S,
+    t2: S,
+}
+
+impl<S: Real> CoreWork<S> {
+    /// Scratch values at the precision of `proto` (use a value of the closed form, e.g. a0).
+    pub fn new(proto: &S) -> Self {
+        let z = proto.real(0.0);
+        CoreWork {
+            a: z.clone(),
+            e: z.clone(),
+            ginv: z.clone(),
+            mp: z.clone(),
+            mm: z.clone(),
+            md: z.clone(),
+            phi: z.clone(),
+            sqp: z.clone(),
+            sqm: z.clone(),
+            g2: z.clone(),
+            t1: z.clone(),
+            t2: z.clone(),
+            z,
+        }
+    }
+}
+
 /// The single-neuron closed form with its t-independent constants, in any [`Real`].
 #[derive(Debug, Clone)]
 pub struct GenericClosedForm<S: Real> {
@@ -442,6 +487,33 @@ impl<S: Real> GenericClosedForm<S> {
         }
     }
 
+    /// `out` ← coef·m or c·t·φ₁(λt) ([`Self::term`] with a scratch value `tmp`).
+    fn term_into(&self, out: &mut S, tm: &Term<S>, m: &S, lam: &S, t: &S, tmp: &mut S) {
+        match tm {
+            Term::OverLambda(c) => out.set_times(c, m),
+            Term::Series(c) => {
+                tmp.set_times(lam, t);
+                out.set_expm1_over_x_in(tmp, &self.ex);
+                tmp.set_times(c, t);
+                tmp.mul_assign_r(out);
+                std::mem::swap(out, tmp);
+            }
+        }
+    }
+
+    /// `out` ← the sum of two terms ([`Self::term_into`]), each given as (term, m, λ): one
+    /// fused c₁m₁ + c₂m₂ when both coefficients are hoisted.
+    fn pair_into(&self, out: &mut S, x: (&Term<S>, &S, &S), y: (&Term<S>, &S, &S), t: &S, t1: &mut S, t2: &mut S) {
+        match (x.0, y.0) {
+            (Term::OverLambda(c1), Term::OverLambda(c2)) => out.set_mul_add_mul(c1, x.1, c2, y.1),
+            _ => {
+                self.term_into(out, x.0, x.1, x.2, t, t1);
+                self.term_into(t1, y.0, y.1, y.2, t, t2);
+                out.add_assign_r(t1);
+            }
+        }
+    }
+
     /// Whether the point at t is evaluated scaled by e^{−λ₊t}.
     fn scaled(&self, t: &S) -> bool {
         matches!((&self.rp, &self.qp), (Term::OverLambda(_), Term::OverLambda(_)))
@@ -469,54 +541,81 @@ impl<S: Real> GenericClosedForm<S> {
     /// # Errors
     /// [`RealError`] when 1/√g² or a quotient fails (a ball too wide for t at this precision).
     pub fn core(&self, t: &S) -> Result<(S, S, S), RealError> {
-        let (one, two, two_lm) = (&self.one, &self.two, &self.two_lm);
+        let mut wk = CoreWork::new(&self.a0);
+        self.core_with(t, &mut wk)?;
+        Ok((wk.a, wk.e, wk.ginv))
+    }
+
+    /// [`GenericClosedForm::core`] with its intermediates in `wk` (made by [`CoreWork::new`]
+    /// from a value of this closed form's precision, reusable across calls): the triple is left
+    /// in `wk.a`, `wk.e`, `wk.ginv`. In balls the unscaled route then allocates nothing (the
+    /// `set_*` operations of [`Real`]); the values are those of the allocating forms.
+    ///
+    /// # Errors
+    /// As [`GenericClosedForm::core`].
+    pub fn core_with(&self, t: &S, wk: &mut CoreWork<S>) -> Result<(), RealError> {
+        let (one, two) = (&self.one, &self.two);
+        let ex = &self.ex;
         if !self.scaled(t) {
-            let mp_ = self.lp.times(t).expm1_in(&self.ex);
+            let w = wk;
+            w.z.set_times(&self.lp, t);
+            w.mp.set_expm1_in(&w.z, ex);
             // Two transcendental calls per point. Series cross term (|δ| < K/4): φ₁(δt) and m₊,
             // then m_δ = δt·φ₁(δt) and m₋ = (m_δ − m₊)/(1 + m₊) (since e^{λ₋t} = e^{δt}/e^{λ₊t};
             // |λ₋| ≥ 3|λ₊|/5 here, so the difference loses < 2 bits). Otherwise m₋ directly and
             // m_δ = m₊ + m₋ + m₊m₋.
-            let (mm, md, phi_d) = if let Term::Series(_) = &self.q0 {
-                let z = self.delta.times(t);
-                let phi_d = z.expm1_over_x_in(&self.ex);
-                let mut md = z;
-                md.mul_assign_r(&phi_d);
-                let mm = md.minus(&mp_).over(&one.plus(&mp_))?;
-                (mm, md, Some(phi_d))
+            let series = matches!(self.q0, Term::Series(_));
+            if series {
+                w.z.set_times(&self.delta, t);
+                w.phi.set_expm1_over_x_in(&w.z, ex);
+                w.md.set_times(&w.z, &w.phi);
+                w.t1.set_minus(&w.md, &w.mp);
+                w.t2.set_plus(one, &w.mp);
+                w.mm.set_over(&w.t1, &w.t2)?;
             } else {
-                let mm = self.lm.times(t).expm1_in(&self.ex);
-                let md = mp_.plus(&mm).plus(&mp_.times(&mm));
-                (mm, md, None)
-            };
-            let mut a_big = self.cp.mul_add_mul_r(&mp_, &self.cm, &mm);
-            a_big.add_assign_r(&self.a0);
-            // c₁m₁ + c₂m₂ in one fused operation when both coefficients are hoisted.
-            let pair = |t1: &Term<S>, m1: &S, l1: &S, t2: &Term<S>, m2: &S, l2: &S| match (t1, t2) {
-                (Term::OverLambda(c1), Term::OverLambda(c2)) => c1.mul_add_mul_r(m1, c2, m2),
-                _ => self.term(t1, m1, l1, t).plus(&self.term(t2, m2, l2, t)),
-            };
-            let mut ewi1 = pair(&self.rp, &mp_, &self.lp, &self.rm, &mm, &self.lm);
-            let mut g2 = pair(
-                &self.qp,
-                &sq_m(&mp_, two),
-                &self.two_lp,
-                &self.qm,
-                &sq_m(&mm, two),
-                two_lm,
+                w.z.set_times(&self.lm, t);
+                w.mm.set_expm1_in(&w.z, ex);
+                w.t1.set_plus(&w.mp, &w.mm);
+                w.t2.set_times(&w.mp, &w.mm);
+                w.md.set_plus(&w.t1, &w.t2);
+            }
+            w.a.set_mul_add_mul(&self.cp, &w.mp, &self.cm, &w.mm);
+            w.a.add_assign_r(&self.a0);
+            // c₁m₁ + c₂m₂ (one fused operation when both coefficients are hoisted).
+            self.pair_into(
+                &mut w.e,
+                (&self.rp, &w.mp, &self.lp),
+                (&self.rm, &w.mm, &self.lm),
+                t,
+                &mut w.t1,
+                &mut w.t2,
             );
-            g2.add_assign_r(one);
-            g2.add_assign_r(&match (&self.q0, phi_d) {
-                (Term::Series(c), Some(phi_d)) => {
-                    let mut q = c.times(t);
-                    q.mul_assign_r(&phi_d);
-                    q
+            // m(m + 2) for both rates.
+            w.sqp.set_plus(&w.mp, two);
+            w.sqp.mul_assign_r(&w.mp);
+            w.sqm.set_plus(&w.mm, two);
+            w.sqm.mul_assign_r(&w.mm);
+            self.pair_into(
+                &mut w.g2,
+                (&self.qp, &w.sqp, &self.two_lp),
+                (&self.qm, &w.sqm, &self.two_lm),
+                t,
+                &mut w.t1,
+                &mut w.t2,
+            );
+            w.g2.add_assign_r(one);
+            match &self.q0 {
+                Term::Series(c) if series => {
+                    w.t1.set_times(c, t);
+                    w.t1.mul_assign_r(&w.phi);
                 }
-                (q0, _) => self.term(q0, &md, &self.delta, t),
-            });
-            let ginv = g2.rsqrt_r()?;
-            a_big.mul_assign_r(&ginv);
-            ewi1.mul_assign_r(&ginv);
-            return Ok((a_big, ewi1, ginv));
+                q0 => self.term_into(&mut w.t1, q0, &w.md, &self.delta, t, &mut w.t2),
+            }
+            w.g2.add_assign_r(&w.t1);
+            w.ginv.set_rsqrt(&w.g2)?;
+            w.a.mul_assign_r(&w.ginv);
+            w.e.mul_assign_r(&w.ginv);
+            return Ok(());
         }
         let mm = self.lm.times(t).expm1_in(&self.ex);
         // Scaled by S = e^{−λ₊t}: m₊S = 1 − S, m₊(2+m₊)S² = 1 − S², m_δS² = (1+m₋)S − S².
@@ -536,19 +635,18 @@ impl<S: Real> GenericClosedForm<S> {
             .plus(&self.term(&self.rm, &mm, &self.lm, t).times(&sc));
         let mut g2_s = sc2.clone();
         g2_s = g2_s.plus(&qp.times(&one.minus(&sc2)));
-        g2_s = g2_s.plus(&self.term(&self.qm, &sq_m(&mm, two), two_lm, t).times(&sc2));
+        g2_s = g2_s.plus(&self.term(&self.qm, &sq_m(&mm, two), &self.two_lm, t).times(&sc2));
         g2_s = g2_s.plus(&self.q0_scaled(t, &mm, &sc, &sc2)?);
         let ginv_s = g2_s.rsqrt_r()?;
-        Ok((a_s.times(&ginv_s), ewi1_s.times(&ginv_s), ginv_s.times(&sc)))
+        wk.a = a_s.times(&ginv_s);
+        wk.e = ewi1_s.times(&ginv_s);
+        wk.ginv = ginv_s.times(&sc);
+        Ok(())
     }
 
     /// w = w0/g + e β* from the triple of a route.
     pub fn w_of(&self, e: &S, ginv: &S) -> Vec<S> {
-        self.w0
-            .iter()
-            .zip(&self.bstar)
-            .map(|(w0, b)| w0.mul_add_mul_r(ginv, e, b))
-            .collect()
+        S::lin_comb_r(&self.w0, ginv, e, &self.bstar)
     }
 
     /// [`GenericClosedForm::w_of`] into `out` (length d), the same formula without allocating.
@@ -565,6 +663,15 @@ impl<S: Real> GenericClosedForm<S> {
     pub fn state(&self, t: &S) -> Result<(S, Vec<S>), RealError> {
         let (a, e, ginv) = self.core(t)?;
         Ok((a, self.w_of(&e, &ginv)))
+    }
+
+    /// [`GenericClosedForm::state`] with the intermediates in `wk` ([`Self::core_with`]).
+    ///
+    /// # Errors
+    /// As [`GenericClosedForm::core`].
+    pub fn state_with(&self, t: &S, wk: &mut CoreWork<S>) -> Result<(S, Vec<S>), RealError> {
+        self.core_with(t, wk)?;
+        Ok((wk.a.clone(), self.w_of(&wk.e, &wk.ginv)))
     }
 
     /// The paper's route (Riccati ν, Bernoulli a; see the module doc): the triple (a, e, 1/g) as

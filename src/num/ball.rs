@@ -194,7 +194,7 @@ pub(crate) fn sum_up(s: f64, m: u32, np: u32) -> f64 {
 /// (finite, non-zero) MPFR number, read from its `mpfr_t` without a library call; `None` for 0,
 /// ∞, NaN, and on targets whose limbs are not 64-bit.
 #[inline]
-fn exp_top(x: &Float) -> Option<(i64, u64)> {
+pub(crate) fn exp_top(x: &Float) -> Option<(i64, u64)> {
     #[cfg(target_pointer_width = "64")]
     {
         let raw = x.as_raw();
@@ -377,6 +377,18 @@ impl Ball {
         (self.mid, self.rad)
     }
 
+    /// The midpoint to overwrite in place and a setter's view of the radius (for the in-place
+    /// operations of [`crate::num::ball_exp`]; whoever writes the midpoint must set a radius
+    /// that covers it, through [`Self::set_rad`]).
+    pub(crate) fn mid_mut(&mut self) -> &mut Float {
+        &mut self.mid
+    }
+
+    /// Set the radius (≥ 0; NaN becomes +∞, as [`Self::with_rad`]).
+    pub(crate) fn set_rad(&mut self, rad: f64) {
+        self.rad = if rad.is_nan() { f64::INFINITY } else { rad.abs() };
+    }
+
     /// Midpoint.
     pub fn mid(&self) -> &Float {
         &self.mid
@@ -440,18 +452,40 @@ impl Ball {
         }
     }
 
+    /// A ball of `prec` bits to be overwritten by a `set_*` operation (0, exact).
+    pub(crate) fn blank(prec: u32) -> Ball {
+        Ball {
+            mid: Float::new(prec),
+            rad: 0.0,
+        }
+    }
+
     /// x + y.
     pub fn add(&self, y: &Ball) -> Ball {
-        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid + &y.mid, Round::Nearest);
-        let rad = add_rad(self.rad, y.rad, round_err(&mid, ord));
-        Ball { mid, rad }
+        let mut r = Ball::blank(self.prec());
+        r.set_add(self, y);
+        r
     }
 
     /// x − y.
     pub fn sub(&self, y: &Ball) -> Ball {
-        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid - &y.mid, Round::Nearest);
-        let rad = add_rad(self.rad, y.rad, round_err(&mid, ord));
-        Ball { mid, rad }
+        let mut r = Ball::blank(self.prec());
+        r.set_sub(self, y);
+        r
+    }
+
+    /// x ← a + b in place, at x's own precision (no allocation; [`Self::add`] is this into a
+    /// new ball).
+    pub fn set_add(&mut self, a: &Ball, b: &Ball) {
+        let ord = self.mid.assign_round(&a.mid + &b.mid, Round::Nearest);
+        self.rad = add_rad(a.rad, b.rad, round_err(&self.mid, ord));
+    }
+
+    /// x ← a − b in place, at x's own precision (no allocation; [`Self::sub`] is this into a
+    /// new ball).
+    pub fn set_sub(&mut self, a: &Ball, b: &Ball) {
+        let ord = self.mid.assign_round(&a.mid - &b.mid, Round::Nearest);
+        self.rad = add_rad(a.rad, b.rad, round_err(&self.mid, ord));
     }
 
     /// Widen the radius by r ≥ 0 (rounded up): the ball then also contains every point within
@@ -475,13 +509,11 @@ impl Ball {
         self.rad = mul_rad(ax, rx, ay, ry, round_err(&self.mid, ord));
     }
 
-    /// x·y: |xy − m_x m_y| ≤ |m_x| r_y + |m_y| r_x + r_x r_y.
+    /// x·y: |xy − m_x m_y| ≤ |m_x| r_y + |m_y| r_x + r_x r_y ([`Self::set_mul`] into a new ball).
     pub fn mul(&self, y: &Ball) -> Ball {
-        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid * &y.mid, Round::Nearest);
-        Ball {
-            rad: mul_rad(abs_up(&self.mid), self.rad, abs_up(&y.mid), y.rad, round_err(&mid, ord)),
-            mid,
-        }
+        let mut r = Ball::blank(self.prec());
+        r.set_mul(self, y);
+        r
     }
 
     /// x·y + u·v: RN(RN(m_x m_y) + RN(m_u m_v)), the second product in a per-thread scratch
@@ -496,18 +528,58 @@ impl Ball {
     /// [`Self::mul_add_mul`] with a caller-provided scratch number for the second product (for
     /// loops: no thread-local look-up per call). `tmp` takes this ball's precision.
     pub fn mul_add_mul_tmp(&self, y: &Ball, u: &Ball, v: &Ball, tmp: &mut Float) -> Ball {
+        let mut r = Ball::blank(self.prec());
+        r.set_mul_add_mul_tmp(self, y, u, v, tmp);
+        r
+    }
+
+    /// x ← a·b + u·v in place, at x's own precision, with the thread's scratch number for the
+    /// second product (no allocation; [`Self::mul_add_mul`] is this into a new ball).
+    pub fn set_mul_add_mul(&mut self, a: &Ball, b: &Ball, u: &Ball, v: &Ball) {
+        PRODUCT_SCRATCH.with(|cell| self.set_mul_add_mul_tmp(a, b, u, v, &mut cell.borrow_mut()));
+    }
+
+    /// [`Self::set_mul_add_mul`] with a caller's scratch number (it takes x's precision).
+    pub fn set_mul_add_mul_tmp(&mut self, x: &Ball, y: &Ball, u: &Ball, v: &Ball, tmp: &mut Float) {
+        let (ay, au) = (abs_up(&y.mid), abs_up(&u.mid));
+        self.set_mma_hoisted(x, (y, ay), (u, au), v, tmp);
+    }
+
+    /// [x_i·a + b·y_i]_i, each as [`Self::mul_add_mul`] (the same midpoints and radii) but with
+    /// the bounds of |a| and |b| read once and one scratch number for the whole vector: the
+    /// d-vector step of a closed form (w = w0/g + e β*). Each result has x_i's precision.
+    pub fn lin_comb(x: &[Ball], a: &Ball, b: &Ball, y: &[Ball]) -> Vec<Ball> {
+        let (aa, ab) = (abs_up(&a.mid), abs_up(&b.mid));
+        PRODUCT_SCRATCH.with(|cell| {
+            let tmp = &mut *cell.borrow_mut();
+            let mut out = Vec::with_capacity(x.len().min(y.len()));
+            for (xi, yi) in x.iter().zip(y) {
+                // Each ball is written where it stays (not assembled on the stack and moved).
+                out.push(Ball::blank(xi.prec()));
+                if let Some(r) = out.last_mut() {
+                    r.set_mma_hoisted(xi, (a, aa), (b, ab), yi, tmp);
+                }
+            }
+            out
+        })
+    }
+
+    /// x ← x·y + u·v with `ay` ≥ |m_y| and `au` ≥ |m_u| given (from [`abs_up`]).
+    #[inline]
+    fn set_mma_hoisted(&mut self, x: &Ball, (y, ay): (&Ball, f64), (u, au): (&Ball, f64), v: &Ball, tmp: &mut Float) {
         let p = self.prec();
-        let (mut mid, o1) = Float::with_val_round(p, &self.mid * &y.mid, Round::Nearest);
-        let e1 = round_err(&mid, o1);
+        let mid = &mut self.mid;
+        let o1 = mid.assign_round(&x.mid * &y.mid, Round::Nearest);
+        let e1 = round_err(mid, o1);
         if tmp.prec() != p {
             tmp.set_prec(p);
         }
         let o2 = tmp.assign_round(&u.mid * &v.mid, Round::Nearest);
         let e2 = round_err(tmp, o2);
         let o3 = mid.add_assign_round(&*tmp, Round::Nearest);
-        let e3 = round_err(&mid, o3);
-        let (ax, ay, au, av) = (abs_up(&self.mid), abs_up(&y.mid), abs_up(&u.mid), abs_up(&v.mid));
-        let (rx, ry, ru, rv) = (self.rad, y.rad, u.rad, v.rad);
+        let e3 = round_err(mid, o3);
+        let (ax, av) = (abs_up(&x.mid), abs_up(&v.mid));
+        let (rx, ry, ru, rv) = (x.rad, y.rad, u.rad, v.rad);
         // Nine terms, six of them products of two f64: one raise ([`sum_up`]).
         let s = ((ax * ry + ay * rx) + rx * ry) + ((au * rv + av * ru) + ru * rv) + ((e1 + e2) + e3);
         let rad = if s.is_finite() && s > 0.0 {
@@ -517,7 +589,7 @@ impl Ball {
             let prop = add_up(mul_prop_slow(ax, rx, ay, ry), mul_prop_slow(au, ru, av, rv));
             add_up(add_up(prop, e1), add_up(e2, e3))
         };
-        Ball { rad, mid }
+        self.rad = rad;
     }
 
     /// x²: |x² − m²| ≤ 2|m| r + r².
@@ -557,6 +629,17 @@ impl Ball {
     /// # Errors
     /// [`BallError::Domain`] when y contains 0.
     pub fn div(&self, y: &Ball) -> Result<Ball, BallError> {
+        let mut r = Ball::blank(self.prec());
+        r.set_div(self, y)?;
+        Ok(r)
+    }
+
+    /// z ← x/y in place, at z's own precision (no allocation; [`Self::div`] is this into a new
+    /// ball). On error z is unchanged.
+    ///
+    /// # Errors
+    /// [`BallError::Domain`] when y contains 0.
+    pub fn set_div(&mut self, x: &Ball, y: &Ball) -> Result<(), BallError> {
         let den = den_down(&y.mid, y.rad);
         if den.is_nan() || den <= 0.0 {
             return Err(BallError::Domain {
@@ -566,14 +649,12 @@ impl Ball {
                 why: "contains 0",
             });
         }
-        let (mid, ord) = Float::with_val_round(self.prec(), &self.mid / &y.mid, Round::Nearest);
-        let e = round_err(&mid, ord);
-        let q = add_up(abs_up(&mid), e);
-        let prop = ratio_up(add_up(self.rad, mul_up(q, y.rad)), &y.mid, y.rad, den);
-        Ok(Ball {
-            rad: add_up(prop, e),
-            mid,
-        })
+        let ord = self.mid.assign_round(&x.mid / &y.mid, Round::Nearest);
+        let e = round_err(&self.mid, ord);
+        let q = add_up(abs_up(&self.mid), e);
+        let prop = ratio_up(add_up(x.rad, mul_up(q, y.rad)), &y.mid, y.rad, den);
+        self.rad = add_up(prop, e);
+        Ok(())
     }
 
     /// 1/x.
@@ -630,32 +711,43 @@ impl Ball {
     /// # Errors
     /// [`BallError::Domain`] when the ball reaches 0 or below.
     pub fn rsqrt(&self) -> Result<Ball, BallError> {
-        let lo = den_down(&self.mid, self.rad);
-        if self.mid.is_sign_negative() || self.mid.is_zero() || lo.is_nan() || lo <= 0.0 {
+        let mut r = Ball::blank(self.prec());
+        r.set_rsqrt(self)?;
+        Ok(r)
+    }
+
+    /// y ← 1/√x in place, at y's own precision (no allocation on the usual path; [`Self::rsqrt`]
+    /// is this into a new ball). On error y is unchanged.
+    ///
+    /// # Errors
+    /// [`BallError::Domain`] when the ball reaches 0 or below.
+    pub fn set_rsqrt(&mut self, x: &Ball) -> Result<(), BallError> {
+        let lo = den_down(&x.mid, x.rad);
+        if x.mid.is_sign_negative() || x.mid.is_zero() || lo.is_nan() || lo <= 0.0 {
             return Err(BallError::Domain {
                 op: "1/sqrt",
-                mid: self.mid.to_f64(),
-                rad: self.rad,
+                mid: x.mid.to_f64(),
+                rad: x.rad,
                 why: "reaches 0 or below",
             });
         }
         if lo <= f64::MIN_POSITIVE.sqrt() {
             // (m − r)^{3/2} would leave the normal f64 range: the general route.
-            return self.sqrt()?.recip();
+            let r = x.sqrt()?.with_prec(self.prec()).recip()?;
+            *self = r;
+            return Ok(());
         }
-        let (mid, ord) = Float::with_val_round(self.prec(), self.mid.recip_sqrt_ref(), Round::Nearest);
-        let e = round_err(&mid, ord);
-        let prop = if self.rad == 0.0 {
+        let ord = self.mid.assign_round(x.mid.recip_sqrt_ref(), Round::Nearest);
+        let e = round_err(&self.mid, ord);
+        let prop = if x.rad == 0.0 {
             0.0
         } else {
             // (r/(m − r))/(2√(m − r)), each quotient rounded up over a denominator rounded
             // down; neither overflows (r ≤ m − r is not needed: r/lo is finite for lo > 0).
-            div_up(div_up(self.rad, lo), 2.0 * down1(lo.sqrt()))
+            div_up(div_up(x.rad, lo), 2.0 * down1(lo.sqrt()))
         };
-        Ok(Ball {
-            rad: add_up(prop, e),
-            mid,
-        })
+        self.rad = add_up(prop, e);
+        Ok(())
     }
 
     /// eˣ: |eˣ − eᵐ| ≤ eᵐ(eʳ − 1).

@@ -6,10 +6,10 @@
 //! [`crate::exact::single_neuron_ball`]). With tables built once, a call costs ~20 MPFR
 //! multiplications/additions at the working precision and no allocation except the result.
 //!
-//! **Algorithm** (working precision W = p + ≥ 20 guard bits, rounded up to one bit short of
-//! whole 64-bit
-//! limbs, where MPFR has its 2- and 3-limb fast paths;
-//! u = 2^−W; every MPFR operation rounds to nearest, so its relative error is ≤ u):
+//! **Algorithm** (working precision W = p + ≥ 12 guard bits, rounded up to 10 bits short of
+//! whole 64-bit limbs, where MPFR's 2- and 3-limb multiplications take their short path — see
+//! [`ExpTable::new`]; u = 2^−W; every MPFR operation rounds to nearest, so its relative error
+//! is ≤ u):
 //!
 //! 1. *Reduction.* For |m| < ¾, k = 0 and r = m. Otherwise k = round(m/ln 2) (in f64; any integer
 //!    is valid, this one gives |r| ≲ 0.35) and r = RN(m − k·L), where L is ln 2 rounded to W + 64
@@ -47,9 +47,11 @@
 //! **Scope.** The fast path is used for midpoints with |m| ≤ 2²⁰ at precisions ≤
 //! [`FAST_MAX_PREC`] bits; anything else (including NaN/∞ midpoints) is delegated to MPFR through
 //! [`Ball::exp`]/[`Ball::expm1`], so every call returns a valid enclosure. Scratch numbers are
-//! kept per thread (one set per working precision), so a call allocates only its result.
+//! kept per thread (one set per working precision), so a call allocates only its result, and
+//! nothing when the result is written into an existing ball ([`ExpTable::expm1_into`],
+//! [`ExpTable::expm1_over_x_into`]: the rigorous closed form's scratch values).
 
-use crate::num::ball::{Ball, abs_down, abs_up, add_up, div_up, expm1_up, mul_up, pow2_up, round_err, up1};
+use crate::num::ball::{Ball, abs_down, abs_up, add_up, div_up, exp_top, expm1_up, mul_up, pow2_up, round_err, up1};
 use crate::num::mp::{self, PrecError};
 use rug::float::{Constant, Round};
 use rug::ops::{AssignRound, DivAssignRound, NegAssign, SubAssignRound};
@@ -71,7 +73,9 @@ const NO_REDUCTION_BELOW: f64 = 0.75;
 /// range anyway).
 const MAX_FAST_ARG: f64 = 1_048_576.0;
 /// Minimum guard bits of the working precision.
-const GUARD_BITS: u32 = 20;
+const GUARD_BITS: u32 = 12;
+/// Bits the working precision stays below a whole number of 64-bit limbs (see [`ExpTable::new`]).
+const SHORT_OF_LIMBS: u32 = 10;
 /// Extra bits of the stored ln 2.
 const LN2_EXTRA_BITS: u32 = 64;
 /// Bound of the relative error of F in units of u (γ₁₃/(1 − γ₁₃) < 13.01, see step 4).
@@ -124,6 +128,8 @@ struct Scratch {
     r0: Float,
     tk: Float,
     rho: Float,
+    /// J = ⌊|r|·2²⁴⌋ as a number of the working precision (exact: J < 2²⁴).
+    jf: Float,
     s: Float,
     f: Float,
     pr: Float,
@@ -139,6 +145,7 @@ impl Scratch {
             r0: f(),
             tk: Float::new(wp + LN2_EXTRA_BITS + 64),
             rho: f(),
+            jf: f(),
             s: f(),
             f: f(),
             pr: f(),
@@ -169,10 +176,16 @@ impl ExpTable {
     /// [`PrecError`] for a precision below 53 bits or above [`crate::num::tol::MAX_PREC_BITS`].
     pub fn new(prec: u32) -> Result<Self, PrecError> {
         mp::check_prec(prec)?;
-        // One bit short of whole limbs: MPFR's fast paths for 2 and 3 limbs (mpfr_mul_2/3,
+        // Short of whole limbs: MPFR's fast paths for 2 and 3 limbs (mpfr_mul_2/3,
         // add1sp2/3, sub1sp2/3) need 64 < W < 128 or 128 < W < 192; at W = 192 every table
         // operation took the generic route (measured: the point's exponentials ≈ 30 % slower).
-        let wp = (prec + GUARD_BITS + 1).div_ceil(64) * 64 - 1;
+        // And mpfr_mul_2/3 form the product from the high limbs only, falling back to the full
+        // mpn_mul_n whenever the low sh − 2 of the sh = 64·limbs − W spare bits cannot decide
+        // the rounding: always for sh ≤ 2 (W = 191 took the full product on every one of the
+        // ≈ 14 multiplications of an exponential, MPFR 4.2.2 mul.c), with probability
+        // ≈ 5·2^{2−sh} otherwise. 10 spare bits make that ≈ 2 %; 12 guard bits keep the
+        // table's error (14u relative) below 2^−8 of the final rounding to p bits.
+        let wp = (prec + GUARD_BITS + SHORT_OF_LIMBS).div_ceil(64) * 64 - SHORT_OF_LIMBS;
         let u = pow2_up(-i64::from(wp));
         let mut t = ExpTable {
             prec,
@@ -283,11 +296,15 @@ impl ExpTable {
             return None;
         }
         let neg = sc.r0.is_sign_negative();
-        sc.rho.assign(&sc.r0);
+        // ρ is formed in r's storage (r is not needed again): a swap instead of a copy.
+        std::mem::swap(&mut sc.rho, &mut sc.r0);
         sc.rho.abs_mut();
         sc.rho <<= SPLIT_BITS;
-        let big_j = sc.rho.to_u32_saturating_round(Round::Down)?;
-        let o = sc.rho.sub_assign_round(big_j, Round::Nearest);
+        let big_j = floor_small(&sc.rho)?;
+        // ρ·2²⁴ − J at one precision (MPFR's same-precision subtraction; `sub_ui` goes through
+        // the generic route with a temporary).
+        sc.jf.assign(big_j);
+        let o = sc.rho.sub_assign_round(&sc.jf, Round::Nearest);
         // Exact in theory (see step 2); counted anyway.
         red_err = add_up(red_err, mul_up(round_err(&sc.rho, o), pow2_up(-i64::from(SPLIT_BITS))));
         sc.rho >>= SPLIT_BITS;
@@ -302,28 +319,31 @@ impl ExpTable {
         // Step 3: y = expm1(ρ) in sc.s.
         // Separate products and sums at one precision: MPFR's same-precision fast paths
         // (a fused multiply-add forms the 2W-bit product and takes the generic path).
-        sc.s.assign(&self.coef[self.terms]);
+        // (The first product straight from the coefficient: the same roundings as a copy of
+        // c_N followed by s ← s·ρ.)
+        sc.s.assign(&self.coef[self.terms] * &sc.rho);
         for n in (1..self.terms).rev() {
-            sc.s *= &sc.rho;
             sc.s += &self.coef[n];
+            sc.s *= &sc.rho;
         }
-        sc.s *= &sc.rho;
         // Step 4.
         let e = |l: usize| &self.em1[idx(l, neg, j[l])];
         let x = |l: usize| &self.ex[idx(l, neg, j[l])];
         if j[0] == 0 {
             // E₁ = expm1(0) = 0 and T₁ = 1 exactly: F₁ = E₂ and P₂ = T₂ without rounding (every
-            // argument below 2⁻⁸, e.g. the δt-sized φ₁ arguments of the closed form).
-            sc.f.assign(e(1));
-            sc.pr.assign(x(1));
+            // argument below 2⁻⁸, e.g. the δt-sized φ₁ arguments of the closed form), read from
+            // the tables directly (no copies; the same roundings as below).
+            sc.t.assign(e(2) * x(1));
+            sc.f.assign(e(1) + &sc.t);
+            sc.pr.assign(x(1) * x(2));
         } else {
             sc.f.assign(e(1) * x(0));
             sc.f += e(0);
             sc.pr.assign(x(0) * x(1));
+            sc.t.assign(e(2) * &sc.pr);
+            sc.f += &sc.t;
+            sc.pr *= x(2);
         }
-        sc.t.assign(e(2) * &sc.pr);
-        sc.f += &sc.t;
-        sc.pr *= x(2);
         sc.t.assign(&sc.s * &sc.pr);
         sc.f += &sc.t;
         let ferr = mul_up(abs_up(&sc.f), self.f_err);
@@ -352,28 +372,41 @@ impl ExpTable {
     /// eˣ − 1 for the ball x, accurate relative to the value also near 0 (fast path as for
     /// [`exp`](Self::exp); otherwise [`Ball::expm1`]).
     pub fn expm1(&self, x: &Ball) -> Ball {
-        self.expm1_parts(x.mid(), x.rad())
+        let mut out = Ball::blank(self.prec);
+        self.expm1_parts_into(x.mid(), x.rad(), &mut out);
+        out
+    }
+
+    /// [`ExpTable::expm1`] into `out` (its storage reused: no allocation on the fast path; the
+    /// result has [`prec`](Self::prec) bits, or the argument's on MPFR's fallback).
+    pub fn expm1_into(&self, x: &Ball, out: &mut Ball) {
+        self.expm1_parts_into(x.mid(), x.rad(), out);
     }
 
     /// [`ExpTable::expm1`] of the ball [m ± r] given by its parts (no ball to build for an
-    /// exact midpoint).
-    fn expm1_parts(&self, m: &Float, r: f64) -> Ball {
+    /// exact midpoint), into `out`.
+    fn expm1_parts_into(&self, m: &Float, r: f64, out: &mut Ball) {
         self.with_scratch(|sc| {
             let Some(red) = self.reduce_eval(m, sc) else {
-                return Ball::with_rad(m.clone(), r).expm1();
+                *out = Ball::with_rad(m.clone(), r).expm1();
+                return;
             };
             let rr = expm1_up(add_up(r, red.red_err));
-            let (mid, rad) = if red.k == 0 {
-                let (mid, o) = Float::with_val_round(self.prec, &sc.f, Round::Nearest);
-                let comp = add_up(red.ferr, round_err(&mid, o));
+            let mid = out.mid_mut();
+            if mid.prec() != self.prec {
+                mid.set_prec(self.prec);
+            }
+            let rad = if red.k == 0 {
+                let o = mid.assign_round(&sc.f, Round::Nearest);
+                let comp = add_up(red.ferr, round_err(mid, o));
                 // e^{m′} = 1 + expm1(m′) ≤ 1 + mid + comp (tight for negative m′).
                 let mid_up = if mid.is_sign_negative() {
-                    -abs_down(&mid)
+                    -abs_down(mid)
                 } else {
-                    abs_up(&mid)
+                    abs_up(mid)
                 };
                 let em = add_up(1.0, add_up(mid_up, comp)).max(0.0);
-                (mid, add_up(comp, mul_up(em, rr)))
+                add_up(comp, mul_up(em, rr))
             } else {
                 let o = sc.z.assign_round(&sc.f + &self.one, Round::Nearest);
                 let err = add_up(red.ferr, round_err(&sc.z, o));
@@ -381,11 +414,11 @@ impl ExpTable {
                 let prop0 = mul_up(add_up(abs_up(&sc.z), err), rr);
                 shift(&mut sc.z, red.k);
                 let o2 = sc.z.sub_assign_round(&self.one, Round::Nearest);
-                let (mid, o3) = Float::with_val_round(self.prec, &sc.z, Round::Nearest);
-                let comp = add_up(round_err(&sc.z, o2), round_err(&mid, o3));
-                (mid, add_up(comp, scale_up(add_up(err, prop0), red.k)))
+                let o3 = mid.assign_round(&sc.z, Round::Nearest);
+                let comp = add_up(round_err(&sc.z, o2), round_err(mid, o3));
+                add_up(comp, scale_up(add_up(err, prop0), red.k))
             };
-            Ball::with_rad(mid, rad)
+            out.set_rad(rad);
         })
     }
 
@@ -393,48 +426,80 @@ impl ExpTable {
     /// expm1(x)/x in balls when x excludes 0 and |x| > ½; otherwise φ₁ at the (exact) midpoint
     /// plus r·max|φ₁′| ≤ r (|φ₁′(ξ)| ≤ Σ k/(k+1)! = 1 for |ξ| ≤ 1).
     pub fn expm1_over_x(&self, x: &Ball) -> Ball {
+        let mut out = Ball::blank(self.prec);
+        self.expm1_over_x_into(x, &mut out);
+        out
+    }
+
+    /// [`ExpTable::expm1_over_x`] into `out` (its storage reused: no allocation for an argument
+    /// with |x| ≤ ½, the closed form's δt).
+    pub fn expm1_over_x_into(&self, x: &Ball, out: &mut Ball) {
         let p = self.prec;
         let wide = || Ball::with_rad(Float::with_val(p, 0), f64::INFINITY);
         let big = add_up(abs_up(x.mid()), x.rad());
         if !x.contains_zero() && abs_down(x.mid()) > 0.5 {
-            return self.expm1(x).div(x).unwrap_or_else(|_| wide());
+            *out = self.expm1(x).div(x).unwrap_or_else(|_| wide());
+            return;
         }
         if big > 1.0 {
             // Wide ball around 0: |φ₁| ≤ e^{|x|} on it.
             let hi = expm1_up(big).max(1.0) + 1.0;
-            return Ball::with_rad(Float::with_val(p, 0), up1(hi));
+            *out = Ball::with_rad(Float::with_val(p, 0), up1(hi));
+            return;
         }
-        let mut at_mid = if x.mid().is_zero() {
-            Ball::from_u32(p, 1)
-        } else {
-            self.expm1_over_mid(x.mid()).unwrap_or_else(wide)
-        };
-        at_mid.widen(x.rad());
-        at_mid
+        if x.mid().is_zero() {
+            *out = Ball::from_u32(p, 1);
+        } else if !self.expm1_over_mid_into(x.mid(), out) {
+            *out = wide();
+        }
+        out.widen(x.rad());
     }
 }
 
 impl ExpTable {
-    /// φ₁(m) = expm1(m)/m at an exact non-zero midpoint m, with one allocation: the ball
-    /// E = expm1([m ± 0]) ([`ExpTable::expm1`]) divided in place by the exact m, so
+    /// φ₁(m) = expm1(m)/m at an exact non-zero midpoint m into `out`, without allocating: the
+    /// ball E = expm1([m ± 0]) ([`ExpTable::expm1`]) divided in place by the exact m, so
     /// |E/m − φ₁(m)| ≤ r_E/|m| and the quotient's rounding adds half an ulp (the division of a
-    /// ball by an exact non-zero divisor: no radius of the divisor to propagate). `None` when
-    /// |m| is outside the f64 range (the general ball division is then used by the caller's
-    /// fallback) or the quotient is not finite.
-    fn expm1_over_mid(&self, m: &Float) -> Option<Ball> {
+    /// ball by an exact non-zero divisor: no radius of the divisor to propagate). `false` (and
+    /// `out` unspecified) when |m| is outside the f64 range and the general ball division fails,
+    /// or the quotient is not finite.
+    fn expm1_over_mid_into(&self, m: &Float, out: &mut Ball) -> bool {
         let den = abs_down(m);
         if den.is_nan() || den < f64::MIN_POSITIVE || den.is_infinite() {
             let mb = Ball::exact(m.clone());
-            return self.expm1(&mb).div(&mb).ok();
+            return match self.expm1(&mb).div(&mb) {
+                Ok(q) => {
+                    *out = q;
+                    true
+                }
+                Err(_) => false,
+            };
         }
-        let e = self.expm1_parts(m, 0.0);
-        let (mut q, r) = e.into_parts();
+        self.expm1_parts_into(m, 0.0, out);
+        let r = out.rad();
+        let q = out.mid_mut();
         let o = q.div_assign_round(m, Round::Nearest);
-        let rad = add_up(div_up(r, den), round_err(&q, o));
+        let rad = add_up(div_up(r, den), round_err(q, o));
         if !q.is_finite() || !rad.is_finite() {
-            return None;
+            return false;
         }
-        Some(Ball::with_rad(q, rad))
+        out.set_rad(rad);
+        true
+    }
+}
+
+/// ⌊x⌋ for 0 ≤ x < 2³², read from the significand's top limb without MPFR's `get_ui` (which
+/// rounds through a temporary): for x = 0.b₁b₂…·2^e, 1 ≤ e ≤ 32, ⌊x⌋ = b₁…b_e, the top limb
+/// shifted right by 64 − e; 0 for x = 0 or e ≤ 0. MPFR's conversion elsewhere (other limb sizes,
+/// larger x); `None` if it does not fit.
+fn floor_small(x: &Float) -> Option<u32> {
+    if x.is_zero() {
+        return Some(0);
+    }
+    match exp_top(x) {
+        Some((e, _)) if e <= 0 => Some(0),
+        Some((e @ 1..=32, top)) if !x.is_sign_negative() => u32::try_from(top >> (64 - e)).ok(),
+        _ => x.to_u32_saturating_round(Round::Down),
     }
 }
 
@@ -468,11 +533,125 @@ mod tests {
     #[test]
     fn series_order_and_working_precision() {
         let t = ExpTable::new(170).unwrap();
-        assert_eq!(t.wp, 191);
-        // q^N/(N+1)! ≤ 2^−192 needs N = 8 for q = 2^−24: 2^−192/9! ≈ 2^−210, 2^−168/8! ≈ 2^−183.
-        assert_eq!(t.terms, 8);
+        assert_eq!(t.wp, 182);
+        // q^N/(N+1)! ≤ 2^−183 (u = 2^−182, one bit of margin) needs N = 7 for q = 2^−24:
+        // 2^−168/8! ≈ 2^−183.3, 2^−144/7! ≈ 2^−156.3.
+        assert_eq!(t.terms, 7);
         assert!(!ExpTable::new(FAST_MAX_PREC + 1).unwrap().is_fast());
         assert!(ExpTable::new(52).is_err());
+    }
+
+    /// A small deterministic generator (xorshift64*), so that a failure names its seed.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        /// Uniform in [−1, 1).
+        fn unit(&mut self) -> f64 {
+            (self.next() >> 11) as f64 * f64::EPSILON - 1.0
+        }
+    }
+
+    /// The in-place operations (`Ball::set_*`, [`ExpTable::expm1_into`],
+    /// [`ExpTable::expm1_over_x_into`]; and `Ball::lin_comb`) written into balls that hold an earlier result: at random
+    /// balls (seed printed) at 64, 170 and 334 bits, each result contains the function's value
+    /// at the ends, the centre and a random point of the input balls, computed at 2p + 64 bits,
+    /// and equals the allocating form bit for bit; `floor_small` is MPFR's ⌊·⌋.
+    #[test]
+    fn in_place_operations_enclose() {
+        let seed = 0x9E37_79B9_7F4A_7C15u64;
+        eprintln!("in_place_operations_enclose: seed {seed:#x}");
+        let mut rng = Rng(seed);
+        for prec in [64u32, 170, 334] {
+            let table = ExpTable::new(prec).unwrap();
+            let hp = 2 * prec + 64;
+            let mut out = Ball::from_f64(prec, 123.0);
+            for case in 0..200 {
+                let mut ball = |scale: f64| {
+                    let m = Float::with_val(prec, rng.unit() * scale) / 3u32;
+                    let m = Float::with_val(prec, m);
+                    let rel = [0.0, 1e-40, 1e-20, 1e-6][(rng.next() % 4) as usize];
+                    let rad = rel * m.to_f64().abs();
+                    Ball::with_rad(m, rad)
+                };
+                let (x, y) = (ball(10.0), ball(10.0));
+                let (u, v) = (ball(3.0), ball(3.0));
+                let pos = Ball::with_rad(Float::with_val(prec, 0.5 + rng.unit().abs() * 8.0), 1e-30);
+                let th = rng.unit();
+                let ctx = format!("seed {seed:#x}, prec {prec}, case {case}");
+                let pts = |b: &Ball| -> Vec<Float> {
+                    [-1.0, 0.0, 1.0, th]
+                        .iter()
+                        .map(|t| Float::with_val(hp, b.mid()) + t * b.rad())
+                        .collect()
+                };
+                let (px, py, pu, pv, pp) = (pts(&x), pts(&y), pts(&u), pts(&v), pts(&pos));
+                let check = |out: &Ball, alloc: &Ball, exact: &[Float], what: &str| {
+                    assert_eq!(out, alloc, "{what}: in place vs allocating ({ctx})");
+                    for e in exact {
+                        assert!(out.contains(e), "{what}: {out:?} misses {e} ({ctx})");
+                    }
+                };
+                out.set_add(&x, &y);
+                let ex: Vec<Float> = (0..4).map(|i| Float::with_val(hp, &px[i] + &py[i])).collect();
+                check(&out, &x.add(&y), &ex, "set_add");
+                out.set_sub(&x, &y);
+                let ex: Vec<Float> = (0..4).map(|i| Float::with_val(hp, &px[i] - &py[i])).collect();
+                check(&out, &x.sub(&y), &ex, "set_sub");
+                out.set_mul(&x, &y);
+                let ex: Vec<Float> = (0..4).map(|i| Float::with_val(hp, &px[i] * &py[i])).collect();
+                check(&out, &x.mul(&y), &ex, "set_mul");
+                out.set_mul_add_mul(&x, &y, &u, &v);
+                let ex: Vec<Float> = (0..4)
+                    .map(|i| Float::with_val(hp, &px[i] * &py[i]) + Float::with_val(hp, &pu[i] * &pv[i]))
+                    .collect();
+                check(&out, &x.mul_add_mul(&y, &u, &v), &ex, "set_mul_add_mul");
+                // The vector form (hoisted |a|, |b|) gives the same balls as entry by entry.
+                let lc = Ball::lin_comb(&[x.clone(), v.clone()], &y, &u, &[v.clone(), x.clone()]);
+                assert_eq!(
+                    lc,
+                    vec![x.mul_add_mul(&y, &u, &v), v.mul_add_mul(&y, &u, &x)],
+                    "lin_comb ({ctx})"
+                );
+                out.set_div(&x, &pos).unwrap();
+                let ex: Vec<Float> = (0..4).map(|i| Float::with_val(hp, &px[i] / &pp[i])).collect();
+                check(&out, &x.div(&pos).unwrap(), &ex, "set_div");
+                out.set_rsqrt(&pos).unwrap();
+                let ex: Vec<Float> = pp.iter().map(|p| Float::with_val(hp, p.recip_sqrt_ref())).collect();
+                check(&out, &pos.rsqrt().unwrap(), &ex, "set_rsqrt");
+                table.expm1_into(&u, &mut out);
+                let ex: Vec<Float> = pu.iter().map(|p| Float::with_val(hp, p.exp_m1_ref())).collect();
+                check(&out, &table.expm1(&u), &ex, "expm1_into");
+                // φ₁ on the small arguments of the closed form (|x| ≤ ½: the in-place branch)
+                // and on u (|u| ≤ 1: both branches).
+                let small = Ball::with_rad(Float::with_val(prec, u.mid() / 7u32), u.rad() / 7.0);
+                for z in [&small, &u] {
+                    table.expm1_over_x_into(z, &mut out);
+                    let ex: Vec<Float> = pts(z)
+                        .iter()
+                        .map(|p| {
+                            if p.is_zero() {
+                                Float::with_val(hp, 1)
+                            } else {
+                                Float::with_val(hp, p.exp_m1_ref()) / p
+                            }
+                        })
+                        .collect();
+                    check(&out, &table.expm1_over_x(z), &ex, "expm1_over_x_into");
+                }
+                let f = Float::with_val(prec, rng.unit().abs() * 16_777_216.0);
+                let j = if case == 0 { Float::with_val(prec, 4097) } else { f };
+                assert_eq!(
+                    floor_small(&j),
+                    j.to_u32_saturating_round(Round::Down),
+                    "floor of {j} ({ctx})"
+                );
+            }
+        }
     }
 
     #[test]

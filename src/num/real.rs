@@ -103,6 +103,12 @@ pub trait Real: Clone + std::fmt::Debug {
         let _ = tmp;
         *self = self.minus(&a.times(b));
     }
+    /// [x_i·a + b·y_i]_i (one scalar pair applied to two vectors of equal length, e.g.
+    /// w = w0/g + e β*): [`Real::mul_add_mul_r`] per entry (a ball: the same values, with the
+    /// bounds of |a|, |b| read once, [`Ball::lin_comb`]).
+    fn lin_comb_r(x: &[Self], a: &Self, b: &Self, y: &[Self]) -> Vec<Self> {
+        x.iter().zip(y).map(|(xi, yi)| xi.mul_add_mul_r(a, b, yi)).collect()
+    }
     /// self ← self + y.
     fn add_assign_r(&mut self, y: &Self) {
         *self = self.plus(y);
@@ -110,6 +116,40 @@ pub trait Real: Clone + std::fmt::Debug {
     /// self ← self · y.
     fn mul_assign_r(&mut self, y: &Self) {
         *self = self.times(y);
+    }
+    /// self ← x + y, reusing self's storage where the type has any (a ball: at self's
+    /// precision, no allocation). The `set_*` operations give the same value as their
+    /// allocating forms when self has the operands' precision.
+    fn set_plus(&mut self, x: &Self, y: &Self) {
+        *self = x.plus(y);
+    }
+    /// self ← x − y (see [`Real::set_plus`]).
+    fn set_minus(&mut self, x: &Self, y: &Self) {
+        *self = x.minus(y);
+    }
+    /// self ← x · y (see [`Real::set_plus`]).
+    fn set_times(&mut self, x: &Self, y: &Self) {
+        *self = x.times(y);
+    }
+    /// self ← x·y + u·v (see [`Real::set_plus`]).
+    fn set_mul_add_mul(&mut self, x: &Self, y: &Self, u: &Self, v: &Self) {
+        *self = x.mul_add_mul_r(y, u, v);
+    }
+    /// self ← x / y (see [`Real::set_plus`]).
+    ///
+    /// # Errors
+    /// As [`Real::over`]; self is then unchanged.
+    fn set_over(&mut self, x: &Self, y: &Self) -> Result<(), RealError> {
+        *self = x.over(y)?;
+        Ok(())
+    }
+    /// self ← 1/√x (see [`Real::set_plus`]).
+    ///
+    /// # Errors
+    /// As [`Real::rsqrt_r`]; self is then unchanged.
+    fn set_rsqrt(&mut self, x: &Self) -> Result<(), RealError> {
+        *self = x.rsqrt_r()?;
+        Ok(())
     }
     /// 1/√self.
     ///
@@ -141,6 +181,14 @@ pub trait Real: Clone + std::fmt::Debug {
     fn expm1_in(&self, cx: &Self::ExpCtx) -> Self;
     /// φ₁(self) = (e^self − 1)/self, 1 at 0 (entire; for balls also when self contains 0).
     fn expm1_over_x_in(&self, cx: &Self::ExpCtx) -> Self;
+    /// self ← e^x − 1 (see [`Real::set_plus`]).
+    fn set_expm1_in(&mut self, x: &Self, cx: &Self::ExpCtx) {
+        *self = x.expm1_in(cx);
+    }
+    /// self ← φ₁(x) (see [`Real::set_plus`]).
+    fn set_expm1_over_x_in(&mut self, x: &Self, cx: &Self::ExpCtx) {
+        *self = x.expm1_over_x_in(cx);
+    }
     /// The decimal text `x` at this value's precision (a ball: an enclosure of its exact value).
     ///
     /// # Errors
@@ -441,6 +489,9 @@ impl Real for Ball {
     fn mul_add_mul_r(&self, y: &Self, u: &Self, v: &Self) -> Self {
         self.mul_add_mul(y, u, v)
     }
+    fn lin_comb_r(x: &[Self], a: &Self, b: &Self, y: &[Self]) -> Vec<Self> {
+        Ball::lin_comb(x, a, b, y)
+    }
     fn add_assign_r(&mut self, y: &Self) {
         self.add_assign(y);
     }
@@ -461,6 +512,24 @@ impl Real for Ball {
         }
         tmp.set_mul(a, b);
         self.sub_assign(tmp);
+    }
+    fn set_plus(&mut self, x: &Self, y: &Self) {
+        self.set_add(x, y);
+    }
+    fn set_minus(&mut self, x: &Self, y: &Self) {
+        self.set_sub(x, y);
+    }
+    fn set_times(&mut self, x: &Self, y: &Self) {
+        self.set_mul(x, y);
+    }
+    fn set_mul_add_mul(&mut self, x: &Self, y: &Self, u: &Self, v: &Self) {
+        Ball::set_mul_add_mul(self, x, y, u, v);
+    }
+    fn set_over(&mut self, x: &Self, y: &Self) -> Result<(), RealError> {
+        Ok(self.set_div(x, y)?)
+    }
+    fn set_rsqrt(&mut self, x: &Self) -> Result<(), RealError> {
+        Ok(Ball::set_rsqrt(self, x)?)
     }
     fn rsqrt_r(&self) -> Result<Self, RealError> {
         Ok(self.rsqrt()?)
@@ -492,6 +561,12 @@ impl Real for Ball {
     }
     fn expm1_over_x_in(&self, cx: &Arc<ExpTable>) -> Self {
         cx.expm1_over_x(self)
+    }
+    fn set_expm1_in(&mut self, x: &Self, cx: &Arc<ExpTable>) {
+        cx.expm1_into(x, self);
+    }
+    fn set_expm1_over_x_in(&mut self, x: &Self, cx: &Arc<ExpTable>) {
+        cx.expm1_over_x_into(x, self);
     }
     fn num_r(&self, x: &Num) -> Result<Self, RealError> {
         Ok(Ball::from_num(x, self.prec())?)
