@@ -3,7 +3,7 @@
 //! rows of the same case (computed here by the library's catalog functions, an independent path),
 //! and bad inputs (exit 2, a message, no output folder).
 
-mod common;
+use crate::common;
 use lazyrich::report::table::COLUMNS;
 use lazyrich::verify::{self, Mode};
 use serde_json::Value;

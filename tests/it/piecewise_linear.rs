@@ -2,7 +2,7 @@
 //! (δ_k conservation, event-located flow vs reference, symmetrised init, eq. 9–10), and the
 //! frozen-pattern switch bookkeeping.
 
-mod common;
+use crate::common;
 
 use common::fd_grad;
 use lazyrich::flow::{FlowOptions, Method};
