@@ -52,10 +52,11 @@ fn quick_lambda_balanced_rows() -> Vec<Row> {
 }
 
 /// The `verify --quick` run behind [`quick_cli`]: its output folder, its stderr file and the child
-/// process, started by the first test that needs it ([`quick_cli`], [`quick_rows`]).
+/// process, started by the first test that needs it ([`quick_cli`], [`quick_rows`]) or, in a
+/// full run, by the binary's first test (`crate::a_quick_catalog_run_starts_first`).
 type CliRun = (PathBuf, PathBuf, std::process::Child);
 
-fn start_quick_cli() -> &'static Mutex<Option<CliRun>> {
+pub(crate) fn start_quick_cli() -> &'static Mutex<Option<CliRun>> {
     static CHILD: OnceLock<Mutex<Option<CliRun>>> = OnceLock::new();
     CHILD.get_or_init(|| {
         // Under Cargo's per-project test scratch folder `target/tmp`, kept: the result lives in

@@ -51,3 +51,12 @@ mod taylor_span_mp;
 mod validated;
 mod verify_case;
 mod workprec;
+
+/// Starts the catalog's `lazyrich verify --quick` child process (the costliest single piece of
+/// the test step) before every other test, so that it overlaps them: libtest starts tests in
+/// name order, and this name sorts first. The `catalog::` tests wait for it; when they run alone
+/// (a filter), the first of them starts it.
+#[test]
+fn a_quick_catalog_run_starts_first() {
+    catalog::start_quick_cli();
+}
