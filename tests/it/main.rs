@@ -42,6 +42,7 @@ mod piecewise_linear;
 mod prove;
 mod prove_modes;
 mod riccati;
+mod shared;
 mod single_neuron_generic;
 mod stiff_krylov;
 mod sweep;
