@@ -20,10 +20,12 @@
 //!   (5.6 → 4.5); this one 88.2 s, 87.3 s, 99 % (7.5 → 5.6) and 80.1 s, 79.6 s, 100 %
 //!   (4.5 → 4.8);
 //! - `/usr/bin/time -v cargo test --release` (with the unit tests and the doc-test): 103.1 s
-//!   wall, 78.2 s user, 76 % (5.6 → 5.7) and 97.5 s, 77.5 s, 80 % (3.9 → 5.0).
+//!   wall, 78.2 s user, 76 % (5.6 → 5.7); 97.5 s, 77.5 s, 80 % (3.9 → 5.0); 77.7 s, 76.1 s, 99 %
+//!   (3.7 → 4.1); 66.4 s, 77.4 s, 118 % (4.0 → 3.3); 69.0 s, 81.8 s, 120 % (1.6 → 2.8).
 //!
-//! Under that load the tests got about one core, so these wall times do not show the overlap
-//! (the figure, the test step's wall time on an idle machine, is still to be measured).
+//! Under that load the tests got between one core and 1.2 of them, so these wall times do not
+//! show the overlap (the figure, the test step's wall time on an idle machine, is still
+//! to be measured).
 //! The build, `cargo test --release --no-run` after `touch src/lib.rs`: 37 binaries 518.0 s
 //! wall, 261.4 s user (load 9.5 → 7.8); one binary 398.9 s, 205.8 s (6.7 → 9.6) and 413.2 s,
 //! 217.5 s (5.9 → 7.1).
