@@ -33,7 +33,7 @@
 //! **Bounds.** f64: 2·‖last Newton step‖ (quadratic convergence: the next step is far smaller)
 //! plus the first-order effect of rounding the KKT residual, ‖K⁻¹‖₂·8(d+n)·u·(‖∇P(β)‖ +
 //! ‖∇P(β0)‖ + ‖Xᵀν‖ + ‖X‖‖β‖ + ‖y‖): an estimate, checked against 256-bit solutions in
-//! `tests/implicit_bias.rs`. MPFR: the two-precision estimate (p and p + 64 bits,
+//! `tests/it/implicit_bias.rs`. MPFR: the two-precision estimate (p and p + 64 bits,
 //! [`mp::two_precision_bound_mp`]), each solve iterated until its Newton step is below 2^{−p/2}‖β‖ (error ≈ step² ≈ 2^{−p}) and
 //! then two more steps.
 //!

@@ -16,7 +16,7 @@
 //! e^{λ₊t}, so nothing overflows (the "overflow-free evaluation" of §1.4). λ± are computed
 //! without the cancellation of δ ± K (λ₊λ₋ = −η_aη_w s²).
 //!
-//! # Accuracy (measured, see `tests/exact_single_neuron.rs`)
+//! # Accuracy (measured, see `tests/it/exact_single_neuron.rs`)
 //! Against 256-bit MPFR evaluated on the same binary64 inputs, the error of (a, w) is at most
 //! [`F64_ULP_BOUND`] · κ ulp of max|θ(t)|, in every regime (downstream, balanced, upstream,
 //! |δ| from 1e-4 to 50, t up to 20 and beyond): ≤ 1.5 ulp on the catalog, at most 22.3·κ ulp
@@ -34,7 +34,7 @@ use crate::num::tol;
 
 /// Accuracy of the f64 closed form: max error ≤ `F64_ULP_BOUND · κ` ulp of max|θ(t)|, with κ
 /// the conditioning of c± ([`ClosedForm::condition`]). Measured against 256-bit MPFR on exactly
-/// the same binary64 inputs (`tests/single_neuron_generic.rs`, `f64_worst_ulps_sweep`): ≤ 1.5 ulp
+/// the same binary64 inputs (`tests/it/single_neuron_generic.rs`, `f64_worst_ulps_sweep`): ≤ 1.5 ulp
 /// on the catalog (κ ≈ 1); over 2,700 seeded random cases (δ ∈ {±50, ±20, ±2, ±1e-3, 0},
 /// d ∈ {2, 4, 16}, random η, t ≤ 20) the worst was 22.3·κ ulp, downstream δ = −50. The bound
 /// keeps the margin set for the former f64-only evaluation (worst 30.6·κ ulp on its sweep).

@@ -18,7 +18,7 @@
 //! The networks are bias-free ReLU MLPs, whose gradient is the two-layer GEMM pattern of
 //! [`crate::models::piecewise_linear`] applied layer by layer (faer GEMMs, already a dependency);
 //! the gradient is tested against central finite differences with a derived tolerance
-//! (`tests/experiment.rs`). candle-core 0.9.2 (the smallest CPU autodiff crate considered;
+//! (`tests/it/experiment.rs`). candle-core 0.9.2 (the smallest CPU autodiff crate considered;
 //! default features off) would add 18 crates that lazyrich's `Cargo.lock` does not hold (`cargo
 //! tree` of a one-line crate depending on it: candle-core, safetensors, zip, float8, memmap2,
 //! zerocopy, yoke, typed-path and their derives, among others) to a cold build that CI pays on 2

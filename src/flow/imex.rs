@@ -49,7 +49,7 @@
 //! gradients, rank up to 34, against the rank-one split's 2,606 gradients and tsit45's 15,188
 //! — but its final θ is 4.8e-6 (max-abs) from tsit45's, so on these data it does **not** meet
 //! a 1e-6 target: stability was not the cause of the rank-one split's miss. On a small ReLU
-//! flow with no stiff mode at all (rank 0, `tests/stiff_krylov.rs`) both this pair and tsit45
+//! flow with no stiff mode at all (rank 0, `tests/it/stiff_krylov.rs`) both this pair and tsit45
 //! end 18–150× their tolerance from a tight reference: the embedded estimates under-read
 //! steps that cross activation kinks (F is only piecewise smooth). It is therefore not the
 //! default of `bench-problem-r`.
@@ -65,7 +65,7 @@
 //! surface from the stages' recorded activation patterns; the step adds it to y₁ and counts it
 //! in the error norm, so a step is accepted only when the correction itself is within the
 //! tolerance. On those problems the end error fell to 0.1–0.9 × tol (rtol 1e-6, 1e-8) at
-//! 10–40 % more steps; `tests/stiff_krylov.rs` asserts ≤ 10 × tol at rtol 1e-6 … 1e-10 against
+//! 10–40 % more steps; `tests/it/stiff_krylov.rs` asserts ≤ 10 × tol at rtol 1e-6 … 1e-10 against
 //! the event-located reference (measured 0.12–0.23 ×; the plain pair 9.7–51 ×, tsit45
 //! 4.8–18.7 ×). Correcting without counting the correction as error, or counting without
 //! correcting, did worse (up to 39 × and 1.6 × tol respectively). But counting the whole
@@ -76,7 +76,7 @@
 //! doc of [`super::kinks`]): on that reduced problem 0.86 s CPU, 107 steps (59 rejected), 1,270
 //! gradients, against the plain pair's 155 steps and 1,808 gradients; on the small test problem
 //! it ends at 0.09 / 2.1 / 5.3 × tol at rtol 1e-6 / 1e-8 / 1e-10, on a reduced problem R with
-//! h = 100 at 0.03 / 1.04 / 0.05 × tol (`tests/stiff_krylov.rs`). On the full peers' problem R
+//! h = 100 at 0.03 / 1.04 / 0.05 × tol (`tests/it/stiff_krylov.rs`). On the full peers' problem R
 //! at rtol 1e-8 (251 steps, 2,947 gradients, 364 crossings) its final θ is 2.8e-6 (max-abs)
 //! from tsit45 at rtol 1e-10: better than the plain pairs, still 2.8× short of a 1e-6 target
 //! (measured once, cause not isolated; the stage term the estimate leaves out is a candidate).
@@ -91,7 +91,7 @@
 //! stage 2's explicit row cannot meet the stage-order condition its implicit row meets
 //! (ARK548: Σ_j a^E_2j c_j = 0, Σ_j a^I_2j c_j = c₂²/2 = 0.084), so μU₂ misses g by O(h g′) and
 //! stage 3 passes that on. The (raw, unfiltered) embedded estimate sees it and the step is then
-//! set by accuracy; `tests/imex.rs` measures it (1344 steps at rtol 1e-6 for μ = 1e4, within
+//! set by accuracy; `tests/it/imex.rs` measures it (1344 steps at rtol 1e-6 for μ = 1e4, within
 //! tolerance) and shows that an unforced stiff mode costs few steps (28).
 
 use super::kinks::{JumpError, JumpField, JumpState};

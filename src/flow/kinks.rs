@@ -14,7 +14,7 @@
 //! whatever the order of the pair (first order in h globally, since the number of crossings on
 //! [0, T] does not depend on h). The embedded estimate sees only Σ (b_j − b̂_j) of it. On a
 //! ReLU flow with h·n surfaces, crossings are dense in time: this is why tsit45 and the ARK
-//! pairs end 18–150× their tolerance on a flow with no stiff mode (`tests/stiff_krylov.rs`).
+//! pairs end 18–150× their tolerance on a flow with no stiff mode (`tests/it/stiff_krylov.rs`).
 //!
 //! **The correction** (added to y₁ for every K whose switch state differs between any stage
 //! and y₀, or between y₀ and y₁): ω_K e_K with

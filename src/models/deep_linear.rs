@@ -14,7 +14,7 @@
 //! from exact Hessian-vector products (no finite differences).
 //!
 //! **Conserved quantities** (`docs/theory.md` §2.6, derived there; checked numerically in
-//! `tests/linear_models.rs`). With N_k the layers in forward orientation (N_k = W_k, N_K = Aᵀ),
+//! `tests/it/linear_models.rs`). With N_k the layers in forward orientation (N_k = W_k, N_K = Aᵀ),
 //! for each consecutive pair η_k N_{k+1}ᵀN_{k+1} − η_{k+1} N_k N_kᵀ is constant along the flow.
 //! For two layers (W, A) with rates (η_w, η_a) this is Δ = η_w AAᵀ − η_a WWᵀ (P1 App. B).
 //! Proof: N_{k+1}ᵀ ∂L/∂N_{k+1} = (∂L/∂N_k) N_kᵀ, so the two time derivatives cancel.

@@ -51,7 +51,7 @@
 //! the second (it multiplies (z, w) of the other orientation by one phase), so the composite is
 //! exact as D → ∞, and D digits leave relative errors ~10^{2−D} in the strengths. The price is
 //! length: each boost adds ≈ 2D + 4 decimal places, so entries have 25–90 significant digits
-//! (measured in `tests/lambda_balanced_exact.rs`; ~60 typical), more than a Givens-only
+//! (measured in `tests/it/lambda_balanced_exact.rs`; ~60 typical), more than a Givens-only
 //! construction, but the only way found to keep the experiments' init scales (σ = 0.03 … 0.5)
 //! for every λ. Exact rational arithmetic on such numbers is cheap at these sizes (≤ 8×8).
 //!

@@ -1198,7 +1198,7 @@ impl StiffSplit for ParameterFlow<'_, PiecewiseLinear> {
 /// (G = XXᵀ), solved by `resolve_neuron` with [`super::box_lcp::BoxLcp`]. A rule that decides one
 /// sample at a time can pick an inconsistent set: releasing the sample whose equivalent control
 /// is furthest outside [γ, 1] first may leave it active with ż < 0 (unit test
-/// `complementarity_choice_matches_brute_force` in `tests/piecewise_linear.rs`).
+/// `complementarity_choice_matches_brute_force` in `tests/it/piecewise_linear.rs`).
 ///
 /// The Jacobian on a sliding piece holds the solved c at its current value (it neglects
 /// ∂c/∂θ): implicit methods then run Newton with an approximate Jacobian (accuracy is set by

@@ -42,7 +42,7 @@
 //! decimal text by [`Ball::from_num`]), at the exact requested time. The proof rests on the
 //! enclosure property of every ball operation ([`crate::num::ball`]) and on the field's
 //! recurrences being the Taylor coefficients of F (tested against an independent solution in
-//! `tests/validated.rs`). A step that cannot be validated after [`MAX_HALVINGS`] halvings ends
+//! `tests/it/validated.rs`). A step that cannot be validated after [`MAX_HALVINGS`] halvings ends
 //! the run with an error naming t, h and the cause: no box is ever printed that was not proven.
 //!
 //! **Piecewise fields** (ReLU / leaky nets, [`super::piecewise_linear`]): every a-priori box must

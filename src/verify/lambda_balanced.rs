@@ -732,7 +732,7 @@ pub fn run(quick: bool) -> Vec<Row> {
 /// NTK inner product is symmetric under M ↔ B for square whitened data). With h < d_i or h < d_o
 /// the identity terms live only on the h-dimensional ranges and the symmetry breaks (checked:
 /// O(1) difference for (4,2,3)). Both signs start from the same W2W1(0) (same seed). Tested in
-/// `tests/lambda_balanced.rs`.
+/// `tests/it/lambda_balanced.rs`.
 #[derive(Debug, Clone)]
 pub struct Fig2Data {
     /// (λ, theory rows, simulation rows).
@@ -767,7 +767,7 @@ pub fn fig2_data() -> Result<Fig2Data, String> {
             ]
         };
         // t ≤ 30: λ = 0 has reached its limit, the saddle of its wrong-sign mode (see the caption and
-        // `tests/lambda_balanced_experiments.rs`, fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode).
+        // `tests/it/lambda_balanced_experiments.rs`, fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode).
         let theory_t: Vec<f64> = (0..=600).map(|k| k as f64 * 0.05).collect();
         let cf = ClosedForm::new(&net, &w1, &w2).map_err(|e| e.to_string())?;
         let theory = cf

@@ -1165,7 +1165,7 @@ fn f64_rows(ctx: &Ctx, model: &SingleNeuron, c: &SingleNeuronCase, out: &mut Vec
     }
     let kappa = cf.condition();
     let promise = F64_ULP_BOUND * kappa * scale * f64::EPSILON;
-    let promise_why = "≤ 64·κ ulp of max|θ(t)|: measured worst 22.3·κ ulp over 2,700 seeded random cases (downstream δ = −50), ≤ 1.5 ulp on the catalog (generic closed form, tests/single_neuron_generic.rs); κ = conditioning of c± (near the basin boundary the solution itself is that sensitive)";
+    let promise_why = "≤ 64·κ ulp of max|θ(t)|: measured worst 22.3·κ ulp over 2,700 seeded random cases (downstream δ = −50), ≤ 1.5 ulp on the catalog (generic closed form, tests/it/single_neuron_generic.rs); κ = conditioning of c± (near the basin boundary the solution itself is that sensitive)";
     let proven = ball.is_ok() && problem.is_none();
     let (bound, bound_why, margin) = if proven {
         (

@@ -473,7 +473,7 @@ pub const FIG4_SIGMA: f64 = 0.03;
 /// exactly λ-balanced 8-8-8 init ([`lbx::balanced_init`], σ = [`FIG4_SIGMA`], seed
 /// [`FIG4_SEED`]), times [0, [`FIG4_T_END`]]. At λ = 0 this seed gives det W2W1(0) the sign of
 /// det Σ̃_yx (asserted in the tests), so the balanced square net is not held at a saddle (see
-/// `tests/lambda_balanced_experiments.rs`, fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode).
+/// `tests/it/lambda_balanced_experiments.rs`, fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode).
 ///
 /// # Errors
 /// A message if the construction fails.

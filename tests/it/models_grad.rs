@@ -1,7 +1,7 @@
 //! Analytic derivatives of the single-neuron model against central finite differences
 //! (argmin/russell pattern), on proptest inputs; and the conservation identity ∇δ·θ̇ = 0.
 
-mod common;
+use crate::common;
 use common::{fd_grad, fd_jacobian};
 use lazyrich::models::single_neuron::{FunctionSpaceFlow, SingleNeuron};
 use lazyrich::models::{GradientFlowModel, ParameterFlow, VectorField};

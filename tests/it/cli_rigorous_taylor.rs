@@ -1,6 +1,6 @@
 //! CLI contract of issue 3: `exact --rigorous` and `simulate --method taylor --prec --tol`.
 
-mod common;
+use crate::common;
 use common::*;
 use rug::Float;
 use serde_json::Value;

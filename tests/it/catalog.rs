@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 /// The quick catalog's rows, read back from the `table.json` of [`quick_cli`]'s run.
-fn quick_rows() -> &'static [Row] {
+pub(crate) fn quick_rows() -> &'static [Row] {
     static QUICK: OnceLock<Vec<Row>> = OnceLock::new();
     QUICK.get_or_init(|| {
         let (out, _, _) = quick_cli();
@@ -52,10 +52,11 @@ fn quick_lambda_balanced_rows() -> Vec<Row> {
 }
 
 /// The `verify --quick` run behind [`quick_cli`]: its output folder, its stderr file and the child
-/// process, started by the first test that needs it ([`quick_cli`], [`quick_rows`]).
+/// process, started by the first test that needs it ([`quick_cli`], [`quick_rows`]) or, in a
+/// full run, by the binary's first test (`crate::a_quick_catalog_run_starts_first`).
 type CliRun = (PathBuf, PathBuf, std::process::Child);
 
-fn start_quick_cli() -> &'static Mutex<Option<CliRun>> {
+pub(crate) fn start_quick_cli() -> &'static Mutex<Option<CliRun>> {
     static CHILD: OnceLock<Mutex<Option<CliRun>>> = OnceLock::new();
     CHILD.get_or_init(|| {
         // Under Cargo's per-project test scratch folder `target/tmp`, kept: the result lives in
@@ -688,12 +689,13 @@ fn verify_quick_writes_the_library_tables_and_figures_and_passes() {
             "{f} of `verify --quick` differs from the library's rendering of its rows"
         );
     }
-    // The second run: the first families and the last, in-process.
+    // The second run: the first families and the last, in-process (made once for the binary,
+    // `crate::shared`: other tests inspect the same rows).
     let csv = std::fs::read_to_string(out.join("table.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    let mut first = verify::single_neuron::run(Mode::Quick);
-    first.extend(verify::taylor_rigorous::run(Mode::Quick));
-    let last = verify::piecewise_linear::run(Mode::Quick);
+    let mut first = crate::shared::single_neuron_quick().to_vec();
+    first.extend_from_slice(crate::shared::taylor_rigorous_quick());
+    let last = crate::shared::piecewise_linear_quick().to_vec();
     for (part, at_end) in [(first, false), (last, true)] {
         let again = table::csv(&part);
         let again: Vec<&str> = again.lines().skip(1).collect();

@@ -4,7 +4,7 @@
 //! constructions); bad input exits 2 with a message and writes nothing. Seeds are explicit
 //! arguments (printed by the command and in the assertion messages).
 
-mod common;
+use crate::common;
 use rug::Rational;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! on the example case the 128-bit closed form agrees with the validated enclosure of the inputs'
 //! own flow (a different method) to within both printed bounds.
 
-mod common;
+use crate::common;
 
 use common::*;
 use lazyrich::case::Case;

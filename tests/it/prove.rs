@@ -3,7 +3,7 @@
 //! gives the expected statuses on one case per family (never `proved` for a claim whose
 //! assumptions the case misses).
 
-mod common;
+use crate::common;
 use common::*;
 use lazyrich::verify::prove::closed_form::{SnDim, single_neuron, single_neuron_all};
 use lazyrich::verify::prove::identities::{

@@ -5,11 +5,11 @@
 //!
 //! The tests of the linear families' quick-catalog rows (`quick_linear_catalog_passes_and_covers_regimes`,
 //! `unenclosed_conservation_rows_have_a_rigorous_reference_and_certified_drift`,
-//! `linear_taylor_rows_are_proven_and_agree_with_mpfr`) are in `tests/catalog.rs`, which computes
+//! `linear_taylor_rows_are_proven_and_agree_with_mpfr`) are in `tests/it/catalog.rs`, which computes
 //! the quick catalog once and reads those rows from it (issue 17: each recomputed
 //! `wide_linear::run`, `deep_linear::run` or `linear_taylor::run` here).
 
-mod common;
+use crate::common;
 use common::{fd_grad, fd_jacobian};
 use lazyrich::flow::{FlowOptions, Method, integrate};
 use lazyrich::models::deep_linear::{DeepLinear, LinearData};

@@ -2,7 +2,7 @@
 //! (δ_k conservation, event-located flow vs reference, symmetrised init, eq. 9–10), and the
 //! frozen-pattern switch bookkeeping.
 
-mod common;
+use crate::common;
 
 use common::fd_grad;
 use lazyrich::flow::{FlowOptions, Method};
@@ -97,8 +97,9 @@ fn hvp_matches_finite_differences_of_gradient() {
 /// events, symmetrised init, eq. 9–10 (bounds and their reasons in `verification/README.md`).
 #[test]
 fn quick_catalog_passes() {
-    let rows = pl::run(Mode::Quick);
-    for r in &rows {
+    // `pl::run(Mode::Quick)`, made once for the binary (`crate::shared`).
+    let rows = crate::shared::piecewise_linear_quick();
+    for r in rows {
         eprintln!(
             "{:9} {:20} {:9} {:?} err {:.2e} ref {:.2e} bound {:.2e} margin {:.2e} {} {} | {}",
             r.check,

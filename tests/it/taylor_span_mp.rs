@@ -134,7 +134,7 @@ fn rank_is_two_for_exactly_whitened_data_and_d_for_generic_data() {
     assert!(err.to_string().contains('3'), "{err}");
 }
 
-/// At p = 256 and 512 bits with tol = 2^(24−p) (as the full-field test in tests/taylor.rs):
+/// At p = 256 and 512 bits with tol = 2^(24−p) (as the full-field test in tests/it/taylor.rs):
 /// every component of (a, w) from the reduced solve lies within the integrator's own error
 /// estimate (stats.err_estimate) plus the enclosure's radius of the rigorous closed form's
 /// midpoint — i.e. the estimate bounds the actual error of the reduced solve. No extra slack: the

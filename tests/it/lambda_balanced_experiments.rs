@@ -325,7 +325,7 @@ fn fig2_lambda0_converges_to_the_saddle_of_the_wrong_sign_mode() {
 /// Every experiment row with exact inputs (LB-RSM/LB-REPR, LB-KDIST, LB-LIMIT, LB-SHALLOW,
 /// LB-CONT) has a case whose decimals satisfy XXᵀ = P·I and W2ᵀW2 − W1W1ᵀ = λI exactly, with the
 /// row's λ (checked by `exact_assumptions` in rational arithmetic; the identities themselves are
-/// tested against independent loops in `tests/lambda_balanced_exact.rs`), and the f64 inputs the
+/// tested against independent loops in `tests/it/lambda_balanced_exact.rs`), and the f64 inputs the
 /// rows compute with are the roundings of those decimals.
 #[test]
 fn experiment_cases_satisfy_the_assumptions_exactly() {

@@ -2,7 +2,7 @@
 //! model, shard/resume/merge through the CLI, and the t = 0 numbers against independent
 //! computations.
 
-mod common;
+use crate::common;
 
 use common::{expect_bad, run};
 use lazyrich::models::piecewise_linear::{LossScale, PiecewiseLinear};

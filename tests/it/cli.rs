@@ -1,7 +1,7 @@
 //! The command-line contract: JSON shapes, exit codes, and every bad-input class (clear
 //! message, exit code 2, no panic, no partial output file).
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 

@@ -3,7 +3,7 @@
 //! initialisation against the conserved matrices it promises, and `simulate --method taylor`
 //! for the linear models (f64 vs diffsol, MPFR conservation, bad input).
 
-mod common;
+use crate::common;
 use common::*;
 use lazyrich::models::GradientFlowModel;
 use lazyrich::models::deep_linear::{DeepInitError, DeepLinear, LinearData, conserved_init};

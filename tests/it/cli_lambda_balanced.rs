@@ -1,7 +1,7 @@
 //! CLI contract for `"model": "lambda_balanced"`: `exact` (f64 and MPFR) and `simulate` print the
 //! documented fields, agree within the printed bounds, and bad inputs exit 2 with the reason.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 

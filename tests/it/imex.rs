@@ -3,7 +3,7 @@
 //! modes, the ReLU parameter flow against diffsol, the stiff-mode estimator against
 //! Hessian-vector products, and the CLI.
 
-mod common;
+use crate::common;
 
 use common::{expect_bad, json_of, run, write_case};
 use lazyrich::flow::imex::{ARK436, ARK548, ImexOptions, integrate_imex};
@@ -258,7 +258,7 @@ fn output_top_mode_is_the_hessian_a_block_eigenpair() {
     assert!((lam - mu).abs() <= 1e-6 * mu, "HVP power iteration {lam} vs μ {mu}");
 }
 
-/// The small ReLU case of tests/piecewise_linear.rs (it slides on one surface near t = 0.18).
+/// The small ReLU case of tests/it/piecewise_linear.rs (it slides on one surface near t = 0.18).
 const CASE: &str = r#"{"model":"piecewise_linear",
  "x":[[1,0],[0,1],[-1,0.5],[0.3,-1],[0.7,0.7]], "y":[1,0.5,-0.2,0.4,0.9],
  "a0":[0.5,-0.5,0.4,-0.3], "w0":[[0.4,0.1],[0.4,0.1],[-0.2,0.5],[0.1,-0.6]],

@@ -5,7 +5,7 @@
 //!
 //! Seeds are explicit constants and printed.
 
-mod common;
+use crate::common;
 
 use common::{expect_bad, json_of, run};
 use lazyrich::flow::imex::{ImexError, ImexOptions, integrate_imex, integrate_imex_jumps};

@@ -3,7 +3,7 @@
 //! violated width conditions, non-isotropic Δ and deep cases with exit code 2 and a message
 //! naming the problem.
 
-mod common;
+use crate::common;
 use common::*;
 use lazyrich::case::Case;
 use lazyrich::verify::wide_linear::{self, WideCase};
@@ -72,7 +72,7 @@ fn simulate_both_forms_agree_and_report_drift() {
     assert_eq!(first[0].as_array().unwrap().len(), w.c, "β rows have c entries");
     let (err, scale) = beta_difference(&p, &t);
     assert!(err <= THM42_REL_TOL * scale, "Theorem 4.2 vs parameter flow: {err:e}");
-    // drift of Δ at rtol 1e-12 relative to its scale (≤ 1e-9, see tests/linear_models.rs)
+    // drift of Δ at rtol 1e-12 relative to its scale (≤ 1e-9, see tests/it/linear_models.rs)
     assert!(
         p["conserved_drift"].as_f64().unwrap() <= 1e-9,
         "{}",
