@@ -293,6 +293,11 @@ pub enum MethodArg {
     /// (second order per crossing) instead of the whole correction (bench-problem-r).
     #[value(name = "ark548-kinks-rem")]
     Ark548KinksRem,
+    /// Additive RK 5(4)8L\[2\]SA on the frozen activation pattern (rank-one implicit split), every
+    /// step that leaves the pattern retaken to end on the first activation switch it crosses
+    /// (`flow::landing`; Filippov sliding handled) (bench-problem-r).
+    #[value(name = "ark548-events")]
+    Ark548Events,
 }
 
 impl MethodArg {
@@ -308,7 +313,8 @@ impl MethodArg {
             | MethodArg::Ark436
             | MethodArg::Ark548Lanczos
             | MethodArg::Ark548Kinks
-            | MethodArg::Ark548KinksRem => None,
+            | MethodArg::Ark548KinksRem
+            | MethodArg::Ark548Events => None,
         }
     }
     /// Whether the IMEX pair sizes its implicit subspace by Lanczos.
@@ -321,9 +327,11 @@ impl MethodArg {
     /// The IMEX pair, if this is one.
     fn ark(self) -> Option<&'static ArkTableau> {
         match self {
-            MethodArg::Ark548 | MethodArg::Ark548Lanczos | MethodArg::Ark548Kinks | MethodArg::Ark548KinksRem => {
-                Some(&ARK548)
-            }
+            MethodArg::Ark548
+            | MethodArg::Ark548Lanczos
+            | MethodArg::Ark548Kinks
+            | MethodArg::Ark548KinksRem
+            | MethodArg::Ark548Events => Some(&ARK548),
             MethodArg::Ark436 => Some(&ARK436),
             _ => None,
         }
@@ -510,6 +518,9 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             let m = match (method.flow_method(), method.ark()) {
                 (Some(m), _) => piecewise_linear::BenchMethod::Diffsol(m),
+                (None, Some(t)) if matches!(method, MethodArg::Ark548Events) => {
+                    piecewise_linear::BenchMethod::ImexLanding(t)
+                }
                 (None, Some(t)) => {
                     let jumps = match method {
                         MethodArg::Ark548Kinks => Some(JumpError::Full),

@@ -17,6 +17,7 @@
 mod equations;
 pub mod imex;
 pub mod kinks;
+pub mod landing;
 
 use crate::models::{SwitchedField, VectorField};
 use crate::num::{TimeError, check_times};

@@ -229,6 +229,85 @@ impl pulp::WithSimd for LiveElementwise<'_> {
     }
 }
 
+/// [`elementwise`] for a frozen pattern (h×n row-major), as a pulp operation like
+/// [`LiveElementwise`]: σ'(z_ki) = 1 on the pattern's active entries, γ elsewhere.
+struct FrozenElementwise<'a> {
+    z: &'a mut [f64],
+    f: &'a mut [f64],
+    g: &'a mut [f64],
+    ga: &'a mut [f64],
+    a: &'a [f64],
+    y: &'a [f64],
+    pattern: &'a [bool],
+    gamma: f64,
+    c: f64,
+}
+
+impl pulp::WithSimd for FrozenElementwise<'_> {
+    type Output = f64;
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
+        let (gamma, n) = (self.gamma, self.f.len());
+        let (z, f, g) = (self.z, self.f, self.g);
+        f.iter_mut().for_each(|o| *o = 0.0);
+        for ((zk, &ak), pk) in z.chunks_exact(n).zip(self.a).zip(self.pattern.chunks_exact(n)) {
+            for ((fi, &zi), &on) in f.iter_mut().zip(zk).zip(pk) {
+                *fi += ak * (frozen_slope(on, gamma) * zi);
+            }
+        }
+        let mut loss = 0.0;
+        for ((gi, &fi), &yi) in g.iter_mut().zip(f.iter()).zip(self.y) {
+            let r = fi - yi;
+            loss += r * r;
+            *gi = 2.0 * self.c * r;
+        }
+        for (((zk, &ak), gak), pk) in z
+            .chunks_exact_mut(n)
+            .zip(self.a)
+            .zip(self.ga.iter_mut())
+            .zip(self.pattern.chunks_exact(n))
+        {
+            *gak = backward_pass_frozen(zk, g, pk, ak, gamma);
+        }
+        loss
+    }
+}
+
+/// σ' of a frozen entry, 1 if active, γ if not, written as arithmetic on the flag (γ + (1 − γ)·on,
+/// exact for both values) so that the loops over a pattern row vectorise.
+#[inline(always)]
+fn frozen_slope(on: bool, gamma: f64) -> f64 {
+    gamma + (1.0 - gamma) * f64::from(u8::from(on))
+}
+
+/// [`backward_pass`] with σ' from a frozen pattern row `pk` (1 where active, γ elsewhere),
+/// lane by lane over fixed-size chunks so that no index is bounds-checked.
+#[inline(always)]
+fn backward_pass_frozen(zk: &mut [f64], g: &[f64], pk: &[bool], ak: f64, gamma: f64) -> f64 {
+    const L: usize = BACKWARD_LANES;
+    let n = zk.len();
+    let (g, pk) = (&g[..n], &pk[..n]);
+    let mut acc = [0.0f64; L];
+    let mut zc = zk.chunks_exact_mut(L);
+    let (gc, pc) = (g.chunks_exact(L), pk.chunks_exact(L));
+    let (gr, pr) = (gc.remainder(), pc.remainder());
+    for ((zs, gs), ps) in (&mut zc).zip(gc).zip(pc) {
+        for l in 0..L {
+            let c = frozen_slope(ps[l], gamma);
+            let z = zs[l];
+            acc[l] += c * z * gs[l];
+            zs[l] = gs[l] * ak * c;
+        }
+    }
+    let mut tail = 0.0;
+    for ((z, &gv), &on) in zc.into_remainder().iter_mut().zip(gr).zip(pr) {
+        let c = frozen_slope(on, gamma);
+        tail += c * *z * gv;
+        *z = gv * ak * c;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// Partial sums of [`backward_pass`] (its final pairwise sum is written for 8).
 const BACKWARD_LANES: usize = 8;
 const _: () = assert!(BACKWARD_LANES == 8);
@@ -660,21 +739,18 @@ impl PiecewiseLinear {
                     }
                 }
                 Pattern::Frozen(p) => {
-                    let pk = &p[rows];
-                    for i in 0..n {
-                        let c = if pk[i] { 1.0 } else { self.gamma };
-                        ck[i] = c;
-                        sk[i] = c * zk[i];
+                    for (((c, sv), &z), &on) in ck.iter_mut().zip(sk.iter_mut()).zip(zk).zip(&p[rows]) {
+                        *c = frozen_slope(on, self.gamma);
+                        *sv = *c * z;
                     }
                 }
                 Pattern::Slide(p, sl) => {
                     let (pk, slk) = (&p[rows.clone()], &sl[rows]);
-                    for i in 0..n {
-                        let c = if pk[i] { 1.0 } else { self.gamma };
+                    for ((((c, sv), &z), &on), &slide) in ck.iter_mut().zip(sk.iter_mut()).zip(zk).zip(pk).zip(slk) {
                         // on the surface z_ki = 0: σ(z_ki) = 0 exactly (rounding in z ignored);
                         // c_ki is solved below, once g is known.
-                        ck[i] = c;
-                        sk[i] = if slk[i] { 0.0 } else { c * zk[i] };
+                        *c = frozen_slope(on, self.gamma);
+                        *sv = *c * z * f64::from(u8::from(!slide));
                     }
                 }
             }
@@ -777,10 +853,11 @@ impl PiecewiseLinear {
         for k in 0..h {
             let rows = k * n..(k + 1) * n;
             let (sk, ck, ek) = (&s.s[rows.clone()], &s.c[rows.clone()], &mut s.e[rows]);
+            let ak = a[k];
             let mut acc = 0.0;
-            for i in 0..n {
-                acc += sk[i] * s.g[i];
-                ek[i] = s.g[i] * a[k] * ck[i];
+            for (((e, &sv), &c), &g) in ek.iter_mut().zip(sk).zip(ck).zip(&s.g[..n]) {
+                acc += sv * g;
+                *e = g * ak * c;
             }
             ga[k] = acc;
         }
@@ -847,7 +924,17 @@ impl PiecewiseLinear {
             let Pattern::Frozen(p) = pat else {
                 unreachable!("live and sliding patterns returned above")
             };
-            elementwise(z, f, g, ga, a, y, c, |k, i, _| if p[k * n + i] { 1.0 } else { gamma })
+            pulp::Arch::new().dispatch(FrozenElementwise {
+                z,
+                f,
+                g,
+                ga,
+                a,
+                y,
+                pattern: p,
+                gamma,
+                c,
+            })
         };
         if let Some((_, gout)) = rec {
             gout.copy_from_slice(&s.g[..n]);
@@ -1455,6 +1542,23 @@ impl<'m> FrozenPatternFlow<'m> {
         self.sliding.borrow_mut().iter_mut().for_each(|s| *s = false);
         changed
     }
+    /// Push onto `out` the entries whose surface value in `s` ([`SwitchedField::surfaces_inplace`]
+    /// at some state) lies outside the current piece: off the sliding set, z_ki > 0 on an
+    /// inactive entry or z_ki ≤ 0 on an active one; on it, a slope that has reached a bound
+    /// (s ≤ 0). No allocation beyond `out`'s growth.
+    pub fn outside_piece(&self, s: &[f64], out: &mut Vec<usize>) {
+        let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
+        for (j, ((&v, &on), &slide)) in s.iter().zip(p.iter()).zip(sl.iter()).enumerate() {
+            let outside = if slide { v <= 0.0 } else { (v > 0.0) != on };
+            if outside {
+                out.push(j);
+            }
+        }
+    }
+    /// Whether entry `idx` is on the sliding set.
+    pub fn is_sliding(&self, idx: usize) -> bool {
+        self.sliding.borrow()[idx]
+    }
     /// The frozen pattern (h×n row-major; for sliding entries the side last visited).
     pub fn pattern(&self) -> Vec<bool> {
         self.pattern.borrow().clone()
@@ -1485,7 +1589,14 @@ impl VectorField for FrozenPatternFlow<'_> {
     }
     fn eval_inplace(&self, y: &[f64], dy: &mut [f64]) {
         let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
-        self.model.grad_pattern(y, Pattern::Slide(&p, &sl), dy);
+        // Without sliding entries the frozen pattern's fused, vectorised pass does the same.
+        // (an OR over the flags without early exit: one vectorised pass)
+        let pat = if sl.iter().fold(false, |acc, &b| acc | b) {
+            Pattern::Slide(&p, &sl)
+        } else {
+            Pattern::Frozen(&p)
+        };
+        self.model.grad_pattern(y, pat, dy);
         scale_by_rates(self.model, dy);
         self.take_fault();
     }
