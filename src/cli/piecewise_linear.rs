@@ -36,13 +36,14 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
             (tr, opts.method.as_str(), opts.rtol, opts.atol, stats)
         }
         Solver::Imex(opts) => {
-            if events {
-                bail!(
-                    "--method {} integrates the plain flow (it does not locate activation switches): add --events off",
-                    opts.tableau.name
-                );
-            }
-            let tr = integrate_imex(&ParameterFlow(&model), &theta0, &times, &opts)?;
+            // With events: one frozen activation pattern at a time, landing on every switch
+            // (`flow::landing`); without: the plain flow.
+            let field = FrozenPatternFlow::new(&model, &theta0);
+            let tr = if events {
+                integrate_imex_landing(&field, &theta0, &times, &opts)?
+            } else {
+                integrate_imex(&ParameterFlow(&model), &theta0, &times, &opts)?
+            };
             for w in &tr.warnings {
                 eprintln!("warning: {w}");
             }
@@ -51,9 +52,9 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
                 times: tr.times,
                 states: tr.states,
                 stats: Default::default(),
-                events: 0,
-                switches: 0,
-                sliding_segments: 0,
+                events: tr.stats.landings,
+                switches: tr.stats.switches,
+                sliding_segments: if events { field.sliding_segments() } else { 0 },
                 first_sliding: None,
             };
             (tr, opts.tableau.name, opts.rtol, opts.atol, stats)

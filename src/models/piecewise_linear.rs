@@ -392,6 +392,8 @@ struct Scratch {
     rhs: Vec<f64>,
     vd: Vec<f64>,
     sidx: Vec<usize>,
+    /// The frozen pattern with the sliding entries inactive (h×n; sized on first use).
+    active: Vec<bool>,
     /// A failed equivalent-control solve (singular system), reported by the flow.
     fault: Option<String>,
 }
@@ -474,6 +476,7 @@ impl PiecewiseLinear {
             rhs: Vec::new(),
             vd: Vec::new(),
             sidx: Vec::new(),
+            active: Vec::new(),
             fault: None,
         };
         Ok(PiecewiseLinear {
@@ -786,6 +789,10 @@ impl PiecewiseLinear {
         let mut result = Ok(());
         for k in 0..h {
             let slk = &sliding[k * n..(k + 1) * n];
+            // (a vectorised OR over the row first: most rows have no sliding entry)
+            if !slk.iter().fold(false, |acc, &b| acc | b) {
+                continue;
+            }
             let mut m = 0;
             for (i, &on) in slk.iter().enumerate() {
                 if on {
@@ -893,13 +900,15 @@ impl PiecewiseLinear {
         let live = match pat {
             Pattern::Live => true,
             Pattern::Frozen(_) => false,
-            Pattern::Slide(..) => {
+            Pattern::Slide(p, sl) if gamma != 0.0 => {
                 // Sliding entries need g before their slopes (equivalent control), so σ and σ'
                 // are kept as arrays: forward, solve, backward.
+                let _ = (p, sl);
                 let l = self.forward(theta, pat, s);
                 self.backward(theta, grad, s);
                 return l;
             }
+            Pattern::Slide(p, sl) => return self.grad_sliding_relu(theta, p, sl, grad, s),
         };
         let a = self.a(theta);
         preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
@@ -942,6 +951,89 @@ impl PiecewiseLinear {
         // ∇_W L = E X, E h×n row-major (now in the Z buffer).
         let dst = MatMut::from_row_major_slice_mut(gw, h, d);
         let em = MatRef::from_row_major_slice(&s.z, h, n);
+        let xm = MatRef::from_row_major_slice(&self.x, n, d);
+        matmul(dst, Accum::Replace, em, xm, 1.0, self.par);
+        self.c * loss
+    }
+
+    /// Z and, for the rows with sliding entries, the slopes C (frozen off the sliding set, the
+    /// equivalent controls on it) for γ = 0: what [`Self::forward`] leaves in `s.z` and `s.c`
+    /// on those rows, without its σ and σ' arrays (f needs σ = 0 on sliding entries, which the
+    /// pattern with them inactive gives when γ = 0).
+    fn sliding_slopes_relu(&self, theta: &[f64], p: &[bool], sl: &[bool], s: &mut Scratch) {
+        let (n, h) = (self.n, self.h);
+        let a = self.a(theta);
+        self.preactivations_into(theta, &mut s.z);
+        s.f.iter_mut().for_each(|o| *o = 0.0);
+        for (k, &ak) in a.iter().enumerate().take(h) {
+            let rows = k * n..(k + 1) * n;
+            for (((f, &z), &on), &slide) in s.f.iter_mut().zip(&s.z[rows.clone()]).zip(&p[rows.clone()]).zip(&sl[rows]) {
+                *f += ak * (frozen_slope(on & !slide, 0.0) * z);
+            }
+        }
+        for i in 0..n {
+            s.g[i] = 2.0 * self.c * (s.f[i] - self.y[i]);
+        }
+        for k in 0..h {
+            let rows = k * n..(k + 1) * n;
+            if sl[rows.clone()].iter().fold(false, |acc, &b| acc | b) {
+                s.c[rows.clone()]
+                    .iter_mut()
+                    .zip(&p[rows])
+                    .for_each(|(c, &on)| *c = frozen_slope(on, 0.0));
+            }
+        }
+        if let Err(e) = self.solve_sliding(sl, s) {
+            s.fault.get_or_insert(e);
+        }
+    }
+
+    /// ∇L with sliding entries for γ = 0: σ(z) = 0 on a sliding entry, which is what an
+    /// inactive entry gives when γ = 0, so the fused frozen pass with the sliding entries taken
+    /// as inactive computes f, g, ∂L/∂a and E exactly except E on the sliding entries; those
+    /// are patched with the solved equivalent controls (`solve_sliding`, which needs the frozen
+    /// slopes of the sliding neurons' rows only) before the GEMM E·X. Same values as
+    /// forward + backward, in one streaming pass over Z instead of five.
+    fn grad_sliding_relu(&self, theta: &[f64], p: &[bool], sl: &[bool], grad: &mut [f64], s: &mut Scratch) -> f64 {
+        let (n, h, d) = (self.n, self.h, self.d);
+        let a = self.a(theta);
+        preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
+        s.active.resize(h * n, false);
+        s.active
+            .iter_mut()
+            .zip(p)
+            .zip(sl)
+            .for_each(|((o, &on), &slide)| *o = on & !slide);
+        let (gw, ga) = grad.split_at_mut(h * d);
+        let loss = pulp::Arch::new().dispatch(FrozenElementwise {
+            z: &mut s.z[..h * n],
+            f: &mut s.f[..n],
+            g: &mut s.g[..n],
+            ga,
+            a,
+            y: &self.y[..n],
+            pattern: &s.active,
+            gamma: 0.0,
+            c: self.c,
+        });
+        for k in 0..h {
+            let rows = k * n..(k + 1) * n;
+            if sl[rows.clone()].iter().fold(false, |acc, &b| acc | b) {
+                s.c[rows.clone()]
+                    .iter_mut()
+                    .zip(&p[rows])
+                    .for_each(|(c, &on)| *c = frozen_slope(on, 0.0));
+            }
+        }
+        if let Err(e) = self.solve_sliding(sl, s) {
+            s.fault.get_or_insert(e);
+        }
+        for (j, _) in sl.iter().enumerate().filter(|(_, on)| **on) {
+            let (k, i) = (j / n, j % n);
+            s.z[j] = s.g[i] * a[k] * s.c[j];
+        }
+        let dst = MatMut::from_row_major_slice_mut(gw, h, d);
+        let em = MatRef::from_row_major_slice(&s.z[..h * n], h, n);
         let xm = MatRef::from_row_major_slice(&self.x, n, d);
         matmul(dst, Accum::Replace, em, xm, 1.0, self.par);
         self.c * loss
@@ -1631,7 +1723,11 @@ impl SwitchedField for FrozenPatternFlow<'_> {
         }
         let p = self.pattern.borrow();
         let mut sc = self.model.scratch.borrow_mut();
-        self.model.forward(y, Pattern::Slide(&p, &sl), &mut sc);
+        if self.model.gamma == 0.0 {
+            self.model.sliding_slopes_relu(y, &p, &sl, &mut sc);
+        } else {
+            self.model.forward(y, Pattern::Slide(&p, &sl), &mut sc);
+        }
         let g = self.model.gamma;
         for (j, o) in s.iter_mut().enumerate() {
             *o = if sl[j] {
