@@ -226,7 +226,13 @@ fn bench_problem_r_reads_raw_data_and_writes_theta() {
     write("th0.f64", &th0);
     let out = dir.path().join("theta.f64");
     let (ds, os) = (dir.path().to_str().unwrap(), out.to_str().unwrap());
-    for m in ["tsit45", "ark548-lanczos", "ark548-kinks", "ark548-kinks-rem"] {
+    for m in [
+        "tsit45",
+        "ark548-lanczos",
+        "ark548-kinks",
+        "ark548-kinks-rem",
+        "ark548-events",
+    ] {
         let v = json_of(&run(&[
             "bench-problem-r",
             "--data",

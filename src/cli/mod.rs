@@ -118,12 +118,14 @@ enum Command {
         /// Repetitions (median reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Method: tsit45 (explicit); an IMEX pair with the output layer's top Hessian mode
-        /// implicit (ark548, ark436: rank one); or ark548-lanczos, whose implicit subspace is
-        /// re-estimated by Lanczos and grows when more modes stiffen; or ark548-kinks, that with
-        /// the activation-kink jump correction (flow::kinks). (diffsol's implicit methods
-        /// would form the dense P×P Jacobian.)
-        #[arg(long, value_enum, default_value_t = MethodArg::Tsit45)]
+        /// Method: ark548-events (default: the IMEX pair ARK5(4)8L[2]SA with the output layer's
+        /// top Hessian mode implicit, on one frozen activation pattern at a time, each step that
+        /// leaves it retaken to end on the first switch it crosses: it keeps its tolerance across
+        /// the kinks); tsit45 (explicit); the plain IMEX pairs ark548, ark436 (rank one, kinks
+        /// crossed inside steps); ark548-lanczos, whose implicit subspace is re-estimated by
+        /// Lanczos; ark548-kinks(-rem), with the activation-kink jump correction (flow::kinks).
+        /// (diffsol's implicit methods would form the dense P×P Jacobian.)
+        #[arg(long, value_enum, default_value_t = MethodArg::Ark548Events)]
         method: MethodArg,
         /// Threads for the gradient's GEMMs (1 = sequential, as the peers' timings).
         #[arg(long, default_value_t = 1)]

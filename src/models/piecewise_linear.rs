@@ -967,7 +967,12 @@ impl PiecewiseLinear {
         s.f.iter_mut().for_each(|o| *o = 0.0);
         for (k, &ak) in a.iter().enumerate().take(h) {
             let rows = k * n..(k + 1) * n;
-            for (((f, &z), &on), &slide) in s.f.iter_mut().zip(&s.z[rows.clone()]).zip(&p[rows.clone()]).zip(&sl[rows]) {
+            for (((f, &z), &on), &slide) in
+                s.f.iter_mut()
+                    .zip(&s.z[rows.clone()])
+                    .zip(&p[rows.clone()])
+                    .zip(&sl[rows])
+            {
                 *f += ak * (frozen_slope(on & !slide, 0.0) * z);
             }
         }
@@ -2108,7 +2113,10 @@ mod tests {
         }
         m.sliding_slopes_relu(&th, &p, &sl, &mut s);
         for j in [n + 2, 3 * n + 5] {
-            assert!((s.c[j] - c_want[j]).abs() <= 1e-13 * c_want[j].abs().max(1.0), "slope {j}");
+            assert!(
+                (s.c[j] - c_want[j]).abs() <= 1e-13 * c_want[j].abs().max(1.0),
+                "slope {j}"
+            );
         }
     }
 
