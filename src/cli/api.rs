@@ -188,6 +188,9 @@ pub fn simulate(case_v: &Case, a: &SimulateArgs) -> Result<Value> {
                         .with_tableau(tab)
                         .with_tol(rtol, atol)
                         .with_adaptive(method.adaptive());
+                    if matches!(method, MethodArg::Ark548Events) && events == Some(OnOff::Off) {
+                        bail!("--method ark548-events lands on every activation switch: drop --events off");
+                    }
                     piecewise_linear::simulate_json(
                         &c,
                         piecewise_linear::Solver::Imex(opts),

@@ -118,12 +118,14 @@ enum Command {
         /// Repetitions (median reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Method: tsit45 (explicit); an IMEX pair with the output layer's top Hessian mode
-        /// implicit (ark548, ark436: rank one); or ark548-lanczos, whose implicit subspace is
-        /// re-estimated by Lanczos and grows when more modes stiffen; or ark548-kinks, that with
-        /// the activation-kink jump correction (flow::kinks). (diffsol's implicit methods
-        /// would form the dense P×P Jacobian.)
-        #[arg(long, value_enum, default_value_t = MethodArg::Tsit45)]
+        /// Method: ark548-events (default: the IMEX pair ARK5(4)8L[2]SA with the output layer's
+        /// top Hessian mode implicit, on one frozen activation pattern at a time, each step that
+        /// leaves it retaken to end on the first switch it crosses: it keeps its tolerance across
+        /// the kinks); tsit45 (explicit); the plain IMEX pairs ark548, ark436 (rank one, kinks
+        /// crossed inside steps); ark548-lanczos, whose implicit subspace is re-estimated by
+        /// Lanczos; ark548-kinks(-rem), with the activation-kink jump correction (flow::kinks).
+        /// (diffsol's implicit methods would form the dense P×P Jacobian.)
+        #[arg(long, value_enum, default_value_t = MethodArg::Ark548Events)]
         method: MethodArg,
         /// Threads for the gradient's GEMMs (1 = sequential, as the peers' timings).
         #[arg(long, default_value_t = 1)]
@@ -293,6 +295,11 @@ pub enum MethodArg {
     /// (second order per crossing) instead of the whole correction (bench-problem-r).
     #[value(name = "ark548-kinks-rem")]
     Ark548KinksRem,
+    /// Additive RK 5(4)8L\[2\]SA on the frozen activation pattern (rank-one implicit split), every
+    /// step that leaves the pattern retaken to end on the first activation switch it crosses
+    /// (`flow::landing`; Filippov sliding handled) (bench-problem-r).
+    #[value(name = "ark548-events")]
+    Ark548Events,
 }
 
 impl MethodArg {
@@ -308,7 +315,8 @@ impl MethodArg {
             | MethodArg::Ark436
             | MethodArg::Ark548Lanczos
             | MethodArg::Ark548Kinks
-            | MethodArg::Ark548KinksRem => None,
+            | MethodArg::Ark548KinksRem
+            | MethodArg::Ark548Events => None,
         }
     }
     /// Whether the IMEX pair sizes its implicit subspace by Lanczos.
@@ -321,9 +329,11 @@ impl MethodArg {
     /// The IMEX pair, if this is one.
     fn ark(self) -> Option<&'static ArkTableau> {
         match self {
-            MethodArg::Ark548 | MethodArg::Ark548Lanczos | MethodArg::Ark548Kinks | MethodArg::Ark548KinksRem => {
-                Some(&ARK548)
-            }
+            MethodArg::Ark548
+            | MethodArg::Ark548Lanczos
+            | MethodArg::Ark548Kinks
+            | MethodArg::Ark548KinksRem
+            | MethodArg::Ark548Events => Some(&ARK548),
             MethodArg::Ark436 => Some(&ARK436),
             _ => None,
         }
@@ -510,6 +520,9 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             let m = match (method.flow_method(), method.ark()) {
                 (Some(m), _) => piecewise_linear::BenchMethod::Diffsol(m),
+                (None, Some(t)) if matches!(method, MethodArg::Ark548Events) => {
+                    piecewise_linear::BenchMethod::ImexLanding(t)
+                }
                 (None, Some(t)) => {
                     let jumps = match method {
                         MethodArg::Ark548Kinks => Some(JumpError::Full),

@@ -3,11 +3,11 @@
 
 use anyhow::{Result, bail};
 use lazyrich::case::{PiecewiseLinearCase, f64_vec};
-use lazyrich::flow::imex::{ArkTableau, ImexOptions, integrate_imex, integrate_imex_jumps};
+use lazyrich::flow::imex::{ArkTableau, ImexOptions, integrate_imex, integrate_imex_jumps, integrate_imex_landing};
 use lazyrich::flow::kinks::JumpError;
 use lazyrich::flow::{FlowOptions, Method, integrate, integrate_switched};
 use lazyrich::models::piecewise_linear::{FrozenPatternFlow, LossScale, PiecewiseLinear, problem_r};
-use lazyrich::models::{GradientFlowModel, ParameterFlow};
+use lazyrich::models::{GradientFlowModel, ParameterFlow, SwitchedField};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 use std::time::Instant;
@@ -36,13 +36,14 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
             (tr, opts.method.as_str(), opts.rtol, opts.atol, stats)
         }
         Solver::Imex(opts) => {
-            if events {
-                bail!(
-                    "--method {} integrates the plain flow (it does not locate activation switches): add --events off",
-                    opts.tableau.name
-                );
-            }
-            let tr = integrate_imex(&ParameterFlow(&model), &theta0, &times, &opts)?;
+            // With events: one frozen activation pattern at a time, landing on every switch
+            // (`flow::landing`); without: the plain flow.
+            let field = FrozenPatternFlow::new(&model, &theta0);
+            let tr = if events {
+                integrate_imex_landing(&field, &theta0, &times, &opts)?
+            } else {
+                integrate_imex(&ParameterFlow(&model), &theta0, &times, &opts)?
+            };
             for w in &tr.warnings {
                 eprintln!("warning: {w}");
             }
@@ -51,9 +52,9 @@ pub(super) fn simulate_json(c: &PiecewiseLinearCase, solver: Solver<'_>, events:
                 times: tr.times,
                 states: tr.states,
                 stats: Default::default(),
-                events: 0,
-                switches: 0,
-                sliding_segments: 0,
+                events: tr.stats.landings,
+                switches: tr.stats.switches,
+                sliding_segments: if events { field.sliding_segments() } else { 0 },
                 first_sliding: None,
             };
             (tr, opts.tableau.name, opts.rtol, opts.atol, stats)
@@ -110,6 +111,9 @@ pub(super) enum BenchMethod {
     /// An ARK IMEX pair; the implicit subspace sized by Lanczos; the jump correction of
     /// `flow::kinks` applied.
     Imex(&'static ArkTableau, bool, Option<JumpError>),
+    /// An ARK IMEX pair (rank-one split) on the frozen activation pattern, landing on every
+    /// switch (`flow::landing`).
+    ImexLanding(&'static ArkTableau),
 }
 
 /// Arguments of `bench-problem-r`.
@@ -305,6 +309,19 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
                 let th = tr.states.last().expect("two times").clone();
                 (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
             }
+            BenchMethod::ImexLanding(tab) => {
+                let opts = ImexOptions::new().with_tableau(tab).with_tol(rtol, rtol / 100.0);
+                let flow = FrozenPatternFlow::new(&model, &th0);
+                let tr = integrate_imex_landing(&flow, &th0, &[0.0, t_end], &opts)?;
+                for w in &tr.warnings {
+                    eprintln!("warning: {w}");
+                }
+                let mut stats = serde_json::to_value(tr.stats)?;
+                stats["sliding_segments"] = json!(flow.sliding_segments());
+                extra = stats;
+                let th = tr.states.last().expect("two times").clone();
+                (th, tr.stats.steps, tr.stats.rejected_steps, tr.stats.rhs_evals)
+            }
         };
         let secs = s.elapsed().as_secs_f64();
         eprintln!(
@@ -332,6 +349,7 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
         BenchMethod::Imex(_, true, None) => "ark548-lanczos",
         BenchMethod::Imex(_, true, Some(JumpError::Full)) => "ark548-kinks",
         BenchMethod::Imex(_, true, Some(JumpError::Remainder)) => "ark548-kinks-rem",
+        BenchMethod::ImexLanding(_) => "ark548-events",
     };
     super::emit_json(&json!({
             "problem": "R", "data": args.data.map(|p| p.display().to_string()), "d": d, "h": h, "n": n, "t_end": t_end, "method": name, "rtol": rtol,

@@ -156,7 +156,7 @@ pub(crate) struct JumpState {
 /// Root in [0, 1] of the cubic Hermite interpolant of s with s(0) = `s0`, s(1) = `s1`,
 /// s′(0) = `d0`, s′(1) = `d1` (derivatives in units of the step), by Newton from `start`;
 /// `None` when Newton leaves [0, 1] or does not settle to 1e-12 in 8 iterations.
-fn hermite_root(s0: f64, s1: f64, d0: f64, d1: f64, start: f64) -> Option<f64> {
+pub(crate) fn hermite_root(s0: f64, s1: f64, d0: f64, d1: f64, start: f64) -> Option<f64> {
     let mut t = start;
     for _ in 0..8 {
         let (t2, t3) = (t * t, t * t * t);

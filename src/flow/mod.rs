@@ -17,6 +17,7 @@
 mod equations;
 pub mod imex;
 pub mod kinks;
+pub mod landing;
 
 use crate::models::{SwitchedField, VectorField};
 use crate::num::{TimeError, check_times};
@@ -282,9 +283,10 @@ pub fn integrate<F: VectorField + ?Sized>(
 /// Limits (be aware): two crossings of one surface inside a single step (cross and return)
 /// produce no sign change at the step ends and go unnoticed, as in CVODE; the cost is one
 /// evaluation of all surfaces per step plus ~5–10 per event. For a ReLU network that is
-/// h·n surfaces, and when switches are dense in time (large h·n, e.g. issue 6's problem R
-/// with 10⁶ surfaces) every step ends at an event and event location degenerates into tiny
-/// steps: see `models::piecewise_linear` and `verification/README.md` (PL family).
+/// h·n surfaces; when switches are dense in time every step ends at an event. On the peers'
+/// problem R (10⁶ surfaces, t ∈ [0, 50]) they are not: Tsit45 at rtol 1e-10 located 272 switches
+/// in 2,454 steps (16,580 evaluations, against 153,524 for the same method without events,
+/// whose steps shrink at every kink). `flow::landing` does the same for the IMEX pairs.
 ///
 /// Sliding modes: where the field points into a surface from both sides (for ReLU networks
 /// this happens when a_k·g_i has the sign that makes neuron k's own sample i push z_ki back),

@@ -229,6 +229,85 @@ impl pulp::WithSimd for LiveElementwise<'_> {
     }
 }
 
+/// [`elementwise`] for a frozen pattern (h×n row-major), as a pulp operation like
+/// [`LiveElementwise`]: σ'(z_ki) = 1 on the pattern's active entries, γ elsewhere.
+struct FrozenElementwise<'a> {
+    z: &'a mut [f64],
+    f: &'a mut [f64],
+    g: &'a mut [f64],
+    ga: &'a mut [f64],
+    a: &'a [f64],
+    y: &'a [f64],
+    pattern: &'a [bool],
+    gamma: f64,
+    c: f64,
+}
+
+impl pulp::WithSimd for FrozenElementwise<'_> {
+    type Output = f64;
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
+        let (gamma, n) = (self.gamma, self.f.len());
+        let (z, f, g) = (self.z, self.f, self.g);
+        f.iter_mut().for_each(|o| *o = 0.0);
+        for ((zk, &ak), pk) in z.chunks_exact(n).zip(self.a).zip(self.pattern.chunks_exact(n)) {
+            for ((fi, &zi), &on) in f.iter_mut().zip(zk).zip(pk) {
+                *fi += ak * (frozen_slope(on, gamma) * zi);
+            }
+        }
+        let mut loss = 0.0;
+        for ((gi, &fi), &yi) in g.iter_mut().zip(f.iter()).zip(self.y) {
+            let r = fi - yi;
+            loss += r * r;
+            *gi = 2.0 * self.c * r;
+        }
+        for (((zk, &ak), gak), pk) in z
+            .chunks_exact_mut(n)
+            .zip(self.a)
+            .zip(self.ga.iter_mut())
+            .zip(self.pattern.chunks_exact(n))
+        {
+            *gak = backward_pass_frozen(zk, g, pk, ak, gamma);
+        }
+        loss
+    }
+}
+
+/// σ' of a frozen entry, 1 if active, γ if not, written as arithmetic on the flag (γ + (1 − γ)·on,
+/// exact for both values) so that the loops over a pattern row vectorise.
+#[inline(always)]
+fn frozen_slope(on: bool, gamma: f64) -> f64 {
+    gamma + (1.0 - gamma) * f64::from(u8::from(on))
+}
+
+/// [`backward_pass`] with σ' from a frozen pattern row `pk` (1 where active, γ elsewhere),
+/// lane by lane over fixed-size chunks so that no index is bounds-checked.
+#[inline(always)]
+fn backward_pass_frozen(zk: &mut [f64], g: &[f64], pk: &[bool], ak: f64, gamma: f64) -> f64 {
+    const L: usize = BACKWARD_LANES;
+    let n = zk.len();
+    let (g, pk) = (&g[..n], &pk[..n]);
+    let mut acc = [0.0f64; L];
+    let mut zc = zk.chunks_exact_mut(L);
+    let (gc, pc) = (g.chunks_exact(L), pk.chunks_exact(L));
+    let (gr, pr) = (gc.remainder(), pc.remainder());
+    for ((zs, gs), ps) in (&mut zc).zip(gc).zip(pc) {
+        for l in 0..L {
+            let c = frozen_slope(ps[l], gamma);
+            let z = zs[l];
+            acc[l] += c * z * gs[l];
+            zs[l] = gs[l] * ak * c;
+        }
+    }
+    let mut tail = 0.0;
+    for ((z, &gv), &on) in zc.into_remainder().iter_mut().zip(gr).zip(pr) {
+        let c = frozen_slope(on, gamma);
+        tail += c * *z * gv;
+        *z = gv * ak * c;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// Partial sums of [`backward_pass`] (its final pairwise sum is written for 8).
 const BACKWARD_LANES: usize = 8;
 const _: () = assert!(BACKWARD_LANES == 8);
@@ -313,6 +392,8 @@ struct Scratch {
     rhs: Vec<f64>,
     vd: Vec<f64>,
     sidx: Vec<usize>,
+    /// The frozen pattern with the sliding entries inactive (h×n; sized on first use).
+    active: Vec<bool>,
     /// A failed equivalent-control solve (singular system), reported by the flow.
     fault: Option<String>,
 }
@@ -395,6 +476,7 @@ impl PiecewiseLinear {
             rhs: Vec::new(),
             vd: Vec::new(),
             sidx: Vec::new(),
+            active: Vec::new(),
             fault: None,
         };
         Ok(PiecewiseLinear {
@@ -660,21 +742,18 @@ impl PiecewiseLinear {
                     }
                 }
                 Pattern::Frozen(p) => {
-                    let pk = &p[rows];
-                    for i in 0..n {
-                        let c = if pk[i] { 1.0 } else { self.gamma };
-                        ck[i] = c;
-                        sk[i] = c * zk[i];
+                    for (((c, sv), &z), &on) in ck.iter_mut().zip(sk.iter_mut()).zip(zk).zip(&p[rows]) {
+                        *c = frozen_slope(on, self.gamma);
+                        *sv = *c * z;
                     }
                 }
                 Pattern::Slide(p, sl) => {
                     let (pk, slk) = (&p[rows.clone()], &sl[rows]);
-                    for i in 0..n {
-                        let c = if pk[i] { 1.0 } else { self.gamma };
+                    for ((((c, sv), &z), &on), &slide) in ck.iter_mut().zip(sk.iter_mut()).zip(zk).zip(pk).zip(slk) {
                         // on the surface z_ki = 0: σ(z_ki) = 0 exactly (rounding in z ignored);
                         // c_ki is solved below, once g is known.
-                        ck[i] = c;
-                        sk[i] = if slk[i] { 0.0 } else { c * zk[i] };
+                        *c = frozen_slope(on, self.gamma);
+                        *sv = *c * z * f64::from(u8::from(!slide));
                     }
                 }
             }
@@ -710,6 +789,10 @@ impl PiecewiseLinear {
         let mut result = Ok(());
         for k in 0..h {
             let slk = &sliding[k * n..(k + 1) * n];
+            // (a vectorised OR over the row first: most rows have no sliding entry)
+            if !slk.iter().fold(false, |acc, &b| acc | b) {
+                continue;
+            }
             let mut m = 0;
             for (i, &on) in slk.iter().enumerate() {
                 if on {
@@ -777,10 +860,11 @@ impl PiecewiseLinear {
         for k in 0..h {
             let rows = k * n..(k + 1) * n;
             let (sk, ck, ek) = (&s.s[rows.clone()], &s.c[rows.clone()], &mut s.e[rows]);
+            let ak = a[k];
             let mut acc = 0.0;
-            for i in 0..n {
-                acc += sk[i] * s.g[i];
-                ek[i] = s.g[i] * a[k] * ck[i];
+            for (((e, &sv), &c), &g) in ek.iter_mut().zip(sk).zip(ck).zip(&s.g[..n]) {
+                acc += sv * g;
+                *e = g * ak * c;
             }
             ga[k] = acc;
         }
@@ -816,13 +900,15 @@ impl PiecewiseLinear {
         let live = match pat {
             Pattern::Live => true,
             Pattern::Frozen(_) => false,
-            Pattern::Slide(..) => {
+            Pattern::Slide(p, sl) if gamma != 0.0 => {
                 // Sliding entries need g before their slopes (equivalent control), so σ and σ'
                 // are kept as arrays: forward, solve, backward.
+                let _ = (p, sl);
                 let l = self.forward(theta, pat, s);
                 self.backward(theta, grad, s);
                 return l;
             }
+            Pattern::Slide(p, sl) => return self.grad_sliding_relu(theta, p, sl, grad, s),
         };
         let a = self.a(theta);
         preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
@@ -847,7 +933,17 @@ impl PiecewiseLinear {
             let Pattern::Frozen(p) = pat else {
                 unreachable!("live and sliding patterns returned above")
             };
-            elementwise(z, f, g, ga, a, y, c, |k, i, _| if p[k * n + i] { 1.0 } else { gamma })
+            pulp::Arch::new().dispatch(FrozenElementwise {
+                z,
+                f,
+                g,
+                ga,
+                a,
+                y,
+                pattern: p,
+                gamma,
+                c,
+            })
         };
         if let Some((_, gout)) = rec {
             gout.copy_from_slice(&s.g[..n]);
@@ -855,6 +951,94 @@ impl PiecewiseLinear {
         // ∇_W L = E X, E h×n row-major (now in the Z buffer).
         let dst = MatMut::from_row_major_slice_mut(gw, h, d);
         let em = MatRef::from_row_major_slice(&s.z, h, n);
+        let xm = MatRef::from_row_major_slice(&self.x, n, d);
+        matmul(dst, Accum::Replace, em, xm, 1.0, self.par);
+        self.c * loss
+    }
+
+    /// Z and, for the rows with sliding entries, the slopes C (frozen off the sliding set, the
+    /// equivalent controls on it) for γ = 0: what [`Self::forward`] leaves in `s.z` and `s.c`
+    /// on those rows, without its σ and σ' arrays (f needs σ = 0 on sliding entries, which the
+    /// pattern with them inactive gives when γ = 0).
+    fn sliding_slopes_relu(&self, theta: &[f64], p: &[bool], sl: &[bool], s: &mut Scratch) {
+        let (n, h) = (self.n, self.h);
+        let a = self.a(theta);
+        self.preactivations_into(theta, &mut s.z);
+        s.f.iter_mut().for_each(|o| *o = 0.0);
+        for (k, &ak) in a.iter().enumerate().take(h) {
+            let rows = k * n..(k + 1) * n;
+            for (((f, &z), &on), &slide) in
+                s.f.iter_mut()
+                    .zip(&s.z[rows.clone()])
+                    .zip(&p[rows.clone()])
+                    .zip(&sl[rows])
+            {
+                *f += ak * (frozen_slope(on & !slide, 0.0) * z);
+            }
+        }
+        for i in 0..n {
+            s.g[i] = 2.0 * self.c * (s.f[i] - self.y[i]);
+        }
+        for k in 0..h {
+            let rows = k * n..(k + 1) * n;
+            if sl[rows.clone()].iter().fold(false, |acc, &b| acc | b) {
+                s.c[rows.clone()]
+                    .iter_mut()
+                    .zip(&p[rows])
+                    .for_each(|(c, &on)| *c = frozen_slope(on, 0.0));
+            }
+        }
+        if let Err(e) = self.solve_sliding(sl, s) {
+            s.fault.get_or_insert(e);
+        }
+    }
+
+    /// ∇L with sliding entries for γ = 0: σ(z) = 0 on a sliding entry, which is what an
+    /// inactive entry gives when γ = 0, so the fused frozen pass with the sliding entries taken
+    /// as inactive computes f, g, ∂L/∂a and E exactly except E on the sliding entries; those
+    /// are patched with the solved equivalent controls (`solve_sliding`, which needs the frozen
+    /// slopes of the sliding neurons' rows only) before the GEMM E·X. Same values as
+    /// forward + backward, in one streaming pass over Z instead of five.
+    fn grad_sliding_relu(&self, theta: &[f64], p: &[bool], sl: &[bool], grad: &mut [f64], s: &mut Scratch) -> f64 {
+        let (n, h, d) = (self.n, self.h, self.d);
+        let a = self.a(theta);
+        preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
+        s.active.resize(h * n, false);
+        s.active
+            .iter_mut()
+            .zip(p)
+            .zip(sl)
+            .for_each(|((o, &on), &slide)| *o = on & !slide);
+        let (gw, ga) = grad.split_at_mut(h * d);
+        let loss = pulp::Arch::new().dispatch(FrozenElementwise {
+            z: &mut s.z[..h * n],
+            f: &mut s.f[..n],
+            g: &mut s.g[..n],
+            ga,
+            a,
+            y: &self.y[..n],
+            pattern: &s.active,
+            gamma: 0.0,
+            c: self.c,
+        });
+        for k in 0..h {
+            let rows = k * n..(k + 1) * n;
+            if sl[rows.clone()].iter().fold(false, |acc, &b| acc | b) {
+                s.c[rows.clone()]
+                    .iter_mut()
+                    .zip(&p[rows])
+                    .for_each(|(c, &on)| *c = frozen_slope(on, 0.0));
+            }
+        }
+        if let Err(e) = self.solve_sliding(sl, s) {
+            s.fault.get_or_insert(e);
+        }
+        for (j, _) in sl.iter().enumerate().filter(|(_, on)| **on) {
+            let (k, i) = (j / n, j % n);
+            s.z[j] = s.g[i] * a[k] * s.c[j];
+        }
+        let dst = MatMut::from_row_major_slice_mut(gw, h, d);
+        let em = MatRef::from_row_major_slice(&s.z[..h * n], h, n);
         let xm = MatRef::from_row_major_slice(&self.x, n, d);
         matmul(dst, Accum::Replace, em, xm, 1.0, self.par);
         self.c * loss
@@ -1455,6 +1639,23 @@ impl<'m> FrozenPatternFlow<'m> {
         self.sliding.borrow_mut().iter_mut().for_each(|s| *s = false);
         changed
     }
+    /// Push onto `out` the entries whose surface value in `s` ([`SwitchedField::surfaces_inplace`]
+    /// at some state) lies outside the current piece: off the sliding set, z_ki > 0 on an
+    /// inactive entry or z_ki ≤ 0 on an active one; on it, a slope that has reached a bound
+    /// (s ≤ 0). No allocation beyond `out`'s growth.
+    pub fn outside_piece(&self, s: &[f64], out: &mut Vec<usize>) {
+        let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
+        for (j, ((&v, &on), &slide)) in s.iter().zip(p.iter()).zip(sl.iter()).enumerate() {
+            let outside = if slide { v <= 0.0 } else { (v > 0.0) != on };
+            if outside {
+                out.push(j);
+            }
+        }
+    }
+    /// Whether entry `idx` is on the sliding set.
+    pub fn is_sliding(&self, idx: usize) -> bool {
+        self.sliding.borrow()[idx]
+    }
     /// The frozen pattern (h×n row-major; for sliding entries the side last visited).
     pub fn pattern(&self) -> Vec<bool> {
         self.pattern.borrow().clone()
@@ -1485,7 +1686,14 @@ impl VectorField for FrozenPatternFlow<'_> {
     }
     fn eval_inplace(&self, y: &[f64], dy: &mut [f64]) {
         let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
-        self.model.grad_pattern(y, Pattern::Slide(&p, &sl), dy);
+        // Without sliding entries the frozen pattern's fused, vectorised pass does the same.
+        // (an OR over the flags without early exit: one vectorised pass)
+        let pat = if sl.iter().fold(false, |acc, &b| acc | b) {
+            Pattern::Slide(&p, &sl)
+        } else {
+            Pattern::Frozen(&p)
+        };
+        self.model.grad_pattern(y, pat, dy);
         scale_by_rates(self.model, dy);
         self.take_fault();
     }
@@ -1520,7 +1728,11 @@ impl SwitchedField for FrozenPatternFlow<'_> {
         }
         let p = self.pattern.borrow();
         let mut sc = self.model.scratch.borrow_mut();
-        self.model.forward(y, Pattern::Slide(&p, &sl), &mut sc);
+        if self.model.gamma == 0.0 {
+            self.model.sliding_slopes_relu(y, &p, &sl, &mut sc);
+        } else {
+            self.model.forward(y, Pattern::Slide(&p, &sl), &mut sc);
+        }
         let g = self.model.gamma;
         for (j, o) in s.iter_mut().enumerate() {
             *o = if sl[j] {
@@ -1867,6 +2079,44 @@ mod tests {
             let want = scale.factor(n) * l;
             // a handful of flops per term: 1e-14 relative is ~50 ulp of margin.
             assert!((m.loss(&th) - want).abs() <= 1e-14 * want.abs(), "{scale}");
+        }
+    }
+
+    /// The fused sliding gradient at γ = 0 (`grad_sliding_relu`) against the separate passes
+    /// (forward with the equivalent-control solve, then backward), and the light slopes pass
+    /// (`sliding_slopes_relu`) against `forward`'s slopes: the same products summed in another
+    /// order, so they agree to rounding (a few ulp of the largest term: 1e-13 relative). Random
+    /// pattern and sliding set (seed 11 for the model, 12 for the masks).
+    #[test]
+    fn fused_sliding_gradient_matches_separate_passes() {
+        let (m, th) = small(0.0, LossScale::HalfSum);
+        let (n, h) = (m.n(), m.h());
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let u: Vec<f64> = gauss(&mut rng, 2 * h * n);
+        let p: Vec<bool> = u[..h * n].iter().map(|v| *v > 0.0).collect();
+        // two sliding entries in distinct neurons (a solvable 1×1 system each)
+        let mut sl = vec![false; h * n];
+        sl[n + 2] = true;
+        sl[3 * n + 5] = true;
+        let mut s = m.scratch.borrow_mut();
+        let mut want = vec![0.0; m.n_params()];
+        let lw = m.forward(&th, Pattern::Slide(&p, &sl), &mut s);
+        m.backward(&th, &mut want, &mut s);
+        let c_want = s.c.clone();
+        assert!(s.fault.take().is_none());
+        let mut got = vec![0.0; m.n_params()];
+        let lg = m.grad_sliding_relu(&th, &p, &sl, &mut got, &mut s);
+        let scale = want.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        assert!((lg - lw).abs() <= 1e-13 * lw.abs());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-13 * scale, "{g} vs {w}");
+        }
+        m.sliding_slopes_relu(&th, &p, &sl, &mut s);
+        for j in [n + 2, 3 * n + 5] {
+            assert!(
+                (s.c[j] - c_want[j]).abs() <= 1e-13 * c_want[j].abs().max(1.0),
+                "slope {j}"
+            );
         }
     }
 

@@ -226,7 +226,13 @@ fn bench_problem_r_reads_raw_data_and_writes_theta() {
     write("th0.f64", &th0);
     let out = dir.path().join("theta.f64");
     let (ds, os) = (dir.path().to_str().unwrap(), out.to_str().unwrap());
-    for m in ["tsit45", "ark548-lanczos", "ark548-kinks", "ark548-kinks-rem"] {
+    for m in [
+        "tsit45",
+        "ark548-lanczos",
+        "ark548-kinks",
+        "ark548-kinks-rem",
+        "ark548-events",
+    ] {
         let v = json_of(&run(&[
             "bench-problem-r",
             "--data",
@@ -544,5 +550,61 @@ fn remainder_counting_pair_on_reduced_problem_r_h100() {
             err <= GLOBAL_FACTOR * tol,
             "rtol {rtol:.0e}: {err:.2e} > {GLOBAL_FACTOR} × {tol:.2e}"
         );
+    }
+}
+
+/// The landing pair (`integrate_imex_landing` on `FrozenPatternFlow`, CLI `ark548-events`):
+/// every step integrates one frozen activation pattern (a polynomial field) and a step that
+/// leaves it is retaken to end on the first switch it crosses. Held to [`GLOBAL_FACTOR`] × its
+/// tolerance of the event-located reference at rtol 1e-6, 1e-8 and 1e-10, on the small
+/// peers-like problem and on the reduced problem R with h = 100 (the problems of the tests
+/// above); the remainder-counting pair is printed beside it.
+#[test]
+fn landing_pair_keeps_its_tolerance_across_kinks() {
+    use lazyrich::flow::imex::integrate_imex_landing;
+    use lazyrich::flow::kinks::JumpError;
+    use lazyrich::models::ParameterFlow;
+    use lazyrich::models::piecewise_linear::FrozenPatternFlow;
+    for (d, h, n, seed) in [(20, 30, 40, 1919), (100, 100, 100, 2024)] {
+        let KinkedCase {
+            m,
+            th0,
+            times,
+            end,
+            ymax,
+            switches,
+        } = kinked_case(d, h, n, seed, 1.0);
+        let end_err = |y: &[f64]| y.iter().zip(&end).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+        for rtol in [1e-6, 1e-8, 1e-10] {
+            let atol = rtol / 100.0;
+            let tol = rtol * ymax + atol;
+            let opts = ImexOptions::new().with_tol(rtol, atol);
+            let tr = integrate_imex_landing(&FrozenPatternFlow::new(&m, &th0), &th0, &times, &opts).unwrap();
+            let err = end_err(tr.states.last().unwrap());
+            let rem = integrate_imex_jumps(
+                &ParameterFlow(&m),
+                &th0,
+                &times,
+                &opts.with_jump_error(JumpError::Remainder),
+            )
+            .unwrap();
+            eprintln!(
+                "h {h}, rtol {rtol:.0e}: landing {:.3} × tol ({} steps, {} rejected, {} landings, {} switches, \
+                 largest landing offset {:.1e}; reference {switches} switches); remainder {:.3} × tol ({} steps)",
+                err / tol,
+                tr.stats.steps,
+                tr.stats.rejected_steps,
+                tr.stats.landings,
+                tr.stats.switches,
+                tr.stats.max_landing_offset,
+                end_err(rem.states.last().unwrap()) / tol,
+                rem.stats.steps
+            );
+            assert!(tr.stats.switches >= 1, "h {h}, rtol {rtol:.0e}: no switch seen");
+            assert!(
+                err <= GLOBAL_FACTOR * tol,
+                "h {h}, rtol {rtol:.0e}: {err:.2e} > {GLOBAL_FACTOR} × {tol:.2e}"
+            );
+        }
     }
 }
