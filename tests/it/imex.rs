@@ -271,7 +271,7 @@ const CASE: &str = r#"{"model":"piecewise_linear",
 const PLAIN_VS_EVENTS: f64 = 1e-6;
 
 /// A landing integration keeps its global error within this factor of its tolerance (the
-/// factor `tests/stiff_krylov.rs` holds every method to: `GLOBAL_FACTOR`).
+/// factor `tests/it/stiff_krylov.rs` holds every method to: `GLOBAL_FACTOR`).
 const LANDING_FACTOR: f64 = 10.0;
 
 #[test]
