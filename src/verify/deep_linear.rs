@@ -299,7 +299,7 @@ pub fn delta_top(m: &DeepLinear, theta: &[f64]) -> f64 {
 /// t = 8 and 173, 304, 190 to t = 4 (≈ 5–8 ms a step at P = 24–27; 1.3 + 2.8 + 2.5 s to t = 8 on
 /// one thread at load ≈ 7 on 2 cores); the same rows, checks and proofs over the first half of
 /// the span.
-pub(super) fn cons_times_for(mode: Mode) -> Vec<f64> {
+pub fn cons_times_for(mode: Mode) -> Vec<f64> {
     let step = if mode == Mode::Full { 0.8 } else { 0.4 };
     (0..=10).map(|k| k as f64 * step).collect()
 }

@@ -186,11 +186,14 @@ fn two_layer_linear_case_matches_the_catalog() {
 
 #[test]
 fn deep_linear_case_matches_the_catalog() {
-    // The catalog's DL-CONS/DL-AGREE rows use the times 0, 0.8, …, 8: the same case file at those
-    // times (each written as the shortest decimal of its binary64 value).
+    // The quick catalog's DL-CONS/DL-AGREE rows use the times `cons_times_for(Mode::Quick)`: the
+    // same case file at those times (each written as the shortest decimal of its binary64 value).
     let text = std::fs::read_to_string(case_path("dl_deep3_up_small")).unwrap();
     let mut v: Value = serde_json::from_str(&text).unwrap();
-    v["times"] = (0..=10).map(|k| Value::from(format!("{:?}", k as f64 * 0.8))).collect();
+    v["times"] = verify::deep_linear::cons_times_for(verify::Mode::Quick)
+        .into_iter()
+        .map(|t| Value::from(format!("{t:?}")))
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let case = common::write_case(dir.path(), "dl_deep3_up_small.json", &v.to_string());
     let rows = rows_of(&case, "dl_deep3_up_small");
@@ -198,7 +201,9 @@ fn deep_linear_case_matches_the_catalog() {
         .into_iter()
         .find(|c| c.name == "deep3_up_small")
         .expect("catalog entry deep3_up_small");
-    let cat = catalog_rows_of("deep_linear", &entry.name, || verify::deep_linear::entry_rows(&entry));
+    let cat = catalog_rows_of("deep_linear", &entry.name, || {
+        verify::deep_linear::entry_rows_in(&entry, verify::Mode::Quick)
+    });
     assert_same(
         "DL-AGREE",
         &rows,
