@@ -172,7 +172,7 @@ fn backward_pass(zk: &mut [f64], g: &[f64], ak: f64, slope: impl Fn(usize, f64) 
 /// ∂L/∂a_k = Σ_i σ(z_ki) g_i, z_ki ← g_i a_k σ'(z_ki); returns Σ(f − y)². `slope(k, i, z)`
 /// gives σ'(z_ki) (from the sign of z for the live pattern, from a frozen pattern otherwise;
 /// σ(z) = σ'(z)·z either way). Disjoint slices, so the loops vectorise; the live pattern runs
-/// it under pulp's runtime SIMD dispatch ([`LiveElementwise`]).
+/// it under pulp's runtime SIMD dispatch ([`Elementwise`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn elementwise(
@@ -204,53 +204,36 @@ fn elementwise(
     loss
 }
 
-/// [`elementwise`] for the live pattern as a pulp operation: `with_simd` is inlined into pulp's
-/// `#[target_feature]` entry point, so the loops are compiled for the detected SIMD level (a
-/// closure would stay a separate baseline-SSE2 function).
-struct LiveElementwise<'a> {
+/// [`elementwise`] as a pulp operation: `with_simd` is inlined into pulp's `#[target_feature]`
+/// entry point, so the loops are compiled for the detected SIMD level (a closure would stay a
+/// separate baseline-SSE2 function). `pattern`: `None` for the live pattern (σ' from the sign
+/// of z), `Some(p)` for a frozen one (h×n row-major; σ' = 1 on its active entries, γ
+/// elsewhere), whose loops run over the pattern's rows so that no index is bounds-checked.
+struct Elementwise<'a> {
     z: &'a mut [f64],
     f: &'a mut [f64],
     g: &'a mut [f64],
     ga: &'a mut [f64],
     a: &'a [f64],
     y: &'a [f64],
+    pattern: Option<&'a [bool]>,
     gamma: f64,
     c: f64,
 }
 
-impl pulp::WithSimd for LiveElementwise<'_> {
-    type Output = f64;
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
-        let gamma = self.gamma;
-        elementwise(self.z, self.f, self.g, self.ga, self.a, self.y, self.c, |_, _, z| {
-            sigma_prime(gamma, z)
-        })
-    }
-}
-
-/// [`elementwise`] for a frozen pattern (h×n row-major), as a pulp operation like
-/// [`LiveElementwise`]: σ'(z_ki) = 1 on the pattern's active entries, γ elsewhere.
-struct FrozenElementwise<'a> {
-    z: &'a mut [f64],
-    f: &'a mut [f64],
-    g: &'a mut [f64],
-    ga: &'a mut [f64],
-    a: &'a [f64],
-    y: &'a [f64],
-    pattern: &'a [bool],
-    gamma: f64,
-    c: f64,
-}
-
-impl pulp::WithSimd for FrozenElementwise<'_> {
+impl pulp::WithSimd for Elementwise<'_> {
     type Output = f64;
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
         let (gamma, n) = (self.gamma, self.f.len());
+        let Some(pattern) = self.pattern else {
+            return elementwise(self.z, self.f, self.g, self.ga, self.a, self.y, self.c, |_, _, z| {
+                sigma_prime(gamma, z)
+            });
+        };
         let (z, f, g) = (self.z, self.f, self.g);
         f.iter_mut().for_each(|o| *o = 0.0);
-        for ((zk, &ak), pk) in z.chunks_exact(n).zip(self.a).zip(self.pattern.chunks_exact(n)) {
+        for ((zk, &ak), pk) in z.chunks_exact(n).zip(self.a).zip(pattern.chunks_exact(n)) {
             for ((fi, &zi), &on) in f.iter_mut().zip(zk).zip(pk) {
                 *fi += ak * (frozen_slope(on, gamma) * zi);
             }
@@ -265,7 +248,7 @@ impl pulp::WithSimd for FrozenElementwise<'_> {
             .chunks_exact_mut(n)
             .zip(self.a)
             .zip(self.ga.iter_mut())
-            .zip(self.pattern.chunks_exact(n))
+            .zip(pattern.chunks_exact(n))
         {
             *gak = backward_pass_frozen(zk, g, pk, ak, gamma);
         }
@@ -919,7 +902,8 @@ impl PiecewiseLinear {
         let (gw, ga) = grad.split_at_mut(h * d);
         let (z, f, g, y, c) = (&mut s.z[..h * n], &mut s.f[..n], &mut s.g[..n], &self.y[..n], self.c);
         let loss = if live {
-            pulp::Arch::new().dispatch(LiveElementwise {
+            pulp::Arch::new().dispatch(Elementwise {
+                pattern: None,
                 z,
                 f,
                 g,
@@ -933,14 +917,14 @@ impl PiecewiseLinear {
             let Pattern::Frozen(p) = pat else {
                 unreachable!("live and sliding patterns returned above")
             };
-            pulp::Arch::new().dispatch(FrozenElementwise {
+            pulp::Arch::new().dispatch(Elementwise {
                 z,
                 f,
                 g,
                 ga,
                 a,
                 y,
-                pattern: p,
+                pattern: Some(p),
                 gamma,
                 c,
             })
@@ -1010,14 +994,14 @@ impl PiecewiseLinear {
             .zip(sl)
             .for_each(|((o, &on), &slide)| *o = on & !slide);
         let (gw, ga) = grad.split_at_mut(h * d);
-        let loss = pulp::Arch::new().dispatch(FrozenElementwise {
+        let loss = pulp::Arch::new().dispatch(Elementwise {
             z: &mut s.z[..h * n],
             f: &mut s.f[..n],
             g: &mut s.g[..n],
             ga,
             a,
             y: &self.y[..n],
-            pattern: &s.active,
+            pattern: Some(&s.active),
             gamma: 0.0,
             c: self.c,
         });

@@ -31,8 +31,6 @@ pub struct LambdaBalancedJet<S> {
     wk: Vec<S>,
     /// G_m for m = 0..=order.
     g: Vec<Vec<S>>,
-    /// Scratch of the dot products ([`TaylorScalar::add_dot_fused`]).
-    tmp: S,
 }
 
 impl<S: TaylorScalar> LambdaBalancedJet<S> {
@@ -51,9 +49,8 @@ impl<S: TaylorScalar> LambdaBalancedJet<S> {
             syx,
             sxx: if is_identity { None } else { Some(sxx) },
             inv_tau,
-            wk: vec![zero.clone(); d_o * d_i],
+            wk: vec![zero; d_o * d_i],
             g: Vec::new(),
-            tmp: zero,
         }
     }
 }
@@ -121,13 +118,12 @@ impl<S: TaylorScalar> JetField<S> for LambdaBalancedJet<S> {
             for j in 0..d_i {
                 let acc = &mut self.wk[o * d_i + j];
                 acc.set_zero();
-                acc.add_dot_fused(
-                    (0..h).flat_map(|a| {
-                        let (p, q) = (&w2[o * h + a], &w1[a * d_i + j]);
-                        p[..=k].iter().zip(q[..=k].iter().rev())
-                    }),
-                    &mut self.tmp,
-                );
+                for a in 0..h {
+                    let (p, q) = (&w2[o * h + a], &w1[a * d_i + j]);
+                    for (pm, qm) in p[..=k].iter().zip(q[..=k].iter().rev()) {
+                        acc.mul_add_assign(pm, qm);
+                    }
+                }
             }
         }
         // G_k = δ_{k0}Σ̃_yx − W_k Σ̃_xx
@@ -156,17 +152,12 @@ impl<S: TaylorScalar> JetField<S> for LambdaBalancedJet<S> {
             for j in 0..d_i {
                 let v = &mut o1[a * d_i + j];
                 v.set_zero();
-                let g = &self.g;
-                v.add_dot_fused(
-                    (0..d_o).flat_map(|o| {
-                        let p = &w2[o * h + a];
-                        p[..=k]
-                            .iter()
-                            .enumerate()
-                            .map(move |(m, pm)| (pm, &g[k - m][o * d_i + j]))
-                    }),
-                    &mut self.tmp,
-                );
+                for o in 0..d_o {
+                    let p = &w2[o * h + a];
+                    for (m, pm) in p[..=k].iter().enumerate() {
+                        v.mul_add_assign(pm, &self.g[k - m][o * d_i + j]);
+                    }
+                }
                 v.mul_assign_ref(&self.inv_tau);
             }
         }
@@ -175,17 +166,12 @@ impl<S: TaylorScalar> JetField<S> for LambdaBalancedJet<S> {
             for a in 0..h {
                 let v = &mut o2[o * h + a];
                 v.set_zero();
-                let g = &self.g;
-                v.add_dot_fused(
-                    (0..d_i).flat_map(|j| {
-                        let q = &w1[a * d_i + j];
-                        q[..=k]
-                            .iter()
-                            .enumerate()
-                            .map(move |(m, qm)| (&g[k - m][o * d_i + j], qm))
-                    }),
-                    &mut self.tmp,
-                );
+                for j in 0..d_i {
+                    let q = &w1[a * d_i + j];
+                    for (m, qm) in q[..=k].iter().enumerate() {
+                        v.mul_add_assign(&self.g[k - m][o * d_i + j], qm);
+                    }
+                }
                 v.mul_assign_ref(&self.inv_tau);
             }
         }
