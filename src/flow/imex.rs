@@ -801,10 +801,13 @@ fn imex_core<F: StiffSplit + ?Sized>(
                         if again {
                             st.restart(ev, &y);
                         }
+                        // (the buffer back, for the next step's crossings)
                         st.out = crossed;
-                        if let Some(why) = ev.fault() {
-                            return Err(ImexError::Failed { method, t, why });
-                        }
+                    }
+                    // A fault of the field (e.g. a singular sliding system, in a switch or in an
+                    // evaluation) ends the run with its reason.
+                    if let Some(why) = ev.fault() {
+                        return Err(ImexError::Failed { method, t, why });
                     }
                 }
                 t = if last { t_out } else { t + hs };

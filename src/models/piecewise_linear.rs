@@ -883,10 +883,9 @@ impl PiecewiseLinear {
         let live = match pat {
             Pattern::Live => true,
             Pattern::Frozen(_) => false,
-            Pattern::Slide(p, sl) if gamma != 0.0 => {
+            Pattern::Slide(..) if gamma != 0.0 => {
                 // Sliding entries need g before their slopes (equivalent control), so σ and σ'
                 // are kept as arrays: forward, solve, backward.
-                let _ = (p, sl);
                 let l = self.forward(theta, pat, s);
                 self.backward(theta, grad, s);
                 return l;
@@ -940,6 +939,25 @@ impl PiecewiseLinear {
         self.c * loss
     }
 
+    /// The equivalent controls of the sliding entries at γ = 0 into `s.c` (g in `s.g`): the rows
+    /// with sliding entries get their frozen slopes first (`solve_sliding` reads the others'),
+    /// a failed solve is kept as the flow's fault.
+    fn solve_sliding_relu(&self, p: &[bool], sl: &[bool], s: &mut Scratch) {
+        let n = self.n;
+        for k in 0..self.h {
+            let rows = k * n..(k + 1) * n;
+            if sl[rows.clone()].iter().fold(false, |acc, &b| acc | b) {
+                s.c[rows.clone()]
+                    .iter_mut()
+                    .zip(&p[rows])
+                    .for_each(|(c, &on)| *c = frozen_slope(on, 0.0));
+            }
+        }
+        if let Err(e) = self.solve_sliding(sl, s) {
+            s.fault.get_or_insert(e);
+        }
+    }
+
     /// Z and, for the rows with sliding entries, the slopes C (frozen off the sliding set, the
     /// equivalent controls on it) for γ = 0: what [`Self::forward`] leaves in `s.z` and `s.c`
     /// on those rows, without its σ and σ' arrays (f needs σ = 0 on sliding entries, which the
@@ -963,18 +981,7 @@ impl PiecewiseLinear {
         for i in 0..n {
             s.g[i] = 2.0 * self.c * (s.f[i] - self.y[i]);
         }
-        for k in 0..h {
-            let rows = k * n..(k + 1) * n;
-            if sl[rows.clone()].iter().fold(false, |acc, &b| acc | b) {
-                s.c[rows.clone()]
-                    .iter_mut()
-                    .zip(&p[rows])
-                    .for_each(|(c, &on)| *c = frozen_slope(on, 0.0));
-            }
-        }
-        if let Err(e) = self.solve_sliding(sl, s) {
-            s.fault.get_or_insert(e);
-        }
+        self.solve_sliding_relu(p, sl, s);
     }
 
     /// ∇L with sliding entries for γ = 0: σ(z) = 0 on a sliding entry, which is what an
@@ -1005,18 +1012,7 @@ impl PiecewiseLinear {
             gamma: 0.0,
             c: self.c,
         });
-        for k in 0..h {
-            let rows = k * n..(k + 1) * n;
-            if sl[rows.clone()].iter().fold(false, |acc, &b| acc | b) {
-                s.c[rows.clone()]
-                    .iter_mut()
-                    .zip(&p[rows])
-                    .for_each(|(c, &on)| *c = frozen_slope(on, 0.0));
-            }
-        }
-        if let Err(e) = self.solve_sliding(sl, s) {
-            s.fault.get_or_insert(e);
-        }
+        self.solve_sliding_relu(p, sl, s);
         for (j, _) in sl.iter().enumerate().filter(|(_, on)| **on) {
             let (k, i) = (j / n, j % n);
             s.z[j] = s.g[i] * a[k] * s.c[j];
