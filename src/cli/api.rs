@@ -188,8 +188,14 @@ pub fn simulate(case_v: &Case, a: &SimulateArgs) -> Result<Value> {
                         .with_tableau(tab)
                         .with_tol(rtol, atol)
                         .with_adaptive(method.adaptive());
-                    if matches!(method, MethodArg::Ark548Events) && events == Some(OnOff::Off) {
-                        bail!("--method ark548-events lands on every activation switch: drop --events off");
+                    if matches!(method, MethodArg::Ark548Events | MethodArg::Ark436Events) && events == Some(OnOff::Off)
+                    {
+                        bail!(
+                            "--method {} lands on every activation switch: drop --events off",
+                            clap::ValueEnum::to_possible_value(&method)
+                                .map(|v| v.get_name().to_string())
+                                .unwrap_or_default()
+                        );
                     }
                     piecewise_linear::simulate_json(
                         &c,

@@ -300,6 +300,10 @@ pub enum MethodArg {
     /// (`flow::landing`; Filippov sliding handled) (bench-problem-r).
     #[value(name = "ark548-events")]
     Ark548Events,
+    /// Additive RK 4(3)6L\[2\]SA with the landing of ark548-events: fewer stages per step,
+    /// which pays where activation switches, not accuracy, set the step (bench-problem-r).
+    #[value(name = "ark436-events")]
+    Ark436Events,
 }
 
 impl MethodArg {
@@ -316,7 +320,8 @@ impl MethodArg {
             | MethodArg::Ark548Lanczos
             | MethodArg::Ark548Kinks
             | MethodArg::Ark548KinksRem
-            | MethodArg::Ark548Events => None,
+            | MethodArg::Ark548Events
+            | MethodArg::Ark436Events => None,
         }
     }
     /// Whether the IMEX pair sizes its implicit subspace by Lanczos.
@@ -334,7 +339,7 @@ impl MethodArg {
             | MethodArg::Ark548Kinks
             | MethodArg::Ark548KinksRem
             | MethodArg::Ark548Events => Some(&ARK548),
-            MethodArg::Ark436 => Some(&ARK436),
+            MethodArg::Ark436 | MethodArg::Ark436Events => Some(&ARK436),
             _ => None,
         }
     }
@@ -520,7 +525,7 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             let m = match (method.flow_method(), method.ark()) {
                 (Some(m), _) => piecewise_linear::BenchMethod::Diffsol(m),
-                (None, Some(t)) if matches!(method, MethodArg::Ark548Events) => {
+                (None, Some(t)) if matches!(method, MethodArg::Ark548Events | MethodArg::Ark436Events) => {
                     piecewise_linear::BenchMethod::ImexLanding(t)
                 }
                 (None, Some(t)) => {

@@ -349,6 +349,7 @@ pub(super) fn bench_problem_r(args: &BenchR<'_>) -> Result<i32> {
         BenchMethod::Imex(_, true, None) => "ark548-lanczos",
         BenchMethod::Imex(_, true, Some(JumpError::Full)) => "ark548-kinks",
         BenchMethod::Imex(_, true, Some(JumpError::Remainder)) => "ark548-kinks-rem",
+        BenchMethod::ImexLanding(t) if t.name == "ark436" => "ark436-events",
         BenchMethod::ImexLanding(_) => "ark548-events",
     };
     super::emit_json(&json!({

@@ -493,6 +493,50 @@ fn wrms(e: &[f64], a: &[f64], b: &[f64], rtol: f64, atol: f64) -> f64 {
     (s / e.len().max(1) as f64).sqrt()
 }
 
+/// Entries per block of [`combine`]: the block of the output and one of each term stay in L1
+/// (512 · 8 B = 4 KiB each).
+const COMBINE_BLOCK: usize = 512;
+
+/// out = base + Σ_j c_j v_j (terms with c_j = 0 skipped), block by block: each vector is read
+/// once instead of once per term (the stage vectors of a large flow do not fit in cache).
+/// Same rounding as the term-by-term sum (per entry, the terms are added in order).
+fn combine(out: &mut [f64], base: &[f64], c: &[f64], v: &[Vec<f64>]) {
+    for (b, (o, y)) in out
+        .chunks_mut(COMBINE_BLOCK)
+        .zip(base.chunks(COMBINE_BLOCK))
+        .enumerate()
+    {
+        o.copy_from_slice(y);
+        let (lo, len) = (b * COMBINE_BLOCK, o.len());
+        for (&cj, vj) in c.iter().zip(v) {
+            if cj != 0.0 {
+                o.iter_mut().zip(&vj[lo..lo + len]).for_each(|(o, f)| *o += cj * f);
+            }
+        }
+    }
+}
+
+/// [`combine`] for the step's end and its error estimate: out = base + Σ_j c_j v_j and
+/// err = Σ_j e_j v_j in one blocked pass.
+fn combine_with_error(out: &mut [f64], err: &mut [f64], base: &[f64], c: &[f64], e: &[f64], v: &[Vec<f64>]) {
+    let blocks = out
+        .chunks_mut(COMBINE_BLOCK)
+        .zip(err.chunks_mut(COMBINE_BLOCK))
+        .zip(base.chunks(COMBINE_BLOCK));
+    for (b, ((o, er), y)) in blocks.enumerate() {
+        o.copy_from_slice(y);
+        er.iter_mut().for_each(|x| *x = 0.0);
+        let (lo, len) = (b * COMBINE_BLOCK, o.len());
+        for ((&cj, &ej), vj) in c.iter().zip(e).zip(v) {
+            let vb = &vj[lo..lo + len];
+            for ((oi, ei), f) in o.iter_mut().zip(er.iter_mut()).zip(vb) {
+                *oi += cj * f;
+                *ei += ej * f;
+            }
+        }
+    }
+}
+
 fn dot(x: &[f64], y: &[f64]) -> f64 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
 }
@@ -619,6 +663,8 @@ fn imex_core<F: StiffSplit + ?Sized>(
     let mut err = vec![0.0; n];
     let mut ys = vec![0.0; n];
     let mut fs: Vec<Vec<f64>> = vec![vec![0.0; n]; s];
+    // Stage weights h·a_ij, h·b_j and h·(b_j − b̂_j) of the combination being formed.
+    let (mut wts, mut wts_err) = (vec![0.0; s], vec![0.0; s]);
     let mut t = times[0];
     let mut states = vec![y.clone()];
     let mut js = jumps.map(|f| JumpState::new(f, s));
@@ -660,6 +706,17 @@ fn imex_core<F: StiffSplit + ?Sized>(
     let mut last_rest = refresh(&y, h, None, &mut modes, &mut stats);
     // vᵀY_j per mode and stage.
     let mut proj = vec![0.0; modes.v.len() * s];
+    // First nonzero entry of each mode: the products below skip the leading zeros (the ReLU
+    // flow's rank-one mode lives on the output layer, 1 % of θ on problem R). Same sums: the
+    // skipped terms are zeros.
+    let support = |modes: &StiffModes| -> Vec<usize> {
+        modes
+            .v
+            .iter()
+            .map(|v| v.iter().position(|x| *x != 0.0).unwrap_or(v.len()))
+            .collect()
+    };
+    let mut lo = support(&modes);
     let mut since_refresh = 0;
     // Largest step the controller asked for since the last refresh (the adaptive cut).
     let mut h_hi = h;
@@ -695,17 +752,14 @@ fn imex_core<F: StiffSplit + ?Sized>(
                 f0_valid = true;
             }
             for (m, v) in modes.v.iter().enumerate() {
-                proj[m * s] = dot(v, &y);
+                proj[m * s] = dot(&v[lo[m]..], &y[lo[m]..]);
             }
             for i in 1..s {
                 // R = y + h Σ_j a^E_ij F_j + h Σ_m μ_m v_m Σ_j (a^E_ij − a^I_ij) (v_mᵀY_j)
-                ys.copy_from_slice(&y);
-                for (j, fj) in fs.iter().enumerate().take(i) {
-                    let c = hs * tab.ae(i, j);
-                    if c != 0.0 {
-                        ys.iter_mut().zip(fj).for_each(|(o, f)| *o += c * f);
-                    }
+                for (j, w) in wts.iter_mut().enumerate().take(i) {
+                    *w = hs * tab.ae(i, j);
                 }
+                combine(&mut ys, &y, &wts[..i], &fs[..i]);
                 let gamma = tab.ai(i, i);
                 for (m, v) in modes.v.iter().enumerate() {
                     let mu = modes.mu[m];
@@ -715,25 +769,22 @@ fn imex_core<F: StiffSplit + ?Sized>(
                     }
                     c *= hs * mu;
                     // (I + hγμ vvᵀ)⁻¹ on R + c v: vᵀ(R + c v) = vᵀR + c, scaled by 1/(1 + hγμ).
-                    let vr = dot(v, &ys) + c;
+                    let l = lo[m];
+                    let vr = dot(&v[l..], &ys[l..]) + c;
                     let shrink = hs * gamma * mu / (1.0 + hs * gamma * mu);
                     let coef = c - shrink * vr;
-                    ys.iter_mut().zip(v).for_each(|(o, vi)| *o += coef * vi);
+                    ys[l..].iter_mut().zip(&v[l..]).for_each(|(o, vi)| *o += coef * vi);
                     proj[m * s + i] = vr * (1.0 - shrink);
                 }
                 eval(&ys, i, &mut fs, &mut js);
                 stats.rhs_evals += 1;
             }
             // y_{n+1} = y + h Σ b F_j, error h Σ (b − b̂) F_j.
-            ynew.copy_from_slice(&y);
-            err.iter_mut().for_each(|e| *e = 0.0);
-            for (j, fj) in fs.iter().enumerate() {
-                let (b, e) = (hs * tab.b[j], hs * (tab.b[j] - tab.bhat[j]));
-                for ((o, ei), f) in ynew.iter_mut().zip(err.iter_mut()).zip(fj) {
-                    *o += b * f;
-                    *ei += e * f;
-                }
+            for j in 0..s {
+                wts[j] = hs * tab.b[j];
+                wts_err[j] = hs * (tab.b[j] - tab.bhat[j]);
             }
+            combine_with_error(&mut ynew, &mut err, &y, &wts[..s], &wts_err[..s], &fs);
             if let (Some(f), Some(st)) = (jumps, js.as_mut()) {
                 f.switch_values(&ynew, &mut st.s1);
                 let crossed = st.corrections(f, hs, tab.b, tab.bhat, &fs[0], &fs[s - 1], opts.jump_error);
@@ -864,6 +915,7 @@ fn imex_core<F: StiffSplit + ?Sized>(
                 let rest = refresh(&y, h_hi, last_rest, &mut modes, &mut stats);
                 last_rest = rest;
                 proj.resize(modes.v.len() * s, 0.0);
+                lo = support(&modes);
                 if let Some(r) = rest {
                     if h_hi * r > s_e && warnings.len() < 3 {
                         warnings.push(format!(

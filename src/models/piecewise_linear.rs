@@ -256,6 +256,70 @@ impl pulp::WithSimd for Elementwise<'_> {
     }
 }
 
+/// f = Σ_k a_k σ(z_k·) for a frozen pattern `p` with the entries of `sl` on their surfaces
+/// (σ = 0 there), as a pulp operation (compiled for the detected SIMD level; see
+/// [`Elementwise`]).
+struct FrozenOutputs<'a> {
+    z: &'a [f64],
+    f: &'a mut [f64],
+    a: &'a [f64],
+    p: &'a [bool],
+    sl: &'a [bool],
+    gamma: f64,
+}
+
+impl pulp::WithSimd for FrozenOutputs<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let (n, gamma, f) = (self.f.len(), self.gamma, self.f);
+        f.iter_mut().for_each(|o| *o = 0.0);
+        let rows = self.z.chunks_exact(n).zip(self.a).zip(self.p.chunks_exact(n));
+        for (((zk, &ak), pk), slk) in rows.zip(self.sl.chunks_exact(n)) {
+            for (((fi, &zi), &on), &slide) in f.iter_mut().zip(zk).zip(pk).zip(slk) {
+                *fi += ak * (frozen_slope(on, gamma) * zi * f64::from(u8::from(!slide)));
+            }
+        }
+    }
+}
+
+/// The entries outside a piece (see [`FrozenPatternFlow::outside_piece`]), as a pulp
+/// operation: each block of [`OUTSIDE_BLOCK`] entries is tested with one vectorised OR and
+/// scanned only when it holds one (they are few).
+struct OutsidePiece<'a> {
+    s: &'a [f64],
+    p: &'a [bool],
+    sl: &'a [bool],
+    out: &'a mut Vec<usize>,
+}
+
+/// Block length of [`OutsidePiece`].
+const OUTSIDE_BLOCK: usize = 256;
+
+impl pulp::WithSimd for OutsidePiece<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        // off the sliding set: (z > 0) ≠ active; on it: slope distance ≤ 0
+        let outside = |v: f64, on: bool, slide: bool| (slide & (v <= 0.0)) | (!slide & ((v > 0.0) != on));
+        let blocks = self.s.chunks(OUTSIDE_BLOCK).zip(self.p.chunks(OUTSIDE_BLOCK));
+        for (b, ((sb, pb), slb)) in blocks.zip(self.sl.chunks(OUTSIDE_BLOCK)).enumerate() {
+            let any = sb
+                .iter()
+                .zip(pb)
+                .zip(slb)
+                .fold(false, |acc, ((&v, &on), &slide)| acc | outside(v, on, slide));
+            if any {
+                for (j, ((&v, &on), &slide)) in sb.iter().zip(pb).zip(slb).enumerate() {
+                    if outside(v, on, slide) {
+                        self.out.push(b * OUTSIDE_BLOCK + j);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// σ' of a frozen entry, 1 if active, γ if not, written as arithmetic on the flag (γ + (1 − γ)·on,
 /// exact for both values) so that the loops over a pattern row vectorise.
 #[inline(always)]
@@ -379,6 +443,11 @@ struct Scratch {
     active: Vec<bool>,
     /// A failed equivalent-control solve (singular system), reported by the flow.
     fault: Option<String>,
+    /// Z kept by [`PiecewiseLinear::preactivations_cached`] and the W it belongs to (sized on
+    /// first use): a switched flow evaluates its surfaces at a state and then switches, restarts
+    /// and evaluates the gradient at that same state, each of which needs Z.
+    zc: Vec<f64>,
+    zc_w: Vec<f64>,
 }
 
 /// The two-layer piecewise-linear network with its data (see the module doc).
@@ -461,6 +530,8 @@ impl PiecewiseLinear {
             sidx: Vec::new(),
             active: Vec::new(),
             fault: None,
+            zc: Vec::new(),
+            zc_w: Vec::new(),
         };
         Ok(PiecewiseLinear {
             x,
@@ -615,6 +686,31 @@ impl PiecewiseLinear {
     pub fn preactivations_into(&self, theta: &[f64], z: &mut [f64]) {
         preactivations_inplace(self.w(theta), self.h, self.d, &self.x, self.n, z);
     }
+    /// [`Self::preactivations_into`], keeping Z for the next evaluations at the same W (the
+    /// gradient, the forward pass and this function copy it instead of repeating the GEMM).
+    /// Costs two copies (Z and W) beyond the GEMM; pays when the state is evaluated again.
+    pub fn preactivations_cached(&self, theta: &[f64], z: &mut [f64]) {
+        let mut s = self.scratch.borrow_mut();
+        self.preactivations_scratch(theta, &mut s, Par::Seq, true);
+        z.copy_from_slice(&s.z[..self.h * self.n]);
+    }
+    /// Z = X·Wᵀ into `s.z` (h×n), copied from the kept Z when W is the one it belongs to;
+    /// otherwise computed, and kept when `keep`.
+    fn preactivations_scratch(&self, theta: &[f64], s: &mut Scratch, par: Par, keep: bool) {
+        let (h, d, n) = (self.h, self.d, self.n);
+        let w = self.w(theta);
+        if s.zc_w.as_slice() == w {
+            s.z[..h * n].copy_from_slice(&s.zc);
+            return;
+        }
+        preactivations_par(w, h, d, &self.x, n, &mut s.z, par);
+        if keep {
+            s.zc.clear();
+            s.zc.extend_from_slice(&s.z[..h * n]);
+            s.zc_w.clear();
+            s.zc_w.extend_from_slice(w);
+        }
+    }
     /// [`Self::preactivations_into`], allocating.
     pub fn preactivations(&self, theta: &[f64]) -> Vec<f64> {
         let mut z = vec![0.0; self.h * self.n];
@@ -711,7 +807,7 @@ impl PiecewiseLinear {
     fn forward_raw(&self, theta: &[f64], pat: Pattern<'_>, s: &mut Scratch) -> f64 {
         let (n, h) = (self.n, self.h);
         let a = self.a(theta);
-        self.preactivations_into(theta, &mut s.z);
+        self.preactivations_scratch(theta, s, Par::Seq, false);
         s.f.iter_mut().for_each(|o| *o = 0.0);
         for (k, &ak) in a.iter().enumerate().take(h) {
             let rows = k * n..(k + 1) * n;
@@ -893,7 +989,7 @@ impl PiecewiseLinear {
             Pattern::Slide(p, sl) => return self.grad_sliding_relu(theta, p, sl, grad, s),
         };
         let a = self.a(theta);
-        preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
+        self.preactivations_scratch(theta, s, self.par, false);
         let mut rec = rec;
         if let Some((signs, _)) = rec.as_mut() {
             signs.iter_mut().zip(&s.z[..h * n]).for_each(|(o, z)| *o = *z > 0.0);
@@ -963,25 +1059,30 @@ impl PiecewiseLinear {
     /// on those rows, without its σ and σ' arrays (f needs σ = 0 on sliding entries, which the
     /// pattern with them inactive gives when γ = 0).
     fn sliding_slopes_relu(&self, theta: &[f64], p: &[bool], sl: &[bool], s: &mut Scratch) {
-        let (n, h) = (self.n, self.h);
-        let a = self.a(theta);
-        self.preactivations_into(theta, &mut s.z);
-        s.f.iter_mut().for_each(|o| *o = 0.0);
-        for (k, &ak) in a.iter().enumerate().take(h) {
-            let rows = k * n..(k + 1) * n;
-            for (((f, &z), &on), &slide) in
-                s.f.iter_mut()
-                    .zip(&s.z[rows.clone()])
-                    .zip(&p[rows.clone()])
-                    .zip(&sl[rows])
-            {
-                *f += ak * (frozen_slope(on & !slide, 0.0) * z);
-            }
-        }
-        for i in 0..n {
-            s.g[i] = 2.0 * self.c * (s.f[i] - self.y[i]);
-        }
+        self.outputs_frozen(theta, p, sl, s, true);
         self.solve_sliding_relu(p, sl, s);
+    }
+
+    /// Z into `s.z` ([`Self::preactivations_scratch`], kept when `keep`), then f = Σ_k a_k σ(z_k·)
+    /// and g = ∂L/∂f into `s.f`, `s.g` for the frozen pattern `p` with the entries of `sl` on
+    /// their surfaces (σ = 0 there, whatever their side): [`Self::forward_raw`]'s f and g
+    /// (same rounding) without its σ and σ′ arrays.
+    fn outputs_frozen(&self, theta: &[f64], p: &[bool], sl: &[bool], s: &mut Scratch, keep: bool) {
+        let (n, h, gamma) = (self.n, self.h, self.gamma);
+        let a = self.a(theta);
+        self.preactivations_scratch(theta, s, Par::Seq, keep);
+        let f = &mut s.f[..n];
+        pulp::Arch::new().dispatch(FrozenOutputs {
+            z: &s.z[..h * n],
+            f: &mut *f,
+            a: &a[..h],
+            p: &p[..h * n],
+            sl: &sl[..h * n],
+            gamma,
+        });
+        for ((g, &fi), &yi) in s.g[..n].iter_mut().zip(f.iter()).zip(&self.y[..n]) {
+            *g = 2.0 * self.c * (fi - yi);
+        }
     }
 
     /// ∇L with sliding entries for γ = 0: σ(z) = 0 on a sliding entry, which is what an
@@ -993,7 +1094,7 @@ impl PiecewiseLinear {
     fn grad_sliding_relu(&self, theta: &[f64], p: &[bool], sl: &[bool], grad: &mut [f64], s: &mut Scratch) -> f64 {
         let (n, h, d) = (self.n, self.h, self.d);
         let a = self.a(theta);
-        preactivations_par(self.w(theta), h, d, &self.x, n, &mut s.z, self.par);
+        self.preactivations_scratch(theta, s, self.par, false);
         s.active.resize(h * n, false);
         s.active
             .iter_mut()
@@ -1507,11 +1608,14 @@ impl<'m> FrozenPatternFlow<'m> {
                 });
                 sl[k * n + i] = true;
             }
-            m.forward_raw(y, Pattern::Slide(&p, &sl), &mut sc);
+            m.outputs_frozen(y, &p, &sl, &mut sc, false);
             for (&i, st) in ms.cand.iter().zip(&ms.start) {
                 sl[k * n + i] = *st == BoxMode::Free;
             }
         }
+        // c_kj off the candidates (none of them sliding: every sliding sample of k is one).
+        let p = self.pattern.borrow();
+        let slope = |j: usize| frozen_slope(p[k * n + j], m.gamma);
         let sgn = ak.signum();
         let x = |i: usize| &m.x[i * d..(i + 1) * d];
         let dot = |i: usize, j: usize| x(i).iter().zip(x(j)).map(|(p, q)| p * q).sum::<f64>();
@@ -1523,12 +1627,13 @@ impl<'m> FrozenPatternFlow<'m> {
         for &i in &ms.cand {
             let b: f64 = (0..n)
                 .filter(|j| ms.cand.binary_search(j).is_err())
-                .map(|j| sc.g[j] * sc.c[k * n + j] * dot(i, j))
+                .map(|j| sc.g[j] * slope(j) * dot(i, j))
                 .sum();
             ms.gc.push(sc.g[i]);
             ms.bc.push(b);
         }
         drop(sc);
+        drop(p);
         ms.act.clear();
         ms.act.extend((0..nc).filter(|&r| ms.gc[r] != 0.0));
         let na = ms.act.len();
@@ -1625,12 +1730,7 @@ impl<'m> FrozenPatternFlow<'m> {
     /// (s ≤ 0). No allocation beyond `out`'s growth.
     pub fn outside_piece(&self, s: &[f64], out: &mut Vec<usize>) {
         let (p, sl) = (self.pattern.borrow(), self.sliding.borrow());
-        for (j, ((&v, &on), &slide)) in s.iter().zip(p.iter()).zip(sl.iter()).enumerate() {
-            let outside = if slide { v <= 0.0 } else { (v > 0.0) != on };
-            if outside {
-                out.push(j);
-            }
-        }
+        pulp::Arch::new().dispatch(OutsidePiece { s, p: &p, sl: &sl, out });
     }
     /// Whether entry `idx` is on the sliding set.
     pub fn is_sliding(&self, idx: usize) -> bool {
@@ -1702,8 +1802,8 @@ impl SwitchedField for FrozenPatternFlow<'_> {
     /// (positive while the sliding motion is admissible, crossing 0 where it must end).
     fn surfaces_inplace(&self, y: &[f64], s: &mut [f64]) {
         let sl = self.sliding.borrow();
-        if !sl.iter().any(|&b| b) {
-            self.model.preactivations_into(y, s);
+        if !sl.iter().fold(false, |acc, &b| acc | b) {
+            self.model.preactivations_cached(y, s);
             return;
         }
         let p = self.pattern.borrow();
@@ -1713,14 +1813,16 @@ impl SwitchedField for FrozenPatternFlow<'_> {
         } else {
             self.model.forward(y, Pattern::Slide(&p, &sl), &mut sc);
         }
-        let g = self.model.gamma;
-        for (j, o) in s.iter_mut().enumerate() {
-            *o = if sl[j] {
-                let c = sc.c[j];
-                (c - g).min(1.0 - c)
-            } else {
-                sc.z[j]
-            };
+        let (g, n) = (self.model.gamma, self.model.n);
+        s.copy_from_slice(&sc.z[..s.len()]);
+        // (rows with a sliding entry found by a vectorised OR per row: they are few)
+        for (k, slk) in sl.chunks(n).enumerate() {
+            if slk.iter().fold(false, |acc, &b| acc | b) {
+                for (i, _) in slk.iter().enumerate().filter(|(_, on)| **on) {
+                    let c = sc.c[k * n + i];
+                    s[k * n + i] = (c - g).min(1.0 - c);
+                }
+            }
         }
         drop(sc);
         self.take_fault();
@@ -1754,7 +1856,7 @@ impl SwitchedField for FrozenPatternFlow<'_> {
         others.clear();
         {
             let mut sc = m.scratch.borrow_mut();
-            m.preactivations_into(y, &mut sc.z);
+            m.preactivations_scratch(y, &mut sc, Par::Seq, false);
             let p = self.pattern.borrow();
             let sl = self.sliding.borrow();
             others.extend((0..p.len()).filter(|&j| j != idx && !sl[j] && (sc.z[j] > 0.0) != p[j]));
@@ -2097,6 +2199,84 @@ mod tests {
                 (s.c[j] - c_want[j]).abs() <= 1e-13 * c_want[j].abs().max(1.0),
                 "slope {j}"
             );
+        }
+    }
+
+    /// The kept Z (`preactivations_cached`) is used only at its own W: after keeping Z at θ,
+    /// gradients at θ (hit), at θ with another a (hit: Z depends on W only) and at a θ with
+    /// another W (miss) equal those of a fresh copy of the model that never kept anything, bit
+    /// for bit; the kept Z equals the plain GEMM's. Seed 21 for the perturbations.
+    #[test]
+    fn kept_preactivations_serve_only_their_own_w() {
+        let (m, th) = small(0.0, LossScale::HalfSum);
+        let (h, d) = (m.h(), m.d());
+        let fresh = |t: &[f64]| {
+            let m2 = m.clone();
+            m2.scratch.borrow_mut().zc_w.clear();
+            let mut g = vec![0.0; m2.n_params()];
+            let l = m2.loss_grad(t, &mut g);
+            (l, g)
+        };
+        let mut z = vec![0.0; h * m.n()];
+        m.preactivations_cached(&th, &mut z);
+        assert_eq!(z, m.preactivations(&th));
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let du: Vec<f64> = gauss(&mut rng, m.n_params());
+        let mut other_a = th.clone();
+        other_a[h * d..]
+            .iter_mut()
+            .zip(&du[h * d..])
+            .for_each(|(t, u)| *t += 0.1 * u);
+        let mut other_w = th.clone();
+        other_w[..h * d].iter_mut().zip(&du).for_each(|(t, u)| *t += 0.1 * u);
+        for t in [&th, &other_a, &other_w, &th] {
+            let mut g = vec![0.0; m.n_params()];
+            let l = m.loss_grad(t, &mut g);
+            assert_eq!((l, g), fresh(t));
+        }
+        // a miss does not replace what is kept; a kept call at another W does
+        assert_eq!(m.scratch.borrow().zc_w.as_slice(), m.w(&th));
+        m.preactivations_cached(&other_w, &mut z);
+        assert_eq!(z, m.preactivations(&other_w));
+        assert_eq!(m.scratch.borrow().zc_w.as_slice(), m.w(&other_w));
+    }
+
+    /// The vectorised passes of the landing flow against their scalar definitions on a random
+    /// model, pattern and sliding set (seed 13), γ ∈ {0, 0.3}: `outputs_frozen`'s f and g equal
+    /// `forward_raw`'s (the same expression per entry, bit for bit), and `outside_piece` lists
+    /// exactly the entries with (z > 0) ≠ active off the sliding set and s ≤ 0 on it, in order
+    /// (block boundaries included: h·n is not a multiple of the block).
+    #[test]
+    fn vectorised_landing_passes_match_their_definitions() {
+        for gamma in [0.0, 0.3] {
+            // h·n = 740: two whole blocks and a partial one
+            let (n, d, h) = (37, 3, 20);
+            let mut rng = ChaCha8Rng::seed_from_u64(13);
+            let x = gauss(&mut rng, n * d);
+            let y = gauss(&mut rng, n);
+            let m = PiecewiseLinear::new(x, n, d, y, h, gamma, 0.7, 1.3, LossScale::HalfSum).unwrap();
+            let th = gauss(&mut rng, h * d + h);
+            assert!(h * n > 2 * OUTSIDE_BLOCK && (h * n) % OUTSIDE_BLOCK != 0);
+            let u: Vec<f64> = gauss(&mut rng, 2 * h * n);
+            let p: Vec<bool> = u[..h * n].iter().map(|v| *v > 0.0).collect();
+            let sl: Vec<bool> = u[h * n..].iter().map(|v| *v > 1.5).collect();
+            let mut s = m.scratch.borrow_mut();
+            m.forward_raw(&th, Pattern::Slide(&p, &sl), &mut s);
+            let (f_want, g_want) = (s.f.clone(), s.g.clone());
+            m.outputs_frozen(&th, &p, &sl, &mut s, false);
+            assert_eq!((&s.f, &s.g), (&f_want, &g_want), "γ = {gamma}");
+            drop(s);
+            let flow = FrozenPatternFlow::new(&m, &th);
+            *flow.pattern.borrow_mut() = p.clone();
+            *flow.sliding.borrow_mut() = sl.clone();
+            let vals: Vec<f64> = u[..h * n].iter().zip(&u[h * n..]).map(|(a, b)| a * b).collect();
+            let mut got = Vec::new();
+            flow.outside_piece(&vals, &mut got);
+            let want: Vec<usize> = (0..h * n)
+                .filter(|&j| if sl[j] { vals[j] <= 0.0 } else { (vals[j] > 0.0) != p[j] })
+                .collect();
+            assert!(!want.is_empty());
+            assert_eq!(got, want, "γ = {gamma}");
         }
     }
 
