@@ -8,7 +8,7 @@
 use crate::common;
 
 use common::{expect_bad, json_of, run};
-use lazyrich::flow::imex::{ImexError, ImexOptions, integrate_imex, integrate_imex_jumps};
+use lazyrich::flow::imex::{ARK436, ARK548, ImexError, ImexOptions, integrate_imex, integrate_imex_jumps};
 use lazyrich::models::{StiffModes, StiffSplit, VectorField};
 use lazyrich::num::lanczos::lanczos_top;
 use nalgebra::{DMatrix, DVector};
@@ -563,7 +563,8 @@ fn remainder_counting_pair_on_reduced_problem_r_h100() {
     }
 }
 
-/// The landing pair (`integrate_imex_landing` on `FrozenPatternFlow`, CLI `ark548-events`):
+/// The landing pairs (`integrate_imex_landing` on `FrozenPatternFlow`, CLI `ark548-events` and
+/// `ark436-events`, each run):
 /// every step integrates one frozen activation pattern (a polynomial field) and a step that
 /// leaves it is retaken to end on the first switch it crosses. Held to [`GLOBAL_FACTOR`] × its
 /// tolerance of the event-located reference at rtol 1e-6, 1e-8 and 1e-10, on the small
@@ -585,10 +586,13 @@ fn landing_pair_keeps_its_tolerance_across_kinks() {
             switches,
         } = kinked_case(d, h, n, seed, 1.0);
         let end_err = |y: &[f64]| y.iter().zip(&end).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
-        for rtol in [1e-6, 1e-8, 1e-10] {
+        for (rtol, tab) in [1e-6, 1e-8, 1e-10]
+            .into_iter()
+            .flat_map(|r| [(r, &ARK548), (r, &ARK436)])
+        {
             let atol = rtol / 100.0;
             let tol = rtol * ymax + atol;
-            let opts = ImexOptions::new().with_tol(rtol, atol);
+            let opts = ImexOptions::new().with_tableau(tab).with_tol(rtol, atol);
             let tr = integrate_imex_landing(&FrozenPatternFlow::new(&m, &th0), &th0, &times, &opts).unwrap();
             let err = end_err(tr.states.last().unwrap());
             let rem = integrate_imex_jumps(
@@ -599,8 +603,9 @@ fn landing_pair_keeps_its_tolerance_across_kinks() {
             )
             .unwrap();
             eprintln!(
-                "h {h}, rtol {rtol:.0e}: landing {:.3} × tol ({} steps, {} rejected, {} landings, {} switches, \
+                "h {h}, rtol {rtol:.0e}, {}: landing {:.3} × tol ({} steps, {} rejected, {} landings, {} switches, \
                  largest landing offset {:.1e}; reference {switches} switches); remainder {:.3} × tol ({} steps)",
+                tab.name,
                 err / tol,
                 tr.stats.steps,
                 tr.stats.rejected_steps,
@@ -610,10 +615,15 @@ fn landing_pair_keeps_its_tolerance_across_kinks() {
                 end_err(rem.states.last().unwrap()) / tol,
                 rem.stats.steps
             );
-            assert!(tr.stats.switches >= 1, "h {h}, rtol {rtol:.0e}: no switch seen");
+            assert!(
+                tr.stats.switches >= 1,
+                "h {h}, rtol {rtol:.0e}, {}: no switch seen",
+                tab.name
+            );
             assert!(
                 err <= GLOBAL_FACTOR * tol,
-                "h {h}, rtol {rtol:.0e}: {err:.2e} > {GLOBAL_FACTOR} × {tol:.2e}"
+                "h {h}, rtol {rtol:.0e}, {}: {err:.2e} > {GLOBAL_FACTOR} × {tol:.2e}",
+                tab.name
             );
         }
     }
