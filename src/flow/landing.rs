@@ -9,7 +9,8 @@
 //! estimate means what it says — the stages never see a kink, wherever they land.
 //!
 //! **Landing.** After a trial step that passes the error test, the surfaces are evaluated at
-//! its end (one h×n GEMM, a quarter of a gradient). If the end lies outside P on some surface
+//! its end (one h×d×n GEMM, half a gradient; the model keeps that Z, so the switch, the restart
+//! and the next step's first gradient at the same state reuse it). If the end lies outside P on some surface
 //! K that was inside at the start, the crossing fraction τ_K ∈ (0, 1) is the root of the cubic
 //! Hermite interpolant of s_K along the step (s at both ends, ṡ = ∇s_K·F from the first and
 //! last stages; linear interpolation when the field has no rate for K), and the step is retaken
@@ -20,7 +21,8 @@
 //! next one).
 //!
 //! **Cost.** One retaken step per crossing (its stages are recomputed: no dense output for the
-//! ARK pairs is used) plus one surface evaluation per trial. On a flow whose crossings are rare
+//! ARK pairs is used: an interpolant of lower order than the step would leave its own error at
+//! every landing) plus one surface evaluation per trial. On a flow whose crossings are rare
 //! compared with its steps this is a few tens of per cent; on one where every step crosses many
 //! surfaces (the regime `flow::integrate_switched`'s docs warn of) it degenerates into one step
 //! per crossing, as event location does.

@@ -687,12 +687,20 @@ impl PiecewiseLinear {
         preactivations_inplace(self.w(theta), self.h, self.d, &self.x, self.n, z);
     }
     /// [`Self::preactivations_into`], keeping Z for the next evaluations at the same W (the
-    /// gradient, the forward pass and this function copy it instead of repeating the GEMM).
-    /// Costs two copies (Z and W) beyond the GEMM; pays when the state is evaluated again.
+    /// gradient, the forward pass and this function reuse it instead of repeating the GEMM).
+    /// Costs one copy of Z beyond the GEMM; pays when the state is evaluated again.
     pub fn preactivations_cached(&self, theta: &[f64], z: &mut [f64]) {
+        let (h, d, n) = (self.h, self.d, self.n);
         let mut s = self.scratch.borrow_mut();
-        self.preactivations_scratch(theta, &mut s, Par::Seq, true);
-        z.copy_from_slice(&s.z[..self.h * self.n]);
+        let s = &mut *s;
+        let w = self.w(theta);
+        if s.zc_w.as_slice() != w {
+            s.zc.resize(h * n, 0.0);
+            preactivations_inplace(w, h, d, &self.x, n, &mut s.zc);
+            s.zc_w.clear();
+            s.zc_w.extend_from_slice(w);
+        }
+        z[..h * n].copy_from_slice(&s.zc);
     }
     /// Z = X·Wᵀ into `s.z` (h×n), copied from the kept Z when W is the one it belongs to;
     /// otherwise computed, and kept when `keep`.
@@ -710,6 +718,18 @@ impl PiecewiseLinear {
             s.zc_w.clear();
             s.zc_w.extend_from_slice(w);
         }
+    }
+    /// [`Self::preactivations_scratch`] for a pass that overwrites Z (the gradient's): the kept
+    /// Z is moved into `s.z`, not copied, and is no longer kept.
+    fn preactivations_taken(&self, theta: &[f64], s: &mut Scratch, par: Par) {
+        let (h, d, n) = (self.h, self.d, self.n);
+        let w = self.w(theta);
+        if s.zc_w.as_slice() == w && s.z.len() == s.zc.len() {
+            std::mem::swap(&mut s.z, &mut s.zc);
+            s.zc_w.clear();
+            return;
+        }
+        preactivations_par(w, h, d, &self.x, n, &mut s.z, par);
     }
     /// [`Self::preactivations_into`], allocating.
     pub fn preactivations(&self, theta: &[f64]) -> Vec<f64> {
@@ -989,7 +1009,7 @@ impl PiecewiseLinear {
             Pattern::Slide(p, sl) => return self.grad_sliding_relu(theta, p, sl, grad, s),
         };
         let a = self.a(theta);
-        self.preactivations_scratch(theta, s, self.par, false);
+        self.preactivations_taken(theta, s, self.par);
         let mut rec = rec;
         if let Some((signs, _)) = rec.as_mut() {
             signs.iter_mut().zip(&s.z[..h * n]).for_each(|(o, z)| *o = *z > 0.0);
@@ -1094,7 +1114,7 @@ impl PiecewiseLinear {
     fn grad_sliding_relu(&self, theta: &[f64], p: &[bool], sl: &[bool], grad: &mut [f64], s: &mut Scratch) -> f64 {
         let (n, h, d) = (self.n, self.h, self.d);
         let a = self.a(theta);
-        self.preactivations_scratch(theta, s, self.par, false);
+        self.preactivations_taken(theta, s, self.par);
         s.active.resize(h * n, false);
         s.active
             .iter_mut()
@@ -2203,9 +2223,10 @@ mod tests {
     }
 
     /// The kept Z (`preactivations_cached`) is used only at its own W: after keeping Z at θ,
-    /// gradients at θ (hit), at θ with another a (hit: Z depends on W only) and at a θ with
-    /// another W (miss) equal those of a fresh copy of the model that never kept anything, bit
-    /// for bit; the kept Z equals the plain GEMM's. Seed 21 for the perturbations.
+    /// gradients at a θ with another W (miss), at θ with another a (hit: Z depends on W only;
+    /// the gradient takes the kept Z) and at θ again (miss) equal those of a fresh copy of the
+    /// model that never kept anything, bit for bit; the kept Z equals the plain GEMM's. Seed 21
+    /// for the perturbations.
     #[test]
     fn kept_preactivations_serve_only_their_own_w() {
         let (m, th) = small(0.0, LossScale::HalfSum);
@@ -2229,16 +2250,25 @@ mod tests {
             .for_each(|(t, u)| *t += 0.1 * u);
         let mut other_w = th.clone();
         other_w[..h * d].iter_mut().zip(&du).for_each(|(t, u)| *t += 0.1 * u);
-        for t in [&th, &other_a, &other_w, &th] {
+        let grad_is_fresh = |t: &[f64]| {
             let mut g = vec![0.0; m.n_params()];
             let l = m.loss_grad(t, &mut g);
             assert_eq!((l, g), fresh(t));
+        };
+        let kept_w = || m.scratch.borrow().zc_w.clone();
+        // a miss leaves the kept Z; a hit (same W, other a) takes it; then θ itself misses
+        grad_is_fresh(&other_w);
+        assert_eq!(kept_w(), m.w(&th));
+        grad_is_fresh(&other_a);
+        assert!(kept_w().is_empty());
+        grad_is_fresh(&th);
+        // keeping at another W replaces it; asking again is served from it
+        for _ in 0..2 {
+            m.preactivations_cached(&other_w, &mut z);
+            assert_eq!(z, m.preactivations(&other_w));
+            assert_eq!(kept_w(), m.w(&other_w));
         }
-        // a miss does not replace what is kept; a kept call at another W does
-        assert_eq!(m.scratch.borrow().zc_w.as_slice(), m.w(&th));
-        m.preactivations_cached(&other_w, &mut z);
-        assert_eq!(z, m.preactivations(&other_w));
-        assert_eq!(m.scratch.borrow().zc_w.as_slice(), m.w(&other_w));
+        grad_is_fresh(&other_w);
     }
 
     /// The vectorised passes of the landing flow against their scalar definitions on a random
