@@ -310,7 +310,7 @@ fn cli_simulate_and_bench_with_ark() {
     // on every switch, sliding included (`flow::landing`): it agrees with the event-located
     // Tsit45 as two integrations that each keep their tolerance do, within
     // 2 × LANDING_FACTOR × (rtol·max|θ| + atol).
-    for m in ["ark548", "ark548-events"] {
+    for m in ["ark548", "ark548-events", "ark436-events"] {
         let land = json_of(&run(&[
             "simulate", "--case", f, "--method", m, "--rtol", "1e-10", "--atol", "1e-12",
         ]));
@@ -323,7 +323,7 @@ fn cli_simulate_and_bench_with_ark() {
         assert!(diff <= bound, "{m}: max |Δθ| = {diff:.3e} > {bound:.1e}");
     }
     expect_bad(
-        &["simulate", "--case", f, "--method", "ark548-events", "--events", "off"],
+        &["simulate", "--case", f, "--method", "ark436-events", "--events", "off"],
         "drop --events off",
     );
     // …and it needs a field with stiff modes.

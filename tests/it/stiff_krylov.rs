@@ -232,6 +232,7 @@ fn bench_problem_r_reads_raw_data_and_writes_theta() {
         "ark548-kinks",
         "ark548-kinks-rem",
         "ark548-events",
+        "ark436-events",
     ] {
         let v = json_of(&run(&[
             "bench-problem-r",
@@ -250,6 +251,7 @@ fn bench_problem_r_reads_raw_data_and_writes_theta() {
             (v["d"].as_u64(), v["h"].as_u64(), v["n"].as_u64()),
             (Some(4), Some(12), Some(30))
         );
+        assert_eq!(v["method"], m, "the method reported is the one asked for");
         let bytes = std::fs::read(&out).unwrap();
         assert_eq!(bytes.len(), th0.len() * 8, "{m}: θ in th0's layout");
     }
