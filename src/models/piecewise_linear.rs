@@ -256,6 +256,73 @@ impl pulp::WithSimd for Elementwise<'_> {
     }
 }
 
+/// The forward half of [`Elementwise`] on a band of Z's rows (the two-thread gradient gives
+/// each thread one band): f = Σ_k a_k σ(z_k·) over the band, into `f` (zeroed first).
+struct ForwardRows<'a> {
+    z: &'a [f64],
+    f: &'a mut [f64],
+    a: &'a [f64],
+    pattern: Option<&'a [bool]>,
+    gamma: f64,
+}
+
+impl pulp::WithSimd for ForwardRows<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let (n, gamma, f) = (self.f.len(), self.gamma, self.f);
+        f.iter_mut().for_each(|o| *o = 0.0);
+        match self.pattern {
+            None => {
+                for (zk, &ak) in self.z.chunks_exact(n).zip(self.a) {
+                    for (fi, &zi) in f.iter_mut().zip(zk) {
+                        *fi += ak * (sigma_prime(gamma, zi) * zi);
+                    }
+                }
+            }
+            Some(p) => {
+                for ((zk, &ak), pk) in self.z.chunks_exact(n).zip(self.a).zip(p.chunks_exact(n)) {
+                    for ((fi, &zi), &on) in f.iter_mut().zip(zk).zip(pk) {
+                        *fi += ak * (frozen_slope(on, gamma) * zi);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The backward half of [`Elementwise`] on a band of Z's rows: z_ki ← g_i a_k σ'(z_ki) and
+/// ∂L/∂a_k = Σ_i σ(z_ki) g_i for the band's k.
+struct BackwardRows<'a> {
+    z: &'a mut [f64],
+    g: &'a [f64],
+    ga: &'a mut [f64],
+    a: &'a [f64],
+    pattern: Option<&'a [bool]>,
+    gamma: f64,
+}
+
+impl pulp::WithSimd for BackwardRows<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let (n, gamma, g) = (self.g.len(), self.gamma, self.g);
+        let rows = self.z.chunks_exact_mut(n).zip(self.a).zip(self.ga.iter_mut());
+        match self.pattern {
+            None => {
+                for ((zk, &ak), gak) in rows {
+                    *gak = backward_pass(zk, g, ak, |_, zz| sigma_prime(gamma, zz));
+                }
+            }
+            Some(p) => {
+                for (((zk, &ak), gak), pk) in rows.zip(p.chunks_exact(n)) {
+                    *gak = backward_pass_frozen(zk, g, pk, ak, gamma);
+                }
+            }
+        }
+    }
+}
+
 /// f = Σ_k a_k σ(z_k·) for a frozen pattern `p` with the entries of `sl` on their surfaces
 /// (σ = 0 there), as a pulp operation (compiled for the detected SIMD level; see
 /// [`Elementwise`]).
@@ -448,6 +515,8 @@ struct Scratch {
     /// and evaluates the gradient at that same state, each of which needs Z.
     zc: Vec<f64>,
     zc_w: Vec<f64>,
+    /// Partial f of each band of the multi-threaded element-wise pass (sized on first use).
+    fpart: Vec<f64>,
 }
 
 /// The two-layer piecewise-linear network with its data (see the module doc).
@@ -465,6 +534,8 @@ pub struct PiecewiseLinear {
     c: f64,
     /// Parallelism of the gradient's GEMMs (sequential unless [`PiecewiseLinear::with_threads`]).
     par: Par,
+    /// Threads of the gradient (GEMMs and element-wise passes); 1 = sequential.
+    threads: usize,
     scratch: RefCell<Scratch>,
 }
 
@@ -532,6 +603,7 @@ impl PiecewiseLinear {
             fault: None,
             zc: Vec::new(),
             zc_w: Vec::new(),
+            fpart: Vec::new(),
         };
         Ok(PiecewiseLinear {
             x,
@@ -545,14 +617,17 @@ impl PiecewiseLinear {
             scale,
             c: scale.factor(n),
             par: Par::Seq,
+            threads: 1,
             scratch: RefCell::new(scratch),
         })
     }
 
-    /// Run the gradient's two GEMMs on `threads` threads (faer over rayon; 1 = sequential, the
-    /// default). The element-wise passes stay sequential. Results are identical up to the
-    /// GEMMs' summation order (a few ulp).
+    /// Run the gradient on `threads` threads (1 = sequential, the default): its two GEMMs (faer
+    /// over rayon) and its element-wise passes (bands of Z's rows, [`Self::elementwise_bands`])
+    /// for the live and frozen patterns. Results are identical up to the summation order of
+    /// the GEMMs and of f's sum over neurons (a few ulp).
     pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
         self.par = if threads <= 1 { Par::Seq } else { Par::rayon(threads) };
         self
     }
@@ -1015,34 +1090,42 @@ impl PiecewiseLinear {
             signs.iter_mut().zip(&s.z[..h * n]).for_each(|(o, z)| *o = *z > 0.0);
         }
         let (gw, ga) = grad.split_at_mut(h * d);
-        let (z, f, g, y, c) = (&mut s.z[..h * n], &mut s.f[..n], &mut s.g[..n], &self.y[..n], self.c);
-        let loss = if live {
-            pulp::Arch::new().dispatch(Elementwise {
-                pattern: None,
-                z,
-                f,
-                g,
-                ga,
-                a,
-                y,
-                gamma,
-                c,
-            })
+        let pattern = match pat {
+            Pattern::Frozen(p) => Some(p),
+            _ => None,
+        };
+        let loss = if self.threads > 1 {
+            self.elementwise_bands(a, pattern, ga, s)
         } else {
-            let Pattern::Frozen(p) = pat else {
-                unreachable!("live and sliding patterns returned above")
-            };
-            pulp::Arch::new().dispatch(Elementwise {
-                z,
-                f,
-                g,
-                ga,
-                a,
-                y,
-                pattern: Some(p),
-                gamma,
-                c,
-            })
+            let (z, f, g, y, c) = (&mut s.z[..h * n], &mut s.f[..n], &mut s.g[..n], &self.y[..n], self.c);
+            if live {
+                pulp::Arch::new().dispatch(Elementwise {
+                    pattern: None,
+                    z,
+                    f,
+                    g,
+                    ga,
+                    a,
+                    y,
+                    gamma,
+                    c,
+                })
+            } else {
+                let Pattern::Frozen(p) = pat else {
+                    unreachable!("live and sliding patterns returned above")
+                };
+                pulp::Arch::new().dispatch(Elementwise {
+                    z,
+                    f,
+                    g,
+                    ga,
+                    a,
+                    y,
+                    pattern: Some(p),
+                    gamma,
+                    c,
+                })
+            }
         };
         if let Some((_, gout)) = rec {
             gout.copy_from_slice(&s.g[..n]);
@@ -1053,6 +1136,62 @@ impl PiecewiseLinear {
         let xm = MatRef::from_row_major_slice(&self.x, n, d);
         matmul(dst, Accum::Replace, em, xm, 1.0, self.par);
         self.c * loss
+    }
+
+    /// [`Elementwise`] on `self.threads` bands of Z's rows in parallel (rayon): each band's
+    /// partial f, summed band by band in order (so f's rounding differs from the sequential
+    /// pass by the grouping of the sum over k), then g and the loss, then each band's backward
+    /// pass (the same values as the sequential pass, row by row). Returns Σ(f − y)².
+    fn elementwise_bands(&self, a: &[f64], pattern: Option<&[bool]>, ga: &mut [f64], s: &mut Scratch) -> f64 {
+        let (n, h, gamma) = (self.n, self.h, self.gamma);
+        let band = h.div_ceil(self.threads);
+        let parts = h.div_ceil(band);
+        s.fpart.resize(parts * n, 0.0);
+        let z = &mut s.z[..h * n];
+        let rows = |b: usize| b * band..((b + 1) * band).min(h);
+        let pat = |b: usize| pattern.map(|p| &p[rows(b).start * n..rows(b).end * n]);
+        rayon::scope(|sc| {
+            for (b, (zb, fb)) in z.chunks(band * n).zip(s.fpart.chunks_mut(n)).enumerate() {
+                let (ab, pb) = (&a[rows(b)], pat(b));
+                sc.spawn(move |_| {
+                    pulp::Arch::new().dispatch(ForwardRows {
+                        z: zb,
+                        f: fb,
+                        a: ab,
+                        pattern: pb,
+                        gamma,
+                    })
+                });
+            }
+        });
+        let f = &mut s.f[..n];
+        f.copy_from_slice(&s.fpart[..n]);
+        for fb in s.fpart[n..parts * n].chunks(n) {
+            f.iter_mut().zip(fb).for_each(|(o, v)| *o += v);
+        }
+        let mut loss = 0.0;
+        for ((gi, &fi), &yi) in s.g[..n].iter_mut().zip(f.iter()).zip(&self.y[..n]) {
+            let r = fi - yi;
+            loss += r * r;
+            *gi = 2.0 * self.c * r;
+        }
+        let g = &s.g[..n];
+        rayon::scope(|sc| {
+            for (b, (zb, gab)) in z.chunks_mut(band * n).zip(ga.chunks_mut(band)).enumerate() {
+                let (ab, pb) = (&a[rows(b)], pat(b));
+                sc.spawn(move |_| {
+                    pulp::Arch::new().dispatch(BackwardRows {
+                        z: zb,
+                        g,
+                        ga: gab,
+                        a: ab,
+                        pattern: pb,
+                        gamma,
+                    })
+                });
+            }
+        });
+        loss
     }
 
     /// The equivalent controls of the sliding entries at γ = 0 into `s.c` (g in `s.g`): the rows
@@ -2307,6 +2446,49 @@ mod tests {
                 .collect();
             assert!(!want.is_empty());
             assert_eq!(got, want, "γ = {gamma}");
+        }
+    }
+
+    /// The multi-threaded gradient (bands of Z's rows on 2 and 3 threads, one band shorter)
+    /// against the sequential one, live and frozen patterns (seed 14), γ ∈ {0, 0.3}: the same
+    /// products, only f's sum over neurons grouped by band (and the GEMMs split), so they
+    /// agree to rounding — ROUNDING = 1e-13 relative to the largest entry (h = 37 terms of
+    /// one sign-mixed sum: ≤ 2·37·2⁻⁵³ ≈ 8e-15 of the sum of magnitudes, which is within a
+    /// factor 10 of the largest entry on this data).
+    #[test]
+    fn threaded_gradient_matches_sequential() {
+        const ROUNDING: f64 = 1e-13;
+        for gamma in [0.0, 0.3] {
+            let (n, d, h) = (50, 5, 37);
+            let mut rng = ChaCha8Rng::seed_from_u64(14);
+            let x = gauss(&mut rng, n * d);
+            let y = gauss(&mut rng, n);
+            let m = PiecewiseLinear::new(x, n, d, y, h, gamma, 0.7, 1.3, LossScale::HalfSum).unwrap();
+            let th = gauss(&mut rng, h * d + h);
+            let p: Vec<bool> = gauss(&mut rng, h * n).iter().map(|v| *v > 0.0).collect();
+            let mut want = vec![0.0; m.n_params()];
+            let mut got = vec![0.0; m.n_params()];
+            for threads in [2, 3] {
+                let mt = m.clone().with_threads(threads);
+                for frozen in [false, true] {
+                    let (lw, lg) = if frozen {
+                        (m.grad_frozen(&th, &p, &mut want), mt.grad_frozen(&th, &p, &mut got))
+                    } else {
+                        (m.loss_grad(&th, &mut want), mt.loss_grad(&th, &mut got))
+                    };
+                    let scale = want.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                    assert!(
+                        (lg - lw).abs() <= ROUNDING * lw.abs(),
+                        "{threads} threads: loss {lg} vs {lw}"
+                    );
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(
+                            (g - w).abs() <= ROUNDING * scale,
+                            "{threads} threads, frozen {frozen}, γ {gamma}: {g} vs {w}"
+                        );
+                    }
+                }
+            }
         }
     }
 
