@@ -623,7 +623,7 @@ impl PiecewiseLinear {
     }
 
     /// Run the gradient on `threads` threads (1 = sequential, the default): its two GEMMs (faer
-    /// over rayon) and its element-wise passes (bands of Z's rows, [`Self::elementwise_bands`])
+    /// over rayon) and its element-wise passes (one band of Z's rows per thread)
     /// for the live and frozen patterns. Results are identical up to the summation order of
     /// the GEMMs and of f's sum over neurons (a few ulp).
     pub fn with_threads(mut self, threads: usize) -> Self {
