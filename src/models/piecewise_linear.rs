@@ -168,96 +168,12 @@ fn backward_pass(zk: &mut [f64], g: &[f64], ak: f64, slope: impl Fn(usize, f64) 
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// The element-wise part of the gradient: f = Σ_k a_k σ(z_k·), g = 2c(f − y),
-/// ∂L/∂a_k = Σ_i σ(z_ki) g_i, z_ki ← g_i a_k σ'(z_ki); returns Σ(f − y)². `slope(k, i, z)`
-/// gives σ'(z_ki) (from the sign of z for the live pattern, from a frozen pattern otherwise;
-/// σ(z) = σ'(z)·z either way). Disjoint slices, so the loops vectorise; the live pattern runs
-/// it under pulp's runtime SIMD dispatch ([`Elementwise`]).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn elementwise(
-    z: &mut [f64],
-    f: &mut [f64],
-    g: &mut [f64],
-    ga: &mut [f64],
-    a: &[f64],
-    y: &[f64],
-    c: f64,
-    slope: impl Fn(usize, usize, f64) -> f64,
-) -> f64 {
-    let n = f.len();
-    f.iter_mut().for_each(|o| *o = 0.0);
-    for (k, (zk, &ak)) in z.chunks_exact(n).zip(a).enumerate() {
-        for (i, (fi, &zi)) in f.iter_mut().zip(zk).enumerate() {
-            *fi += ak * (slope(k, i, zi) * zi);
-        }
-    }
-    let mut loss = 0.0;
-    for ((gi, &fi), &yi) in g.iter_mut().zip(f.iter()).zip(y) {
-        let r = fi - yi;
-        loss += r * r;
-        *gi = 2.0 * c * r;
-    }
-    for (k, ((zk, &ak), gak)) in z.chunks_exact_mut(n).zip(a).zip(ga.iter_mut()).enumerate() {
-        *gak = backward_pass(zk, g, ak, |i, zz| slope(k, i, zz));
-    }
-    loss
-}
-
-/// [`elementwise`] as a pulp operation: `with_simd` is inlined into pulp's `#[target_feature]`
-/// entry point, so the loops are compiled for the detected SIMD level (a closure would stay a
-/// separate baseline-SSE2 function). `pattern`: `None` for the live pattern (σ' from the sign
-/// of z), `Some(p)` for a frozen one (h×n row-major; σ' = 1 on its active entries, γ
-/// elsewhere), whose loops run over the pattern's rows so that no index is bounds-checked.
-struct Elementwise<'a> {
-    z: &'a mut [f64],
-    f: &'a mut [f64],
-    g: &'a mut [f64],
-    ga: &'a mut [f64],
-    a: &'a [f64],
-    y: &'a [f64],
-    pattern: Option<&'a [bool]>,
-    gamma: f64,
-    c: f64,
-}
-
-impl pulp::WithSimd for Elementwise<'_> {
-    type Output = f64;
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
-        let (gamma, n) = (self.gamma, self.f.len());
-        let Some(pattern) = self.pattern else {
-            return elementwise(self.z, self.f, self.g, self.ga, self.a, self.y, self.c, |_, _, z| {
-                sigma_prime(gamma, z)
-            });
-        };
-        let (z, f, g) = (self.z, self.f, self.g);
-        f.iter_mut().for_each(|o| *o = 0.0);
-        for ((zk, &ak), pk) in z.chunks_exact(n).zip(self.a).zip(pattern.chunks_exact(n)) {
-            for ((fi, &zi), &on) in f.iter_mut().zip(zk).zip(pk) {
-                *fi += ak * (frozen_slope(on, gamma) * zi);
-            }
-        }
-        let mut loss = 0.0;
-        for ((gi, &fi), &yi) in g.iter_mut().zip(f.iter()).zip(self.y) {
-            let r = fi - yi;
-            loss += r * r;
-            *gi = 2.0 * self.c * r;
-        }
-        for (((zk, &ak), gak), pk) in z
-            .chunks_exact_mut(n)
-            .zip(self.a)
-            .zip(self.ga.iter_mut())
-            .zip(pattern.chunks_exact(n))
-        {
-            *gak = backward_pass_frozen(zk, g, pk, ak, gamma);
-        }
-        loss
-    }
-}
-
-/// The forward half of [`Elementwise`] on a band of Z's rows (the two-thread gradient gives
-/// each thread one band): f = Σ_k a_k σ(z_k·) over the band, into `f` (zeroed first).
+/// The forward element-wise pass of the gradient on a band of Z's rows (all of them, or one
+/// per thread: [`PiecewiseLinear::elementwise_bands`]): f = Σ_k a_k σ(z_k·) over the band, into
+/// `f` (zeroed first); σ(z) = σ'(z)·z with σ' from the sign of z (`pattern` `None`, the live
+/// pattern) or from a frozen pattern's band (1 on its active entries, γ elsewhere). A pulp
+/// operation: `with_simd` is inlined into pulp's `#[target_feature]` entry point, so the loops
+/// are compiled for the detected SIMD level (a closure would stay baseline SSE2).
 struct ForwardRows<'a> {
     z: &'a [f64],
     f: &'a mut [f64],
@@ -291,8 +207,8 @@ impl pulp::WithSimd for ForwardRows<'_> {
     }
 }
 
-/// The backward half of [`Elementwise`] on a band of Z's rows: z_ki ← g_i a_k σ'(z_ki) and
-/// ∂L/∂a_k = Σ_i σ(z_ki) g_i for the band's k.
+/// The backward element-wise pass on a band of Z's rows (as [`ForwardRows`]), given
+/// g = ∂L/∂f: z_ki ← g_i a_k σ'(z_ki) (E, overwriting Z) and ∂L/∂a_k = Σ_i σ(z_ki) g_i.
 struct BackwardRows<'a> {
     z: &'a mut [f64],
     g: &'a [f64],
@@ -325,7 +241,7 @@ impl pulp::WithSimd for BackwardRows<'_> {
 
 /// f = Σ_k a_k σ(z_k·) for a frozen pattern `p` with the entries of `sl` on their surfaces
 /// (σ = 0 there), as a pulp operation (compiled for the detected SIMD level; see
-/// [`Elementwise`]).
+/// [`ForwardRows`]).
 struct FrozenOutputs<'a> {
     z: &'a [f64],
     f: &'a mut [f64],
@@ -1071,9 +987,8 @@ impl PiecewiseLinear {
         let gamma = self.gamma;
         let mut s = self.scratch.borrow_mut();
         let s = &mut *s;
-        let live = match pat {
-            Pattern::Live => true,
-            Pattern::Frozen(_) => false,
+        match pat {
+            Pattern::Live | Pattern::Frozen(_) => {}
             Pattern::Slide(..) if gamma != 0.0 => {
                 // Sliding entries need g before their slopes (equivalent control), so σ and σ'
                 // are kept as arrays: forward, solve, backward.
@@ -1094,39 +1009,7 @@ impl PiecewiseLinear {
             Pattern::Frozen(p) => Some(p),
             _ => None,
         };
-        let loss = if self.threads > 1 {
-            self.elementwise_bands(a, pattern, ga, s)
-        } else {
-            let (z, f, g, y, c) = (&mut s.z[..h * n], &mut s.f[..n], &mut s.g[..n], &self.y[..n], self.c);
-            if live {
-                pulp::Arch::new().dispatch(Elementwise {
-                    pattern: None,
-                    z,
-                    f,
-                    g,
-                    ga,
-                    a,
-                    y,
-                    gamma,
-                    c,
-                })
-            } else {
-                let Pattern::Frozen(p) = pat else {
-                    unreachable!("live and sliding patterns returned above")
-                };
-                pulp::Arch::new().dispatch(Elementwise {
-                    z,
-                    f,
-                    g,
-                    ga,
-                    a,
-                    y,
-                    pattern: Some(p),
-                    gamma,
-                    c,
-                })
-            }
-        };
+        let loss = self.elementwise_bands(a, pattern, ga, s);
         if let Some((_, gout)) = rec {
             gout.copy_from_slice(&s.g[..n]);
         }
@@ -1138,20 +1021,57 @@ impl PiecewiseLinear {
         self.c * loss
     }
 
-    /// [`Elementwise`] on `self.threads` bands of Z's rows in parallel (rayon): each band's
-    /// partial f, summed band by band in order (so f's rounding differs from the sequential
-    /// pass by the grouping of the sum over k), then g and the loss, then each band's backward
-    /// pass (the same values as the sequential pass, row by row). Returns Σ(f − y)².
+    /// g = 2c(f − y) into `s.g` from f in `s.f`; returns Σ(f − y)².
+    fn residual(&self, s: &mut Scratch) -> f64 {
+        let n = self.n;
+        let mut loss = 0.0;
+        for ((gi, &fi), &yi) in s.g[..n].iter_mut().zip(&s.f[..n]).zip(&self.y[..n]) {
+            let r = fi - yi;
+            loss += r * r;
+            *gi = 2.0 * self.c * r;
+        }
+        loss
+    }
+
+    /// The element-wise part of the gradient, from Z in `s.z`: f = Σ_k a_k σ(z_k·) into `s.f`,
+    /// g = 2c(f − y) into `s.g`, ∂L/∂a_k into `ga`, and E (e_ki = g_i a_k σ'(z_ki)) over Z;
+    /// returns Σ(f − y)². Only Z is touched (no σ or σ' arrays), streamed twice. On one thread
+    /// in one pass each; on `self.threads` > 1 in bands of Z's rows in parallel (rayon): each
+    /// band's partial f, summed band by band in order (so f's rounding differs from the
+    /// sequential pass by the grouping of the sum over k), then each band's backward pass (the
+    /// same values as the sequential pass, row by row).
     fn elementwise_bands(&self, a: &[f64], pattern: Option<&[bool]>, ga: &mut [f64], s: &mut Scratch) -> f64 {
         let (n, h, gamma) = (self.n, self.h, self.gamma);
+        if self.threads <= 1 {
+            let z = &mut s.z[..h * n];
+            let f = &mut s.f[..n];
+            pulp::Arch::new().dispatch(ForwardRows {
+                z,
+                f,
+                a,
+                pattern,
+                gamma,
+            });
+            let loss = self.residual(s);
+            let (z, g) = (&mut s.z[..h * n], &s.g[..n]);
+            pulp::Arch::new().dispatch(BackwardRows {
+                z,
+                g,
+                ga,
+                a,
+                pattern,
+                gamma,
+            });
+            return loss;
+        }
         let band = h.div_ceil(self.threads);
         let parts = h.div_ceil(band);
         s.fpart.resize(parts * n, 0.0);
-        let z = &mut s.z[..h * n];
         let rows = |b: usize| b * band..((b + 1) * band).min(h);
         let pat = |b: usize| pattern.map(|p| &p[rows(b).start * n..rows(b).end * n]);
+        let (z, fpart) = (&s.z[..h * n], &mut s.fpart);
         rayon::scope(|sc| {
-            for (b, (zb, fb)) in z.chunks(band * n).zip(s.fpart.chunks_mut(n)).enumerate() {
+            for (b, (zb, fb)) in z.chunks(band * n).zip(fpart.chunks_mut(n)).enumerate() {
                 let (ab, pb) = (&a[rows(b)], pat(b));
                 sc.spawn(move |_| {
                     pulp::Arch::new().dispatch(ForwardRows {
@@ -1169,13 +1089,8 @@ impl PiecewiseLinear {
         for fb in s.fpart[n..parts * n].chunks(n) {
             f.iter_mut().zip(fb).for_each(|(o, v)| *o += v);
         }
-        let mut loss = 0.0;
-        for ((gi, &fi), &yi) in s.g[..n].iter_mut().zip(f.iter()).zip(&self.y[..n]) {
-            let r = fi - yi;
-            loss += r * r;
-            *gi = 2.0 * self.c * r;
-        }
-        let g = &s.g[..n];
+        let loss = self.residual(s);
+        let (z, g) = (&mut s.z[..h * n], &s.g[..n]);
         rayon::scope(|sc| {
             for (b, (zb, gab)) in z.chunks_mut(band * n).zip(ga.chunks_mut(band)).enumerate() {
                 let (ab, pb) = (&a[rows(b)], pat(b));
@@ -1261,17 +1176,10 @@ impl PiecewiseLinear {
             .zip(sl)
             .for_each(|((o, &on), &slide)| *o = on & !slide);
         let (gw, ga) = grad.split_at_mut(h * d);
-        let loss = pulp::Arch::new().dispatch(Elementwise {
-            z: &mut s.z[..h * n],
-            f: &mut s.f[..n],
-            g: &mut s.g[..n],
-            ga,
-            a,
-            y: &self.y[..n],
-            pattern: Some(&s.active),
-            gamma: 0.0,
-            c: self.c,
-        });
+        // (γ = 0 here: the sliding entries taken as inactive have σ = σ' = 0)
+        let active = std::mem::take(&mut s.active);
+        let loss = self.elementwise_bands(a, Some(&active), ga, s);
+        s.active = active;
         self.solve_sliding_relu(p, sl, s);
         for (j, _) in sl.iter().enumerate().filter(|(_, on)| **on) {
             let (k, i) = (j / n, j % n);
