@@ -1,9 +1,9 @@
 //! Catalog families that several tests inspect, computed once for the whole binary, in process
 //! (each a `OnceLock`: the first test that asks computes it, the others wait for it). Each is the
 //! same library call the tests made on their own before, with the same arguments; the catalog
-//! functions are deterministic (`catalog::verify_quick_writes_the_library_tables_and_figures_and_passes`
+//! functions are deterministic (`quick_catalog::verify_quick_writes_the_library_tables_and_figures_and_passes`
 //! compares exactly these in-process runs line by line with the CLI's run), so every test sees
-//! the rows it computed before. Rows the quick catalog's CLI run (`catalog::quick_rows`) already
+//! the rows it computed before. Rows the quick catalog's CLI run (`quick_catalog::quick_rows`) already
 //! holds are read from there instead, by the tests that need them.
 
 use lazyrich::verify::{self, Mode, Row};
