@@ -57,7 +57,9 @@ use rug::float::{Constant, Round};
 use rug::ops::{AssignRound, DivAssignRound, NegAssign, SubAssignRound};
 use rug::{Assign, Float};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Bits resolved per table level.
 const LEVEL_BITS: u32 = 8;
@@ -85,9 +87,18 @@ const F_ERR_ULPS: f64 = 14.0;
 pub const FAST_MAX_PREC: u32 = 1024;
 
 /// Tables and constants for fast ball exponentials at output precision `prec`.
+///
+/// Everything but the output precision depends only on the working precision W
+/// ([`ExpTable::new`]), so it lives in `WorkingTables`, built once per process for each W and
+/// shared by every table whose precision maps to that W (and by clones).
 #[derive(Clone)]
 pub struct ExpTable {
     prec: u32,
+    t: Arc<WorkingTables>,
+}
+
+/// The part of an [`ExpTable`] fixed by the working precision W.
+struct WorkingTables {
     wp: u32,
     ln2: Float,
     /// expm1(s·j·2^−8(i+1)) at index [`idx`](i, s, j).
@@ -110,8 +121,8 @@ impl fmt::Debug for ExpTable {
             f,
             "ExpTable {{ prec: {}, working: {}, series terms: {}, fast: {} }}",
             self.prec,
-            self.wp,
-            self.terms,
+            self.t.wp,
+            self.t.terms,
             self.is_fast()
         )
     }
@@ -168,27 +179,12 @@ struct Reduced {
     ferr: f64,
 }
 
-impl ExpTable {
-    /// Build the tables for results at `prec` bits (a few hundred microseconds at 170 bits; do it
-    /// once and reuse the table).
-    ///
-    /// # Errors
-    /// [`PrecError`] for a precision below 53 bits or above [`crate::num::tol::MAX_PREC_BITS`].
-    pub fn new(prec: u32) -> Result<Self, PrecError> {
-        mp::check_prec(prec)?;
-        // Short of whole limbs: MPFR's fast paths for 2 and 3 limbs (mpfr_mul_2/3,
-        // add1sp2/3, sub1sp2/3) need 64 < W < 128 or 128 < W < 192; at W = 192 every table
-        // operation took the generic route (measured: the point's exponentials ≈ 30 % slower).
-        // And mpfr_mul_2/3 form the product from the high limbs only, falling back to the full
-        // mpn_mul_n whenever the low sh − 2 of the sh = 64·limbs − W spare bits cannot decide
-        // the rounding: always for sh ≤ 2 (W = 191 took the full product on every one of the
-        // ≈ 14 multiplications of an exponential, MPFR 4.2.2 mul.c), with probability
-        // ≈ 5·2^{2−sh} otherwise. 10 spare bits make that ≈ 2 %; 12 guard bits keep the
-        // table's error (14u relative) below 2^−8 of the final rounding to p bits.
-        let wp = (prec + GUARD_BITS + SHORT_OF_LIMBS).div_ceil(64) * 64 - SHORT_OF_LIMBS;
+impl WorkingTables {
+    /// The tables at working precision `wp` (`fast`: with the entries and the series
+    /// coefficients; without, only the constants, and `terms` = 0 marks the fast path off).
+    fn new(wp: u32, fast: bool) -> Self {
         let u = pow2_up(-i64::from(wp));
-        let mut t = ExpTable {
-            prec,
+        let mut t = WorkingTables {
             wp,
             ln2: Float::with_val(wp + LN2_EXTRA_BITS, Constant::Log2),
             em1: Vec::new(),
@@ -198,8 +194,8 @@ impl ExpTable {
             f_err: mul_up(F_ERR_ULPS, u),
             one: Float::with_val(wp, 1),
         };
-        if prec > FAST_MAX_PREC {
-            return Ok(t);
+        if !fast {
+            return t;
         }
         let n = LEVELS * 2 * TABLE_LEN;
         t.em1 = vec![Float::new(wp); n];
@@ -239,7 +235,55 @@ impl ExpTable {
             c.recip_round(Round::Nearest);
             t.coef.push(c);
         }
-        Ok(t)
+        t
+    }
+}
+
+impl ExpTable {
+    /// The tables for results at `prec` bits. Their entries depend only on the working precision W
+    /// below, so they are computed once per process for each W (≈ 3 ms at W = 118 to ≈ 16 ms at
+    /// W = 758: 3072 correctly rounded MPFR exponentials) and shared: a table at another
+    /// precision with the same W, or at the same precision again, costs an `Arc` clone. At most
+    /// ⌈(FAST_MAX_PREC + 22)/64⌉ = 17 working precisions have tables (≈ 8 MB in all); above
+    /// [`FAST_MAX_PREC`] there are none (MPFR is used) and nothing is kept.
+    ///
+    /// # Errors
+    /// [`PrecError`] for a precision below 53 bits or above [`crate::num::tol::MAX_PREC_BITS`].
+    pub fn new(prec: u32) -> Result<Self, PrecError> {
+        mp::check_prec(prec)?;
+        // Short of whole limbs: MPFR's fast paths for 2 and 3 limbs (mpfr_mul_2/3,
+        // add1sp2/3, sub1sp2/3) need 64 < W < 128 or 128 < W < 192; at W = 192 every table
+        // operation took the generic route (measured: the point's exponentials ≈ 30 % slower).
+        // And mpfr_mul_2/3 form the product from the high limbs only, falling back to the full
+        // mpn_mul_n whenever the low sh − 2 of the sh = 64·limbs − W spare bits cannot decide
+        // the rounding: always for sh ≤ 2 (W = 191 took the full product on every one of the
+        // ≈ 14 multiplications of an exponential, MPFR 4.2.2 mul.c), with probability
+        // ≈ 5·2^{2−sh} otherwise. 10 spare bits make that ≈ 2 %; 12 guard bits keep the
+        // table's error (14u relative) below 2^−8 of the final rounding to p bits.
+        let wp = (prec + GUARD_BITS + SHORT_OF_LIMBS).div_ceil(64) * 64 - SHORT_OF_LIMBS;
+        let fast = prec <= FAST_MAX_PREC;
+        if !fast {
+            return Ok(ExpTable {
+                prec,
+                t: Arc::new(WorkingTables::new(wp, false)),
+            });
+        }
+        static SHARED: OnceLock<Mutex<HashMap<u32, Arc<WorkingTables>>>> = OnceLock::new();
+        let shared = SHARED.get_or_init(Default::default);
+        let found = shared.lock().ok().and_then(|m| m.get(&wp).cloned());
+        let t = match found {
+            Some(t) => t,
+            None => {
+                // Built outside the lock (other working precisions are not held up); two threads
+                // that build the same W at once make the same tables, and the first one stays.
+                let built = Arc::new(WorkingTables::new(wp, true));
+                match shared.lock() {
+                    Ok(mut m) => Arc::clone(m.entry(wp).or_insert(built)),
+                    Err(_) => built,
+                }
+            }
+        };
+        Ok(ExpTable { prec, t })
     }
 
     /// Output precision in bits.
@@ -249,16 +293,16 @@ impl ExpTable {
 
     /// Whether the table-based path is available at this precision (else MPFR is used).
     pub fn is_fast(&self) -> bool {
-        self.terms > 0
+        self.t.terms > 0
     }
 
     fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
         SCRATCH.with(|cell| {
             let mut v = cell.borrow_mut();
-            let pos = match v.iter().position(|s| s.wp == self.wp) {
+            let pos = match v.iter().position(|s| s.wp == self.t.wp) {
                 Some(p) => p,
                 None => {
-                    v.push(Scratch::new(self.wp));
+                    v.push(Scratch::new(self.t.wp));
                     v.len() - 1
                 }
             };
@@ -283,11 +327,11 @@ impl ExpTable {
         } else {
             let k = (mf / std::f64::consts::LN_2).round() as i64;
             // k·L exactly (≤ 22-bit integer times a (W+64)-bit number in W+128 bits).
-            let o1 = sc.tk.assign_round(&self.ln2 * (k as i32), Round::Nearest);
+            let o1 = sc.tk.assign_round(&self.t.ln2 * (k as i32), Round::Nearest);
             let o2 = sc.r0.assign_round(m - &sc.tk, Round::Nearest);
             let ln2_err = mul_up(
                 k.unsigned_abs() as f64,
-                pow2_up(-i64::from(self.wp + LN2_EXTRA_BITS) - 1),
+                pow2_up(-i64::from(self.t.wp + LN2_EXTRA_BITS) - 1),
             );
             (k, add_up(add_up(ln2_err, round_err(&sc.tk, o1)), round_err(&sc.r0, o2)))
         };
@@ -321,14 +365,14 @@ impl ExpTable {
         // (a fused multiply-add forms the 2W-bit product and takes the generic path).
         // (The first product straight from the coefficient: the same roundings as a copy of
         // c_N followed by s ← s·ρ.)
-        sc.s.assign(&self.coef[self.terms] * &sc.rho);
-        for n in (1..self.terms).rev() {
-            sc.s += &self.coef[n];
+        sc.s.assign(&self.t.coef[self.t.terms] * &sc.rho);
+        for n in (1..self.t.terms).rev() {
+            sc.s += &self.t.coef[n];
             sc.s *= &sc.rho;
         }
         // Step 4.
-        let e = |l: usize| &self.em1[idx(l, neg, j[l])];
-        let x = |l: usize| &self.ex[idx(l, neg, j[l])];
+        let e = |l: usize| &self.t.em1[idx(l, neg, j[l])];
+        let x = |l: usize| &self.t.ex[idx(l, neg, j[l])];
         if j[0] == 0 {
             // E₁ = expm1(0) = 0 and T₁ = 1 exactly: F₁ = E₂ and P₂ = T₂ without rounding (every
             // argument below 2⁻⁸, e.g. the δt-sized φ₁ arguments of the closed form), read from
@@ -346,7 +390,7 @@ impl ExpTable {
         }
         sc.t.assign(&sc.s * &sc.pr);
         sc.f += &sc.t;
-        let ferr = mul_up(abs_up(&sc.f), self.f_err);
+        let ferr = mul_up(abs_up(&sc.f), self.t.f_err);
         Some(Reduced { k, red_err, ferr })
     }
 
@@ -357,7 +401,7 @@ impl ExpTable {
             let Some(red) = self.reduce_eval(x.mid(), sc) else {
                 return x.exp();
             };
-            let o = sc.z.assign_round(&sc.f + &self.one, Round::Nearest);
+            let o = sc.z.assign_round(&sc.f + &self.t.one, Round::Nearest);
             let (mut mid, o2) = Float::with_val_round(self.prec, &sc.z, Round::Nearest);
             let err = add_up(add_up(red.ferr, round_err(&sc.z, o)), round_err(&mid, o2));
             // All bounds on the 2⁰ scale (e^{r} ≤ |Z_p| + err), scaled by 2ᵏ once: the radius
@@ -408,12 +452,12 @@ impl ExpTable {
                 let em = add_up(1.0, add_up(mid_up, comp)).max(0.0);
                 add_up(comp, mul_up(em, rr))
             } else {
-                let o = sc.z.assign_round(&sc.f + &self.one, Round::Nearest);
+                let o = sc.z.assign_round(&sc.f + &self.t.one, Round::Nearest);
                 let err = add_up(red.ferr, round_err(&sc.z, o));
                 // e^{m′} = 2ᵏe^{r} ≤ 2ᵏ(Z + err): the propagated term on the 2⁰ scale.
                 let prop0 = mul_up(add_up(abs_up(&sc.z), err), rr);
                 shift(&mut sc.z, red.k);
-                let o2 = sc.z.sub_assign_round(&self.one, Round::Nearest);
+                let o2 = sc.z.sub_assign_round(&self.t.one, Round::Nearest);
                 let o3 = mid.assign_round(&sc.z, Round::Nearest);
                 let comp = add_up(round_err(&sc.z, o2), round_err(mid, o3));
                 add_up(comp, scale_up(add_up(err, prop0), red.k))
@@ -533,10 +577,10 @@ mod tests {
     #[test]
     fn series_order_and_working_precision() {
         let t = ExpTable::new(170).unwrap();
-        assert_eq!(t.wp, 182);
+        assert_eq!(t.t.wp, 182);
         // q^N/(N+1)! ≤ 2^−183 (u = 2^−182, one bit of margin) needs N = 7 for q = 2^−24:
         // 2^−168/8! ≈ 2^−183.3, 2^−144/7! ≈ 2^−156.3.
-        assert_eq!(t.terms, 7);
+        assert_eq!(t.t.terms, 7);
         assert!(!ExpTable::new(FAST_MAX_PREC + 1).unwrap().is_fast());
         assert!(ExpTable::new(52).is_err());
     }

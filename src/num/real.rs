@@ -168,7 +168,8 @@ pub trait Real: Clone + std::fmt::Debug {
     fn zero_test(&self) -> Option<bool>;
 
     /// What the exponentials need besides the argument: nothing for f64 and MPFR, the tables of
-    /// [`ExpTable`] for balls (built once per precision, shared by clones).
+    /// [`ExpTable`] for balls (its entries built once per process for each working precision,
+    /// shared by every table and clone).
     type ExpCtx: Clone + std::fmt::Debug + Send + Sync;
     /// The exponential context at the precision of `self`.
     ///

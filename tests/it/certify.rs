@@ -376,17 +376,13 @@ fn mp_rows(m: &[Vec<lazyrich::num::decimal::Num>]) -> Vec<Float> {
     m.iter().flatten().map(|v| v.to_mp(REF_PREC)).collect()
 }
 
-/// The printed fields of a case at its times, from the 256-bit reference state θ(t): the model's
-/// formulas written out here (`docs/theory.md`; `simulate`'s field list), drifts of conserved
-/// quantities at their exact value 0.
-fn reference_fields(case: &lazyrich::case::Case) -> Vec<Vec<(&'static str, Vec<Float>)>> {
+/// The printed fields of a case at its times, from the 256-bit reference states θ(t) (`states`,
+/// one per time of the case): the model's formulas written out here (`docs/theory.md`;
+/// `simulate`'s field list), drifts of conserved quantities at their exact value 0.
+fn reference_fields(case: &lazyrich::case::Case, states: &[Vec<Float>]) -> Vec<Vec<(&'static str, Vec<Float>)>> {
     use lazyrich::case::Case;
     use lazyrich::num::decimal::Num;
-    use lazyrich::taylor::cases;
-    use lazyrich::taylor::{TaylorOptions, integrate};
     let conv = |v: &Num| v.to_mp(REF_PREC);
-    let opts = TaylorOptions::new(REF_TOL);
-    let times = |t: &[Num]| -> Vec<Float> { t.iter().map(conv).collect() };
     let half = |v: Float| v / 2u32;
     // ½‖Xβ − Y‖² for X n×d, β d×c, Y n×c (row-major).
     let half_sq = |x: &[Float], beta: &[Float], y: &[Float], (n, d, c): (usize, usize, usize)| {
@@ -398,8 +394,6 @@ fn reference_fields(case: &lazyrich::case::Case) -> Vec<Vec<(&'static str, Vec<F
     };
     match case {
         Case::SingleNeuron(c) => {
-            let (mut jet, x0) = cases::single_neuron(c, &conv);
-            let states = integrate(&mut jet, &x0, &times(&c.times), &opts).unwrap().states;
             let (n, d) = (c.x.len(), c.w0.len());
             let x = mp_rows(&c.x);
             let y: Vec<Float> = c.y.iter().map(conv).collect();
@@ -433,17 +427,9 @@ fn reference_fields(case: &lazyrich::case::Case) -> Vec<Vec<(&'static str, Vec<F
         }
         Case::TwoLayerLinear(_) | Case::DeepLinear(_) => {
             // Layers as stored: hidden W_l (h_l × h_{l−1}), then A (h × c); β = W_1ᵀ⋯W_{K−1}ᵀA.
-            let (layers, x, y, states) = match case {
-                Case::TwoLayerLinear(c) => {
-                    let (mut jet, x0) = cases::two_layer_linear(c, &conv);
-                    let s = integrate(&mut jet, &x0, &times(&c.times), &opts).unwrap().states;
-                    (vec![c.w0.clone(), c.a0.clone()], &c.x, &c.y, s)
-                }
-                Case::DeepLinear(c) => {
-                    let (mut jet, x0) = cases::deep_linear(c, &conv);
-                    let s = integrate(&mut jet, &x0, &times(&c.times), &opts).unwrap().states;
-                    (c.weights0.clone(), &c.x, &c.y, s)
-                }
+            let (layers, x, y) = match case {
+                Case::TwoLayerLinear(c) => (vec![c.w0.clone(), c.a0.clone()], &c.x, &c.y),
+                Case::DeepLinear(c) => (c.weights0.clone(), &c.x, &c.y),
                 _ => unreachable!(),
             };
             let shapes: Vec<(usize, usize)> = layers.iter().map(|l| (l.len(), l[0].len())).collect();
@@ -469,8 +455,6 @@ fn reference_fields(case: &lazyrich::case::Case) -> Vec<Vec<(&'static str, Vec<F
                 .collect()
         }
         Case::LambdaBalanced(c) => {
-            let (mut jet, x0) = cases::lambda_balanced(c, &conv);
-            let states = integrate(&mut jet, &x0, &times(&c.times), &opts).unwrap().states;
             let (d_i, d_o, h, p) = (c.x.len(), c.y.len(), c.w1_0.len(), c.x[0].len());
             let (xm, ym) = (mp_rows(&c.x), mp_rows(&c.y));
             states
@@ -517,7 +501,12 @@ fn certify_is_tight(name: &str) -> f64 {
     let (code, v, e) = certified_tsit45(&case(name));
     assert_eq!(code, 0, "{name}: {e}");
     assert_eq!(v["certificate"]["rigorous"], Value::Bool(true), "{name}");
-    let reference = reference_fields(&parsed);
+    // The MPFR Taylor run of the file at REF_PREC bits, tol REF_TOL, shared with `validated`.
+    assert_eq!(
+        (REF_PREC, REF_TOL),
+        (crate::shared::CASE_REF_PREC, crate::shared::CASE_REF_TOL)
+    );
+    let reference = reference_fields(&parsed, &crate::shared::case_file_reference(name));
     let points = v["points"].as_array().unwrap();
     assert_eq!(points.len(), reference.len(), "{name}");
     let (mut worst_ratio, mut max_actual, mut max_bound) = (0f64, 0f64, 0f64);

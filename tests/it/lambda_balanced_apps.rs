@@ -7,9 +7,9 @@ use lazyrich::verify::lambda_balanced::applications as apps;
 fn catalog_rows_all_pass() {
     // `apps::run(true)`'s rows, as the quick catalog's CLI run made them
     // (`verify::lambda_balanced::run(true)` runs it; no other family writes these checks), read
-    // back from its table (`crate::catalog::quick_rows`); computed here if it has none.
+    // back from its table (`crate::quick_catalog::quick_rows`); computed here if it has none.
     const APPS: [&str; 5] = ["LB-REVERSAL", "LB-TRANSFER", "LB-FINETUNE", "LB-NOISE", "LB-LECUN"];
-    let mut rows: Vec<_> = crate::catalog::quick_rows()
+    let mut rows: Vec<_> = crate::quick_catalog::quick_rows()
         .iter()
         .filter(|r| APPS.contains(&r.check.as_str()))
         .cloned()

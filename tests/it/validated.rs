@@ -22,28 +22,13 @@ use proptest::prelude::*;
 use rug::Float;
 
 fn load(name: &str) -> Case {
-    let p = format!("{}/data/cases/{name}", env!("CARGO_MANIFEST_DIR"));
-    Case::from_json(&std::fs::read_to_string(p).unwrap()).unwrap()
+    crate::shared::case_file(name)
 }
 
-/// A non-rigorous reference: the MPFR Taylor integrator at `prec` bits with tolerance `tol`.
+/// A non-rigorous reference: the MPFR Taylor integrator at `prec` bits with tolerance `tol`
+/// ([`crate::shared::taylor_reference`]).
 fn taylor_reference(case: &Case, prec: u32, tol: f64) -> Vec<Vec<Float>> {
-    let conv = |v: &Num| v.to_mp(prec);
-    let opts = TaylorOptions::new(tol);
-    macro_rules! run {
-        ($c:expr, $build:path) => {{
-            let (mut f, x0) = $build($c, &conv);
-            let t: Vec<Float> = $c.times.iter().map(|v| v.to_mp(prec)).collect();
-            integrate(&mut f, &x0, &t, &opts).unwrap().states
-        }};
-    }
-    match case {
-        Case::SingleNeuron(c) => run!(c, cases::single_neuron),
-        Case::TwoLayerLinear(c) => run!(c, cases::two_layer_linear),
-        Case::DeepLinear(c) => run!(c, cases::deep_linear),
-        Case::LambdaBalanced(c) => run!(c, cases::lambda_balanced),
-        Case::PiecewiseLinear(_) => unreachable!(),
-    }
+    crate::shared::taylor_reference(case, prec, tol)
 }
 
 /// Every enclosure contains the reference value; returns the largest radius.
@@ -133,7 +118,14 @@ fn encloses_a_high_precision_run(name: &str) {
     let t0 = std::time::Instant::now();
     let tr = enclose_case(&case, &ValidatedOptions::new(prec)).unwrap();
     let el = t0.elapsed();
-    let w = assert_contains(name, &tr.states, &taylor_reference(&case, 2 * prec + 128, 1e-70));
+    // The reference at 2p + 128 bits, tol 1e-70: the file's run shared with `certify`
+    // (`shared::case_file_reference`), at the file's times. The deep case keeps a prefix of
+    // them; the integrator's steps do not depend on later output times (only its last step is
+    // cut at the final time), so the kept states are that run's states at those times.
+    assert_eq!(2 * prec + 128, crate::shared::CASE_REF_PREC);
+    assert_eq!(1e-70, crate::shared::CASE_REF_TOL);
+    let reference = crate::shared::case_file_reference(name);
+    let w = assert_contains(name, &tr.states, &reference[..tr.states.len()]);
     // At most 20 of the p bits lost (relative width 2^(20−p) on these O(1) states).
     assert!(w < 2f64.powi(20 - prec as i32), "{name}: width {w:e}");
     eprintln!("{name}: width {w:e}, {:?} in {el:?}", tr.stats);

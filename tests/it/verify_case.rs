@@ -90,12 +90,12 @@ fn assert_same(check: &str, got: &[Value], want: &[verify::Row], fields: &[&str]
 
 /// The catalog's rows of the entry `case` of `family` (what `compute` makes, the function the
 /// family's `run` maps over its entries): those of the quick catalog's CLI run
-/// (`crate::catalog::quick_rows`, the same function on the same entry, already computed), or, if
+/// (`crate::quick_catalog::quick_rows`, the same function on the same entry, already computed), or, if
 /// the quick catalog does not run that entry, `compute`'s. (The table may hold more rows of the
 /// case under that family, e.g. `linear_taylor`'s DL-TAYLOR rows; [`assert_same`] compares
 /// check by check.)
 fn catalog_rows_of(family: &str, case: &str, compute: impl FnOnce() -> Vec<verify::Row>) -> Vec<verify::Row> {
-    let quick: Vec<verify::Row> = crate::catalog::quick_rows()
+    let quick: Vec<verify::Row> = crate::quick_catalog::quick_rows()
         .iter()
         .filter(|r| r.family == family && r.case == case)
         .cloned()

@@ -302,6 +302,15 @@ pub fn two_task_run(
     })
 }
 
+/// Task A's ball reference, computed once per process for each case (keyed by its debug form):
+/// the three protocols share task A and the initialisation at each λ ([`protocol_inputs`] draws
+/// them first, from the same seed) and differ only in task B, so each of these enclosures served
+/// three protocols and was made three times.
+fn task_a_reference(case_a: &LambdaBalancedCase) -> Result<BallReference, String> {
+    static CACHE: crate::verify::Memo<Result<BallReference, String>> = crate::verify::Memo::new();
+    CACHE.get(format!("{case_a:?}"), || BallReference::new(case_a))
+}
+
 /// Ball QQᵀ at a two-task run's times, task B's inputs in balls, and the working precision.
 pub type TwoTaskReference = (Vec<Mat<Ball>>, LbInputs<Ball>, u32);
 
@@ -317,7 +326,7 @@ pub fn two_task_reference(
     case_a: &LambdaBalancedCase,
     case_b: &LambdaBalancedCase,
 ) -> Result<TwoTaskReference, String> {
-    let b1 = BallReference::new(case_a)?;
+    let b1 = task_a_reference(case_a)?;
     let p2 = b1.restart(b1.qqt.len() - 1, case_b)?;
     let inputs_b = LbInputs::parse(case_b, &Ball::from_f64(b1.prec_used, 0.0)).map_err(|e| e.to_string())?;
     let mut all = b1.qqt.clone();
