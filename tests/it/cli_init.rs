@@ -106,10 +106,15 @@ fn lambda_balanced_init_is_exactly_balanced_and_exact_accepts_it() {
                 lambda,
                 "--sigma",
                 "1",
+                // (exact's proof of these inputs is a validated enclosure whose cost grows with
+                // the horizon; a short one checks the same acceptance)
+                "--times",
+                "0,0.5,1",
             ],
             seed,
         );
         assert_eq!(v["model"], "lambda_balanced");
+        assert_eq!(v["times"], serde_json::json!(["0", "0.5", "1"]), "--times written");
         // W2ᵀW2 − W1W1ᵀ = λI exactly, in rationals from the written decimals.
         let (w1, w2) = (rat_matrix(&v["w1_0"]), rat_matrix(&v["w2_0"]));
         let h = w1.len();
