@@ -14,12 +14,23 @@ pub(super) fn run(
     write_baseline: Option<&Path>,
     peers: Option<&Path>,
     export: Option<&Path>,
+    only: &[String],
 ) -> Result<i32> {
     super::preflight_out(out)?;
     if let Some(dir) = export {
         super::preflight_out(dir)?;
     }
-    let problems = workprec::problems::all().map_err(|e| anyhow!("setting up problems: {e}"))?;
+    let mut problems = workprec::problems::all().map_err(|e| anyhow!("setting up problems: {e}"))?;
+    if !only.is_empty() {
+        let names: Vec<&str> = problems.iter().map(|p| p.name.as_str()).collect();
+        if let Some(bad) = only.iter().find(|o| !names.contains(&o.as_str())) {
+            anyhow::bail!(
+                "--problem {bad}: no such benchmark problem; use one of {}",
+                names.join(", ")
+            );
+        }
+        problems.retain(|p| only.contains(&p.name));
+    }
     if let Some(dir) = export {
         let files: Vec<(String, String)> = problems
             .iter()

@@ -176,6 +176,10 @@ enum Command {
         /// Write the problems (initial state, times, reference, model data) as JSON for the peers harness.
         #[arg(long)]
         export_problems: Option<PathBuf>,
+        /// Only this problem (repeatable; default all): problem_L, single_neuron_downstream,
+        /// lambda_balanced_3_3_3, wide_linear_3x2, relu_d3h8n12.
+        #[arg(long = "problem")]
+        problems: Vec<String>,
     },
     /// Write a case file from one of the library's initialisers on the data of an existing case
     /// file (λ-balanced, deep conserved-matrix, wide isotropic, symmetrised ReLU).
@@ -581,6 +585,7 @@ fn run(cli: Cli) -> Result<i32> {
             write_baseline,
             peers,
             export_problems,
+            problems,
         } => bench::run(
             quick,
             &out,
@@ -588,6 +593,7 @@ fn run(cli: Cli) -> Result<i32> {
             write_baseline.as_deref(),
             peers.as_deref(),
             export_problems.as_deref(),
+            &problems,
         ),
         Command::Protocol {
             protocol,

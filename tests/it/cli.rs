@@ -259,9 +259,15 @@ fn bench_quick_writes_tables_diagram_and_baseline_and_gates() {
         e[3] = serde_json::json!(r / 100.0);
     }
     std::fs::write(&fast, serde_json::to_string(&b).unwrap()).unwrap();
+    // Two of the five problems (`--problem`; CI's `.ci/run` runs them all with the committed
+    // baseline): the tables, diagram, baseline and gate are the same code for any set.
     let o = run(&[
         "bench",
         "--quick",
+        "--problem",
+        "problem_L",
+        "--problem",
+        "lambda_balanced_3_3_3",
         "--out",
         out.to_str().unwrap(),
         "--write-baseline",
@@ -307,6 +313,28 @@ fn bench_quick_writes_tables_diagram_and_baseline_and_gates() {
         base.entries.len()
     );
     assert!(base.entries.iter().all(|e| e.3.is_finite() && e.3 > 0.0), "{base:?}");
+    let names: std::collections::BTreeSet<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["problem"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["lambda_balanced_3_3_3", "problem_L"].into(),
+        "only the problems asked for"
+    );
+    expect_bad(
+        &[
+            "bench",
+            "--quick",
+            "--problem",
+            "problem_X",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "use one of problem_L",
+    );
 }
 
 /// Issue 17's hostile-input table, the rows handled so far: each is a clean refusal (exit 2, the
