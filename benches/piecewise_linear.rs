@@ -16,6 +16,13 @@
 //! dispatch), `-- --warm-up-time 1 --measurement-time 4`, medians: gradient 8.71 ms
 //! (45.9 GFLOP/s) vs dgemm 1000³ 37.97 ms (52.7 GFLOP/s): 87 %; its GEMMs' shapes alone
 //! 3.74 + 4.18 ms; two threads: gradient 6.60 ms, dgemm 1000³ 21.26 ms.
+//!
+//! 2026-12-07, idle, after the two-thread gradient splits its element-wise passes into bands
+//! (`with_threads`): one thread, gradient 4.159 ms (96 GFLOP/s) vs dgemm 1000³ 18.18 ms
+//! (110 GFLOP/s): 87 %; two threads (`--warm-up-time 2 --measurement-time 6`), gradient
+//! 2.745 ms [2.367, 3.087] vs dgemm 1000³ 10.14 ms (197 GFLOP/s): 74 % at the estimate, 86 % at
+//! the interval's low end (four fork-joins per gradient: its time varies with the workers'
+//! wake-ups).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faer::linalg::matmul::matmul;

@@ -81,21 +81,27 @@
 //! from tsit45 at rtol 1e-10: better than the plain pairs, still 2.8× short of a 1e-6 target
 //! (measured once, cause not isolated; the stage term the estimate leaves out is a candidate).
 //!
-//! **Landing on switches** ([`integrate_imex_landing`], CLI `ark548-events`, the default of
-//! `bench-problem-r`). The pair integrates one frozen activation pattern at a time
-//! (`FrozenPatternFlow`, a polynomial field: its stages never see a kink, so the embedded
-//! estimate is valid), and a step that passes the error test but leaves the pattern is retaken
-//! to end on the first surface it crossed, where the field switches pieces — crossing, or
-//! Filippov sliding (module doc of [`super::landing`]). The rank-one split stays: with no
+//! **Landing on switches** ([`integrate_imex_landing`], CLI `ark436-events` — the default of
+//! `bench-problem-r` — and `ark548-events`). The pair integrates one frozen activation pattern
+//! at a time (`FrozenPatternFlow`, a polynomial field: its stages never see a kink, so the
+//! embedded estimate is valid), and a step that passes the error test but leaves the pattern is
+//! retaken to end on the first surface it crossed, where the field switches pieces — crossing,
+//! or Filippov sliding (module doc of [`super::landing`]). The rank-one split stays: with no
 //! kinks inside steps the controller rejects almost nothing, and the Lanczos subspace only adds
 //! cost (measured: rank up to 64, 77.7 s against 37.3 s for rank one, same load). On the peers'
 //! problem R (t ∈ [0, 50]) the independent reference is the event-located Tsit45
 //! (`integrate_switched`) at rtol 1e-12: 2,566 steps, 272 switches, 22 sliding segments;
 //! Tsit45 at 1e-10 the same way is 1.4e-11 from it, while the plain Tsit45 at 1e-10 (153,524
-//! gradients) is 4.9e-8 from it and `ark548-kinks-rem` at 1e-8 2.8e-6. This pair: rtol 1e-8,
-//! 400 steps, 0 rejected, 269 landings, 5,084 gradients, final θ **6.8e-10** from the reference;
-//! rtol 1e-10, 1,292 steps, 12,220 gradients, **4.5e-11** (max-abs, max |θ| 4.6). Half of its
-//! gradients are the retaken steps (one per switch): the price of landing.
+//! gradients) is 4.9e-8 from it and `ark548-kinks-rem` at 1e-8 2.8e-6. There the switches, not
+//! the accuracy, set the steps (269 of the 400–427 steps at rtol 1e-8 end on a switch, and each
+//! switch costs a retaken step), so the six-stage ARK4(3)6L\[2\]SA beats the eight-stage
+//! ARK5(4)8L\[2\]SA: at rtol 1e-8, 427 steps, 0 rejected, 3,908 gradients, final θ **3.9e-10**
+//! from the reference, against 400 steps, 5,084 gradients, **6.8e-10** (max-abs, max |θ| 4.6);
+//! at rtol 1e-10, 12,068 gradients and **4.1e-12**, against 12,220 and 4.5e-11. Measured on
+//! this project's 2-core VM (one thread, idle, 2026-12-07): 25.2 s against 33.6 s at rtol 1e-8.
+//! On the catalog's `problem_r`, where accuracy sets the steps (34 landings), the pairs cost
+//! 978 and 1,237 gradients (5.9 s and 7.5 s) against 873 for the plain ark548 (4.5 s), whose
+//! kinks inside steps go unseen by its estimate.
 //!
 //! **Fixed splits warn.** Without `adaptive`, every 200 accepted steps the integrator asks the
 //! field what its modes leave explicit; when that decay rate μ_rest makes h·μ_rest exceed
