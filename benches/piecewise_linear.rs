@@ -20,9 +20,11 @@
 //! 2026-12-07, idle, after the two-thread gradient splits its element-wise passes into bands
 //! (`with_threads`): one thread, gradient 4.159 ms (96 GFLOP/s) vs dgemm 1000³ 18.18 ms
 //! (110 GFLOP/s): 87 %; two threads (`--warm-up-time 2 --measurement-time 6`), gradient
-//! 2.745 ms [2.367, 3.087] vs dgemm 1000³ 10.14 ms (197 GFLOP/s): 74 % at the estimate, 86 % at
-//! the interval's low end (four fork-joins per gradient: its time varies with the workers'
-//! wake-ups).
+//! 2.745 ms [2.367, 3.087] vs dgemm 1000³ 10.14 ms (197 GFLOP/s): 74 % (four fork-joins per
+//! gradient: faer's two GEMMs and the two banded passes). With each thread taking a band of
+//! neurons through both GEMMs and both passes (two fork-joins), two runs: gradient 2.526 ms
+//! [2.459, 2.608] vs dgemm 10.22 ms: 81 %; 2.430 ms [2.368, 2.486] vs 9.391 ms: 77 % (one
+//! thread in the second run: 4.225 ms vs 17.81 ms, 84 %).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faer::linalg::matmul::matmul;

@@ -538,10 +538,11 @@ impl PiecewiseLinear {
         })
     }
 
-    /// Run the gradient on `threads` threads (1 = sequential, the default): its two GEMMs (faer
-    /// over rayon) and its element-wise passes (one band of Z's rows per thread)
-    /// for the live and frozen patterns. Results are identical up to the summation order of
-    /// the GEMMs and of f's sum over neurons (a few ulp).
+    /// Run the gradient on `threads` threads (1 = sequential, the default). For the live and
+    /// frozen patterns each thread takes a band of neurons through both GEMMs and both
+    /// element-wise passes (two fork-joins per gradient); the sliding path splits its GEMMs
+    /// (faer over rayon) and its element-wise passes. Results are identical up to the
+    /// summation order of f's sum over neurons and of the GEMMs (a few ulp).
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
         self.par = if threads <= 1 { Par::Seq } else { Par::rayon(threads) };
@@ -998,6 +999,13 @@ impl PiecewiseLinear {
             }
             Pattern::Slide(p, sl) => return self.grad_sliding_relu(theta, p, sl, grad, s),
         };
+        let pattern = match pat {
+            Pattern::Frozen(p) => Some(p),
+            _ => None,
+        };
+        if self.threads > 1 {
+            return self.grad_bands(theta, pattern, grad, rec, s);
+        }
         let a = self.a(theta);
         self.preactivations_taken(theta, s, self.par);
         let mut rec = rec;
@@ -1005,10 +1013,6 @@ impl PiecewiseLinear {
             signs.iter_mut().zip(&s.z[..h * n]).for_each(|(o, z)| *o = *z > 0.0);
         }
         let (gw, ga) = grad.split_at_mut(h * d);
-        let pattern = match pat {
-            Pattern::Frozen(p) => Some(p),
-            _ => None,
-        };
         let loss = self.elementwise_bands(a, pattern, ga, s);
         if let Some((_, gout)) = rec {
             gout.copy_from_slice(&s.g[..n]);
@@ -1018,6 +1022,93 @@ impl PiecewiseLinear {
         let em = MatRef::from_row_major_slice(&s.z, h, n);
         let xm = MatRef::from_row_major_slice(&self.x, n, d);
         matmul(dst, Accum::Replace, em, xm, 1.0, self.par);
+        self.c * loss
+    }
+
+    /// [`Self::grad_pattern_rec`] on `self.threads` threads: each thread takes a band of the
+    /// neurons (rows of W, Z and E) through both halves of the gradient — its rows of Z by a
+    /// GEMM (or the kept Z), its partial f; then, after f and g are formed in order, its
+    /// backward pass and its rows of ∇_W L by a second GEMM — so a band's Z is produced and
+    /// consumed on one core, and a gradient costs two fork-joins instead of four.
+    fn grad_bands(
+        &self,
+        theta: &[f64],
+        pattern: Option<&[bool]>,
+        grad: &mut [f64],
+        mut rec: Option<(&mut [bool], &mut [f64])>,
+        s: &mut Scratch,
+    ) -> f64 {
+        let (n, h, d, gamma) = (self.n, self.h, self.d, self.gamma);
+        let (w, a, x) = (self.w(theta), self.a(theta), &self.x[..n * d]);
+        let kept = s.zc_w.as_slice() == w && s.z.len() == s.zc.len();
+        if kept {
+            std::mem::swap(&mut s.z, &mut s.zc);
+            s.zc_w.clear();
+        }
+        let band = h.div_ceil(self.threads);
+        let parts = h.div_ceil(band);
+        s.fpart.resize(parts * n, 0.0);
+        let rows = |b: usize| b * band..((b + 1) * band).min(h);
+        let pat = |b: usize| pattern.map(|p| &p[rows(b).start * n..rows(b).end * n]);
+        let (z, fpart) = (&mut s.z[..h * n], &mut s.fpart);
+        rayon::scope(|sc| {
+            for (b, (zb, fb)) in z.chunks_mut(band * n).zip(fpart.chunks_mut(n)).enumerate() {
+                let r = rows(b);
+                let (wb, ab, pb) = (&w[r.start * d..r.end * d], &a[r.clone()], pat(b));
+                sc.spawn(move |_| {
+                    if !kept {
+                        preactivations_inplace(wb, r.len(), d, x, n, zb);
+                    }
+                    pulp::Arch::new().dispatch(ForwardRows {
+                        z: zb,
+                        f: fb,
+                        a: ab,
+                        pattern: pb,
+                        gamma,
+                    });
+                });
+            }
+        });
+        if let Some((signs, _)) = rec.as_mut() {
+            signs.iter_mut().zip(&s.z[..h * n]).for_each(|(o, z)| *o = *z > 0.0);
+        }
+        let f = &mut s.f[..n];
+        f.copy_from_slice(&s.fpart[..n]);
+        for fb in s.fpart[n..parts * n].chunks(n) {
+            f.iter_mut().zip(fb).for_each(|(o, v)| *o += v);
+        }
+        let loss = self.residual(s);
+        if let Some((_, gout)) = rec {
+            gout.copy_from_slice(&s.g[..n]);
+        }
+        let (gw, ga) = grad.split_at_mut(h * d);
+        let (z, g) = (&mut s.z[..h * n], &s.g[..n]);
+        rayon::scope(|sc| {
+            let bands = z
+                .chunks_mut(band * n)
+                .zip(ga.chunks_mut(band))
+                .zip(gw.chunks_mut(band * d));
+            for (b, ((zb, gab), gwb)) in bands.enumerate() {
+                let r = rows(b);
+                let (ab, pb) = (&a[r.clone()], pat(b));
+                sc.spawn(move |_| {
+                    pulp::Arch::new().dispatch(BackwardRows {
+                        z: &mut *zb,
+                        g,
+                        ga: gab,
+                        a: ab,
+                        pattern: pb,
+                        gamma,
+                    });
+                    // its rows of ∇_W L = E X
+                    let m = r.len();
+                    let dst = MatMut::from_row_major_slice_mut(gwb, m, d);
+                    let em = MatRef::from_row_major_slice(zb, m, n);
+                    let xm = MatRef::from_row_major_slice(x, n, d);
+                    matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
+                });
+            }
+        });
         self.c * loss
     }
 
@@ -2357,8 +2448,9 @@ mod tests {
         }
     }
 
-    /// The multi-threaded gradient (bands of Z's rows on 2 and 3 threads, one band shorter)
-    /// against the sequential one, live and frozen patterns (seed 14), γ ∈ {0, 0.3}: the same
+    /// The multi-threaded gradient (bands of neurons on 2 and 3 threads, one band shorter)
+    /// against the sequential one, live (also recording) and frozen patterns (seed 14),
+    /// γ ∈ {0, 0.3}: the same
     /// products, only f's sum over neurons grouped by band (and the GEMMs split), so they
     /// agree to rounding — ROUNDING = 1e-13 relative to the largest entry (h = 37 terms of
     /// one sign-mixed sum: ≤ 2·37·2⁻⁵³ ≈ 8e-15 of the sum of magnitudes, which is within a
@@ -2396,6 +2488,14 @@ mod tests {
                         );
                     }
                 }
+                // the recording variant: the same signs (the same Z), g to rounding
+                let (mut s1, mut s2) = (vec![false; h * n], vec![false; h * n]);
+                let (mut g1, mut g2) = (vec![0.0; n], vec![0.0; n]);
+                m.loss_grad_recording(&th, &mut want, &mut s1, &mut g1);
+                mt.loss_grad_recording(&th, &mut got, &mut s2, &mut g2);
+                assert_eq!(s1, s2, "{threads} threads: recorded signs");
+                let gs = g1.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                assert!(g1.iter().zip(&g2).all(|(p, q)| (p - q).abs() <= ROUNDING * gs));
             }
         }
     }
