@@ -55,6 +55,7 @@ use super::{
 };
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::fmt;
@@ -169,7 +170,7 @@ fn backward_pass(zk: &mut [f64], g: &[f64], ak: f64, slope: impl Fn(usize, f64) 
 }
 
 /// The forward element-wise pass of the gradient on a band of Z's rows (all of them, or one
-/// per thread: [`PiecewiseLinear::elementwise_bands`]): f = Σ_k a_k σ(z_k·) over the band, into
+/// per thread: [`PiecewiseLinear::grad_bands`]): f = Σ_k a_k σ(z_k·) over the band, into
 /// `f` (zeroed first); σ(z) = σ'(z)·z with σ' from the sign of z (`pattern` `None`, the live
 /// pattern) or from a frozen pattern's band (1 on its active entries, γ elsewhere). A pulp
 /// operation: `with_simd` is inlined into pulp's `#[target_feature]` entry point, so the loops
@@ -431,7 +432,7 @@ struct Scratch {
     /// and evaluates the gradient at that same state, each of which needs Z.
     zc: Vec<f64>,
     zc_w: Vec<f64>,
-    /// Partial f of each band of the multi-threaded element-wise pass (sized on first use).
+    /// Partial f of each neuron band of the multi-threaded gradient (sized on first use).
     fpart: Vec<f64>,
 }
 
@@ -541,7 +542,7 @@ impl PiecewiseLinear {
     /// Run the gradient on `threads` threads (1 = sequential, the default). For the live and
     /// frozen patterns each thread takes a band of neurons through both GEMMs and both
     /// element-wise passes (two fork-joins per gradient); the sliding path splits its GEMMs
-    /// (faer over rayon) and its element-wise passes. Results are identical up to the
+    /// only (faer over rayon). Results are identical up to the
     /// summation order of f's sum over neurons and of the GEMMs (a few ulp).
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
@@ -1013,7 +1014,7 @@ impl PiecewiseLinear {
             signs.iter_mut().zip(&s.z[..h * n]).for_each(|(o, z)| *o = *z > 0.0);
         }
         let (gw, ga) = grad.split_at_mut(h * d);
-        let loss = self.elementwise_bands(a, pattern, ga, s);
+        let loss = self.elementwise(a, pattern, ga, s);
         if let Some((_, gout)) = rec {
             gout.copy_from_slice(&s.g[..n]);
         }
@@ -1050,25 +1051,24 @@ impl PiecewiseLinear {
         s.fpart.resize(parts * n, 0.0);
         let rows = |b: usize| b * band..((b + 1) * band).min(h);
         let pat = |b: usize| pattern.map(|p| &p[rows(b).start * n..rows(b).end * n]);
+        // (rayon's indexed iterators split by join: no job is boxed, nothing allocated)
         let (z, fpart) = (&mut s.z[..h * n], &mut s.fpart);
-        rayon::scope(|sc| {
-            for (b, (zb, fb)) in z.chunks_mut(band * n).zip(fpart.chunks_mut(n)).enumerate() {
+        z.par_chunks_mut(band * n)
+            .zip(fpart.par_chunks_mut(n))
+            .enumerate()
+            .for_each(|(b, (zb, fb))| {
                 let r = rows(b);
-                let (wb, ab, pb) = (&w[r.start * d..r.end * d], &a[r.clone()], pat(b));
-                sc.spawn(move |_| {
-                    if !kept {
-                        preactivations_inplace(wb, r.len(), d, x, n, zb);
-                    }
-                    pulp::Arch::new().dispatch(ForwardRows {
-                        z: zb,
-                        f: fb,
-                        a: ab,
-                        pattern: pb,
-                        gamma,
-                    });
+                if !kept {
+                    preactivations_inplace(&w[r.start * d..r.end * d], r.len(), d, x, n, zb);
+                }
+                pulp::Arch::new().dispatch(ForwardRows {
+                    z: zb,
+                    f: fb,
+                    a: &a[r],
+                    pattern: pat(b),
+                    gamma,
                 });
-            }
-        });
+            });
         if let Some((signs, _)) = rec.as_mut() {
             signs.iter_mut().zip(&s.z[..h * n]).for_each(|(o, z)| *o = *z > 0.0);
         }
@@ -1083,32 +1083,27 @@ impl PiecewiseLinear {
         }
         let (gw, ga) = grad.split_at_mut(h * d);
         let (z, g) = (&mut s.z[..h * n], &s.g[..n]);
-        rayon::scope(|sc| {
-            let bands = z
-                .chunks_mut(band * n)
-                .zip(ga.chunks_mut(band))
-                .zip(gw.chunks_mut(band * d));
-            for (b, ((zb, gab), gwb)) in bands.enumerate() {
+        z.par_chunks_mut(band * n)
+            .zip(ga.par_chunks_mut(band))
+            .zip(gw.par_chunks_mut(band * d))
+            .enumerate()
+            .for_each(|(b, ((zb, gab), gwb))| {
                 let r = rows(b);
-                let (ab, pb) = (&a[r.clone()], pat(b));
-                sc.spawn(move |_| {
-                    pulp::Arch::new().dispatch(BackwardRows {
-                        z: &mut *zb,
-                        g,
-                        ga: gab,
-                        a: ab,
-                        pattern: pb,
-                        gamma,
-                    });
-                    // its rows of ∇_W L = E X
-                    let m = r.len();
-                    let dst = MatMut::from_row_major_slice_mut(gwb, m, d);
-                    let em = MatRef::from_row_major_slice(zb, m, n);
-                    let xm = MatRef::from_row_major_slice(x, n, d);
-                    matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
+                let m = r.len();
+                pulp::Arch::new().dispatch(BackwardRows {
+                    z: &mut *zb,
+                    g,
+                    ga: gab,
+                    a: &a[r],
+                    pattern: pat(b),
+                    gamma,
                 });
-            }
-        });
+                // its rows of ∇_W L = E X
+                let dst = MatMut::from_row_major_slice_mut(gwb, m, d);
+                let em = MatRef::from_row_major_slice(zb, m, n);
+                let xm = MatRef::from_row_major_slice(x, n, d);
+                matmul(dst, Accum::Replace, em, xm, 1.0, Par::Seq);
+            });
         self.c * loss
     }
 
@@ -1126,76 +1121,28 @@ impl PiecewiseLinear {
 
     /// The element-wise part of the gradient, from Z in `s.z`: f = Σ_k a_k σ(z_k·) into `s.f`,
     /// g = 2c(f − y) into `s.g`, ∂L/∂a_k into `ga`, and E (e_ki = g_i a_k σ'(z_ki)) over Z;
-    /// returns Σ(f − y)². Only Z is touched (no σ or σ' arrays), streamed twice. On one thread
-    /// in one pass each; on `self.threads` > 1 in bands of Z's rows in parallel (rayon): each
-    /// band's partial f, summed band by band in order (so f's rounding differs from the
-    /// sequential pass by the grouping of the sum over k), then each band's backward pass (the
-    /// same values as the sequential pass, row by row).
-    fn elementwise_bands(&self, a: &[f64], pattern: Option<&[bool]>, ga: &mut [f64], s: &mut Scratch) -> f64 {
+    /// returns Σ(f − y)². Only Z is touched (no σ or σ' arrays), streamed twice. Sequential
+    /// (the multi-threaded gradient splits these passes by neuron bands, [`Self::grad_bands`]).
+    fn elementwise(&self, a: &[f64], pattern: Option<&[bool]>, ga: &mut [f64], s: &mut Scratch) -> f64 {
         let (n, h, gamma) = (self.n, self.h, self.gamma);
-        if self.threads <= 1 {
-            let z = &mut s.z[..h * n];
-            let f = &mut s.f[..n];
-            pulp::Arch::new().dispatch(ForwardRows {
-                z,
-                f,
-                a,
-                pattern,
-                gamma,
-            });
-            let loss = self.residual(s);
-            let (z, g) = (&mut s.z[..h * n], &s.g[..n]);
-            pulp::Arch::new().dispatch(BackwardRows {
-                z,
-                g,
-                ga,
-                a,
-                pattern,
-                gamma,
-            });
-            return loss;
-        }
-        let band = h.div_ceil(self.threads);
-        let parts = h.div_ceil(band);
-        s.fpart.resize(parts * n, 0.0);
-        let rows = |b: usize| b * band..((b + 1) * band).min(h);
-        let pat = |b: usize| pattern.map(|p| &p[rows(b).start * n..rows(b).end * n]);
-        let (z, fpart) = (&s.z[..h * n], &mut s.fpart);
-        rayon::scope(|sc| {
-            for (b, (zb, fb)) in z.chunks(band * n).zip(fpart.chunks_mut(n)).enumerate() {
-                let (ab, pb) = (&a[rows(b)], pat(b));
-                sc.spawn(move |_| {
-                    pulp::Arch::new().dispatch(ForwardRows {
-                        z: zb,
-                        f: fb,
-                        a: ab,
-                        pattern: pb,
-                        gamma,
-                    })
-                });
-            }
-        });
+        let z = &mut s.z[..h * n];
         let f = &mut s.f[..n];
-        f.copy_from_slice(&s.fpart[..n]);
-        for fb in s.fpart[n..parts * n].chunks(n) {
-            f.iter_mut().zip(fb).for_each(|(o, v)| *o += v);
-        }
+        pulp::Arch::new().dispatch(ForwardRows {
+            z,
+            f,
+            a,
+            pattern,
+            gamma,
+        });
         let loss = self.residual(s);
         let (z, g) = (&mut s.z[..h * n], &s.g[..n]);
-        rayon::scope(|sc| {
-            for (b, (zb, gab)) in z.chunks_mut(band * n).zip(ga.chunks_mut(band)).enumerate() {
-                let (ab, pb) = (&a[rows(b)], pat(b));
-                sc.spawn(move |_| {
-                    pulp::Arch::new().dispatch(BackwardRows {
-                        z: zb,
-                        g,
-                        ga: gab,
-                        a: ab,
-                        pattern: pb,
-                        gamma,
-                    })
-                });
-            }
+        pulp::Arch::new().dispatch(BackwardRows {
+            z,
+            g,
+            ga,
+            a,
+            pattern,
+            gamma,
         });
         loss
     }
@@ -1269,7 +1216,7 @@ impl PiecewiseLinear {
         let (gw, ga) = grad.split_at_mut(h * d);
         // (γ = 0 here: the sliding entries taken as inactive have σ = σ' = 0)
         let active = std::mem::take(&mut s.active);
-        let loss = self.elementwise_bands(a, Some(&active), ga, s);
+        let loss = self.elementwise(a, Some(&active), ga, s);
         s.active = active;
         self.solve_sliding_relu(p, sl, s);
         for (j, _) in sl.iter().enumerate().filter(|(_, on)| **on) {
